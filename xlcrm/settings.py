@@ -1,0 +1,143 @@
+"""Settings that office staff edit on the 設定 sheet (項目 / 値 / 説明), as one typed object.
+
+Each domain declares its settings in its own section below. A job gets `Settings` once, validated, and passes
+down what a core function needs; nothing reads settings from global state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+
+from . import schema
+from .messages import BadInput, Problem
+
+
+@dataclass(frozen=True)
+class Spec:
+    key: str                 # English key (accepted in the 項目 column)
+    ja: str                  # Japanese 項目 as written on the sheet
+    default: Any
+    parse: Callable[[Any], Any]
+    help_ja: str
+    help_en: str
+
+
+def _date_or_none(v):
+    return None if schema.is_blank(v) else pd.Timestamp(schema.parse_date(v))
+
+
+def _int(v):
+    n = schema.parse_number(v)
+    if n is None or not float(n).is_integer():
+        raise ValueError("bad_number")
+    return int(n)
+
+
+def _float(v):
+    n = schema.parse_number(v)
+    if n is None:
+        raise ValueError("bad_number")
+    return float(n)
+
+
+def _text(v):
+    return schema.parse_text(v)
+
+
+def _lang(v):
+    s = schema.parse_text(v).lower()
+    if s in ("", "ja", "日本語", "japanese"):
+        return "ja"
+    if s in ("en", "english", "英語"):
+        return "en"
+    raise ValueError("bad_choice")
+
+
+def _names(v):
+    """A list typed in one cell: 佐藤, 鈴木 / 佐藤、鈴木 / one per line."""
+    import re
+    return [x for x in (s.strip() for s in re.split(r"[,、，;；\n/／]", schema.parse_text(v))) if x]
+
+
+# --- general -----------------------------------------------------------------------------------------------------
+GENERAL = [
+    Spec("as_of", "基準日", None, _date_or_none, "分析の基準日。空欄なら今日。", "As-of date for analyses; blank means today."),
+    Spec("lang", "言語", "ja", _lang, "メッセージの言語(ja / en)。", "Language of messages (ja / en)."),
+    Spec("header_lang", "見出しの言語", "ja", _lang, "新しく作る表の見出し(ja / en)。", "Headers of tables xlcrm creates (ja / en)."),
+    Spec("staff", "担当者一覧", [], _names, "フォローを割り振る担当者(読点区切り)。", "Staff to assign follow-ups to (comma-separated)."),
+    Spec("backups", "バックアップ保存数", 10, _int, "保存前に残すバックアップの数。", "How many backups to keep before each save."),
+]
+
+# --- search / dedupe ---------------------------------------------------------------------------------------------
+SEARCH: list[Spec] = []
+DEDUPE: list[Spec] = []
+
+# --- rfm / lapse -------------------------------------------------------------------------------------------------
+RFM: list[Spec] = []
+LAPSE: list[Spec] = []
+
+# --- follow-up / dashboard ---------------------------------------------------------------------------------------
+FOLLOWUP: list[Spec] = []
+DASHBOARD: list[Spec] = []
+
+SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD]
+
+
+class Settings(dict):
+    """Typed settings by English key; attribute access for convenience (s.as_of)."""
+
+    def __getattr__(self, k):
+        try:
+            return self[k]
+        except KeyError:
+            raise AttributeError(k) from None
+
+    def as_of_date(self) -> pd.Timestamp:
+        return self["as_of"] if self.get("as_of") is not None else pd.Timestamp(dt.date.today())
+
+
+def defaults() -> Settings:
+    return Settings({s.key: s.default for s in SPECS})
+
+
+def load(table: pd.DataFrame | None, overrides: dict | None = None, sheet: str = "設定") -> Settings:
+    """Settings from the 設定 table (conformed: key/value columns, index = sheet rows) plus CLI overrides."""
+    out = defaults()
+    by_name = {}
+    for s in SPECS:
+        by_name[s.key.lower()] = s
+        by_name[s.ja] = s
+    problems = []
+    if table is not None:
+        for row, key, value in zip(table.index, table["key"], table["value"]):
+            spec = by_name.get(str(key).strip()) or by_name.get(str(key).strip().lower())
+            if spec is None:
+                continue  # staff notes and settings of jobs this version does not have are left alone
+            try:
+                out[spec.key] = spec.parse(value) if not schema.is_blank(value) else spec.default
+            except ValueError as e:
+                header = table.attrs.get("headers", {}).get("value", "値")
+                lt = table.attrs.get("letters", {}).get(header, "")
+                problems.append(Problem(sheet, int(row), header, e.args[0] if e.args else "bad_number",
+                                        cell=f"{lt}{row}" if lt else "", choices="ja / en"))
+    if problems:
+        raise BadInput(problems)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            out[k] = v
+    return out
+
+
+def sheet_rows(lang: str = "ja") -> pd.DataFrame:
+    """The default 設定 table as written into a new workbook."""
+    rows = []
+    for s in SPECS:
+        v = s.default
+        if isinstance(v, list):
+            v = "、".join(v)
+        rows.append({"key": s.ja if lang == "ja" else s.key, "value": "" if v is None else v,
+                     "explanation": s.help_ja if lang == "ja" else s.help_en})
+    return pd.DataFrame(rows)

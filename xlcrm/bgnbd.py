@@ -19,9 +19,10 @@ import numpy as np
 class DegenerateFit(ValueError):
     """The fitted model does not describe the data (see `check`); `reason` is a message key of messages.py."""
 
-    def __init__(self, reason: str, fit: "Fit"):
+    def __init__(self, reason: str, fit: "Fit | None", **kw):
         self.reason, self.fit = reason, fit
-        super().__init__(f"{reason}: r={fit.r:.4g} alpha={fit.alpha:.4g} a={fit.a:.4g} b={fit.b:.4g}")
+        self.kw = {**(fit.params() if fit else {}), **kw}   # for the message template
+        super().__init__(f"{reason}: {self.kw}")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ def fit(x, t_x, T, *, unit_days: float = 7.0, check_fit: bool = True) -> Fit:
     """Maximum-likelihood BG/NBD parameters. With `check_fit`, raises DegenerateFit for fits staff must not use."""
     from scipy import optimize
     x = np.asarray(x, dtype=np.float64)
+    if check_fit and int((x > 0).sum()) < MIN_REPEATERS:
+        raise DegenerateFit("bgnbd_too_few", None, min_repeaters=MIN_REPEATERS)
     if len(x) == 0:
         raise ValueError("empty")
     f = _LL(x, t_x, T)
@@ -156,6 +159,7 @@ def _rel_se(f: _LL, logp) -> np.ndarray:
 # Thresholds of the fit-quality check. CDNOW (the paper) gives a = 0.79, b = 2.43 with relative SEs ≤ 0.2; the
 # degenerate fits seen in the field have a ≈ 0.0004–0.002 and b ≈ 36–78, i.e. "nobody ever drops out" pushed to
 # the edge of the parameter space, where the likelihood is flat and the SEs explode.
+MIN_REPEATERS = 20      # below this the dropout parameters cannot be estimated at all
 MIN_A = 0.01
 MAX_B = 30.0
 MAX_REL_SE = 1.0

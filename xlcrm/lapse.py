@@ -89,7 +89,7 @@ def assess_arrays(h: dict, as_of_day: int, method: str = "rhythm", *, explain: b
     f2_median = float(np.median(f2)) if have_f2 else np.nan
     interval = np.where(repeat, h["median_gap"], f2_median)
     with np.errstate(invalid="ignore"):
-        expected = np.where(np.isfinite(interval), last + np.round(np.nan_to_num(interval)), np.nan)
+        expected = np.where(np.isfinite(interval), last + np.floor(np.nan_to_num(interval) + 0.5), np.nan)
     out = {"days_since_last": since, "expected_next_day": expected, "interval_days": interval,
            "repeat_orders": np.maximum(distinct - 1, 0)}
 
@@ -152,8 +152,8 @@ def _rhythm(h, since, repeat, f2, have_f2, p, explain):
     if explain:
         ja = np.empty(n, dtype=object)
         en = np.empty(n, dtype=object)
-        rows = {"interval": np.round(gap[repeat]).astype(np.int64), "warn": np.round(warn[repeat]).astype(np.int64),
-                "lapse": np.round(lapse[repeat]).astype(np.int64)}
+        rows = {k: np.floor(v[repeat] + 0.5).astype(np.int64)   # half up, as staff round
+                for k, v in (("interval", gap), ("warn", warn), ("lapse", lapse))}
         ja[repeat], en[repeat] = _fmt("lapse_reason_rhythm", since[repeat], rows=rows)
         if have_f2:
             ja[one], en[one] = _fmt("lapse_reason_one_order", since[one], warn=round(q_warn), lapse=round(q_lapse),

@@ -256,11 +256,15 @@ def _pack_short_strings(ids):
     data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
     if (data[offsets[0]:offsets[-1]] == 0).any():  # a NUL byte would make "A" and "A\0" pack alike
         return None
+    width = int(lengths.max())
+    if int(lengths.min()) == width:    # ids of one length (C0000001, …): one reshape, no per-byte passes
+        block = np.zeros((len(arr), 8), dtype=np.uint8)
+        block[:, 8 - width:] = data[offsets[0]:offsets[-1]].reshape(len(arr), width)
+        return block.view(">u8").ravel().astype(np.uint64)
     starts = offsets[:-1].astype(np.int64)
     out = np.zeros(len(arr), dtype=np.uint64)
-    for k in range(int(lengths.max())):
-        has = lengths > k
-        byte = np.where(has, data[np.minimum(starts + k, len(data) - 1)], 0).astype(np.uint64)
+    for k in range(width):
+        byte = np.where(lengths > k, data[np.minimum(starts + k, len(data) - 1)], 0).astype(np.uint64)
         out = (out << np.uint64(8)) | byte
     return out
 

@@ -4,7 +4,7 @@ Core functions take DataFrames (English keys of `xlcrm.schema`) and return DataF
 them (`summarize_arrays`, `quintile_scores`, `fixed_scores`, `SegmentMap.lookup`) are shared with the sheet
 formulas and the CSV command, which skip pandas for speed.
 
-Scoring rules (documented for staff on 設定 and in docs/rfm.md):
+Scoring rules (the 設定 sheet explains them to staff in each setting's 説明):
 
 * **quintile** — customers are ranked by value (R: fewer days is better; F and M: more is better). A customer's
   score is ``1 + floor(5 × (customers with a strictly worse value) / customers)``. Equal values therefore always get

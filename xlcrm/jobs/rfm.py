@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import messages
+from ..rfm import _buffer_ints, _from_numpy
 from . import JobResult
 
 # Columns of 顧客 these jobs own: key -> (Japanese header, English header).
@@ -208,9 +209,9 @@ def _fast_arrays(table, found) -> Orders | None:
     if not (pa.types.is_integer(amounts.type) or pa.types.is_floating(amounts.type)):
         return None
     if pa.types.is_timestamp(dates.type):
-        days = np.floor_divide(_np(pc.cast(dates, pa.timestamp("s")).cast(pa.int64())), 86400)
+        days = np.floor_divide(_buffer_ints(pc.cast(dates, pa.timestamp("s")).cast(pa.int64())), 86400)
     elif pa.types.is_date32(dates.type):
-        days = _np(dates.cast(pa.int32())).astype(np.int64)
+        days = _buffer_ints(dates.cast(pa.int32())).astype(np.int64)
     else:
         return None
     if len(days) and (days.min() < -25567 or days.max() >= 47482):   # schema's 1900..2100 range
@@ -220,34 +221,17 @@ def _fast_arrays(table, found) -> Orders | None:
         return None     # padded ids: let the schema trim them the way it does for sheets
     if len(ids) and pc.min(pc.binary_length(ids)).as_py() == 0:
         return None
-    amt = _np(amounts).astype(np.float64)
+    amt = _buffer_ints(amounts).astype(np.float64)
     if not np.isfinite(amt).all():
         return None
     codes, uniq = _encode(ids)
     return Orders(codes, uniq, days, amt)
 
 
-def _np(chunked) -> np.ndarray:
-    """A null-free numeric (Chunked)Array as numpy, read from its buffers: pyarrow's to_numpy imports pandas,
-    which is 0.5 s of a 1 s command."""
-    dtype = np.dtype(chunked.type.to_pandas_dtype())
-    parts = chunked.chunks if hasattr(chunked, "chunks") else [chunked]
-    chunks = [np.frombuffer(c.buffers()[1], dtype=dtype)[c.offset:c.offset + len(c)] for c in parts]
-    return np.concatenate(chunks) if len(chunks) != 1 else (chunks[0] if chunks else np.zeros(0, dtype))
-
-
 def _encode(ids):
-    """Codes and distinct ids (an Arrow array) of an Arrow string array; short ids are packed first (faster)."""
-    import pyarrow.compute as pc
-    from ..rfm import _pack_short_strings
-    packed = _pack_short_strings(ids)
-    enc = pc.dictionary_encode(_arrow(packed) if packed is not None else ids)
-    codes = _np(enc.indices if hasattr(enc, "indices") else enc.combine_chunks().indices).astype(np.intp)
-    if packed is None:
-        return codes, enc.dictionary
-    first = np.full(len(enc.dictionary), len(codes), dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(len(codes)))
-    return codes, ids.take(_arrow(first))
+    """Codes and distinct ids (an Arrow array) of an Arrow string array."""
+    from ..rfm import encode_arrow_ids
+    return encode_arrow_ids(ids.combine_chunks() if hasattr(ids, "combine_chunks") else ids)
 
 
 class Labels:
@@ -258,14 +242,6 @@ class Labels:
 
     def values(self) -> np.ndarray:
         return np.asarray(self.labels, dtype=object)[self.index]
-
-
-def _arrow(a: np.ndarray, valid: np.ndarray | None = None, type_=None):
-    """A numpy array as an Arrow array without `pa.array` (which imports pandas)."""
-    import pyarrow as pa
-    a = np.ascontiguousarray(a)
-    bitmap = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(type_ or pa.from_numpy_dtype(a.dtype), len(a), [bitmap, pa.py_buffer(a)])
 
 
 def _strings(values):
@@ -281,7 +257,7 @@ def _take(ids, sel):
     """ids[sel] for an Arrow array or a numpy array; `sel` None means all."""
     if sel is None:
         return ids
-    return ids.take(_arrow(np.asarray(sel, dtype=np.int64))) if hasattr(ids, "take") and not isinstance(
+    return ids.take(_from_numpy(np.asarray(sel, dtype=np.int64))) if hasattr(ids, "take") and not isinstance(
         ids, np.ndarray) else ids[sel]
 
 
@@ -374,18 +350,18 @@ def _write_csv(cols: dict, out, date_cols=()) -> None:
     arrays = {}
     for k, v in cols.items():
         if isinstance(v, Labels):
-            arrays[k] = pa.DictionaryArray.from_arrays(_arrow(v.index.astype(np.int32)), _strings(v.labels))
+            arrays[k] = pa.DictionaryArray.from_arrays(_from_numpy(v.index.astype(np.int32)), _strings(v.labels))
         elif not isinstance(v, np.ndarray):
             arrays[k] = v                                  # already Arrow
         elif k in date_cols:
             v = np.asarray(v, dtype=np.float64)
             ok = np.isfinite(v) & (np.abs(v) < 1e7)
-            arrays[k] = _arrow(np.where(ok, v, 0).astype(np.int32), None if ok.all() else ok, pa.date32())
+            arrays[k] = _from_numpy(np.where(ok, v, 0).astype(np.int32), pa.date32(), None if ok.all() else ok)
         elif v.dtype == object:
             arrays[k] = _strings(v)
         else:
             ok = np.isfinite(v) if v.dtype.kind == "f" else None
-            arrays[k] = _arrow(v, None if ok is None or ok.all() else ok)
+            arrays[k] = _from_numpy(v, None, None if ok is None or ok.all() else ok)
     table = pa.Table.from_arrays(list(arrays.values()), names=list(arrays))
     opts = pacsv.WriteOptions(quoting_style="needed")
     if out in (None, "-"):

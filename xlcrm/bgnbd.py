@@ -69,9 +69,10 @@ class _LL:
         t_x = np.asarray(t_x, dtype=np.float64)
         T = np.asarray(T, dtype=np.float64)
         self.n = len(x)
-        self.ux, self.cx = np.unique(x, return_counts=True)
+        from .rfm import sorted_unique
+        self.ux, self.cx = sorted_unique(x, return_counts=True)
         pos = x > 0
-        self.zero_T, self.zero_w = np.unique(T[~pos], return_counts=True)
+        self.zero_T, self.zero_w = sorted_unique(T[~pos], return_counts=True)
         rows = np.ascontiguousarray(np.column_stack([x[pos], t_x[pos], T[pos]]))
         keys, counts = np.unique(rows.view(np.dtype((np.void, 24))).ravel(), return_counts=True)
         uniq = np.frombuffer(keys.tobytes(), dtype=np.float64).reshape(-1, 3)

@@ -99,6 +99,21 @@ def test_rfm_command_on_clean_and_messy_csv_gives_the_same_scores(tmp_path):
     assert out.loc["A1", "last_order"] == "2024-03-01" and out.loc["A1", "recency_days"] == 30
 
 
+@pytest.mark.parametrize("text", [
+    CLEAN.replace("2024-01-10", "2024/1/10").replace("2023-12-01", "2023/12/01"),      # slashes
+    CLEAN.replace("2024-03-01", "2024-03-01 18:45:00"),                                # a time of day
+    CLEAN.replace("A1,", " A1,", 1),                                                    # a padded id
+    "\ufeff" + CLEAN.replace("顧客ID", "customer_id").replace("注文日", "order_date").replace("金額", "amount"),
+])
+def test_rfm_command_reads_the_ways_shops_write_dates_ids_and_headers(tmp_path, text):
+    (tmp_path / "a.csv").write_text(CLEAN, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(text, encoding="utf-8")
+    for name in "ab":
+        assert cli.main(["rfm", str(tmp_path / f"{name}.csv"), "--as-of", "2024-03-31", "--out",
+                         str(tmp_path / f"{name}.out")]) == 0
+    assert (tmp_path / "a.out").read_bytes() == (tmp_path / "b.out").read_bytes()
+
+
 def test_rfm_command_names_the_csv_line_of_a_bad_value(tmp_path):
     (tmp_path / "bad.csv").write_text(CLEAN + "D4,先週,100\nD5,2024-01-01,たくさん\n", encoding="utf-8")
     r = run_cli("--lang", "en", "rfm", tmp_path / "bad.csv", "--as-of", "2024-03-31", "--out", tmp_path / "o.csv")

@@ -186,16 +186,26 @@ def read_orders_csv(path) -> Orders:
     import pyarrow.csv as pacsv
     path = Path(path)
     enc = _detect_encoding(path)
-    ropts = pacsv.ReadOptions(encoding=enc, block_size=1 << 24)
     header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc)).schema.names
     found = {k: next((h for h in header if h.strip() in names), None) for k, names in FAST_HEADERS.items()}
     if all(found.values()):
-        table = pacsv.read_csv(path, read_options=ropts, convert_options=pacsv.ConvertOptions(
-            include_columns=list(found.values()), column_types={found["customer_id"]: pa.string()},
-            timestamp_parsers=[pacsv.ISO8601, "%Y/%m/%d"], strings_can_be_null=True))
-        fast = _fast_arrays(table, found)
-        if fast is not None:
-            return fast
+        ids, dates, amounts = (found[k] for k in ("customer_id", "order_date", "amount"))
+        ropts = pacsv.ReadOptions(encoding=enc, block_size=1 << 22)
+        # typed first (ISO dates, plain numbers: no type inference), then y/m/d dates; anything else -> conform
+        for convert in (
+                pacsv.ConvertOptions(include_columns=[ids, dates, amounts], strings_can_be_null=True,
+                                     column_types={ids: pa.string(), dates: pa.date32(), amounts: pa.float64()}),
+                pacsv.ConvertOptions(include_columns=[ids, dates, amounts], strings_can_be_null=True,
+                                     column_types={ids: pa.string()},
+                                     timestamp_parsers=[pacsv.ISO8601, "%Y/%m/%d"])):
+            try:
+                table = pacsv.read_csv(path, read_options=ropts, convert_options=convert)
+            except pa.ArrowInvalid:
+                continue
+            fast = _fast_arrays(table, found)
+            if fast is not None:
+                return fast
+            break
     return _conformed_csv(path, enc)
 
 
@@ -217,7 +227,7 @@ def _fast_arrays(table, found) -> Orders | None:
     if len(days) and (days.min() < -25567 or days.max() >= 47482):   # schema's 1900..2100 range
         return None
     ids = ids.combine_chunks()
-    if len(ids) and pc.any(pc.not_equal(pc.utf8_trim_whitespace(ids), ids)).as_py():
+    if len(ids) and _maybe_padded(ids) and pc.any(pc.not_equal(pc.utf8_trim_whitespace(ids), ids)).as_py():
         return None     # padded ids: let the schema trim them the way it does for sheets
     if len(ids) and pc.min(pc.binary_length(ids)).as_py() == 0:
         return None
@@ -226,6 +236,21 @@ def _fast_arrays(table, found) -> Orders | None:
         return None
     codes, uniq = _encode(ids)
     return Orders(codes, uniq, days, amt)
+
+
+def _maybe_padded(ids) -> bool:
+    """Whether any id starts or ends with a space-like byte (ASCII whitespace, or any non-ASCII byte, which covers
+    the ideographic space): a cheap look at two bytes per id before the full Unicode check."""
+    import pyarrow as pa
+    wide = pa.types.is_large_string(ids.type)
+    buf = ids.buffers()
+    off = np.frombuffer(buf[1], dtype=np.int64 if wide else np.int32)[ids.offset:ids.offset + len(ids) + 1]
+    if buf[2] is None:
+        return False
+    data = np.frombuffer(buf[2], dtype=np.uint8)
+    nonempty = off[1:] > off[:-1]
+    ends = np.concatenate([data[off[:-1][nonempty]], data[off[1:][nonempty] - 1]])
+    return bool(((ends <= 32) | (ends >= 0x80)).any())
 
 
 def _encode(ids):

@@ -401,7 +401,10 @@ class _Demo:
         self.old_sur = r["sur"].copy()
         r["sur"][mr] = (r["sur"][mr] + 1 + rng.integers(0, len(SURNAMES) - 1, mr.sum())) % len(SURNAMES)
         r["form"][mr] = 0
-        r["has_mob"][mr] = True
+        # both records show the mobile and the birth date: the only keys a married duplicate keeps
+        all_records = np.isin(row_person, orig[married])
+        r["has_mob"][all_records] = True
+        self.show_birth = all_records
         moved = mr & (rng.random(R) < 0.6)
         r["place"][moved] = _pick(rng, moved.sum(), [p[5] for p in PLACES])
         for key, lo, hi in (("chome", 1, 10), ("ban", 1, 31), ("go", 1, 21)):
@@ -417,7 +420,7 @@ class _Demo:
         # customer IDs follow registration order, as a shop's numbering does
         order = np.argsort(r["reg"], kind="stable")
         self.r = {k2: a[order] for k2, a in r.items()}
-        self.is_dup, self.married = is_dup[order], mr[order]
+        self.is_dup, self.married, self.show_birth = is_dup[order], mr[order], self.show_birth[order]
         self.variants = {k2: a[order] for k2, a in v.items()}
         self.old_sur = self.old_sur[order]
         self.row_person = row_person[order]
@@ -436,10 +439,13 @@ class _Demo:
         for pos, person in enumerate(self.row_person):
             person_rows.setdefault(int(person), []).append(pos)
         for pos in np.flatnonzero(self.is_dup):
-            how = "married" if self.married[pos] else ",".join(k for k in _VARIANTS if self.variants[k][pos])
             for other in person_rows[int(self.row_person[pos])]:
                 if other != pos and (not self.is_dup[other] or other < pos):
-                    rows.append((ids[other], ids[pos], "duplicate", True, how))
+                    # two later records of one person differ from each other by both their variants
+                    how = "married" if self.married[pos] or self.married[other] else ",".join(
+                        k for k in _VARIANTS if self.variants[k][pos] or self.variants[k][other])
+                    a, b = sorted((other, pos))
+                    rows.append((ids[a], ids[b], "duplicate", True, how))
         for a, b, rel in self.traps:
             for x, y in zip(self.pos_of_person[a], self.pos_of_person[b]):
                 rows.append((ids[x], ids[y], rel, False, ""))
@@ -453,7 +459,7 @@ class _Demo:
         kana_fmt = _pick(rng, R, [63, 10, 7, 8, 6, 6])  # full+space, half space, no space, hiragana, half-width, blank
         kana_fmt[v["kana"]] = rng.choice([2, 3, 4], v["kana"].sum())
         gender_fmt = _pick(rng, R, [70, 10, 20])
-        birth_blank = rng.random(R) < 0.35
+        birth_blank = (rng.random(R) < 0.35) & ~self.show_birth
         birth_code = _pick(rng, R, [25, 25, 10, 10, 8, 12, 6, 2, 2])
         pc_fmt = _pick(rng, R, [68, 20, 7, 3, 2])
         pc_fmt[v["width"]] = 3

@@ -20,6 +20,7 @@ text is refused as well. An EUC-JP file decodes as cp932 half-width kana; its he
 """
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import datetime as dt
@@ -42,6 +43,7 @@ ENCODINGS = {  # accepted spellings -> (Python codec, name shown to users)
     "sjis": ("cp932", "cp932 (Shift_JIS)"), "windows-31j": ("cp932", "cp932 (Shift_JIS)"),
 }
 _TRIGGER = "=+-@\t\r"
+_FIRST = frozenset(_TRIGGER + "'")
 _NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
 _QUOTED = re.compile(r"'+[=+\-@\t\r]")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -121,8 +123,25 @@ def read_csv(path, table: str | None = None) -> pd.DataFrame:
         seen.setdefault(h, i)
     if problems:
         raise BadInput(problems)
-    body = [f[:width] if len(f) >= width else f + [""] * (width - len(f)) for f in body]
+    for i, f in enumerate(body):
+        if len(f) != width:
+            body[i] = f[:width] if len(f) > width else f + [""] * (width - len(f))
+    for i in _records_with_quoted_cells(text, lines):  # undo write_csv's formula neutralisation
+        body[i] = [_unquote(x) for x in body[i]]
     return _frame(body, headers, lines, name, encoding, table)
+
+
+def _records_with_quoted_cells(text: str, lines: list[int]) -> list[int]:
+    """Indexes of the records that may hold a cell starting with an apostrophe, found in the text rather than by
+    looking at every cell (a few rows of a big file have one)."""
+    if "'" not in text:
+        return []
+    hits = [m.start() for m in re.finditer(r"(?:^|[,\r\n])\"?'", text)]
+    if not hits:
+        return []
+    line_starts = [m.end() for m in _LINE_BREAK.finditer(text)]  # offset where line 2, 3, ... begins
+    hit_lines = {bisect.bisect_right(line_starts, pos + 1) + 1 for pos in hits}
+    return sorted({bisect.bisect_right(lines, ln) - 1 for ln in hit_lines} - {-1})
 
 
 def _unquote(s: str) -> str:
@@ -132,11 +151,6 @@ def _unquote(s: str) -> str:
 def _frame(body, headers, lines, name, encoding, table) -> pd.DataFrame:
     arr = np.array(body, dtype=object).reshape(len(body), len(headers))
     df = pd.DataFrame(arr, columns=headers, index=pd.Index(lines, dtype="int64"), dtype=object)
-    for h in headers:
-        col = df[h]
-        quoted = col.str.match(_QUOTED)
-        if quoted.any():
-            df.loc[quoted, h] = col[quoted].str[1:]
     key = schema.table(table).key if table else guess_table(headers)
     df.attrs = {"sheet": name, "letters": {h: column_letter(i) for i, h in enumerate(headers)},
                 "encoding": encoding, "table": key}
@@ -212,7 +226,8 @@ def write_csv(df: pd.DataFrame, path, encoding: str = "utf-8-sig", *, sheet: str
     except KeyError:
         raise ValueError(f"unsupported encoding {encoding!r}: use utf-8-sig or cp932") from None
     headers = [_cell_text(h) for h in df.columns]
-    columns = [[neutralise(s) for s in _column_texts(df.iloc[:, j])] for j in range(df.shape[1])]
+    columns = [[neutralise(s) if s[:1] in _FIRST else s for s in _column_texts(df.iloc[:, j])]
+               for j in range(df.shape[1])]
     headers = [neutralise(h) for h in headers]
     _check_encodable(headers, columns, df.index, codec, label, path.name, sheet)
     buf = io.StringIO(newline="")

@@ -223,7 +223,7 @@ class Book:
         t = _schema_table(name)
         key_header = _find_header(raw.columns, key, t)
         if key_header is None:
-            raise BadInput([Problem(loc.sheet, None, key, "missing_column", column=key)])
+            raise BadInput([Problem(loc.sheet, None, key, "missing_column", name=key)])
         keys = raw[key_header].map(lambda v: schema.parse_text(v)).to_numpy()
         pos = pd.Series(np.arange(len(keys)), index=keys)
         pos = pos[~pos.index.duplicated()]

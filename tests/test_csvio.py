@@ -97,6 +97,11 @@ def test_cp932_problems_name_the_sheet_rows_when_given(tmp_path):
         write_csv(df, tmp_path / "o.csv", "cp932")
     (p,) = e.value.problems
     assert (p.sheet, p.row, p.cell) == ("o.csv", 4, "B4")  # line 4: the first record took lines 2-3
+    df.attrs = {"sheet": "顧客", "letters": {"顧客ID": "C", "氏名": "D"}}  # as book.read_raw gives a table at C9
+    with pytest.raises(BadInput) as e:
+        write_csv(df, tmp_path / "o.csv", "cp932")
+    (p,) = e.value.problems
+    assert (p.sheet, p.row, p.cell) == ("顧客", 11, "D11")
 
 
 @pytest.mark.parametrize("cell", ["=SUM(A1:A3)", "+81 90-1234-5678", "-2+3+cmd|' /C calc'!A0", "@SUM(1)",

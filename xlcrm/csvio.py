@@ -220,9 +220,10 @@ def write_csv(df: pd.DataFrame, path, encoding: str = "utf-8-sig", *, sheet: str
 
     encoding: "utf-8-sig" (UTF-8 with BOM, which Excel needs to read UTF-8) or "cp932" (Shift_JIS). A cell the
     encoding cannot hold — or that cp932 would silently turn into another character, like 〜 (U+301C) into ～ —
-    raises BadInput(csv_unencodable) before anything is written. The problems name `sheet` and the frame's index
-    as rows (a table read from a book: its sheet rows); without `sheet`, the file and the line the cell would
-    have been written on.
+    raises BadInput(csv_unencodable) before anything is written. The problems name the source sheet — `sheet`, or
+    `df.attrs["sheet"]` as a book's `read_raw` sets it — with the frame's index as rows and `df.attrs["letters"]`
+    as columns, so staff can fix the cell in the workbook; for a frame from nowhere, the file and the line the
+    cell would have been written on.
     """
     path = Path(path)
     try:
@@ -233,7 +234,10 @@ def write_csv(df: pd.DataFrame, path, encoding: str = "utf-8-sig", *, sheet: str
     columns = [[neutralise(s) if s[:1] in _FIRST else s for s in _column_texts(df.iloc[:, j])]
                for j in range(df.shape[1])]
     headers = [neutralise(h) for h in headers]
-    _check_encodable(headers, columns, df.index, codec, label, path.name, sheet)
+    sheet = sheet or df.attrs.get("sheet")
+    letters = df.attrs.get("letters", {}) if sheet else {}
+    _check_encodable(headers, columns, df.index, codec, label, path.name, sheet,
+                     [letters.get(h) or column_letter(j) for j, h in enumerate(df.columns)])
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(headers)
@@ -249,7 +253,7 @@ def _encodes(s: str, codec: str) -> bool:
         return False
 
 
-def _check_encodable(headers, columns, index, codec, label, name, sheet):
+def _check_encodable(headers, columns, index, codec, label, name, sheet, letters):
     if all(_encodes("\n".join(col), codec) for col in columns) and _encodes("\n".join(headers), codec):
         return
     if sheet is None:  # the line each record would start on: line 1 is the header row
@@ -263,7 +267,7 @@ def _check_encodable(headers, columns, index, codec, label, name, sheet):
     for j, col in enumerate(columns):
         if not _encodes("\n".join(col), codec):
             bad += [(rows[i], j) for i, s in enumerate(col) if not _encodes(s, codec)]
-    raise BadInput([Problem(sheet or name, row, headers[j], "csv_unencodable", cell=f"{column_letter(j)}{row}",
+    raise BadInput([Problem(sheet or name, row, headers[j], "csv_unencodable", cell=f"{letters[j]}{row}",
                             encoding=label) for row, j in sorted(bad)])
 
 

@@ -4,7 +4,6 @@ import datetime as dt
 import re
 import unicodedata
 
-import numpy as np
 import pandas as pd
 import pytest
 

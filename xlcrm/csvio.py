@@ -209,7 +209,7 @@ def _column_texts(col: pd.Series) -> list[str]:
 
 def neutralise(s: str) -> str:
     """The cell text with a leading quote if a spreadsheet would read it as a formula (see module docstring)."""
-    if s[:1] in _TRIGGER or s[:1] == "'":
+    if s[:1] in _FIRST:
         if _NEEDS_QUOTE.match(s) and not _PLAIN_NUMBER.fullmatch(s):
             return "'" + s
     return s

@@ -62,8 +62,8 @@ SURNAMES = (
     ("伊東", "イトウ", "ito", 2, ()), ("野口", "ノグチ", "noguchi", 2, ()),
     ("菊地", "キクチ", "kikuchi", 2, ()), ("菊池", "キクチ", "kikuchi", 2, ()),
 )
-_ITO, _ITO2 = 4, 60  # 伊藤 / 伊東: same reading, different families
-assert SURNAMES[_ITO][0] == "伊藤" and SURNAMES[_ITO2][0] == "伊東"
+# 伊藤 / 伊東: same reading, different families
+_ITO, _ITO2 = (next(i for i, s in enumerate(SURNAMES) if s[0] == name) for name in ("伊藤", "伊東"))
 
 FEMALE = (
     ("恵子", "ケイコ", "keiko"), ("洋子", "ヨウコ", "yoko"), ("幸子", "サチコ", "sachiko"), ("京子", "キョウコ", "kyoko"),
@@ -454,7 +454,6 @@ class _Demo:
     # customers table -------------------------------------------------------------------------------------------
     def customers(self) -> pd.DataFrame:
         rng, r, R, v = self.rng, self.r, self.n, self.variants
-        dupish = self.is_dup
         name_sep = np.array(["　", " ", ""])[_pick(rng, R, [55, 25, 20])]
         kana_fmt = _pick(rng, R, [63, 10, 7, 8, 6, 6])  # full+space, half space, no space, hiragana, half-width, blank
         kana_fmt[v["kana"]] = rng.choice([2, 3, 4], v["kana"].sum())

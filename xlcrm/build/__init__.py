@@ -224,12 +224,19 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             "name": tab.ja, "style": t["table_style"], "columns": columns,
             **({"data": rows} if rows else {})})
         ws.set_row(0, 20)
+        page_setup(ws)
         r, c = t["freeze"][key]
         ws.freeze_panes(r, c)
         if key == "settings":
             wrap = fmt(text_wrap=True, valign="top")
             ws.set_column(2, 2, t["widths_by_key"]["explanation"], wrap)
         return ws
+
+    def page_setup(ws):  # A4 landscape, one page wide: staff print these lists
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
 
     first = None
     for key in t["sheet_order"]:
@@ -253,13 +260,14 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             wb.define_name(s["name"], f"='{s['sheet']}'!$B$2")
             wb.define_name(s["results_name"], f"='{s['sheet']}'!$A${s['results_row']}")
             ws.freeze_panes(s["results_row"] - 1, 0)
+            page_setup(ws)
         elif key == "xlwings.conf":
             conf = t["xlwings_conf"]
             ws = wb.add_worksheet("xlwings.conf")
             n_sheets += 1
             ws.set_vba_name(f"Sheet{n_sheets}")
             ws.set_column(0, 0, 28)
-            ws.set_column(1, 1, 40, fmt(num_format="@"))
+            ws.set_column(1, 1, 40)
             ws.set_column(3, 3, 90)
             for i, (k, v) in enumerate(conf["rows"]):
                 ws.write_string(i, 0, k)
@@ -269,6 +277,7 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
                     ws.write_string(i, 1, v)
             for i, note in enumerate(conf["notes"]):
                 ws.write_string(i, 3, note, fmt(font_color="#595959"))
+            page_setup(ws)
     first.activate()
     wb.set_vba_name("ThisWorkbook")
     wb.add_vba_project(io.BytesIO(vba_bin), is_stream=True)

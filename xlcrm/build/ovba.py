@@ -78,6 +78,71 @@ def compress(data: bytes) -> bytes:
     return bytes(out)
 
 
+def decompress(data: bytes) -> bytes:
+    """The bytes inside a CompressedContainer (MS-OVBA 2.4.1.3.1)."""
+    if not data or data[0] != 1:
+        raise ValueError("not a compressed container")
+    out, pos = bytearray(), 1
+    while pos + 2 <= len(data):
+        header = struct.unpack_from("<H", data, pos)[0]
+        end = min(pos + (header & 0x0FFF) + 3, len(data))
+        pos += 2
+        start = len(out)
+        if not header & 0x8000:
+            out += data[pos:pos + _CHUNK]
+            pos += _CHUNK
+            continue
+        while pos < end:
+            flags = data[pos]
+            pos += 1
+            for bit in range(8):
+                if pos >= end:
+                    break
+                if not (flags >> bit) & 1:
+                    out.append(data[pos])
+                    pos += 1
+                    continue
+                token = struct.unpack_from("<H", data, pos)[0]
+                pos += 2
+                bit_count, _ = _copy_token_layout(len(out) - start)
+                length = (token & (0xFFFF >> bit_count)) + 3
+                offset = (token >> (16 - bit_count)) + 1
+                for _ in range(length):
+                    out.append(out[-offset])
+    return bytes(out)
+
+
+def read_modules(vba_bin: bytes) -> dict[str, str]:
+    """{module name: source} of a vbaProject.bin, ours or one Excel saved (with p-code before the source)."""
+    import olefile
+    ole = olefile.OleFileIO(vba_bin)
+    d = decompress(ole.openstream("VBA/dir").read())
+    pos, codepage, mods, current = 0, 1252, [], None
+    while pos + 6 <= len(d):
+        rid, size = struct.unpack_from("<HI", d, pos)
+        if rid == 0x09:  # PROJECTVERSION: its size field says 4, but 6 bytes follow
+            size = 6
+        body = d[pos + 6:pos + 6 + size]
+        pos += 6 + size
+        if rid == 0x03:
+            codepage = struct.unpack("<H", body)[0]
+        elif rid == 0x19:
+            current = {"name": body}
+            mods.append(current)
+        elif rid == 0x1A and current is not None:
+            current["stream"] = body
+        elif rid == 0x31 and current is not None:
+            current["offset"] = struct.unpack("<I", body)[0]
+        elif rid == 0x10:
+            break
+    enc = f"cp{codepage}"
+    out = {}
+    for m in mods:
+        raw = ole.openstream("VBA/" + m["stream"].decode(enc)).read()
+        out[m["name"].decode(enc)] = decompress(raw[m.get("offset", 0):]).decode(enc)
+    return out
+
+
 # --- MS-OVBA 2.4.3 data encryption (the CMG / DPB / GC lines of the PROJECT stream) -----------------------------
 
 def _encrypt(data: bytes, project_id: str, seed: int) -> str:

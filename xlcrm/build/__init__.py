@@ -341,6 +341,17 @@ def build_workbook(path: str | Path = "workbook/CRM.xlsm") -> Path:
     return path
 
 
+def is_current(path: str | Path) -> bool:
+    """True if the workbook at `path` holds exactly the parts a fresh build writes (compared part by part, so a
+    different zlib producing other deflate bytes does not count as a difference)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            have = {i.filename: z.read(i) for i in z.infolist()}
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return have == workbook_parts()
+
+
 def xlwings_version_in_vba(vba_source: str) -> str | None:
     """The `XLWINGS_VERSION` constant of an xlwings.bas text (what the workbook's VBA expects)."""
     m = re.search(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', vba_source)

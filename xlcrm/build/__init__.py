@@ -207,6 +207,8 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             width = t["widths_by_key"].get(c.key) or t["widths_by_kind"].get(c.kind, 14)
             width = max(width, 2 * len(c.ja) + 4)  # full-width header plus the filter button
             f = num_fmts.get(c.kind, plain)
+            if c.kind == "raw":  # 設定's 値: numbers and words typed there line up on the left
+                f = fmt(align="left")
             ws.set_column(i, i, width, f)
             columns.append({"header": c.ja, "format": f, "header_format": header})
             choices = c.choices or (tuple(t["bool_choices"]) if c.kind == "bool" else ())
@@ -267,14 +269,15 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             n_sheets += 1
             ws.set_vba_name(f"Sheet{n_sheets}")
             ws.set_column(0, 0, 28)
-            ws.set_column(1, 1, 40)
+            left = fmt(align="left")
+            ws.set_column(1, 1, 40, left)
             ws.set_column(3, 3, 90)
             for i, (k, v) in enumerate(conf["rows"]):
                 ws.write_string(i, 0, k)
                 if isinstance(v, bool):
-                    ws.write_boolean(i, 1, v)
+                    ws.write_boolean(i, 1, v, left)
                 elif v != "":
-                    ws.write_string(i, 1, v)
+                    ws.write_string(i, 1, v, left)
             for i, note in enumerate(conf["notes"]):
                 ws.write_string(i, 3, note, fmt(font_color="#595959"))
             page_setup(ws)

@@ -214,7 +214,7 @@ def _dir_stream(modules: list[Module], project_name: str) -> bytes:
         d += _rec(0x2C, struct.pack("<H", 0xFFFF))        # cookie
         d += _rec(0x21 if m.kind == "module" else 0x22)   # procedural / document or class
         d += _rec(0x2B)                                   # module terminator
-    d += _rec(0x10) + struct.pack("<I", 0)                # dir terminator + Reserved
+    d += _rec(0x10)                                       # dir terminator: id 0x0010 + Reserved 0 (6 bytes)
     return compress(bytes(d))
 
 

@@ -363,3 +363,38 @@ def test_cfb_container_has_no_defects(parts):
     ole = olefile.OleFileIO(io.BytesIO(parts["xl/vbaProject.bin"]), raise_defects=olefile.DEFECT_POTENTIAL)
     assert ole.openstream("PROJECTwm").read().endswith(b"\x00\x00")
     assert len(parts["xl/vbaProject.bin"]) % 512 == 0
+
+
+def _dir_records(vba_bin: bytes) -> list[int]:
+    d = ovba.decompress(olefile.OleFileIO(vba_bin).openstream("VBA/dir").read())
+    ids, pos = [], 0
+    while pos + 6 <= len(d):
+        rid, size = struct.unpack_from("<HI", d, pos)
+        ids.append(rid)
+        pos += 6 + (6 if rid == 0x09 else size)
+    assert pos == len(d)  # no stray bytes after the terminator
+    return ids
+
+
+def test_dir_stream_has_the_record_layout_excel_writes(parts):
+    """Same record sequence as the dir stream Excel wrote into xlwings' quickstart (references aside)."""
+    with zipfile.ZipFile(Path(xlwings.__file__).parent / "quickstart_addin_ribbon.xlam") as z:
+        excel = _dir_records(z.read("xl/vbaProject.bin"))
+    ours = _dir_records(parts["xl/vbaProject.bin"])
+    refs = {0x16, 0x3E, 0x0D, 0x0E, 0x2F, 0x30, 0x33}
+
+    def shape(ids):
+        head = ids[:ids.index(0x0F)]
+        modules = ids[ids.index(0x0F):]
+        return [i for i in head if i not in refs], modules
+
+    (excel_head, excel_mods), (our_head, our_mods) = shape(excel), shape(ours)
+    assert our_head == excel_head
+    one_module = excel_mods[2:excel_mods.index(0x2B) + 1]  # after PROJECTMODULES and the cookie
+    assert our_mods[:2] == excel_mods[:2] == [0x0F, 0x13] and our_mods[-1] == excel_mods[-1] == 0x10
+    per_module = [one_module[:-2] + [t, 0x2B] for t in (0x21, 0x22)]
+    body = our_mods[2:-1]
+    while body:
+        chunk = body[:body.index(0x2B) + 1]
+        assert chunk in per_module, chunk
+        body = body[len(chunk):]

@@ -192,8 +192,14 @@ def test_building_twice_gives_identical_bytes(built):
 def test_committed_workbook_is_current():
     """workbook/CRM.xlsm must be what the sources build: run `xlcrm build-workbook` after changing a source,
     xlcrm/udfs.py or the schema/settings."""
+    from xlcrm.build import workbook_parts
     assert COMMITTED.exists()
-    assert is_current(COMMITTED), "workbook/CRM.xlsm is stale: run `python -m xlcrm.cli build-workbook`"
+    if not is_current(COMMITTED):
+        with zipfile.ZipFile(COMMITTED) as z:
+            have = {i.filename: z.read(i) for i in z.infolist()}
+        want = workbook_parts()
+        differ = sorted(k for k in have.keys() | want.keys() if have.get(k) != want.get(k))
+        pytest.fail(f"workbook/CRM.xlsm is stale in {differ}: run `python -m xlcrm.cli build-workbook`")
 
 
 def test_is_current_notices_a_change(tmp_path, built):

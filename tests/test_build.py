@@ -315,6 +315,14 @@ def RFM_SCORE(last_order, frequency, monetary, as_of=None):
 def CRM_SEARCH(query, limit=20):
     return [[query]]
 
+@xw.func
+def CRM_WHO(x, caller):
+    return caller
+
+@xw.func
+def CRM_CONCAT(sep, *parts):
+    return sep.join(parts)
+
 def not_a_udf(x):
     return x
 '''
@@ -323,38 +331,45 @@ def not_a_udf(x):
 def _wrappers(vba: str) -> dict[str, tuple[list[str], str, list[str]]]:
     """Function name -> (VBA parameters, Python function named in CallUDF, arguments passed)."""
     out = {}
-    for m in re.finditer(r"^Function (\w+)\(([^)]*)\)\r\n(.*?)^End Function", vba, re.M | re.S):
-        params = [p.replace("Optional ", "").strip() for p in m.group(2).split(",") if p.strip()]
-        call = re.search(r'XLPy\.CallUDF\("xlcrm\.udfs", "(\w+)", Array\(([^)]*)\), ThisWorkbook', m.group(3))
-        out[m.group(1)] = (params, call.group(1), [a.strip() for a in call.group(2).split(",") if a.strip()])
+    for m in re.finditer(r"^(?:Function|Sub) (\w+)\(([^\r\n]*)\)\r\n(.*?)^End (?:Function|Sub)", vba, re.M | re.S):
+        params = [re.sub(r"^(Optional|ParamArray) |\(\)$", "", p.strip()) for p in m.group(2).split(",") if p.strip()]
+        call = re.search(r'XLPy\.CallUDF[ (]"xlcrm\.udfs", "(\w+)", (?:Array\(([^)]*)\)|argsArray)', m.group(3))
+        if call.group(2) is None:  # *args: xlwings packs everything into argsArray
+            passed = re.search(r"argsArray = Array\(([^\r\n]*)\)\r\n", m.group(3)).group(1)
+            passed = [a.strip() for a in passed.split(",") if a.strip()] + [params[-1]]
+        else:
+            passed = [a.strip() for a in call.group(2).split(",") if a.strip()]
+        out[m.group(1)] = (params, call.group(1), passed)
     return out
 
 
-def test_udf_wrapper_generated_by_xlwings_matches_the_python_functions(tmp_path):
+def _check_wrappers(vba: str, functions: dict) -> None:
     import inspect
+    for name, (params, target, passed) in _wrappers(vba).items():
+        assert target == name
+        py = list(inspect.signature(functions[target]).parameters)
+        assert params == [p for p in py if p != "caller"], name  # xlwings fills `caller` itself
+        assert passed == ["Nothing" if p == "caller" else p for p in py], name
+
+
+def test_udf_wrapper_generated_by_xlwings_matches_the_python_functions(tmp_path):
     src = tmp_path / "udfs_sample.py"
     src.write_text(SAMPLE_UDFS)
     vba = udf_wrapper_source("xlcrm.udfs", src)
     assert vba.startswith('Attribute VB_Name = "xlwings_udfs"\r\n')
-    wrappers = _wrappers(vba)
-    assert set(wrappers) == {"RFM_SCORE", "CRM_SEARCH"}
     ns: dict = {}
     exec(SAMPLE_UDFS, ns)
-    for name, (params, target, passed) in wrappers.items():
-        assert target == name
-        assert params == passed == list(inspect.signature(ns[name]).parameters)
+    assert set(_wrappers(vba)) == {"RFM_SCORE", "CRM_SEARCH", "CRM_WHO", "CRM_CONCAT"}
+    _check_wrappers(vba, ns)
     assert "Function CRM_SEARCH(query, Optional limit)" in vba
+    assert "Function CRM_WHO(x)" in vba and "Function CRM_CONCAT(sep, ParamArray parts())" in vba
 
 
 def test_built_udf_wrappers_name_existing_functions_of_xlcrm_udfs(parts):
-    import inspect
-
     import xlcrm.udfs as udfs
     vba = ovba.read_modules(parts["xl/vbaProject.bin"])["xlwings_udfs"]
     assert vba == udf_wrapper_source()  # what xlcrm/udfs.py holds now
-    for name, (params, target, passed) in _wrappers(vba).items():
-        fn = getattr(udfs, target)
-        assert params == passed == list(inspect.signature(fn).parameters), name
+    _check_wrappers(vba, vars(udfs))
 
 
 def test_udf_generation_leaves_no_stubs_behind():

@@ -240,3 +240,18 @@ def test_source_module_is_ascii_and_crlf_safe():
     # VBA modules are stored in the project's code page (1252): keep Japanese text in Python, not in VBA
     for p in list(SRC.glob("*.bas")) + list(SRC.glob("*.cls")):
         p.read_bytes().decode("ascii")
+
+
+def test_messages_follow_the_language_set_on_the_settings_sheet(tmp_path, job_module):
+    path = build_workbook(tmp_path / "CRM.xlsm")
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    ws = wb["設定"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "言語")
+    ws.cell(row, 2).value = "en"
+    wb.save(path)
+    app = FakeApp()
+    job_module.seen["app"] = app
+    job_module.behaviour = _write_scores
+    ribbon.dispatch("rfm", path, app)
+    assert app.alerts[-1]["prompt"] == "RFM refreshed (2 customers)"
+    assert job_module.seen["status"] == "xlcrm: running 'RFM分析'..."

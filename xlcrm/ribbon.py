@@ -45,7 +45,7 @@ def dispatch(tag: str, xl_book, app, lang: str | None = None):
     Returns the JobResult (or None). `app` needs only `screen_updating`, `status_bar` and `alert` — what a
     test's fake provides.
     """
-    lang = lang or messages.default_lang()
+    lang = lang or _book_lang(xl_book) or messages.default_lang()
     label = labels().get(tag, tag)
     app.screen_updating = False
     app.status_bar = text("ribbon_running", lang, label=label)
@@ -93,6 +93,16 @@ def _run_job(tag: str, xl_book, app, lang: str):
     from . import jobs
     result = jobs.run(tag, xl_book)
     return result, result.summary(lang)
+
+
+def _book_lang(xl_book) -> str | None:
+    """言語 from the book's 設定 sheet; None if it cannot be read (the job will then report why)."""
+    try:
+        from .book import open_book
+        with open_book(xl_book) as book:
+            return book.settings().get("lang")
+    except Exception:  # noqa: BLE001 — a broken 設定 sheet is reported by the job itself, in the default language
+        return None
 
 
 def _conf_rows(xl_book) -> list[list] | None:

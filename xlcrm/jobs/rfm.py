@@ -206,7 +206,7 @@ def read_orders_csv(path) -> Orders:
             if fast is not None:
                 return fast
             break
-    return _conformed_csv(path, enc)
+    return _conformed_csv(path)
 
 
 def _fast_arrays(table, found) -> Orders | None:
@@ -227,8 +227,8 @@ def _fast_arrays(table, found) -> Orders | None:
     if len(days) and (days.min() < -25567 or days.max() >= 47482):   # schema's 1900..2100 range
         return None
     ids = ids.combine_chunks()
-    if len(ids) and _maybe_padded(ids) and pc.any(pc.not_equal(pc.utf8_trim_whitespace(ids), ids)).as_py():
-        return None     # padded ids: let the schema trim them the way it does for sheets
+    if len(ids) and _maybe_padded(ids):
+        return None     # padded or quoted ids: csvio and the schema treat them exactly as for sheets
     if len(ids) and pc.min(pc.binary_length(ids)).as_py() == 0:
         return None
     amt = _buffer_ints(amounts).astype(np.float64)
@@ -239,8 +239,8 @@ def _fast_arrays(table, found) -> Orders | None:
 
 
 def _maybe_padded(ids) -> bool:
-    """Whether any id starts or ends with a space-like byte (ASCII whitespace, or any non-ASCII byte, which covers
-    the ideographic space): a cheap look at two bytes per id before the full Unicode check."""
+    """Whether any id may need csvio's or the schema's cleaning: it starts or ends with ASCII whitespace or a
+    non-ASCII byte (which covers the ideographic space), or starts with an apostrophe. Two bytes per id."""
     import pyarrow as pa
     wide = pa.types.is_large_string(ids.type)
     buf = ids.buffers()
@@ -249,8 +249,9 @@ def _maybe_padded(ids) -> bool:
         return False
     data = np.frombuffer(buf[2], dtype=np.uint8)
     nonempty = off[1:] > off[:-1]
-    ends = np.concatenate([data[off[:-1][nonempty]], data[off[1:][nonempty] - 1]])
-    return bool(((ends <= 32) | (ends >= 0x80)).any())
+    first, last = data[off[:-1][nonempty]], data[off[1:][nonempty] - 1]
+    # an apostrophe in front is csvio's formula neutralisation ('=…), which csvio.read_csv removes
+    return bool(((first <= 32) | (first >= 0x80) | (first == 0x27) | (last <= 32) | (last >= 0x80)).any())
 
 
 def _encode(ids):
@@ -292,22 +293,12 @@ def _orders_subset_table():
     return schema.Table("orders", schema.ORDERS.ja, cols)
 
 
-def _conformed_csv(path: Path, enc: str) -> Orders:
-    """The general path: every value parsed by `schema.conform`; errors name the CSV line (header = line 1)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    from .. import schema
-    header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc)).schema.names
-    t = _orders_subset_table()
-    hmap = schema.header_map(header, t)
-    wanted = [h for h, k in hmap.items() if k in t.by_key]
-    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=enc), convert_options=pacsv.ConvertOptions(
-        include_columns=wanted, column_types={h: pa.string() for h in wanted}, strings_can_be_null=True,
-        quoted_strings_can_be_null=False))
-    raw = pd.DataFrame({h: table.column(h).to_numpy(zero_copy_only=False) for h in wanted})
-    raw.index = pd.RangeIndex(2, 2 + len(raw))     # CSV line numbers (no line breaks inside quoted fields)
-    df = schema.conform(raw, t, sheet=path.name, check_ids=False)
+def _conformed_csv(path: Path) -> Orders:
+    """The general path: `csvio.read_csv` (line numbers, column letters, cp932) and `schema.conform`, so every
+    bad value is reported by CSV line and column before anything is written."""
+    from .. import csvio, schema
+    raw = csvio.read_csv(path)
+    df = schema.conform(raw, _orders_subset_table(), sheet=path.name, check_ids=False)
     return _frame_arrays(df)
 
 

@@ -128,6 +128,11 @@ def test_rfm_command_reads_a_workbook_with_its_settings(book_path, tmp_path):
     out = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig").set_index("customer_id")
     assert list(out.index) == ["C0001", "C0002"]
     assert out.loc["C0002", "recency_days"] == 121     # as-of 2024-06-30 from 設定; R6.3.1 = 2024-03-01
+    # an earlier as-of date leaves out C0002, whose only order comes later
+    r = run_cli("lapse", book_path, "--as-of", "2024-02-10", "--out", tmp_path / "l.csv")
+    assert r.returncode == 0, r.stderr
+    out = pd.read_csv(tmp_path / "l.csv", encoding="utf-8-sig")
+    assert list(out.customer_id) == ["C0001"] and out.days_since_last[0] == 5
 
 
 def test_fast_csv_headers_are_the_schema_names():

@@ -174,8 +174,14 @@ def _rfm(customer_ids, order_customer_ids, order_dates, order_amounts, as_of, me
     p = _Prepared(customer_ids, order_customer_ids, order_dates, order_amounts, as_of)
     s = rfm.summarize_arrays(p.codes, p.n, p.days, p.amounts, p.as_of_day)
     has = s["orders"] > 0
-    thresholds = {k: _cut_points(v if not isinstance(v, list) else "、".join(map(str, _flat_row(v))))
-                  for k, v in (("r", r_days), ("f", f_orders), ("m", m_yen)) if v not in (None, "")}
+    from .messages import BadInput
+    try:
+        thresholds = {k: _cut_points(v if not isinstance(v, list) else "、".join(map(str, _flat_row(v))))
+                      for k, v in (("r", r_days), ("f", f_orders), ("m", m_yen)) if v not in (None, "")}
+    except ValueError:
+        raise BadInput(key="rfm_bad_thresholds") from None
+    if _method(method) not in ("quintile", "fixed"):
+        raise BadInput(key="rfm_bad_method")
     scores = [np.zeros(p.n, dtype=np.int64) for _ in range(3)]
     r, f, m = rfm.score_arrays(s["recency_days"][has], s["frequency"][has], s["monetary"][has],
                                method=_method(method), thresholds=thresholds)
@@ -300,8 +306,11 @@ def _lapse(customer_ids, order_customer_ids, order_dates, as_of, method):
     p = _Prepared(customer_ids, order_customer_ids, order_dates, None, as_of)
     h = lapse.history_arrays(p.codes, p.n, p.days)
     has = h["distinct"] > 0
+    from .messages import BadInput
     m = str(method or "rhythm").strip().lower()
-    m = {"リズム": "rhythm", "日数": "days", "bg/nbd": "bgnbd"}.get(m, m)
+    m = {"リズム": "rhythm", "購入リズム": "rhythm", "日数": "days", "固定日数": "days", "bg/nbd": "bgnbd"}.get(m, m)
+    if m not in lapse.METHODS:
+        raise BadInput(key="lapse_bad_method")
     sub = {k: v[has] for k, v in h.items()}
     a = lapse.assess_arrays(sub, p.as_of_day, m, explain=False)
     return p, has, a

@@ -151,7 +151,7 @@ def _status_counts(status) -> dict:
 # --- CSV / workbook input for the CLI ----------------------------------------------------------------------------
 
 # Header names the fast CSV path recognizes without importing xlcrm.schema (and pandas); every other spelling the
-# schema accepts still works through the general path. tests/test_rfm_cli.py checks these against the schema.
+# schema accepts still works through the general path. tests/test_rfm_jobs.py checks these against the schema.
 FAST_HEADERS = {"customer_id": ("customer_id", "顧客ID"), "order_date": ("order_date", "注文日"),
                 "amount": ("amount", "金額")}
 _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -271,7 +271,7 @@ class Labels:
 
 
 def _strings(values):
-    """Python strings as an Arrow string array (built from its buffers, see `_arrow`)."""
+    """Python strings as an Arrow string array, built from its buffers (see `rfm._from_numpy`)."""
     import pyarrow as pa
     b = [str(v).encode("utf-8") for v in values]
     off = np.zeros(len(b) + 1, dtype=np.int64)
@@ -303,11 +303,11 @@ def _conformed_csv(path: Path) -> Orders:
 
 
 def _frame_arrays(df) -> Orders:
-    from ..rfm import factorize_ids
-    ids = df["customer_id"]
-    codes, uniq = factorize_ids(ids.array)
-    days = df["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    return Orders(np.asarray(codes, dtype=np.intp), uniq, days, df["amount"].to_numpy(dtype=np.float64))
+    """Orders arrays from a conformed orders DataFrame (workbook or the general CSV path)."""
+    import pyarrow as pa
+    from ..rfm import factorize_ids, order_days
+    codes, uniq = factorize_ids(df["customer_id"].array)
+    return Orders(codes, pa.array(uniq), order_days(df["order_date"]), df["amount"].to_numpy(dtype=np.float64))
 
 
 def read_orders(input_path) -> tuple[Orders, dict | None]:

@@ -55,6 +55,15 @@ def test_lapse_job_writes_status_next_date_and_reason(book_path):
     assert result.counts["lapsed"] == 2 and journal.iloc[-1]["処理"] == "lapse"
 
 
+def test_lapse_job_with_bgnbd_on_too_few_customers_falls_back_and_says_so(book_path):
+    result = run("lapse", book_path, overrides={"lapse_method": "bgnbd"})
+    assert result.counts["method"] == "rhythm" and result.counts["fallback"] == "bgnbd_too_few"
+    assert "BG/NBD fit refused" in result.summary_en and "購入リズムで判定" in result.summary_ja
+    df, journal = customers_sheet(book_path)
+    assert df.loc["C0001", "離脱判定の理由"].startswith("BG/NBDを使えないため")
+    assert "BG/NBD" in journal.iloc[-1]["内容"]
+
+
 def test_orders_of_unknown_customers_are_refused_before_writing(book_path, tmp_path):
     import openpyxl
     wb = openpyxl.load_workbook(book_path)

@@ -1,4 +1,5 @@
-"""Lapse detection (離脱・休眠): is a customer still buying? Three methods, each explained in its output.
+"""Lapse detection (離脱・休眠): is a customer still buying? Three methods, each explained in its output, and
+`assess_all` to see them side by side.
 
 * **days** — fixed days since the last order (設定): 離脱予兆 after `warn_days`, 離脱 after `lapse_days`.
 * **rhythm** — the customer's own rhythm: the median interval between their order days × `warn_factor` /
@@ -257,6 +258,20 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     df.attrs = {"method": used, "fallback": a.get("fallback"),
                 "fit": a["fit"].as_dict() if a.get("fit") is not None else None}
     return df
+
+
+def assess_all(orders, as_of, **params):
+    """The three methods side by side, one row per customer: status_days, status_rhythm, status_bgnbd (with
+    p_alive), each with its reason_ja; `attrs["bgnbd"]` holds the BG/NBD fit or why it was refused."""
+    frames = {m: assess(orders, as_of, method=m, **params) for m in METHODS}
+    out = frames["rhythm"][["customer_id", "days_since_last", "expected_next"]].copy()
+    for m, df in frames.items():
+        out[f"status_{m}"] = df["status"].to_numpy()
+        out[f"reason_{m}_ja"] = df["reason_ja"].to_numpy()
+        out[f"reason_{m}_en"] = df["reason_en"].to_numpy()
+    out["p_alive"] = frames["bgnbd"]["p_alive"].to_numpy()
+    out.attrs = {"bgnbd": {k: frames["bgnbd"].attrs[k] for k in ("method", "fallback", "fit")}}
+    return out
 
 
 def _to_datetime(day_float: np.ndarray):

@@ -24,7 +24,7 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from _data import orders_arrays  # noqa: E402
+from bench_rfm_data import orders_arrays  # noqa: E402
 from xlcrm import rfm  # noqa: E402
 
 AS_OF = "2024-02-01"

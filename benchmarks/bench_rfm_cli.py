@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _data import write_orders_csv  # noqa: E402
+from bench_rfm_data import write_orders_csv  # noqa: E402
 
 DUCKDB_SCRIPT = r'''
 import sys, duckdb

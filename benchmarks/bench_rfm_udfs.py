@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from _data import orders_arrays  # noqa: E402
+from bench_rfm_data import orders_arrays  # noqa: E402
 from xlcrm import lapse, rfm, udfs  # noqa: E402
 
 

@@ -294,11 +294,12 @@ def RFM_M(customer_ids, order_customer_ids, order_dates, order_amounts, as_of=No
 @xw.ret(transpose=False)
 def DAYS_SINCE_LAST_ORDER(customer_ids, order_customer_ids, order_dates, as_of=None):
     """最終注文からの日数 / days since the last order on or before as_of (blank as_of = today); "" if none."""
-    from .lapse import history_arrays
+    import numpy as np
     p = _Prepared(customer_ids, order_customer_ids, order_dates, None, as_of)
-    h = history_arrays(p.codes, p.n, p.days)
-    has = h["distinct"] > 0
-    return p.pick((p.as_of_day - h["last"]).tolist(), has)
+    last = np.full(p.n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, p.codes, p.days)
+    has = np.bincount(p.codes, minlength=p.n) > 0
+    return p.pick(np.where(has, p.as_of_day - last, 0).tolist(), has)
 
 
 def _lapse(customer_ids, order_customer_ids, order_dates, as_of, method):

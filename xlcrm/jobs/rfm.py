@@ -112,7 +112,11 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
 
 
 def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> JobResult:
-    """Ribbon "lapse": 離脱状態, expected next order, reason (and P(alive) with bgnbd) into 顧客."""
+    """Ribbon "lapse": 離脱状態, expected next order, reason (and P(alive) with bgnbd) into 顧客.
+
+    離脱状態 is always written in Japanese (稼働 / 離脱予兆 / 離脱 / 休眠: the words staff filter on); the reason
+    follows 言語 on 設定. Customers without orders get blank cells.
+    """
     from .. import lapse
     opts = lapse_options(settings)
     if method:

@@ -117,16 +117,32 @@ def assess_arrays(h: dict, as_of_day: int, method: str = "rhythm", *, explain: b
 
 
 def _fmt(key: str, days, **kw):
-    """Japanese and English reason per customer (object arrays) from a message template and per-row `days`."""
-    tj, te = messages.CATALOGUE[key]
+    """Japanese and English reason per customer (object arrays) from a message template, per-row integers
+    (`days`, `rows`) and constants (`kw`). The strings are assembled by Arrow in C++ (a str.format per customer
+    took 4 s for 300,000 customers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from string import Formatter
+
+    from .rfm import _from_numpy
     rows = kw.pop("rows", None) or {}
-    ja = np.empty(len(days), dtype=object)
-    en = np.empty(len(days), dtype=object)
-    for i, dd in enumerate(np.asarray(days).tolist()):
-        row = {k: v[i] for k, v in rows.items()}
-        ja[i] = tj.format(days=dd, **kw, **row)[:255]
-        en[i] = te.format(days=dd, **kw, **row)[:255]
-    return ja, en
+    ints = {"days": days, **rows}
+    n = len(days)
+    if n == 0:
+        return np.empty(0, dtype=object), np.empty(0, dtype=object)
+    text = {k: pc.cast(_from_numpy(np.asarray(v, dtype=np.int64)), pa.string()) for k, v in ints.items()}
+    out = []
+    for template in messages.CATALOGUE[key]:
+        parts = []
+        for literal, field, spec, _conv in Formatter().parse(template):
+            if literal:
+                parts.append(literal)
+            if field is not None:
+                parts.append(text[field] if field in text else format(kw[field], spec))
+        arr = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*parts, ""), 0, 255)
+        out.append(arr)
+    en = pc.replace_substring(pc.replace_substring(out[1], " 1 days", " 1 day"), "(1 days", "(1 day")
+    return np.array(out[0].to_pylist(), dtype=object), np.array(en.to_pylist(), dtype=object)
 
 
 def _days_reasons(since, p, explain):

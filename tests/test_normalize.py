@@ -175,6 +175,12 @@ def test_address_variant_place_spellings():
     assert N.address("世田谷区桜1-2-3 A棟").key != N.address("世田谷区桜1-2-3 B棟").key
 
 
+def test_address_text_is_the_flat_search_form():
+    assert N.address_text("東京都世田谷区桜一丁目二番三号　サクラハイツ１０１") == "東京都世田谷区桜1-2-3サクラハイツ101"
+    assert N.address_text("桜1丁目2番地の3") == N.address_text("桜１－２－３") == "桜1-2-3"
+    assert N.address_text("霞が関") == N.address_text("霞ヶ関")
+
+
 def test_address_is_not_touched_by_kana_dash_rules():
     # jaconv/neologdn would turn － into ー; ours keeps block numbers as numbers
     assert N.address("品川区大井１－２－３").city_rest == "品川区大井1-2-3"
@@ -185,7 +191,7 @@ def test_address_is_not_touched_by_kana_dash_rules():
 _JA = st.text(alphabet=st.sampled_from(
     list("あいうえおかがきぎゃゅょっーァアイウヴカガｶﾞｱｲｳｰ゛゜髙高﨑崎齋斎邉辺々佐藤伊東 　・-－ｰ様0１2３abcＡＢ丁目番地号の〇一二三十")
     + ["\U000E0100", "\u3099"]), max_size=20)
-_FUNCS = [N.name, N.name_plain, N.kana, N.kana_loose, N.itaiji, N.phone, N.postcode, N.email]
+_FUNCS = [N.name, N.name_plain, N.kana, N.kana_loose, N.itaiji, N.phone, N.postcode, N.email, N.address_text]
 
 
 @pytest.mark.parametrize("f", _FUNCS, ids=lambda f: f.__name__)

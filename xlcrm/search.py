@@ -186,8 +186,7 @@ def build_index(customers: pd.DataFrame, key: str | None = None) -> SearchIndex:
     c = {k: _col(customers, k) for k in COLUMNS}
     arr = lambda s: s.to_numpy(dtype=object)  # noqa: E731
     kana = N.series(c["kana"], N.kana)
-    addr = N.address_frame(c["address"], c["prefecture"], c["building"])
-    address_text = (addr["prefecture"] + addr["city_rest"] + addr["building"])
+    whole_address = c["prefecture"] + c["address"] + " " + c["building"]
     both = (c["phone"] != "") & (c["mobile"] != "") & (c["phone"] != c["mobile"])
     shown_phone = c["phone"].where(c["phone"] != "", c["mobile"]).where(~both, c["phone"] + " / " + c["mobile"])
     shown_address = (c["prefecture"] + c["address"] + (" " + c["building"]).where(c["building"] != "", "")).str.strip()
@@ -202,7 +201,7 @@ def build_index(customers: pd.DataFrame, key: str | None = None) -> SearchIndex:
         kana=_TextField(arr(kana), postings=True),
         kana_loose=_TextField(arr(N.series(kana, N.kana_loose))),
         email=_TextField(arr(N.series(c["email"], N.email)), postings=True),
-        address=_TextField(arr(address_text)),
+        address=_TextField(arr(N.series(whole_address, N.address_text))),
         phone=_DigitField(arr(N.series(c["phone"], _phone_digits)), 11),
         mobile=_DigitField(arr(N.series(c["mobile"], _phone_digits)), 11),
         postcode=_DigitField(arr(N.series(c["postcode"], N.postcode)), 7),
@@ -311,8 +310,7 @@ def _has_kana(t: str) -> bool:
 
 
 def _address_token(tok: str) -> str:
-    a = N.address(tok)
-    return a.prefecture + a.city_rest + a.building
+    return N.address_text(tok)
 
 
 def _fuzzy(idx: SearchIndex, tok: str, s: _Scores):

@@ -239,3 +239,29 @@ def test_udf_explains_bad_arguments():
     assert "CRM_SEARCH" in CRM_SEARCH("x", TABLE, 0)[0][0]
     assert "顧客[#All]" in CRM_SEARCH("x", [["a", "b"], [1, 2]])[0][0]
     assert len(CRM_SEARCH("x", [["a", "b"], [1, 2]])[0][0]) <= 255
+
+
+def test_udf_reuses_the_index_until_the_cells_change():
+    CRM_SEARCH("たかはし", TABLE)
+    index = next(iter(J._INDEXES.values()))
+    assert CRM_SEARCH("さとう", TABLE)[1][0] == "C0002"
+    assert next(iter(J._INDEXES.values())) is index
+    changed = [row[:] for row in TABLE]
+    changed[2][1] = "佐藤 はなこ"
+    assert CRM_SEARCH("はなこ", changed)[1][1] == "佐藤 はなこ"
+    assert next(iter(J._INDEXES.values())) is not index
+
+
+@pytest.mark.parametrize("raw, digits", [
+    ("+81 (0)90-1234-5678", "09012345678"), ("+81 90 1234 5678", "09012345678"), ("03-1234-5678 内線12", "0312345678"),
+    ("０３（１２３４）５６７８", "0312345678"), ("", ""), (None, ""), (9012345678.0, "9012345678"),
+])
+def test_phone_search_form(raw, digits):
+    assert S._phone_digits(raw) == digits
+
+
+def test_whole_query_as_one_exact_name(idx):
+    res = S.search(idx, "たかはし はなこ", 10)
+    assert ids(res)[0] == "C0002" and res["score"].iloc[0] >= S.W["kana_exact"]
+    res = S.search(idx, "高橋 花子", 10)
+    assert ids(res) == ["C0002"] and res["score"].iloc[0] == S.W["name_exact"]

@@ -169,12 +169,22 @@ def table_key(customers: pd.DataFrame) -> str:
     return hashlib.blake2b(h.tobytes() + "|".join(present).encode(), digest_size=16).hexdigest()
 
 
+_NOT_DIGIT = re.compile(r"\D+")
+_EXTENSION = re.compile(r"(?:内線|ext\.?|x|#).*$", re.IGNORECASE)
+
+
 def _phone_digits(s) -> str:
-    """Search form of a phone: national digits when valid, else whatever digits were typed (still findable)."""
-    p = N.phone(s)
-    if p:
-        return p
-    return re.sub(r"\D", "", N.nfkc(s))[:11]
+    """Search form of a phone: the digits typed, +81 as 0, without an extension (内線12). No validity check:
+    a number phonenumbers rejects is still what staff will type to find the customer."""
+    t = N.nfkc(s)
+    if not t:
+        return ""
+    if not t.isascii() or "x" in t or "X" in t or "#" in t:
+        t = _EXTENSION.sub("", t)
+    d = _NOT_DIGIT.sub("", t)
+    if t.startswith("+81"):
+        d = "0" + d[2:].lstrip("0")  # +81 (0)90… and +81 90… both
+    return d[:11]
 
 
 def _id_key(s) -> str:
@@ -277,7 +287,7 @@ def _score_token(idx: SearchIndex, tok: str) -> _Scores:
     s.add_text(idx.id.find(_id_key(tok)), W["id_exact"], W["id_start"] if re.search(r"[^\d]", tok) else 0, 0, "id")
     digits = re.sub(r"[\-‐‑‒–—―−ー()（）\s]", "", tok)
     if digits.startswith("+"):
-        digits = N.phone(tok) or ""
+        digits = _phone_digits(tok) if digits.startswith("+81") else ""
     if digits.isascii() and digits.isdigit() and len(digits) >= 2:
         for field in (idx.phone, idx.mobile):
             s.add_text(field.find(digits), W["phone_exact"], W["phone_part"], W["phone_part"], "phone",
@@ -355,9 +365,10 @@ def search(index: SearchIndex, query: str, limit: int = 20, lang: str | None = N
         s = _Scores(n)
         _fuzzy(index, "".join(toks), s)
         toks, total, alive, reasons = [query], s.score, s.score > 0, [s.reason]
-    if len(toks) > 1:  # the whole query as one name: 'ヤマダ タロウ' is that exact name
+    if len(toks) > 1:  # the whole query as one name or reading: 'ヤマダ タロウ' is that exact name
         whole = _Scores(n)
         whole.add_text(index.name.find(N.name(query)), W["name_exact"], 0, 0, "name")
+        whole.add_text(index.kana.find(N.kana(query)), W["kana_exact"], 0, 0, "kana")
         total = np.maximum(total / len(toks), np.where(alive, whole.score, 0))
     rows = np.flatnonzero(alive)
     score = total[rows]

@@ -134,7 +134,7 @@ def search(book, settings, *, query: str | None = None, limit: int | None = None
 
 _SEARCH_KEYS = [c for c in core.COLUMNS if c in schema.CUSTOMERS.by_key]
 _CELL_PARSERS = {"phone": schema.parse_phone, "postcode": schema.parse_postcode}
-_TABLES: dict[int, pd.DataFrame] = {}  # hash of the cells passed → customers frame (the index is cached by core)
+_INDEXES: dict[int, core.SearchIndex] = {}  # hash of the cells passed → their index (one table at a time)
 
 
 def _cell_text(v, kind: str) -> str:
@@ -185,15 +185,16 @@ def cells_search(query, table, limit=None, lang: str | None = None) -> list[list
         h = hash(tuple(tuple(r) if isinstance(r, (list, tuple)) else (r,) for r in table))
     except TypeError:  # an unhashable cell value: no caching, still correct
         h = None
-    customers = _TABLES.get(h) if h is not None else None
-    if customers is None:
+    index = _INDEXES.get(h) if h is not None else None
+    if index is None:  # recalculation with an unchanged table reuses the index without rebuilding the frame
         customers = customers_from_cells(table)
         if customers is None:
             return [[messages.text("search_udf_no_header", lang)]]
+        index = core.build_index(customers)
         if h is not None:
-            _TABLES.clear()  # one table at a time: the book's customers
-            _TABLES[h] = customers
-    res = find(customers, schema.parse_text(query), n, lang)
+            _INDEXES.clear()
+            _INDEXES[h] = index
+    res = core.search(index, schema.parse_text(query), n, lang=lang)
     header = [schema.CUSTOMERS.header(k, lang) if k in schema.CUSTOMERS.by_key else
               messages.text(f"search_col_{k}", lang) for k in core.RESULT_COLUMNS]
     out = [header]

@@ -246,3 +246,10 @@ def test_address_frame():
     assert df.loc[5, "key"] == "東京都世田谷区桜1-2-3#ハイツ101"
     assert df.loc[6, "prefecture"] == "大阪府" and df.loc[6, "city_rest"] == "大阪市北区梅田1-1-1"
     assert list(df.columns) == ["prefecture", "city_rest", "building", "key"]
+
+
+@given(st.lists(st.tuples(_JA, st.sampled_from(["", "東京", "大阪府", "x\x1f"]), _JA), max_size=8))
+@settings(max_examples=100, deadline=None)
+def test_address_frame_equals_address_row_by_row(rows):
+    df = N.address_frame([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    assert [tuple(x) for x in df.itertuples(index=False)] == [tuple(N.address(*r)) for r in rows]

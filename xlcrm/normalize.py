@@ -546,12 +546,12 @@ def address_frame(addresses, prefectures=None, buildings=None) -> pd.DataFrame:
             return pd.Series("", index=a.index, dtype="str")
         col = v.set_axis(a.index) if isinstance(v, pd.Series) else pd.Series(list(v), index=a.index)
         return col if col.dtype == "str" and not col.hasnans else col.map(_text).astype("str")
-    # one string per row so that equal (address, prefecture, building) triples are folded once
-    combo = text(a) + "\x1f" + text(prefectures) + "\x1f" + text(buildings)
-    if len(combo) == 0:
+    if len(a) == 0:
         return pd.DataFrame({f: pd.Series([], dtype="str") for f in Address._fields}, index=a.index)
-    codes, uniques = pd.factorize(combo.astype(object))
-    done = [address(*u.split("\x1f")) for u in uniques]
+    # equal (address, prefecture, building) triples are folded once
+    combo = pd.MultiIndex.from_arrays([text(a), text(prefectures), text(buildings)])
+    codes, uniques = combo.factorize()
+    done = [address(*u) for u in uniques]
     out = pd.DataFrame(done, columns=list(Address._fields)).iloc[codes]
     out.index = a.index
     return out.astype("str")

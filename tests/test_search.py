@@ -141,11 +141,12 @@ def test_search_job_writes_results_with_links(book_path):
     assert result.counts == {"results": 1}
     wb = openpyxl.load_workbook(book_path)
     ws = wb["検索"]
-    assert "検索結果" in ws.tables
-    assert [c.value for c in ws[1][:8]] == ["顧客ID", "氏名", "フリガナ", "電話番号", "メール", "住所", "スコア", "一致理由"]
-    assert ws["A2"].value == '=HYPERLINK("#\'顧客\'!A2","C0001")'
-    assert ws["B2"].value == "髙橋 一郎"
-    assert (ws["J1"].value, ws["J2"].value, ws["K1"].value, ws["K2"].value) == ("検索語", "ﾀｶﾊｼ", "件数", 20)
+    assert ws.tables["検索結果表"].ref.startswith("A5:")
+    assert [c.value for c in ws[5][:8]] == ["顧客ID", "氏名", "フリガナ", "電話番号", "メール", "住所", "スコア", "一致理由"]
+    assert ws["A6"].value == '=HYPERLINK("#\'顧客\'!A2","C0001")'
+    assert ws["B6"].value == "髙橋 一郎"
+    assert (ws["A1"].value, ws["A2"].value, ws["B2"].value, ws["C2"].value, ws["D2"].value) == \
+        ("顧客検索", "検索語", "ﾀｶﾊｼ", "件数", 20)
     journal = wb["変更履歴"]
     texts = [c.value for row in journal.iter_rows() for c in row if isinstance(c.value, str)]
     assert not any("ﾀｶﾊｼ" in t for t in texts)  # the query may be a name: never in the journal
@@ -154,37 +155,60 @@ def test_search_job_writes_results_with_links(book_path):
 def test_search_job_reads_the_query_cell_and_replaces_old_results(book_path):
     run("search", book_path, query="example.jp")
     wb = openpyxl.load_workbook(book_path)
-    assert wb["検索"]["A3"].value is not None   # two hits
-    wb["検索"]["J2"] = "さとう"
-    wb["検索"]["K2"] = 5
+    assert wb["検索"]["A7"].value is not None   # two hits
+    wb["検索"]["B2"] = "さとう"
+    wb["検索"]["D2"] = 5
     wb.save(book_path)
     assert run("search", book_path).counts == {"results": 1}
     ws = openpyxl.load_workbook(book_path)["検索"]
-    assert ws["A2"].value == '=HYPERLINK("#\'顧客\'!A3","C0002")'
-    assert ws["A3"].value is None                 # the older second row is gone
-    assert ws["J2"].value == "さとう"              # staff's query stays
+    assert ws["A6"].value == '=HYPERLINK("#\'顧客\'!A3","C0002")'
+    assert ws["A7"].value is None                 # the older second row is gone
+    assert ws["B2"].value == "さとう"              # staff's query stays
 
 
 def test_search_job_refuses_an_empty_query_and_writes_nothing(book_path):
     run("search", book_path, query="高橋")
     wb = openpyxl.load_workbook(book_path)
-    wb["検索"]["J2"] = None
+    wb["検索"]["B2"] = None
     wb.save(book_path)
     before = _digest(book_path)
     with pytest.raises(BadInput) as e:
         run("search", book_path)
-    assert e.value.problems[0].key == "search_empty_query" and e.value.problems[0].cell == "J2"
+    assert e.value.problems[0].key == "search_empty_query" and e.value.problems[0].cell == "B2"
     assert _digest(book_path) == before
 
 
 def test_search_job_rejects_a_bad_limit(book_path):
     run("search", book_path, query="高橋")
     wb = openpyxl.load_workbook(book_path)
-    wb["検索"]["K2"] = "たくさん"
+    wb["検索"]["D2"] = "たくさん"
     wb.save(book_path)
     with pytest.raises(BadInput) as e:
         run("search", book_path)
-    assert e.value.problems[0].key == "search_bad_limit" and e.value.problems[0].cell == "K2"
+    assert e.value.problems[0].key == "search_bad_limit" and e.value.problems[0].cell == "D2"
+
+
+def test_search_job_on_the_built_workbook(tmp_path):
+    """The real CRM.xlsm layout: query in B2 under the title, results below row 4, macros kept."""
+    from xlcrm.build import build_workbook
+    from xlcrm.jobs.io import import_csvs
+    book = build_workbook(tmp_path / "CRM.xlsm")
+    csv = tmp_path / "customers.csv"
+    csv.write_text("顧客ID,氏名,フリガナ,電話番号\nC1,髙橋 一郎,タカハシ イチロウ,090-1234-5678\n"
+                   "C2,佐藤 花子,サトウ ハナコ,03-1234-5678\n", encoding="utf-8")
+    import_csvs(book, [csv])
+    wb = openpyxl.load_workbook(book, keep_vba=True)
+    wb["検索"]["B2"] = "5678 たかはし"
+    wb.save(book)
+    assert run("search", book).counts == {"results": 1}
+    wb = openpyxl.load_workbook(book, keep_vba=True)
+    ws = wb["検索"]
+    assert ws["A1"].value == "顧客検索" and ws["A2"].value == "検索語" and ws["B2"].value == "5678 たかはし"
+    assert ws["B3"].value.startswith("氏名")                      # the hint is untouched
+    row = wb["顧客"].tables["顧客"].ref.split(":")[0][1:]         # the 顧客 table's header row
+    assert ws["A6"].value == f'=HYPERLINK("#\'顧客\'!A{int(row) + 1}","C1")'
+    assert "検索語" in wb.defined_names and "検索結果表" in ws.tables
+    assert wb.vba_archive is not None
 
 
 def test_link_formula_escapes_quotes():

@@ -1,9 +1,10 @@
 """Search jobs: the 検索 sheet (query cell → results table with links to 顧客), and the read-only CLI search.
 
-Layout of the 検索 sheet (written on first use if missing): the results table 検索結果 at A1; to its right the
-labels 検索語 (J1) and 件数 (K1) with the query in J2 and the number of rows in K2. The query cell is found by its
-label anywhere in the sheet's first row, so staff may move it. The results' 顧客ID cells are
-`=HYPERLINK("#'顧客'!A12","C0001")` links to the customer's row.
+The 検索 sheet as the built workbook lays it out (xlcrm/build/src/template.json): title in A1, the label 検索語 in
+A2 with the query in B2 (defined name 検索語), and the results table 検索結果表 with its header in row 5. The query
+is found by its label in the first rows (the value is the cell to its right), so staff may move it; an optional
+件数 label works the same way for the number of rows. A book without the sheet gets that layout on first use.
+The results' 顧客ID cells are `=HYPERLINK("#'顧客'!A12","C0001")` links to the customer's row.
 """
 from __future__ import annotations
 
@@ -14,39 +15,50 @@ import pandas as pd
 from .. import messages, schema
 from .. import search as core
 from ..book import open_book
-from ..book.base import col_letter
+from ..book.base import TableLoc, col_letter
 from ..messages import BadInput, Problem
 from . import JobResult
 
 SHEET = "検索"
-RESULTS_TABLE = "検索結果"
+TITLE = "顧客検索"
+RESULTS_TABLE = "検索結果表"  # not 検索結果: the built workbook has a defined name of that name, and Excel
+                              # refuses a table that shares its name with a defined name
+RESULTS_ROW = 5          # header row of 検索結果, as in the built workbook
 QUERY_LABELS = ("検索語", "検索", "キーワード", "query")
 LIMIT_LABELS = ("件数", "表示件数", "limit")
-QUERY_CELL = "J1"  # where the labels go when the sheet has none: J1 検索語, K1 件数, values below
+_SCAN_ROWS, _SCAN_COLS = RESULTS_ROW - 1, 12  # where labels are looked for: above the results
 
 
 def _fold(h) -> str:
     return unicodedata.normalize("NFKC", str(h)).strip().lower()
 
 
+def _top_cells(book) -> list[list]:
+    """The cells above the results table. The book API reads tables, not loose cells: this asks the engine for
+    the block A1:L4 as a headerless range (same primitive as a table body)."""
+    if SHEET not in book.sheet_names():
+        return []
+    loc = TableLoc(SHEET, SHEET, 0, 1, [None] * _SCAN_COLS, _SCAN_ROWS, False)
+    return [list(r) + [None] * (_SCAN_COLS - len(r)) for r in book._values(loc)]
+
+
 def read_query(book) -> tuple[str, object, dict]:
     """(query, limit cell value, where) from the 検索 sheet; where = {"row", "column", "cell", "limit_*"}."""
-    raw = book.read_raw(SHEET)
-    if raw is None:
-        return "", None, {}
-    letters = raw.attrs.get("letters", {})
-    where = {}
+    where: dict = {}
     query, limit = "", None
-    first = raw.index[0] if len(raw) else None
-    for h in raw.columns:
-        f = _fold(h)
-        if f in map(_fold, QUERY_LABELS) and "cell" not in where:
-            where.update(row=(first if first is not None else None), column=str(h),
-                         cell=f"{letters.get(h, '')}{first if first is not None else ''}")
-            query = "" if first is None else schema.parse_text(raw.at[first, h])
-        elif f in map(_fold, LIMIT_LABELS) and "limit_cell" not in where:
-            where.update(limit_column=str(h), limit_cell=f"{letters.get(h, '')}{first if first is not None else ''}")
-            limit = None if first is None else raw.at[first, h]
+    queries, limits = set(map(_fold, QUERY_LABELS)), set(map(_fold, LIMIT_LABELS))
+    for i, row in enumerate(_top_cells(book)):
+        for j, v in enumerate(row[:-1]):
+            if v is None or v == "":
+                continue
+            f = _fold(v)
+            cell = f"{col_letter(j + 2)}{i + 1}"
+            if f in queries and "cell" not in where:
+                where.update(row=i + 1, column=str(v), cell=cell)
+                query = schema.parse_text(row[j + 1])
+            elif f in limits and "limit_cell" not in where:
+                where.update(limit_row=i + 1, limit_column=str(v), limit_cell=cell)
+                limit = row[j + 1]
     return query, limit, where
 
 
@@ -58,7 +70,7 @@ def _limit(value, default: int, where: dict) -> int:
     except ValueError:
         n = None
     if n is None or not float(n).is_integer() or n < 1:
-        raise BadInput([Problem(SHEET, where.get("row"), where.get("limit_column", "件数"), "search_bad_limit",
+        raise BadInput([Problem(SHEET, where.get("limit_row"), where.get("limit_column", "件数"), "search_bad_limit",
                                 cell=where.get("limit_cell", ""))])
     return int(n)
 
@@ -71,7 +83,7 @@ def _link(sheet: str, cell: str, text: str) -> str:
 
 
 def results_table(results: pd.DataFrame, customers: pd.DataFrame, lang: str = "ja") -> pd.DataFrame:
-    """Search results as the 検索結果 table: headers in `lang`, 顧客ID as links to the customer's row."""
+    """Search results as the 検索結果表 table: headers in `lang`, 顧客ID as links to the customer's row."""
     sheet = customers.attrs.get("sheet", schema.CUSTOMERS.ja)
     id_header = customers.attrs.get("headers", {}).get("customer_id", schema.CUSTOMERS.header("customer_id"))
     letter = customers.attrs.get("letters", {}).get(id_header, "A")
@@ -106,24 +118,35 @@ def search_book(book_path, query: str, limit: int | None = None, lang: str | Non
     return find(customers, query, limit, lang)
 
 
+def _ensure_results_table(book, headers: list[str]) -> None:
+    """An empty 検索結果表 table at A5 when the book has none. `write_table` puts a new table at A1, where the title
+    and query are; so the header is put in place with the engine's primitives first, and `write_table` then
+    rewrites the table where it is (with undo and journal)."""
+    if book.has_table(RESULTS_TABLE):
+        return
+    loc = TableLoc(RESULTS_TABLE, SHEET, RESULTS_ROW, 1, list(headers), 0, True)
+    book._put(SHEET, RESULTS_ROW, 1, [list(headers), [None] * len(headers)])
+    book._define_table(loc, new=True)
+
+
 def search(book, settings, *, query: str | None = None, limit: int | None = None, **_options) -> JobResult:
-    """The ribbon's 検索 button: read the query on 検索, write 検索結果 with links to 顧客."""
+    """The ribbon's 検索 button: read the query on 検索, write 検索結果表 with links to 顧客."""
     lang = settings.get("header_lang", "ja")
     sheet_query, sheet_limit, where = read_query(book)
     if query is None:
         query = sheet_query
     if not str(query).strip():
         raise BadInput([Problem(SHEET, where.get("row") or 2, where.get("column", QUERY_LABELS[0]),
-                                "search_empty_query", cell=where.get("cell", "J2"))])
+                                "search_empty_query", cell=where.get("cell", "B2"))])
     n = limit if limit is not None else _limit(sheet_limit, settings.get("search_limit", 20), where)
     customers = book.read("customers")
     results = find(customers, query, n, settings.get("lang"))
     table = results_table(results, customers, lang)
-    id_header = table.columns[0]
-    book.write_table(RESULTS_TABLE, table, sheet=SHEET, formula_columns=(id_header,))
-    if not where.get("cell"):  # no query cell yet: write it, so staff see where to type next time
-        book.write_range(SHEET, QUERY_CELL, [[QUERY_LABELS[0], LIMIT_LABELS[0]], [query, n]])
-        where["cell"] = "J2"
+    if not where.get("cell"):  # no query cell yet: lay the sheet out as the built workbook does
+        book.write_range(SHEET, "A1", [[TITLE], [QUERY_LABELS[0], query, LIMIT_LABELS[0], n]])
+        where["cell"] = "B2"
+    _ensure_results_table(book, list(table.columns))
+    book.write_table(RESULTS_TABLE, table, sheet=SHEET, formula_columns=(table.columns[0],))
     ja = messages.text("search_done", "ja", query_cell=where["cell"], n=len(results))
     en = messages.text("search_done", "en", query_cell=where["cell"], n=len(results))
     book.journal("search", ja, en)  # the query itself may be a customer's name: never in the journal

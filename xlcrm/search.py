@@ -330,7 +330,10 @@ def _fuzzy(idx: SearchIndex, tok: str, s: _Scores):
         if len(t) < 3 or field.chars is None:
             continue  # one wrong character of two is not a typo but a different word
         cutoff = max(60.0, 100.0 * (1 - 1.5 / len(t)))
-        rows = field.sharing(t, need=max(2, len(set(t)) - 2))
+        if field is idx.email and "@" in t.strip("@"):
+            rows = _same_local_or_domain(field, t)  # ASCII letters are everywhere: share a whole part instead
+        else:
+            rows = field.sharing(t, need=max(2, len(set(t)) - 2))
         if rows.size == 0:
             continue
         choices = field.values[rows].tolist()
@@ -340,6 +343,18 @@ def _fuzzy(idx: SearchIndex, tok: str, s: _Scores):
             pos = np.fromiter((h[2] for h in hits), dtype=np.int64, count=len(hits))
             sc = np.fromiter((h[1] for h in hits), dtype=np.float32, count=len(hits))
             s.add(rows[pos], W["fuzzy"] * sc / 100.0, "fuzzy")
+
+
+def _same_local_or_domain(field: _TextField, e: str) -> np.ndarray:
+    """Rows whose e-mail has the same part before or after '@' (a typo is rarely in both)."""
+    local, _, domain = e.rpartition("@")
+    rows, _, start, end = field.find("@" + domain)
+    by_domain = rows[end]
+    rows, _, start, _ = field.find(local + "@")
+    out = np.union1d(by_domain, rows[start])
+    if out.size > _FUZZY_CANDIDATES * 10:
+        out = out[:_FUZZY_CANDIDATES * 10]
+    return out
 
 
 def search(index: SearchIndex, query: str, limit: int = 20, lang: str | None = None) -> pd.DataFrame:

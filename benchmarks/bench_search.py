@@ -17,7 +17,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -105,7 +104,7 @@ def customers(n: int, seed: int = 7) -> pd.DataFrame:
             if rng.random() < 0.7 else "",
             "postcode": f"{rng.randint(100, 999)}-{rng.randint(0, 9999):04d}" if rng.random() < 0.8 else "",
             "prefecture": pref if rng.random() < 0.5 else "",
-            "address": street if rng.random() >= 0.5 or True else "",
+            "address": street,
             "building": f"ハイツ{rng.randint(1, 20)}号館{rng.randint(101, 909)}" if rng.random() < 0.3 else "",
         })
         if rows[-1]["prefecture"] == "":

@@ -86,6 +86,15 @@ def test_phone_formats_of_one_mobile(raw):
     assert N.phone_kind(raw) == "mobile"
 
 
+@pytest.mark.parametrize("raw, out", [
+    ("090-1234-5678(携帯)", "09012345678"), ("03-1234-5678(代)", "0312345678"), ("0312345678（自宅）", "0312345678"),
+    ("TEL:03-1234-5678", "0312345678"), ("03-1234-5678 / 090-1234-5678", "0312345678"),
+    ("なし / 090-1234-5678", "09012345678"),
+])
+def test_phone_with_notes_and_second_numbers(raw, out):
+    assert N.phone(raw) == out
+
+
 def test_phone_landline_and_others():
     assert N.phone("(03)1234-5678") == "0312345678"
     assert N.phone_kind("03-1234-5678") == "fixed"

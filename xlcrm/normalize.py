@@ -267,10 +267,22 @@ def _nsn_kind_slow(nsn: str) -> str:
     return ""
 
 
+_NOTE = re.compile(r"[(（][^\d()（）]*[)）]")  # (携帯) (代) （自宅）: a note, not part of the number
+_LIST = re.compile(r"[/,、;；／]")
+
+
 def _phone_parse(s) -> tuple[str, str]:
     t = nfkc(s)
     if not t:
         return "", ""
+    if _LIST.search(t):  # '03-1234-5678 / 090-1234-5678': the first number that is one
+        for part in _LIST.split(t):
+            got = _phone_parse(part)
+            if got[0]:
+                return got
+        return "", ""
+    if "(" in t:
+        t = _NOTE.sub("", t)
     if not t.isascii() or "x" in t or "X" in t or "#" in t:
         t = _EXT.sub("", t)
     digits = _PHONE_SEP.sub("", t)
@@ -290,7 +302,9 @@ def _phone_parse(s) -> tuple[str, str]:
 
 
 def phone(s) -> str:
-    """A Japanese phone number as national digits ('09012345678'); '' when not a valid number (0000-00-0000)."""
+    """A Japanese phone number as national digits ('09012345678'); '' when not a valid number (0000-00-0000).
+
+    Notes in brackets are dropped ('03-1234-5678(代)'); of several numbers in one cell the first valid one counts."""
     return _phone_parse(s)[0]
 
 

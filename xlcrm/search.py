@@ -174,8 +174,11 @@ _EXTENSION = re.compile(r"(?:内線|ext\.?|x|#).*$", re.IGNORECASE)
 
 
 def _phone_digits(s) -> str:
-    """Search form of a phone: the digits typed, +81 as 0, without an extension (内線12). No validity check:
-    a number phonenumbers rejects is still what staff will type to find the customer."""
+    """Search form of a phone: the valid national number, else the digits typed (+81 as 0, no extension): a
+    number phonenumbers rejects is still what staff will type to find the customer."""
+    p = N.phone(s)
+    if p:
+        return p  # a valid number, with notes and second numbers dropped
     t = N.nfkc(s)
     if not t:
         return ""

@@ -95,7 +95,7 @@ ITAIJI[ord("\ufa11")] = "崎"  # 﨑 is a *unified* ideograph in the compatibili
 
 
 def _is_kanji(c: str) -> bool:
-    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c >= "\U00020000"
+    return bool(c) and ("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c >= "\U00020000")
 
 
 def _repeat_marks(s: str) -> str:
@@ -103,8 +103,13 @@ def _repeat_marks(s: str) -> str:
     if "々" not in s:
         return s
     out: list[str] = []
+    prev = ""  # the last character that is not a space: '佐 々木' typed with a space is still 佐佐木
     for ch in s:
-        out.append(out[-1] if ch == "々" and out and _is_kanji(out[-1]) else ch)
+        if ch == "々" and _is_kanji(prev):
+            ch = prev
+        out.append(ch)
+        if not ch.isspace():
+            prev = ch
     return "".join(out)
 
 
@@ -146,7 +151,7 @@ def name_plain(s) -> str:
 
 def name(s) -> str:
     """A name's matching key: NFKC, case folded, no spaces, hiragana/half-width kana → katakana, 異体字 folded."""
-    return _compose(itaiji(name_plain(s)))
+    return _compose(_HONORIFIC.sub("", itaiji(name_plain(s))))  # 様々 → 様様 → 様
 
 
 def kana(s) -> str:
@@ -524,12 +529,12 @@ def address_text(s) -> str:
     if not cs.isdisjoint(_ITAIJI_CHARS):
         t = itaiji(t)
         cs = set(t)
-    t = "".join(_street_numbers(t, cs).split())
+    t = "".join(_street_numbers(t, cs).split()).casefold()
     if not unicodedata.is_normalized("NFKC", t):
-        t = _compose(t)
+        t = _compose(t)  # casefold first: ß → ss can meet a combining mark that NFKC then composes
     if not cs.isdisjoint(_GA_NO_CHARS):
         t = _NO.sub("ノ", _GA.sub("ケ", t)).translate(_SMALL_KE)
-    return t.casefold()
+    return t
 
 
 # --- many values at once -----------------------------------------------------------------------------------------

@@ -178,7 +178,7 @@ def kana_loose(s) -> str:
     """`kana`, then long vowels dropped (サトウ == サトー == サト, オオノ == オノ) and ヴ→ブ, ヂ→ジ, ヅ→ズ, ヲ→オ.
 
     Weakest evidence: it makes 大野 (オオノ) and 小野 (オノ) equal."""
-    t = _compose(kana(s).replace("ー", ""))
+    t = _KANA_DASH.sub("", _compose(kana(s).replace("ー", "")))  # ウー゛- → ヴ-: that dash is a long vowel too
     t = _VU.sub(lambda m: {"": "ブ", "ア": "バ", "イ": "ビ", "エ": "ベ", "オ": "ボ"}[m.group(1)], t)
     t = t.translate(_LOOSE)
     out: list[str] = []
@@ -375,6 +375,7 @@ _NO = re.compile("(?<=[\u3400-\u9fff])[のノ](?=[\u3400-\u9fff])")             
 _DASH_CHARS = frozenset(_DASHES + "ー")
 _KNUM_CHARS = frozenset(_KNUM)
 _GA_NO_CHARS = frozenset("ヶケヵがのノ")
+_ANY_SPACE = re.compile(r"\s")
 _SPACE_NOT_AFTER_DIGIT = re.compile(r"(?<!\d)\s+|(?<=\d)\s+(?=[\-丁番号の])")
 _CHAIN = re.compile(r"\d+(?:-\d+)*")
 _NOT_END = set("条線丁番号地区町村市郡")  # 北1条西2丁目: a number followed by these is part of the street
@@ -457,6 +458,8 @@ def _street_numbers(t: str, cs: set | None = None) -> str:
     """Spaces, 大字, dashes, kanji numerals and 丁目/番地/号 → hyphens, in that order; `cs` = the characters
     of `t` when the caller already has them."""
     cs = set(t) if cs is None else cs  # characters present at the start: no step below adds these guards' ones
+    if not t.isprintable():  # tabs, line breaks (Alt+Enter in a cell): spaces like any other
+        t = _ANY_SPACE.sub(" ", t)
     if " " in t:  # spaces only matter after a block number (1-2-3 101: the room); elsewhere they are noise
         t = _SPACE_NOT_AFTER_DIGIT.sub("", t)
     if "大字" in t:
@@ -489,6 +492,7 @@ def _finish(t: str, pref: str, building: str, cs: set) -> Address:
     street = "".join(street.split())
     if not unicodedata.is_normalized("NFKC", street):
         street = _compose(street)  # a lone ゛ (NFKC: space + combining mark) meets its kana once spaces go
+        cs = cs | set(street)      # か+゛ became が
     if not cs.isdisjoint(_GA_NO_CHARS):
         street = _NO.sub("ノ", _GA.sub("ケ", street)).translate(_SMALL_KE)
     bldg, extra = _building(bldg), (_building(nfkc(building)) if building else "")
@@ -532,6 +536,7 @@ def address_text(s) -> str:
     t = "".join(_street_numbers(t, cs).split()).casefold()
     if not unicodedata.is_normalized("NFKC", t):
         t = _compose(t)  # casefold first: ß → ss can meet a combining mark that NFKC then composes
+        cs = cs | set(t)
     if not cs.isdisjoint(_GA_NO_CHARS):
         t = _NO.sub("ノ", _GA.sub("ケ", t)).translate(_SMALL_KE)
     return t

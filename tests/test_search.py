@@ -290,3 +290,10 @@ def test_whole_query_as_one_exact_name(idx):
     assert ids(res)[0] == "C0002" and res["score"].iloc[0] >= S.W["kana_exact"]
     res = S.search(idx, "高橋 花子", 10)
     assert ids(res) == ["C0002"] and res["score"].iloc[0] == S.W["name_exact"]
+
+
+def test_digits_rank_phones_above_emails():
+    df = pd.DataFrame({"customer_id": ["A", "B"], "name": ["山田", "川田"], "mobile": ["", "090-1111-2222"],
+                       "email": ["user2090@example.jp", ""]}, index=[2, 3])
+    res = S.search(S.build_index(df), "090", 5)
+    assert ids(res) == ["B", "A"] and res["matched"].tolist() == ["電話一致", "メール一致"]

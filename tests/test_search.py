@@ -232,6 +232,10 @@ def test_cli_search_table_and_limit(book_path, capsys):
     assert len(out) == 2 and "customer_id" in out[0] and "e-mail" in out[1]
     with pytest.raises(SystemExit):
         cli.main(["search", str(book_path), "x", "--limit", "0"])
+    capsys.readouterr()
+    assert cli.main(["search", str(book_path), "存在しない人"]) == 0
+    assert capsys.readouterr().out.strip() == "該当する顧客はいません。"
+    assert cli.main(["search", str(book_path / "nope.xlsx"), "x"]) == 1   # book not found: message, no traceback
 
 
 # --- UDF -----------------------------------------------------------------------------------------------------------

@@ -115,6 +115,9 @@ def _cmd_search(args) -> int:
         with pd.option_context("display.unicode.east_asian_width", True, "display.width", 200,
                                "display.max_colwidth", 40):
             print(res.to_string(index=False))
+    else:
+        from .messages import text
+        print(text("search_no_results", args.lang))
     return 0
 
 

@@ -86,6 +86,7 @@ _SEARCH = {
     "search_done": ("「{query_cell}」の検索結果 {n}件", "{n} result(s) for the query in {query_cell}"),
     "search_empty_query": ("検索する言葉を入力してください", "enter something to search for"),
     "search_bad_limit": ("件数は1以上の整数で入力してください", "the limit must be a whole number of at least 1"),
+    "search_no_results": ("該当する顧客はいません。", "No matching customers."),
     "search_col_score": ("スコア", "score"),
     "search_col_matched": ("一致理由", "matched"),
     "search_udf_usage": ("使い方: =CRM_SEARCH(検索語, 顧客[#All], [件数])",

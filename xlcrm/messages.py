@@ -77,7 +77,42 @@ _RFM = {}
 _LAPSE = {}
 
 # --- follow-up / dashboard --------------------------------------------------------------------------------------
-_FOLLOWUP = {}
+_FOLLOWUP = {
+    "fu_unknown_rule": ("知らないルールIDです(使えるのは {rules})", "unknown rule ID (known: {rules})"),
+    "fu_bad_param": ("パラメータは「名前=数値」を読点で区切って書いてください(使える名前: {names})",
+                     "parameters must be 'name=number' separated by commas (names: {names})"),
+    "fu_bad_channel": ("チャネルは次から選んでください: {choices}", "channels must be among: {choices}"),
+    "fu_reason_thanks": ("初回購入({date})から{days}日", "first order ({date}) {days} days ago"),
+    "fu_reason_f2": ("購入1回・初回購入から{days}日(2回目はまだ)", "one order so far, first order {days} days ago"),
+    "fu_reason_sub": ("定期便の次回予定日 {date}(あと{days}日)", "next subscription delivery {date} (in {days} days)"),
+    "fu_reason_winback": ("優良顧客(M={m})が離脱予兆: 最終購入から{days}日",
+                          "high-value customer (M={m}) slipping: {days} days since the last order"),
+    "fu_reason_birthday": ("{month}月が誕生月", "birthday month ({month})"),
+    "fu_reason_complaint": ("クレーム({date})が未完了のまま{days}日", "complaint of {date} still open after {days} days"),
+    "fu_reason_dormant": ("休眠: 最終購入から{days}日", "dormant: {days} days since the last order"),
+    "fu_reason_prospect": ("見込み顧客: 最後の連絡から{days}日", "prospect: {days} days since the last contact"),
+    "fu_reason_prospect_none": ("見込み顧客: 連絡の記録なし", "prospect: never contacted"),
+    "fu_closed_gone": ("条件外になったため自動終了({date})", "closed automatically: no longer applies ({date})"),
+    "fu_closed_rule_off": ("ルール停止のため自動終了({date})", "closed automatically: rule switched off ({date})"),
+    "fu_contact_summary": ("フォロー完了「{title}」: {memo} [{fid}]", "follow-up done '{title}': {memo} [{fid}]"),
+    "fu_done": ("フォローリストを更新: 新規{new}件・継続{kept}件・自動終了{closed}件・対応履歴へ{recorded}件",
+                "Follow-up list refreshed: {new} new, {kept} kept, {closed} closed, {recorded} written to contacts"),
+    "fu_campaign_done": ("キャンペーン「{campaign}」: 対象{treated}人・対照群{control}人(乱数シード {seed})",
+                         "Campaign '{campaign}': {treated} contacted, {control} held out (seed {seed})"),
+    "fu_campaign_exists": ("キャンペーン「{campaign}」は既にあります", "campaign '{campaign}' already exists"),
+    "fu_campaign_unknown": ("キャンペーン「{campaign}」が見つかりません", "campaign '{campaign}' not found"),
+    "fu_campaign_empty": ("キャンペーンの対象者がいません", "the campaign has no customers"),
+    "ct_empty_summary": ("内容が空です", "the summary is empty"),
+    "ct_kind_order": ("注文", "order"),
+    "ct_kind_contact": ("対応", "contact"),
+    "ct_kind_complaint": ("クレーム", "complaint"),
+    "ct_kind_followup": ("フォロー予定", "follow-up due"),
+    "ct_subscription_mark": ("(定期)", " (subscription)"),
+    "ct_recorded": ("対応履歴に記録しました({contact_id})", "Contact recorded ({contact_id})"),
+    "ct_card_done": ("顧客カルテを表示: 履歴{n}件", "Customer card shown: {n} timeline entries"),
+    "ct_no_customer": ("顧客IDを指定してください(顧客カルテのB2セル、または --customer)",
+                       "give a customer ID (cell B2 of the customer card, or --customer)"),
+}
 _DASHBOARD = {}
 
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------

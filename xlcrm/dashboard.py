@@ -1,0 +1,275 @@
+"""The dashboard (ダッシュボード): is retention getting better? Pure functions of the order, RFM and lapse frames.
+
+- `kpis`: customers, buyers, active (稼働), repeat rate, F2 conversion.
+- `f2_by_month`: share of each first-order month's buyers who bought again within N days (months whose N-day
+  window has not closed yet are marked incomplete instead of showing a rate that can only go up).
+- `cohort_matrix`: monthly retention cohorts (share of a first-order month still buying k months later).
+- `monthly_revenue` + `forecast`: revenue of complete months; a linear trend; the next months forecast by the
+  model that did best on the last k held-out months (seasonal naive, linear trend, Holt-Winters; MAPE).
+- `segment_movement`: how customers moved between RFM segments since the previous snapshot (RFM 効果推移).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+STATUSES = ("稼働", "離脱予兆", "離脱", "休眠")
+
+
+def _month(s: pd.Series) -> pd.Series:
+    return s.dt.to_period("M")
+
+
+def _upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
+    return orders[orders["order_date"].le(pd.Timestamp(as_of))]
+
+
+def status_by_segment(scored: pd.DataFrame, lapse: pd.DataFrame, *, segment_col: str = "segment_ja") -> pd.DataFrame:
+    """Customers by RFM segment (rows) and lapse status (columns), with totals."""
+    df = scored[["customer_id", segment_col]].merge(lapse[["customer_id", "status"]], on="customer_id", how="outer")
+    df[segment_col] = df[segment_col].fillna("-")
+    df["status"] = df["status"].fillna("-")
+    cols = [s for s in STATUSES if s in set(df["status"])] + sorted(set(df["status"]) - set(STATUSES))
+    tab = pd.crosstab(df[segment_col], df["status"]).reindex(columns=cols, fill_value=0)
+    tab = tab.loc[tab.sum(axis=1).sort_values(ascending=False).index]
+    tab["合計"] = tab.sum(axis=1)
+    tab.loc["合計"] = tab.sum(axis=0)
+    tab.index.name, tab.columns.name = None, None
+    return tab
+
+
+def kpis(customers: pd.DataFrame, orders: pd.DataFrame, lapse: pd.DataFrame | None, as_of, *,
+         f2_days: int = 90, active_days: int | None = None) -> dict:
+    """Headline figures. Active = lapse status 稼働 (or an order in the last `active_days` when no lapse frame).
+
+    Repeat rate = buyers who bought on 2+ days / buyers. F2 conversion = first-time buyers whose second order came
+    within `f2_days`, among buyers whose first order is at least `f2_days` old (so everyone had the full window).
+    """
+    as_of = pd.Timestamp(as_of)
+    o = _upto(orders, as_of)
+    # purchases = distinct order days: two lines of one day's basket are not a repeat
+    per = o.drop_duplicates(["customer_id", "order_date"]).groupby("customer_id")["order_date"].agg(["count", "min"])
+    buyers = len(per)
+    repeat = int((per["count"] >= 2).sum())
+    f2 = f2_by_month(o, as_of, window_days=f2_days)
+    done = f2[f2["complete"]]
+    if lapse is not None and len(lapse):
+        active = int(lapse["status"].eq("稼働").sum())
+    else:
+        last = o.groupby("customer_id")["order_date"].max()
+        active = int((last >= as_of - pd.Timedelta(days=active_days or 180)).sum())
+    prospects = int(customers["kind"].eq("見込み").sum()) if "kind" in customers else 0
+    month = as_of.to_period("M")
+    return {
+        "customers": int(len(customers)), "prospects": prospects, "buyers": buyers, "active": active,
+        "active_rate": active / buyers if buyers else np.nan,
+        "repeaters": repeat, "repeat_rate": repeat / buyers if buyers else np.nan,
+        "f2_base": int(done["first_buyers"].sum()), "f2_converted": int(done["converted"].sum()),
+        "f2_rate": done["converted"].sum() / done["first_buyers"].sum() if done["first_buyers"].sum() else np.nan,
+        "f2_days": f2_days,
+        "new_this_month": int((per["min"].dt.to_period("M") == month).sum()),
+        "revenue_this_month": float(o.loc[_month(o["order_date"]) == month, "amount"].sum()),
+    }
+
+
+def f2_by_month(orders: pd.DataFrame, as_of, *, window_days: int = 90) -> pd.DataFrame:
+    """Per first-order month: first buyers, converted (2nd order within `window_days`), rate, complete.
+
+    A month is complete when its last day + window is on or before `as_of`; incomplete months keep their
+    counts but no rate (NaN), since buyers from late in the month have not had the full window yet.
+    """
+    as_of = pd.Timestamp(as_of)
+    o = _upto(orders, as_of).sort_values(["customer_id", "order_date"])
+    # the 2nd order is the first order on a later day (two lines of one day's order are not a repeat)
+    days = o.drop_duplicates(["customer_id", "order_date"])
+    first = days.groupby("customer_id")["order_date"].min()
+    second = days.groupby("customer_id")["order_date"].nth(1)
+    second = pd.Series(second.to_numpy(), index=days.loc[second.index, "customer_id"].to_numpy())
+    df = pd.DataFrame({"first": first})
+    df["second"] = second.reindex(df.index)
+    df["converted"] = (df["second"] - df["first"]).dt.days.le(window_days).fillna(False).astype(bool)
+    df["month"] = _month(df["first"])
+    out = df.groupby("month").agg(first_buyers=("first", "size"), converted=("converted", "sum"))
+    out["converted"] = out["converted"].astype(int)
+    month_end = out.index.to_timestamp(how="end").normalize()
+    out["complete"] = (month_end + pd.Timedelta(days=window_days)) <= as_of
+    out["rate"] = np.where(out["complete"], out["converted"] / out["first_buyers"], np.nan)
+    out.index = out.index.astype(str)
+    out.index.name = "month"
+    return out[["first_buyers", "converted", "rate", "complete"]]
+
+
+def cohort_matrix(orders: pd.DataFrame, as_of, *, months: int = 12, cohorts: int = 12) -> pd.DataFrame:
+    """Retention by first-order month: column k = share of the cohort with an order in month (first + k).
+
+    Month 0 is 100% by definition. Cells in the future (or the as-of month, not over yet) are NaN. The last
+    `cohorts` cohorts are shown; `size` is the cohort's number of new buyers.
+    """
+    as_of = pd.Timestamp(as_of)
+    o = _upto(orders, as_of)
+    m = _month(o["order_date"])
+    first = m.groupby(o["customer_id"]).min()
+    k = (m - o["customer_id"].map(first)).map(lambda x: x.n)
+    act = pd.DataFrame({"cohort": o["customer_id"].map(first), "k": k.to_numpy(), "customer_id": o["customer_id"]})
+    act = act[act["k"] < months].drop_duplicates()
+    counts = act.groupby(["cohort", "k"])["customer_id"].nunique().unstack(fill_value=0)
+    size = first.value_counts().sort_index()
+    counts = counts.reindex(index=size.index, columns=range(months), fill_value=0)
+    rate = counts.div(size, axis=0).astype(float)
+    last_full = as_of.to_period("M")  # the as-of month is not over: treat it as unknown
+    for coh in rate.index:
+        for kk in range(months):
+            if coh + kk >= last_full:
+                rate.loc[coh, kk] = np.nan
+    rate.loc[:, 0] = 1.0
+    rate = rate.tail(cohorts)
+    rate.insert(0, "size", size.reindex(rate.index).astype(int))
+    rate.index = rate.index.astype(str)
+    rate.index.name = "cohort"
+    return rate
+
+
+def monthly_revenue(orders: pd.DataFrame, as_of) -> pd.Series:
+    """Revenue per calendar month up to the last complete month before `as_of` (months without sales = 0)."""
+    as_of = pd.Timestamp(as_of)
+    o = _upto(orders, as_of)
+    if not len(o):
+        return pd.Series(dtype=float)
+    last_complete = (as_of + pd.Timedelta(days=1)).to_period("M") - 1
+    s = o.groupby(_month(o["order_date"]))["amount"].sum()
+    idx = pd.period_range(s.index.min(), last_complete, freq="M")
+    s = s.reindex(idx, fill_value=0.0).astype(float)
+    s.index.name = "month"
+    return s
+
+
+def _mape(actual: np.ndarray, pred: np.ndarray) -> float:
+    ok = actual != 0
+    return float(np.mean(np.abs((actual[ok] - pred[ok]) / actual[ok])) * 100) if ok.any() else np.nan
+
+
+def _fit_predict(model: str, y: np.ndarray, h: int) -> np.ndarray:
+    n = len(y)
+    if model == "seasonal_naive":
+        return np.array([y[n - 12 + (i % 12)] for i in range(h)])
+    if model == "linear":
+        x = np.arange(n)
+        b, a = np.polyfit(x, y, 1)
+        return a + b * np.arange(n, n + h)
+    if model == "holt_winters":
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+        seasonal = "add" if n >= 24 else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = ExponentialSmoothing(y, trend="add", seasonal=seasonal,
+                                       seasonal_periods=12 if seasonal else None,
+                                       initialization_method="estimated").fit()
+        return np.asarray(fit.forecast(h))
+    if model == "naive":
+        return np.repeat(y[-1], h)
+    raise ValueError(model)
+
+
+MODEL_NAMES = {"seasonal_naive": ("季節ナイーブ(前年同月)", "seasonal naive (same month last year)"),
+               "linear": ("直線トレンド", "linear trend"),
+               "holt_winters": ("Holt-Winters(加法)", "Holt-Winters (additive)"),
+               "naive": ("ナイーブ(前月と同じ)", "naive (last month)")}
+
+
+def forecast(revenue: pd.Series, *, horizon: int = 6, holdout: int = 6) -> dict:
+    """Pick the model with the lowest MAPE on the last `holdout` months (fitted on the months before them),
+    refit it on all months and forecast `horizon` months.
+
+    Candidates need enough history: seasonal naive 12 months before the hold-out, Holt-Winters 24 for its
+    seasonal form (else Holt's trend only, 6+), linear 3+, naive always. Returns model, mape (per model),
+    forecast (Series by month), trend (fitted linear trend over the history) and slope per month.
+    """
+    y = revenue.to_numpy(dtype=float)
+    n = len(y)
+    if n == 0:
+        return {"model": None, "mape": {}, "forecast": pd.Series(dtype=float), "trend": pd.Series(dtype=float),
+                "slope": np.nan, "holdout": 0}
+    k = min(holdout, max(n - 3, 0))
+    train = n - k
+    ok = {"naive": train >= 1, "linear": train >= 3, "seasonal_naive": train >= 12, "holt_winters": train >= 6}
+    mape = {}
+    if k >= 1:
+        for m, good in ok.items():
+            if good:
+                try:
+                    mape[m] = _mape(y[train:], _fit_predict(m, y[:train], k))
+                except Exception:  # a model that cannot fit this series simply does not compete
+                    continue
+    scored = {m: v for m, v in mape.items() if not np.isnan(v)}
+    best = min(scored, key=lambda m: (scored[m], m)) if scored else ("linear" if n >= 3 else "naive")
+    if best == "seasonal_naive" and n < 12:
+        best = "linear"
+    fut_idx = pd.period_range(revenue.index[-1] + 1, periods=horizon, freq="M")
+    fc = pd.Series(np.maximum(_fit_predict(best, y, horizon), 0.0), index=fut_idx, name="forecast")
+    if n >= 2:
+        b, a = np.polyfit(np.arange(n), y, 1)
+    else:
+        b, a = 0.0, y[0]
+    trend = pd.Series(a + b * np.arange(n), index=revenue.index, name="trend")
+    return {"model": best, "mape": mape, "forecast": fc, "trend": trend, "slope": float(b), "holdout": k}
+
+
+# --- segment movement (RFM 効果推移) ---------------------------------------------------------------------------
+
+def segment_counts(scored: pd.DataFrame, date, *, segment_col: str = "segment_ja") -> pd.DataFrame:
+    """One snapshot row per segment: [date, segment, customers]."""
+    c = scored[segment_col].value_counts()
+    return pd.DataFrame({"date": pd.Timestamp(date).normalize(), "segment": c.index.astype(str),
+                         "customers": c.to_numpy().astype(int)})
+
+
+def update_history(history: pd.DataFrame | None, snapshot: pd.DataFrame) -> pd.DataFrame:
+    """History of segment counts with this refresh's snapshot (a second refresh on the same date replaces it)."""
+    if history is None or not len(history):
+        return snapshot.reset_index(drop=True)
+    h = history[pd.to_datetime(history["date"]).ne(snapshot["date"].iloc[0])] if len(snapshot) else history
+    out = pd.concat([h, snapshot], ignore_index=True)
+    out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
+    return out.sort_values(["date", "segment"], kind="stable").reset_index(drop=True)
+
+
+def history_wide(history: pd.DataFrame) -> pd.DataFrame:
+    """Dates as rows, segments as columns (for the trend chart)."""
+    if history is None or not len(history):
+        return pd.DataFrame()
+    w = history.pivot_table(index="date", columns="segment", values="customers", aggfunc="sum", fill_value=0)
+    w.columns.name = None
+    return w
+
+
+def segment_movement(previous: pd.DataFrame | None, scored: pd.DataFrame, *, segment_col: str = "segment_ja",
+                     new_label: str = "(新規)", gone_label: str = "(対象外)") -> pd.DataFrame:
+    """Transition counts from the previous snapshot's segment (rows) to today's (columns).
+
+    `previous`: [customer_id, segment] as kept after the last refresh. Customers new since then come from
+    `new_label`; customers no longer scored go to `gone_label`.
+    """
+    cur = scored[["customer_id", segment_col]].rename(columns={segment_col: "to"})
+    if previous is None or not len(previous):
+        return pd.DataFrame()
+    prev = previous[["customer_id", "segment"]].rename(columns={"segment": "from"})
+    df = prev.merge(cur, on="customer_id", how="outer")
+    df["from"] = df["from"].fillna(new_label)
+    df["to"] = df["to"].fillna(gone_label)
+    tab = pd.crosstab(df["from"], df["to"])
+    tab.index.name, tab.columns.name = None, None
+    return tab
+
+
+def movement_summary(tab: pd.DataFrame) -> pd.DataFrame:
+    """Per segment: customers at the previous snapshot, now, the change, and how many stayed put."""
+    if tab.empty:
+        return pd.DataFrame()
+    segs = list(dict.fromkeys([*tab.index, *tab.columns]))
+    t = tab.reindex(index=segs, columns=segs, fill_value=0)
+    out = pd.DataFrame({"before": t.sum(axis=1), "after": t.sum(axis=0), "stayed": np.diag(t.to_numpy())},
+                       index=segs)
+    out["change"] = out["after"] - out["before"]
+    return out[["before", "after", "change", "stayed"]]

@@ -26,10 +26,6 @@ UNDO_KEEP = 20               # changes kept undoable
 _CHUNK = 30000               # a cell holds 32,767 characters at most
 
 
-class Formula(str):
-    """A value to be written as a formula. Any other text starting with '=' is written as plain text."""
-
-
 @dataclass
 class TableLoc:
     """Where a table sits: header at (header_row, first_col), 1-based; `rows` data rows below it."""
@@ -92,7 +88,8 @@ class Book:
         raise NotImplementedError
 
     def _put(self, sheet: str, row: int, col: int, rows: list[list], text_cols: set[int] = frozenset(),
-             date_cols: set[int] = frozenset()) -> None:
+             date_cols: set[int] = frozenset(), formula_cols: set[int] = frozenset()) -> None:
+        """Write a block of values. Text starting with '=' is written as text, except in `formula_cols`."""
         raise NotImplementedError
 
     def _clear(self, sheet: str, row: int, col: int, nrows: int, ncols: int) -> None:
@@ -154,11 +151,13 @@ class Book:
 
     # --- writing ----------------------------------------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame, *, key: str | None = None, sheet: str | None = None,
-                    text_columns=(), hidden: bool = False) -> TableLoc:
+                    text_columns=(), formula_columns=(), hidden: bool = False) -> TableLoc:
         """Create or replace table `name` with `df` (columns = headers to write).
 
         Columns that staff added to the table (headers not in `df`) are kept: matched by `key` when given,
-        otherwise by row position. A new table goes to A1 of sheet `sheet` (default: `name`).
+        otherwise by row position. A new table goes to A1 of sheet `sheet` (default: `name`). Values in
+        `formula_columns` that start with '=' are written as formulas (e.g. HYPERLINK); anywhere else such
+        text stays text, so customer data never becomes a formula.
         """
         name = _sheet_name(name)
         old = self._locate(name)
@@ -190,13 +189,14 @@ class Book:
             target = sheet or name
             self._ensure_sheet(target, hidden=hidden)
             loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
-        self._write_frame(loc, body, text_columns)
+        self._write_frame(loc, body, text_columns, formula_columns)
         self._define_table(loc, new=old is None or not old.listobject)
         return loc
 
-    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=()):
+    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=(), formula_columns=()):
         rows = [list(map(str, body.columns))]
         text_cols, date_cols = set(), set()
+        formula_cols = {i for i, c in enumerate(body.columns) if c in formula_columns}
         for i, c in enumerate(body.columns):
             s = body[c]
             if pd.api.types.is_datetime64_any_dtype(s):
@@ -207,7 +207,7 @@ class Book:
         rows += [[_cell_value(col[r]) for col in cols] for r in range(len(body))]
         if len(body) == 0:
             rows.append([None] * len(body.columns))  # an Excel table needs a data row
-        self._put(loc.sheet, loc.header_row, loc.first_col, rows, text_cols, date_cols)
+        self._put(loc.sheet, loc.header_row, loc.first_col, rows, text_cols, date_cols, formula_cols)
 
     def update_columns(self, name: str, df: pd.DataFrame, *, key: str) -> dict:
         """Set the columns of `df` (other than `key`) in table `name`, row by row matched on `key`.

@@ -20,7 +20,7 @@ import python_calamine as pc
 from .. import schema
 from ..messages import BookLocked, XlcrmError
 from . import ooxml
-from .base import Book, Formula, TableLoc, col_letter
+from .base import Book, TableLoc, col_letter
 
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy/mm/dd"
@@ -175,14 +175,14 @@ class FileBook(Book):
                                                min_col=loc.first_col, max_col=loc.first_col + n - 1,
                                                values_only=True)]
 
-    def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset()):
+    def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
         self._dirty = True
         ws = self.wb[sheet]
         for i, values in enumerate(rows):
             for j, v in enumerate(values):
                 cell = ws.cell(row + i, col + j)
                 cell.value = v
-                if isinstance(v, str) and not isinstance(v, Formula) and cell.data_type == "f":
+                if cell.data_type == "f" and (j not in formula_cols or i == 0):
                     cell.data_type = "s"  # customer text like '=1+1' is text, never a formula
                 if i == 0 and len(rows) > 1:
                     continue
@@ -249,6 +249,7 @@ class FileBook(Book):
             check_not_open(self.path)
             if fingerprint(self.path) != self._fingerprint:
                 raise BookLocked("book_changed", name=self.path.name)
+            self._remove_dead_temps()
             tmp = self.path.with_name(f".{self.path.stem}.xlcrm-{os.getpid()}{self.path.suffix}")
             try:
                 self._wb.save(tmp)
@@ -269,6 +270,16 @@ class FileBook(Book):
         self._fingerprint = fingerprint(self.path)
         self._dirty = False
         return backup
+
+    def _remove_dead_temps(self) -> None:
+        """Temp files of writers that were killed mid-save (the book itself was never touched by them)."""
+        for tmp in self.path.parent.glob(f".{self.path.stem}.xlcrm-*{self.path.suffix}"):
+            try:
+                os.kill(int(tmp.stem.rsplit("-", 1)[1]), 0)
+            except ProcessLookupError:
+                tmp.unlink(missing_ok=True)
+            except (ValueError, PermissionError, IndexError):
+                pass
 
     def backup_dir(self) -> Path:
         return self.path.with_name(f"{self.path.stem}_backup")

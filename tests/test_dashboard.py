@@ -109,3 +109,14 @@ def test_status_by_segment_crosstab_has_totals():
     tab = dashboard.status_by_segment(sc, lp)
     assert tab.loc["優良", "稼働"] == 1 and tab.loc["合計", "合計"] == 3
     assert list(tab.columns) == ["稼働", "離脱予兆", "休眠", "合計"]
+
+
+def test_snapshot_rolls_once_per_day_so_movement_is_against_the_last_earlier_refresh():
+    s1 = pd.DataFrame({"customer_id": ["A", "B"], "segment_ja": ["新規", "休眠"]})
+    s2 = pd.DataFrame({"customer_id": ["A", "B"], "segment_ja": ["優良", "休眠"]})
+    st, prev, _ = dashboard.roll_snapshot(None, s1, "2024-05-01")
+    assert prev is None
+    st, prev, d = dashboard.roll_snapshot(st, s2, "2024-06-01")
+    assert d == D("2024-05-01") and prev.set_index("customer_id").loc["A", "segment"] == "新規"
+    st, prev, d = dashboard.roll_snapshot(st, s2, "2024-06-01")      # refreshed again the same day
+    assert d == D("2024-05-01") and dashboard.segment_movement(prev, s2).loc["新規", "優良"] == 1

@@ -273,3 +273,65 @@ def movement_summary(tab: pd.DataFrame) -> pd.DataFrame:
                        index=segs)
     out["change"] = out["after"] - out["before"]
     return out[["before", "after", "change", "stayed"]]
+
+
+def roll_snapshot(stored: pd.DataFrame | None, scored: pd.DataFrame, date, *, segment_col: str = "segment_ja"):
+    """Keep two per-customer snapshots (previous and current refresh date) so movement is always measured
+    against the last refresh on an earlier day, however often the dashboard is refreshed today.
+
+    `stored`: [customer_id, prev_segment, prev_date, cur_segment, cur_date] or None. Returns (new stored,
+    previous [customer_id, segment] or None, previous date or None).
+    """
+    date = pd.Timestamp(date).normalize()
+    cur = scored[["customer_id", segment_col]].rename(columns={segment_col: "cur_segment"})
+    if stored is None or not len(stored):
+        prev, prev_date = None, None
+    else:
+        stored_date = pd.to_datetime(stored["cur_date"]).dropna()
+        same_day = len(stored_date) and stored_date.iloc[0] == date
+        if same_day:
+            p = stored[stored["prev_segment"].fillna("").ne("")]
+            prev = p[["customer_id", "prev_segment"]].rename(columns={"prev_segment": "segment"})
+            prev_date = pd.to_datetime(p["prev_date"]).dropna().iloc[0] if len(p) else None
+        else:
+            p = stored[stored["cur_segment"].fillna("").ne("")]
+            prev = p[["customer_id", "cur_segment"]].rename(columns={"cur_segment": "segment"})
+            prev_date = stored_date.iloc[0] if len(stored_date) else None
+        if prev is not None and not len(prev):
+            prev, prev_date = None, None
+    out = cur.copy()
+    if prev is not None:
+        out = prev.rename(columns={"segment": "prev_segment"}).merge(out, on="customer_id", how="outer")
+        out["prev_date"] = prev_date
+    else:
+        out["prev_segment"] = ""
+        out["prev_date"] = pd.NaT
+    out["cur_date"] = date
+    out = out[["customer_id", "prev_segment", "prev_date", "cur_segment", "cur_date"]]
+    for k in ("prev_segment", "cur_segment"):
+        out[k] = out[k].fillna("").astype(str)
+    for k in ("prev_date", "cur_date"):
+        out[k] = pd.to_datetime(out[k]).astype("datetime64[ns]")
+    return out.reset_index(drop=True), prev, prev_date
+
+
+def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, lapse: pd.DataFrame, as_of, *,
+          history: pd.DataFrame | None = None, snapshot: pd.DataFrame | None = None, f2_days: int = 90,
+          cohort_months: int = 12, horizon: int = 6, holdout: int = 6) -> dict:
+    """Everything the dashboard shows, from the tables and this refresh's scores (pure)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    rev = monthly_revenue(orders, as_of)
+    fc = forecast(rev, horizon=horizon, holdout=holdout)
+    hist = update_history(history, segment_counts(scored, as_of)) if len(scored) else history
+    stored, prev, prev_date = roll_snapshot(snapshot, scored, as_of)
+    moves = segment_movement(prev, scored)
+    return {
+        "as_of": as_of,
+        "kpis": kpis(customers, orders, lapse, as_of, f2_days=f2_days),
+        "status_segment": status_by_segment(scored, lapse) if len(scored) else pd.DataFrame(),
+        "f2": f2_by_month(orders, as_of, window_days=f2_days),
+        "cohorts": cohort_matrix(orders, as_of, months=cohort_months, cohorts=cohort_months),
+        "revenue": rev, "forecast": fc,
+        "history": hist, "snapshot": stored, "movement": moves, "movement_since": prev_date,
+        "movement_summary": movement_summary(moves),
+    }

@@ -163,7 +163,14 @@ _FOLLOWUP = {
     "ct_no_customer": ("顧客IDを指定してください(顧客カルテのB2セル、または --customer)",
                        "give a customer ID (cell B2 of the customer card, or --customer)"),
 }
-_DASHBOARD = {}
+_DASHBOARD = {
+    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})",
+                "Dashboard refreshed: {active} active, repeat rate {repeat}, F2 {f2}, forecast {model} "
+                "(hold-out MAPE {mape})"),
+    "db_report": ("グラフを{n}枚書き出しました: {out}", "Wrote {n} charts to {out}"),
+    "db_no_font": ("(日本語フォントが見つからないため英語の見出しで描きました。fonts-noto-cjk を入れると日本語になります)",
+                   " (no Japanese font found, so the labels are in English; install fonts-noto-cjk)"),
+}
 
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {}

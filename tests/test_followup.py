@@ -230,3 +230,18 @@ def test_open_list_is_sorted_for_monday_morning():
     assert list(new["status"].iloc[len(open_rows):]) == ["完了"]
     assert open_rows["priority"].is_monotonic_increasing
     assert open_rows["rule"].iloc[0] in ("winback", "complaint")
+
+
+def test_campaign_over_an_existing_list_tags_treated_rows_and_closes_the_control_groups():
+    lst, _ = first_list()
+    gen_all = gen()
+    camp = gen_all[gen_all["rule"].isin(["dormant", "prospect"])]
+    treated, control = camp[camp["customer_id"].eq("Z")], {"P"}
+    new, counts = followup.refresh(lst, treated, D("2024-06-16 09:00"), campaign_id="CP1", held_out=control)
+    new = new.set_index("follow_id")
+    assert new.loc["dormant:Z:20230110", "campaign_id"] == "CP1"
+    assert new.loc["prospect:P:20240516", "status"] == "不要"
+    assert new.loc["prospect:P:20240516", "memo"].startswith("キャンペーンの対照群のため連絡しない")
+    # rows of other rules are not touched by a campaign run
+    assert new.loc["f2:B:1", "status"] == "未着手" and new.loc["f2:B:1", "campaign_id"] == ""
+    assert counts["closed"] == 1

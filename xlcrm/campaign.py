@@ -110,20 +110,23 @@ def report_table(res: dict, lang: str = "ja") -> pd.DataFrame:
     pct = lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v * 100:.1f}%"  # noqa: E731
     yen = lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"¥{v:,.0f}"  # noqa: E731
     level = f"{res['confidence'] * 100:.0f}%"
+
+    def ci(lo, hi, fmt, name):
+        return "" if any(isinstance(v, float) and np.isnan(v) for v in (lo, hi)) else \
+            f"{fmt(lo)} 〜 {fmt(hi)} ({name} {level})"
     rows = [
         ("人数" if ja else "Customers", f"{t['n']:,}", f"{c['n']:,}", "", ""),
         ("購入者数" if ja else "Buyers", f"{t['buyers']:,}", f"{c['buyers']:,}", "", ""),
         ("購入率" if ja else "Purchase rate", f"{pct(t['rate'])} [{pct(t['rate_lo'])}–{pct(t['rate_hi'])}]",
          f"{pct(c['rate'])} [{pct(c['rate_lo'])}–{pct(c['rate_hi'])}]",
          pct(res.get("rate_diff", {}).get("est", np.nan)),
-         (f"{pct(res['rate_diff']['lo'])} 〜 {pct(res['rate_diff']['hi'])} (Newcombe {level})"
-          if "rate_diff" in res else "")),
+         ci(res["rate_diff"]["lo"], res["rate_diff"]["hi"], pct, "Newcombe") if "rate_diff" in res else ""),
         ("売上合計" if ja else "Revenue", yen(t["revenue"]), yen(c["revenue"]), "", ""),
         ("1人あたり売上" if ja else "Revenue per customer", yen(t["revenue_per_customer"]),
          yen(c["revenue_per_customer"]), yen(res.get("revenue_diff", {}).get("est", np.nan)),
-         (f"{yen(res['revenue_diff']['welch_lo'])} 〜 {yen(res['revenue_diff']['welch_hi'])} (Welch {level}); "
-          f"{yen(res['revenue_diff']['boot_lo'])} 〜 {yen(res['revenue_diff']['boot_hi'])} (bootstrap)"
-          if "revenue_diff" in res else "")),
+         "; ".join(x for x in (ci(res["revenue_diff"]["welch_lo"], res["revenue_diff"]["welch_hi"], yen, "Welch"),
+                                ci(res["revenue_diff"]["boot_lo"], res["revenue_diff"]["boot_hi"], yen, "bootstrap"))
+                   if x) if "revenue_diff" in res else ""),
     ]
     cols = ["項目", "対象(連絡した)", "対照(連絡しない)", "差", "信頼区間"] if ja else \
         ["Measure", "Contacted", "Control", "Difference", "Confidence interval"]

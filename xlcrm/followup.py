@@ -399,13 +399,15 @@ def _dtype(c: Column):
 
 
 def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staff_list=(), rules=None,
-            campaign_id: str = "", lang: str = "ja") -> tuple[pd.DataFrame, dict]:
+            campaign_id: str = "", held_out=(), lang: str = "ja") -> tuple[pd.DataFrame, dict]:
     """The new list: existing rows updated, new rows added, rows whose reason is gone closed with a note.
 
     Staff's 状態 / 結果メモ / 担当者 / 期限 survive. Open rows (未着手 / 対応中) no longer generated become 不要 with
     「条件外になったため自動終了」 (or 「ルール停止」 when their rule was switched off); closed rows never reopen.
     New rows go to the customer's own 担当者, else to the listed staff member with the fewest open rows
-    (round-robin when loads are equal). Returns (list, counts).
+    (round-robin when loads are equal). With `campaign_id`, only rows of the generated rules are touched and
+    open rows that remain get the campaign's ID; open rows of `held_out` customers (a control group) close with
+    「対照群のため連絡しない」. Returns (list, counts).
     """
     now = pd.Timestamp(now)
     old = empty_list() if existing is None or not len(existing) else existing.copy()
@@ -422,6 +424,10 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     for col in SYSTEM_COLUMNS:
         old.loc[open_both, col] = gen.loc[open_both, col].to_numpy()
     counts["kept"] = len(both)
+    if campaign_id:
+        tag = [k for k in open_both if not str(old.at[k, "campaign_id"] or "").strip()]
+        old.loc[tag, "campaign_id"] = campaign_id
+    held_out = set(held_out)
 
     gone = old.index[~old.index.isin(gen.index) & old["status"].isin(OPEN).to_numpy()]
     if campaign_id:  # a campaign run only generates its own rules: leave other rows alone
@@ -429,7 +435,9 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     for k in gone:
         rid = old.at[k, "rule"]
         off = rules is not None and rid in rules and not rules[rid].enabled
-        note = messages.text("fu_closed_rule_off" if off else "fu_closed_gone", lang, date=f"{now:%Y-%m-%d}")
+        key = ("fu_closed_control" if old.at[k, "customer_id"] in held_out else
+               "fu_closed_rule_off" if off else "fu_closed_gone")
+        note = messages.text(key, lang, date=f"{now:%Y-%m-%d}")
         memo = str(old.at[k, "memo"] or "").strip()
         old.at[k, "memo"] = f"{memo} / {note}" if memo else note
         old.at[k, "status"] = "不要"

@@ -143,6 +143,8 @@ _FOLLOWUP = {
     "fu_reason_prospect": ("見込み顧客: 最後の連絡から{days}日", "prospect: {days} days since the last contact"),
     "fu_reason_prospect_none": ("見込み顧客: 連絡の記録なし", "prospect: never contacted"),
     "fu_closed_gone": ("条件外になったため自動終了({date})", "closed automatically: no longer applies ({date})"),
+    "fu_closed_control": ("キャンペーンの対照群のため連絡しない({date})",
+                          "closed: customer is in a campaign's control group, do not contact ({date})"),
     "fu_closed_rule_off": ("ルール停止のため自動終了({date})", "closed automatically: rule switched off ({date})"),
     "fu_contact_summary": ("フォロー完了「{title}」: {memo} [{fid}]", "follow-up done '{title}': {memo} [{fid}]"),
     "fu_done": ("フォローリストを更新: 新規{new}件・継続{kept}件・自動終了{closed}件・対応履歴へ{recorded}件",

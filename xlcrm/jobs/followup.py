@@ -153,10 +153,11 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
                              "control": float(len(control)), "created": now}])
         campaigns = pd.concat([campaigns, row], ignore_index=True) if campaigns is not None else row
         lst, c = fu.refresh(existing, treated_rows, now, staff_list=settings.get("staff", []), rules=rule_set,
-                            campaign_id=campaign, lang=lang)
+                            campaign_id=campaign, held_out=control | held_out, lang=lang)
         counts.update(c, treated=len(groups) - len(control), control=len(control), seed=seed)
     else:
-        lst, c = fu.refresh(existing, gen, now, staff_list=settings.get("staff", []), rules=rule_set, lang=lang)
+        lst, c = fu.refresh(existing, gen, now, staff_list=settings.get("staff", []), rules=rule_set,
+                            held_out=held_out, lang=lang)
         counts.update(c)
     names = {k: v.name for k, v in rule_set.items()}
     new_contacts, lst = fu.completed_contacts(lst, contacts, now, rule_names=names, lang=lang)

@@ -237,7 +237,8 @@ def test_campaign_over_an_existing_list_tags_treated_rows_and_closes_the_control
     gen_all = gen()
     camp = gen_all[gen_all["rule"].isin(["dormant", "prospect"])]
     treated, control = camp[camp["customer_id"].eq("Z")], {"P"}
-    new, counts = followup.refresh(lst, treated, D("2024-06-16 09:00"), campaign_id="CP1", held_out=control)
+    new, counts = followup.refresh(lst, treated, D("2024-06-16 09:00"), campaign_id="CP1", held_out=control,
+                                      scope=("dormant", "prospect"))
     new = new.set_index("follow_id")
     assert new.loc["dormant:Z:20230110", "campaign_id"] == "CP1"
     assert new.loc["prospect:P:20240516", "status"] == "不要"

@@ -399,13 +399,14 @@ def _dtype(c: Column):
 
 
 def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staff_list=(), rules=None,
-            campaign_id: str = "", held_out=(), lang: str = "ja") -> tuple[pd.DataFrame, dict]:
+            campaign_id: str = "", held_out=(), scope=None, lang: str = "ja") -> tuple[pd.DataFrame, dict]:
     """The new list: existing rows updated, new rows added, rows whose reason is gone closed with a note.
 
     Staff's 状態 / 結果メモ / 担当者 / 期限 survive. Open rows (未着手 / 対応中) no longer generated become 不要 with
     「条件外になったため自動終了」 (or 「ルール停止」 when their rule was switched off); closed rows never reopen.
     New rows go to the customer's own 担当者, else to the listed staff member with the fewest open rows
-    (round-robin when loads are equal). With `campaign_id`, only rows of the generated rules are touched and
+    (round-robin when loads are equal). With `scope` (rule ids), only rows of those rules are touched (a
+    campaign run generates only its own rules). With `campaign_id`,
     open rows that remain get the campaign's ID; open rows of `held_out` customers (a control group) close with
     「対照群のため連絡しない」. Returns (list, counts).
     """
@@ -430,8 +431,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     held_out = set(held_out)
 
     gone = old.index[~old.index.isin(gen.index) & old["status"].isin(OPEN).to_numpy()]
-    if campaign_id:  # a campaign run only generates its own rules: leave other rows alone
-        gone = gone[old.loc[gone, "rule"].isin(gen["rule"].unique()) if len(gen) else []]
+    if scope is not None:
+        gone = gone[old.loc[gone, "rule"].isin(list(scope)).to_numpy()]
     for k in gone:
         rid = old.at[k, "rule"]
         off = rules is not None and rid in rules and not rules[rid].enabled

@@ -153,7 +153,8 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
                              "control": float(len(control)), "created": now}])
         campaigns = pd.concat([campaigns, row], ignore_index=True) if campaigns is not None else row
         lst, c = fu.refresh(existing, treated_rows, now, staff_list=settings.get("staff", []), rules=rule_set,
-                            campaign_id=campaign, held_out=control | held_out, lang=lang)
+                            campaign_id=campaign, held_out=control | held_out, scope=only or tuple(rule_set),
+                            lang=lang)
         counts.update(c, treated=len(groups) - len(control), control=len(control), seed=seed)
     else:
         lst, c = fu.refresh(existing, gen, now, staff_list=settings.get("staff", []), rules=rule_set,

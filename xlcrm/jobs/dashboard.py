@@ -39,7 +39,6 @@ SNAPSHOT_TABLE = Table("segment_snapshot", "_セグメント前回", (
 KPI_AT = (3, 1)
 CHARTS = {"revenue": "D3", "f2": "M3", "status": "D22", "segments": "M22"}
 DATA_ROW = 47    # below the charts (two rows of charts, about 8.5 cm and 11 cm tall)
-CLEAR = (400, 40)
 
 
 def _texts(lang):
@@ -199,7 +198,7 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
     d = compute(book, settings, as_of)
     blocks, formats, refs = layout(d, lang)
-    book.write_range(SHEET, "A1", [[None]], clear=CLEAR)
+    _reset_sheet(book)
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     write_table(book, d["history"], HISTORY_TABLE)
@@ -216,6 +215,29 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
                        model=db.MODEL_NAMES.get(fc["model"], ("-", "-"))[1], mape=_pct(mape / 100))
     book.journal("dashboard", ja, en)
     return JobResult(ja, en, counts)
+
+
+def _reset_sheet(book) -> None:
+    """Start the generated sheet from blank: old blocks, charts, pictures and colour scales all go.
+
+    Clearing a fixed large range instead would leave hundreds of empty cells behind, which makes the used
+    range (and the printed page) far larger than the dashboard.
+    """
+    if hasattr(book, "xw"):
+        names = [s.name for s in book.xw.sheets]
+        if SHEET in names:
+            sh = book.xw.sheets[SHEET]
+            for pic in list(sh.pictures):
+                if pic.name.startswith("xlcrm_"):
+                    pic.delete()
+            sh.clear()
+        return
+    if hasattr(book, "wb"):
+        wb = book.wb
+        if SHEET in wb.sheetnames:
+            idx = wb.sheetnames.index(SHEET)
+            wb.remove(wb[SHEET])
+            wb.create_sheet(SHEET, idx)
 
 
 def _pct(v) -> str:

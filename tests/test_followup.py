@@ -246,3 +246,11 @@ def test_campaign_over_an_existing_list_tags_treated_rows_and_closes_the_control
     # rows of other rules are not touched by a campaign run
     assert new.loc["f2:B:1", "status"] == "未着手" and new.loc["f2:B:1", "campaign_id"] == ""
     assert counts["closed"] == 1
+
+
+def test_a_subscriber_whose_latest_order_is_not_subscription_gets_no_reminder():
+    cust, ords, cons, rfm, lapse = shop()
+    extra = orders([("o99", "S", "2024-06-01", 3000, None)])
+    ords = pd.concat([ords, extra], ignore_index=True)
+    got = followup.candidates(cust, ords, cons, rfm, lapse, followup.parse_rules(None), AS_OF, only=("subscription",))
+    assert got.empty

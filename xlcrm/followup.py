@@ -43,7 +43,6 @@ RULES_TABLE = Table("rules", "ルール", (
 ), id_column="rule")
 
 FOLLOW_TABLE = Table("followups", "フォローリスト", (
-    Column("follow_id", "フォローID", "id", required=True),
     Column("customer_id", "顧客ID", "id", required=True),
     Column("name", "氏名"),
     Column("reason", "理由"),
@@ -55,6 +54,7 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
     Column("status", "状態", "choice", choices=STATUSES),
     Column("memo", "結果メモ", aliases=("メモ",)),
     Column("created", "作成日時", "datetime"),
+    Column("follow_id", "フォローID", "id", required=True),   # the row key; last, since staff read from the left
     Column("rule", "ルール"),
     Column("campaign_id", "キャンペーンID"),
     Column("contact_ref", "履歴ID"),
@@ -319,8 +319,10 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
              [t("fu_reason_f2", days=int(d)) for d in age[sel]])
     if on("subscription") and len(lap) and "subscription" in orders:
         p = rules["subscription"].params
-        o = orders[orders["order_date"].le(as_of)].sort_values("order_date")
-        last_sub = o.groupby("customer_id")["subscription"].last().fillna(False).astype(bool)
+        o = orders[orders["order_date"].le(as_of)].sort_values("order_date", kind="stable")
+        # a subscriber = the latest order is a 定期 one (blank counts as not: groupby.last would skip it)
+        flag = o["subscription"].fillna(False).astype(bool)
+        last_sub = flag.groupby(o["customer_id"]).last()
         subs = last_sub.index[last_sub.to_numpy()]
         nxt = pd.to_datetime(lap["expected_next"]).reindex(subs)
         days = (nxt - as_of).dt.days

@@ -55,9 +55,60 @@ def read_table(book, t: schema.Table) -> pd.DataFrame | None:
     return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
 
 
-def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None) -> None:
+def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None):
     body = sheet_values(df, t, df.attrs.get("headers", {}))
-    book.write_table(t.ja, body, key=t.header(key) if key else None, text_columns=_text_headers(t, body.columns))
+    return book.write_table(t.ja, body, key=t.header(key) if key else None,
+                            text_columns=_text_headers(t, body.columns))
+
+
+_STATUS_LIST = '"' + ",".join(fu.STATUSES) + '"'
+
+
+def decorate_list(book, loc, headers: dict) -> None:
+    """File engine: a 状態 drop-down (未着手/対応中/完了/不要) and overdue open rows tinted red.
+
+    Both are replaced, not added, on every refresh (found by their formula), so they never pile up. The live
+    engine leaves the sheet's own validation alone (Excel keeps it as staff set it).
+    """
+    if not hasattr(book, "wb") or hasattr(book, "xw") or loc is None or loc.rows == 0:
+        return
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from ..book.base import col_letter
+    ws = book.wb[loc.sheet]
+    names = [str(h) for h in loc.headers]
+    status_h, due_h = headers.get("status", "状態"), headers.get("due", "期限")
+    if status_h not in names or due_h not in names:
+        return
+    sc = col_letter(loc.first_col + names.index(status_h))
+    dc = col_letter(loc.first_col + names.index(due_h))
+    first, last = loc.header_row + 1, loc.header_row + loc.rows
+    ws.data_validations.dataValidation = [v for v in ws.data_validations.dataValidation
+                                          if v.formula1 != _STATUS_LIST]
+    dv = DataValidation(type="list", formula1=_STATUS_LIST, allow_blank=True)
+    dv.add(f"{sc}{first}:{sc}{last}")
+    ws.add_data_validation(dv)
+    # printed on Monday morning: landscape, one page wide, header row on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = f"{loc.header_row}:{loc.header_row}"
+    memo_h = headers.get("memo", "結果メモ")
+    if memo_h in names:   # room to type the result (a new table is sized to its empty contents)
+        dim = ws.column_dimensions[col_letter(loc.first_col + names.index(memo_h))]
+        dim.width = max(dim.width or 0, 30)
+    overdue = f'AND(OR(${sc}{first}="未着手",${sc}{first}="対応中"),${dc}{first}<>"",${dc}{first}<TODAY())'
+    cf = ws.conditional_formatting
+    for rng in list(cf._cf_rules):
+        cf._cf_rules[rng] = [r for r in cf._cf_rules[rng] if not (r.formula and "TODAY()" in r.formula[0]
+                                                                  and f"${sc}" in r.formula[0])]
+        if not cf._cf_rules[rng]:
+            del cf._cf_rules[rng]
+    end = col_letter(loc.first_col + len(names) - 1)
+    cf.add(f"{col_letter(loc.first_col)}{first}:{end}{last}",
+           FormulaRule(formula=[overdue], fill=PatternFill("solid", start_color="FCE4E4", end_color="FCE4E4")))
 
 
 def read_rules(book) -> tuple[dict, bool]:
@@ -166,7 +217,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     counts["open"] = int(lst["status"].isin(fu.OPEN).sum())
     if existing is not None:
         lst.attrs["headers"] = existing.attrs.get("headers", {})
-    write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id")
+    loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id")
+    decorate_list(book, loc, {k: lst.attrs.get("headers", {}).get(k, fu.FOLLOW_TABLE.header(k))
+                              for k in ("status", "due", "memo")})
     append_contacts(book, new_contacts)
     if campaign:
         write_table(book, campaigns, cp.CAMPAIGNS_TABLE)

@@ -3,7 +3,7 @@ and the A/B comparison afterwards (purchase rate and revenue per customer, conta
 
 Intervals come from well-kept libraries: Wilson for each group's rate and Newcombe's hybrid score interval for
 the difference (statsmodels `confint_proportions_2indep(method="newcomb")`, Newcombe 1998 method 10), Welch's t
-interval (scipy `ttest_ind(equal_var=False)`) and a seeded BCa bootstrap (scipy `bootstrap`) for the difference
+interval (scipy `ttest_ind(equal_var=False)`) and a seeded percentile bootstrap (scipy `bootstrap`) for the difference
 in revenue per customer — revenue is mostly zeros with a long tail, so both are shown.
 """
 from __future__ import annotations
@@ -92,9 +92,13 @@ def compare(outcome: pd.DataFrame, *, confidence: float = 0.95, seed: int = 0, n
         if nt > 1 and nc > 1 and (x.var() > 0 or y.var() > 0):
             ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(confidence)
             welch = (float(ci.low), float(ci.high))
-            boot = stats.bootstrap((x, y), lambda a, b, axis=-1: a.mean(axis=axis) - b.mean(axis=axis),
-                                   n_resamples=n_boot, confidence_level=confidence, method="percentile",
-                                   vectorized=True, rng=np.random.default_rng(seed)).confidence_interval
+            kw = dict(n_resamples=n_boot, confidence_level=confidence, method="percentile", vectorized=True)
+            stat = lambda a, b, axis=-1: a.mean(axis=axis) - b.mean(axis=axis)  # noqa: E731
+            try:
+                boot = stats.bootstrap((x, y), stat, rng=np.random.default_rng(seed), **kw)
+            except TypeError:  # scipy < 1.15 names the generator random_state
+                boot = stats.bootstrap((x, y), stat, random_state=np.random.default_rng(seed), **kw)
+            boot = boot.confidence_interval
             boot = (float(boot.low), float(boot.high))
         else:
             welch = boot = (np.nan, np.nan)

@@ -33,8 +33,9 @@ _SCHEMA = {
                  "enter 可 or 不可 (or ○/×, yes/no)"),
     "bad_choice": ("次のいずれかで入力してください: {choices}", "must be one of: {choices}"),
     "empty_id": ("IDが空です", "the ID is empty"),
+    "empty_value": ("必須の値が空です", "a required value is empty"),
     "duplicate_id": ("IDが重複しています({other}行目と同じ)", "duplicate ID (same as row {other})"),
-    "missing_column": ("必要な列「{column}」がありません", "required column '{column}' is missing"),
+    "missing_column": ("シート「{sheet}」に必要な列「{name}」がありません", "sheet '{sheet}' has no column '{name}', which is required"),
     "missing_table": ("シート(テーブル)「{table}」が見つかりません", "sheet (table) '{table}' not found"),
     "unknown_customer": ("顧客「顧客ID」に存在しない顧客IDです", "customer ID not found in the customers table"),
     "text_too_long": ("文字数が多すぎます(32,767文字まで)", "text too long (32,767 characters at most)"),
@@ -175,7 +176,66 @@ _DASHBOARD = {
 }
 
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
-_BUILD = {}
+_BUILD = {
+    "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
+    "ribbon_no_job": ("「{label}」はこのバージョンのxlcrmにはまだありません。pip install -U xlcrm で更新してください。",
+                      "'{label}' is not in this version of xlcrm. Update it with pip install -U xlcrm."),
+    "ribbon_log": ("詳しい記録: {log}(サポートに送ってください)", "Details were logged to {log} (send it to support)."),
+    "undo_nothing": ("取り消せる変更はありません。", "There is no change to undo."),
+    "undo_done": ("変更 {change} を取り消しました。", "Change {change} was undone."),
+    "build_done": ("ブックを作成しました: {path}", "Workbook written: {path}"),
+    "build_current": ("{path} はソースから作ったものと同じです。", "{path} is what the sources build."),
+    "build_stale": ("{path} はソースと違います(xlcrm build-workbook で作り直してください)。",
+                    "{path} differs from what the sources build (run xlcrm build-workbook)."),
+    "conf_written": ("{path} の xlwings.conf に Interpreter_{os} = {interpreter} を書き込みました。",
+                     "Wrote Interpreter_{os} = {interpreter} into the xlwings.conf sheet of {path}."),
+    # doctor: each finding is one line; the *_fix lines say what to do
+    "dr_ok": ("問題は見つかりませんでした。", "No problems found."),
+    "dr_interpreter_ok": ("Python: {path}", "Python: {path}"),
+    "dr_interpreter_missing": ("xlwings.conf の Interpreter_{os} に書かれた Python が見つかりません: {path}",
+                               "The Python named in xlwings.conf Interpreter_{os} does not exist: {path}"),
+    "dr_interpreter_fix": ("Pythonをインストールし、コマンドプロンプトで「xlcrm set-interpreter ブック.xlsm」を実行してください。",
+                           "Install Python, then run 'xlcrm set-interpreter <book>.xlsm' in a command prompt."),
+    "dr_interpreter_path": ("Interpreter_{os} が「{path}」です(PATH上の python を使います): {found}",
+                            "Interpreter_{os} is '{path}' (the python on PATH is used): {found}"),
+    "dr_store_python": ("Microsoft Store 版のPythonです({path})。Excelから起動できないことがあります。",
+                        "This is the Microsoft Store Python ({path}); Excel often cannot start it."),
+    "dr_store_python_fix": ("python.org のインストーラー版Pythonを入れ、xlcrm set-interpreter で設定し直してください。",
+                            "Install Python from python.org and run xlcrm set-interpreter again."),
+    "dr_store_office": ("Microsoft Store 版のOfficeです({path})。xlwingsのシート関数やCOM接続が動かないことがあります。",
+                        "This is Microsoft Store Office ({path}); xlwings UDFs and COM often fail with it."),
+    "dr_store_office_fix": ("Microsoft 365 のインストーラー版(クイック実行)のOfficeを使ってください。",
+                            "Use the installer (Click-to-Run) version of Microsoft 365 Office."),
+    "dr_xlwings_ok": ("xlwings {installed}(ブックのVBAと一致)", "xlwings {installed} (matches the workbook's VBA)"),
+    "dr_xlwings_mismatch": ("インストールされている xlwings は {installed}、ブックのVBAは {expected} 用です。",
+                            "xlwings {installed} is installed; the workbook's VBA expects {expected}."),
+    "dr_xlwings_fix": ("pip install xlwings=={expected} を実行するか、xlcrm build-workbook でブックを作り直してください。",
+                       "Run pip install xlwings=={expected}, or rebuild the workbook with xlcrm build-workbook."),
+    "dr_xlwings_missing": ("Python に xlwings がインストールされていません。", "xlwings is not installed in this Python."),
+    "dr_no_vba": ("ブックに xlwings のVBAが見つかりません(.xlsm ですか?)。",
+                  "The workbook has no xlwings VBA (is it an .xlsm?)."),
+    "dr_url": ("ブックの場所がURLです({path})。OneDrive/SharePoint上のファイルをExcelで直接開いています。",
+               "The workbook's path is a URL ({path}): it is open from OneDrive/SharePoint directly."),
+    "dr_url_fix": ("エクスプローラーの同期フォルダ(「常にこのデバイス上に保持する」)から開いてください。リボンは動きますが、"
+                   "コマンド(xlcrm …)にはローカルのパスが必要です。",
+                   "Open it from the synced folder in Explorer ('Always keep on this device'). The ribbon works, "
+                   "but xlcrm commands need a local path."),
+    "dr_no_conf": ("xlwings.conf シートがありません。", "There is no xlwings.conf sheet."),
+    "dr_no_conf_fix": ("xlcrm build-workbook で作った CRM.xlsm の xlwings.conf シートをコピーしてください。",
+                       "Copy the xlwings.conf sheet from a CRM.xlsm made by xlcrm build-workbook."),
+    "dr_conf_blank": ("xlwings.conf の {row} 行目が空行です。それより下の設定({keys})は読まれません。",
+                      "Row {row} of xlwings.conf is blank: the settings below it ({keys}) are ignored."),
+    "dr_conf_blank_fix": ("空行を削除して、A1から詰めて書いてください。", "Delete the blank row so the settings run from A1 without gaps."),
+    "dr_udf_modules": ("xlwings.conf の UDF Modules が「{value}」です(xlcrm.udfs であるべきです)。",
+                       "UDF Modules in xlwings.conf is '{value}' (should be xlcrm.udfs)."),
+    "dr_mac": ("macOS: リボンのボタン(RunPython)は使えますが、シート関数(RFM_SCORE など)はWindows版Excelだけです。",
+               "macOS: ribbon buttons (RunPython) work; sheet functions (RFM_SCORE, ...) need Windows Excel."),
+    "dr_mac_fix": ("初回だけターミナルで「xlwings runpython install」を実行してください。",
+                   "Run 'xlwings runpython install' once in a terminal."),
+    "dr_xlcrm_missing": ("この Python({path})に xlcrm がインストールされていません。",
+                         "xlcrm is not installed in this Python ({path})."),
+    "dr_xlcrm_fix": ("「{path} -m pip install xlcrm」を実行してください。", "Run '{path} -m pip install xlcrm'."),
+}
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
@@ -245,7 +305,8 @@ class Problem:
         self.sheet, self.row, self.column, self.cell, self.key, self.kw = sheet, row, column, cell, key, kw
 
     def message(self, lang: str | None = None) -> str:
-        what_ja, what_en = text(self.key, "ja", **self.kw), text(self.key, "en", **self.kw)
+        kw = {"sheet": self.sheet, **self.kw}
+        what_ja, what_en = text(self.key, "ja", **kw), text(self.key, "en", **kw)
         if self.row is None:
             return what_en if (lang or default_lang()) == "en" else what_ja
         return text("cell_problem", lang, sheet=self.sheet, row=self.row, column=self.column,

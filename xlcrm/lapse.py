@@ -221,17 +221,20 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     "method" (the one actually used), "fit" (BG/NBD parameters) and "fallback" (why BG/NBD was refused).
     """
     import pandas as pd
-    from .rfm import _day, factorize_ids
+    from .rfm import _day, factorize_ids, order_days
     as_of_day = _day(as_of)
-    d = orders["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    d = order_days(orders["order_date"])
+    codes, uniques = factorize_ids(orders["customer_id"].array)
     keep = d <= as_of_day
-    ids = orders["customer_id"][keep] if not keep.all() else orders["customer_id"]
-    codes, uniques = factorize_ids(ids.array)
-    h = history_arrays(codes, len(uniques), d[keep])
+    h = history_arrays(codes[keep], len(uniques), d[keep])
+    has = np.flatnonzero(h["distinct"] > 0)
+    if len(has) < len(uniques):        # customers whose orders all come after the as-of date
+        h = {k: v[has] for k, v in h.items()}
+        uniques = uniques[has]
     a = assess_arrays(h, as_of_day, method, explain=explain, **params)
     code = a["status_code"]
     df = pd.DataFrame({
-        "customer_id": pd.Series(uniques, dtype=object).astype(str),
+        "customer_id": pd.array(uniques, dtype="str"),
         "status": np.array(STATUS, dtype=object)[code],
         "status_en": np.array(STATUS_EN, dtype=object)[code],
         "expected_next": _to_datetime(a["expected_next_day"]),

@@ -85,6 +85,7 @@ _RFM = {
     "rfm_no_orders": ("基準日までの注文がありません", "no orders on or before the as-of date"),
     "rfm_done": ("RFMを更新しました: 顧客{n:,}人(注文のある顧客{scored:,}人、基準日 {as_of})",
                  "RFM refreshed: {n:,} customers ({scored:,} with orders, as of {as_of})"),
+    "udf_bad_value": ("注文の{n}件目の{what}が読めません", "order {n} of the range: the {what_en} cannot be read"),
     "rfm_file_done": ("RFMを書き出しました: {n:,}人 → {out}", "RFM written: {n:,} customers -> {out}"),
 }
 _LAPSE = {

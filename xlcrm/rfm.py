@@ -4,7 +4,7 @@ Core functions take DataFrames (English keys of `xlcrm.schema`) and return DataF
 them (`summarize_arrays`, `quintile_scores`, `fixed_scores`, `SegmentMap.lookup`) are shared with the sheet
 formulas and the CSV command, which skip pandas for speed.
 
-Scoring rules (documented for staff on 設定 and in docs/rfm.md):
+Scoring rules (the 設定 sheet explains them to staff in each setting's 説明):
 
 * **quintile** — customers are ranked by value (R: fewer days is better; F and M: more is better). A customer's
   score is ``1 + floor(5 × (customers with a strictly worse value) / customers)``. Equal values therefore always get
@@ -153,14 +153,26 @@ def distinct_days(codes: np.ndarray, n: int, days: np.ndarray) -> np.ndarray:
 
 def quintile_scores(x: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
     """Scores 1..5: ``1 + floor(5 × (values strictly worse) / n)``; equal values always share a score."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if not higher_is_better:
         x = -x
     n = len(x)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    below = np.searchsorted(np.sort(x), x, side="left")
-    return 1 + (5 * below) // n
+    return 1 + (5 * _below(x)) // n
+
+
+def _below(x: np.ndarray) -> np.ndarray:
+    """For each value, how many values are strictly smaller."""
+    if x.dtype.kind in "iu" or (x.dtype.kind == "f" and np.array_equal(x, np.floor(x)) and np.abs(x).max() < 2**52):
+        lo, hi = x.min(), x.max()
+        if hi - lo < 4 * len(x) + 1024:         # days, order counts, yen totals in a narrow band: count, don't sort
+            v = (x - lo).astype(np.int64)
+            counts = np.bincount(v)
+            before = np.cumsum(counts) - counts
+            return before[v]
+    xs = np.sort(x)
+    return np.searchsorted(xs, x, side="left")
 
 
 def fixed_scores(x: np.ndarray, bounds, axis: str) -> np.ndarray:
@@ -217,52 +229,127 @@ def _day(ts) -> int:
 
 
 def factorize_ids(ids):
-    """(codes, uniques) for a column of ids, fast for the short ids shops use (see `_pack_short_strings`)."""
+    """(codes, uniques) for a column of ids: codes index `uniques` (a pandas str array)."""
     import pandas as pd
-    packed = _pack_short_strings(ids)
-    if packed is not None:
-        codes = pd.factorize(packed)[0]
-        # uniques in order of first appearance, taken from the original column
-        n = int(codes.max()) + 1 if len(codes) else 0
-        first = np.full(n, len(codes), dtype=np.int64)
-        np.minimum.at(first, codes, np.arange(len(codes)))
-        return codes, np.asarray(ids.take(first) if hasattr(ids, "take") else np.asarray(ids)[first], dtype=object)
+    arr = _as_arrow_strings(ids)
+    if arr is not None:
+        codes, uniq = encode_arrow_ids(arr)
+        return codes, pd.array(uniq, dtype="str")
     codes, uniques = pd.factorize(ids)
-    return codes, np.asarray(uniques, dtype=object)
+    return codes, pd.array(np.asarray(uniques, dtype=object), dtype="str")
 
 
-def _pack_short_strings(ids):
-    """Each id of at most 8 bytes packed into one uint64, or None.
-
-    Hashing a million distinct strings is the slowest step of an RFM run (pandas and Arrow both take ~2 s for
-    10M orders); integers hash ~5× faster. Packing is exact: shorter ids are padded with NUL bytes, and ids
-    holding a NUL byte are left to the general path.
-    """
+def _as_arrow_strings(ids):
+    """The ids as one null-free Arrow string array, or None (mixed objects, blanks as None)."""
     try:
         import pyarrow as pa
-        arr = pa.array(ids) if not isinstance(ids, (pa.Array, pa.ChunkedArray)) else ids
-    except Exception:  # not strings arrow can take (mixed objects): use the general path
+        arr = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids)
+    except Exception:  # not strings Arrow can take: the general path
         return None
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or arr.null_count or len(arr) == 0:
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or arr.null_count:
         return None
+    return arr
+
+
+def encode_arrow_ids(arr):
+    """(codes, distinct ids as an Arrow array) for a null-free Arrow string array, without pandas.
+
+    Hashing a million distinct strings is the slowest step of an RFM run (pandas and Arrow take ~2 s for 10M
+    orders), so the id formats shops use get faster routes, each exact:
+    * one width, a constant prefix and digits (C0000001, 000123): the number itself indexes a table (no hashing);
+    * at most 8 bytes: each id packed into one uint64 (integers hash several times faster than strings);
+    * anything else: Arrow's dictionary encoding of the strings.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), arr
     wide = pa.types.is_large_string(arr.type)
     buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)[arr.offset:arr.offset + len(arr) + 1]
-    lengths = np.diff(offsets)
-    if lengths.max() > 8:
-        return None
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)[arr.offset:arr.offset + n + 1]
     data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(1, np.uint8)
-    if (data[offsets[0]:offsets[-1]] == 0).any():  # a NUL byte would make "A" and "A\0" pack alike
+    mm = pc.min_max(pc.binary_length(arr))
+    lo_len, hi_len = mm["min"].as_py(), mm["max"].as_py()
+    codes = None
+    if lo_len == hi_len and 0 < hi_len:
+        block = data[offsets[0]:offsets[-1]].reshape(n, hi_len)
+        codes = _dense_digit_codes(block)
+        if codes is None and hi_len <= 8:
+            packed = np.zeros((n, 8), dtype=np.uint8)
+            packed[:, 8 - hi_len:] = block
+            codes = _dictionary_codes(packed.view(">u8").ravel().astype(np.uint64))
+    elif hi_len <= 8 and not (data[offsets[0]:offsets[-1]] == 0).any():   # NUL would make "A" and "A\0" alike
+        lengths = np.diff(offsets)
+        starts = offsets[:-1].astype(np.int64)
+        packed = np.zeros(n, dtype=np.uint64)
+        for k in range(hi_len):
+            byte = np.where(lengths > k, data[np.minimum(starts + k, len(data) - 1)], 0).astype(np.uint64)
+            packed = (packed << np.uint64(8)) | byte
+        codes = _dictionary_codes(packed)
+    if codes is None:
+        enc = pc.dictionary_encode(arr)
+        return _buffer_ints(enc.indices).astype(np.intp), enc.dictionary
+    first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+    first[codes] = np.arange(n)                       # any row of each id will do as its representative
+    return codes, arr.take(_from_numpy(first))
+
+
+def _dense_digit_codes(block: np.ndarray):
+    """Codes for fixed-width ids that are a constant prefix plus digits, ordered by number; else None."""
+    n, w = block.shape
+    digit = (block >= 48) & (block <= 57)
+    col_all = digit.all(axis=0)
+    p = w
+    while p > 0 and col_all[p - 1]:
+        p -= 1
+    if p == w or w - p > 15 or (p and not (block[:, :p] == block[0, :p]).all()):
         return None
-    starts = offsets[:-1].astype(np.int64)
-    out = np.zeros(len(arr), dtype=np.uint64)
-    for k in range(int(lengths.max())):
-        has = lengths > k
-        byte = np.where(has, data[np.minimum(starts + k, len(data) - 1)], 0).astype(np.uint64)
-        out = (out << np.uint64(8)) | byte
-    return out
+    v = np.zeros(n, dtype=np.int64)
+    for j in range(p, w):
+        v *= 10
+        v += block[:, j] - 48
+    lo = int(v.min())
+    span = int(v.max()) - lo + 1
+    if span > max(8 * n, 1 << 22):                  # a sparse range would make the table larger than the data
+        return None
+    if lo:
+        v -= lo
+    present = np.zeros(span, dtype=bool)
+    present[v] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return rank[v].astype(np.intp)
+
+
+def _dictionary_codes(u64: np.ndarray) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    enc = pc.dictionary_encode(_from_numpy(u64, pa.uint64()))
+    return _buffer_ints(enc.indices).astype(np.intp)
+
+
+def _from_numpy(a: np.ndarray, type_=None, valid: np.ndarray | None = None):
+    """A numpy array as an Arrow array built from its buffer (`pa.array` would import pandas, which the CSV
+    command avoids); `valid` marks non-null entries."""
+    import pyarrow as pa
+    a = np.ascontiguousarray(a)
+    bitmap = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(type_ or pa.from_numpy_dtype(a.dtype), len(a), [bitmap, pa.py_buffer(a)])
+
+
+def _buffer_ints(arr) -> np.ndarray:
+    """A null-free numeric (Chunked)Array as numpy, from its buffers (pyarrow's to_numpy imports pandas)."""
+    dtype = np.dtype(arr.type.to_pandas_dtype())
+    parts = arr.chunks if hasattr(arr, "chunks") else [arr]
+    chunks = [np.frombuffer(c.buffers()[1], dtype=dtype)[c.offset:c.offset + len(c)] for c in parts]
+    return np.concatenate(chunks) if len(chunks) != 1 else (chunks[0] if chunks else np.zeros(0, dtype))
+
+
+def order_days(dates) -> np.ndarray:
+    """Whole days since 1970-01-01 of a datetime64[ns] column (conformed orders have no NaT)."""
+    return dates.to_numpy(dtype="datetime64[ns]").view(np.int64) // 86_400_000_000_000
 
 
 def summarize(orders, as_of, *, frequency: str = "orders", monetary: str = "total"):
@@ -274,18 +361,20 @@ def summarize(orders, as_of, *, frequency: str = "orders", monetary: str = "tota
     """
     import pandas as pd
     as_of_day = _day(as_of)
-    d = orders["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    keep = d <= as_of_day
+    d = order_days(orders["order_date"])
+    amounts = orders["amount"].to_numpy(dtype=np.float64)
     ids = orders["customer_id"]
-    if not keep.all():
-        ids, d = ids[keep], d[keep]
-        amounts = orders["amount"].to_numpy(dtype=np.float64)[keep]
-    else:
-        amounts = orders["amount"].to_numpy(dtype=np.float64)
     codes, uniques = factorize_ids(ids.array if hasattr(ids, "array") else ids)
+    keep = d <= as_of_day
+    if not keep.all():          # filter the integer codes, not the strings; customers left without orders go
+        codes, d, amounts = codes[keep], d[keep], amounts[keep]
     s = summarize_arrays(codes, len(uniques), d, amounts, as_of_day, frequency=frequency, monetary=monetary)
+    if not (s["orders"] > 0).all():
+        has = np.flatnonzero(s["orders"] > 0)
+        s = {k: v[has] for k, v in s.items()}
+        uniques = uniques[has]
     return pd.DataFrame({
-        "customer_id": pd.array(uniques, dtype=object).astype(str) if len(uniques) else pd.Series([], dtype=str),
+        "customer_id": pd.array(uniques, dtype="str"),
         "recency_days": s["recency_days"],
         "frequency": s["frequency"],
         "monetary": s["monetary"],
@@ -308,11 +397,21 @@ def score(summary, *, method: str = "quintile", thresholds: dict | None = None,
                            summary["monetary"].to_numpy(), method=method, thresholds=thresholds)
     out = summary.copy()
     out["r"], out["f"], out["m"] = r.astype(np.int64), f.astype(np.int64), m.astype(np.int64)
-    out["rfm_code"] = rfm_codes(r, f, m)
-    out["rfm_code"] = out["rfm_code"].astype(str)
+    out["rfm_code"] = labels((r - 1) * 25 + (f - 1) * 5 + (m - 1), CODES)
     out["rfm_sum"] = (r + f + m).astype(np.int64)
-    out["segment"] = sm.lookup(r, f, "en")
-    out["segment"] = out["segment"].astype(str)
-    out["segment_ja"] = sm.lookup(r, f, "ja")
-    out["segment_ja"] = out["segment_ja"].astype(str)
+    cell = (r - 1) * 5 + (f - 1)
+    out["segment"] = labels(cell, [x for row in sm.en for x in row])
+    out["segment_ja"] = labels(cell, [x for row in sm.ja for x in row])
     return out
+
+
+CODES = [f"{a}{b}{c}" for a in range(1, 6) for b in range(1, 6) for c in range(1, 6)]   # index (r-1)*25+(f-1)*5+m-1
+
+
+def labels(index: np.ndarray, names: list):
+    """A pandas str column from indices into a short list of names (Arrow dictionary decode: no Python loop)."""
+    import pandas as pd
+    import pyarrow as pa
+    dictionary = pa.array(names, type=pa.string())
+    arr = pa.DictionaryArray.from_arrays(_from_numpy(np.asarray(index, dtype=np.int32)), dictionary)
+    return pd.array(arr.cast(pa.string()), dtype="str")

@@ -25,6 +25,8 @@ class JobResult:
 
 # ribbon tag -> "module:function"
 JOBS: dict[str, str] = {
+    "rfm": "xlcrm.jobs.rfm:refresh_rfm",
+    "lapse": "xlcrm.jobs.rfm:refresh_lapse",
     # follow-up / dashboard
     "followup": "xlcrm.jobs.followup:followup",
     "record_contact": "xlcrm.jobs.followup:record_contact",

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from xlcrm.jobs import run
+from xlcrm.jobs.followup import campaign_report, customer_card, run_job
 from xlcrm.messages import BadInput
 
 
@@ -85,7 +86,7 @@ def test_bad_rule_parameter_stops_before_anything_is_written(book_path):
 
 
 def test_record_contact_from_the_card_form_and_the_timeline(book_path):
-    r = run("customer_card", book_path, customer="C0002")
+    r = run_job(customer_card, book_path, customer="C0002")
     assert r.counts["timeline"] >= 2
     wb = openpyxl.load_workbook(book_path)
     ws = wb["顧客カルテ"]
@@ -137,7 +138,30 @@ def test_campaign_holds_out_a_seeded_control_group_and_reports(book_path):
     assert control not in set(sheet(book_path, "フォローリスト")["顧客ID"])
     with pytest.raises(BadInput):
         run("followup", book_path, campaign="CP1", rules="prospect")
-    rep = run("campaign_report", book_path, campaign="CP1")
+    rep = run_job(campaign_report, book_path, campaign="CP1")
     assert rep.counts["result"]["treated"]["n"] + rep.counts["result"]["control"]["n"] == 2
     ws = openpyxl.load_workbook(book_path)["キャンペーン結果"]
     assert ws["A1"].value.startswith("キャンペーン CP1") and ws["A2"].value == "項目"
+
+
+def test_cli_commands_of_the_domain(book_path, tmp_path, capsys):
+    from xlcrm.cli import main
+    assert main(["contact", str(book_path), "--customer", "C0001", "--type", "クレーム", "--summary", "破損",
+                 "--staff", "山田", "--at", "2024-06-25"]) == 0
+    assert "対応履歴に記録しました" in capsys.readouterr().out
+    assert main(["followup", str(book_path), "--as-of", "2024-06-30"]) == 0
+    assert "フォローリストを更新" in capsys.readouterr().out
+    assert main(["--lang", "en", "followup", str(book_path), "--campaign", "CP9", "--rules", "prospect",
+                 "--control-pct", "0", "--seed", "5"]) == 0
+    assert "Campaign 'CP9': 1 contacted, 0 held out (seed 5)" in capsys.readouterr().out
+    assert main(["campaign-report", str(book_path), "--campaign", "CP9"]) == 0
+    assert "購入率" in capsys.readouterr().out
+    assert main(["card", str(book_path), "--customer", "C0001"]) == 0
+    assert main(["dashboard", str(book_path)]) == 0
+    assert main(["report", str(book_path), "--out", str(tmp_path / "png")]) == 0
+    assert (tmp_path / "png" / "revenue.png").exists()
+    capsys.readouterr()
+    assert main(["contact", str(book_path), "--customer", "C0001", "--type", "雑談", "--summary", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "次のいずれかで入力してください: 問い合わせ / クレーム" in err and "雑談" not in err   # no cell values echoed
+    assert main(["campaign-report", str(book_path), "--campaign", "NOPE"]) == 2

@@ -210,14 +210,14 @@ def _cmd_contact(args) -> int:
 
 
 def _cmd_card(args) -> int:
-    from .jobs import run
-    _print_result(run("customer_card", args.book, customer=args.customer), args.lang)
+    from .jobs.followup import customer_card, run_job
+    _print_result(run_job(customer_card, args.book, customer=args.customer), args.lang)
     return 0
 
 
 def _cmd_campaign_report(args) -> int:
-    from .jobs import run
-    _print_result(run("campaign_report", args.book, overrides=_as_of(args), campaign=args.campaign), args.lang)
+    from .jobs.followup import campaign_report, run_job
+    _print_result(run_job(campaign_report, args.book, overrides=_as_of(args), campaign=args.campaign), args.lang)
     return 0
 
 

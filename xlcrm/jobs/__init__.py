@@ -30,8 +30,6 @@ JOBS: dict[str, str] = {
     # follow-up / dashboard
     "followup": "xlcrm.jobs.followup:followup",
     "record_contact": "xlcrm.jobs.followup:record_contact",
-    "customer_card": "xlcrm.jobs.followup:customer_card",
-    "campaign_report": "xlcrm.jobs.followup:campaign_report",
     "dashboard": "xlcrm.jobs.dashboard:dashboard",
 }
 

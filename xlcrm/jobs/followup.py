@@ -9,7 +9,7 @@ import pandas as pd
 from .. import campaign as cp
 from .. import contacts as ct
 from .. import followup as fu
-from .. import lapse, messages, rfm, schema
+from .. import lapse, messages, schema
 from ..messages import BadInput, Problem
 from . import JobResult
 from .io import _text_headers, sheet_values
@@ -33,17 +33,12 @@ def _lang(settings) -> str:
 # --- shared with the dashboard job ------------------------------------------------------------------------------
 
 def scores(settings, orders: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(RFM scored, lapse) for `as_of` with the workbook's RFM / lapse settings."""
-    summary = rfm.summarize(orders, as_of, frequency=settings.get("rfm_frequency", "orders"),
-                            monetary=settings.get("rfm_monetary", "total"))
-    thresholds = {a: settings[k] for a, k in (("r", "rfm_r_days"), ("f", "rfm_f_orders"), ("m", "rfm_m_yen"))
-                  if settings.get(k)}
-    seg_map = {r: settings[f"rfm_segments_r{r}"] for r in (5, 4, 3, 2, 1) if settings.get(f"rfm_segments_r{r}")}
-    scored = rfm.score(summary, method=settings.get("rfm_method", "quintile"), thresholds=thresholds,
-                       segment_map=seg_map or None)
-    params = {k[len("lapse_"):]: v for k, v in settings.items()
-              if k.startswith("lapse_") and k != "lapse_method" and k[len("lapse_"):] in lapse.DEFAULTS}
-    lap = lapse.assess(orders, as_of, method=settings.get("lapse_method", "rhythm"), **params)
+    """(RFM scored, lapse) for `as_of`, with the 設定 interpreted exactly as the rfm / lapse jobs do."""
+    from .rfm import lapse_options, rfm_options
+    from .rfm import scores as rfm_scores
+    scored = rfm_scores(orders, as_of, rfm_options(settings))
+    opts = lapse_options(settings)
+    lap = lapse.assess(orders, as_of, method=opts.pop("method"), **opts)
     return scored, lap
 
 
@@ -150,6 +145,16 @@ def running_controls(members: pd.DataFrame | None, campaigns: pd.DataFrame | Non
     live = set(end.index[end.gt(pd.Timestamp(as_of)).to_numpy()])
     m = members[members["campaign_id"].isin(live) & members["group"].eq(cp.CONTROL)]
     return set(m["customer_id"])
+
+
+def run_job(job, target, *, overrides: dict | None = None, **options) -> JobResult:
+    """`jobs.run` for the jobs of this domain that have no ribbon button (customer_card, campaign_report):
+    open the book, run, save."""
+    from ..book import open_book
+    with open_book(target) as book:
+        result = job(book, book.settings(overrides), **options)
+        book.save()
+    return result
 
 
 # --- jobs ------------------------------------------------------------------------------------------------------

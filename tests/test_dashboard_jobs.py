@@ -92,3 +92,34 @@ def test_libreoffice_renders_the_dashboard_with_its_charts(shop, tmp_path):
     # each chart title is drawn by the chart and also heads its data block: twice on the page
     for title in ("月別売上と予測", "F2転換率(初回購入月別)", "セグメント×状態"):
         assert dash.count(title) >= 2, title
+
+
+def test_live_excel_gets_the_report_figures_as_pictures_through_the_xlwings_api(shop):
+    """No Excel here: the xlwings calls are checked against xlwings' own signatures (autospec)."""
+    from unittest import mock
+
+    import xlwings
+
+    from xlcrm.book import open_book
+    from xlcrm.jobs import dashboard as job
+    with open_book(shop) as book:
+        s = book.settings()
+        d = job.compute(book, s, s.as_of_date())
+    sheet = mock.create_autospec(xlwings.main.Sheet, instance=True)
+    sheet.pictures = mock.create_autospec(xlwings.main.Pictures, instance=True)
+    old = mock.create_autospec(xlwings.main.Picture, instance=True)
+    old.name = "xlcrm_revenue"
+    sheet.pictures.__iter__.return_value = iter([old])
+    sheet.name = job.SHEET
+    fake_book = mock.Mock(spec=["xw"])
+    fake_book.xw.sheets = mock.MagicMock()
+    fake_book.xw.sheets.__iter__.return_value = iter([sheet])
+    fake_book.xw.sheets.__getitem__.return_value = sheet
+    job._reset_sheet(fake_book)
+    old.delete.assert_called_once_with()
+    sheet.clear.assert_called_once_with()
+    _, formats, _ = job.layout(d, "ja")
+    n = job._pictures(sheet, d, formats, "ja")
+    names = [c.kwargs["name"] for c in sheet.pictures.add.call_args_list]
+    assert n == 5 and names == ["xlcrm_revenue", "xlcrm_f2", "xlcrm_status", "xlcrm_cohort", "xlcrm_segments"]
+    assert all(c.kwargs["update"] for c in sheet.pictures.add.call_args_list)

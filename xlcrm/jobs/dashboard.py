@@ -37,7 +37,9 @@ SNAPSHOT_TABLE = Table("segment_snapshot", "_セグメント前回", (
 
 # Where each block sits on the sheet (row, col), so the charts can point at the cells.
 KPI_AT = (3, 1)
-CHARTS = {"revenue": "D3", "f2": "M3", "status": "D22", "segments": "M22"}
+CHARTS = {"revenue": "D3", "f2": "L3", "status": "D22", "segments": "L22"}
+# live engine: the report's figures as pictures; the cohort heatmap too (no colour scale there)
+PICTURES = {**CHARTS, "cohort": "T3"}
 DATA_ROW = 47    # below the charts (two rows of charts, about 8.5 cm and 11 cm tall)
 
 
@@ -365,8 +367,12 @@ def _pictures(sheet, d, formats, lang) -> int:
     for rng, fmt in formats.items():
         sheet.range(rng).number_format = fmt
     figs = figures(d, lang)
+    cm = 72 / 2.54
     for name, fig in figs.items():
-        sheet.pictures.add(fig, name=f"xlcrm_{name}", update=True, anchor=sheet.range(CHARTS.get(name, "D3")))
+        w, h = fig.get_size_inches()
+        width = 17 * cm   # the native charts' width; the figure's own aspect ratio decides the height
+        sheet.pictures.add(fig, name=f"xlcrm_{name}", update=True, anchor=sheet.range(PICTURES[name]),
+                           width=width, height=width * h / w)
     return len(figs)
 
 

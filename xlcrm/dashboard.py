@@ -5,7 +5,8 @@
   window has not closed yet are marked incomplete instead of showing a rate that can only go up).
 - `cohort_matrix`: monthly retention cohorts (share of a first-order month still buying k months later).
 - `monthly_revenue` + `forecast`: revenue of complete months; a linear trend; the next months forecast by the
-  model that did best on the last k held-out months (seasonal naive, linear trend, Holt-Winters; MAPE).
+  model that did best on the last k held-out months (naive, seasonal naive, linear trend, Holt-Winters with
+  and without a damped trend; MAPE).
 - `segment_movement`: how customers moved between RFM segments since the previous snapshot (RFM 効果推移).
 """
 from __future__ import annotations
@@ -158,12 +159,12 @@ def _fit_predict(model: str, y: np.ndarray, h: int) -> np.ndarray:
         x = np.arange(n)
         b, a = np.polyfit(x, y, 1)
         return a + b * np.arange(n, n + h)
-    if model == "holt_winters":
+    if model in ("holt_winters", "holt_damped"):
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
         seasonal = "add" if n >= 24 else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = ExponentialSmoothing(y, trend="add", seasonal=seasonal,
+            fit = ExponentialSmoothing(y, trend="add", damped_trend=model == "holt_damped", seasonal=seasonal,
                                        seasonal_periods=12 if seasonal else None,
                                        initialization_method="estimated").fit()
         return np.asarray(fit.forecast(h))
@@ -175,6 +176,7 @@ def _fit_predict(model: str, y: np.ndarray, h: int) -> np.ndarray:
 MODEL_NAMES = {"seasonal_naive": ("季節ナイーブ(前年同月)", "seasonal naive (same month last year)"),
                "linear": ("直線トレンド", "linear trend"),
                "holt_winters": ("Holt-Winters(加法)", "Holt-Winters (additive)"),
+               "holt_damped": ("Holt-Winters(減衰トレンド)", "Holt-Winters (damped trend)"),
                "naive": ("ナイーブ(前月と同じ)", "naive (last month)")}
 
 
@@ -182,8 +184,9 @@ def forecast(revenue: pd.Series, *, horizon: int = 6, holdout: int = 6) -> dict:
     """Pick the model with the lowest MAPE on the last `holdout` months (fitted on the months before them),
     refit it on all months and forecast `horizon` months.
 
-    Candidates need enough history: seasonal naive 12 months before the hold-out, Holt-Winters 24 for its
-    seasonal form (else Holt's trend only, 6+), linear 3+, naive always. Returns model, mape (per model),
+    Candidates need enough history: seasonal naive 12 months before the hold-out, Holt-Winters (plain and with
+    a damped trend, which stops a recent slump or boom from running away) 24 for its seasonal form (else trend
+    only, 6+), linear 3+, naive always. Returns model, mape (per model),
     forecast (Series by month), trend (fitted linear trend over the history) and slope per month.
     """
     y = revenue.to_numpy(dtype=float)
@@ -193,7 +196,8 @@ def forecast(revenue: pd.Series, *, horizon: int = 6, holdout: int = 6) -> dict:
                 "slope": np.nan, "holdout": 0}
     k = min(holdout, max(n - 3, 0))
     train = n - k
-    ok = {"naive": train >= 1, "linear": train >= 3, "seasonal_naive": train >= 12, "holt_winters": train >= 6}
+    ok = {"naive": train >= 1, "linear": train >= 3, "seasonal_naive": train >= 12, "holt_winters": train >= 6,
+          "holt_damped": train >= 6}
     mape = {}
     if k >= 1:
         for m, good in ok.items():

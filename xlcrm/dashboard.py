@@ -119,12 +119,13 @@ def cohort_matrix(orders: pd.DataFrame, as_of, *, months: int = 12, cohorts: int
     size = first.value_counts().sort_index()
     counts = counts.reindex(index=size.index, columns=range(months), fill_value=0)
     rate = counts.div(size, axis=0).astype(float)
-    last_full = as_of.to_period("M")  # the as-of month is not over: treat it as unknown
-    for coh in rate.index:
-        for kk in range(months):
-            if coh + kk >= last_full:
-                rate.loc[coh, kk] = np.nan
-    rate.loc[:, 0] = 1.0
+    # the as-of month is not over: it and later months are unknown (NaN), not 0%
+    last_full = as_of.to_period("M")
+    ahead = np.array([(last_full - c).n for c in rate.index])[:, None]   # months from cohort to as-of month
+    vals = rate.to_numpy(dtype=float, copy=True)
+    vals[np.arange(months)[None, :] >= ahead] = np.nan
+    vals[:, 0] = 1.0
+    rate = pd.DataFrame(vals, index=rate.index, columns=rate.columns)
     rate = rate.tail(cohorts)
     rate.insert(0, "size", size.reindex(rate.index).astype(int))
     rate.index = rate.index.astype(str)

@@ -309,8 +309,8 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     orders = book.read("orders")
     contacts = book.read("contacts", required=False)
     follow = read_table(book, fu.FOLLOW_TABLE)
-    mine = orders[orders["customer_id"].eq(cid)]
-    scored, lap = scores(settings, mine, as_of) if len(mine) else (None, None)
+    # scored against everyone: quintile scores of one customer alone would mean nothing
+    scored, lap = scores(settings, orders, as_of) if len(orders) else (None, None)
     items = ct.card(cid, customers, scored, lap, lang=lang)
     tl = ct.timeline(cid, orders, contacts, followups=follow, lang=lang)
     en = lang == "en"
@@ -333,9 +333,40 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     old = book.read_raw(CARD_SHEET)
     height = max(len(rows), (len(old) + 2 - TIMELINE_ROW + 1) if old is not None else 0) + 1
     book.write_range(CARD_SHEET, f"A{TIMELINE_ROW}", rows, clear=(max(height, len(rows)), len(headers)))
+    _style_card(book, len(tl))
     ja_msg = messages.text("ct_card_done", "ja", n=len(tl))
     en_msg = messages.text("ct_card_done", "en", n=len(tl))
     return JobResult(ja_msg, en_msg, {"customer": cid, "timeline": len(tl)})
+
+
+CARD_WIDTHS = {"A": 12, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
+
+
+def _style_card(book, n_timeline: int) -> None:
+    """Widths that fit both the card and the timeline below it, bold headings, the form's input cells tinted."""
+    if hasattr(book, "xw"):
+        try:
+            book.xw.sheets[CARD_SHEET].autofit(axis="columns")
+        except Exception:  # cosmetic only; never fail a contact over column widths
+            pass
+        return
+    if not hasattr(book, "wb"):
+        return
+    from openpyxl.styles import Border, Font, PatternFill, Side
+    ws = book.wb[CARD_SHEET]
+    for col, w in CARD_WIDTHS.items():
+        ws.column_dimensions[col].width = w
+    for cell in ("A1", "B1", "D1", "E1", f"A{TIMELINE_ROW}"):
+        ws[cell].font = Font(bold=True)
+    for c in range(1, 9):
+        ws.cell(TIMELINE_ROW + 1, c).font = Font(bold=True)
+    thin = Side(style="thin", color="BFBFBF")
+    for r in FORM.values():
+        cell = ws.cell(r, 5)
+        cell.fill = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
+        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+    for r in range(TIMELINE_ROW + 2, TIMELINE_ROW + 2 + n_timeline):
+        ws.cell(r, 4).number_format = "#,##0"
 
 
 def record_contact(book, settings, *, customer: str | None = None, type: str | None = None,

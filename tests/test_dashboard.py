@@ -135,3 +135,13 @@ def test_forecast_selection_on_cdnow_avoids_models_that_extrapolate_the_launch_s
     three = dashboard.forecast(y, holdout=3)
     assert three["model"] == "holt_damped" and three["mape"]["holt_damped"] < 13
     assert (six["forecast"] >= 0).all()
+
+
+def test_a_new_shop_without_orders_gets_an_empty_dashboard_not_an_error():
+    cust = customers([dict(customer_id="P", name="y", kind="見込み")])
+    none = orders([])
+    scored = pd.DataFrame({"customer_id": pd.Series(dtype=object), "segment_ja": pd.Series(dtype=object)})
+    lapse = pd.DataFrame({"customer_id": pd.Series(dtype=object), "status": pd.Series(dtype=object)})
+    d = dashboard.build(cust, none, scored, lapse, D("2024-06-30"))
+    assert d["kpis"]["buyers"] == 0 and np.isnan(d["kpis"]["repeat_rate"]) and d["kpis"]["prospects"] == 1
+    assert d["f2"].empty and d["cohorts"].empty and d["revenue"].empty and d["forecast"]["model"] is None

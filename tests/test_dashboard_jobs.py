@@ -124,3 +124,22 @@ def test_live_excel_gets_the_report_figures_as_pictures_through_the_xlwings_api(
     names = [c.kwargs["name"] for c in sheet.pictures.add.call_args_list]
     assert n == 5 and names == ["xlcrm_revenue", "xlcrm_f2", "xlcrm_status", "xlcrm_cohort", "xlcrm_segments"]
     assert all(c.kwargs["update"] for c in sheet.pictures.add.call_args_list)
+
+
+def test_a_new_shop_without_orders_runs_followup_dashboard_and_report(tmp_path):
+    from openpyxl.worksheet.table import Table as XTable
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "顧客"
+    ws.append(["顧客ID", "区分", "氏名", "電話番号"])
+    ws.append(["P1", "見込み", "見込 太郎", "0312345678"])
+    ws.add_table(XTable(displayName="顧客", ref="A1:D2"))
+    ws = wb.create_sheet("注文")
+    ws.append(["注文ID", "顧客ID", "注文日", "金額"])
+    ws.add_table(XTable(displayName="注文", ref="A1:D2"))
+    p = tmp_path / "new.xlsx"
+    wb.save(p)
+    assert run("followup", p).counts["new"] == 1          # the prospect, never contacted
+    r = run("dashboard", p)
+    assert r.counts["customers"] == 1 and r.counts["model"] is None
+    assert report(p, tmp_path / "png").counts["files"] == []

@@ -83,6 +83,10 @@ def f2_by_month(orders: pd.DataFrame, as_of, *, window_days: int = 90) -> pd.Dat
     """
     as_of = pd.Timestamp(as_of)
     o = _upto(orders, as_of).sort_values(["customer_id", "order_date"])
+    if not len(o):
+        return pd.DataFrame({"first_buyers": pd.Series(dtype=int), "converted": pd.Series(dtype=int),
+                             "rate": pd.Series(dtype=float), "complete": pd.Series(dtype=bool)},
+                            index=pd.Index([], name="month", dtype=object))
     # the 2nd order is the first order on a later day (two lines of one day's order are not a repeat)
     days = o.drop_duplicates(["customer_id", "order_date"])
     first = days.groupby("customer_id")["order_date"].min()
@@ -110,6 +114,8 @@ def cohort_matrix(orders: pd.DataFrame, as_of, *, months: int = 12, cohorts: int
     """
     as_of = pd.Timestamp(as_of)
     o = _upto(orders, as_of)
+    if not len(o):
+        return pd.DataFrame(columns=["size", *range(months)], index=pd.Index([], name="cohort", dtype=object))
     m = _month(o["order_date"])
     first = m.groupby(o["customer_id"]).min()
     k = (m - o["customer_id"].map(first)).map(lambda x: x.n)

@@ -203,7 +203,8 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     _reset_sheet(book)
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
-    write_table(book, d["history"], HISTORY_TABLE)
+    if d["history"] is not None and len(d["history"]):
+        write_table(book, d["history"], HISTORY_TABLE)
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
     charts = _decorate(book, d, formats, refs, lang)

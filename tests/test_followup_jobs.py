@@ -165,3 +165,17 @@ def test_cli_commands_of_the_domain(book_path, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "次のいずれかで入力してください: 問い合わせ / クレーム" in err and "雑談" not in err   # no cell values echoed
     assert main(["campaign-report", str(book_path), "--campaign", "NOPE"]) == 2
+
+
+def test_english_settings_give_english_headers_reasons_and_dashboard(book_path):
+    over = {"lang": "en", "header_lang": "en"}
+    run("followup", book_path, overrides=over)
+    lst = sheet(book_path, "フォローリスト")
+    assert list(lst.columns[:3]) == ["customer_id", "name", "reason"]
+    assert "prospect: never contacted" in set(lst["reason"])
+    edit(book_path, "フォローリスト", "follow_id", "prospect:C0003:none", status="完了")
+    r = run("followup", book_path, overrides=over)               # English headers read back fine
+    assert r.counts["recorded"] == 1
+    run("dashboard", book_path, overrides=over)
+    ws = openpyxl.load_workbook(book_path)["ダッシュボード"]
+    assert ws["A1"].value == "Dashboard" and ws["A4"].value == "Customers"

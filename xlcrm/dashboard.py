@@ -27,16 +27,17 @@ def _upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
     return orders[orders["order_date"].le(pd.Timestamp(as_of))]
 
 
-def status_by_segment(scored: pd.DataFrame, lapse: pd.DataFrame, *, segment_col: str = "segment_ja") -> pd.DataFrame:
-    """Customers by RFM segment (rows) and lapse status (columns), with totals."""
+def status_by_segment(scored: pd.DataFrame, lapse: pd.DataFrame, *, segment_col: str = "segment_ja",
+                      total: str = "合計") -> pd.DataFrame:
+    """Customers by RFM segment (rows) and lapse status (columns), with totals (last row and column)."""
     df = scored[["customer_id", segment_col]].merge(lapse[["customer_id", "status"]], on="customer_id", how="outer")
     df[segment_col] = df[segment_col].fillna("-")
     df["status"] = df["status"].fillna("-")
     cols = [s for s in STATUSES if s in set(df["status"])] + sorted(set(df["status"]) - set(STATUSES))
     tab = pd.crosstab(df[segment_col], df["status"]).reindex(columns=cols, fill_value=0)
     tab = tab.loc[tab.sum(axis=1).sort_values(ascending=False).index]
-    tab["合計"] = tab.sum(axis=1)
-    tab.loc["合計"] = tab.sum(axis=0)
+    tab[total] = tab.sum(axis=1)
+    tab.loc[total] = tab.sum(axis=0)
     tab.index.name, tab.columns.name = None, None
     return tab
 
@@ -328,18 +329,21 @@ def roll_snapshot(stored: pd.DataFrame | None, scored: pd.DataFrame, date, *, se
 
 def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, lapse: pd.DataFrame, as_of, *,
           history: pd.DataFrame | None = None, snapshot: pd.DataFrame | None = None, f2_days: int = 90,
-          cohort_months: int = 12, horizon: int = 6, holdout: int = 6) -> dict:
+          cohort_months: int = 12, horizon: int = 6, holdout: int = 6, segment_col: str = "segment_ja") -> dict:
     """Everything the dashboard shows, from the tables and this refresh's scores (pure)."""
     as_of = pd.Timestamp(as_of).normalize()
     rev = monthly_revenue(orders, as_of)
     fc = forecast(rev, horizon=horizon, holdout=holdout)
-    hist = update_history(history, segment_counts(scored, as_of)) if len(scored) else history
-    stored, prev, prev_date = roll_snapshot(snapshot, scored, as_of)
-    moves = segment_movement(prev, scored)
+    hist = update_history(history, segment_counts(scored, as_of, segment_col=segment_col)) if len(scored) \
+        else history
+    stored, prev, prev_date = roll_snapshot(snapshot, scored, as_of, segment_col=segment_col)
+    moves = segment_movement(prev, scored, segment_col=segment_col)
     return {
         "as_of": as_of,
         "kpis": kpis(customers, orders, lapse, as_of, f2_days=f2_days),
-        "status_segment": status_by_segment(scored, lapse) if len(scored) else pd.DataFrame(),
+        "status_segment": status_by_segment(scored, lapse, segment_col=segment_col,
+                                            total="Total" if segment_col == "segment" else "合計") if len(scored)
+        else pd.DataFrame(),
         "f2": f2_by_month(orders, as_of, window_days=f2_days),
         "cohorts": cohort_matrix(orders, as_of, months=cohort_months, cohorts=cohort_months),
         "revenue": rev, "forecast": fc,

@@ -204,7 +204,7 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     if d["history"] is not None and len(d["history"]):
-        write_table(book, d["history"], HISTORY_TABLE)
+        write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.get("header_lang", "ja"))
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
     charts = _decorate(book, d, formats, refs, lang)
@@ -251,7 +251,8 @@ def compute(book, settings, as_of) -> dict:
     customers = book.read("customers")
     orders = book.read("orders")
     scored, lap = scores(settings, orders, as_of)
-    return db.build(customers, orders, scored, lap, as_of, history=read_table(book, HISTORY_TABLE),
+    seg = "segment" if settings.get("lang", "ja") == "en" else "segment_ja"
+    return db.build(customers, orders, scored, lap, as_of, segment_col=seg, history=read_table(book, HISTORY_TABLE),
                     snapshot=read_table(book, SNAPSHOT_TABLE), f2_days=int(settings.get("f2_days", 90)),
                     cohort_months=int(settings.get("cohort_months", 12)),
                     horizon=int(settings.get("forecast_months", 6)), holdout=int(settings.get("forecast_holdout", 6)))
@@ -429,7 +430,7 @@ def figures(d: dict, lang: str = "ja") -> dict:
             figs["f2"] = fig
         st = d["status_segment"]
         if len(st) > 1:
-            body = st.drop(index="合計", columns="合計")
+            body = st.iloc[:-1, :-1]   # without the totals row and column
             fig, ax = plt.subplots(figsize=(8, 4), dpi=110)
             left = np.zeros(len(body))
             for s, col in zip(body.columns, ("#70AD47", "#FFC000", "#ED7D31", "#A5A5A5", "#5B9BD5")):

@@ -50,9 +50,14 @@ def read_table(book, t: schema.Table) -> pd.DataFrame | None:
     return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
 
 
-def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None):
-    body = sheet_values(df, t, df.attrs.get("headers", {}))
-    return book.write_table(t.ja, body, key=t.header(key) if key else None,
+def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None, header_lang: str = "ja"):
+    """Write a table of this domain under the headers the sheet already uses (from `df.attrs`), or, for a new
+    sheet, Japanese headers (English keys when 見出しの言語 = en)."""
+    headers = dict(df.attrs.get("headers", {}))
+    if not headers and header_lang == "en" and not book.has_table(t.ja):
+        headers = {c.key: c.key for c in t.columns}
+    body = sheet_values(df, t, headers)
+    return book.write_table(t.ja, body, key=headers.get(key, t.header(key)) if key else None,
                             text_columns=_text_headers(t, body.columns))
 
 
@@ -222,13 +227,15 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     counts["open"] = int(lst["status"].isin(fu.OPEN).sum())
     if existing is not None:
         lst.attrs["headers"] = existing.attrs.get("headers", {})
-    loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id")
-    decorate_list(book, loc, {k: lst.attrs.get("headers", {}).get(k, fu.FOLLOW_TABLE.header(k))
-                              for k in ("status", "due", "memo")})
+    hl = settings.get("header_lang", "ja")
+    loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id", header_lang=hl)
+    written = loc.headers if loc is not None else []
+    decorate_list(book, loc, {k: next((h for h in written if schema.header_map([h], fu.FOLLOW_TABLE).get(h) == k),
+                                      fu.FOLLOW_TABLE.header(k)) for k in ("status", "due", "memo")})
     append_contacts(book, new_contacts)
     if campaign:
-        write_table(book, campaigns, cp.CAMPAIGNS_TABLE)
-        write_table(book, members.reset_index(drop=True), cp.MEMBERS_TABLE)
+        write_table(book, campaigns, cp.CAMPAIGNS_TABLE, header_lang=hl)
+        write_table(book, members.reset_index(drop=True), cp.MEMBERS_TABLE, header_lang=hl)
     ja = messages.text("fu_done", "ja", **counts)
     en = messages.text("fu_done", "en", **counts)
     if campaign:

@@ -179,3 +179,14 @@ def test_english_settings_give_english_headers_reasons_and_dashboard(book_path):
     run("dashboard", book_path, overrides=over)
     ws = openpyxl.load_workbook(book_path)["ダッシュボード"]
     assert ws["A1"].value == "Dashboard" and ws["A4"].value == "Customers"
+
+
+def test_opening_another_customer_leaves_nothing_of_the_previous_card(book_path):
+    run_job(customer_card, book_path, customer="C0001")
+    ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
+    assert ws.cell(20, 2).value is not None
+    run_job(customer_card, book_path, customer="C0003")     # a prospect: no orders, no contacts
+    ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
+    assert ws["B2"].value == "C0003"
+    assert all(ws.cell(r, c).value is None for r in range(20, 40) for c in range(1, 9))
+    assert all(ws.cell(r, 2).value is None for r in range(10, 17))   # no RFM lines left from C0001

@@ -55,19 +55,30 @@ def from_days(first_day, last_day, distinct_days, as_of_day, unit_days: float = 
 
 
 class _LL:
-    """Negative log-likelihood and its gradient in log-parameters; terms that depend on x alone are summed per
-    distinct x (a few hundred values), the rest are a handful of vector operations per evaluation."""
+    """Negative log-likelihood and its gradient in log-parameters.
+
+    Customers with the same (x, t_x, T) are counted once with a weight (data from order dates repeat them a lot:
+    T and t_x are whole days), terms that depend on x alone are summed per distinct x, and the rest is a handful
+    of vector operations per evaluation.
+    """
 
     def __init__(self, x, t_x, T):
         from scipy import special
         self.sp = special
         x = np.asarray(x, dtype=np.float64)
+        t_x = np.asarray(t_x, dtype=np.float64)
+        T = np.asarray(T, dtype=np.float64)
         self.n = len(x)
-        self.ux, self.cx = np.unique(x, return_counts=True)
-        self.T = np.asarray(T, dtype=np.float64)
+        from .rfm import sorted_unique
+        self.ux, self.cx = sorted_unique(x, return_counts=True)
         pos = x > 0
-        self.zero_T = self.T[~pos]
-        self.px, self.ptx, self.pT = x[pos], np.asarray(t_x, dtype=np.float64)[pos], self.T[pos]
+        self.zero_T, self.zero_w = sorted_unique(T[~pos], return_counts=True)
+        rows = np.ascontiguousarray(np.column_stack([x[pos], t_x[pos], T[pos]]))
+        keys, counts = np.unique(rows.view(np.dtype((np.void, 24))).ravel(), return_counts=True)
+        uniq = np.frombuffer(keys.tobytes(), dtype=np.float64).reshape(-1, 3)
+        self.px, self.ptx, self.pT = uniq[:, 0].copy(), uniq[:, 1].copy(), uniq[:, 2].copy()
+        self.pw = counts.astype(np.float64)
+        self.zero_w = self.zero_w.astype(np.float64)
 
     def __call__(self, logp):
         sp = self.sp
@@ -81,25 +92,24 @@ class _LL:
         g_a = n * sp.digamma(a + b) - cx @ sp.digamma(a + b + ux)
         g_b = cx @ (sp.digamma(b + ux) - sp.digamma(a + b + ux)) + n * (sp.digamma(a + b) - sp.digamma(b))
         # customers without repeat purchases: −r ln(α+T)
-        z = self.zero_T
-        lz = np.log(alpha + z)
-        ll -= r * lz.sum()
-        g_r -= lz.sum()
-        g_alpha -= r * (1.0 / (alpha + z)).sum()
+        z, wz = self.zero_T, self.zero_w
+        lz = wz @ np.log(alpha + z)
+        ll -= r * lz
+        g_r -= lz
+        g_alpha -= r * (wz @ (1.0 / (alpha + z)))
         # repeaters: log[(α+T)^−(r+x) + a/(b+x−1) (α+t_x)^−(r+x)]
-        x, tx, T = self.px, self.ptx, self.pT
+        x, tx, T, w = self.px, self.ptx, self.pT, self.pw
         rx = r + x
         lT, ltx = np.log(alpha + T), np.log(alpha + tx)
-        lbx = np.log(b + x - 1.0)
         a3 = -rx * lT
-        d = np.log(a) - lbx - rx * ltx - a3          # A4 − A3
-        ll += a3.sum() + np.logaddexp(0.0, d).sum()
-        w4 = sp.expit(d)
-        w3 = 1.0 - w4
-        g_r -= (w3 * lT + w4 * ltx).sum()
-        g_alpha -= (rx * (w3 / (alpha + T) + w4 / (alpha + tx))).sum()
+        d = np.log(a) - np.log(b + x - 1.0) - rx * ltx - a3          # A4 − A3
+        ll += w @ a3 + w @ np.logaddexp(0.0, d)
+        w4 = sp.expit(d) * w
+        w3 = w - w4
+        g_r -= w3 @ lT + w4 @ ltx
+        g_alpha -= rx @ (w3 / (alpha + T) + w4 / (alpha + tx))
         g_a += w4.sum() / a
-        g_b -= (w4 / (b + x - 1.0)).sum()
+        g_b -= w4 @ (1.0 / (b + x - 1.0))
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
             return 1e300, np.zeros(4)
@@ -126,7 +136,7 @@ def fit(x, t_x, T, *, unit_days: float = 7.0, check_fit: bool = True) -> Fit:
     best = None
     for s in (start, np.zeros(4)):  # a second start only if the first ends at a limit or fails
         res = optimize.minimize(f, s, jac=True, method="L-BFGS-B", bounds=[(-_BOUND, _BOUND)] * 4,
-                                options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 1000})
+                                options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 300})
         if best is None or res.fun < best.fun:
             best = res
         if res.success and np.all(np.abs(res.x) < _BOUND - 1e-6):
@@ -140,13 +150,14 @@ def fit(x, t_x, T, *, unit_days: float = 7.0, check_fit: bool = True) -> Fit:
 
 
 def _rel_se(f: _LL, logp) -> np.ndarray:
-    """Standard errors of the log-parameters from a finite-difference Hessian of the analytic gradient."""
-    h = 1e-4
+    """Standard errors of the log-parameters from a forward-difference Hessian of the analytic gradient."""
+    h = 1e-5
+    g0 = f(logp)[1]
     H = np.empty((4, 4))
     for i in range(4):
         e = np.zeros(4)
         e[i] = h
-        H[:, i] = (f(logp + e)[1] - f(logp - e)[1]) / (2 * h)
+        H[:, i] = (f(logp + e)[1] - g0) / h
     H = (H + H.T) / 2
     try:
         cov = np.linalg.inv(H)

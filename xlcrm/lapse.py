@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import messages
+from .rfm import sorted_unique
 
 STATUS = ("稼働", "離脱予兆", "離脱", "休眠")               # codes 0..3
 STATUS_EN = ("Active", "Lapsing", "Lapsed", "Dormant")
@@ -44,7 +45,7 @@ def history_arrays(codes: np.ndarray, n: int, days: np.ndarray) -> dict:
         return {"first": z - 1, "last": z - 1, "distinct": z, "second": z - 1, "median_gap": np.full(n, np.nan)}
     lo = int(days.min())
     span = int(days.max()) - lo + 1
-    key = np.unique(codes * span + (days - lo))          # sorted distinct (customer, day)
+    key = sorted_unique(codes * span + (days - lo))       # sorted distinct (customer, day)
     c, d = key // span, key % span + lo
     start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
     cust = c[start]

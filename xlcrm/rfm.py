@@ -118,7 +118,9 @@ def summarize_arrays(codes: np.ndarray, n: int, days: np.ndarray, amounts: np.nd
     `amounts` its amount; orders after `as_of_day` must already be dropped. Customers without orders get
     orders = 0 and NaN/sentinel dates (callers drop or blank them).
     """
-    codes = np.asarray(codes, dtype=np.intp)
+    codes = np.asarray(codes)
+    if codes.dtype.kind not in "iu":
+        codes = codes.astype(np.intp)
     days = np.asarray(days, dtype=np.int64)
     count = np.bincount(codes, minlength=n)
     total = np.bincount(codes, weights=np.asarray(amounts, dtype=np.float64), minlength=n)
@@ -147,8 +149,22 @@ def distinct_days(codes: np.ndarray, n: int, days: np.ndarray) -> np.ndarray:
     """Number of distinct order days per customer (two orders on one day count once)."""
     lo = int(days.min()) if len(days) else 0
     span = int(days.max()) - lo + 1 if len(days) else 1
-    key = np.unique(codes.astype(np.int64) * span + (days - lo))
+    key = sorted_unique(codes.astype(np.int64) * span + (days - lo))
     return np.bincount((key // span).astype(np.intp), minlength=n).astype(np.int64)
+
+
+def sorted_unique(a: np.ndarray, return_counts: bool = False):
+    """np.unique by sorting: numpy 2's hash-based unique is several times slower on a million integers."""
+    s = np.sort(a, kind="stable" if a.dtype.kind == "V" else None)
+    if len(s) == 0:
+        return (s, np.zeros(0, dtype=np.int64)) if return_counts else s
+    new = np.empty(len(s), dtype=bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    u = s[new]
+    if not return_counts:
+        return u
+    return u, np.diff(np.r_[np.flatnonzero(new), len(s)])
 
 
 def quintile_scores(x: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
@@ -171,8 +187,13 @@ def _below(x: np.ndarray) -> np.ndarray:
             counts = np.bincount(v)
             before = np.cumsum(counts) - counts
             return before[v]
-    xs = np.sort(x)
-    return np.searchsorted(xs, x, side="left")
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    idx = np.arange(len(x))
+    run_start = np.maximum.accumulate(np.where(np.r_[True, xs[1:] != xs[:-1]], idx, 0))
+    below = np.empty(len(x), dtype=np.int64)
+    below[order] = run_start
+    return below
 
 
 def fixed_scores(x: np.ndarray, bounds, axis: str) -> np.ndarray:
@@ -291,26 +312,53 @@ def encode_arrow_ids(arr):
         codes = _dictionary_codes(packed)
     if codes is None:
         enc = pc.dictionary_encode(arr)
-        return _buffer_ints(enc.indices).astype(np.intp), enc.dictionary
+        return _buffer_ints(enc.indices), enc.dictionary
     first = np.empty(int(codes.max()) + 1, dtype=np.int64)
     first[codes] = np.arange(n)                       # any row of each id will do as its representative
     return codes, arr.take(_from_numpy(first))
 
 
 def _dense_digit_codes(block: np.ndarray):
-    """Codes for fixed-width ids that are a constant prefix plus digits, ordered by number; else None."""
+    """Codes for fixed-width ids made of a constant prefix and up to 8 digits, in number order; else None.
+
+    The digits are checked and converted eight at a time inside one uint64 (the SWAR routine of simdjson's
+    `is_made_of_eight_digits_fast` / `parse_eight_digits_unrolled`), so 10M ids take a few vector passes.
+    """
     n, w = block.shape
-    digit = (block >= 48) & (block <= 57)
-    col_all = digit.all(axis=0)
-    p = w
-    while p > 0 and col_all[p - 1]:
-        p -= 1
-    if p == w or w - p > 15 or (p and not (block[:, :p] == block[0, :p]).all()):
+    row = block[0]
+    nondigit = np.flatnonzero((row < 48) | (row > 57))
+    p = int(nondigit[-1]) + 1 if len(nondigit) else 0
+    k = w - p
+    if k == 0 or k > 8 or (p and not (block[:, :p] == row[:p]).all()):
         return None
-    v = np.zeros(n, dtype=np.int64)
-    for j in range(p, w):
-        v *= 10
-        v += block[:, j] - 48
+    v = np.empty(n, dtype=np.int64)
+    step = 1 << 20                                   # chunks: a few small buffers reused instead of n-sized temporaries
+    buf = np.full((min(step, n), 8), 0x30, dtype=np.uint8)   # left-padded with '0': eight digit characters
+    tmp = np.empty(min(step, n), dtype=np.uint64)
+    c = np.uint64
+    for a in range(0, n, step):
+        m = min(step, n - a)
+        buf[:m, 8 - k:] = block[a:a + m, p:]
+        u = buf[:m].view("<u8").ravel().copy()
+        t = tmp[:m]
+        np.add(u, c(0x0606060606060606), out=t)
+        t &= c(0xF0F0F0F0F0F0F0F0)
+        t >>= c(4)
+        t |= u & c(0xF0F0F0F0F0F0F0F0)
+        if not np.all(t == c(0x3333333333333333)):
+            return None
+        u -= c(0x3030303030303030)
+        np.right_shift(u, c(8), out=t)
+        u *= c(10)
+        u += t
+        np.right_shift(u, c(16), out=t)
+        t &= c(0x000000FF000000FF)
+        t *= c(1 + (10000 << 32))
+        u &= c(0x000000FF000000FF)
+        u *= c(100 + (1000000 << 32))
+        u += t
+        u >>= c(32)
+        v[a:a + m] = u.view(np.int64)
     lo = int(v.min())
     span = int(v.max()) - lo + 1
     if span > max(8 * n, 1 << 22):                  # a sparse range would make the table larger than the data
@@ -319,15 +367,16 @@ def _dense_digit_codes(block: np.ndarray):
         v -= lo
     present = np.zeros(span, dtype=bool)
     present[v] = True
-    rank = np.cumsum(present, dtype=np.int64) - 1
-    return rank[v].astype(np.intp)
+    rank = np.cumsum(present, dtype=np.int32)        # int32: half the table, faster random reads
+    rank -= 1
+    return rank[v]
 
 
 def _dictionary_codes(u64: np.ndarray) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
     enc = pc.dictionary_encode(_from_numpy(u64, pa.uint64()))
-    return _buffer_ints(enc.indices).astype(np.intp)
+    return _buffer_ints(enc.indices)
 
 
 def _from_numpy(a: np.ndarray, type_=None, valid: np.ndarray | None = None):

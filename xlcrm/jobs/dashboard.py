@@ -81,7 +81,8 @@ def _kpi_rows(d: dict, lang: str) -> list[list]:
         ((f"F2転換率({k['f2_days']}日以内)" if ja else f"F2 conversion (within {k['f2_days']} days)"),
          k["f2_rate"], "0.0%"),
         ("今月の新規購入者" if ja else "New buyers this month", k["new_this_month"], "#,##0"),
-        ("今月の売上(途中)" if ja else "Revenue this month (so far)", k["revenue_this_month"], "¥#,##0"),
+        (("今月の売上" if ja else "Revenue this month") if d["as_of"].is_month_end else
+         ("今月の売上(途中)" if ja else "Revenue this month (so far)"), k["revenue_this_month"], "¥#,##0"),
         ("売上傾向(円/月)" if ja else "Revenue trend (yen/month)", fc["slope"], "¥#,##0;[Red]-¥#,##0"),
         ("予測モデル" if ja else "Forecast model", model, None),
         ("予測の検証MAPE" if ja else "Forecast hold-out MAPE", None if mape is None or np.isnan(mape) else mape / 100,

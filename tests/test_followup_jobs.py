@@ -190,3 +190,15 @@ def test_opening_another_customer_leaves_nothing_of_the_previous_card(book_path)
     assert ws["B2"].value == "C0003"
     assert all(ws.cell(r, c).value is None for r in range(20, 40) for c in range(1, 9))
     assert all(ws.cell(r, 2).value is None for r in range(10, 17))   # no RFM lines left from C0001
+
+
+def test_no_cli_section_shadows_another_sections_helper():
+    """Each domain writes its own section of cli.py; a second `def _x` silently replaces the first (this once
+    made `xlcrm rfm --as-of` ignore the date)."""
+    import ast
+    from pathlib import Path
+
+    import xlcrm.cli
+    tree = ast.parse(Path(xlcrm.cli.__file__).read_text(encoding="utf-8"))
+    names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

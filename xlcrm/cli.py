@@ -186,13 +186,13 @@ def _add_followup(sub) -> None:
     p.set_defaults(func=_cmd_report)
 
 
-def _as_of(args) -> dict | None:
+def _fu_overrides(args) -> dict | None:
     return {"as_of": args.as_of} if getattr(args, "as_of", None) is not None else None
 
 
 def _cmd_followup(args) -> int:
     from .jobs import run
-    over = _as_of(args) or {}
+    over = _fu_overrides(args) or {}
     if args.control_pct is not None:
         over["control_pct"] = args.control_pct
     if args.seed is not None:
@@ -217,19 +217,20 @@ def _cmd_card(args) -> int:
 
 def _cmd_campaign_report(args) -> int:
     from .jobs.followup import campaign_report, run_job
-    _print_result(run_job(campaign_report, args.book, overrides=_as_of(args), campaign=args.campaign), args.lang)
+    _print_result(run_job(campaign_report, args.book, overrides=_fu_overrides(args), campaign=args.campaign),
+                  args.lang)
     return 0
 
 
 def _cmd_dashboard(args) -> int:
     from .jobs import run
-    _print_result(run("dashboard", args.book, overrides=_as_of(args)), args.lang)
+    _print_result(run("dashboard", args.book, overrides=_fu_overrides(args)), args.lang)
     return 0
 
 
 def _cmd_report(args) -> int:
     from .jobs.dashboard import report
-    _print_result(report(args.book, args.out, overrides=_as_of(args)), args.lang)
+    _print_result(report(args.book, args.out, overrides=_fu_overrides(args)), args.lang)
     return 0
 
 

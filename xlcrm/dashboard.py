@@ -42,102 +42,137 @@ def status_by_segment(scored: pd.DataFrame, lapse: pd.DataFrame, *, segment_col:
     return tab
 
 
+class _History:
+    """Orders up to `as_of` as integer arrays, sorted by customer then day: customer code, day and month
+    numbers (since 1970), plus each customer's first day and, when there is one, the next distinct day.
+
+    Built once with numpy (factorize, lexsort, flatnonzero); the figures below are counts over these arrays.
+    Purchases are distinct order days: two lines of one day's basket are not a repeat.
+    """
+
+    def __init__(self, orders: pd.DataFrame, as_of):
+        o = _upto(orders, as_of)
+        codes, self.ids = pd.factorize(o["customer_id"].to_numpy(dtype=object))
+        day = o["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+        order = np.lexsort((day, codes))
+        code, day = codes[order], day[order]
+        self.amount = o["amount"].to_numpy(dtype=float)[order]
+        self.code, self.day = code, day
+        self.month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        n = len(self.ids)
+        new_cust = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
+        new_day = new_cust | np.r_[True, day[1:] != day[:-1]] if len(code) else np.zeros(0, bool)
+        starts = np.flatnonzero(new_cust)
+        self.first_day = day[starts]
+        self.first_month = self.month[starts]
+        self.last_day = np.zeros(n, np.int64)
+        if len(code):
+            ends = np.r_[starts[1:], len(code)] - 1
+            self.last_day = day[ends]
+        # the second distinct day: the first row after the start that begins a new day for the same customer
+        dpos = np.flatnonzero(new_day)                      # rows starting a distinct (customer, day)
+        dcode = code[dpos]
+        first_of_cust = np.r_[True, dcode[1:] != dcode[:-1]] if len(dpos) else np.zeros(0, bool)
+        has_second = np.r_[~first_of_cust[1:], False] & first_of_cust if len(dpos) else np.zeros(0, bool)
+        self.second_day = np.full(n, np.iinfo(np.int64).max)
+        self.second_day[dcode[has_second]] = day[dpos[np.flatnonzero(has_second) + 1]]
+        self.days_bought = np.bincount(dcode, minlength=n) if len(dpos) else np.zeros(n, np.int64)
+
+    def __len__(self):
+        return len(self.ids)
+
+
+def _month_label(m: int) -> str:
+    return str(np.datetime64(int(m), "M"))
+
+
 def kpis(customers: pd.DataFrame, orders: pd.DataFrame, lapse: pd.DataFrame | None, as_of, *,
-         f2_days: int = 90, active_days: int | None = None) -> dict:
+         f2_days: int = 90, active_days: int | None = None, history: _History | None = None) -> dict:
     """Headline figures. Active = lapse status 稼働 (or an order in the last `active_days` when no lapse frame).
 
     Repeat rate = buyers who bought on 2+ days / buyers. F2 conversion = first-time buyers whose second order came
     within `f2_days`, among buyers whose first order is at least `f2_days` old (so everyone had the full window).
     """
     as_of = pd.Timestamp(as_of)
-    o = _upto(orders, as_of)
-    # purchases = distinct order days: two lines of one day's basket are not a repeat
-    per = o.drop_duplicates(["customer_id", "order_date"]).groupby("customer_id")["order_date"].agg(["count", "min"])
-    buyers = len(per)
-    repeat = int((per["count"] >= 2).sum())
-    f2 = f2_by_month(o, as_of, window_days=f2_days)
+    h = history if history is not None else _History(orders, as_of)
+    buyers = len(h)
+    repeat = int((h.days_bought >= 2).sum())
+    f2 = f2_by_month(orders, as_of, window_days=f2_days, history=h)
     done = f2[f2["complete"]]
     if lapse is not None and len(lapse):
         active = int(lapse["status"].eq("稼働").sum())
     else:
-        last = o.groupby("customer_id")["order_date"].max()
-        active = int((last >= as_of - pd.Timedelta(days=active_days or 180)).sum())
+        cut = (as_of - pd.Timedelta(days=active_days or 180)).to_datetime64().astype("datetime64[D]").astype(np.int64)
+        active = int((h.last_day >= cut).sum())
     prospects = int(customers["kind"].eq("見込み").sum()) if "kind" in customers else 0
-    month = as_of.to_period("M")
+    month = np.datetime64(as_of.to_period("M").start_time.date(), "M").astype(np.int64)
+    base = int(done["first_buyers"].sum())
     return {
         "customers": int(len(customers)), "prospects": prospects, "buyers": buyers, "active": active,
         "active_rate": active / buyers if buyers else np.nan,
         "repeaters": repeat, "repeat_rate": repeat / buyers if buyers else np.nan,
-        "f2_base": int(done["first_buyers"].sum()), "f2_converted": int(done["converted"].sum()),
-        "f2_rate": done["converted"].sum() / done["first_buyers"].sum() if done["first_buyers"].sum() else np.nan,
+        "f2_base": base, "f2_converted": int(done["converted"].sum()),
+        "f2_rate": done["converted"].sum() / base if base else np.nan,
         "f2_days": f2_days,
-        "new_this_month": int((per["min"].dt.to_period("M") == month).sum()),
-        "revenue_this_month": float(o.loc[_month(o["order_date"]) == month, "amount"].sum()),
+        "new_this_month": int((h.first_month == month).sum()),
+        "revenue_this_month": float(h.amount[h.month == month].sum()),
     }
 
 
-def f2_by_month(orders: pd.DataFrame, as_of, *, window_days: int = 90) -> pd.DataFrame:
+def f2_by_month(orders: pd.DataFrame, as_of, *, window_days: int = 90, history: _History | None = None) -> pd.DataFrame:
     """Per first-order month: first buyers, converted (2nd order within `window_days`), rate, complete.
 
     A month is complete when its last day + window is on or before `as_of`; incomplete months keep their
     counts but no rate (NaN), since buyers from late in the month have not had the full window yet.
     """
     as_of = pd.Timestamp(as_of)
-    o = _upto(orders, as_of).sort_values(["customer_id", "order_date"])
-    if not len(o):
+    h = history if history is not None else _History(orders, as_of)
+    if not len(h):
         return pd.DataFrame({"first_buyers": pd.Series(dtype=int), "converted": pd.Series(dtype=int),
                              "rate": pd.Series(dtype=float), "complete": pd.Series(dtype=bool)},
                             index=pd.Index([], name="month", dtype=object))
-    # the 2nd order is the first order on a later day (two lines of one day's order are not a repeat)
-    days = o.drop_duplicates(["customer_id", "order_date"])
-    first = days.groupby("customer_id")["order_date"].min()
-    second = days.groupby("customer_id")["order_date"].nth(1)
-    second = pd.Series(second.to_numpy(), index=days.loc[second.index, "customer_id"].to_numpy())
-    df = pd.DataFrame({"first": first})
-    df["second"] = second.reindex(df.index)
-    df["converted"] = (df["second"] - df["first"]).dt.days.le(window_days).fillna(False).astype(bool)
-    df["month"] = _month(df["first"])
-    out = df.groupby("month").agg(first_buyers=("first", "size"), converted=("converted", "sum"))
-    out["converted"] = out["converted"].astype(int)
-    month_end = out.index.to_timestamp(how="end").normalize()
-    out["complete"] = (month_end + pd.Timedelta(days=window_days)) <= as_of
-    out["rate"] = np.where(out["complete"], out["converted"] / out["first_buyers"], np.nan)
-    out.index = out.index.astype(str)
-    out.index.name = "month"
-    return out[["first_buyers", "converted", "rate", "complete"]]
+    converted = (h.second_day - h.first_day) <= window_days
+    months, inv = np.unique(h.first_month, return_inverse=True)
+    first_buyers = np.bincount(inv)
+    conv = np.bincount(inv, weights=converted).astype(int)
+    # last day of each month = first day of the next month - 1
+    month_end = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1
+    as_of_day = np.datetime64(as_of.date(), "D").astype(np.int64)
+    complete = month_end + window_days <= as_of_day
+    out = pd.DataFrame({"first_buyers": first_buyers, "converted": conv,
+                        "rate": np.where(complete, conv / first_buyers, np.nan), "complete": complete},
+                       index=pd.Index([_month_label(m) for m in months], name="month"))
+    return out
 
 
-def cohort_matrix(orders: pd.DataFrame, as_of, *, months: int = 12, cohorts: int = 12) -> pd.DataFrame:
+def cohort_matrix(orders: pd.DataFrame, as_of, *, months: int = 12, cohorts: int = 12,
+                  history: _History | None = None) -> pd.DataFrame:
     """Retention by first-order month: column k = share of the cohort with an order in month (first + k).
 
     Month 0 is 100% by definition. Cells in the future (or the as-of month, not over yet) are NaN. The last
     `cohorts` cohorts are shown; `size` is the cohort's number of new buyers.
     """
     as_of = pd.Timestamp(as_of)
-    o = _upto(orders, as_of)
-    if not len(o):
+    h = history if history is not None else _History(orders, as_of)
+    if not len(h):
         return pd.DataFrame(columns=["size", *range(months)], index=pd.Index([], name="cohort", dtype=object))
-    m = _month(o["order_date"])
-    first = m.groupby(o["customer_id"]).min()
-    k = (m - o["customer_id"].map(first)).map(lambda x: x.n)
-    act = pd.DataFrame({"cohort": o["customer_id"].map(first), "k": k.to_numpy(), "customer_id": o["customer_id"]})
-    act = act[act["k"] < months].drop_duplicates()
-    counts = act.groupby(["cohort", "k"])["customer_id"].nunique().unstack(fill_value=0)
-    size = first.value_counts().sort_index()
-    counts = counts.reindex(index=size.index, columns=range(months), fill_value=0)
-    rate = counts.div(size, axis=0).astype(float)
+    first_m = h.first_month[h.code]
+    k = h.month - first_m
+    keep = k < months
+    # one count per customer and month offset, however many orders that month
+    pair = np.unique(h.code[keep] * months + k[keep])
+    pc, pk = pair // months, pair % months
+    coh, inv = np.unique(h.first_month, return_inverse=True)
+    size = np.bincount(inv)
+    counts = np.bincount(inv[pc] * months + pk, minlength=len(coh) * months).reshape(len(coh), months)
+    vals = counts / size[:, None]
     # the as-of month is not over: it and later months are unknown (NaN), not 0%
-    last_full = as_of.to_period("M")
-    ahead = np.array([(last_full - c).n for c in rate.index])[:, None]   # months from cohort to as-of month
-    vals = rate.to_numpy(dtype=float, copy=True)
-    vals[np.arange(months)[None, :] >= ahead] = np.nan
+    as_of_m = np.datetime64(as_of.date(), "M").astype(np.int64)
+    vals[np.arange(months)[None, :] >= (as_of_m - coh)[:, None]] = np.nan
     vals[:, 0] = 1.0
-    rate = pd.DataFrame(vals, index=rate.index, columns=rate.columns)
-    rate = rate.tail(cohorts)
-    rate.insert(0, "size", size.reindex(rate.index).astype(int))
-    rate.index = rate.index.astype(str)
-    rate.index.name = "cohort"
-    return rate
+    rate = pd.DataFrame(vals, index=pd.Index([_month_label(m) for m in coh], name="cohort"), columns=range(months))
+    rate.insert(0, "size", size)
+    return rate.tail(cohorts)
 
 
 def monthly_revenue(orders: pd.DataFrame, as_of) -> pd.Series:
@@ -332,6 +367,7 @@ def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, l
           cohort_months: int = 12, horizon: int = 6, holdout: int = 6, segment_col: str = "segment_ja") -> dict:
     """Everything the dashboard shows, from the tables and this refresh's scores (pure)."""
     as_of = pd.Timestamp(as_of).normalize()
+    h = _History(orders, as_of)
     rev = monthly_revenue(orders, as_of)
     fc = forecast(rev, horizon=horizon, holdout=holdout)
     hist = update_history(history, segment_counts(scored, as_of, segment_col=segment_col)) if len(scored) \
@@ -340,12 +376,12 @@ def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, l
     moves = segment_movement(prev, scored, segment_col=segment_col)
     return {
         "as_of": as_of,
-        "kpis": kpis(customers, orders, lapse, as_of, f2_days=f2_days),
+        "kpis": kpis(customers, orders, lapse, as_of, f2_days=f2_days, history=h),
         "status_segment": status_by_segment(scored, lapse, segment_col=segment_col,
                                             total="Total" if segment_col == "segment" else "合計") if len(scored)
         else pd.DataFrame(),
-        "f2": f2_by_month(orders, as_of, window_days=f2_days),
-        "cohorts": cohort_matrix(orders, as_of, months=cohort_months, cohorts=cohort_months),
+        "f2": f2_by_month(orders, as_of, window_days=f2_days, history=h),
+        "cohorts": cohort_matrix(orders, as_of, months=cohort_months, cohorts=cohort_months, history=h),
         "revenue": rev, "forecast": fc,
         "history": hist, "snapshot": stored, "movement": moves, "movement_since": prev_date,
         "movement_summary": movement_summary(moves),

@@ -119,7 +119,8 @@ def kpis(customers: pd.DataFrame, orders: pd.DataFrame, lapse: pd.DataFrame | No
     }
 
 
-def f2_by_month(orders: pd.DataFrame, as_of, *, window_days: int = 90, history: _History | None = None) -> pd.DataFrame:
+def f2_by_month(orders: pd.DataFrame, as_of, *, window_days: int = 90,
+                history: _History | None = None) -> pd.DataFrame:
     """Per first-order month: first buyers, converted (2nd order within `window_days`), rate, complete.
 
     A month is complete when its last day + window is on or before `as_of`; incomplete months keep their

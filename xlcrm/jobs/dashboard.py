@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import dashboard as db
 from .. import messages, schema
+from ..book.base import col_letter
 from ..schema import Column, Table
 from . import JobResult
 from .followup import read_table, scores, write_table
@@ -44,51 +45,34 @@ DATA_ROW = 47    # below the charts (two rows of charts, about 8.5 cm and 11 cm 
 
 
 def _texts(lang):
-    ja = lang != "en"
-    return {
-        "title": "ダッシュボード" if ja else "Dashboard",
-        "as_of": "基準日" if ja else "As of",
-        "updated": "更新" if ja else "Updated",
-        "kpi": ("指標", "値") if ja else ("Measure", "Value"),
-        "revenue": "月別売上と予測" if ja else "Revenue by month and forecast",
-        "rev_cols": ("月", "売上", "傾向線", "予測") if ja else ("Month", "Revenue", "Trend", "Forecast"),
-        "f2": "F2転換率(初回購入月別)" if ja else "F2 conversion by first-order month",
-        "f2_cols": ("月", "初回購入者", "F2転換", "転換率", "確定") if ja else
-        ("Month", "First buyers", "Converted", "Rate", "Complete"),
-        "status": "セグメント×状態" if ja else "Segment × status",
-        "cohort": "継続率コホート(初回購入月×経過月)" if ja else "Retention cohorts (first-order month × months since)",
-        "cohort_size": "人数" if ja else "Size",
-        "segments": "セグメント推移(RFM 効果推移)" if ja else "Segments over time (RFM)",
-        "movement": "前回からのセグメント移動(行: 前回 → 列: 今回)" if ja else "Segment moves since last refresh (rows: before → columns: now)",
-        "no_previous": "前回のスナップショットがありません(次回の更新から表示)" if ja else "No previous snapshot yet (shown from the next refresh)",
-        "models": "予測モデルの検証(直近{k}か月を隠して予測, MAPE)" if ja else "Forecast check (last {k} months held out, MAPE)",
-        "yes": "○" if ja else "yes",
-    }
+    """Sheet and chart labels from the message catalogue; block headers as tuples."""
+    keys = ("title", "as_of", "updated", "kpi", "revenue", "rev_cols", "f2", "f2_cols", "status", "cohort",
+            "cohort_size", "segments", "movement", "no_previous", "models", "yes")
+    out = {k: messages.CATALOGUE["db_" + k][1 if lang == "en" else 0] for k in keys}
+    for k in ("kpi", "rev_cols", "f2_cols"):
+        out[k] = tuple(out[k].split("|"))
+    return out
 
 
-def _kpi_rows(d: dict, lang: str) -> list[list]:
+def _kpi_rows(d: dict, lang: str) -> list[tuple]:
     k, fc = d["kpis"], d["forecast"]
-    ja = lang != "en"
-    model = db.MODEL_NAMES.get(fc["model"], ("-", "-"))[0 if ja else 1] if fc["model"] else "-"
+    t = lambda key, **kw: messages.text("db_k_" + key, lang, **kw)  # noqa: E731
+    model = db.MODEL_NAMES.get(fc["model"], ("-", "-"))[1 if lang == "en" else 0] if fc["model"] else "-"
     mape = fc["mape"].get(fc["model"]) if fc["model"] else None
-    rows = [
-        ("顧客数" if ja else "Customers", k["customers"], "#,##0"),
-        ("見込み顧客" if ja else "Prospects", k["prospects"], "#,##0"),
-        ("購入者" if ja else "Buyers", k["buyers"], "#,##0"),
-        ("稼働顧客" if ja else "Active customers", k["active"], "#,##0"),
-        ("稼働率" if ja else "Active share", k["active_rate"], "0.0%"),
-        ("リピート率" if ja else "Repeat rate", k["repeat_rate"], "0.0%"),
-        ((f"F2転換率({k['f2_days']}日以内)" if ja else f"F2 conversion (within {k['f2_days']} days)"),
-         k["f2_rate"], "0.0%"),
-        ("今月の新規購入者" if ja else "New buyers this month", k["new_this_month"], "#,##0"),
-        (("今月の売上" if ja else "Revenue this month") if d["as_of"].is_month_end else
-         ("今月の売上(途中)" if ja else "Revenue this month (so far)"), k["revenue_this_month"], "¥#,##0"),
-        ("売上傾向(円/月)" if ja else "Revenue trend (yen/month)", fc["slope"], "¥#,##0;[Red]-¥#,##0"),
-        ("予測モデル" if ja else "Forecast model", model, None),
-        ("予測の検証MAPE" if ja else "Forecast hold-out MAPE", None if mape is None or np.isnan(mape) else mape / 100,
-         "0.0%"),
+    return [
+        (t("customers"), k["customers"], "#,##0"),
+        (t("prospects"), k["prospects"], "#,##0"),
+        (t("buyers"), k["buyers"], "#,##0"),
+        (t("active"), k["active"], "#,##0"),
+        (t("active_rate"), k["active_rate"], "0.0%"),
+        (t("repeat"), k["repeat_rate"], "0.0%"),
+        (t("f2", days=k["f2_days"]), k["f2_rate"], "0.0%"),
+        (t("new"), k["new_this_month"], "#,##0"),
+        (t("revenue" if d["as_of"].is_month_end else "revenue_so_far"), k["revenue_this_month"], "¥#,##0"),
+        (t("trend"), fc["slope"], "¥#,##0;[Red]-¥#,##0"),
+        (t("model"), model, None),
+        (t("mape"), None if mape is None or np.isnan(mape) else mape / 100, "0.0%"),
     ]
-    return rows
 
 
 def _blank(v):
@@ -161,7 +145,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
         rows.append([m, int(x["size"])] + [_blank(float(v)) for v in x.iloc[1:]])
     blocks.append((f"A{r2}", rows))
     if len(co):
-        last_col = schema_col(2 + len(co.columns) - 1)
+        last_col = col_letter(2 + len(co.columns) - 1)
         formats[f"C{r2 + 2}:{last_col}{r2 + 1 + len(co)}"] = "0%"
         refs["cohort"] = f"C{r2 + 2}:{last_col}{r2 + 1 + len(co)}"
 
@@ -184,15 +168,10 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
             rows.append([seg] + [int(v) for v in x])
     else:
         rows.append([tx["no_previous"]])
-    blocks.append((f"{schema_col(len(hw.columns) + 3 if len(hw) else 6)}{r3}", rows))
+    blocks.append((f"{col_letter(len(hw.columns) + 3 if len(hw) else 6)}{r3}", rows))
     for cell, rows in blocks[2:]:
         refs["titles"].append(cell)
     return blocks, formats, refs
-
-
-def schema_col(n: int) -> str:
-    from ..book.base import col_letter
-    return col_letter(n)
 
 
 def dashboard(book, settings, *, as_of=None) -> JobResult:
@@ -286,7 +265,6 @@ def _native(ws, formats, refs, lang) -> int:
     ws["A1"].font = Font(size=16, bold=True)
     ws.row_dimensions[1].height = 26
     ws.column_dimensions["A"].width = 26
-    from ..book.base import col_letter
     for i in range(2, 31):   # room for segment names (ロイヤル予備軍) and yen amounts
         ws.column_dimensions[col_letter(i)].width = 12
     ws._charts = []

@@ -19,14 +19,6 @@ import pandas as pd
 STATUSES = ("稼働", "離脱予兆", "離脱", "休眠")
 
 
-def _month(s: pd.Series) -> pd.Series:
-    return s.dt.to_period("M")
-
-
-def _upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
-    return orders[orders["order_date"].le(pd.Timestamp(as_of))]
-
-
 def status_by_segment(scored: pd.DataFrame, lapse: pd.DataFrame, *, segment_col: str = "segment_ja",
                       total: str = "合計") -> pd.DataFrame:
     """Customers by RFM segment (rows) and lapse status (columns), with totals (last row and column)."""
@@ -44,39 +36,51 @@ def status_by_segment(scored: pd.DataFrame, lapse: pd.DataFrame, *, segment_col:
 
 class _History:
     """Orders up to `as_of` as integer arrays, sorted by customer then day: customer code, day and month
-    numbers (since 1970), plus each customer's first day and, when there is one, the next distinct day.
+    numbers (since 1970), plus each customer's first and last day, second distinct day and number of distinct
+    days; `raw_month` / `raw_amount` keep every order line (unsorted) for revenue sums.
 
-    Built once with numpy (factorize, lexsort, flatnonzero); the figures below are counts over these arrays.
-    Purchases are distinct order days: two lines of one day's basket are not a repeat.
+    Ids are encoded with the RFM module's fast encoder; one sort of a packed (customer, day) int64 key replaces a
+    two-key lexsort. Purchases are distinct order days: two lines of one day's basket are not a repeat.
     """
 
     def __init__(self, orders: pd.DataFrame, as_of):
-        o = _upto(orders, as_of)
-        codes, self.ids = pd.factorize(o["customer_id"].to_numpy(dtype=object))
-        day = o["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-        order = np.lexsort((day, codes))
-        code, day = codes[order], day[order]
-        self.amount = o["amount"].to_numpy(dtype=float)[order]
+        from .rfm import factorize_ids
+        as_of_day = np.datetime64(pd.Timestamp(as_of).date(), "D").astype(np.int64)
+        dates = orders["order_date"].to_numpy(dtype="datetime64[D]")
+        day = dates.astype(np.int64)
+        keep = (day <= as_of_day) & ~np.isnat(dates)
+        codes, uniq = factorize_ids(orders["customer_id"].array) if len(orders) else (np.zeros(0, np.int64), [])
+        codes, day = np.asarray(codes, dtype=np.int64)[keep], day[keep]
+        self.raw_amount = orders["amount"].to_numpy(dtype=float)[keep]
+        self.raw_month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        used = np.zeros(len(uniq), dtype=bool)
+        used[codes] = True                   # customers whose orders all lie after as_of drop out
+        codes = (np.cumsum(used) - 1)[codes]
+        self.ids = np.asarray(uniq, dtype=object)[used]
+        n = len(self.ids)
+        if len(day):
+            dmin = int(day.min())
+            span = int(day.max()) - dmin + 1
+            key = np.sort(codes * span + (day - dmin))
+            code, day = key // span, key % span + dmin
+        else:
+            code = day = np.zeros(0, np.int64)
         self.code, self.day = code, day
         self.month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-        n = len(self.ids)
         new_cust = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
         new_day = new_cust | np.r_[True, day[1:] != day[:-1]] if len(code) else np.zeros(0, bool)
         starts = np.flatnonzero(new_cust)
         self.first_day = day[starts]
         self.first_month = self.month[starts]
-        self.last_day = np.zeros(n, np.int64)
-        if len(code):
-            ends = np.r_[starts[1:], len(code)] - 1
-            self.last_day = day[ends]
-        # the second distinct day: the first row after the start that begins a new day for the same customer
-        dpos = np.flatnonzero(new_day)                      # rows starting a distinct (customer, day)
+        self.last_day = day[np.r_[starts[1:], len(code)] - 1] if len(code) else np.zeros(0, np.int64)
+        # the second distinct day: the distinct day right after a customer's first one, if it is the same customer
+        dpos = np.flatnonzero(new_day)
         dcode = code[dpos]
         first_of_cust = np.r_[True, dcode[1:] != dcode[:-1]] if len(dpos) else np.zeros(0, bool)
         has_second = np.r_[~first_of_cust[1:], False] & first_of_cust if len(dpos) else np.zeros(0, bool)
         self.second_day = np.full(n, np.iinfo(np.int64).max)
         self.second_day[dcode[has_second]] = day[dpos[np.flatnonzero(has_second) + 1]]
-        self.days_bought = np.bincount(dcode, minlength=n) if len(dpos) else np.zeros(n, np.int64)
+        self.days_bought = np.bincount(dcode, minlength=n)
 
     def __len__(self):
         return len(self.ids)
@@ -115,7 +119,7 @@ def kpis(customers: pd.DataFrame, orders: pd.DataFrame, lapse: pd.DataFrame | No
         "f2_rate": done["converted"].sum() / base if base else np.nan,
         "f2_days": f2_days,
         "new_this_month": int((h.first_month == month).sum()),
-        "revenue_this_month": float(h.amount[h.month == month].sum()),
+        "revenue_this_month": float(h.raw_amount[h.raw_month == month].sum()),
     }
 
 
@@ -176,18 +180,20 @@ def cohort_matrix(orders: pd.DataFrame, as_of, *, months: int = 12, cohorts: int
     return rate.tail(cohorts)
 
 
-def monthly_revenue(orders: pd.DataFrame, as_of) -> pd.Series:
+def monthly_revenue(orders: pd.DataFrame, as_of, *, history: _History | None = None) -> pd.Series:
     """Revenue per calendar month up to the last complete month before `as_of` (months without sales = 0)."""
     as_of = pd.Timestamp(as_of)
-    o = _upto(orders, as_of)
-    if not len(o):
+    h = history if history is not None else _History(orders, as_of)
+    if not len(h.raw_month):
         return pd.Series(dtype=float)
-    last_complete = (as_of + pd.Timedelta(days=1)).to_period("M") - 1
-    s = o.groupby(_month(o["order_date"]))["amount"].sum()
-    idx = pd.period_range(s.index.min(), last_complete, freq="M")
-    s = s.reindex(idx, fill_value=0.0).astype(float)
-    s.index.name = "month"
-    return s
+    last_complete = np.datetime64((as_of + pd.Timedelta(days=1)).date(), "M").astype(np.int64) - 1
+    first = int(h.raw_month.min())
+    if last_complete < first:
+        return pd.Series(dtype=float)
+    ok = h.raw_month <= last_complete
+    sums = np.bincount(h.raw_month[ok] - first, weights=h.raw_amount[ok], minlength=last_complete - first + 1)
+    idx = pd.period_range(_month_label(first), _month_label(last_complete), freq="M", name="month")
+    return pd.Series(sums.astype(float), index=idx)
 
 
 def _mape(actual: np.ndarray, pred: np.ndarray) -> float:
@@ -369,7 +375,7 @@ def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, l
     """Everything the dashboard shows, from the tables and this refresh's scores (pure)."""
     as_of = pd.Timestamp(as_of).normalize()
     h = _History(orders, as_of)
-    rev = monthly_revenue(orders, as_of)
+    rev = monthly_revenue(orders, as_of, history=h)
     fc = forecast(rev, horizon=horizon, holdout=holdout)
     hist = update_history(history, segment_counts(scored, as_of, segment_col=segment_col)) if len(scored) \
         else history

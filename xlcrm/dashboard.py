@@ -164,8 +164,10 @@ def cohort_matrix(orders: pd.DataFrame, as_of, *, months: int = 12, cohorts: int
     first_m = h.first_month[h.code]
     k = h.month - first_m
     keep = k < months
-    # one count per customer and month offset, however many orders that month
-    pair = np.unique(h.code[keep] * months + k[keep])
+    # one count per customer and month offset, however many orders that month; the arrays are sorted by
+    # customer then day, so equal pairs are adjacent (no sort or hash needed)
+    pair = h.code[keep] * months + k[keep]
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
     pc, pk = pair // months, pair % months
     coh, inv = np.unique(h.first_month, return_inverse=True)
     size = np.bincount(inv)

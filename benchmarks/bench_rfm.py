@@ -24,7 +24,7 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from _data import orders_arrays  # noqa: E402
+from bench_rfm_data import orders_arrays  # noqa: E402
 from xlcrm import rfm  # noqa: E402
 
 AS_OF = "2024-02-01"
@@ -81,9 +81,10 @@ def main() -> None:
     same = all((a[k].to_numpy() == b[k].to_numpy()).all() for k in ("r", "f", "m", "recency_days", "frequency"))
     print(f"xlcrm scores equal DuckDB's with the rank rule: {same}")
     for name, ts in times.items():
-        print(f"{name:18s} median {statistics.median(ts):6.2f} s   runs {', '.join(f'{x:.2f}' for x in ts)}")
-    ratio = statistics.median(times["xlcrm"]) / statistics.median(times["duckdb NTILE"])
-    print(f"xlcrm / duckdb NTILE = {ratio:.2f}  (target <= 1.0)")
+        print(f"{name:18s} median {statistics.median(ts):6.2f} s  min {min(ts):6.2f} s   "
+              f"runs {', '.join(f'{x:.2f}' for x in ts)}")
+    for how, f in (("median", statistics.median), ("min", min)):
+        print(f"xlcrm / duckdb NTILE ({how}) = {f(times['xlcrm']) / f(times['duckdb NTILE']):.2f}  (target <= 1.0)")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _data import write_orders_csv  # noqa: E402
+from bench_rfm_data import write_orders_csv  # noqa: E402
 
 DUCKDB_SCRIPT = r'''
 import sys, duckdb
@@ -64,9 +64,11 @@ def main() -> None:
             times["duckdb script"].append(timed(dk))
             times["python -c pass"].append(timed(bare))
         for name, ts in times.items():
-            print(f"{name:15s} median {statistics.median(ts):5.2f} s   runs {', '.join(f'{x:.2f}' for x in ts)}")
-        print(f"xlcrm / duckdb = {statistics.median(times['xlcrm rfm']) / statistics.median(times['duckdb script']):.2f}"
-              "  (target <= 1.5 now, 1.0 as the goal)")
+            print(f"{name:15s} median {statistics.median(ts):5.2f} s  min {min(ts):5.2f} s   "
+                  f"runs {', '.join(f'{x:.2f}' for x in ts)}")
+        for how, f in (("median", statistics.median), ("min", min)):
+            print(f"xlcrm / duckdb ({how}) = {f(times['xlcrm rfm']) / f(times['duckdb script']):.2f}"
+                  "  (target <= 1.5 now, 1.0 as the goal)")
 
 
 if __name__ == "__main__":

@@ -114,3 +114,15 @@ def test_lapse_falls_back_to_rhythm_and_says_why():
     assert df.reason_en.str.startswith("BG/NBD not used").all()
     assert df.reason_ja.str.startswith("BG/NBDを使えないため購入リズムで判定").all()
     assert df.p_alive.isna().all()
+
+
+@pytest.mark.slow
+def test_pilot_start_on_large_data_reaches_the_same_optimum(monkeypatch):
+    x, tx, T = _simulate(220_000, 0.3, 4.0, 0.8, 2.5, np.random.default_rng(2))
+    tx, T = np.floor(tx * 7) / 7, np.floor(T * 7) / 7           # whole days, as from order dates
+    with_pilot = bgnbd.fit(x, tx, T)
+    monkeypatch.setattr(bgnbd, "_SAMPLE", 10**9)
+    without = bgnbd.fit(x, tx, T)
+    for k in ("r", "alpha", "a", "b"):
+        assert getattr(with_pilot, k) == pytest.approx(getattr(without, k), rel=1e-5)
+    assert with_pilot.log_likelihood == pytest.approx(without.log_likelihood, abs=1e-3)

@@ -93,3 +93,14 @@ def test_history_arrays_median_gap():
     h = lapse.history_arrays(codes, 2, days)
     assert h["median_gap"][0] == 20 and np.isnan(h["median_gap"][1])
     assert list(h["distinct"]) == [4, 1] and list(h["second"]) == [10, -1]
+
+
+def test_the_three_methods_side_by_side():
+    df = by_id(lapse.assess_all(SHOP, AS_OF, warn_days=60))
+    # the quarterly buyer: 81 days is past the fixed 60 days, but normal for their own rhythm
+    assert df.loc["Q", "status_days"] == "離脱予兆" and df.loc["Q", "status_rhythm"] == "稼働"
+    assert df.loc["L", "status_days"] == "離脱予兆" and df.loc["L", "status_rhythm"] == "離脱予兆"
+    assert df.attrs["bgnbd"]["fallback"] == "bgnbd_too_few"        # six customers: BG/NBD refuses, says so
+    assert df.loc["L", "status_bgnbd"] == df.loc["L", "status_rhythm"]
+    awake = df[df.status_bgnbd != "休眠"]            # dormancy is explained the same way by every method
+    assert awake.reason_bgnbd_en.str.startswith("BG/NBD not used").all()

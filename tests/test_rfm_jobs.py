@@ -55,6 +55,15 @@ def test_lapse_job_writes_status_next_date_and_reason(book_path):
     assert result.counts["lapsed"] == 2 and journal.iloc[-1]["処理"] == "lapse"
 
 
+def test_lapse_job_with_bgnbd_on_too_few_customers_falls_back_and_says_so(book_path):
+    result = run("lapse", book_path, overrides={"lapse_method": "bgnbd"})
+    assert result.counts["method"] == "rhythm" and result.counts["fallback"] == "bgnbd_too_few"
+    assert "BG/NBD fit refused" in result.summary_en and "購入リズムで判定" in result.summary_ja
+    df, journal = customers_sheet(book_path)
+    assert df.loc["C0001", "離脱判定の理由"].startswith("BG/NBDを使えないため")
+    assert "BG/NBD" in journal.iloc[-1]["内容"]
+
+
 def test_orders_of_unknown_customers_are_refused_before_writing(book_path, tmp_path):
     import openpyxl
     wb = openpyxl.load_workbook(book_path)
@@ -99,6 +108,21 @@ def test_rfm_command_on_clean_and_messy_csv_gives_the_same_scores(tmp_path):
     assert out.loc["A1", "last_order"] == "2024-03-01" and out.loc["A1", "recency_days"] == 30
 
 
+@pytest.mark.parametrize("text", [
+    CLEAN.replace("2024-01-10", "2024/1/10").replace("2023-12-01", "2023/12/01"),      # slashes
+    CLEAN.replace("2024-03-01", "2024-03-01 18:45:00"),                                # a time of day
+    CLEAN.replace("A1,", " A1,", 1),                                                    # a padded id
+    "\ufeff" + CLEAN.replace("顧客ID", "customer_id").replace("注文日", "order_date").replace("金額", "amount"),
+])
+def test_rfm_command_reads_the_ways_shops_write_dates_ids_and_headers(tmp_path, text):
+    (tmp_path / "a.csv").write_text(CLEAN, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(text, encoding="utf-8")
+    for name in "ab":
+        assert cli.main(["rfm", str(tmp_path / f"{name}.csv"), "--as-of", "2024-03-31", "--out",
+                         str(tmp_path / f"{name}.out")]) == 0
+    assert (tmp_path / "a.out").read_bytes() == (tmp_path / "b.out").read_bytes()
+
+
 def test_rfm_command_names_the_csv_line_of_a_bad_value(tmp_path):
     (tmp_path / "bad.csv").write_text(CLEAN + "D4,先週,100\nD5,2024-01-01,たくさん\n", encoding="utf-8")
     r = run_cli("--lang", "en", "rfm", tmp_path / "bad.csv", "--as-of", "2024-03-31", "--out", tmp_path / "o.csv")
@@ -113,6 +137,11 @@ def test_rfm_command_reads_a_workbook_with_its_settings(book_path, tmp_path):
     out = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig").set_index("customer_id")
     assert list(out.index) == ["C0001", "C0002"]
     assert out.loc["C0002", "recency_days"] == 121     # as-of 2024-06-30 from 設定; R6.3.1 = 2024-03-01
+    # an earlier as-of date leaves out C0002, whose only order comes later
+    r = run_cli("lapse", book_path, "--as-of", "2024-02-10", "--out", tmp_path / "l.csv")
+    assert r.returncode == 0, r.stderr
+    out = pd.read_csv(tmp_path / "l.csv", encoding="utf-8-sig")
+    assert list(out.customer_id) == ["C0001"] and out.days_since_last[0] == 5
 
 
 def test_fast_csv_headers_are_the_schema_names():

@@ -113,3 +113,13 @@ def test_docstrings_exist_for_the_wrapper_generator():
     for name in ("RFM_SCORE", "RFM_SEGMENT", "RFM_R", "RFM_F", "RFM_M", "DAYS_SINCE_LAST_ORDER", "LAPSE_STATUS",
                  "NEXT_ORDER_DATE"):
         assert getattr(udfs, name).__doc__.strip()
+
+
+def test_bad_method_or_cut_points_say_what_is_wrong():
+    ids, dates, amounts = cols()
+    with pytest.raises(messages.BadInput, match="quintile"):
+        udfs.RFM_SCORE(CUSTOMERS, ids, dates, amounts, AS_OF, "magic")
+    with pytest.raises(messages.BadInput, match="increasing"):
+        udfs.RFM_R(CUSTOMERS, ids, dates, amounts, AS_OF, "fixed", "90,30")
+    with pytest.raises(messages.BadInput, match="rhythm"):
+        udfs.LAPSE_STATUS(CUSTOMERS, ids, dates, AS_OF, "magic")

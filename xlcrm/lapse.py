@@ -1,4 +1,5 @@
-"""Lapse detection (離脱・休眠): is a customer still buying? Three methods, each explained in its output.
+"""Lapse detection (離脱・休眠): is a customer still buying? Three methods, each explained in its output, and
+`assess_all` to see them side by side.
 
 * **days** — fixed days since the last order (設定): 離脱予兆 after `warn_days`, 離脱 after `lapse_days`.
 * **rhythm** — the customer's own rhythm: the median interval between their order days × `warn_factor` /
@@ -116,16 +117,32 @@ def assess_arrays(h: dict, as_of_day: int, method: str = "rhythm", *, explain: b
 
 
 def _fmt(key: str, days, **kw):
-    """Japanese and English reason per customer (object arrays) from a message template and per-row `days`."""
-    tj, te = messages.CATALOGUE[key]
+    """Japanese and English reason per customer (object arrays) from a message template, per-row integers
+    (`days`, `rows`) and constants (`kw`). The strings are assembled by Arrow in C++ (a str.format per customer
+    took 4 s for 300,000 customers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from string import Formatter
+
+    from .rfm import _from_numpy
     rows = kw.pop("rows", None) or {}
-    ja = np.empty(len(days), dtype=object)
-    en = np.empty(len(days), dtype=object)
-    for i, dd in enumerate(np.asarray(days).tolist()):
-        row = {k: v[i] for k, v in rows.items()}
-        ja[i] = tj.format(days=dd, **kw, **row)[:255]
-        en[i] = te.format(days=dd, **kw, **row)[:255]
-    return ja, en
+    ints = {"days": days, **rows}
+    n = len(days)
+    if n == 0:
+        return np.empty(0, dtype=object), np.empty(0, dtype=object)
+    text = {k: pc.cast(_from_numpy(np.asarray(v, dtype=np.int64)), pa.string()) for k, v in ints.items()}
+    out = []
+    for template in messages.CATALOGUE[key]:
+        parts = []
+        for literal, field, spec, _conv in Formatter().parse(template):
+            if literal:
+                parts.append(literal)
+            if field is not None:
+                parts.append(text[field] if field in text else format(kw[field], spec))
+        arr = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*parts, ""), 0, 255)
+        out.append(arr)
+    en = pc.replace_substring(pc.replace_substring(out[1], " 1 days", " 1 day"), "(1 days", "(1 day")
+    return np.array(out[0].to_pylist(), dtype=object), np.array(en.to_pylist(), dtype=object)
 
 
 def _days_reasons(since, p, explain):
@@ -257,6 +274,20 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     df.attrs = {"method": used, "fallback": a.get("fallback"),
                 "fit": a["fit"].as_dict() if a.get("fit") is not None else None}
     return df
+
+
+def assess_all(orders, as_of, **params):
+    """The three methods side by side, one row per customer: status_days, status_rhythm, status_bgnbd (with
+    p_alive), each with its reason_ja; `attrs["bgnbd"]` holds the BG/NBD fit or why it was refused."""
+    frames = {m: assess(orders, as_of, method=m, **params) for m in METHODS}
+    out = frames["rhythm"][["customer_id", "days_since_last", "expected_next"]].copy()
+    for m, df in frames.items():
+        out[f"status_{m}"] = df["status"].to_numpy()
+        out[f"reason_{m}_ja"] = df["reason_ja"].to_numpy()
+        out[f"reason_{m}_en"] = df["reason_en"].to_numpy()
+    out["p_alive"] = frames["bgnbd"]["p_alive"].to_numpy()
+    out.attrs = {"bgnbd": {k: frames["bgnbd"].attrs[k] for k in ("method", "fallback", "fit")}}
+    return out
 
 
 def _to_datetime(day_float: np.ndarray):

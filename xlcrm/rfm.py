@@ -13,6 +13,11 @@ Scoring rules (the 設定 sheet explains them to staff in each setting's 説明)
   In SQL: ``1 + floor(5 * (rank() over (order by x) - 1) / count(*) over ())``.
 * **fixed** — four cut points per axis as Japanese repeat-order shops write them (defaults below, editable on 設定):
   R by days since the last order, F by orders, M by yen.
+
+Segments come from a 5×5 R×F lookup (M stays its own score), not from patterns. On 設定 it is five rows,
+「RFMセグメント R5」 … 「RFMセグメント R1」, each five names for F1 … F5 separated by 、 or commas. A name may be a
+segment key, its English or Japanese label (Champions / 優良), or the shop's own word, which is then used as is in
+both languages.
 """
 from __future__ import annotations
 

@@ -174,8 +174,14 @@ def _rfm(customer_ids, order_customer_ids, order_dates, order_amounts, as_of, me
     p = _Prepared(customer_ids, order_customer_ids, order_dates, order_amounts, as_of)
     s = rfm.summarize_arrays(p.codes, p.n, p.days, p.amounts, p.as_of_day)
     has = s["orders"] > 0
-    thresholds = {k: _cut_points(v if not isinstance(v, list) else "、".join(map(str, _flat_row(v))))
-                  for k, v in (("r", r_days), ("f", f_orders), ("m", m_yen)) if v not in (None, "")}
+    from .messages import BadInput
+    try:
+        thresholds = {k: _cut_points(v if not isinstance(v, list) else "、".join(map(str, _flat_row(v))))
+                      for k, v in (("r", r_days), ("f", f_orders), ("m", m_yen)) if v not in (None, "")}
+    except ValueError:
+        raise BadInput(key="rfm_bad_thresholds") from None
+    if _method(method) not in ("quintile", "fixed"):
+        raise BadInput(key="rfm_bad_method")
     scores = [np.zeros(p.n, dtype=np.int64) for _ in range(3)]
     r, f, m = rfm.score_arrays(s["recency_days"][has], s["frequency"][has], s["monetary"][has],
                                method=_method(method), thresholds=thresholds)
@@ -288,11 +294,12 @@ def RFM_M(customer_ids, order_customer_ids, order_dates, order_amounts, as_of=No
 @xw.ret(transpose=False)
 def DAYS_SINCE_LAST_ORDER(customer_ids, order_customer_ids, order_dates, as_of=None):
     """最終注文からの日数 / days since the last order on or before as_of (blank as_of = today); "" if none."""
-    from .lapse import history_arrays
+    import numpy as np
     p = _Prepared(customer_ids, order_customer_ids, order_dates, None, as_of)
-    h = history_arrays(p.codes, p.n, p.days)
-    has = h["distinct"] > 0
-    return p.pick((p.as_of_day - h["last"]).tolist(), has)
+    last = np.full(p.n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, p.codes, p.days)
+    has = np.bincount(p.codes, minlength=p.n) > 0
+    return p.pick(np.where(has, p.as_of_day - last, 0).tolist(), has)
 
 
 def _lapse(customer_ids, order_customer_ids, order_dates, as_of, method):
@@ -300,8 +307,11 @@ def _lapse(customer_ids, order_customer_ids, order_dates, as_of, method):
     p = _Prepared(customer_ids, order_customer_ids, order_dates, None, as_of)
     h = lapse.history_arrays(p.codes, p.n, p.days)
     has = h["distinct"] > 0
+    from .messages import BadInput
     m = str(method or "rhythm").strip().lower()
-    m = {"リズム": "rhythm", "日数": "days", "bg/nbd": "bgnbd"}.get(m, m)
+    m = {"リズム": "rhythm", "購入リズム": "rhythm", "日数": "days", "固定日数": "days", "bg/nbd": "bgnbd"}.get(m, m)
+    if m not in lapse.METHODS:
+        raise BadInput(key="lapse_bad_method")
     sub = {k: v[has] for k, v in h.items()}
     a = lapse.assess_arrays(sub, p.as_of_day, m, explain=False)
     return p, has, a

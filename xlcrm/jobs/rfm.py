@@ -112,7 +112,11 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
 
 
 def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> JobResult:
-    """Ribbon "lapse": 離脱状態, expected next order, reason (and P(alive) with bgnbd) into 顧客."""
+    """Ribbon "lapse": 離脱状態, expected next order, reason (and P(alive) with bgnbd) into 顧客.
+
+    離脱状態 is always written in Japanese (稼働 / 離脱予兆 / 離脱 / 休眠: the words staff filter on); the reason
+    follows 言語 on 設定. Customers without orders get blank cells.
+    """
     from .. import lapse
     opts = lapse_options(settings)
     if method:
@@ -151,7 +155,7 @@ def _status_counts(status) -> dict:
 # --- CSV / workbook input for the CLI ----------------------------------------------------------------------------
 
 # Header names the fast CSV path recognizes without importing xlcrm.schema (and pandas); every other spelling the
-# schema accepts still works through the general path. tests/test_rfm_cli.py checks these against the schema.
+# schema accepts still works through the general path. tests/test_rfm_jobs.py checks these against the schema.
 FAST_HEADERS = {"customer_id": ("customer_id", "顧客ID"), "order_date": ("order_date", "注文日"),
                 "amount": ("amount", "金額")}
 _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -186,17 +190,27 @@ def read_orders_csv(path) -> Orders:
     import pyarrow.csv as pacsv
     path = Path(path)
     enc = _detect_encoding(path)
-    ropts = pacsv.ReadOptions(encoding=enc, block_size=1 << 24)
     header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc)).schema.names
     found = {k: next((h for h in header if h.strip() in names), None) for k, names in FAST_HEADERS.items()}
     if all(found.values()):
-        table = pacsv.read_csv(path, read_options=ropts, convert_options=pacsv.ConvertOptions(
-            include_columns=list(found.values()), column_types={found["customer_id"]: pa.string()},
-            timestamp_parsers=[pacsv.ISO8601, "%Y/%m/%d"], strings_can_be_null=True))
-        fast = _fast_arrays(table, found)
-        if fast is not None:
-            return fast
-    return _conformed_csv(path, enc)
+        ids, dates, amounts = (found[k] for k in ("customer_id", "order_date", "amount"))
+        ropts = pacsv.ReadOptions(encoding=enc, block_size=1 << 22)
+        # typed first (ISO dates, plain numbers: no type inference), then y/m/d dates; anything else -> conform
+        for convert in (
+                pacsv.ConvertOptions(include_columns=[ids, dates, amounts], strings_can_be_null=True,
+                                     column_types={ids: pa.string(), dates: pa.date32(), amounts: pa.float64()}),
+                pacsv.ConvertOptions(include_columns=[ids, dates, amounts], strings_can_be_null=True,
+                                     column_types={ids: pa.string()},
+                                     timestamp_parsers=[pacsv.ISO8601, "%Y/%m/%d"])):
+            try:
+                table = pacsv.read_csv(path, read_options=ropts, convert_options=convert)
+            except pa.ArrowInvalid:
+                continue
+            fast = _fast_arrays(table, found)
+            if fast is not None:
+                return fast
+            break
+    return _conformed_csv(path)
 
 
 def _fast_arrays(table, found) -> Orders | None:
@@ -217,8 +231,8 @@ def _fast_arrays(table, found) -> Orders | None:
     if len(days) and (days.min() < -25567 or days.max() >= 47482):   # schema's 1900..2100 range
         return None
     ids = ids.combine_chunks()
-    if len(ids) and pc.any(pc.not_equal(pc.utf8_trim_whitespace(ids), ids)).as_py():
-        return None     # padded ids: let the schema trim them the way it does for sheets
+    if len(ids) and _maybe_padded(ids):
+        return None     # padded or quoted ids: csvio and the schema treat them exactly as for sheets
     if len(ids) and pc.min(pc.binary_length(ids)).as_py() == 0:
         return None
     amt = _buffer_ints(amounts).astype(np.float64)
@@ -226,6 +240,22 @@ def _fast_arrays(table, found) -> Orders | None:
         return None
     codes, uniq = _encode(ids)
     return Orders(codes, uniq, days, amt)
+
+
+def _maybe_padded(ids) -> bool:
+    """Whether any id may need csvio's or the schema's cleaning: it starts or ends with ASCII whitespace or a
+    non-ASCII byte (which covers the ideographic space), or starts with an apostrophe. Two bytes per id."""
+    import pyarrow as pa
+    wide = pa.types.is_large_string(ids.type)
+    buf = ids.buffers()
+    off = np.frombuffer(buf[1], dtype=np.int64 if wide else np.int32)[ids.offset:ids.offset + len(ids) + 1]
+    if buf[2] is None:
+        return False
+    data = np.frombuffer(buf[2], dtype=np.uint8)
+    nonempty = off[1:] > off[:-1]
+    first, last = data[off[:-1][nonempty]], data[off[1:][nonempty] - 1]
+    # an apostrophe in front is csvio's formula neutralisation ('=…), which csvio.read_csv removes
+    return bool(((first <= 32) | (first >= 0x80) | (first == 0x27) | (last <= 32) | (last >= 0x80)).any())
 
 
 def _encode(ids):
@@ -245,7 +275,7 @@ class Labels:
 
 
 def _strings(values):
-    """Python strings as an Arrow string array (built from its buffers, see `_arrow`)."""
+    """Python strings as an Arrow string array, built from its buffers (see `rfm._from_numpy`)."""
     import pyarrow as pa
     b = [str(v).encode("utf-8") for v in values]
     off = np.zeros(len(b) + 1, dtype=np.int64)
@@ -267,31 +297,21 @@ def _orders_subset_table():
     return schema.Table("orders", schema.ORDERS.ja, cols)
 
 
-def _conformed_csv(path: Path, enc: str) -> Orders:
-    """The general path: every value parsed by `schema.conform`; errors name the CSV line (header = line 1)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    from .. import schema
-    header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc)).schema.names
-    t = _orders_subset_table()
-    hmap = schema.header_map(header, t)
-    wanted = [h for h, k in hmap.items() if k in t.by_key]
-    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=enc), convert_options=pacsv.ConvertOptions(
-        include_columns=wanted, column_types={h: pa.string() for h in wanted}, strings_can_be_null=True,
-        quoted_strings_can_be_null=False))
-    raw = pd.DataFrame({h: table.column(h).to_numpy(zero_copy_only=False) for h in wanted})
-    raw.index = pd.RangeIndex(2, 2 + len(raw))     # CSV line numbers (no line breaks inside quoted fields)
-    df = schema.conform(raw, t, sheet=path.name, check_ids=False)
+def _conformed_csv(path: Path) -> Orders:
+    """The general path: `csvio.read_csv` (line numbers, column letters, cp932) and `schema.conform`, so every
+    bad value is reported by CSV line and column before anything is written."""
+    from .. import csvio, schema
+    raw = csvio.read_csv(path)
+    df = schema.conform(raw, _orders_subset_table(), sheet=path.name, check_ids=False)
     return _frame_arrays(df)
 
 
 def _frame_arrays(df) -> Orders:
-    from ..rfm import factorize_ids
-    ids = df["customer_id"]
-    codes, uniq = factorize_ids(ids.array)
-    days = df["order_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    return Orders(np.asarray(codes, dtype=np.intp), uniq, days, df["amount"].to_numpy(dtype=np.float64))
+    """Orders arrays from a conformed orders DataFrame (workbook or the general CSV path)."""
+    import pyarrow as pa
+    from ..rfm import factorize_ids, order_days
+    codes, uniq = factorize_ids(df["customer_id"].array)
+    return Orders(codes, pa.array(uniq), order_days(df["order_date"]), df["amount"].to_numpy(dtype=np.float64))
 
 
 def read_orders(input_path) -> tuple[Orders, dict | None]:

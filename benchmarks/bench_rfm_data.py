@@ -1,4 +1,7 @@
-"""Synthetic orders for the benchmarks: string customer ids (C0000001), a few years of dates, yen amounts."""
+"""Synthetic orders for the RFM benchmarks: string customer ids (C0000001), a few years of dates, yen amounts.
+
+    python benchmarks/bench_rfm_data.py orders.csv --rows 3000000     # the CSV of bench_rfm_cli.py
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -29,3 +32,13 @@ def write_orders_csv(path, n_customers: int, n_orders: int, seed: int = 0) -> No
                   "顧客ID": pa.array(ids.tolist()), "注文日": pa.array(d.astype("datetime64[D]")),
                   "金額": pa.array(amount.astype(np.int64))})
     pacsv.write_csv(t, path)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="write a synthetic orders CSV (顧客ID, 注文日, 金額)")
+    ap.add_argument("out")
+    ap.add_argument("--rows", type=int, default=3_000_000)
+    ap.add_argument("--customers", type=int, default=None, help="default: rows / 10")
+    a = ap.parse_args()
+    write_orders_csv(a.out, a.customers or max(a.rows // 10, 1), a.rows)

@@ -171,6 +171,7 @@ def test_refresh_keeps_staff_edits_closes_gone_rows_and_never_deletes():
     lst = lst.reset_index()
     # a week later: B bought again (no longer F2), W ordered (no longer 離脱予兆), the rest stands
     cust, ords, cons, rfm, lapse = shop()
+    ords = pd.concat([ords, orders([("o2c", "B", "2024-06-14", 4000, None)])], ignore_index=True)
     rfm.loc[rfm.customer_id.eq("B"), "frequency"] = 2
     lapse.loc[lapse.customer_id.eq("W"), "status"] = "稼働"
     later = followup.candidates(cust, ords, cons, rfm, lapse, followup.parse_rules(None), D("2024-06-16"))
@@ -254,3 +255,12 @@ def test_a_subscriber_whose_latest_order_is_not_subscription_gets_no_reminder():
     ords = pd.concat([ords, extra], ignore_index=True)
     got = followup.candidates(cust, ords, cons, rfm, lapse, followup.parse_rules(None), AS_OF, only=("subscription",))
     assert got.empty
+
+
+def test_f2_push_counts_order_days_not_order_lines():
+    cust, ords, cons, rfm, lapse = shop()
+    # B's first basket came as two orders the same day: RFM says frequency 2, but it is still one purchase
+    ords = pd.concat([ords, orders([("o2x", "B", "2024-05-21", 900, None)])], ignore_index=True)
+    rfm.loc[rfm.customer_id.eq("B"), "frequency"] = 2
+    got = followup.candidates(cust, ords, cons, rfm, lapse, followup.parse_rules(None), AS_OF, only=("f2",))
+    assert list(got["customer_id"]) == ["B"]

@@ -1,5 +1,8 @@
 """Campaigns: a follow-up list sent to a random part of its customers, the rest held out as a control group,
-and the A/B comparison afterwards (purchase rate and revenue per customer, contacted vs control).
+and the A/B comparison afterwards (purchase rate and revenue per customer, contact group vs control).
+
+Groups are compared as assigned (intention to treat): a customer the clerk never reached still counts in the
+contact group, so the effect measured is that of running the campaign, and the random split stays fair.
 
 Intervals come from well-kept libraries: Wilson for each group's rate and Newcombe's hybrid score interval for
 the difference (statsmodels `confint_proportions_2indep(method="newcomb")`, Newcombe 1998 method 10), Welch's t
@@ -132,6 +135,6 @@ def report_table(res: dict, lang: str = "ja") -> pd.DataFrame:
                                 ci(res["revenue_diff"]["boot_lo"], res["revenue_diff"]["boot_hi"], yen, "bootstrap"))
                    if x) if "revenue_diff" in res else ""),
     ]
-    cols = ["項目", "対象(連絡した)", "対照(連絡しない)", "差", "信頼区間"] if ja else \
-        ["Measure", "Contacted", "Control", "Difference", "Confidence interval"]
+    cols = ["項目", "対象(連絡する群)", "対照(連絡しない群)", "差", "信頼区間"] if ja else \
+        ["Measure", "Contact group", "Control group", "Difference", "Confidence interval"]
     return pd.DataFrame(rows, columns=cols)

@@ -316,7 +316,10 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
     if on("f2"):
         p = rules["f2"].params
         age = (as_of - first).dt.days
-        sel = freq.eq(1) & age.between(p["min_days"], p["max_days"])
+        # one purchase so far = one order day (RFM may count two orders of one day as 2; that is no repeat)
+        o = orders[orders["order_date"].le(as_of)]
+        days = o.drop_duplicates(["customer_id", "order_date"])["customer_id"].value_counts()
+        sel = days.reindex(stats.index).eq(1) & age.between(p["min_days"], p["max_days"])
         emit("f2", stats.index[sel], ["1"] * int(sel.sum()),
              [t("fu_reason_f2", days=int(d)) for d in age[sel]])
     if on("subscription") and len(lap) and "subscription" in orders:

@@ -154,8 +154,10 @@ _FOLLOWUP = {
                           "closed: customer is in a campaign's control group, do not contact ({date})"),
     "fu_closed_rule_off": ("ルール停止のため自動終了({date})", "closed automatically: rule switched off ({date})"),
     "fu_contact_summary": ("フォロー完了「{title}」: {memo} [{fid}]", "follow-up done '{title}': {memo} [{fid}]"),
-    "fu_done": ("フォローリストを更新: 新規{new}件・継続{kept}件・自動終了{closed}件・対応履歴へ{recorded}件",
-                "Follow-up list refreshed: {new} new, {kept} kept, {closed} closed, {recorded} written to contacts"),
+    "fu_done": ("フォローリストを更新: 新規{new}件・継続{kept}件・自動終了{closed}件・対応履歴へ{recorded}件"
+                "(配信拒否・連絡先なしで除外{skipped_optout}件)",
+                "Follow-up list refreshed: {new} new, {kept} kept, {closed} closed, {recorded} written to contacts "
+                "({skipped_optout} left out: opted out or no usable contact)"),
     "fu_campaign_done": ("キャンペーン「{campaign}」: 対象{treated}人・対照群{control}人(乱数シード {seed})",
                          "Campaign '{campaign}': {treated} contacted, {control} held out (seed {seed})"),
     "fu_campaign_exists": ("キャンペーン「{campaign}」は既にあります", "campaign '{campaign}' already exists"),

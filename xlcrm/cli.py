@@ -50,6 +50,12 @@ def _add_foundation(sub) -> None:
     p.add_argument("--encoding", choices=["cp932", "utf-8-sig", "utf-8"], default="utf-8-sig")
     p.set_defaults(func=_cmd_export)
 
+    p = sub.add_parser("run", help="リボンのボタンと同じ処理をブックに実行 / run a ribbon job on a workbook")
+    p.add_argument("job", help="rfm, lapse, followup, dashboard, dedupe, merge, search, ...")
+    p.add_argument("book")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.set_defaults(func=_cmd_run)
+
     p = sub.add_parser("undo", help="直前の変更を取り消す / undo the last change")
     p.add_argument("book")
     p.add_argument("--change", help="取り消す変更ID / change id from 変更履歴 (default: the last one)")
@@ -72,6 +78,15 @@ def _cmd_import(args) -> int:
 def _cmd_export(args) -> int:
     from .jobs.io import export_table
     _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding), args.lang)
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .jobs import JOBS, run
+    if args.job not in JOBS:
+        print(f"ジョブ「{args.job}」はありません / no job '{args.job}': {', '.join(sorted(JOBS))}", file=sys.stderr)
+        return 2
+    _print_result(run(args.job, args.book, overrides={"as_of": args.as_of}), args.lang)
     return 0
 
 

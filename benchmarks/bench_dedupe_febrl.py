@@ -95,7 +95,8 @@ def run_splink(df: pd.DataFrame):
             cl.ExactMatch("street_number"), cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
             cl.ExactMatch("suburb"), cl.DamerauLevenshteinAtThresholds("postcode", [1]), cl.ExactMatch("state")],
         retain_intermediate_calculation_columns=False)
-    linker = Linker(d, settings, db_api=DuckDBAPI())
+    db = DuckDBAPI()
+    linker = Linker(db.register(d), settings, log_level=30)
     linker.training.estimate_probability_two_random_records_match([block_on("soc_sec_id")], recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))

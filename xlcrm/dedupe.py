@@ -387,7 +387,12 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
     """One int8 level column per comparison (-1 = missing on either side), one row per pair."""
     comps = comps if comps is not None else _comparisons(f)
     i, j = pairs[:, 0], pairs[:, 1]
-    g = lambda c: f[c].to_numpy(dtype=object).astype(str)  # noqa: E731
+    cache: dict[str, np.ndarray] = {}
+
+    def g(c):
+        if c not in cache:
+            cache[c] = f[c].to_numpy(dtype=object).astype(str)
+        return cache[c]
     out = {}
     for c in comps:
         if c.key in ("family", "given", "name"):
@@ -418,10 +423,12 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             d = g("dob")
             lv = _levels_simple(d[i], d[j], ("exact", "one_edit", "different"))
             lv = np.where(lv == 2, 3, lv).astype(np.int8)
-            di, dj = d[i], d[j]
-            swapped = np.array([x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6] and x != y
-                                for x, y in zip(di, dj)], bool) if len(di) else np.zeros(0, bool)
-            lv[(lv == 3) & swapped] = 2
+            k = np.flatnonzero(lv == 3)
+            if len(k):
+                di, dj = d[i[k]], d[j[k]]
+                swapped = np.array([x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]
+                                    for x, y in zip(di, dj)], bool)
+                lv[k[swapped]] = 2
             out[c.key] = lv
         elif c.key == "phone":
             phs = [c2 for c2 in f.columns if re.fullmatch(r"ph\d+", c2)]
@@ -486,7 +493,10 @@ class Model:
 
 
 def _u_random(f: pd.DataFrame, comps: list[Comparison], sample: int, seed: int) -> dict[str, np.ndarray]:
-    """u: how often each level occurs between two records picked at random (almost never the same person)."""
+    """u: how often each level occurs between two records picked at random (almost never the same person).
+
+    The exact level's u is the chance two random values are equal, Σ p_v² over the value frequencies (exact, and
+    cheap); the other levels share the remaining mass as seen in a random sample of pairs."""
     n = len(f)
     rng = np.random.default_rng(seed)
     k = min(sample, n * (n - 1) // 2)
@@ -500,11 +510,22 @@ def _u_random(f: pd.DataFrame, comps: list[Comparison], sample: int, seed: int) 
         x = lv[c.key].to_numpy()
         cnt = np.bincount(x[x >= 0], minlength=len(c.levels)).astype(float)
         # a level never seen among random pairs (an exact phone) still happens by chance: smooth it
-        u[c.key] = (cnt + 0.5) / (cnt.sum() + 0.5 * len(c.levels))
+        uu = (cnt + 0.5) / (cnt.sum() + 0.5 * len(c.levels))
+        col = _EXACT_COL.get(c.key, c.key if c.key in f.columns else None)
+        if col is not None and c.levels[0] == "exact":
+            v = f[col][f[col] != ""]
+            if len(v) > 1:
+                p = v.value_counts().to_numpy(float) / len(v)
+                exact = float(max((p * p).sum() - 1 / len(v), 0.0)) + 1e-9  # without a record meeting itself
+                uu = np.concatenate([[exact], uu[1:] / uu[1:].sum() * (1 - exact)])
+        u[c.key] = uu
     return u
 
 
-def fit(f: pd.DataFrame, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 200_000,
+_EXACT_COL = {"family": "fam", "given": "giv", "name": "full", "dob": "dob", "email": "email", "kana": "kana"}
+
+
+def fit(f: pd.DataFrame, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 50_000,
         max_iter: int = 40, seed: int = 0) -> Model:
     """Estimate u from random pairs and m + prior by EM over the candidate pairs (no labels)."""
     u = _u_random(f, comps, u_sample, seed)

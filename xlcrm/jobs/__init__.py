@@ -1,10 +1,13 @@
 """Jobs: one function per user action — read tables, call the core, write the tables the job owns.
 
-The ribbon button, the CLI subcommand and the tests call the same job. `JOBS` maps a ribbon tag to the job's
-import path, so the ribbon dispatcher and the CLI need no import of every domain up front.
+A job has the signature `job(book, settings, **options) -> JobResult`. It reads through the book, writes only
+its own columns and sheets, and calls `book.journal(...)`; it does not save. `run(tag, target)` opens the book
+(a path or a live xlwings Book), runs the job and saves — the ribbon, the CLI and the tests all go through it.
+`JOBS` maps a ribbon tag to the job's import path, so nothing imports every domain up front.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 
@@ -20,6 +23,22 @@ class JobResult:
         return self.summary_en if lang == "en" else self.summary_ja
 
 
-# ribbon tag -> "module:function"; each function has the signature job(book, settings, **options) -> JobResult
+# ribbon tag -> "module:function"
 JOBS: dict[str, str] = {
 }
+
+
+def resolve(tag: str):
+    """The job function registered under `tag`."""
+    module, func = JOBS[tag].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def run(tag: str, target, *, overrides: dict | None = None, **options) -> JobResult:
+    """Open the book, run the job `tag` with the book's settings (plus overrides), save, return the result."""
+    from ..book import open_book
+    job = resolve(tag)
+    with open_book(target) as book:
+        result = job(book, book.settings(overrides), **options)
+        book.save()
+    return result

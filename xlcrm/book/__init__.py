@@ -1,0 +1,20 @@
+"""The workbook layer: a book seen as tables, through one of two engines.
+
+`open_book(path)` gives the file engine (calamine reads, openpyxl writes, atomic save with backup);
+`open_book(xw_book)` gives the live engine over a running Excel (used by the ribbon). Both offer the same methods.
+"""
+from __future__ import annotations
+
+from .base import JOURNAL, Book, Formula, TableLoc
+
+
+def open_book(target, **kwargs) -> Book:
+    """A Book for a path (file engine) or an xlwings Book (live engine)."""
+    if isinstance(target, (str, bytes)) or hasattr(target, "__fspath__"):
+        from .file import FileBook
+        return FileBook(target, **kwargs)
+    from .live import LiveBook
+    return LiveBook(target, **kwargs)
+
+
+__all__ = ["open_book", "Book", "Formula", "TableLoc", "JOURNAL"]

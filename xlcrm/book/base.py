@@ -1,0 +1,407 @@
+"""What both engines share: tables as DataFrames, writes that keep staff's columns, the journal and undo.
+
+An engine supplies a handful of primitives (locate a table, read its cells, put cells, define a table); everything
+a job sees — `read`, `write_table`, `update_columns`, `write_range`, `journal`, `undo_last` — is written once here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import math
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import schema, settings as settings_mod
+from ..messages import BadInput, Problem
+
+JOURNAL = "変更履歴"
+JOURNAL_HEADERS = ["日時", "処理", "実行者", "内容", "Summary", "変更ID", "取消"]
+UNDO_SHEET = "_xlcrm_undo"   # hidden: before-images of the last changes, so 取り消し can restore them
+UNDO_KEEP = 20               # changes kept undoable
+_CHUNK = 30000               # a cell holds 32,767 characters at most
+
+
+class Formula(str):
+    """A value to be written as a formula. Any other text starting with '=' is written as plain text."""
+
+
+@dataclass
+class TableLoc:
+    """Where a table sits: header at (header_row, first_col), 1-based; `rows` data rows below it."""
+
+    name: str
+    sheet: str
+    header_row: int
+    first_col: int
+    headers: list
+    rows: int
+    listobject: bool
+
+
+def col_letter(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _cell_value(v):
+    """A Python value a cell can hold: NaN/NaT/NA become empty, numpy scalars plain, timestamps datetimes."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, str) and v == "":
+        return None
+    return v
+
+
+def _same_header(a, b) -> bool:
+    f = lambda x: unicodedata.normalize("NFKC", str(x)).strip().lower()  # noqa: E731
+    return f(a) == f(b)
+
+
+class Book:
+    """A workbook seen as tables. Subclasses implement the primitives marked 'engine'."""
+
+    path = None
+
+    def __init__(self, lang: str | None = None):
+        self.lang = lang
+        self._journal_rows: list[list] = []
+        self._undo_ops: list[dict] = []
+        self._settings = None
+
+    # --- engine primitives ------------------------------------------------------------------------------------
+    def _locate(self, name: str) -> TableLoc | None:
+        raise NotImplementedError
+
+    def _values(self, loc: TableLoc) -> list[list]:
+        raise NotImplementedError
+
+    def _put(self, sheet: str, row: int, col: int, rows: list[list], text_cols: set[int] = frozenset(),
+             date_cols: set[int] = frozenset()) -> None:
+        raise NotImplementedError
+
+    def _clear(self, sheet: str, row: int, col: int, nrows: int, ncols: int) -> None:
+        raise NotImplementedError
+
+    def _define_table(self, loc: TableLoc, new: bool) -> None:
+        raise NotImplementedError
+
+    def _ensure_sheet(self, sheet: str, hidden: bool = False) -> bool:
+        """Create the sheet if missing; True if it was created."""
+        raise NotImplementedError
+
+    def user(self) -> str:
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name (service account, container)
+            return ""
+
+    # --- reading ----------------------------------------------------------------------------------------------
+    def table_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def has_table(self, name: str) -> bool:
+        return self._locate(name) is not None
+
+    def read_raw(self, name: str) -> pd.DataFrame | None:
+        """The table as typed in the sheet: headers as written, raw cell values, index = sheet row numbers."""
+        loc = self._locate(name)
+        if loc is None:
+            return None
+        values = self._values(loc)
+        while values and all(v in (None, "") for v in values[-1]):
+            values.pop()  # an empty table keeps one blank row; trailing blank rows are no data
+        headers = [h if h not in (None, "") else f"列{col_letter(loc.first_col + i)}" for i, h in enumerate(loc.headers)]
+        df = pd.DataFrame(values, columns=headers, dtype=object) if values else pd.DataFrame(
+            {h: pd.Series(dtype=object) for h in headers})
+        df.index = pd.RangeIndex(loc.header_row + 1, loc.header_row + 1 + len(df))
+        df.attrs["letters"] = {h: col_letter(loc.first_col + i) for i, h in enumerate(headers)}
+        df.attrs["sheet"] = loc.sheet
+        return df
+
+    def read(self, name: str, *, required: bool = True) -> pd.DataFrame | None:
+        """A schema table (customers/顧客, orders/注文, contacts/対応履歴, settings/設定), conformed and typed."""
+        t = schema.table(name)
+        raw = self.read_raw(t.ja)
+        if raw is None and t.ja != t.key:
+            raw = self.read_raw(t.key)
+        if raw is None:
+            if required:
+                raise BadInput([Problem(t.ja, None, t.ja, "missing_table", table=t.ja)])
+            return None
+        return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
+
+    def settings(self, overrides: dict | None = None) -> settings_mod.Settings:
+        if self._settings is None or overrides:
+            table = self.read("settings", required=False)
+            self._settings = settings_mod.load(table, overrides)
+        return self._settings
+
+    # --- writing ----------------------------------------------------------------------------------------------
+    def write_table(self, name: str, df: pd.DataFrame, *, key: str | None = None, sheet: str | None = None,
+                    text_columns=(), hidden: bool = False) -> TableLoc:
+        """Create or replace table `name` with `df` (columns = headers to write).
+
+        Columns that staff added to the table (headers not in `df`) are kept: matched by `key` when given,
+        otherwise by row position. A new table goes to A1 of sheet `sheet` (default: `name`).
+        """
+        name = _sheet_name(name)
+        old = self._locate(name)
+        headers = [str(c) for c in df.columns]
+        body = df.copy()
+        if old is not None:
+            before = self.read_raw(name)
+            self._remember("table", name, before)
+            extra = [h for h in old.headers if h not in (None, "") and not any(_same_header(h, x) for x in headers)]
+            if extra:
+                kept = before[extra].reset_index(drop=True)
+                if key is not None and key in before.columns and key in body.columns:
+                    kept.index = before[key].map(lambda v: "" if v is None else str(v)).to_numpy()
+                    kept = kept[~kept.index.duplicated()]
+                    kept = kept.reindex(body[key].map(lambda v: "" if v is None else str(v)).to_numpy())
+                else:
+                    kept = kept.reindex(range(len(body)))
+                kept.index = body.index
+                for h in extra:
+                    body[h] = kept[h].to_numpy()
+            # keep staff's column order; new columns go to the right
+            order = [h for h in old.headers if h not in (None, "") and h in body.columns]
+            order += [h for h in body.columns if h not in order]
+            body = body[order]
+            loc = TableLoc(name, old.sheet, old.header_row, old.first_col, list(body.columns), len(body), old.listobject)
+            self._clear(old.sheet, old.header_row, old.first_col, old.rows + 1, len(old.headers))
+        else:
+            self._remember("new_table", name, None)
+            target = sheet or name
+            self._ensure_sheet(target, hidden=hidden)
+            loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
+        self._write_frame(loc, body, text_columns)
+        self._define_table(loc, new=old is None or not old.listobject)
+        return loc
+
+    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=()):
+        rows = [list(map(str, body.columns))]
+        text_cols, date_cols = set(), set()
+        for i, c in enumerate(body.columns):
+            s = body[c]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                date_cols.add(i)
+            elif c in text_columns or (s.dtype == object or pd.api.types.is_string_dtype(s)) and _looks_numeric_text(s):
+                text_cols.add(i)
+        cols = [body[c].to_numpy(dtype=object) for c in body.columns]
+        rows += [[_cell_value(col[r]) for col in cols] for r in range(len(body))]
+        if len(body) == 0:
+            rows.append([None] * len(body.columns))  # an Excel table needs a data row
+        self._put(loc.sheet, loc.header_row, loc.first_col, rows, text_cols, date_cols)
+
+    def update_columns(self, name: str, df: pd.DataFrame, *, key: str) -> dict:
+        """Set the columns of `df` (other than `key`) in table `name`, row by row matched on `key`.
+
+        Only those columns are touched; missing columns are added at the right of the table. Rows of the table
+        that `df` does not mention get those cells cleared (the job owns the columns). Returns counts.
+        """
+        name = _sheet_name(name)
+        loc = self._locate(name)
+        if loc is None:
+            raise BadInput([Problem(name, None, name, "missing_table", table=name)])
+        raw = self.read_raw(name)
+        t = _schema_table(name)
+        key_header = _find_header(raw.columns, key, t)
+        if key_header is None:
+            raise BadInput([Problem(loc.sheet, None, key, "missing_column", column=key)])
+        keys = raw[key_header].map(lambda v: schema.parse_text(v)).to_numpy()
+        pos = pd.Series(np.arange(len(keys)), index=keys)
+        pos = pos[~pos.index.duplicated()]
+        src = df.copy()
+        src.index = src[key].map(lambda v: schema.parse_text(v)).to_numpy()
+        src = src[~src.index.duplicated()].drop(columns=[key])
+        target = src.reindex(keys)
+        matched = int(pd.Index(keys).isin(src.index).sum())
+        headers = list(loc.headers)
+        before = {}
+        for c in src.columns:
+            h = _find_header(headers, c, t)
+            if h is None:
+                headers.append(c)
+                before[c] = None
+            else:
+                before[c] = raw[h].tolist()
+        self._remember("columns", name, {"key": key_header, "keys": keys.tolist(), "before": before,
+                                         "added": [c for c in src.columns if before[c] is None]})
+        grew = len(headers) != len(loc.headers)
+        if grew:
+            loc = TableLoc(loc.name, loc.sheet, loc.header_row, loc.first_col, headers, loc.rows, loc.listobject)
+        for c in src.columns:
+            j = headers.index(_find_header(headers, c, t))
+            s = target[c]
+            is_date = pd.api.types.is_datetime64_any_dtype(s)
+            col = [[_cell_value(v)] for v in s.to_numpy(dtype=object)]
+            self._put(loc.sheet, loc.header_row, loc.first_col + j, [[headers[j]]] + col,
+                      date_cols={0} if is_date else set())
+        if grew:
+            self._define_table(loc, new=False)
+        return {"matched": matched, "unmatched": int(len(src) - matched)}
+
+    def write_range(self, sheet: str, cell: str, rows: list[list], *, clear: tuple[int, int] | None = None) -> None:
+        """Write a small report block at `cell` (e.g. "A1"); `clear` = (rows, cols) to blank first."""
+        self._ensure_sheet(sheet)
+        r, c = _parse_cell(cell)
+        if clear:
+            self._clear(sheet, r, c, *clear)
+        self._put(sheet, r, c, [[_cell_value(v) for v in row] for row in rows])
+
+    # --- journal and undo -------------------------------------------------------------------------------------
+    def journal(self, job: str, summary_ja: str, summary_en: str = "") -> None:
+        """Record a change (who, when, what) in the 変更履歴 sheet when the book is saved."""
+        self._journal_rows.append([job, summary_ja, summary_en])
+
+    def _remember(self, op: str, name: str, before) -> None:
+        if name in (JOURNAL, UNDO_SHEET):
+            return
+        if op == "table" and before is not None:
+            before = {"headers": list(map(str, before.columns)),
+                      "rows": [[_jsonable(v) for v in row] for row in before.itertuples(index=False)]}
+        self._undo_ops.append({"op": op, "name": name, "before": before})
+
+    def _flush_journal(self) -> None:
+        """Append journal rows and the undo record; called by the engine just before it persists."""
+        if not self._journal_rows and not self._undo_ops:
+            return
+        now = dt.datetime.now().replace(microsecond=0)
+        change_id = now.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+        jobs = [r[0] for r in self._journal_rows] or ["(write)"]
+        undoable = bool(self._undo_ops)
+        if undoable:
+            self._save_undo(change_id, jobs[0])
+        self._undo_ops = []
+        old = self.read_raw(JOURNAL)
+        rows = []
+        if old is not None:
+            cols = list(old.columns)
+            rows = [[(r[cols.index(h)] if h in cols else None) for h in JOURNAL_HEADERS]
+                    for r in old.to_numpy(dtype=object).tolist()]
+        for job, ja, en in self._journal_rows or [["(write)", "", ""]]:
+            rows.append([now, job, self.user(), ja, en, change_id if undoable else "", None])
+        self._journal_rows = []
+        self.write_table(JOURNAL, pd.DataFrame(rows, columns=JOURNAL_HEADERS), text_columns=("変更ID",))
+
+    def _save_undo(self, change_id: str, job: str) -> None:
+        payload = json.dumps(self._undo_ops, ensure_ascii=False, default=_jsonable)
+        chunks = [payload[i:i + _CHUNK] for i in range(0, len(payload), _CHUNK)] or [""]
+        old = self.read_raw(UNDO_SHEET)
+        keep = [] if old is None else old.to_numpy(dtype=object).tolist()
+        ids = list(dict.fromkeys(r[0] for r in keep))
+        drop = set(ids[:-(UNDO_KEEP - 1)]) if len(ids) >= UNDO_KEEP else set()
+        keep = [r for r in keep if r[0] not in drop]
+        keep += [[change_id, job, i, c] for i, c in enumerate(chunks)]
+        self.write_table(UNDO_SHEET, pd.DataFrame(keep, columns=["change_id", "job", "seq", "data"]), hidden=True,
+                         text_columns=("change_id", "data"))
+
+    def undo_last(self, change_id: str | None = None) -> str | None:
+        """Restore what the last (or the given) change overwrote. Returns the change id undone, or None."""
+        undo = self.read_raw(UNDO_SHEET)
+        journal = self.read_raw(JOURNAL)
+        if undo is None or journal is None or undo.empty:
+            return None
+        undone = set(journal.loc[journal["取消"].fillna("").astype(str).ne(""), "変更ID"].astype(str))
+        ids = [i for i in dict.fromkeys(undo["change_id"].astype(str)) if i not in undone]
+        if change_id is None:
+            if not ids:
+                return None
+            change_id = ids[-1]
+        elif change_id not in ids:
+            return None
+        part = undo[undo["change_id"].astype(str) == change_id].sort_values("seq")
+        ops = json.loads("".join(part["data"].fillna("").astype(str)))
+        for op in reversed(ops):
+            self._restore(op)
+        journal = self.read_raw(JOURNAL)
+        mark = journal["変更ID"].astype(str) == change_id
+        journal.loc[mark, "取消"] = dt.datetime.now().replace(microsecond=0)
+        self.write_table(JOURNAL, journal.reset_index(drop=True))
+        self.journal("undo", f"変更 {change_id} を取り消しました", f"Change {change_id} undone")
+        return change_id
+
+    def _restore(self, op: dict) -> None:
+        name, before = op["name"], op["before"]
+        if op["op"] == "table" and before is not None:
+            df = pd.DataFrame(before["rows"], columns=before["headers"], dtype=object)
+            self.write_table(name, df.map(_unjson))
+        elif op["op"] == "new_table":
+            loc = self._locate(name)
+            if loc is not None:
+                self.write_table(name, pd.DataFrame(columns=[h for h in loc.headers if h not in (None, "")]))
+        elif op["op"] == "columns":
+            b = before
+            df = pd.DataFrame({b["key"]: b["keys"]})
+            for c, vals in b["before"].items():
+                df[c] = [_unjson(v) for v in vals] if vals is not None else None
+            self.update_columns(name, df, key=b["key"])
+
+
+def _jsonable(v):
+    v = _cell_value(v)
+    if isinstance(v, (dt.datetime, dt.date)):
+        return {"$date": v.isoformat()}
+    return v
+
+
+def _unjson(v):
+    if isinstance(v, dict) and "$date" in v:
+        return dt.datetime.fromisoformat(v["$date"])
+    return v
+
+
+def _looks_numeric_text(s: pd.Series) -> bool:
+    """Text like '0120…' or '0060001' must stay text: Excel would eat the leading zero of a number."""
+    sample = s.dropna().astype(str).head(200)
+    return bool(len(sample)) and sample.str.fullmatch(r"[0-9０-９][0-9０-９\-]*").mean() > 0.5
+
+
+def _sheet_name(name: str) -> str:
+    """Schema tables may be named by their English key; the workbook uses the Japanese name."""
+    t = _schema_table(name)
+    return t.ja if t is not None else name
+
+
+def _schema_table(name: str):
+    try:
+        return schema.table(name)
+    except KeyError:
+        return None
+
+
+def _find_header(headers, wanted: str, t) -> str | None:
+    for h in headers:
+        if h is not None and _same_header(h, wanted):
+            return h
+    if t is not None:
+        hmap = schema.header_map([h for h in headers if h is not None], t)
+        for h, k in hmap.items():
+            if k == wanted or _same_header(t.header(k), wanted):
+                return h
+    return None
+
+
+def _parse_cell(cell: str) -> tuple[int, int]:
+    letters = "".join(ch for ch in cell if ch.isalpha()).upper()
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(digits), col

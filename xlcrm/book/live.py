@@ -1,0 +1,117 @@
+"""The live engine: the same table interface over a workbook open in Excel, through xlwings.
+
+Used by the ribbon (`xw.Book.caller()`). Each primitive is one or two COM calls on a whole block of cells; the
+shared logic (keeping staff columns, journal, undo) is in `base.Book`. Excel itself saves the book.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from .base import Book, Formula, TableLoc, col_letter
+
+DATE_FORMAT = "yyyy/mm/dd"
+
+
+class LiveBook(Book):
+    def __init__(self, xw_book, *, lang: str | None = None, **_ignored):
+        super().__init__(lang)
+        self.xw = xw_book
+        self.path = getattr(xw_book, "fullname", None)
+
+    def table_names(self) -> list[str]:
+        return [t.name for s in self.xw.sheets for t in s.tables]
+
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.xw.sheets]
+
+    def _find(self, name):
+        for s in self.xw.sheets:
+            for t in s.tables:
+                if t.name.lower() == name.lower():
+                    return s, t
+        return None, None
+
+    def _locate(self, name: str) -> TableLoc | None:
+        sheet, t = self._find(name)
+        if t is not None:
+            rng = t.range
+            headers = t.header_row_range.options(ndim=1).value
+            body = t.data_body_range
+            return TableLoc(t.name, sheet.name, rng.row, rng.column, list(headers),
+                            0 if body is None else body.rows.count, True)
+        if name not in self.sheet_names():
+            return None
+        from .file import _locate_in_grid
+        used = self.xw.sheets[name].used_range
+        grid = used.options(ndim=2).value or []
+        pad = [[None] * (used.column - 1) + list(r) for r in grid]
+        loc = _locate_in_grid(name, name, [[None]] * (used.row - 1) + pad)
+        return loc
+
+    def _values(self, loc: TableLoc) -> list[list]:
+        if loc.rows == 0:
+            return []
+        s = self.xw.sheets[loc.sheet]
+        rng = s.range((loc.header_row + 1, loc.first_col), (loc.header_row + loc.rows, loc.first_col + len(loc.headers) - 1))
+        return rng.options(ndim=2).value
+
+    def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset()):
+        s = self.xw.sheets[sheet]
+        if not rows:
+            return
+        n = len(rows)
+        for j in text_cols:  # before the values, or Excel turns '0120…' into a number
+            s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = "@"
+        values = [["'" + v if isinstance(v, str) and v.startswith("=") and not isinstance(v, Formula) else v
+                   for v in r] for r in rows]
+        s.range((row, col)).value = values
+        for j in date_cols:
+            s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = DATE_FORMAT
+        for j, v in enumerate(rows[-1]):
+            if isinstance(v, dt.date) and j not in date_cols:
+                s.range((row + 1, col + j), (row + n - 1, col + j)).number_format = DATE_FORMAT
+
+    def _clear(self, sheet, row, col, nrows, ncols):
+        if nrows and ncols:
+            self.xw.sheets[sheet].range((row, col), (row + nrows - 1, col + ncols - 1)).clear_contents()
+
+    def _ensure_sheet(self, sheet, hidden=False):
+        if sheet in self.sheet_names():
+            return False
+        ws = self.xw.sheets.add(sheet, after=self.xw.sheets[-1])
+        if hidden:
+            ws.visible = False
+        return True
+
+    def _define_table(self, loc: TableLoc, new: bool) -> None:
+        s = self.xw.sheets[loc.sheet]
+        rng = s.range((loc.header_row, loc.first_col),
+                      (loc.header_row + max(loc.rows, 1), loc.first_col + len(loc.headers) - 1))
+        _, t = self._find(loc.name)
+        if t is None:
+            s.tables.add(source=rng, name=loc.name, table_style_name="TableStyleMedium2", has_headers=True)
+        else:
+            t.resize(rng)
+
+    def user(self) -> str:
+        try:
+            return self.xw.app.api.UserName
+        except Exception:  # not on Windows COM
+            return super().user()
+
+    def save(self):
+        """Write the journal; Excel (or AutoSave) saves the file itself."""
+        self._flush_journal()
+        return None
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+__all__ = ["LiveBook", "col_letter"]

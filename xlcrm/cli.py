@@ -1,0 +1,137 @@
+"""The `xlcrm` command: the jobs of the ribbon, headless, on a workbook file or CSVs.
+
+Each subcommand parses its arguments, calls one job or core function and prints the result. Heavy modules are
+imported inside the subcommand, so `xlcrm rfm orders.csv` does not pay for openpyxl or matplotlib.
+Exit codes: 0 ok, 2 bad input (the message names sheet, row and column), 3 workbook locked or changed, 1 other.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .messages import XlcrmError, default_lang
+
+
+def _date(s: str):
+    """--as-of accepts whatever a cell accepts: 2024-04-01, 2024/4/1, 令和6年4月1日, R6.4.1."""
+    import pandas as pd
+    from . import schema
+    try:
+        d = schema.parse_date(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日付として読めません / not a date: {s}") from None
+    return None if d is None else pd.Timestamp(d)
+
+
+def _print_result(result, lang: str) -> None:
+    print(result.summary(lang))
+
+
+# --- foundation: demo, import, export, undo ---------------------------------------------------------------------
+
+def _add_foundation(sub) -> None:
+    p = sub.add_parser("demo", help="デモ用ブックを作り全ジョブを実行 / make a demo workbook and run every job")
+    p.add_argument("--out", default="CRM-demo.xlsm", help="出力先 / output path (default: CRM-demo.xlsm)")
+    p.add_argument("--customers", type=int, default=1000, help="顧客数 / number of customers (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: today)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("import", help="CSVを取り込む / import customers, orders, contacts CSVs")
+    p.add_argument("csv", nargs="+", help="CSV files (UTF-8, UTF-8 BOM or cp932)")
+    p.add_argument("--into", required=True, help="取り込み先のブック / target workbook")
+    p.add_argument("--update", action="store_true", help="既存IDの行も上書き / overwrite rows whose ID exists")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("export", help="表をCSVに書き出す / export a table to CSV")
+    p.add_argument("book")
+    p.add_argument("--table", required=True, help="表の名前 / table name (顧客, 注文, フォローリスト, ...)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--encoding", choices=["cp932", "utf-8-sig", "utf-8"], default="utf-8-sig")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("undo", help="直前の変更を取り消す / undo the last change")
+    p.add_argument("book")
+    p.add_argument("--change", help="取り消す変更ID / change id from 変更履歴 (default: the last one)")
+    p.set_defaults(func=_cmd_undo)
+
+
+def _cmd_demo(args) -> int:
+    from .jobs.demo import run_demo
+    for line in run_demo(args.out, customers=args.customers, seed=args.seed, as_of=args.as_of, lang=args.lang):
+        print(line)
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from .jobs.io import import_csvs
+    _print_result(import_csvs(args.into, args.csv, update=args.update), args.lang)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .jobs.io import export_table
+    _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding), args.lang)
+    return 0
+
+
+def _cmd_undo(args) -> int:
+    from .jobs.io import undo
+    _print_result(undo(args.book, args.change), args.lang)
+    return 0
+
+
+# --- search ------------------------------------------------------------------------------------------------------
+
+def _add_search(sub) -> None:
+    pass
+
+
+# --- dedupe ------------------------------------------------------------------------------------------------------
+
+def _add_dedupe(sub) -> None:
+    pass
+
+
+# --- rfm / lapse -------------------------------------------------------------------------------------------------
+
+def _add_rfm(sub) -> None:
+    pass
+
+
+# --- follow-up / dashboard ---------------------------------------------------------------------------------------
+
+def _add_followup(sub) -> None:
+    pass
+
+
+# --- workbook build / doctor -------------------------------------------------------------------------------------
+
+def _add_build(sub) -> None:
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xlcrm", description="xlcrm: Excelで顧客管理 / customer management in Excel")
+    parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_build):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.lang = args.lang or default_lang()
+    try:
+        return int(args.func(args) or 0)
+    except XlcrmError as e:
+        print(e.message(args.lang), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -120,6 +120,10 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
         fam_raw, giv_raw = _col(df, by_kind.get("family_name", [])), _col(df, by_kind.get("given_name", []))
     else:
         fam_raw, giv_raw = _split_series(_col(df, by_kind.get("name", [])))
+    kana_raw = _col(df, by_kind.get("kana", []))
+    kfam, kgiv = _split_series(kana_raw)
+    no_name = (fam_raw.str.strip() == "") & (giv_raw.str.strip() == "")
+    fam_raw, giv_raw = fam_raw.where(~no_name, kfam), giv_raw.where(~no_name, kgiv)  # only the reading was typed
     f["fam"] = _norm(fam_raw, _name_key)
     f["giv"] = _norm(giv_raw, _name_key)
     f["full"] = f["fam"] + f["giv"]
@@ -130,8 +134,6 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     fv, gv = f["fam_v"], f["giv_v"]
     lo, hi = fv.where(fv <= gv, gv), gv.where(fv <= gv, fv)
     f["name_set"] = (lo + "\x1f" + hi).where((lo != "") & (hi != ""), "")
-    kana_raw = _col(df, by_kind.get("kana", []))
-    kfam, kgiv = _split_series(kana_raw)
     f["kana"] = _norm(kana_raw, lambda s: normalize.kana_loose(s).replace(" ", ""))
     f["kana_fam"] = _norm(kfam.where(kgiv != "", ""), normalize.kana_loose)
     f["kana_giv"] = _norm(kgiv, normalize.kana_loose)
@@ -274,6 +276,7 @@ class Comparison:
     match_levels: tuple[str, ...]    # levels that count as agreement in the reason text
 
 
+_ADDR_LEVELS = ("exact", "fuzzy_high", "postcode_only", "near", "different")
 _NAME_LEVELS = ("exact", "variant", "swapped", "fuzzy_high", "reading", "fuzzy_low", "different")
 LEVEL_TEXT = {  # (ja, en) appended to the field name in a reason
     "exact": ("一致", "equal"),
@@ -287,6 +290,8 @@ LEVEL_TEXT = {  # (ja, en) appended to the field name in a reason
     "mobile": ("(携帯)一致", "equal (mobile)"),
     "landline": ("(固定)一致", "equal (landline)"),
     "local": ("(@前のみ)一致", "equal before the @"),
+    "postcode_only": ("(郵便番号のみ)一致", "same postcode only"),
+    "near": ("(同じ町・番地違い)近い", "same area, other house number"),
     "different": ("不一致", "different"),
 }
 
@@ -299,8 +304,6 @@ def _comparisons(f: pd.DataFrame) -> list[Comparison]:
         out.append(Comparison("given", "名", "given name", _NAME_LEVELS, _NAME_LEVELS[:4]))
     elif has("fam"):
         out.append(Comparison("name", "氏名", "name", _NAME_LEVELS, _NAME_LEVELS[:4]))
-    if has("kana"):
-        out.append(Comparison("kana", "フリガナ", "kana", ("exact", "fuzzy_high", "different"), ("exact", "fuzzy_high")))
     if has("dob"):
         out.append(Comparison("dob", "生年月日", "birth date", ("exact", "one_edit", "swapped_md", "different"),
                               ("exact", "one_edit", "swapped_md")))
@@ -308,14 +311,12 @@ def _comparisons(f: pd.DataFrame) -> list[Comparison]:
         out.append(Comparison("phone", "電話", "phone", ("mobile", "landline", "different"), ("mobile", "landline")))
     if has("email"):
         out.append(Comparison("email", "メール", "e-mail", ("exact", "local", "different"), ("exact", "local")))
-    if has("postcode"):
-        out.append(Comparison("postcode", "郵便番号", "postcode", ("exact", "one_edit", "different"),
-                              ("exact", "one_edit")))
+    if has("addr") or has("postcode"):
+        # one comparison for where someone lives: address and postcode say the same thing twice, and counting
+        # them as independent evidence would merge every family at one address
+        out.append(Comparison("addr", "住所", "address", _ADDR_LEVELS, ("exact", "fuzzy_high", "postcode_only")))
     if has("pref"):
         out.append(Comparison("pref", "都道府県", "prefecture", ("exact", "different"), ("exact",)))
-    if has("addr"):
-        out.append(Comparison("addr", "住所", "address", ("exact", "fuzzy_high", "fuzzy_low", "different"),
-                              ("exact", "fuzzy_high")))
     if has("building"):
         out.append(Comparison("building", "建物", "building", ("exact", "fuzzy_high", "different"),
                               ("exact", "fuzzy_high")))
@@ -383,6 +384,77 @@ def _name_levels(a, b, av, bv, a_other, b_other, ak, bk) -> np.ndarray:
     return out
 
 
+_DIGITS = re.compile(r"\d+")
+
+
+def _addr_levels(a, b, pa, pb) -> np.ndarray:
+    """exact address / a typo in the words (numbers equal) / same postcode only / same words, other house number
+    (a neighbour, not a match) / different; -1 when neither address nor postcode is on both sides."""
+    L = {n: k for k, n in enumerate(_ADDR_LEVELS)}
+    n = len(a)
+    out = np.full(n, L["different"], np.int8)
+    has_a = (a != "") & (b != "")
+    has_p = (pa != "") & (pb != "")
+    out[has_p & (pa == pb)] = L["postcode_only"]
+    idx = np.flatnonzero(has_a & (a != b))
+    if len(idx):
+        da = np.array([" ".join(_DIGITS.findall(x)) for x in a[idx]], object)
+        db = np.array([" ".join(_DIGITS.findall(x)) for x in b[idx]], object)
+        ta = np.array([_DIGITS.sub("#", x) for x in a[idx]], object)
+        tb = np.array([_DIGITS.sub("#", x) for x in b[idx]], object)
+        sim = _jw(ta.astype(str), tb.astype(str))
+        near = (ta == tb) & (da != db)
+        typo = (da == db) & (sim >= 0.85)
+        cur = out[idx]
+        cur = np.where(near & (cur != L["postcode_only"]), L["near"], cur)
+        cur = np.where(typo, L["fuzzy_high"], cur)
+        out[idx] = cur
+    out[has_a & (a == b)] = L["exact"]
+    out[~has_a & ~has_p] = -1
+    return out
+
+
+def _name_pairs(g, i, j) -> dict[str, tuple]:
+    """Per pair, the arguments of _name_levels for the family, given and whole-name comparisons.
+
+    A name typed without a space (山田太郎) is split where the other record's family name ends (山田 太郎); the
+    reading (フリガナ) is compared per part when it was typed with a space, as a whole otherwise. The reading is
+    not a comparison of its own: it says the same as the name, and counting it twice would call every pair of
+    same-name strangers a match."""
+    fam_i, fam_j, giv_i, giv_j = g("fam")[i], g("fam")[j], g("giv")[i], g("giv")[j]
+    fv_i, fv_j, gv_i, gv_j = g("fam_v")[i], g("fam_v")[j], g("giv_v")[i], g("giv_v")[j]
+    fam_i, fam_j, giv_i, giv_j = fam_i.copy(), fam_j.copy(), giv_i.copy(), giv_j.copy()
+    fv_i, fv_j, gv_i, gv_j = fv_i.copy(), fv_j.copy(), gv_i.copy(), gv_j.copy()
+    for fa, ga, fva, gva, fb, fvb in ((fam_i, giv_i, fv_i, gv_i, fam_j, fv_j), (fam_j, giv_j, fv_j, gv_j, fam_i, fv_i)):
+        one = np.flatnonzero((ga == "") & (fa != "") & (fb != "") & (fb != fa))
+        for k in one:
+            whole, wv = fa[k], fva[k]
+            if wv.startswith(fvb[k]) and len(wv) > len(fvb[k]) and not (ga[k]):
+                cut = len(fvb[k])
+                fa[k], ga[k], fva[k], gva[k] = whole[:cut], whole[cut:], wv[:cut], wv[cut:]
+    kf_i, kf_j, kg_i, kg_j = g("kana_fam")[i], g("kana_fam")[j], g("kana_giv")[i], g("kana_giv")[j]
+    k_i, k_j = g("kana")[i], g("kana")[j]
+    whole_reading = (kf_i == "") | (kf_j == "")
+    rk_fi = np.where(whole_reading, k_i, kf_i)
+    rk_fj = np.where(whole_reading, k_j, kf_j)
+    rk_gi = np.where(whole_reading, k_i, kg_i)
+    rk_gj = np.where(whole_reading, k_j, kg_j)
+    # still one word on a side: compare whole names in the family comparison, given names then missing
+    nosplit = (giv_i == "") | (giv_j == "")
+    full_i, full_j = np.char.add(fam_i.astype(str), giv_i.astype(str)), np.char.add(fam_j.astype(str), giv_j.astype(str))
+    fullv_i, fullv_j = np.char.add(fv_i.astype(str), gv_i.astype(str)), np.char.add(fv_j.astype(str), gv_j.astype(str))
+    blank = np.full(len(i), "", dtype=object).astype(str)
+    return {
+        "family": (np.where(nosplit, full_i, fam_i), np.where(nosplit, full_j, fam_j),
+                   np.where(nosplit, fullv_i, fv_i), np.where(nosplit, fullv_j, fv_j),
+                   np.where(nosplit, blank, giv_i), np.where(nosplit, blank, giv_j),
+                   np.where(nosplit, k_i, rk_fi), np.where(nosplit, k_j, rk_fj)),
+        "given": (np.where(nosplit, blank, giv_i), np.where(nosplit, blank, giv_j), gv_i, gv_j, fam_i, fam_j,
+                  rk_gi, rk_gj),
+        "name": (full_i, full_j, fullv_i, fullv_j, blank, blank, k_i, k_j),
+    }
+
+
 def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None = None) -> pd.DataFrame:
     """One int8 level column per comparison (-1 = missing on either side), one row per pair."""
     comps = comps if comps is not None else _comparisons(f)
@@ -394,31 +466,12 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             cache[c] = f[c].to_numpy(dtype=object).astype(str)
         return cache[c]
     out = {}
+    names = None
     for c in comps:
         if c.key in ("family", "given", "name"):
-            if c.key == "name":
-                a, av, ak = g("full"), g("full_v"), g("kana")
-                ao = np.full(len(f), "", dtype=object).astype(str)
-                out[c.key] = _name_levels(a[i], a[j], av[i], av[j], ao[i], ao[j], ak[i], ak[j])
-                continue
-            me, other = ("fam", "giv") if c.key == "family" else ("giv", "fam")
-            kme = "kana_fam" if c.key == "family" else "kana_giv"
-            a, av, ao, ak = g(me), g(me + "_v"), g(other), g(kme)
-            # a record with no split (one word) compares its whole name with the other's whole name
-            if c.key == "family":
-                nosplit = (g("giv")[i] == "") | (g("giv")[j] == "")
-                a_i = np.where(nosplit, g("full")[i], a[i])
-                a_j = np.where(nosplit, g("full")[j], a[j])
-                av_i = np.where(nosplit, g("full_v")[i], av[i])
-                av_j = np.where(nosplit, g("full_v")[j], av[j])
-                ak_i = np.where(nosplit, g("kana")[i], ak[i])
-                ak_j = np.where(nosplit, g("kana")[j], ak[j])
-                out[c.key] = _name_levels(a_i, a_j, av_i, av_j, ao[i], ao[j], ak_i, ak_j)
-            else:
-                out[c.key] = _name_levels(a[i], a[j], av[i], av[j], ao[i], ao[j], ak[i], ak[j])
-        elif c.key == "kana":
-            k = g("kana")
-            out[c.key] = _levels_simple(k[i], k[j], c.levels, high=0.9)
+            if names is None:
+                names = _name_pairs(g, i, j)
+            out[c.key] = _name_levels(*names[c.key])
         elif c.key == "dob":
             d = g("dob")
             lv = _levels_simple(d[i], d[j], ("exact", "one_edit", "different"))
@@ -458,9 +511,10 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             lv[e[i] == e[j]] = 0
             lv[(e[i] == "") | (e[j] == "")] = -1
             out[c.key] = lv
+        elif c.key == "addr":
+            out[c.key] = _addr_levels(g("addr")[i], g("addr")[j], g("postcode")[i], g("postcode")[j])
         else:
-            col = {"postcode": "postcode", "pref": "pref", "addr": "addr", "building": "building",
-                   "idnum": "idnum"}.get(c.key, c.key)
+            col = {"pref": "pref", "building": "building", "idnum": "idnum"}.get(c.key, c.key)
             v = g(col)
             out[c.key] = _levels_simple(v[i], v[j], c.levels)
     return pd.DataFrame(out)
@@ -522,35 +576,42 @@ def _u_random(f: pd.DataFrame, comps: list[Comparison], sample: int, seed: int) 
     return u
 
 
-_EXACT_COL = {"family": "fam", "given": "giv", "name": "full", "dob": "dob", "email": "email", "kana": "kana"}
+_EXACT_COL = {"family": "fam", "given": "giv", "name": "full", "dob": "dob", "email": "email", "kana": "kana",
+              "addr": "addr"}
 
 
-def fit(f: pd.DataFrame, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 50_000,
-        max_iter: int = 40, seed: int = 0) -> Model:
-    """Estimate u from random pairs and m + prior by EM over the candidate pairs (no labels)."""
-    u = _u_random(f, comps, u_sample, seed)
-    m = {}
-    for c in comps:
-        k = len(c.levels)
-        # start from "true matches mostly agree": geometric decay from the exact level
-        w = np.array([0.5 ** r for r in range(k)], float)
-        w[-1] = 0.05
-        m[c.key] = w / w.sum()
-    prior = 0.3
-    arr = {c.key: levels[c.key].to_numpy() for c in comps}
+# EM sessions, as splink trains: each blocks on one field and leaves the comparisons of that field (and the fields
+# it determines) out, so the latent class EM finds is "same person", not "same name" or "same birthday".
+TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("dob",), ("dob",)),
+    (("full_v",), ("family", "given", "name", "kana")),
+    (("name_set",), ("family", "given", "name", "kana")),
+)
+MAX_TRAINING_PAIRS = 200_000
+
+
+def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, fixed: set[str], prior: float,
+        max_iter: int) -> tuple[dict, float, int]:
+    """EM for m and the prior, u held fixed. Comparisons in `fixed` (a session's blocked fields) are neither
+    estimated nor used as evidence."""
+    n = len(next(iter(arr.values()))) if arr else 0
+    m = {k: v.copy() for k, v in m.items()}
     it = 0
     for it in range(1, max_iter + 1):
-        logbf = np.zeros(len(levels))
+        logbf = np.zeros(n)
         for c in comps:
+            if c.key in fixed:
+                continue
             x = arr[c.key]
             bf = np.log(m[c.key] / u[c.key])
             logbf += np.where(x >= 0, bf[np.clip(x, 0, None)], 0.0)
-        logit = np.log(prior / (1 - prior)) + logbf
-        p = 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
+        p = 1 / (1 + np.exp(-np.clip(np.log(prior / (1 - prior)) + logbf, -50, 50)))
         new_prior = float(np.clip(p.mean(), 1e-6, 1 - 1e-6))
         delta = abs(new_prior - prior)
         prior = new_prior
         for c in comps:
+            if c.key in fixed:
+                continue
             x = arr[c.key]
             ok = x >= 0
             cnt = np.bincount(x[ok], weights=p[ok], minlength=len(c.levels))
@@ -559,12 +620,66 @@ def fit(f: pd.DataFrame, levels: pd.DataFrame, comps: list[Comparison], *, u_sam
             m[c.key] = newm
         if delta < 1e-5:
             break
+    return m, prior, it
+
+
+def fit(f: pd.DataFrame, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 50_000,
+        max_iter: int = 40, seed: int = 0) -> Model:
+    """u from random pairs; m by EM sessions (one per training block, splink's recipe); then the match rate
+    among the candidate pairs by EM with m and u held fixed. No labels."""
+    u = _u_random(f, comps, u_sample, seed)
+    m0 = {}
+    for c in comps:
+        # start from "true matches mostly agree": geometric decay from the exact level
+        w = np.array([0.5 ** r for r in range(len(c.levels))], float)
+        w[-1] = 0.05
+        m0[c.key] = w / w.sum()
+    rng = np.random.default_rng(seed)
+    estimates: dict[str, list[np.ndarray]] = {c.key: [] for c in comps}
+    iters = 0
+    for rule, leave_out in TRAINING_SESSIONS:
+        pos, codes = _key_rows(f, rule)
+        pairs = _pairs_within(pos, codes, MAX_BLOCK)
+        if len(pairs) < 50:
+            continue
+        if len(pairs) > MAX_TRAINING_PAIRS:
+            pairs = pairs[rng.choice(len(pairs), MAX_TRAINING_PAIRS, replace=False)]
+        lv = compare(f, pairs, comps)
+        fixed = {c.key for c in comps if c.key in leave_out}
+        arr = {c.key: lv[c.key].to_numpy() for c in comps}
+        m_s, _, it = _em(arr, comps, m0, u, fixed, 0.1, max_iter)
+        iters += it
+        for c in comps:
+            if c.key not in fixed:
+                estimates[c.key].append(m_s[c.key])
+    m = {c.key: (np.mean(estimates[c.key], axis=0) if estimates[c.key] else m0[c.key]) for c in comps}
+    # the match rate among candidates, m and u fixed: every comparison counts as evidence here
+    arr = {c.key: levels[c.key].to_numpy() for c in comps}
+    _, prior, it = _prior_only(arr, comps, m, u, max_iter)
     # EM's prior is the match rate among candidate pairs, which depends on how wide the blocking was. Scores use
     # the rate among all pairs instead (blocking keeps nearly every true pair), so a pair must carry enough
     # evidence to beat the odds of two random customers being one person, whatever the blocking.
     n = len(f)
     total = max(n * (n - 1) / 2, 1.0)
-    return Model(m, u, float(np.clip(prior * len(levels) / total, 1e-9, 0.5)), it)
+    return Model(m, u, float(np.clip(prior * len(levels) / total, 1e-9, 0.5)), iters + it)
+
+
+def _prior_only(arr, comps, m, u, max_iter) -> tuple[None, float, int]:
+    n = len(next(iter(arr.values()))) if arr else 0
+    logbf = np.zeros(n)
+    for c in comps:
+        x = arr[c.key]
+        bf = np.log(m[c.key] / u[c.key])
+        logbf += np.where(x >= 0, bf[np.clip(x, 0, None)], 0.0)
+    prior, it = 0.1, 0
+    for it in range(1, max_iter + 1):
+        p = 1 / (1 + np.exp(-np.clip(np.log(prior / (1 - prior)) + logbf, -50, 50)))
+        new = float(np.clip(p.mean(), 1e-6, 1 - 1e-6))
+        if abs(new - prior) < 1e-7:
+            prior = new
+            break
+        prior = new
+    return None, prior, it
 
 
 def match_weight(model: Model, levels: pd.DataFrame, comps: list[Comparison]) -> np.ndarray:
@@ -613,7 +728,8 @@ def _household(f: pd.DataFrame, pairs: np.ndarray, levels: pd.DataFrame) -> np.n
     if "given" not in levels.columns or len(pairs) == 0:
         return np.zeros(len(pairs), bool)
     lv = lambda k: levels[k].to_numpy() if k in levels.columns else np.full(len(pairs), -1)  # noqa: E731
-    given_diff = lv("given") == _NAME_LEVELS.index("different")
+    diff = _NAME_LEVELS.index("different")
+    given_diff = (lv("given") == diff) | ((lv("given") == -1) & (lv("family") == diff))
     shared = (lv("addr") == 0) | (lv("phone") == 1)
     personal = (lv("dob") == 0) | (lv("phone") == 0) | (lv("email") == 0) | np.isin(lv("idnum"), (0, 1))
     kg = f["kana_giv"].to_numpy(dtype=object).astype(str)

@@ -79,11 +79,11 @@ def hard_negative_errors(df, truth, pred: set) -> dict:
     pos = {x: k for k, x in enumerate(ids)}
     for p in wrong:
         a, b = (pos[x] for x in p)
-        if f["addr"].iat[a] and f["addr"].iat[a] == f["addr"].iat[b]:
+        if f["addr"][a] and f["addr"][a] == f["addr"][b]:
             out["family_at_one_address"] += 1
-        elif f["full_v"].iat[a] == f["full_v"].iat[b]:
+        elif f["full_v"][a] == f["full_v"][b]:
             out["same_name_strangers"] += 1
-        elif f["kana"].iat[a] and f["kana"].iat[a] == f["kana"].iat[b]:
+        elif f["kana"][a] and f["kana"][a] == f["kana"][b]:
             out["same_reading_other_kanji"] += 1
         else:
             out["other"] += 1

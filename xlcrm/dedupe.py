@@ -44,35 +44,55 @@ SCHEMA_KINDS = {
 # --- 1. features ---------------------------------------------------------------------------------------------------
 
 
+def _per_unique(values, fn) -> np.ndarray:
+    """fn applied once per distinct value (a 100,000-row list holds far fewer distinct values); object array."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    out = np.empty(len(uniq) + 1, object)
+    for k, u in enumerate(uniq):
+        out[k] = fn(u)
+    out[-1] = fn(None)
+    return out[codes]
+
+
+def _cell_text(v) -> str:
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "strftime"):
+        return v.strftime("%Y%m%d")
+    s = str(v).strip()
+    return "" if s.lower() in ("nan", "none", "nat", "<na>") else s
+
+
 def _col(df: pd.DataFrame, cols: list[str]) -> pd.Series:
-    """The columns joined by a space, as text ("" for blank)."""
+    """The columns joined by a space, as text ("" for blank); object dtype (fast to compare and join)."""
     if not cols:
-        return pd.Series("", index=df.index, dtype=object)
+        return pd.Series(np.full(len(df), "", object), index=df.index, dtype=object)
     out = None
     for c in cols:
-        s = df[c]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            s = s.dt.strftime("%Y%m%d")
-        s = s.astype(object).where(s.notna(), "").astype(str).str.strip()
-        s = s.where(~s.str.lower().isin(["nan", "none", "nat", "<na>"]), "")
-        out = s if out is None else (out + " " + s).str.strip()
-    return out
+        v = _per_unique(df[c].to_numpy(dtype=object), _cell_text)
+        out = v if out is None else np.array([f"{x} {y}".strip() for x, y in zip(out, v)], object)
+    return pd.Series(out, index=df.index, dtype=object)
 
 
 def _norm(s: pd.Series, fn) -> pd.Series:
-    return normalize.series(s, fn).astype(object).fillna("").astype(str)
+    """fn (a normalize function) over a text column, once per distinct value; "" for blank."""
+    return pd.Series(_per_unique(s.to_numpy(dtype=object), lambda x: (fn(x) or "") if x else ""),
+                     index=s.index, dtype=object)
 
 
 def _split_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(family, given) per row via normalize.split_name, called once per distinct value."""
-    codes, uniq = pd.factorize(s.astype(str))
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object))
     fam = np.empty(len(uniq) + 1, object)
     giv = np.empty(len(uniq) + 1, object)
     for k, u in enumerate(uniq):
         a, b = normalize.split_name(u) if u else ("", "")
         fam[k], giv[k] = a or "", b or ""
     fam[-1] = giv[-1] = ""
-    return pd.Series(fam[codes], index=s.index), pd.Series(giv[codes], index=s.index)
+    return (pd.Series(fam[codes], index=s.index, dtype=object),
+            pd.Series(giv[codes], index=s.index, dtype=object))
 
 
 def _fold_latin(s: str) -> str:
@@ -89,6 +109,7 @@ def _name_variant(s: str) -> str:
     return normalize.itaiji(normalize.kana(_name_key(s)))
 
 
+_DIGITS = re.compile(r"\d+")
 _DATE_RE = re.compile(r"(\d{4})\D?(\d{1,2})\D?(\d{1,2})")
 
 
@@ -113,7 +134,7 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
             raise ValueError(f"unknown kind {k!r}")
         if k != "other" and c in df.columns:
             by_kind.setdefault(k, []).append(c)
-    f = pd.DataFrame(index=df.index)
+    f: dict[str, pd.Series] = {}
 
     # names: family and given parts when the data has them (or a space to split on), the whole name otherwise
     if "family_name" in by_kind or "given_name" in by_kind:
@@ -143,7 +164,7 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     # phones: every phone column is one set per person (staff type the mobile into 電話番号 and vice versa)
     phones = by_kind.get("phone", [])
     for i in range(max(2, len(phones))):
-        raw = _col(df, [phones[i]]) if i < len(phones) else pd.Series("", index=df.index)
+        raw = _col(df, [phones[i]] if i < len(phones) else [])
         f[f"ph{i}"] = _norm(raw, normalize.phone)
         f[f"ph{i}_mobile"] = _norm(raw, normalize.phone_kind).eq("mobile").to_numpy()
     f["email"] = _norm(_col(df, by_kind.get("email", [])), normalize.email)
@@ -152,7 +173,7 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     pref = _col(df, by_kind.get("prefecture", []))
     addr = _col(df, by_kind.get("address", []))
     bldg = _col(df, by_kind.get("building", []))
-    a = pd.DataFrame({"a": addr, "p": pref, "b": bldg})
+    a = pd.DataFrame({"a": addr, "p": pref, "b": bldg}, dtype=object)
     keyed = a.drop_duplicates()
     parsed = [normalize.address(x, p, b) for x, p, b in zip(keyed["a"], keyed["p"], keyed["b"])]
     lut = pd.DataFrame({"pref": [_fold_latin(r.prefecture or "") for r in parsed],
@@ -162,12 +183,49 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
                        index=pd.MultiIndex.from_frame(keyed))
     got = lut.reindex(pd.MultiIndex.from_frame(a))
     for c in ("pref", "addr", "building"):
-        f[c] = got[c].fillna("").to_numpy()
+        f[c] = pd.Series(got[c].fillna("").to_numpy(dtype=object), index=df.index, dtype=object)
     f["idnum"] = _norm(_col(df, by_kind.get("id_number", [])), _digits_or_text)
     for c, k in kinds.items():
         if k == "other" and c in df.columns:
             f["other:" + c] = _norm(_col(df, [c]), _digits_or_text)
-    return f
+    # the address as house numbers and words apart: 1-2-3 vs 1-2-4 is a neighbour, 1-2-3 vs 1-2-3 a typo away
+    f["addr_digits"] = _norm(f["addr"], lambda x: " ".join(_DIGITS.findall(x)))
+    f["addr_text"] = _norm(f["addr"], lambda x: _DIGITS.sub("#", x))
+    return Features({c: (np.asarray(v, bool) if c.endswith("_mobile") else np.asarray(v, dtype=object).astype(str))
+                     for c, v in f.items()}, df.index)
+
+
+class Features:
+    """Comparable features as numpy arrays (fixed-width unicode compares fast), one row per input row."""
+
+    def __init__(self, cols: dict[str, np.ndarray], index: pd.Index):
+        self._cols, self.index = cols, index
+        self._cache: dict = {}
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._cols)
+
+    def __getitem__(self, k: str) -> np.ndarray:
+        return self._cols[k]
+
+    def __contains__(self, k: str) -> bool:
+        return k in self._cols
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def codes(self, k: str) -> np.ndarray:
+        """Integer code per row for column k (equal values, equal codes); -1 for blank."""
+        if ("#codes", k) not in self._cache:
+            c, _ = pd.factorize(self._cols[k])
+            c = c.astype(np.int64)
+            c[self._cols[k] == ""] = -1
+            self._cache[("#codes", k)] = c
+        return self._cache[("#codes", k)]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self._cols, index=self.index)
 
 
 def _postcode(s: str) -> str:
@@ -183,7 +241,7 @@ BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("phone",), ("email",), ("idnum",),
     ("full_v", "dob"), ("giv_v", "dob"), ("fam_v", "dob"), ("kana", "dob"),
     ("kana", "postcode"), ("full_v", "postcode"), ("fam_v", "postcode"), ("giv_v", "postcode"),
-    ("addr",), ("full_v",), ("kana",), ("dob", "postcode"), ("dob", "addr"), ("name_set",),
+    ("addr",), ("dob", "postcode"), ("dob", "addr"), ("name_set", "pref"),
     ("email_local",), ("dob",), ("postcode",),
 )
 MAX_BLOCK = 60   # a key shared by more rows (a shop's own phone, 田中 alone) says little: skipped, not exploded
@@ -195,22 +253,19 @@ def _key_rows(f: pd.DataFrame, rule: tuple[str, ...]) -> tuple[np.ndarray, np.nd
     if rule == ("phone",):
         cols = [c for c in f.columns if re.fullmatch(r"ph\d+", c)]
         pos = np.concatenate([np.arange(n)] * len(cols))
-        vals = np.concatenate([f[c].to_numpy(dtype=object) for c in cols])
+        codes, _ = pd.factorize(np.concatenate([f[c] for c in cols]))
+        codes[np.concatenate([f[c] == "" for c in cols])] = -1
     else:
         if any(c not in f.columns for c in rule):
             return np.empty(0, np.int64), np.empty(0, np.int64)
         pos = np.arange(n)
-        blank = np.zeros(n, bool)
-        vals = None
-        for c in rule:
-            v = f[c].to_numpy(dtype=object)
-            blank |= (v == "")
-            vals = v if vals is None else vals + "\x1f" + v
-    keep = vals != ""
-    if rule != ("phone",):
-        keep &= ~blank
-    pos, vals = pos[keep], vals[keep]
-    codes, _ = pd.factorize(vals)
+        codes = None
+        for c in rule:  # combine per-column integer codes: no string concatenation over 100,000 rows
+            k = f.codes(c)
+            codes = k if codes is None else np.where((codes < 0) | (k < 0), -1, codes * (k.max() + 1) + k)
+    keep = codes >= 0
+    pos, codes = pos[keep], codes[keep]
+    codes, _ = pd.factorize(codes)
     return pos, codes
 
 
@@ -258,7 +313,8 @@ def candidate_pairs(f: pd.DataFrame, rules=BLOCKING_RULES, max_block: int = MAX_
     p = np.concatenate(chunks)
     p = p[p[:, 0] != p[:, 1]]
     lo, hi = np.minimum(p[:, 0], p[:, 1]), np.maximum(p[:, 0], p[:, 1])
-    code = np.unique(lo.astype(np.int64) * n + hi)
+    code = np.sort(lo.astype(np.int64) * n + hi)  # sort + adjacent compare: faster than np.unique's hash here
+    code = code[np.r_[True, code[1:] != code[:-1]]]
     out = np.stack([code // n, code % n], axis=1)
     if only is not None:
         out = out[only[out[:, 0]] | only[out[:, 1]]]
@@ -384,10 +440,7 @@ def _name_levels(a, b, av, bv, a_other, b_other, ak, bk) -> np.ndarray:
     return out
 
 
-_DIGITS = re.compile(r"\d+")
-
-
-def _addr_levels(a, b, pa, pb) -> np.ndarray:
+def _addr_levels(a, b, pa, pb, da, db, ta, tb) -> np.ndarray:
     """exact address / a typo in the words (numbers equal) / same postcode only / same words, other house number
     (a neighbour, not a match) / different; -1 when neither address nor postcode is on both sides."""
     L = {n: k for k, n in enumerate(_ADDR_LEVELS)}
@@ -398,11 +451,8 @@ def _addr_levels(a, b, pa, pb) -> np.ndarray:
     out[has_p & (pa == pb)] = L["postcode_only"]
     idx = np.flatnonzero(has_a & (a != b))
     if len(idx):
-        da = np.array([" ".join(_DIGITS.findall(x)) for x in a[idx]], object)
-        db = np.array([" ".join(_DIGITS.findall(x)) for x in b[idx]], object)
-        ta = np.array([_DIGITS.sub("#", x) for x in a[idx]], object)
-        tb = np.array([_DIGITS.sub("#", x) for x in b[idx]], object)
-        sim = _jw(ta.astype(str), tb.astype(str))
+        da, db, ta, tb = da[idx], db[idx], ta[idx], tb[idx]
+        sim = _jw(ta, tb)
         near = (ta == tb) & (da != db)
         typo = (da == db) & (sim >= 0.85)
         cur = out[idx]
@@ -441,8 +491,7 @@ def _name_pairs(g, i, j) -> dict[str, tuple]:
     rk_gj = np.where(whole_reading, k_j, kg_j)
     # still one word on a side: compare whole names in the family comparison, given names then missing
     nosplit = (giv_i == "") | (giv_j == "")
-    full_i, full_j = np.char.add(fam_i.astype(str), giv_i.astype(str)), np.char.add(fam_j.astype(str), giv_j.astype(str))
-    fullv_i, fullv_j = np.char.add(fv_i.astype(str), gv_i.astype(str)), np.char.add(fv_j.astype(str), gv_j.astype(str))
+    full_i, full_j, fullv_i, fullv_j = g("full")[i], g("full")[j], g("full_v")[i], g("full_v")[j]  # a re-split keeps them
     blank = np.full(len(i), "", dtype=object).astype(str)
     return {
         "family": (np.where(nosplit, full_i, fam_i), np.where(nosplit, full_j, fam_j),
@@ -463,7 +512,7 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
 
     def g(c):
         if c not in cache:
-            cache[c] = f[c].to_numpy(dtype=object).astype(str)
+            cache[c] = f[c]
         return cache[c]
     out = {}
     names = None
@@ -491,7 +540,7 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             any_i = np.zeros(n, bool)
             any_j = np.zeros(n, bool)
             for p in phs:
-                v, mob = g(p), f[p + "_mobile"].to_numpy(bool)
+                v, mob = g(p), f[p + "_mobile"]
                 any_i |= v[i] != ""
                 any_j |= v[j] != ""
                 for q in phs:
@@ -512,7 +561,8 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             lv[(e[i] == "") | (e[j] == "")] = -1
             out[c.key] = lv
         elif c.key == "addr":
-            out[c.key] = _addr_levels(g("addr")[i], g("addr")[j], g("postcode")[i], g("postcode")[j])
+            out[c.key] = _addr_levels(g("addr")[i], g("addr")[j], g("postcode")[i], g("postcode")[j],
+                                      g("addr_digits")[i], g("addr_digits")[j], g("addr_text")[i], g("addr_text")[j])
         else:
             col = {"pref": "pref", "building": "building", "idnum": "idnum"}.get(c.key, c.key)
             v = g(col)
@@ -567,7 +617,7 @@ def _u_random(f: pd.DataFrame, comps: list[Comparison], sample: int, seed: int) 
         uu = (cnt + 0.5) / (cnt.sum() + 0.5 * len(c.levels))
         col = _EXACT_COL.get(c.key, c.key if c.key in f.columns else None)
         if col is not None and c.levels[0] == "exact":
-            v = f[col][f[col] != ""]
+            v = pd.Series(f[col][f[col] != ""])
             if len(v) > 1:
                 p = v.value_counts().to_numpy(float) / len(v)
                 exact = float(max((p * p).sum() - 1 / len(v), 0.0)) + 1e-9  # without a record meeting itself
@@ -587,7 +637,7 @@ TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("full_v",), ("family", "given", "name", "kana")),
     (("name_set",), ("family", "given", "name", "kana")),
 )
-MAX_TRAINING_PAIRS = 200_000
+MAX_TRAINING_PAIRS = 100_000
 
 
 def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, fixed: set[str], prior: float,
@@ -623,7 +673,7 @@ def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, f
     return m, prior, it
 
 
-def fit(f: pd.DataFrame, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 50_000,
+def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 50_000,
         max_iter: int = 40, seed: int = 0) -> Model:
     """u from random pairs; m by EM sessions (one per training block, splink's recipe); then the match rate
     among the candidate pairs by EM with m and u held fixed. No labels."""
@@ -638,15 +688,20 @@ def fit(f: pd.DataFrame, levels: pd.DataFrame, comps: list[Comparison], *, u_sam
     estimates: dict[str, list[np.ndarray]] = {c.key: [] for c in comps}
     iters = 0
     for rule, leave_out in TRAINING_SESSIONS:
-        pos, codes = _key_rows(f, rule)
-        pairs = _pairs_within(pos, codes, MAX_BLOCK)
-        if len(pairs) < 50:
+        # the session's pairs are the candidates that share its key (every training rule is a blocking rule)
+        if any(c not in f.columns for c in rule):
             continue
-        if len(pairs) > MAX_TRAINING_PAIRS:
-            pairs = pairs[rng.choice(len(pairs), MAX_TRAINING_PAIRS, replace=False)]
-        lv = compare(f, pairs, comps)
+        same = np.ones(len(pairs), bool)
+        for c in rule:
+            k = f.codes(c)
+            same &= (k[pairs[:, 0]] >= 0) & (k[pairs[:, 0]] == k[pairs[:, 1]])
+        sel = np.flatnonzero(same)
+        if len(sel) < 50:
+            continue
+        if len(sel) > MAX_TRAINING_PAIRS:
+            sel = np.sort(rng.choice(sel, MAX_TRAINING_PAIRS, replace=False))
         fixed = {c.key for c in comps if c.key in leave_out}
-        arr = {c.key: lv[c.key].to_numpy() for c in comps}
+        arr = {c.key: levels[c.key].to_numpy()[sel] for c in comps}
         m_s, _, it = _em(arr, comps, m0, u, fixed, 0.1, max_iter)
         iters += it
         for c in comps:
@@ -698,7 +753,12 @@ def reasons(levels: pd.DataFrame, comps: list[Comparison]) -> tuple[np.ndarray, 
     if len(levels) == 0:
         return np.empty(0, object), np.empty(0, object)
     keys = [c.key for c in comps]
-    combos, inv = np.unique(levels[keys].to_numpy(), axis=0, return_inverse=True)
+    lv = levels[keys].to_numpy().astype(np.int64) + 1   # 0 = missing
+    code = np.zeros(len(lv), np.int64)
+    for k in range(lv.shape[1]):
+        code = code * 16 + lv[:, k]
+    _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    combos = lv[first] - 1
     ja, en = [], []
     for row in combos:
         agree_ja, agree_en, diff_ja, diff_en = [], [], [], []
@@ -732,14 +792,26 @@ def _household(f: pd.DataFrame, pairs: np.ndarray, levels: pd.DataFrame) -> np.n
     given_diff = (lv("given") == diff) | ((lv("given") == -1) & (lv("family") == diff))
     shared = (lv("addr") == 0) | (lv("phone") == 1)
     personal = (lv("dob") == 0) | (lv("phone") == 0) | (lv("email") == 0) | np.isin(lv("idnum"), (0, 1))
-    kg = f["kana_giv"].to_numpy(dtype=object).astype(str)
+    kg = f["kana_giv"]
     ki, kj = kg[pairs[:, 0]], kg[pairs[:, 1]]
     reading_diff = (ki != "") & (kj != "") & (ki != kj) & (lv("phone") != 0) & (lv("email") != 0)
     return given_diff & shared & (~personal | reading_diff)
 
 
-def _natural(x: str):
-    return (len(x), x)
+def _pairs_in(ids: np.ndarray, pairs: np.ndarray, decided: set[frozenset] | None) -> np.ndarray:
+    """Which pairs (row positions) are among the decided id pairs."""
+    if not decided or len(pairs) == 0:
+        return np.zeros(len(pairs), bool)
+    n = len(ids)
+    pos = {x: k for k, x in enumerate(ids)}
+    codes = []
+    for d in decided:
+        a, b = tuple(d) if len(d) == 2 else (None, None)
+        if a in pos and b in pos:
+            i, j = sorted((pos[a], pos[b]))
+            codes.append(i * n + j)
+    lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+    return np.isin(lo.astype(np.int64) * n + hi, np.array(codes, np.int64))
 
 
 def cluster(ids: np.ndarray, pairs: np.ndarray, accept: np.ndarray, weight: np.ndarray, *,
@@ -790,23 +862,24 @@ def _components(n: int, e: np.ndarray) -> np.ndarray:
 
 
 def _stable_ids(ids: np.ndarray, labels: np.ndarray, previous: dict[str, str] | None) -> np.ndarray:
-    df = pd.DataFrame({"id": ids.astype(str), "lab": labels})
-    smallest = df.groupby("lab")["id"].agg(lambda s: min(s, key=_natural))
-    out = df["lab"].map(smallest).to_numpy(object)
+    ids = ids.astype(str)
+    # the smallest member id per cluster, in natural order (C9 before C10): sort by label, length, text
+    order = np.lexsort((ids, np.char.str_len(ids), labels))
+    first = order[np.r_[True, labels[order][1:] != labels[order][:-1]]]
+    smallest = np.empty(labels.max() + 1, object)
+    smallest[labels[first]] = ids[first]
+    out = smallest[labels]
     if previous:
-        prev = df["id"].map(previous)
-        taken = set()
-        votes = (pd.DataFrame({"lab": df["lab"], "prev": prev}).dropna()
-                 .groupby(["lab", "prev"]).size().reset_index(name="k")
+        df = pd.DataFrame({"lab": labels, "prev": pd.Series(ids).map(previous).to_numpy(object)})
+        votes = (df.dropna().groupby(["lab", "prev"]).size().reset_index(name="k")
                  .sort_values(["k", "prev"], ascending=[False, True]))
-        keep = {}
+        keep, taken = {}, set()
         for lab, pv, _k in votes.itertuples(index=False):
             if lab in keep or pv in taken:
                 continue
             keep[lab] = pv
             taken.add(pv)
-        # a previous id not carried over must not be reused by a new cluster named after its smallest member
-        mapped = df["lab"].map(keep)
+        mapped = pd.Series(labels).map(keep)
         out = np.where(mapped.notna(), mapped.to_numpy(object), out)
     return out
 
@@ -841,28 +914,28 @@ def find_duplicates(df: pd.DataFrame, kinds: dict[str, str] | None = None, *, id
     pairs = candidate_pairs(f, rules, only=only_new)
     levels = compare(f, pairs, comps)
     if model is None:
-        model = fit(f, levels, comps)
+        model = fit(f, pairs, levels, comps)
     w = match_weight(model, levels, comps)
     prob = 1 / (1 + np.power(2.0, -w))
     household = _household(f, pairs, levels)
-    ja, en = reasons(levels, comps)
-    id_a, id_b = ids[pairs[:, 0]], ids[pairs[:, 1]]
-    decided_no = np.array([frozenset((a, b)) in cannot_link for a, b in zip(id_a, id_b)], bool) \
-        if cannot_link else np.zeros(len(pairs), bool)
-    decided_yes = np.array([frozenset((a, b)) in must_link for a, b in zip(id_a, id_b)], bool) \
-        if must_link else np.zeros(len(pairs), bool)
+    decided_no = _pairs_in(ids, pairs, cannot_link)
+    decided_yes = _pairs_in(ids, pairs, must_link)
     accept = ((prob >= threshold) & ~household & ~decided_no) | decided_yes
     cid = cluster(ids, pairs, accept, w + decided_yes * 1000.0, cannot_link=cannot_link, previous=previous)
+    # only the pairs someone will look at get a reason and a row: accepted, for review, households, decided
+    keep = np.flatnonzero((prob >= review_threshold) | household | decided_yes | decided_no | accept)
+    ja, en = reasons(levels.iloc[keep], comps)
+    pk = pairs[keep]
     pair_df = pd.DataFrame({
-        "id_a": id_a, "id_b": id_b, "pos_a": pairs[:, 0], "pos_b": pairs[:, 1], "match_weight": w,
-        "match_probability": prob, "household": household, "accepted": accept,
-        "reason_ja": ja, "reason_en": en})
+        "id_a": ids[pk[:, 0]], "id_b": ids[pk[:, 1]], "pos_a": pk[:, 0], "pos_b": pk[:, 1],
+        "match_weight": w[keep], "match_probability": prob[keep], "household": household[keep],
+        "accepted": accept[keep], "reason_ja": ja, "reason_en": en})
     for c in comps:
-        pair_df["level_" + c.key] = levels[c.key].to_numpy()
+        pair_df["level_" + c.key] = levels[c.key].to_numpy()[keep]
     # per record: its best accepted link (score and reason), within its cluster
     cl = pd.DataFrame({"id": ids, "cluster_id": cid})
     cl["cluster_size"] = cl.groupby("cluster_id")["id"].transform("size")
-    acc = pair_df[pair_df["accepted"] & (cid[pairs[:, 0]] == cid[pairs[:, 1]])]
+    acc = pair_df[pair_df["accepted"].to_numpy() & (cid[pk[:, 0]] == cid[pk[:, 1]])]
     long = pd.concat([acc[["pos_a", "match_probability", "reason_ja", "reason_en"]].rename(columns={"pos_a": "pos"}),
                       acc[["pos_b", "match_probability", "reason_ja", "reason_en"]].rename(columns={"pos_b": "pos"})])
     best = long.sort_values("match_probability", ascending=False).drop_duplicates("pos").set_index("pos")
@@ -872,5 +945,5 @@ def find_duplicates(df: pd.DataFrame, kinds: dict[str, str] | None = None, *, id
     cl["match_reason_en"] = best["reason_en"].reindex(pos).fillna("").to_numpy()
     cl.index = df.index
     keep_pairs = pair_df[(pair_df["match_probability"] >= review_threshold) | pair_df["household"]
-                         | decided_yes | decided_no]
+                         | decided_yes[keep] | decided_no[keep]]
     return Result(keep_pairs.reset_index(drop=True), cl, model, len(pairs))

@@ -33,8 +33,9 @@ _SCHEMA = {
                  "enter 可 or 不可 (or ○/×, yes/no)"),
     "bad_choice": ("次のいずれかで入力してください: {choices}", "must be one of: {choices}"),
     "empty_id": ("IDが空です", "the ID is empty"),
+    "empty_value": ("必須の値が空です", "a required value is empty"),
     "duplicate_id": ("IDが重複しています({other}行目と同じ)", "duplicate ID (same as row {other})"),
-    "missing_column": ("必要な列「{column}」がありません", "required column '{column}' is missing"),
+    "missing_column": ("シート「{sheet}」に必要な列「{name}」がありません", "sheet '{sheet}' has no column '{name}', which is required"),
     "missing_table": ("シート(テーブル)「{table}」が見つかりません", "sheet (table) '{table}' not found"),
     "unknown_customer": ("顧客「顧客ID」に存在しない顧客IDです", "customer ID not found in the customers table"),
     "text_too_long": ("文字数が多すぎます(32,767文字まで)", "text too long (32,767 characters at most)"),
@@ -151,7 +152,8 @@ class Problem:
         self.sheet, self.row, self.column, self.cell, self.key, self.kw = sheet, row, column, cell, key, kw
 
     def message(self, lang: str | None = None) -> str:
-        what_ja, what_en = text(self.key, "ja", **self.kw), text(self.key, "en", **self.kw)
+        kw = {"sheet": self.sheet, **self.kw}
+        what_ja, what_en = text(self.key, "ja", **kw), text(self.key, "en", **kw)
         if self.row is None:
             return what_en if (lang or default_lang()) == "en" else what_ja
         return text("cell_problem", lang, sheet=self.sheet, row=self.row, column=self.column,

@@ -233,7 +233,7 @@ def _from_serial(x: float) -> dt.datetime:
     return EXCEL_EPOCH + dt.timedelta(days=x)
 
 
-_AMOUNT_STRIP = re.compile(r"[¥\\,円\s]|yen|jpy|税込|税抜")
+_AMOUNT_STRIP = re.compile(r"\((?:税込|税抜|込|抜)\)|[¥\\,円\s]|yen|jpy|税込み?|税抜き?")
 
 
 def parse_amount(v) -> float | None:
@@ -411,7 +411,7 @@ def conform(raw: pd.DataFrame, t: Table | str, *, sheet: str | None = None, chec
     present = {k: h for h, k in hmap.items() if k in t.by_key}
     for c in t.columns:
         if c.required and c.key not in present:
-            problems.append(Problem(sheet, None, c.ja, "missing_column", column=f"{c.ja} ({c.key})"))
+            problems.append(Problem(sheet, None, c.ja, "missing_column", name=f"{c.ja} ({c.key})"))
     if problems:
         raise BadInput(problems)
     out = {}
@@ -431,12 +431,14 @@ def conform(raw: pd.DataFrame, t: Table | str, *, sheet: str | None = None, chec
         if c.required and c.key != t.id_column and c.kind in ("id", "date", "datetime", "amount", "text"):
             col = df[c.key]
             empty = col.isna() if c.kind in ("date", "datetime", "amount") else col.eq("")
+            h = present.get(c.key, c.ja)
+            flagged = {p.row for p in problems if p.column == h}
             for row in df.index[empty.to_numpy()]:
-                h = present.get(c.key, c.ja)
+                if int(row) in flagged:
+                    continue
                 lt = letters.get(h, "")
-                problems.append(Problem(sheet, int(row), h, "empty_id" if c.kind == "id" else "bad_" + (
-                    "date" if c.kind in ("date", "datetime") else "amount" if c.kind == "amount" else "number"),
-                    cell=f"{lt}{row}" if lt else ""))
+                problems.append(Problem(sheet, int(row), h, "empty_id" if c.kind == "id" else "empty_value",
+                                        cell=f"{lt}{row}" if lt else ""))
     if problems:
         problems.sort(key=lambda p: (p.row or 0, p.column))
         raise BadInput(problems)

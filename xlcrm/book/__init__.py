@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from .base import JOURNAL, Book, Formula, TableLoc
+from .base import JOURNAL, Book, TableLoc
 
 
 def open_book(target, **kwargs) -> Book:
@@ -17,4 +17,4 @@ def open_book(target, **kwargs) -> Book:
     return LiveBook(target, **kwargs)
 
 
-__all__ = ["open_book", "Book", "Formula", "TableLoc", "JOURNAL"]
+__all__ = ["open_book", "Book", "TableLoc", "JOURNAL"]

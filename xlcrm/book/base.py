@@ -5,12 +5,14 @@ a job sees — `read`, `write_table`, `update_columns`, `write_range`, `journal`
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import getpass
 import json
 import math
 import unicodedata
 import uuid
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,11 +25,8 @@ JOURNAL = "変更履歴"
 JOURNAL_HEADERS = ["日時", "処理", "実行者", "内容", "Summary", "変更ID", "取消"]
 UNDO_SHEET = "_xlcrm_undo"   # hidden: before-images of the last changes, so 取り消し can restore them
 UNDO_KEEP = 20               # changes kept undoable
+UNDO_MAX_CHARS = 20_000_000  # and at most this much undo data in the book (backups hold the rest)
 _CHUNK = 30000               # a cell holds 32,767 characters at most
-
-
-class Formula(str):
-    """A value to be written as a formula. Any other text starting with '=' is written as plain text."""
 
 
 @dataclass
@@ -92,7 +91,8 @@ class Book:
         raise NotImplementedError
 
     def _put(self, sheet: str, row: int, col: int, rows: list[list], text_cols: set[int] = frozenset(),
-             date_cols: set[int] = frozenset()) -> None:
+             date_cols: set[int] = frozenset(), formula_cols: set[int] = frozenset()) -> None:
+        """Write a block of values. Text starting with '=' is written as text, except in `formula_cols`."""
         raise NotImplementedError
 
     def _clear(self, sheet: str, row: int, col: int, nrows: int, ncols: int) -> None:
@@ -154,11 +154,13 @@ class Book:
 
     # --- writing ----------------------------------------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame, *, key: str | None = None, sheet: str | None = None,
-                    text_columns=(), hidden: bool = False) -> TableLoc:
+                    text_columns=(), formula_columns=(), hidden: bool = False) -> TableLoc:
         """Create or replace table `name` with `df` (columns = headers to write).
 
         Columns that staff added to the table (headers not in `df`) are kept: matched by `key` when given,
-        otherwise by row position. A new table goes to A1 of sheet `sheet` (default: `name`).
+        otherwise by row position. A new table goes to A1 of sheet `sheet` (default: `name`). Values in
+        `formula_columns` that start with '=' are written as formulas (e.g. HYPERLINK); anywhere else such
+        text stays text, so customer data never becomes a formula.
         """
         name = _sheet_name(name)
         old = self._locate(name)
@@ -190,13 +192,14 @@ class Book:
             target = sheet or name
             self._ensure_sheet(target, hidden=hidden)
             loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
-        self._write_frame(loc, body, text_columns)
+        self._write_frame(loc, body, text_columns, formula_columns)
         self._define_table(loc, new=old is None or not old.listobject)
         return loc
 
-    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=()):
+    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=(), formula_columns=()):
         rows = [list(map(str, body.columns))]
         text_cols, date_cols = set(), set()
+        formula_cols = {i for i, c in enumerate(body.columns) if c in formula_columns}
         for i, c in enumerate(body.columns):
             s = body[c]
             if pd.api.types.is_datetime64_any_dtype(s):
@@ -207,7 +210,7 @@ class Book:
         rows += [[_cell_value(col[r]) for col in cols] for r in range(len(body))]
         if len(body) == 0:
             rows.append([None] * len(body.columns))  # an Excel table needs a data row
-        self._put(loc.sheet, loc.header_row, loc.first_col, rows, text_cols, date_cols)
+        self._put(loc.sheet, loc.header_row, loc.first_col, rows, text_cols, date_cols, formula_cols)
 
     def update_columns(self, name: str, df: pd.DataFrame, *, key: str) -> dict:
         """Set the columns of `df` (other than `key`) in table `name`, row by row matched on `key`.
@@ -223,7 +226,7 @@ class Book:
         t = _schema_table(name)
         key_header = _find_header(raw.columns, key, t)
         if key_header is None:
-            raise BadInput([Problem(loc.sheet, None, key, "missing_column", column=key)])
+            raise BadInput([Problem(loc.sheet, None, key, "missing_column", name=key)])
         keys = raw[key_header].map(lambda v: schema.parse_text(v)).to_numpy()
         pos = pd.Series(np.arange(len(keys)), index=keys)
         pos = pos[~pos.index.duplicated()]
@@ -301,12 +304,23 @@ class Book:
         self.write_table(JOURNAL, pd.DataFrame(rows, columns=JOURNAL_HEADERS), text_columns=("変更ID",))
 
     def _save_undo(self, change_id: str, job: str) -> None:
-        payload = json.dumps(self._undo_ops, ensure_ascii=False, default=_jsonable)
+        # zlib + base64: before-images of a whole customer table compress about tenfold
+        payload = base64.b64encode(zlib.compress(
+            json.dumps(self._undo_ops, ensure_ascii=False, default=_jsonable).encode("utf-8"), 6)).decode("ascii")
         chunks = [payload[i:i + _CHUNK] for i in range(0, len(payload), _CHUNK)] or [""]
         old = self.read_raw(UNDO_SHEET)
         keep = [] if old is None else old.to_numpy(dtype=object).tolist()
         ids = list(dict.fromkeys(r[0] for r in keep))
-        drop = set(ids[:-(UNDO_KEEP - 1)]) if len(ids) >= UNDO_KEEP else set()
+        size = {i: 0 for i in ids}
+        for r in keep:
+            size[r[0]] += len(str(r[3] or ""))
+        total = len(payload)
+        drop = set()
+        for i in reversed(ids):  # newest first: keep while under both limits
+            if len(ids) - len(drop) >= UNDO_KEEP or total + size[i] > UNDO_MAX_CHARS:
+                drop.add(i)
+            else:
+                total += size[i]
         keep = [r for r in keep if r[0] not in drop]
         keep += [[change_id, job, i, c] for i, c in enumerate(chunks)]
         self.write_table(UNDO_SHEET, pd.DataFrame(keep, columns=["change_id", "job", "seq", "data"]), hidden=True,
@@ -327,7 +341,7 @@ class Book:
         elif change_id not in ids:
             return None
         part = undo[undo["change_id"].astype(str) == change_id].sort_values("seq")
-        ops = json.loads("".join(part["data"].fillna("").astype(str)))
+        ops = json.loads(zlib.decompress(base64.b64decode("".join(part["data"].fillna("").astype(str)))))
         for op in reversed(ops):
             self._restore(op)
         journal = self.read_raw(JOURNAL)

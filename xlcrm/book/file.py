@@ -20,7 +20,7 @@ import python_calamine as pc
 from .. import schema
 from ..messages import BookLocked, XlcrmError
 from . import ooxml
-from .base import Book, Formula, TableLoc, col_letter
+from .base import Book, TableLoc, col_letter
 
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy/mm/dd"
@@ -108,6 +108,7 @@ class FileBook(Book):
             raise XlcrmError("not_a_workbook", name=self.path.name) from None
         self._wb = None
         self._dirty = False
+        self._touched: set[str] = set()  # sheets written this session: read back from openpyxl, the rest from calamine
 
     # --- openpyxl, loaded on the first write --------------------------------------------------------------------
     @property
@@ -116,7 +117,6 @@ class FileBook(Book):
             import openpyxl  # uses defusedxml when it is installed (it is a dependency)
             self._wb = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() in (".xlsm", ".xltm"),
                                               keep_links=False, rich_text=False)
-            self._cal = None  # from now on the openpyxl state is the truth
         return self._wb
 
     # --- engine primitives ------------------------------------------------------------------------------------
@@ -129,7 +129,10 @@ class FileBook(Book):
         return list(self._cal.sheet_names) if self._wb is None else list(self._wb.sheetnames)
 
     def _locate(self, name: str) -> TableLoc | None:
-        return self._locate_cal(name) if self._wb is None else self._locate_xl(name)
+        fast = self._locate_cal(name)
+        if self._wb is None or (fast is not None and fast.sheet not in self._touched):
+            return fast  # untouched this session: calamine reads it ten times faster than openpyxl
+        return self._locate_xl(name)
 
     def _locate_cal(self, name):
         folded = name.lower()
@@ -162,7 +165,7 @@ class FileBook(Book):
 
     def _values(self, loc: TableLoc) -> list[list]:
         n = len(loc.headers)
-        if self._wb is None:
+        if self._wb is None or loc.sheet not in self._touched:
             if loc.listobject:
                 rows = self._cal.get_table_by_name(loc.name).to_python()
             else:
@@ -175,14 +178,15 @@ class FileBook(Book):
                                                min_col=loc.first_col, max_col=loc.first_col + n - 1,
                                                values_only=True)]
 
-    def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset()):
+    def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
         self._dirty = True
+        self._touched.add(sheet)
         ws = self.wb[sheet]
         for i, values in enumerate(rows):
             for j, v in enumerate(values):
                 cell = ws.cell(row + i, col + j)
                 cell.value = v
-                if isinstance(v, str) and not isinstance(v, Formula) and cell.data_type == "f":
+                if cell.data_type == "f" and (j not in formula_cols or i == 0):
                     cell.data_type = "s"  # customer text like '=1+1' is text, never a formula
                 if i == 0 and len(rows) > 1:
                     continue
@@ -195,6 +199,7 @@ class FileBook(Book):
 
     def _clear(self, sheet, row, col, nrows, ncols):
         self._dirty = True
+        self._touched.add(sheet)
         ws = self.wb[sheet]
         for r in range(row, row + nrows):
             for c in range(col, col + ncols):
@@ -206,6 +211,7 @@ class FileBook(Book):
         if sheet in self.wb.sheetnames:
             return False
         self._dirty = True
+        self._touched.add(sheet)
         ws = self.wb.create_sheet(sheet)
         if hidden:
             ws.sheet_state = "hidden"
@@ -249,6 +255,7 @@ class FileBook(Book):
             check_not_open(self.path)
             if fingerprint(self.path) != self._fingerprint:
                 raise BookLocked("book_changed", name=self.path.name)
+            self._remove_dead_temps()
             tmp = self.path.with_name(f".{self.path.stem}.xlcrm-{os.getpid()}{self.path.suffix}")
             try:
                 self._wb.save(tmp)
@@ -269,6 +276,16 @@ class FileBook(Book):
         self._fingerprint = fingerprint(self.path)
         self._dirty = False
         return backup
+
+    def _remove_dead_temps(self) -> None:
+        """Temp files of writers that were killed mid-save (the book itself was never touched by them)."""
+        for tmp in self.path.parent.glob(f".{self.path.stem}.xlcrm-*{self.path.suffix}"):
+            try:
+                os.kill(int(tmp.stem.rsplit("-", 1)[1]), 0)
+            except ProcessLookupError:
+                tmp.unlink(missing_ok=True)
+            except (ValueError, PermissionError, IndexError):
+                pass
 
     def backup_dir(self) -> Path:
         return self.path.with_name(f"{self.path.stem}_backup")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .base import Book, Formula, TableLoc, col_letter
+from .base import Book, TableLoc, col_letter
 
 DATE_FORMAT = "yyyy/mm/dd"
 
@@ -55,15 +55,15 @@ class LiveBook(Book):
         rng = s.range((loc.header_row + 1, loc.first_col), (loc.header_row + loc.rows, loc.first_col + len(loc.headers) - 1))
         return rng.options(ndim=2).value
 
-    def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset()):
+    def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
         s = self.xw.sheets[sheet]
         if not rows:
             return
         n = len(rows)
         for j in text_cols:  # before the values, or Excel turns '0120…' into a number
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = "@"
-        values = [["'" + v if isinstance(v, str) and v.startswith("=") and not isinstance(v, Formula) else v
-                   for v in r] for r in rows]
+        values = [["'" + v if isinstance(v, str) and v.startswith("=") and (j not in formula_cols or i == 0) else v
+                   for j, v in enumerate(r)] for i, r in enumerate(rows)]
         s.range((row, col)).value = values
         for j in date_cols:
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = DATE_FORMAT

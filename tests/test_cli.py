@@ -1,0 +1,47 @@
+"""The `xlcrm` command as a user runs it: exit codes and messages in both languages."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import pandas as pd
+
+from xlcrm.book import open_book
+from xlcrm.cli import main
+
+
+def sha(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_locked_book_exits_3_and_is_untouched(book_path, capsys):
+    book_path.with_name("~$" + book_path.name).write_text("x")
+    before = sha(book_path)
+    assert main(["--lang", "en", "undo", str(book_path)]) == 3
+    assert "open elsewhere" in capsys.readouterr().err
+    assert sha(book_path) == before
+
+
+def test_undo_from_the_command_line(book_path, capsys):
+    with open_book(book_path) as b:
+        b.update_columns("customers", pd.DataFrame({"customer_id": ["C0001"], "区分": ["見込み"]}), key="customer_id")
+        b.journal("test", "区分を変更", "kind changed")
+        b.save()
+    assert main(["undo", str(book_path)]) == 0
+    assert "取り消しました" in capsys.readouterr().out
+    with open_book(book_path) as b:
+        assert b.read("customers").loc[2, "kind"] == "顧客"
+    assert main(["--lang", "en", "undo", str(book_path)]) == 0  # the undo itself is undoable: redo
+    assert "undone" in capsys.readouterr().out
+
+
+def test_missing_book_is_a_clear_error(tmp_path, capsys):
+    assert main(["--lang", "ja", "undo", str(tmp_path / "nai.xlsm")]) == 1
+    assert "見つかりません" in capsys.readouterr().err
+
+
+def test_console_script_runs_as_a_process(book_path):
+    r = subprocess.run([sys.executable, "-m", "xlcrm.cli", "--lang", "en", "undo", str(book_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "Nothing to undo" in r.stdout

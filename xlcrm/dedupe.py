@@ -77,7 +77,8 @@ def _col(df: pd.DataFrame, cols: list[str]) -> pd.Series:
 
 
 def _norm(s: pd.Series, fn) -> pd.Series:
-    """fn (a normalize function) over a text column, once per distinct value; "" for blank."""
+    """fn (a normalize function) over a text column, once per distinct value; "" for blank. (Not
+    normalize.series: that returns pandas' Arrow strings, slow to compare pair by pair.)"""
     return pd.Series(_per_unique(s.to_numpy(dtype=object), lambda x: (fn(x) or "") if x else ""),
                      index=s.index, dtype=object)
 
@@ -89,6 +90,8 @@ def _split_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     giv = np.empty(len(uniq) + 1, object)
     for k, u in enumerate(uniq):
         a, b = normalize.split_name(u) if u else ("", "")
+        if not a and not b:  # no space typed: the whole name, split later against the other record's
+            a = normalize.nfkc(u) if u else ""
         fam[k], giv[k] = a or "", b or ""
     fam[-1] = giv[-1] = ""
     return (pd.Series(fam[codes], index=s.index, dtype=object),
@@ -100,22 +103,27 @@ def _fold_latin(s: str) -> str:
 
 
 def _name_key(s: str) -> str:
-    """A name as compared: normalised, lower case, no spaces."""
-    return _fold_latin(normalize.name(s)).replace(" ", "")
+    """A name as written: width, case, kana script and spaces folded, 異体字 kept (髙橋 ≠ 高橋 here)."""
+    return normalize.name_plain(s)
 
 
 def _name_variant(s: str) -> str:
-    """A name after 異体字 and kana folding (髙橋→高橋, ｻﾄｳ→サトウ): equal here means the same written name."""
-    return normalize.itaiji(normalize.kana(_name_key(s)))
+    """A name after 異体字 folding too (髙橋→高橋): equal here means the same name in another form."""
+    return normalize.name(s)
 
 
 _DIGITS = re.compile(r"\d+")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+def _has_japanese(s) -> bool:
+    return bool(s) and _JAPANESE.search(s) is not None
 _DATE_RE = re.compile(r"(\d{4})\D?(\d{1,2})\D?(\d{1,2})")
 
 
 def _date_key(s: str) -> str:
     """YYYYMMDD from 1956-04-09, 1956/4/9, 19560409 or a timestamp; "" when unreadable."""
-    m = _DATE_RE.search(normalize.name(s) if s else "")
+    m = _DATE_RE.search(normalize.nfkc(s) if s else "")
     if not m:
         return ""
     y, mo, d = m.groups()
@@ -123,7 +131,7 @@ def _date_key(s: str) -> str:
 
 
 def _digits_or_text(s: str) -> str:
-    return _fold_latin(normalize.name(s)).replace(" ", "")
+    return _fold_latin(normalize.nfkc(s)).replace(" ", "")
 
 
 def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
@@ -155,9 +163,10 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     fv, gv = f["fam_v"], f["giv_v"]
     lo, hi = fv.where(fv <= gv, gv), gv.where(fv <= gv, fv)
     f["name_set"] = (lo + "\x1f" + hi).where((lo != "") & (hi != ""), "")
-    f["kana"] = _norm(kana_raw, lambda s: normalize.kana_loose(s).replace(" ", ""))
-    f["kana_fam"] = _norm(kfam.where(kgiv != "", ""), normalize.kana_loose)
-    f["kana_giv"] = _norm(kgiv, normalize.kana_loose)
+    # the reading compares strictly (normalize.kana): kana_loose makes 大野 (オオノ) and 小野 (オノ) one name
+    f["kana"] = _norm(kana_raw, normalize.kana)
+    f["kana_fam"] = _norm(kfam.where(kgiv != "", ""), normalize.kana)
+    f["kana_giv"] = _norm(kgiv, normalize.kana)
 
     f["dob"] = _norm(_col(df, by_kind.get("birth_date", [])), _date_key)
 
@@ -166,24 +175,27 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     for i in range(max(2, len(phones))):
         raw = _col(df, [phones[i]] if i < len(phones) else [])
         f[f"ph{i}"] = _norm(raw, normalize.phone)
-        f[f"ph{i}_mobile"] = _norm(raw, normalize.phone_kind).eq("mobile").to_numpy()
+        f[f"ph{i}_mobile"] = (_norm(raw, normalize.phone_kind) == "mobile").to_numpy(bool)
     f["email"] = _norm(_col(df, by_kind.get("email", [])), normalize.email)
     f["email_local"] = f["email"].str.split("@").str[0].fillna("")
     f["postcode"] = _norm(_col(df, by_kind.get("postcode", [])), _postcode)
     pref = _col(df, by_kind.get("prefecture", []))
     addr = _col(df, by_kind.get("address", []))
     bldg = _col(df, by_kind.get("building", []))
-    a = pd.DataFrame({"a": addr, "p": pref, "b": bldg}, dtype=object)
-    keyed = a.drop_duplicates()
-    parsed = [normalize.address(x, p, b) for x, p, b in zip(keyed["a"], keyed["p"], keyed["b"])]
-    lut = pd.DataFrame({"pref": [_fold_latin(r.prefecture or "") for r in parsed],
-                        "addr": [_fold_latin(r.key or "") if (x or "").strip() else "" for r, x in
-                                 zip(parsed, keyed["a"])],
-                        "building": [_fold_latin(normalize.name(r.building or "")).replace(" ", "") for r in parsed]},
-                       index=pd.MultiIndex.from_frame(keyed))
-    got = lut.reindex(pd.MultiIndex.from_frame(a))
-    for c in ("pref", "addr", "building"):
-        f[c] = pd.Series(got[c].fillna("").to_numpy(dtype=object), index=df.index, dtype=object)
+    # the street (municipality + 丁目-番-号) is compared without the prefecture: staff leave 都道府県 blank as
+    # often as they fill it, and the prefecture is compared on its own
+    # the Japanese parser (丁目/番/号, building split off) only for addresses written in Japanese: it would read
+    # "7 wallaby place" as house number 7 in a building called wallaby place
+    jp = addr.map(_has_japanese).to_numpy(bool)
+    parts = normalize.address_frame(addr, pref, bldg)
+    latin = lambda x: " ".join(_fold_latin(normalize.nfkc(x)).split()) if x else ""  # noqa: E731
+    f["pref"] = pd.Series(np.where(jp, parts["prefecture"].to_numpy(dtype=object), _per_unique(pref, latin)),
+                          index=df.index, dtype=object)
+    f["addr"] = pd.Series(np.where(jp, parts["city_rest"].to_numpy(dtype=object), _per_unique(addr, latin)),
+                          index=df.index, dtype=object)
+    f["building"] = pd.Series(np.where(jp, parts["building"].to_numpy(dtype=object),
+                                       _per_unique(bldg, lambda x: latin(x).replace(" ", ""))),
+                              index=df.index, dtype=object)
     f["idnum"] = _norm(_col(df, by_kind.get("id_number", [])), _digits_or_text)
     for c, k in kinds.items():
         if k == "other" and c in df.columns:

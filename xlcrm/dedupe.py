@@ -98,6 +98,34 @@ def _split_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
             pd.Series(giv[codes], index=s.index, dtype=object))
 
 
+def _split_by_known_families(fam: pd.Series, giv: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Split names typed without a space (小林由美) at the longest family name that others typed with a space
+    (小林 由美): the list learns its own surnames, no dictionary needed. Latin names are left alone."""
+    split = (giv != "") & (fam != "")
+    known = set(_per_unique(fam[split].to_numpy(dtype=object), lambda x: normalize.name_plain(x) if x else ""))
+    known.discard("")
+    if not known:
+        return fam, giv
+    longest = max(map(len, known))
+
+    def cut(whole):
+        if not whole or not _has_japanese(whole):
+            return (whole or "", "")
+        w = normalize.name_plain(whole)
+        for k in range(min(longest, len(w) - 1), 0, -1):
+            if w[:k] in known:
+                return (w[:k], w[k:])
+        return (whole, "")
+    one = (giv == "") & (fam != "")
+    if not one.any():
+        return fam, giv
+    res = _per_unique(fam[one].to_numpy(dtype=object), lambda x: cut(x) if x else ("", ""))
+    fam, giv = fam.copy(), giv.copy()
+    fam[one] = [r[0] for r in res]
+    giv[one] = [r[1] for r in res]
+    return fam, giv
+
+
 def _fold_latin(s: str) -> str:
     return s.lower()
 
@@ -153,6 +181,7 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     kfam, kgiv = _split_series(kana_raw)
     no_name = (fam_raw.str.strip() == "") & (giv_raw.str.strip() == "")
     fam_raw, giv_raw = fam_raw.where(~no_name, kfam), giv_raw.where(~no_name, kgiv)  # only the reading was typed
+    fam_raw, giv_raw = _split_by_known_families(fam_raw, giv_raw)
     f["fam"] = _norm(fam_raw, _name_key)
     f["giv"] = _norm(giv_raw, _name_key)
     f["full"] = f["fam"] + f["giv"]
@@ -383,7 +412,8 @@ def _comparisons(f: pd.DataFrame) -> list[Comparison]:
         # one comparison for where someone lives: address and postcode say the same thing twice, and counting
         # them as independent evidence would merge every family at one address
         out.append(Comparison("addr", "住所", "address", _ADDR_LEVELS, ("exact", "fuzzy_high", "postcode_only")))
-    if has("pref"):
+    if has("pref") and not (has("addr") or has("postcode")):
+        # with an address, the prefecture says nothing more (a move changes both): counted once, in 住所
         out.append(Comparison("pref", "都道府県", "prefecture", ("exact", "different"), ("exact",)))
     if has("building"):
         out.append(Comparison("building", "建物", "building", ("exact", "fuzzy_high", "different"),

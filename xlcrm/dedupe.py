@@ -377,7 +377,7 @@ _ADDR_LEVELS = ("exact", "fuzzy_high", "postcode_only", "near", "different")
 _NAME_LEVELS = ("exact", "variant", "swapped", "fuzzy_high", "reading", "fuzzy_low", "different")
 LEVEL_TEXT = {  # (ja, en) appended to the field name in a reason
     "exact": ("一致", "equal"),
-    "variant": ("(異体字・カナ表記)一致", "equal after variant folding"),
+    "variant": ("(異体字)一致", "equal after variant folding"),
     "swapped": ("(姓名入替)一致", "equal with family/given swapped"),
     "fuzzy_high": ("(表記ゆれ)ほぼ一致", "nearly equal (typo)"),
     "reading": ("読みのみ一致", "same reading, different characters"),

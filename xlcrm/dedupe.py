@@ -144,6 +144,10 @@ _DIGITS = re.compile(r"\d+")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 
+def _is_mobile(digits: str) -> bool:
+    return len(digits) == 11 and digits[:3] in ("060", "070", "080", "090")
+
+
 def _has_japanese(s) -> bool:
     return bool(s) and _JAPANESE.search(s) is not None
 _DATE_RE = re.compile(r"(\d{4})\D?(\d{1,2})\D?(\d{1,2})")
@@ -204,7 +208,8 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     for i in range(max(2, len(phones))):
         raw = _col(df, [phones[i]] if i < len(phones) else [])
         f[f"ph{i}"] = _norm(raw, normalize.phone)
-        f[f"ph{i}_mobile"] = (_norm(raw, normalize.phone_kind) == "mobile").to_numpy(bool)
+        # mobile from the national digits (070/080/090/060 + 8): phone_kind would parse every raw value again
+        f[f"ph{i}_mobile"] = f[f"ph{i}"].map(_is_mobile).to_numpy(bool)
     f["email"] = _norm(_col(df, by_kind.get("email", [])), normalize.email)
     f["email_local"] = f["email"].str.split("@").str[0].fillna("")
     f["postcode"] = _norm(_col(df, by_kind.get("postcode", [])), _postcode)
@@ -215,16 +220,17 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     # often as they fill it, and the prefecture is compared on its own
     # the Japanese parser (丁目/番/号, building split off) only for addresses written in Japanese: it would read
     # "7 wallaby place" as house number 7 in a building called wallaby place
-    jp = addr.map(_has_japanese).to_numpy(bool)
-    parts = normalize.address_frame(addr, pref, bldg)
+    jp = _per_unique(addr, _has_japanese).astype(bool)
     latin = lambda x: " ".join(_fold_latin(normalize.nfkc(x)).split()) if x else ""  # noqa: E731
-    f["pref"] = pd.Series(np.where(jp, parts["prefecture"].to_numpy(dtype=object), _per_unique(pref, latin)),
-                          index=df.index, dtype=object)
-    f["addr"] = pd.Series(np.where(jp, parts["city_rest"].to_numpy(dtype=object), _per_unique(addr, latin)),
-                          index=df.index, dtype=object)
-    f["building"] = pd.Series(np.where(jp, parts["building"].to_numpy(dtype=object),
-                                       _per_unique(bldg, lambda x: latin(x).replace(" ", ""))),
-                              index=df.index, dtype=object)
+    pref_n, addr_n = _per_unique(pref, latin), _per_unique(addr, latin)
+    bldg_n = _per_unique(bldg, lambda x: latin(x).replace(" ", ""))
+    if jp.any():
+        parts = normalize.address_frame(addr[jp], pref[jp], bldg[jp])
+        pref_n[jp] = parts["prefecture"].to_numpy(dtype=object)
+        addr_n[jp] = parts["city_rest"].to_numpy(dtype=object)
+        bldg_n[jp] = parts["building"].to_numpy(dtype=object)
+    for c, v in (("pref", pref_n), ("addr", addr_n), ("building", bldg_n)):
+        f[c] = pd.Series(v, index=df.index, dtype=object)
     f["idnum"] = _norm(_col(df, by_kind.get("id_number", [])), _digits_or_text)
     for c, k in kinds.items():
         if k == "other" and c in df.columns:
@@ -427,16 +433,20 @@ def _comparisons(f: pd.DataFrame) -> list[Comparison]:
     return out
 
 
+def _workers(n: int) -> int:
+    return -1 if n > 50_000 else 1  # threads only pay for themselves on long arrays
+
+
 def _jw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) == 0:
         return np.empty(0)
-    return cpdist(list(a), list(b), scorer=JaroWinkler.normalized_similarity, workers=-1)
+    return cpdist(list(a), list(b), scorer=JaroWinkler.normalized_similarity, workers=_workers(len(a)))
 
 
 def _lev(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) == 0:
         return np.empty(0, np.int64)
-    return cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=-1)
+    return cpdist(list(a), list(b), scorer=Levenshtein.distance, workers=_workers(len(a)))
 
 
 def _levels_simple(a, b, levels, high=0.9, low=0.75) -> np.ndarray:

@@ -20,7 +20,10 @@ or landline but have clearly different given names are a household (同一世帯
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,22 +169,54 @@ def _digits_or_text(s: str) -> str:
     return _fold_latin(normalize.nfkc(s)).replace(" ", "")
 
 
-def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """Comparable features, one row per input row (same index). `kinds` maps input column -> kind."""
+PARALLEL_FROM = 20_000   # rows; below this a second process costs more than it saves
+
+
+def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
+    """Comparable features, one row per input row (same index). `kinds` maps input column -> kind.
+
+    On a large table the phones and addresses are folded in a second process (fork, where the OS has it) while
+    this one folds names, dates and e-mail: the two halves take about as long, and shops have two cores."""
     by_kind: dict[str, list[str]] = {}
     for c, k in kinds.items():
         if k not in KINDS:
             raise ValueError(f"unknown kind {k!r}")
         if k != "other" and c in df.columns:
             by_kind.setdefault(k, []).append(c)
-    f: dict[str, pd.Series] = {}
+    cols = {k: [_col(df, [c]) for c in v] for k, v in by_kind.items()}
+    places = {k: cols.get(k, []) for k in ("phone", "postcode", "prefecture", "address", "building")}
+    pool = None
+    if len(df) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods():
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+        later = pool.submit(_place_features, places, df.index)
+    try:
+        f = _person_features(cols, kinds, df)
+        f.update(later.result() if pool is not None else _place_features(places, df.index))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return Features({c: (np.asarray(v, bool) if c.endswith("_mobile") else np.asarray(v, dtype=object).astype(str))
+                     for c, v in f.items()}, df.index)
 
+
+def _joined(parts: list[pd.Series], index) -> pd.Series:
+    if not parts:
+        return pd.Series(np.full(len(index), "", object), index=index, dtype=object)
+    out = parts[0]
+    for p in parts[1:]:
+        out = pd.Series([f"{x} {y}".strip() for x, y in zip(out, p)], index=index, dtype=object)
+    return out
+
+
+def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
+    f: dict[str, pd.Series] = {}
+    idx = df.index
     # names: family and given parts when the data has them (or a space to split on), the whole name otherwise
-    if "family_name" in by_kind or "given_name" in by_kind:
-        fam_raw, giv_raw = _col(df, by_kind.get("family_name", [])), _col(df, by_kind.get("given_name", []))
+    if "family_name" in cols or "given_name" in cols:
+        fam_raw, giv_raw = _joined(cols.get("family_name", []), idx), _joined(cols.get("given_name", []), idx)
     else:
-        fam_raw, giv_raw = _split_series(_col(df, by_kind.get("name", [])))
-    kana_raw = _col(df, by_kind.get("kana", []))
+        fam_raw, giv_raw = _split_series(_joined(cols.get("name", []), idx))
+    kana_raw = _joined(cols.get("kana", []), idx)
     kfam, kgiv = _split_series(kana_raw)
     no_name = (fam_raw.str.strip() == "") & (giv_raw.str.strip() == "")
     fam_raw, giv_raw = fam_raw.where(~no_name, kfam), giv_raw.where(~no_name, kgiv)  # only the reading was typed
@@ -200,26 +235,32 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     f["kana"] = _norm(kana_raw, normalize.kana)
     f["kana_fam"] = _norm(kfam.where(kgiv != "", ""), normalize.kana)
     f["kana_giv"] = _norm(kgiv, normalize.kana)
+    f["dob"] = _norm(_joined(cols.get("birth_date", []), idx), _date_key)
+    f["email"] = _norm(_joined(cols.get("email", []), idx), normalize.email)
+    f["email_local"] = f["email"].str.split("@").str[0].fillna("")
+    f["idnum"] = _norm(_joined(cols.get("id_number", []), idx), _digits_or_text)
+    for c, k in kinds.items():
+        if k == "other" and c in df.columns:
+            f["other:" + c] = _norm(_col(df, [c]), _digits_or_text)
+    return f
 
-    f["dob"] = _norm(_col(df, by_kind.get("birth_date", [])), _date_key)
 
+def _place_features(cols: dict, idx) -> dict:
+    f: dict[str, pd.Series] = {}
     # phones: every phone column is one set per person (staff type the mobile into 電話番号 and vice versa)
-    phones = by_kind.get("phone", [])
+    phones = cols.get("phone", [])
     for i in range(max(2, len(phones))):
-        raw = _col(df, [phones[i]] if i < len(phones) else [])
+        raw = phones[i] if i < len(phones) else _joined([], idx)
         f[f"ph{i}"] = _norm(raw, normalize.phone)
         # mobile from the national digits (070/080/090/060 + 8): phone_kind would parse every raw value again
         f[f"ph{i}_mobile"] = f[f"ph{i}"].map(_is_mobile).to_numpy(bool)
-    f["email"] = _norm(_col(df, by_kind.get("email", [])), normalize.email)
-    f["email_local"] = f["email"].str.split("@").str[0].fillna("")
-    f["postcode"] = _norm(_col(df, by_kind.get("postcode", [])), _postcode)
-    pref = _col(df, by_kind.get("prefecture", []))
-    addr = _col(df, by_kind.get("address", []))
-    bldg = _col(df, by_kind.get("building", []))
+    f["postcode"] = _norm(_joined(cols.get("postcode", []), idx), _postcode)
+    pref = _joined(cols.get("prefecture", []), idx)
+    addr = _joined(cols.get("address", []), idx)
+    bldg = _joined(cols.get("building", []), idx)
     # the street (municipality + 丁目-番-号) is compared without the prefecture: staff leave 都道府県 blank as
-    # often as they fill it, and the prefecture is compared on its own
-    # the Japanese parser (丁目/番/号, building split off) only for addresses written in Japanese: it would read
-    # "7 wallaby place" as house number 7 in a building called wallaby place
+    # often as they fill it. The Japanese parser (丁目/番/号, building split off) only for addresses written in
+    # Japanese: it would read "7 wallaby place" as house number 7 in a building called wallaby place
     jp = _per_unique(addr, _has_japanese).astype(bool)
     latin = lambda x: " ".join(_fold_latin(normalize.nfkc(x)).split()) if x else ""  # noqa: E731
     pref_n, addr_n = _per_unique(pref, latin), _per_unique(addr, latin)
@@ -230,16 +271,11 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
         addr_n[jp] = parts["city_rest"].to_numpy(dtype=object)
         bldg_n[jp] = parts["building"].to_numpy(dtype=object)
     for c, v in (("pref", pref_n), ("addr", addr_n), ("building", bldg_n)):
-        f[c] = pd.Series(v, index=df.index, dtype=object)
-    f["idnum"] = _norm(_col(df, by_kind.get("id_number", [])), _digits_or_text)
-    for c, k in kinds.items():
-        if k == "other" and c in df.columns:
-            f["other:" + c] = _norm(_col(df, [c]), _digits_or_text)
+        f[c] = pd.Series(v, index=idx, dtype=object)
     # the address as house numbers and words apart: 1-2-3 vs 1-2-4 is a neighbour, 1-2-3 vs 1-2-3 a typo away
     f["addr_digits"] = _norm(f["addr"], lambda x: " ".join(_DIGITS.findall(x)))
     f["addr_text"] = _norm(f["addr"], lambda x: _DIGITS.sub("#", x))
-    return Features({c: (np.asarray(v, bool) if c.endswith("_mobile") else np.asarray(v, dtype=object).astype(str))
-                     for c, v in f.items()}, df.index)
+    return {k: np.asarray(v) for k, v in f.items()}
 
 
 class Features:

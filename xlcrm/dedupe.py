@@ -714,16 +714,15 @@ def _u_random(f: pd.DataFrame, comps: list[Comparison], sample: int, seed: int) 
     return u
 
 
-_EXACT_COL = {"family": "fam", "given": "giv", "name": "full", "dob": "dob", "email": "email", "kana": "kana",
-              "addr": "addr"}
+_EXACT_COL = {"family": "fam", "given": "giv", "name": "full", "dob": "dob", "email": "email", "addr": "addr"}
 
 
 # EM sessions, as splink trains: each blocks on one field and leaves the comparisons of that field (and the fields
 # it determines) out, so the latent class EM finds is "same person", not "same name" or "same birthday".
 TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("dob",), ("dob",)),
-    (("full_v",), ("family", "given", "name", "kana")),
-    (("name_set",), ("family", "given", "name", "kana")),
+    (("full_v",), ("family", "given", "name")),
+    (("name_set",), ("family", "given", "name")),
 )
 MAX_TRAINING_PAIRS = 100_000
 
@@ -931,12 +930,13 @@ def cluster(ids: np.ndarray, pairs: np.ndarray, accept: np.ndarray, weight: np.n
         in_bad = np.isin(labels[e[:, 0]], list(bad)) if len(e) else np.zeros(0, bool)
         if not in_bad.any():
             break
-        # drop the weakest link inside each bad component (edges are sorted strongest first)
+        # drop the weakest quarter of the links inside each bad component (edges are sorted strongest first):
+        # a chain breaks at its weakest links, and a strongly knit group of true duplicates keeps its core
         drop = np.zeros(len(e), bool)
         for comp in bad:
             idx = np.flatnonzero(labels[e[:, 0]] == comp)
             if len(idx):
-                drop[idx[-1]] = True
+                drop[idx[-max(1, len(idx) // 4):]] = True
         e, w = e[~drop], w[~drop]
         labels = _components(n, e)
     return _stable_ids(ids, labels, previous)
@@ -983,7 +983,7 @@ class Result:
 
 
 def find_duplicates(df: pd.DataFrame, kinds: dict[str, str] | None = None, *, id_column: str = "customer_id",
-                    threshold: float = 0.5, review_threshold: float = 0.2, cannot_link: set[frozenset] | None = None,
+                    threshold: float = 0.5, review_threshold: float = 0.05, cannot_link: set[frozenset] | None = None,
                     must_link: set[frozenset] | None = None, previous: dict[str, str] | None = None,
                     model: Model | None = None, only_new: np.ndarray | None = None,
                     rules=BLOCKING_RULES) -> Result:

@@ -87,7 +87,6 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
                                  review_threshold=settings.get("dedupe_review", 0.05), cannot_link=cannot,
                                  must_link=must, previous=previous)
     names = dict(zip(ids, customers["name"].to_numpy(object)))
-    lang = settings.get("lang", "ja")
     p = res.pairs
     cid = dict(zip(res.clusters["id"], res.clusters["cluster_id"]))
     size = dict(zip(res.clusters["id"], res.clusters["cluster_size"]))
@@ -137,7 +136,6 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
     counts = {"groups": groups, "records": int(len(multi)), "review": int((table["区分"] == KIND_REVIEW).sum()),
               "households": int(p["household"].sum()), "candidates": int(res.n_candidates)}
     book.journal("dedupe", text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts))
-    del lang
     return JobResult(text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts), counts)
 
 
@@ -256,7 +254,7 @@ def undo_merge_book(book, settings, *, merge_id: str | None = None) -> JobResult
             return JobResult(text("undo_merge_none", "ja"), text("undo_merge_none", "en"), {"records": 0})
         merge_id = open_["統合ID"].iloc[-1]
     elif merge_id not in set(open_["統合ID"]):
-        raise XlcrmError("undo_merge_unknown", id=merge_id)
+        raise BadInput(key="undo_merge_unknown", id=merge_id)
     cust_raw, ord_raw, con_raw = _raw(book, "customers"), _raw(book, "orders"), _raw(book, "contacts")
     cust, o, c, n = merge.undo(merge_id, cust_raw, ord_raw, con_raw, hist)
     book.write_table("顧客", cust.reset_index(drop=True))

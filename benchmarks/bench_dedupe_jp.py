@@ -62,7 +62,7 @@ def run_splink(df):
     linker.training.estimate_probability_two_random_records_match([block_on("mobile")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("fam", "giv"))
     pred = linker.inference.predict(threshold_match_probability=0.5)
     cl_df = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.5).as_pandas_dataframe()
     clock.__exit__()

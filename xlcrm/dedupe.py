@@ -353,7 +353,7 @@ def _key_rows(f: pd.DataFrame, rule: tuple[str, ...]) -> tuple[np.ndarray, np.nd
 
 
 def _pairs_within(pos: np.ndarray, codes: np.ndarray, max_block: int) -> np.ndarray:
-    """All pairs (as i*n+j codes computed later) of positions sharing a code, blocks above max_block skipped."""
+    """All pairs of positions sharing a code (blocks above max_block skipped), as an (m, 2) array."""
     if len(pos) == 0:
         return np.empty((0, 2), np.int64)
     sizes = np.bincount(codes)
@@ -362,13 +362,13 @@ def _pairs_within(pos: np.ndarray, codes: np.ndarray, max_block: int) -> np.ndar
     order = np.argsort(codes, kind="stable")
     pos, codes = pos[order], codes[order]
     out = []
+    live = np.arange(len(codes))  # rows whose block may still reach k rows further down (sorted by code)
     for k in range(1, max_block):
-        if k >= len(codes):
+        live = live[live + k < len(codes)]
+        live = live[codes[live] == codes[live + k]]
+        if not len(live):
             break
-        same = codes[:-k] == codes[k:]
-        if not same.any():
-            break
-        out.append(np.stack([pos[:-k][same], pos[k:][same]], axis=1))
+        out.append(np.stack([pos[live], pos[live + k]], axis=1))
     return np.concatenate(out) if out else np.empty((0, 2), np.int64)
 
 

@@ -64,9 +64,14 @@ _BOOK = {
 _CSV = {
     "csv_encoding": ("「{name}」の文字コードを判定できません(UTF-8 / cp932 に対応)",
                      "cannot detect the encoding of '{name}' (UTF-8 and cp932 are supported)"),
-    "csv_unencodable": ("{encoding}で表せない文字があります", "has characters that {encoding} cannot encode"),
+    "csv_unencodable": ("{encoding}で表せない(または別の文字に置き換わる)文字があります",
+                        "has characters that {encoding} cannot encode (or would turn into other characters)"),
     "csv_unknown_table": ("「{name}」がどの表(顧客/注文/対応履歴)か判定できません",
                           "cannot tell which table (customers/orders/contacts) '{name}' is"),
+    "csv_malformed": ("「{name}」{line}行目: CSVとして読めません(引用符「\"」の閉じ忘れなど)",
+                      "'{name}' line {line}: cannot be read as CSV (an unclosed quote \" or similar)"),
+    "csv_extra_fields": ("見出しより列の多い行です", "this row has more fields than the header row"),
+    "csv_duplicate_header": ("見出しが重複しています({other}列と同じ)", "duplicate header (same as column {other})"),
 }
 
 # --- search / dedupe --------------------------------------------------------------------------------------------
@@ -110,7 +115,66 @@ _FOLLOWUP = {}
 _DASHBOARD = {}
 
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
-_BUILD = {}
+_BUILD = {
+    "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
+    "ribbon_no_job": ("「{label}」はこのバージョンのxlcrmにはまだありません。pip install -U xlcrm で更新してください。",
+                      "'{label}' is not in this version of xlcrm. Update it with pip install -U xlcrm."),
+    "ribbon_log": ("詳しい記録: {log}(サポートに送ってください)", "Details were logged to {log} (send it to support)."),
+    "undo_nothing": ("取り消せる変更はありません。", "There is no change to undo."),
+    "undo_done": ("変更 {change} を取り消しました。", "Change {change} was undone."),
+    "build_done": ("ブックを作成しました: {path}", "Workbook written: {path}"),
+    "build_current": ("{path} はソースから作ったものと同じです。", "{path} is what the sources build."),
+    "build_stale": ("{path} はソースと違います(xlcrm build-workbook で作り直してください)。",
+                    "{path} differs from what the sources build (run xlcrm build-workbook)."),
+    "conf_written": ("{path} の xlwings.conf に Interpreter_{os} = {interpreter} を書き込みました。",
+                     "Wrote Interpreter_{os} = {interpreter} into the xlwings.conf sheet of {path}."),
+    # doctor: each finding is one line; the *_fix lines say what to do
+    "dr_ok": ("問題は見つかりませんでした。", "No problems found."),
+    "dr_interpreter_ok": ("Python: {path}", "Python: {path}"),
+    "dr_interpreter_missing": ("xlwings.conf の Interpreter_{os} に書かれた Python が見つかりません: {path}",
+                               "The Python named in xlwings.conf Interpreter_{os} does not exist: {path}"),
+    "dr_interpreter_fix": ("Pythonをインストールし、コマンドプロンプトで「xlcrm set-interpreter ブック.xlsm」を実行してください。",
+                           "Install Python, then run 'xlcrm set-interpreter <book>.xlsm' in a command prompt."),
+    "dr_interpreter_path": ("Interpreter_{os} が「{path}」です(PATH上の python を使います): {found}",
+                            "Interpreter_{os} is '{path}' (the python on PATH is used): {found}"),
+    "dr_store_python": ("Microsoft Store 版のPythonです({path})。Excelから起動できないことがあります。",
+                        "This is the Microsoft Store Python ({path}); Excel often cannot start it."),
+    "dr_store_python_fix": ("python.org のインストーラー版Pythonを入れ、xlcrm set-interpreter で設定し直してください。",
+                            "Install Python from python.org and run xlcrm set-interpreter again."),
+    "dr_store_office": ("Microsoft Store 版のOfficeです({path})。xlwingsのシート関数やCOM接続が動かないことがあります。",
+                        "This is Microsoft Store Office ({path}); xlwings UDFs and COM often fail with it."),
+    "dr_store_office_fix": ("Microsoft 365 のインストーラー版(クイック実行)のOfficeを使ってください。",
+                            "Use the installer (Click-to-Run) version of Microsoft 365 Office."),
+    "dr_xlwings_ok": ("xlwings {installed}(ブックのVBAと一致)", "xlwings {installed} (matches the workbook's VBA)"),
+    "dr_xlwings_mismatch": ("インストールされている xlwings は {installed}、ブックのVBAは {expected} 用です。",
+                            "xlwings {installed} is installed; the workbook's VBA expects {expected}."),
+    "dr_xlwings_fix": ("pip install xlwings=={expected} を実行するか、xlcrm build-workbook でブックを作り直してください。",
+                       "Run pip install xlwings=={expected}, or rebuild the workbook with xlcrm build-workbook."),
+    "dr_xlwings_missing": ("Python に xlwings がインストールされていません。", "xlwings is not installed in this Python."),
+    "dr_no_vba": ("ブックに xlwings のVBAが見つかりません(.xlsm ですか?)。",
+                  "The workbook has no xlwings VBA (is it an .xlsm?)."),
+    "dr_url": ("ブックの場所がURLです({path})。OneDrive/SharePoint上のファイルをExcelで直接開いています。",
+               "The workbook's path is a URL ({path}): it is open from OneDrive/SharePoint directly."),
+    "dr_url_fix": ("エクスプローラーの同期フォルダ(「常にこのデバイス上に保持する」)から開いてください。リボンは動きますが、"
+                   "コマンド(xlcrm …)にはローカルのパスが必要です。",
+                   "Open it from the synced folder in Explorer ('Always keep on this device'). The ribbon works, "
+                   "but xlcrm commands need a local path."),
+    "dr_no_conf": ("xlwings.conf シートがありません。", "There is no xlwings.conf sheet."),
+    "dr_no_conf_fix": ("xlcrm build-workbook で作った CRM.xlsm の xlwings.conf シートをコピーしてください。",
+                       "Copy the xlwings.conf sheet from a CRM.xlsm made by xlcrm build-workbook."),
+    "dr_conf_blank": ("xlwings.conf の {row} 行目が空行です。それより下の設定({keys})は読まれません。",
+                      "Row {row} of xlwings.conf is blank: the settings below it ({keys}) are ignored."),
+    "dr_conf_blank_fix": ("空行を削除して、A1から詰めて書いてください。", "Delete the blank row so the settings run from A1 without gaps."),
+    "dr_udf_modules": ("xlwings.conf の UDF Modules が「{value}」です(xlcrm.udfs であるべきです)。",
+                       "UDF Modules in xlwings.conf is '{value}' (should be xlcrm.udfs)."),
+    "dr_mac": ("macOS: リボンのボタン(RunPython)は使えますが、シート関数(RFM_SCORE など)はWindows版Excelだけです。",
+               "macOS: ribbon buttons (RunPython) work; sheet functions (RFM_SCORE, ...) need Windows Excel."),
+    "dr_mac_fix": ("初回だけターミナルで「xlwings runpython install」を実行してください。",
+                   "Run 'xlwings runpython install' once in a terminal."),
+    "dr_xlcrm_missing": ("この Python({path})に xlcrm がインストールされていません。",
+                         "xlcrm is not installed in this Python ({path})."),
+    "dr_xlcrm_fix": ("「{path} -m pip install xlcrm」を実行してください。", "Run '{path} -m pip install xlcrm'."),
+}
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,

@@ -286,16 +286,13 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
 
 
 def read_any(path: Path) -> pd.DataFrame:
-    """A CSV (UTF-8, BOM or cp932) or the first sheet of an Excel file, every cell as text."""
+    """A CSV (UTF-8, BOM or cp932; index = file line) or the first sheet of an Excel file (index = sheet row)."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
-        return pd.read_excel(path, dtype=object, engine="calamine").fillna("")
-    last = None
-    for enc in ("utf-8-sig", "cp932"):
-        try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, skipinitialspace=True)
-        except UnicodeDecodeError as e:
-            last = e
-    raise XlcrmError("csv_encoding", name=path.name) from last
+        df = pd.read_excel(path, dtype=object, engine="calamine").fillna("")
+        df.index = pd.RangeIndex(2, 2 + len(df))
+        return df
+    from ..csvio import read_csv
+    return read_csv(path)
 
 
 def table_kinds(columns, mapping: dict[str, str]) -> dict[str, str]:
@@ -327,15 +324,16 @@ def dedupe_table(input_path, out_path, *, id_column: str | None = None, mapping:
         raise BadInput(key="dedupe_unknown_column", column=id_column)
     if id_column is None:
         id_column = "__row__"
-        df[id_column] = [str(i + 2) for i in range(len(df))]  # the row number as a spreadsheet shows it
+        df[id_column] = [str(i) for i in df.index]  # the line / row number as the file shows it
     kinds.pop(id_column, None)
     if not kinds:
         raise BadInput(key="dedupe_no_fields")
     ids = df[id_column].map(schema.parse_text)
-    dup = ids[ids.duplicated(keep=False) | ids.eq("")]
-    if len(dup):
-        raise BadInput([Problem(path.name, int(i) + 2, id_column, "duplicate_id" if ids[i] else "empty_id",
-                                other=int(ids[ids.eq(ids[i])].index[0]) + 2) for i in dup.index[:50]])
+    bad = ids.eq("") | ids.duplicated(keep="first")
+    if bad.any():
+        first = {v: i for i, v in zip(ids.index[::-1], ids[::-1])}
+        raise BadInput([Problem(path.name, int(i), id_column, "duplicate_id" if ids[i] else "empty_id",
+                                other=first.get(ids[i], "")) for i in ids.index[bad.to_numpy()]])
     df[id_column] = ids
     res = dedupe.find_duplicates(df, kinds, id_column=id_column, threshold=threshold)
     cl = res.clusters

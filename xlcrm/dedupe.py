@@ -8,9 +8,9 @@ Pipeline (pure pandas/numpy, DataFrames in and out):
    for a married surname, kana + postcode, address, …) so that 100,000 rows never meet 5·10⁹ pairs.
 3. `compare`: each pair gets one *level* per field (exact / after 異体字 folding / same reading only / fuzzy /
    different / missing).
-4. `Model.fit`: Fellegi–Sunter weights with no labels, as splink does it: u (chance agreement) from random pairs,
-   m (agreement among true matches) and the match prior by EM over the candidate pairs.
-5. `score`: match weight, probability and a reason a clerk can read in Japanese and English.
+4. `fit`: Fellegi–Sunter weights with no labels, as splink does it: u (chance agreement) from random pairs,
+   m (agreement among true matches) by EM sessions each blocked on one field, then the match prior.
+5. `match_weight`, `reasons`: weight, probability and a reason a clerk can read in Japanese and English.
 6. `cluster`: connected components over accepted pairs, cut where they would chain unrelated people or join a
    pair staff decided are different people; cluster IDs kept stable across runs.
 
@@ -669,9 +669,6 @@ class Model:
     prior: float = 1e-4       # P(two records picked at random are one person), as splink states it
     iterations: int = 0
 
-    def bayes_factors(self, key: str) -> np.ndarray:
-        return self.m[key] / self.u[key]
-
     def to_json(self) -> str:
         return json.dumps({"m": {k: v.tolist() for k, v in self.m.items()},
                            "u": {k: v.tolist() for k, v in self.u.items()}, "prior": self.prior},
@@ -797,7 +794,7 @@ def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Compar
     m = {c.key: (np.mean(estimates[c.key], axis=0) if estimates[c.key] else m0[c.key]) for c in comps}
     # the match rate among candidates, m and u fixed: every comparison counts as evidence here
     arr = {c.key: levels[c.key].to_numpy() for c in comps}
-    _, prior, it = _prior_only(arr, comps, m, u, max_iter)
+    prior, it = _prior_only(arr, comps, m, u, max_iter)
     # EM's prior is the match rate among candidate pairs, which depends on how wide the blocking was. Scores use
     # the rate among all pairs instead (blocking keeps nearly every true pair), so a pair must carry enough
     # evidence to beat the odds of two random customers being one person, whatever the blocking.
@@ -806,7 +803,8 @@ def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Compar
     return Model(m, u, float(np.clip(prior * len(levels) / total, 1e-9, 0.5)), iters + it)
 
 
-def _prior_only(arr, comps, m, u, max_iter) -> tuple[None, float, int]:
+def _prior_only(arr, comps, m, u, max_iter) -> tuple[float, int]:
+    """The match rate among candidate pairs by EM with m and u held fixed."""
     n = len(next(iter(arr.values()))) if arr else 0
     logbf = np.zeros(n)
     for c in comps:
@@ -821,7 +819,7 @@ def _prior_only(arr, comps, m, u, max_iter) -> tuple[None, float, int]:
             prior = new
             break
         prior = new
-    return None, prior, it
+    return prior, it
 
 
 def match_weight(model: Model, levels: pd.DataFrame, comps: list[Comparison]) -> np.ndarray:

@@ -307,6 +307,17 @@ class Features:
             self._cache[("#codes", k)] = c
         return self._cache[("#codes", k)]
 
+    def shared_codes(self, ks: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Integer codes for several columns in one code space (a phone in 電話番号 equals one in 携帯電話)."""
+        if ("#shared", ks) not in self._cache:
+            allv = np.concatenate([self._cols[k] for k in ks])
+            c, _ = pd.factorize(allv)
+            c = c.astype(np.int64)
+            c[allv == ""] = -1
+            n = len(self)
+            self._cache[("#shared", ks)] = {k: c[t * n:(t + 1) * n] for t, k in enumerate(ks)}
+        return self._cache[("#shared", ks)]
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self._cols, index=self.index)
 
@@ -622,25 +633,27 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             lv = np.where(lv == 2, 3, lv).astype(np.int8)
             k = np.flatnonzero(lv == 3)
             if len(k):
-                di, dj = d[i[k]], d[j[k]]
-                swapped = np.array([x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]
-                                    for x, y in zip(di, dj)], bool)
+                # YYYYMMDD as integers: same year, month and day swapped (4/9 typed for 9/4)
+                a = d[i[k]].astype("U8").astype(np.int64)
+                b = d[j[k]].astype("U8").astype(np.int64)
+                swapped = (a // 10000 == b // 10000) & (a // 100 % 100 == b % 100) & (a % 100 == b // 100 % 100)
                 lv[k[swapped]] = 2
             out[c.key] = lv
         elif c.key == "phone":
             phs = [c2 for c2 in f.columns if re.fullmatch(r"ph\d+", c2)]
+            codes = f.shared_codes(tuple(phs))  # one code space over all phone columns: compare ints, not text
             n = len(pairs)
             mobile_eq = np.zeros(n, bool)
             land_eq = np.zeros(n, bool)
             any_i = np.zeros(n, bool)
             any_j = np.zeros(n, bool)
             for p in phs:
-                v, mob = g(p), f[p + "_mobile"]
-                any_i |= v[i] != ""
-                any_j |= v[j] != ""
+                v, mob = codes[p], f[p + "_mobile"]
+                vi = v[i]
+                any_i |= vi >= 0
+                any_j |= v[j] >= 0
                 for q in phs:
-                    w = g(q)
-                    eq = (v[i] != "") & (v[i] == w[j])
+                    eq = (vi >= 0) & (vi == codes[q][j])
                     mobile_eq |= eq & mob[i]
                     land_eq |= eq & ~mob[i]
             lv = np.full(n, 2, np.int8)
@@ -649,11 +662,11 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             lv[~(any_i & any_j)] = -1
             out[c.key] = lv
         elif c.key == "email":
-            e, loc = g("email"), g("email_local")
+            e, loc = f.codes("email"), f.codes("email_local")
             lv = np.full(len(pairs), 2, np.int8)
-            lv[(loc[i] != "") & (loc[i] == loc[j])] = 1
+            lv[(loc[i] >= 0) & (loc[i] == loc[j])] = 1
             lv[e[i] == e[j]] = 0
-            lv[(e[i] == "") | (e[j] == "")] = -1
+            lv[(e[i] < 0) | (e[j] < 0)] = -1
             out[c.key] = lv
         elif c.key == "addr":
             out[c.key] = _addr_levels(g("addr")[i], g("addr")[j], g("postcode")[i], g("postcode")[j],

@@ -238,6 +238,9 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     f["dob"] = _norm(_joined(cols.get("birth_date", []), idx), _date_key)
     f["email"] = _norm(_joined(cols.get("email", []), idx), normalize.email)
     f["email_local"] = f["email"].str.split("@").str[0].fillna("")
+    # a local part without digits is mostly the name spelt out (taro.yamada): it says nothing the name does not,
+    # and strangers with one name share it. Only one with digits (taro1985, emi766) is evidence of its own
+    f["email_local_id"] = f["email_local"].where(f["email_local"].str.contains(r"\d", regex=True), "")
     f["idnum"] = _norm(_joined(cols.get("id_number", []), idx), _digits_or_text)
     # phones: every phone column is one set per person (staff type the mobile into 電話番号 and vice versa)
     phones = cols.get("phone", [])
@@ -662,7 +665,7 @@ def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None =
             lv[~(any_i & any_j)] = -1
             out[c.key] = lv
         elif c.key == "email":
-            e, loc = f.codes("email"), f.codes("email_local")
+            e, loc = f.codes("email"), f.codes("email_local_id")
             lv = np.full(len(pairs), 2, np.int8)
             lv[(loc[i] >= 0) & (loc[i] == loc[j])] = 1
             lv[e[i] == e[j]] = 0
@@ -738,23 +741,23 @@ _EXACT_COL = {"family": "fam", "given": "giv", "name": "full", "dob": "dob", "em
 # it determines) out, so the latent class EM finds is "same person", not "same name" or "same birthday".
 TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("dob",), ("dob",)),
-    (("full_v",), ("family", "given", "name")),
     (("name_set",), ("family", "given", "name")),
+    (("full_v",), ("family", "given", "name")),
 )
 MAX_TRAINING_PAIRS = 100_000
 
 
-def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, fixed: set[str], prior: float,
-        max_iter: int) -> tuple[dict, float, int]:
-    """EM for m and the prior, u held fixed. Comparisons in `fixed` (a session's blocked fields) are neither
-    estimated nor used as evidence."""
+def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, ignore: set[str], frozen: set[str],
+        prior: float, max_iter: int) -> tuple[dict, float, int]:
+    """EM for m and the prior, u held fixed. Comparisons in `ignore` (the session's blocked fields) are not
+    evidence; those in `frozen` are evidence with the m an earlier session estimated, and stay as they are."""
     n = len(next(iter(arr.values()))) if arr else 0
     m = {k: v.copy() for k, v in m.items()}
     it = 0
     for it in range(1, max_iter + 1):
         logbf = np.zeros(n)
         for c in comps:
-            if c.key in fixed:
+            if c.key in ignore:
                 continue
             x = arr[c.key]
             bf = np.log(m[c.key] / u[c.key])
@@ -764,7 +767,7 @@ def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, f
         delta = abs(new_prior - prior)
         prior = new_prior
         for c in comps:
-            if c.key in fixed:
+            if c.key in ignore or c.key in frozen:
                 continue
             x = arr[c.key]
             ok = x >= 0
@@ -779,22 +782,28 @@ def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, f
 
 def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 50_000,
         max_iter: int = 40, seed: int = 0) -> Model:
-    """u from random pairs; m by EM sessions (one per training block, splink's recipe); then the match rate
-    among the candidate pairs by EM with m and u held fixed. No labels."""
+    """u from random pairs; m by EM sessions, one per training block, as splink trains; then the match rate
+    among the candidate pairs by EM with m and u held fixed. No labels.
+
+    Sessions run in turn and a comparison keeps the m of the first session that could estimate it: pairs sharing a
+    birth date teach everything but the birth date; pairs sharing a name then teach only the birth date, with the
+    rest held fixed. Estimating e-mail or address among same-name pairs would learn "same name" instead of "same
+    person": strangers with one name share e-mail local parts (taro.yamada) and towns more than chance."""
     u = _u_random(f, comps, u_sample, seed)
-    m0 = {}
+    m = {}
     for c in comps:
         # start from "true matches mostly agree": geometric decay from the exact level
         w = np.array([0.5 ** r for r in range(len(c.levels))], float)
         w[-1] = 0.05
-        m0[c.key] = w / w.sum()
+        m[c.key] = w / w.sum()
     rng = np.random.default_rng(seed)
-    estimates: dict[str, list[np.ndarray]] = {c.key: [] for c in comps}
+    learned: set[str] = set()
     iters = 0
     for rule, leave_out in TRAINING_SESSIONS:
-        # the session's pairs are the candidates that share its key (every training rule is a blocking rule)
-        if any(c not in f.columns for c in rule):
+        ignore = {c.key for c in comps if c.key in leave_out}
+        if all(c.key in learned or c.key in ignore for c in comps) or any(c not in f.columns for c in rule):
             continue
+        # the session's pairs are the candidates that share its key
         same = np.ones(len(pairs), bool)
         for c in rule:
             k = f.codes(c)
@@ -804,14 +813,10 @@ def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Compar
             continue
         if len(sel) > MAX_TRAINING_PAIRS:
             sel = np.sort(rng.choice(sel, MAX_TRAINING_PAIRS, replace=False))
-        fixed = {c.key for c in comps if c.key in leave_out}
         arr = {c.key: levels[c.key].to_numpy()[sel] for c in comps}
-        m_s, _, it = _em(arr, comps, m0, u, fixed, 0.1, max_iter)
+        m, _, it = _em(arr, comps, m, u, ignore, learned, 0.1, max_iter)
         iters += it
-        for c in comps:
-            if c.key not in fixed:
-                estimates[c.key].append(m_s[c.key])
-    m = {c.key: (np.mean(estimates[c.key], axis=0) if estimates[c.key] else m0[c.key]) for c in comps}
+        learned |= {c.key for c in comps if c.key not in ignore}
     # the match rate among candidates, m and u fixed: every comparison counts as evidence here
     arr = {c.key: levels[c.key].to_numpy() for c in comps}
     prior, it = _prior_only(arr, comps, m, u, max_iter)
@@ -888,7 +893,7 @@ def reasons(levels: pd.DataFrame, comps: list[Comparison]) -> tuple[np.ndarray, 
 
 def _household(f: pd.DataFrame, pairs: np.ndarray, levels: pd.DataFrame) -> np.ndarray:
     """Same address or landline, clearly different given names, and nothing personal in common (birth date,
-    mobile, e-mail, ID number): a family at one address, not one person twice. Given names that differ in their
+    mobile, ID number): a family at one address, not one person twice. Given names that differ in their
     reading too (typed フリガナ) mark a household even with one birth date (twins)."""
     if "given" not in levels.columns or len(pairs) == 0:
         return np.zeros(len(pairs), bool)
@@ -896,7 +901,8 @@ def _household(f: pd.DataFrame, pairs: np.ndarray, levels: pd.DataFrame) -> np.n
     diff = _NAME_LEVELS.index("different")
     given_diff = (lv("given") == diff) | ((lv("given") == -1) & (lv("family") == diff))
     shared = (lv("addr") == 0) | (lv("phone") == 1)
-    personal = (lv("dob") == 0) | (lv("phone") == 0) | (lv("email") == 0) | np.isin(lv("idnum"), (0, 1))
+    # a family shares an e-mail address often enough that it is not personal; a birth date or a mobile is
+    personal = (lv("dob") == 0) | (lv("phone") == 0) | np.isin(lv("idnum"), (0, 1))
     kg = f["kana_giv"]
     ki, kj = kg[pairs[:, 0]], kg[pairs[:, 1]]
     reading_diff = (ki != "") & (kj != "") & (ki != kj) & (lv("phone") != 0) & (lv("email") != 0)

@@ -120,9 +120,28 @@ def report(label, df, truth, splink_too):
         print(f"  splink: precision {p2:.4f} recall {r2:.4f} F1 {f2:.4f}  {ssecs}; wrong merges by kind {hn2}")
 
 
+def demo_data(n: int, seed: int = 0):
+    """The lead's demo customers (xlcrm.demo, its own generator) with person ids from its planted pairs."""
+    from xlcrm import demo, schema
+    raw = demo.make_demo(customers=n, seed=seed)["customers"]
+    df = schema.conform(raw.set_axis(range(2, 2 + len(raw))), "customers")
+    t = demo.demo_truth(n, seed)
+    parent = {x: x for x in df["customer_id"]}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for a, b in zip(t.loc[t["same_person"], "id_a"], t.loc[t["same_person"], "id_b"]):
+        parent[find(a)] = find(b)
+    return df, pd.Series([find(x) for x in df["customer_id"]], index=df["customer_id"].to_numpy())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=8000)
+    ap.add_argument("--demo", type=int, default=0, help="also the lead's demo data (xlcrm.demo) with N customers")
     ap.add_argument("--big", type=int, default=0, help="also a speed run on about this many customer rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-splink", action="store_true")
@@ -130,6 +149,9 @@ def main():
     print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
     df, truth = jp_dedupe_data.make(a.people, a.seed)
     report("JP quality", df, truth, not a.no_splink)
+    if a.demo:
+        df, truth = demo_data(a.demo, a.seed)
+        report("demo (xlcrm.demo)", df, truth, not a.no_splink)
     if a.big:
         df, truth = jp_dedupe_data.make(int(a.big / 1.29), a.seed + 1)
         report("JP speed", df, truth, not a.no_splink)

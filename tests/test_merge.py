@@ -128,3 +128,16 @@ def test_undo_of_two_merges_in_reverse_order_restores_rows_in_place():
     assert n == 2
     assert c4.reset_index(drop=True).equals(cust.reset_index(drop=True))
     assert o4.equals(orders)
+
+
+def test_undo_without_an_id_takes_the_latest_merge(tmp_path, capsys):
+    p = make_book(tmp_path / "crm.xlsx")
+    run("dedupe", p)
+    before = snapshot(p)
+    decide(p, {"T0001|T0002": "統合"})
+    run("merge", p)
+    assert cli.main(["--lang", "en", "undo", str(p), "--merge"]) == 0
+    assert "undone (1 customer record(s) restored)" in capsys.readouterr().out
+    after = snapshot(p)
+    assert before["注文"].equals(after["注文"]) and set(after["顧客"]["顧客ID"]) == set(before["顧客"]["顧客ID"])
+    assert cli.main(["undo", str(p), "--merge"]) == 0  # nothing left: says so, changes nothing

@@ -38,6 +38,11 @@ CASES = [
      "070-5555-6666", "misaki@example.jp"],
     ["T0008", "鈴木 美咲", "スズキ ミサキ", "1990/07/07", "812-0011", "福岡県", "福岡市博多区博多駅前1-1-1", "", "",
      "07055556666", "misaki.suzuki@example.com"],
+    # mother and daughter: one reading (ヨウコ), other kanji, one address and landline, one family e-mail
+    ["T0009", "田中 洋子", "タナカ ヨウコ", "1950/02/02", "980-0811", "宮城県", "仙台市青葉区一番町2丁目3番4号", "",
+     "022-222-3333", "", "tanaka.family@example.jp"],
+    ["T0010", "田中 陽子", "タナカ ヨウコ", "1978/09/09", "980-0811", "宮城県", "仙台市青葉区一番町2-3-4", "",
+     "022-222-3333", "080-9999-0000", "tanaka.family@example.jp"],
 ]
 
 

@@ -49,6 +49,9 @@ def test_family_at_one_address_is_a_household_not_a_duplicate(result):
 
 def test_same_reading_different_kanji_is_not_a_match(result):
     assert cluster_of(result, "T0005") != cluster_of(result, "T0006")
+    # 洋子/陽子 (both ヨウコ) at one address, landline and family e-mail, born 28 years apart: a household
+    assert cluster_of(result, "T0009") != cluster_of(result, "T0010")
+    assert pair(result, "T0009", "T0010").household
 
 
 def test_same_reading_is_weaker_evidence_than_the_same_name(result):
@@ -214,7 +217,7 @@ def test_febrl3_with_no_labels_through_the_cli(tmp_path):
 
 
 def test_cases_are_in_the_data():
-    assert [c[0] for c in CASES] == [f"T000{i}" for i in range(1, 9)] and COLUMNS[0] == "customer_id"
+    assert [c[0] for c in CASES] == [f"T{i:04d}" for i in range(1, 11)] and COLUMNS[0] == "customer_id"
 
 
 def test_the_demo_workbooks_planted_duplicates_and_traps():

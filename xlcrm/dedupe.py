@@ -436,6 +436,7 @@ class Comparison:
     match_levels: tuple[str, ...]    # levels that count as agreement in the reason text
 
 
+_DOB_LEVELS = ("exact", "one_edit", "swapped_md", "different")
 _ADDR_LEVELS = ("exact", "fuzzy_high", "postcode_only", "near", "different")
 _NAME_LEVELS = ("exact", "variant", "swapped", "fuzzy_high", "reading", "fuzzy_low", "different")
 LEVEL_TEXT = {  # (ja, en) appended to the field name in a reason
@@ -465,8 +466,7 @@ def _comparisons(f: pd.DataFrame) -> list[Comparison]:
     elif has("fam"):
         out.append(Comparison("name", "氏名", "name", _NAME_LEVELS, _NAME_LEVELS[:4]))
     if has("dob"):
-        out.append(Comparison("dob", "生年月日", "birth date", ("exact", "one_edit", "swapped_md", "different"),
-                              ("exact", "one_edit", "swapped_md")))
+        out.append(Comparison("dob", "生年月日", "birth date", _DOB_LEVELS, ("exact", "one_edit", "swapped_md")))
     if has("ph0") or has("ph1"):
         out.append(Comparison("phone", "電話", "phone", ("mobile", "landline", "different"), ("mobile", "landline")))
     if has("email"):
@@ -894,12 +894,15 @@ def reasons(levels: pd.DataFrame, comps: list[Comparison]) -> tuple[np.ndarray, 
 def _household(f: pd.DataFrame, pairs: np.ndarray, levels: pd.DataFrame) -> np.ndarray:
     """Same address or landline, clearly different given names, and nothing personal in common (birth date,
     mobile, ID number): a family at one address, not one person twice. Given names that differ in their
-    reading too (typed フリガナ) mark a household even with one birth date (twins)."""
+    reading too (typed フリガナ) mark a household even with one birth date (twins); given names with one reading
+    but other kanji do when the birth dates differ."""
     if "given" not in levels.columns or len(pairs) == 0:
         return np.zeros(len(pairs), bool)
     lv = lambda k: levels[k].to_numpy() if k in levels.columns else np.full(len(pairs), -1)  # noqa: E731
-    diff = _NAME_LEVELS.index("different")
+    diff, reading = _NAME_LEVELS.index("different"), _NAME_LEVELS.index("reading")
     given_diff = (lv("given") == diff) | ((lv("given") == -1) & (lv("family") == diff))
+    # 洋子 and 陽子 (both ヨウコ) at one address with two birth dates: mother and daughter, not a typo
+    given_diff |= (lv("given") == reading) & (lv("dob") == len(_DOB_LEVELS) - 1)
     shared = (lv("addr") == 0) | (lv("phone") == 1)
     # a family shares an e-mail address often enough that it is not personal; a birth date or a mobile is
     personal = (lv("dob") == 0) | (lv("phone") == 0) | np.isin(lv("idnum"), (0, 1))

@@ -538,10 +538,12 @@ def _name_levels(a, b, av, bv, a_other, b_other, ak, bk) -> np.ndarray:
     idx = np.flatnonzero(~miss & (av != bv))
     if len(idx):
         s[idx] = _jw(av[idx], bv[idx])
-    out[(s >= 0.75)] = L["fuzzy_low"]
+    # a slip of a letter in a latin name is a typo; in a name of two or three kanji one character more or less is
+    # another name (伊藤/伊東, 健/健太): Japanese names get no fuzzy levels, a mistyped one still reads the same
+    latin = np.fromiter((x.isascii() for x in av), bool, len(av)) if len(av) else np.zeros(0, bool)
+    out[(s >= 0.75) & latin] = L["fuzzy_low"]
     out[(ak != "") & (ak == bk) & (av != bv)] = L["reading"]
-    # a one-character slip in a long latin name is a typo; in a two-kanji name it is another name (伊藤/伊東)
-    out[(s >= 0.9) & (np.char.str_len(av.astype(str)) >= 4)] = L["fuzzy_high"]
+    out[(s >= 0.9) & latin & (np.char.str_len(av.astype(str)) >= 4)] = L["fuzzy_high"]
     out[(a_other != "") & (a == b_other) & (b == a_other) & (a != b)] = L["swapped"]
     out[av == bv] = L["variant"]
     out[a == b] = L["exact"]

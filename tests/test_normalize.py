@@ -86,6 +86,15 @@ def test_phone_formats_of_one_mobile(raw):
     assert N.phone_kind(raw) == "mobile"
 
 
+@pytest.mark.parametrize("raw, out", [
+    ("090-1234-5678(携帯)", "09012345678"), ("03-1234-5678(代)", "0312345678"), ("0312345678（自宅）", "0312345678"),
+    ("TEL:03-1234-5678", "0312345678"), ("03-1234-5678 / 090-1234-5678", "0312345678"),
+    ("なし / 090-1234-5678", "09012345678"),
+])
+def test_phone_with_notes_and_second_numbers(raw, out):
+    assert N.phone(raw) == out
+
+
 def test_phone_landline_and_others():
     assert N.phone("(03)1234-5678") == "0312345678"
     assert N.phone_kind("03-1234-5678") == "fixed"
@@ -175,6 +184,12 @@ def test_address_variant_place_spellings():
     assert N.address("世田谷区桜1-2-3 A棟").key != N.address("世田谷区桜1-2-3 B棟").key
 
 
+def test_address_text_is_the_flat_search_form():
+    assert N.address_text("東京都世田谷区桜一丁目二番三号　サクラハイツ１０１") == "東京都世田谷区桜1-2-3サクラハイツ101"
+    assert N.address_text("桜1丁目2番地の3") == N.address_text("桜１－２－３") == "桜1-2-3"
+    assert N.address_text("霞が関") == N.address_text("霞ヶ関")
+
+
 def test_address_is_not_touched_by_kana_dash_rules():
     # jaconv/neologdn would turn － into ー; ours keeps block numbers as numbers
     assert N.address("品川区大井１－２－３").city_rest == "品川区大井1-2-3"
@@ -185,7 +200,7 @@ def test_address_is_not_touched_by_kana_dash_rules():
 _JA = st.text(alphabet=st.sampled_from(
     list("あいうえおかがきぎゃゅょっーァアイウヴカガｶﾞｱｲｳｰ゛゜髙高﨑崎齋斎邉辺々佐藤伊東 　・-－ｰ様0１2３abcＡＢ丁目番地号の〇一二三十")
     + ["\U000E0100", "\u3099"]), max_size=20)
-_FUNCS = [N.name, N.name_plain, N.kana, N.kana_loose, N.itaiji, N.phone, N.postcode, N.email]
+_FUNCS = [N.name, N.name_plain, N.kana, N.kana_loose, N.itaiji, N.phone, N.postcode, N.email, N.address_text]
 
 
 @pytest.mark.parametrize("f", _FUNCS, ids=lambda f: f.__name__)
@@ -240,3 +255,10 @@ def test_address_frame():
     assert df.loc[5, "key"] == "東京都世田谷区桜1-2-3#ハイツ101"
     assert df.loc[6, "prefecture"] == "大阪府" and df.loc[6, "city_rest"] == "大阪市北区梅田1-1-1"
     assert list(df.columns) == ["prefecture", "city_rest", "building", "key"]
+
+
+@given(st.lists(st.tuples(_JA, st.sampled_from(["", "東京", "大阪府", "x\x1f"]), _JA), max_size=8))
+@settings(max_examples=100, deadline=None)
+def test_address_frame_equals_address_row_by_row(rows):
+    df = N.address_frame([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    assert [tuple(x) for x in df.itertuples(index=False)] == [tuple(N.address(*r)) for r in rows]

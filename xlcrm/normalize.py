@@ -95,7 +95,7 @@ ITAIJI[ord("\ufa11")] = "崎"  # 﨑 is a *unified* ideograph in the compatibili
 
 
 def _is_kanji(c: str) -> bool:
-    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c >= "\U00020000"
+    return bool(c) and ("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c >= "\U00020000")
 
 
 def _repeat_marks(s: str) -> str:
@@ -103,14 +103,26 @@ def _repeat_marks(s: str) -> str:
     if "々" not in s:
         return s
     out: list[str] = []
+    prev = ""  # the last character that is not a space: '佐 々木' typed with a space is still 佐佐木
     for ch in s:
-        out.append(out[-1] if ch == "々" and out and _is_kanji(out[-1]) else ch)
+        if ch == "々" and _is_kanji(prev):
+            ch = prev
+        out.append(ch)
+        if not ch.isspace():
+            prev = ch
     return "".join(out)
+
+
+# one C-level scan decides whether the (slower, per-character) translate is needed at all
+_ITAIJI_CHARS = frozenset([*map(chr, ITAIJI), "々"])
 
 
 def itaiji(s) -> str:
     """Fold 異体字/旧字体 to the everyday form (髙→高, 﨑→崎, 齋→斎, 邊→辺, 々 expanded); nothing else changes."""
-    return _repeat_marks(_text(s).translate(ITAIJI))
+    t = _text(s)
+    if _ITAIJI_CHARS.isdisjoint(t):
+        return t
+    return _repeat_marks(t.translate(ITAIJI))
 
 
 # --- kana --------------------------------------------------------------------------------------------------------
@@ -139,14 +151,14 @@ def name_plain(s) -> str:
 
 def name(s) -> str:
     """A name's matching key: NFKC, case folded, no spaces, hiragana/half-width kana → katakana, 異体字 folded."""
-    return _compose(itaiji(name_plain(s)))
+    return _compose(_HONORIFIC.sub("", itaiji(name_plain(s))))  # 様々 → 様様 → 様
 
 
 def kana(s) -> str:
     """A reading folded to katakana: no spaces, small kana → large, dashes after kana → ー."""
     t = nfkc(s).casefold()
     t = _SPACES.sub("", t).translate(_HIRA2KATA)
-    t = _compose(t).translate(_SMALL)
+    t = _compose(_compose(t).translate(_SMALL))  # ッ+゛ → ツ+゛ → ヅ: compose before the dash rule looks back
     t = _KANA_DASH.sub("ー", t)
     return _compose(t)
 
@@ -166,7 +178,7 @@ def kana_loose(s) -> str:
     """`kana`, then long vowels dropped (サトウ == サトー == サト, オオノ == オノ) and ヴ→ブ, ヂ→ジ, ヅ→ズ, ヲ→オ.
 
     Weakest evidence: it makes 大野 (オオノ) and 小野 (オノ) equal."""
-    t = _compose(kana(s).replace("ー", ""))
+    t = _KANA_DASH.sub("", _compose(kana(s).replace("ー", "")))  # ウー゛- → ヴ-: that dash is a long vowel too
     t = _VU.sub(lambda m: {"": "ブ", "ア": "バ", "イ": "ビ", "エ": "ベ", "オ": "ボ"}[m.group(1)], t)
     t = t.translate(_LOOSE)
     out: list[str] = []
@@ -230,10 +242,26 @@ def _matches(desc, nsn: str) -> bool:
     return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
 
 
+# All type patterns as one alternation, tried in phonenumbers' order: one regex call instead of eleven.
+_KINDS = [kind for desc, kind in _TYPES if desc] + ["fixed", "mobile"]
+_DESCS = [desc for desc, kind in _TYPES if desc] + [_FIXED, _MOBILE]
+_ANY_KIND = re.compile("|".join(f"(?P<k{i}>{d[0].pattern})" for i, d in enumerate(_DESCS)))
+
+
 def _nsn_kind(nsn: str) -> str:
     """'mobile', 'fixed', 'other' (toll-free, IP phone …) or '' when invalid — phonenumbers' rules for JP."""
     if not _matches(_GENERAL, nsn):
         return ""
+    m = _ANY_KIND.fullmatch(nsn)
+    if m is None:
+        return ""
+    i = int(m.lastgroup[1:])
+    if not _DESCS[i][1] or len(nsn) in _DESCS[i][1]:
+        return _KINDS[i]
+    return _nsn_kind_slow(nsn)
+
+
+def _nsn_kind_slow(nsn: str) -> str:
     for desc, kind in _TYPES:
         if _matches(desc, nsn):
             return kind
@@ -244,11 +272,24 @@ def _nsn_kind(nsn: str) -> str:
     return ""
 
 
+_NOTE = re.compile(r"[(（][^\d()（）]*[)）]")  # (携帯) (代) （自宅）: a note, not part of the number
+_LIST = re.compile(r"[/,、;；／]")
+
+
 def _phone_parse(s) -> tuple[str, str]:
     t = nfkc(s)
     if not t:
         return "", ""
-    t = _EXT.sub("", t)
+    if _LIST.search(t):  # '03-1234-5678 / 090-1234-5678': the first number that is one
+        for part in _LIST.split(t):
+            got = _phone_parse(part)
+            if got[0]:
+                return got
+        return "", ""
+    if "(" in t:
+        t = _NOTE.sub("", t)
+    if not t.isascii() or "x" in t or "X" in t or "#" in t:
+        t = _EXT.sub("", t)
     digits = _PHONE_SEP.sub("", t)
     m = _NATIONAL.fullmatch(digits)
     if m:  # the common case, without phonenumbers' parser (30 µs a number)
@@ -266,7 +307,9 @@ def _phone_parse(s) -> tuple[str, str]:
 
 
 def phone(s) -> str:
-    """A Japanese phone number as national digits ('09012345678'); '' when not a valid number (0000-00-0000)."""
+    """A Japanese phone number as national digits ('09012345678'); '' when not a valid number (0000-00-0000).
+
+    Notes in brackets are dropped ('03-1234-5678(代)'); of several numbers in one cell the first valid one counts."""
     return _phone_parse(s)[0]
 
 
@@ -331,8 +374,8 @@ _GA = re.compile("(?<=[\u3400-\u9fff\u3041-\u30ff])[ヶケヵが](?=[\u3400-\u9f
 _NO = re.compile("(?<=[\u3400-\u9fff])[のノ](?=[\u3400-\u9fff])")                   # 丸の内 丸ノ内
 _DASH_CHARS = frozenset(_DASHES + "ー")
 _KNUM_CHARS = frozenset(_KNUM)
-_BLOCK_CHARS = frozenset("丁番の")
 _GA_NO_CHARS = frozenset("ヶケヵがのノ")
+_ANY_SPACE = re.compile(r"\s")
 _SPACE_NOT_AFTER_DIGIT = re.compile(r"(?<!\d)\s+|(?<=\d)\s+(?=[\-丁番号の])")
 _CHAIN = re.compile(r"\d+(?:-\d+)*")
 _NOT_END = set("条線丁番号地区町村市郡")  # 北1条西2丁目: a number followed by these is part of the street
@@ -361,7 +404,7 @@ def _blocks(t: str) -> str:
     """丁目/番地/番/号/の between block numbers → '-'; repeated until stable (0-番 → 0番 → 0)."""
     for _ in range(4):
         before = t
-        if not _BLOCK_CHARS.isdisjoint(t):
+        if "丁" in t or "番" in t or "の" in t:
             t = _BLOCK.sub("-", t)
         if "号" in t:
             t = _GOU.sub("", t)
@@ -371,8 +414,8 @@ def _blocks(t: str) -> str:
             if "--" in t:
                 t = _MULTI_HYPHEN.sub("-", t)
             t = _TRAILING_HYPHEN.sub("", t)
-        if t == before:
-            break
+        if t == before or not ("丁" in t or "番" in t or "の" in t or "号" in t):
+            break  # nothing left that another pass could change
     return t
 
 
@@ -411,23 +454,19 @@ def _split_prefecture(t: str) -> tuple[str, str]:
     return "", t
 
 
-def address(s, prefecture: str = "", building: str = "") -> Address:
-    """Split and canonicalise an address: 一丁目二番三号 == 1丁目2番3号 == 1-2-3 == １－２－３.
-
-    `prefecture`/`building` are the separate columns when the sheet has them."""
-    t = itaiji(nfkc(s))  # first: 々 expanded before numerals are read, 﨑 → 崎 before anything matches
-    pref_col = _prefecture(prefecture) if prefecture else ""
-    pref, t = _split_prefecture(t)
-    pref = pref_col or pref
-    if pref and t.startswith(pref):
-        t = t[len(pref):]
+def _street_numbers(t: str, cs: set | None = None) -> str:
+    """Spaces, 大字, dashes, kanji numerals and 丁目/番地/号 → hyphens, in that order; `cs` = the characters
+    of `t` when the caller already has them."""
+    cs = set(t) if cs is None else cs  # characters present at the start: no step below adds these guards' ones
+    if not t.isprintable():  # tabs, line breaks (Alt+Enter in a cell): spaces like any other
+        t = _ANY_SPACE.sub(" ", t)
     if " " in t:  # spaces only matter after a block number (1-2-3 101: the room); elsewhere they are noise
         t = _SPACE_NOT_AFTER_DIGIT.sub("", t)
     if "大字" in t:
         t = t.replace("大字", "")
-    if not _DASH_CHARS.isdisjoint(t):
+    if not cs.isdisjoint(_DASH_CHARS):
         t = _DASH_BETWEEN.sub("-", t)
-    if not _KNUM_CHARS.isdisjoint(t):
+    if not cs.isdisjoint(_KNUM_CHARS):
         for _ in range(3):  # 一丁目二番三号: each pass converts numerals next to ones already converted
             t2 = _KNUM_AFTER.sub(_kdigits, _KNUM_BEFORE.sub(_kdigits, t))
             if t2 == t:
@@ -435,6 +474,14 @@ def address(s, prefecture: str = "", building: str = "") -> Address:
             t = t2
     # The guards skip patterns that cannot match: 100,000 addresses must fold in about a second.
     t = _blocks(t)
+    if not cs.isdisjoint(_DASH_CHARS):  # 1号ー2: the dash meets a digit only once 号 is gone
+        t2 = _DASH_BETWEEN.sub("-", t)
+        if t2 != t:
+            t = _blocks(t2)
+    return t
+
+
+def _finish(t: str, pref: str, building: str, cs: set) -> Address:
     street, bldg = t, ""
     for m in _CHAIN.finditer(t):
         nxt = t[m.end():m.end() + 1]
@@ -445,13 +492,54 @@ def address(s, prefecture: str = "", building: str = "") -> Address:
     street = "".join(street.split())
     if not unicodedata.is_normalized("NFKC", street):
         street = _compose(street)  # a lone ゛ (NFKC: space + combining mark) meets its kana once spaces go
-    if not _GA_NO_CHARS.isdisjoint(street):
+        cs = cs | set(street)      # か+゛ became が
+    if not cs.isdisjoint(_GA_NO_CHARS):
         street = _NO.sub("ノ", _GA.sub("ケ", street)).translate(_SMALL_KE)
-    bldg, extra = _building(bldg), _building(nfkc(building))
+    bldg, extra = _building(bldg), (_building(nfkc(building)) if building else "")
     if extra and extra not in bldg:
         bldg = extra if bldg in extra else bldg + extra
     key = pref + street + ("#" + bldg if bldg else "")
     return Address(pref, street, bldg, key)
+
+
+def _with_prefecture(t: str, prefecture: str) -> tuple[str, str]:
+    pref_col = _prefecture(prefecture) if prefecture else ""
+    pref, t = _split_prefecture(t)
+    pref = pref_col or pref
+    if pref and t.startswith(pref):
+        t = t[len(pref):]
+    return pref, t
+
+
+def address(s, prefecture: str = "", building: str = "") -> Address:
+    """Split and canonicalise an address: 一丁目二番三号 == 1丁目2番3号 == 1-2-3 == １－２－３.
+
+    `prefecture`/`building` are the separate columns when the sheet has them."""
+    t = nfkc(s)
+    cs = set(t)  # one pass over the characters; the guards below test this set instead of rescanning
+    if not cs.isdisjoint(_ITAIJI_CHARS):
+        t = itaiji(t)  # first: 々 expanded before numerals are read, 﨑 → 崎 before anything matches
+        cs = set(t)
+    pref, t = _with_prefecture(t, prefecture)
+    return _finish(_street_numbers(t, cs), pref, building, cs)
+
+
+def address_text(s) -> str:
+    """A whole address as one flat canonical string for substring search: the folding of `address` (widths,
+    異体字, kanji numerals, 丁目/番地/号 → hyphens, ケ/ノ) without splitting off prefecture or building.
+    About half the cost of `address`; search uses it for the index and for the query alike."""
+    t = nfkc(s)
+    cs = set(t)
+    if not cs.isdisjoint(_ITAIJI_CHARS):
+        t = itaiji(t)
+        cs = set(t)
+    t = "".join(_street_numbers(t, cs).split()).casefold()
+    if not unicodedata.is_normalized("NFKC", t):
+        t = _compose(t)  # casefold first: ß → ss can meet a combining mark that NFKC then composes
+        cs = cs | set(t)
+    if not cs.isdisjoint(_GA_NO_CHARS):
+        t = _NO.sub("ノ", _GA.sub("ケ", t)).translate(_SMALL_KE)
+    return t
 
 
 # --- many values at once -----------------------------------------------------------------------------------------
@@ -477,13 +565,17 @@ def series(values, func: Callable = None, **kw) -> pd.Series:
 def address_frame(addresses, prefectures=None, buildings=None) -> pd.DataFrame:
     """`address` over columns: DataFrame with prefecture, city_rest, building, key (index kept)."""
     a = addresses if isinstance(addresses, pd.Series) else pd.Series(list(addresses), dtype=object)
-    if prefectures is None and buildings is None:
-        parts = series(a, address)
-        return pd.DataFrame(parts.tolist(), columns=list(Address._fields), index=a.index).astype("str")
-    p = pd.Series("", index=a.index) if prefectures is None else pd.Series(list(prefectures), index=a.index)
-    b = pd.Series("", index=a.index) if buildings is None else pd.Series(list(buildings), index=a.index)
-    combo = pd.Series(list(zip(a.map(_text), p.map(_text), b.map(_text))), index=a.index, dtype=object)
-    parts = series(combo, lambda t: address(*t) if t is not None else Address("", "", "", ""))
-    if len(parts) == 0:
+    def text(v) -> pd.Series:
+        if v is None:
+            return pd.Series("", index=a.index, dtype="str")
+        col = v.set_axis(a.index) if isinstance(v, pd.Series) else pd.Series(list(v), index=a.index)
+        return col if col.dtype == "str" and not col.hasnans else col.map(_text).astype("str")
+    if len(a) == 0:
         return pd.DataFrame({f: pd.Series([], dtype="str") for f in Address._fields}, index=a.index)
-    return pd.DataFrame(parts.tolist(), columns=list(Address._fields), index=a.index).astype("str")
+    # equal (address, prefecture, building) triples are folded once
+    combo = pd.MultiIndex.from_arrays([text(a), text(prefectures), text(buildings)])
+    codes, uniques = combo.factorize()
+    done = [address(*u) for u in uniques]
+    out = pd.DataFrame(done, columns=list(Address._fields)).iloc[codes]
+    out.index = a.index
+    return out.astype("str")

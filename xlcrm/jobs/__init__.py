@@ -29,6 +29,8 @@ JOBS: dict[str, str] = {
     "dedupe": "xlcrm.jobs.dedupe:dedupe_book",
     "merge": "xlcrm.jobs.dedupe:merge_book",
     "undo_merge": "xlcrm.jobs.dedupe:undo_merge_book",
+    "rfm": "xlcrm.jobs.rfm:refresh_rfm",
+    "lapse": "xlcrm.jobs.rfm:refresh_lapse",
 }
 
 

@@ -76,7 +76,7 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
     customers added since the last run are checked against everyone (the last run's model is reused), and only
     their 重複警告 cells are set."""
     customers = book.read("customers")
-    decisions, _old = _decisions(book)
+    decisions, _ = _decisions(book)
     previous, model = _state(book)
     ids = customers["customer_id"].to_numpy(object)
     if new_only and previous and model is not None:

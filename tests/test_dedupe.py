@@ -237,3 +237,23 @@ def test_the_demo_workbooks_planted_duplicates_and_traps():
     sizes = res.clusters.groupby("cluster_id").size()
     pairs_predicted = int((sizes * (sizes - 1) // 2).sum())
     assert dup["found"].sum() / pairs_predicted >= 0.97  # precision over every pair put together
+
+
+def test_second_process_dying_falls_back_to_one(monkeypatch):
+    """Addresses are folded in a forked process on big tables; if that child dies (a parent holding threads),
+    the work is redone here and the result is the same."""
+    import signal
+    if "fork" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("no fork on this OS: always one process")
+    df = frame(100)
+    expected = dedupe.prepare(df, dedupe.SCHEMA_KINDS)
+    parent, real = os.getpid(), dedupe._place_features
+
+    def dying(*a, **k):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*a, **k)
+    monkeypatch.setattr(dedupe, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(dedupe, "_place_features", dying)
+    got = dedupe.prepare(df, dedupe.SCHEMA_KINDS)
+    assert all((got[c] == expected[c]).all() for c in expected.columns)

@@ -24,6 +24,7 @@ import multiprocessing as mp
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,7 +192,13 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
         later = pool.submit(_place_features, places, df.index)
     try:
         f = _person_features(cols, kinds, df)
-        f.update(later.result() if pool is not None else _place_features(places, df.index))
+        place = None
+        if pool is not None:
+            try:
+                place = later.result()
+            except BrokenProcessPool:
+                place = None  # a forked child can die when the parent held threads (a DuckDB session): redo here
+        f.update(place if place is not None else _place_features(places, df.index))
     finally:
         if pool is not None:
             pool.shutdown()

@@ -242,18 +242,23 @@ def test_the_demo_workbooks_planted_duplicates_and_traps():
 def test_second_process_dying_falls_back_to_one(monkeypatch):
     """Addresses are folded in a forked process on big tables; if that child dies (a parent holding threads),
     the work is redone here and the result is the same."""
-    import signal
     if "fork" not in __import__("multiprocessing").get_all_start_methods():
         pytest.skip("no fork on this OS: always one process")
     df = frame(100)
     expected = dedupe.prepare(df, dedupe.SCHEMA_KINDS)
-    parent, real = os.getpid(), dedupe._place_features
-
-    def dying(*a, **k):
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(*a, **k)
+    global _PARENT, _REAL
+    _PARENT, _REAL = os.getpid(), dedupe._place_features
     monkeypatch.setattr(dedupe, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(dedupe, "_place_features", dying)
+    monkeypatch.setattr(dedupe, "_place_features", _die_in_child)
     got = dedupe.prepare(df, dedupe.SCHEMA_KINDS)
     assert all((got[c] == expected[c]).all() for c in expected.columns)
+
+
+_PARENT, _REAL = None, None
+
+
+def _die_in_child(*a, **k):
+    import signal
+    if os.getpid() != _PARENT:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _REAL(*a, **k)

@@ -24,7 +24,6 @@ import multiprocessing as mp
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,8 +195,8 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
         if pool is not None:
             try:
                 place = later.result()
-            except BrokenProcessPool:
-                place = None  # a forked child can die when the parent held threads (a DuckDB session): redo here
+            except Exception:  # noqa: BLE001 — redone here: a real error in the work raises again, in this process
+                place = None  # a forked child can die when the parent held threads (a DuckDB session)
         f.update(place if place is not None else _place_features(places, df.index))
     finally:
         if pool is not None:

@@ -752,7 +752,7 @@ TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("name_set",), ("family", "given", "name")),
     (("full_v",), ("family", "given", "name")),
 )
-MAX_TRAINING_PAIRS = 100_000
+MAX_TRAINING_PAIRS = 50_000
 
 
 def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, ignore: set[str], frozen: set[str],
@@ -788,7 +788,7 @@ def _em(arr: dict[str, np.ndarray], comps: list[Comparison], m: dict, u: dict, i
     return m, prior, it
 
 
-def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 50_000,
+def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Comparison], *, u_sample: int = 30_000,
         max_iter: int = 40, seed: int = 0) -> Model:
     """u from random pairs; m by EM sessions, one per training block, as splink trains; then the match rate
     among the candidate pairs by EM with m and u held fixed. No labels.

@@ -332,6 +332,22 @@ def _cmd_report(args) -> int:
     return 0
 
 
+# --- journey / channels / store visits ---------------------------------------------------------------------------
+
+def _add_journey(sub) -> None:
+    p = sub.add_parser("journey", help="顧客ジャーニー・チャネル分析・来店回数を更新 / refresh the journey sheet and store visits")
+    p.add_argument("book", help="ブック(.xlsx/.xlsm) / workbook")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.set_defaults(func=_cmd_journey)
+
+
+def _cmd_journey(args) -> int:
+    from .jobs import run
+    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    _print_result(run("journey", args.book, overrides=overrides), args.lang)
+    return 0
+
+
 # --- workbook build / doctor -------------------------------------------------------------------------------------
 
 def _add_build(sub) -> None:
@@ -383,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlcrm", description="xlcrm: Excelで顧客管理 / customer management in Excel")
     parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_build):
+    for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_build):
         add(sub)
     return parser
 

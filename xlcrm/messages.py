@@ -261,6 +261,43 @@ _DASHBOARD = {
                    " (no Japanese font found, so the labels are in English; install fonts-noto-cjk)"),
 }
 
+# --- journey / channels / store visits -----------------------------------------------------------------------
+_JOURNEY = {
+    "jr_done": ("ジャーニーを更新: 見込み{prospect}人 → 初回購入{first}人 → F2 {f2}人 → 定期・リピート{repeat}人 → 優良{top}人"
+                "(一番多く離れる段階: {worst})・来店客{visitors}人",
+                "Journey refreshed: {prospect} prospects → {first} first purchases → {f2} F2 → {repeat} repeat → "
+                "{top} top (largest drop-off: {worst}); {visitors} store visitors"),
+    "jr_title": ("カスタマージャーニー", "Customer journey"),
+    "jr_note": ("各段階は前の段階の人だけを数えます。F2=別の日に2回目の購入、定期・リピート=3日以上購入または定期購入、"
+                "優良=RFMセグメントが優良・ロイヤル。月別・チャネル別は初回購入から(獲得チャネル=初回注文のチャネル)。"
+                "「確定」のない月はF2判定の日数(f2_days)がまだ経っておらず、率はこれから上がります。",
+                "Each step counts only customers of the step before. F2 = a second purchase on another day; repeat = "
+                "3+ purchase days or a subscription; top = RFM segment Champions or Loyal. By month and channel the "
+                "funnel starts at the first purchase (acquisition channel = channel of the first order). Months not "
+                "marked complete are less than the F2 window (f2_days) old: their rates can still go up."),
+    "jr_funnel": ("ファネル(全体)", "Funnel (all customers)"),
+    "jr_funnel_cols": ("段階|人数|転換率|離脱人数|見込みからの割合", "Step|Customers|Conversion|Dropped|Share of prospects"),
+    "jr_step_prospect": ("見込み", "Prospects"),
+    "jr_step_first": ("初回購入", "First purchase"),
+    "jr_step_f2": ("F2(2回目購入)", "F2 (second purchase)"),
+    "jr_step_repeat": ("定期・リピート", "Subscription / repeat"),
+    "jr_step_top": ("優良", "Top customers"),
+    "jr_by_channel": ("獲得チャネル別ファネル", "Funnel by acquisition channel"),
+    "jr_by_month": ("初回購入月別ファネル", "Funnel by first-order month"),
+    "jr_by_cols": ("|初回購入|F2|定期・リピート|優良|F2転換率|リピート転換率|優良転換率",
+                   "|First purchase|F2|Repeat|Top|F2 rate|Repeat rate|Top rate"),
+    "jr_complete": ("確定", "Complete"),
+    "jr_month": ("初回購入月", "First-order month"),
+    "jr_channel": ("チャネル", "Channel"),
+    "jr_channels": ("チャネル分析", "Channels"),
+    "jr_channel_cols": ("チャネル|注文数|売上|購入者|初回購入|F2|F2転換率|リピーター|リピート率",
+                        "Channel|Orders|Revenue|Buyers|First purchases|F2|F2 rate|Repeaters|Repeat rate"),
+    "jr_no_channel": ("(未設定)", "(none)"),
+    "jr_none": ("注文がありません", "No orders yet"),
+    "jr_visit_count": ("来店回数", "Store visits"),
+    "jr_last_visit": ("最終来店日", "Last store visit"),
+}
+
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {
     "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
@@ -325,7 +362,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD,
+    **_BUILD, **_JOURNEY,
 }
 
 

@@ -34,6 +34,7 @@ JOBS: dict[str, str] = {
     "followup": "xlcrm.jobs.followup:followup",
     "record_contact": "xlcrm.jobs.followup:record_contact",
     "dashboard": "xlcrm.jobs.dashboard:dashboard",
+    "journey": "xlcrm.jobs.journey:journey",
 }
 
 

@@ -1,0 +1,195 @@
+"""The journey job (ジャーニー sheet) and store visits (来店回数 / 最終来店日 on 顧客).
+
+Like the dashboard, the sheet is generated: it is cleared and written again on every refresh (funnel, channel
+analysis, funnel by acquisition channel and by first-order month, and a native bar chart of the funnel with the
+file engine). The visit columns go to 顧客 through `book.update_columns`, so the job owns only those two columns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .. import journey as jr
+from .. import messages
+from ..book.base import col_letter
+from . import JobResult
+from .rfm import _read_orders, rfm_options, scores
+
+SHEET = "ジャーニー"
+FUNNEL_AT = 4          # the funnel block's title row; the chart sits to its right
+CHART_AT = "H3"
+MONTHS = 24            # the by-month table shows the latest months only
+
+
+def _t(key: str, lang: str) -> str:
+    return messages.text("jr_" + key, lang)
+
+
+def _blank(v):
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+
+
+def _label(channel: str, lang: str) -> str:
+    return _t("no_channel", lang) if channel == jr.NO_CHANNEL else channel
+
+
+def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict]:
+    """The blocks to write (cell, rows), number formats per range, and where the titles and funnel are."""
+    blocks, formats, refs = [], {}, {"titles": []}
+    now = dt.datetime.now().replace(microsecond=0)
+    as_of_label = messages.text("db_as_of", lang)
+    updated = messages.text("db_updated", lang)
+    blocks.append(("A1", [[_t("title", lang), None, f"{as_of_label}: {d['as_of']:%Y-%m-%d}", None, None,
+                           f"{updated}: {now:%Y-%m-%d %H:%M}"]]))
+    blocks.append(("A2", [[_t("note", lang)]]))
+
+    r = FUNNEL_AT
+    fu = d["funnel"]
+    rows = [[_t("funnel", lang)], _t("funnel_cols", lang).split("|")]
+    for x in fu.itertuples():
+        rows.append([_t("step_" + x.step, lang), int(x.customers), _blank(float(x.conversion)),
+                     _blank(float(x.drop_off)), _blank(float(x.overall))])
+    blocks.append((f"A{r}", rows))
+    refs["titles"].append(f"A{r}")
+    refs["funnel"] = (r + 2, len(fu))
+    formats[f"C{r + 2}:C{r + 1 + len(fu)}"] = "0.0%"
+    formats[f"D{r + 2}:D{r + 1 + len(fu)}"] = "#,##0"
+    formats[f"E{r + 2}:E{r + 1 + len(fu)}"] = "0.0%"
+
+    # the chart beside the funnel is about 7.5 cm tall: the next block starts below it
+    r = max(r + len(rows), 3 + 16) + 1
+    ch = d["channels"]
+    rows = [[_t("channels", lang)], _t("channel_cols", lang).split("|")]
+    for name, x in ch.iterrows():
+        rows.append([_label(name, lang), int(x["orders"]), float(x["revenue"]), int(x["buyers"]),
+                     int(x["first_purchases"]), int(x["f2"]), _blank(float(x["f2_rate"])), int(x["repeaters"]),
+                     _blank(float(x["repeat_rate"]))])
+    if not len(ch):
+        rows.append([_t("none", lang)])
+    blocks.append((f"A{r}", rows))
+    refs["titles"].append(f"A{r}")
+    if len(ch):
+        end = r + 1 + len(ch)
+        formats[f"C{r + 2}:C{end}"] = "¥#,##0"
+        formats[f"G{r + 2}:G{end}"] = "0.0%"
+        formats[f"I{r + 2}:I{end}"] = "0.0%"
+    r += len(rows) + 2
+
+    yes = messages.text("db_yes", lang)
+    for key, by, head in (("by_channel", d["by_channel"], "channel"), ("by_month", d["by_month"].tail(MONTHS),
+                                                                        "month")):
+        cols = _t("by_cols", lang).split("|")
+        cols[0] = _t(head, lang)
+        if head == "month":
+            cols.append(_t("complete", lang))
+        rows = [[_t(key, lang)], cols]
+        for name, x in by.iterrows():
+            rows.append([_label(name, lang) if head == "channel" else name]
+                        + [int(x[s]) for s in jr.STEPS[1:]]
+                        + [_blank(float(x[f"{s}_rate"])) for s in jr.STEPS[2:]]
+                        + ([] if head == "channel" else [yes if x["complete"] else ""]))
+        if not len(by):
+            rows.append([_t("none", lang)])
+        blocks.append((f"A{r}", rows))
+        refs["titles"].append(f"A{r}")
+        if len(by):
+            formats[f"F{r + 2}:H{r + 1 + len(by)}"] = "0.0%"
+        r += len(rows) + 2
+    return blocks, formats, refs
+
+
+def compute(book, settings, as_of) -> dict:
+    """Read 顧客 and 注文 (BadInput before anything is written), score RFM as the rfm job does, build."""
+    customers, orders = _read_orders(book)
+    scored = scores(orders, as_of, rfm_options(settings)) if len(orders) else None
+    store = settings.get("store_channels") or jr.STORE_CHANNELS
+    if isinstance(store, str):
+        store = tuple(s for s in store.replace("、", ",").split(",") if s.strip())
+    return jr.build(customers, orders, as_of, scored, store_channels=store,
+                    window_days=int(settings.get("f2_days", 90)))
+
+
+def journey(book, settings, *, as_of=None) -> JobResult:
+    """Rewrite the ジャーニー sheet and the 来店回数 / 最終来店日 columns of 顧客."""
+    lang = settings.get("lang", "ja")
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    d = compute(book, settings, as_of)
+    blocks, formats, refs = layout(d, lang)
+    _reset_sheet(book)
+    for cell, rows in blocks:
+        book.write_range(SHEET, cell, rows)
+    hl = settings.get("header_lang", "ja")
+    v = d["visits"]
+    book.update_columns("customers", pd.DataFrame({
+        "customer_id": v["customer_id"],
+        _t("visit_count", hl): v["visit_count"].to_numpy(),
+        _t("last_visit", hl): v["last_visit"].to_numpy()}), key="customer_id")
+    charts = _decorate(book, formats, refs, lang)
+    fu = d["funnel"].set_index("step")
+    worst = fu["drop_off"].iloc[1:].idxmax() if fu["drop_off"].iloc[1:].fillna(0).gt(0).any() else None
+    counts = {s: int(fu.loc[s, "customers"]) for s in jr.STEPS}
+    counts.update(visitors=int((v["visit_count"] > 0).sum()), channels=len(d["channels"]), charts=charts,
+                  worst=worst)
+    msg = {g: messages.text("jr_done", g, **{k: counts[k] for k in (*jr.STEPS, "visitors")},
+                            worst=_t("step_" + worst, g) if worst else "-") for g in ("ja", "en")}
+    book.journal("journey", msg["ja"], msg["en"])
+    return JobResult(msg["ja"], msg["en"], counts)
+
+
+def _reset_sheet(book) -> None:
+    """Start the generated sheet from blank (old blocks and charts go), as the dashboard job does."""
+    if hasattr(book, "xw"):
+        if SHEET in [s.name for s in book.xw.sheets]:
+            book.xw.sheets[SHEET].clear()
+        return
+    if hasattr(book, "wb") and SHEET in book.wb.sheetnames:
+        idx = book.wb.sheetnames.index(SHEET)
+        book.wb.remove(book.wb[SHEET])
+        book.wb.create_sheet(SHEET, idx)
+
+
+def _decorate(book, formats, refs, lang) -> int:
+    """Number formats everywhere; with the file engine also bold titles, widths and the funnel bar chart."""
+    if hasattr(book, "xw"):
+        sheet = book.xw.sheets[SHEET]
+        for rng, fmt in formats.items():
+            sheet.range(rng).number_format = fmt
+        return 0
+    if not hasattr(book, "wb"):
+        return 0
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+    ws = book.wb[SHEET]
+    for rng, fmt in formats.items():
+        for row in ws[rng] if ":" in rng else [[ws[rng]]]:
+            for c in row:
+                c.number_format = fmt
+    for cell in refs["titles"]:
+        ws[cell].font = Font(bold=True)
+    ws["A1"].font = Font(size=16, bold=True)
+    ws["A2"].font = Font(size=9, color="595959")
+    ws.row_dimensions[1].height = 26
+    ws.column_dimensions["A"].width = 22
+    for i in range(2, 10):
+        ws.column_dimensions[col_letter(i)].width = 13
+    ws._charts = []
+    first, n = refs["funnel"]
+    if not n:
+        return 0
+    ch = BarChart()
+    ch.type, ch.gapWidth = "bar", 40
+    ch.title = _t("funnel", lang)
+    ch.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=first + n - 1), titles_from_data=True)
+    ch.set_categories(Reference(ws, min_col=1, min_row=first, max_row=first + n - 1))
+    ch.x_axis.scaling.orientation = "maxMin"     # 見込み on top, 優良 at the bottom: reads like a funnel
+    ch.x_axis.delete = False
+    ch.y_axis.delete = False
+    ch.y_axis.numFmt = "#,##0"
+    ch.y_axis.majorGridlines = None
+    ch.legend = None
+    ch.series[0].graphicalProperties.solidFill = "2E75B6"
+    ch.width, ch.height = 15.0, 7.5
+    ws.add_chart(ch, CHART_AT)
+    return 1

@@ -18,7 +18,8 @@ from xlcrm.messages import BadInput, Problem
 NS = "http://schemas.microsoft.com/office/2006/01/customui"
 TAGS = {"search": "検索", "dedupe": "重複チェック", "merge": "統合", "undo_merge": "統合を元に戻す", "rfm": "RFM分析",
         "lapse": "離脱判定", "followup": "フォローリスト更新", "record_contact": "対応を記録",
-        "dashboard": "ダッシュボード更新", "undo": "取り消し", "doctor": "環境チェック", "settings": "設定を開く"}
+        "dashboard": "ダッシュボード更新", "journey": "顧客ジャーニー", "undo": "取り消し", "doctor": "環境チェック",
+        "settings": "設定を開く"}
 
 
 @pytest.fixture(scope="module")

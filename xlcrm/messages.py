@@ -269,10 +269,10 @@ _JOURNEY = {
                 "{top} top (largest drop-off: {worst}); {visitors} store visitors"),
     "jr_title": ("カスタマージャーニー", "Customer journey"),
     "jr_note": ("各段階は前の段階の人だけを数えます。F2=別の日に2回目の購入、定期・リピート=3日以上購入または定期購入、"
-                "優良=RFMセグメントが優良・ロイヤル。月別・チャネル別は初回購入から(獲得チャネル=初回注文のチャネル)。"
+                "優良=RFMセグメントが優良・ロイヤル。|月別・チャネル別は初回購入から(獲得チャネル=初回注文のチャネル)。"
                 "「確定」のない月はF2判定の日数(f2_days)がまだ経っておらず、率はこれから上がります。",
                 "Each step counts only customers of the step before. F2 = a second purchase on another day; repeat = "
-                "3+ purchase days or a subscription; top = RFM segment Champions or Loyal. By month and channel the "
+                "3+ purchase days or a subscription; top = RFM segment Champions or Loyal.|By month and channel the "
                 "funnel starts at the first purchase (acquisition channel = channel of the first order). Months not "
                 "marked complete are less than the F2 window (f2_days) old: their rates can still go up."),
     "jr_funnel": ("ファネル(全体)", "Funnel (all customers)"),

@@ -43,7 +43,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     updated = messages.text("db_updated", lang)
     blocks.append(("A1", [[_t("title", lang), None, f"{as_of_label}: {d['as_of']:%Y-%m-%d}", None, None,
                            f"{updated}: {now:%Y-%m-%d %H:%M}"]]))
-    blocks.append(("A2", [[_t("note", lang)]]))
+    blocks.append(("A2", [[line] for line in _t("note", lang).split("|")]))   # two short lines, not one wide
 
     r = FUNNEL_AT
     fu = d["funnel"]
@@ -96,6 +96,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
         refs["titles"].append(f"A{r}")
         if len(by):
             formats[f"F{r + 2}:H{r + 1 + len(by)}"] = "0.0%"
+            if head == "month":
+                refs["centre"] = [f"I{r + 1}:I{r + 1 + len(by)}"]
         r += len(rows) + 2
     return blocks, formats, refs
 
@@ -160,7 +162,7 @@ def _decorate(book, formats, refs, lang) -> int:
     if not hasattr(book, "wb"):
         return 0
     from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     ws = book.wb[SHEET]
     for rng, fmt in formats.items():
         for row in ws[rng] if ":" in rng else [[ws[rng]]]:
@@ -169,7 +171,12 @@ def _decorate(book, formats, refs, lang) -> int:
     for cell in refs["titles"]:
         ws[cell].font = Font(bold=True)
     ws["A1"].font = Font(size=16, bold=True)
-    ws["A2"].font = Font(size=9, color="595959")
+    for cell in ("A2", "A3"):
+        ws[cell].font = Font(size=9, color="595959")
+    for cell in refs.get("centre", []):
+        for row in ws[cell]:
+            for c in row:
+                c.alignment = Alignment(horizontal="center")
     ws.row_dimensions[1].height = 26
     ws.column_dimensions["A"].width = 22
     for i in range(2, 10):

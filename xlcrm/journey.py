@@ -32,14 +32,24 @@ STORE_CHANNELS = ("店舗",)
 NO_CHANNEL = "(未設定)"
 
 
+def _fold(v) -> str:
+    v = unicodedata.normalize("NFKC", str(v)).strip()
+    return v or NO_CHANNEL
+
+
 def _channel(s: pd.Series) -> pd.Series:
-    """Channel labels folded so 'ＥＣ' and 'EC ' are one channel; blank -> NO_CHANNEL."""
-    out = s.fillna("").astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip())
-    return out.where(out != "", NO_CHANNEL)
+    """Channel labels folded so 'ＥＣ' and 'EC ' are one channel; blank -> NO_CHANNEL. A shop has a handful of
+    channels, so the distinct labels are folded, not each of a million order lines."""
+    codes, uniq = pd.factorize(s.fillna(""))
+    folded = np.array([_fold(u) for u in uniq] + [NO_CHANNEL], dtype=object)
+    return pd.Series(folded[codes], index=s.index, dtype="str")
 
 
 def _orders_upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Orders on or before `as_of` with a day column, the folded channel and the listing position."""
+    """Orders on or before `as_of` with a day column, the folded channel and the listing position (marked, so
+    `build` prepares them once for all its tables)."""
+    if orders.attrs.get("journey_prepared"):
+        return orders
     as_of = pd.Timestamp(as_of).normalize()
     o = orders.assign(_pos=np.arange(len(orders)))
     o = o[o["order_date"].notna() & (o["order_date"] < as_of + pd.Timedelta(days=1))].copy()
@@ -49,6 +59,7 @@ def _orders_upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
         o["subscription"] = o["subscription"].fillna(False).astype(bool)
     else:
         o["subscription"] = False
+    o.attrs["journey_prepared"] = True
     return o
 
 
@@ -153,6 +164,7 @@ def build(customers: pd.DataFrame, orders: pd.DataFrame, as_of, scored: pd.DataF
           store_channels=STORE_CHANNELS, window_days: int = 90) -> dict:
     """Everything the ジャーニー sheet shows: funnel, by_month (with `complete`), by_channel, channels, visits,
     stages."""
+    orders = _orders_upto(orders, as_of)
     st = stages(customers, orders, as_of, scored)
     by_month = funnel_by(st, "first_month")
     by_month["complete"] = month_complete(by_month.index, as_of, window_days)

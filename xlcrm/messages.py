@@ -58,6 +58,14 @@ _BOOK = {
     "write_failed": ("ブック「{name}」を保存できませんでした({reason})。元のファイルはそのままです。",
                      "Could not save '{name}' ({reason}). The original file is unchanged."),
     "saved": ("保存しました: {name}(バックアップ: {backup})", "Saved {name} (backup: {backup})"),
+    # hardening: hostile files and layouts the file engine refuses rather than guess
+    "book_unsafe": ("「{name}」に安全でないXML(DTD・実体宣言)が含まれています。開かずに中止しました。",
+                    "'{name}' contains unsafe XML (a DTD or entity declarations). It was not opened."),
+    "book_damaged": ("「{name}」は壊れているため読めません(シート「{sheet}」)。Excelで開いて保存し直してください。",
+                     "'{name}' is damaged and cannot be read (sheet '{sheet}'). Open it in Excel and save it again."),
+    "merged_cell": ("結合されたセルに書き込めません。結合を解除してください", "is part of merged cells; unmerge them"),
+    "cell_occupied": ("表を広げる先のセルに入力があります。上書きしないよう中止しました(セルを移動してください)",
+                      "is not empty and lies where the table must grow; move that cell (nothing was overwritten)"),
 }
 
 # --- CSV import / export ----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import socket
 import stat
 import time
@@ -17,8 +18,13 @@ from pathlib import Path
 
 import python_calamine as pc
 
+try:
+    import fcntl
+except ImportError:  # Windows: the lock file alone
+    fcntl = None
+
 from .. import schema
-from ..messages import BookLocked, XlcrmError
+from ..messages import BadInput, BookLocked, Problem, XlcrmError
 from . import ooxml
 from .base import Book, TableLoc, col_letter
 
@@ -51,27 +57,81 @@ def fingerprint(path: Path) -> str:
 
 @contextmanager
 def write_lock(path: Path, wait: float = 10.0):
-    """Only one xlcrm process writes a book at a time (a lock file beside it; a dead holder's lock is taken over)."""
+    """Only one xlcrm process writes a book at a time: a lock file beside it, held while the book is replaced.
+
+    Where the OS has advisory locks (Linux, macOS) the kernel holds the lock and frees it when its holder dies,
+    so a dead writer never blocks the next one and two writers can never both believe they hold it. Elsewhere
+    the file itself is the lock (created exclusively, its content written before it appears; a dead local
+    holder's lock is taken over). Failing to create the lock (read-only folder, disk full) is a clear message.
+    """
     lock = path.with_name(f".~xlcrm.{path.name}.lock")
     me = f"{socket.gethostname()} {os.getpid()}"
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            os.write(fd, me.encode())
-            os.close(fd)
-            break
-        except FileExistsError:
-            if _stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            if time.monotonic() > deadline:
-                raise BookLocked("book_busy", name=path.name) from None
-            time.sleep(0.1)
+    try:
+        if fcntl is not None:
+            fd = _flock(lock, me, wait, path.name)
+        else:
+            fd = None
+            _exclusive_file(lock, me, wait, path.name)
+    except OSError as e:
+        raise XlcrmError("write_failed", name=path.name, reason=_reason(e)) from None
     try:
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)  # while still holding it: a waiter then finds a fresh file, never this one
+        if fd is not None:
+            os.close(fd)
+
+
+def _flock(lock: Path, me: str, wait: float, name: str) -> int:
+    deadline = time.monotonic() + wait
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() > deadline:
+                raise BookLocked("book_busy", name=name) from None
+            time.sleep(0.05)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:  # the holder removed the file after we opened it: we locked an orphan, try the new one
+            os.close(fd)
+            continue
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, me.encode())
+        except BaseException:
+            lock.unlink(missing_ok=True)
+            os.close(fd)
+            raise
+        return fd
+
+
+def _exclusive_file(lock: Path, me: str, wait: float, name: str) -> None:
+    deadline = time.monotonic() + wait
+    tmp = lock.with_name(f"{lock.name}.{os.getpid()}")
+    tmp.write_text(me)
+    try:
+        while True:
+            try:
+                os.link(tmp, lock)  # atomic, and the lock never exists without its holder's name in it
+                return
+            except FileExistsError:
+                if _stale(lock):
+                    lock.unlink(missing_ok=True)
+                    continue
+                if time.monotonic() > deadline:
+                    raise BookLocked("book_busy", name=name) from None
+                time.sleep(0.1)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _stale(lock: Path) -> bool:
@@ -83,10 +143,14 @@ def _stale(lock: Path) -> bool:
         return False
     except ProcessLookupError:
         return True
-    except (ValueError, FileNotFoundError):
+    except FileNotFoundError:
         return True
-    except PermissionError:  # the process exists under another user
+    except (ValueError, PermissionError):  # unreadable, or the process exists under another user
         return False
+
+
+def _reason(e: OSError) -> str:
+    return os.strerror(e.errno) if e.errno else type(e).__name__
 
 
 class FileBook(Book):
@@ -113,11 +177,29 @@ class FileBook(Book):
     @property
     def wb(self):
         if self._wb is None:
-            import openpyxl  # uses defusedxml when it is installed (it is a dependency)
-            self._wb = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() in (".xlsm", ".xltm"),
-                                              keep_links=False, rich_text=False)
+            import openpyxl
+            # check_package already refused any DTD; defusedxml is the second fence should one slip through
+            if not openpyxl.DEFUSEDXML and not openpyxl.LXML:
+                raise XlcrmError("book_unsafe", name=self.path.name)
+            try:
+                self._wb = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() in (".xlsm", ".xltm"),
+                                                  keep_links=True, rich_text=False)
+            except XlcrmError:
+                raise
+            except Exception:  # openpyxl reports bad XML as ValueError/KeyError/…: the file is damaged
+                raise XlcrmError("book_damaged", name=self.path.name, sheet="*") from None
             self._cal = None  # from now on the openpyxl state is the truth
         return self._wb
+
+    @contextmanager
+    def _reading(self, sheet: str):
+        """calamine parses a sheet only when asked: a torn or malformed part surfaces here, as a clear message."""
+        try:
+            yield
+        except XlcrmError:
+            raise
+        except Exception:
+            raise XlcrmError("book_damaged", name=self.path.name, sheet=sheet) from None
 
     # --- engine primitives ------------------------------------------------------------------------------------
     def table_names(self) -> list[str]:
@@ -135,12 +217,14 @@ class FileBook(Book):
         folded = name.lower()
         for tn in self._cal.table_names:
             if tn.lower() == folded:
-                t = self._cal.get_table_by_name(tn)
+                with self._reading(tn):
+                    t = self._cal.get_table_by_name(tn)
                 (r0, c0), (r1, _c1) = t.start, t.end
                 return TableLoc(tn, t.sheet, r0, c0 + 1, list(t.columns), r1 - r0 + 1, True)
         if name not in self._cal.sheet_names:
             return None
-        grid = self._cal.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        with self._reading(name):
+            grid = self._cal.get_sheet_by_name(name).to_python(skip_empty_area=False)
         return _locate_in_grid(name, name, grid)
 
     def _locate_xl(self, name):
@@ -163,10 +247,12 @@ class FileBook(Book):
     def _values(self, loc: TableLoc) -> list[list]:
         n = len(loc.headers)
         if self._wb is None:
-            if loc.listobject:
-                rows = self._cal.get_table_by_name(loc.name).to_python()
-            else:
-                grid = self._cal.get_sheet_by_name(loc.sheet).to_python(skip_empty_area=False)
+            with self._reading(loc.sheet):
+                if loc.listobject:
+                    rows = self._cal.get_table_by_name(loc.name).to_python()
+                else:
+                    grid = self._cal.get_sheet_by_name(loc.sheet).to_python(skip_empty_area=False)
+            if not loc.listobject:
                 rows = [r[loc.first_col - 1:loc.first_col - 1 + n] for r in
                         grid[loc.header_row:loc.header_row + loc.rows]]
             return [[None if v == "" else v for v in (list(r) + [None] * n)[:n]] for r in rows]
@@ -176,11 +262,17 @@ class FileBook(Book):
                                                values_only=True)]
 
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
         self._dirty = True
         ws = self.wb[sheet]
         for i, values in enumerate(rows):
             for j, v in enumerate(values):
                 cell = ws.cell(row + i, col + j)
+                if isinstance(cell, MergedCell):
+                    raise BadInput([Problem(sheet, row + i, str(rows[0][j]) if len(rows) > 1 else "", "merged_cell",
+                                            cell=f"{col_letter(col + j)}{row + i}")])
+                if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v):
+                    v = _escape_controls(v)
                 cell.value = v
                 if cell.data_type == "f" and (j not in formula_cols or i == 0):
                     cell.data_type = "s"  # customer text like '=1+1' is text, never a formula
@@ -240,7 +332,9 @@ class FileBook(Book):
     def save(self) -> Path | None:
         """Write the changes: temp file, repair, check nobody changed the book, backup, atomic replace.
 
-        Returns the backup's path, or None when there was nothing to write.
+        Returns the backup's path, or None when there was nothing to write. Whatever fails — disk full, a
+        read-only folder, a kill — the book on disk is the old one or the new one, and no half-written temp
+        file or backup is left behind.
         """
         if not self._dirty and not self._journal_rows:
             return None
@@ -250,22 +344,26 @@ class FileBook(Book):
             if fingerprint(self.path) != self._fingerprint:
                 raise BookLocked("book_changed", name=self.path.name)
             self._remove_dead_temps()
+            mode = stat.S_IMODE(self.path.stat().st_mode)
             tmp = self.path.with_name(f".{self.path.stem}.xlcrm-{os.getpid()}{self.path.suffix}")
+            backup = None
             try:
+                _create_private(tmp)  # never readable by others while it holds customer data
                 self._wb.save(tmp)
                 ooxml.restore_parts(self.path, tmp)
                 pc.CalamineWorkbook.from_path(str(tmp)).close()  # it must open before it replaces anything
-                os.chmod(tmp, stat.S_IMODE(self.path.stat().st_mode))
+                os.chmod(tmp, mode)
                 _fsync(tmp)
-                backup = self._backup()
+                backup = self._backup(mode)
                 os.replace(tmp, self.path)
                 _fsync_dir(self.path.parent)
-            except OSError as e:
-                tmp.unlink(missing_ok=True)
-                raise XlcrmError("write_failed", name=self.path.name,
-                                 reason=os.strerror(e.errno) if e.errno else type(e).__name__) from None
-            except BaseException:
-                tmp.unlink(missing_ok=True)
+            except BaseException as e:
+                for leftover in (tmp, ooxml.parts_temp(tmp)):
+                    leftover.unlink(missing_ok=True)
+                if backup is not None and self.path.exists() and fingerprint(self.path) == self._fingerprint:
+                    backup.unlink(missing_ok=True)  # the replace did not happen: this copy backs up nothing new
+                if isinstance(e, OSError):
+                    raise XlcrmError("write_failed", name=self.path.name, reason=_reason(e)) from None
                 raise
         self._fingerprint = fingerprint(self.path)
         self._dirty = False
@@ -273,25 +371,38 @@ class FileBook(Book):
 
     def _remove_dead_temps(self) -> None:
         """Temp files of writers that were killed mid-save (the book itself was never touched by them)."""
-        for tmp in self.path.parent.glob(f".{self.path.stem}.xlcrm-*{self.path.suffix}"):
+        pattern = re.compile(re.escape(f".{self.path.stem}.xlcrm-") + r"(\d+)" + re.escape(self.path.suffix))
+        for tmp in self.path.parent.glob(f".{self.path.stem}.xlcrm-*"):
+            m = pattern.match(tmp.name)
+            if m is None:
+                continue
             try:
-                os.kill(int(tmp.stem.rsplit("-", 1)[1]), 0)
+                os.kill(int(m.group(1)), 0)
             except ProcessLookupError:
                 tmp.unlink(missing_ok=True)
-            except (ValueError, PermissionError, IndexError):
+            except PermissionError:
                 pass
 
     def backup_dir(self) -> Path:
         return self.path.with_name(f"{self.path.stem}_backup")
 
-    def _backup(self) -> Path:
+    def _backup(self, mode: int) -> Path:
         """Copy the current file into <stem>_backup/ beside the book (same permissions); keep the newest N."""
         import shutil
         d = self.backup_dir()
         d.mkdir(exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         dest = d / f"{self.path.stem}-{stamp}{self.path.suffix}"
-        shutil.copy2(self.path, dest)
+        try:
+            fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode & 0o600)  # widened to `mode` once full
+            with os.fdopen(fd, "wb") as out, open(self.path, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            shutil.copystat(self.path, dest)
+        except BaseException:
+            dest.unlink(missing_ok=True)  # a half-copied backup would look like a good one
+            raise
         keep = self.backups if self.backups is not None else 10
         olds = sorted(d.glob(f"{self.path.stem}-*{self.path.suffix}"))
         for old in olds[:-keep] if keep > 0 else []:
@@ -308,6 +419,21 @@ class FileBook(Book):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _create_private(path: Path) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _escape_controls(s: str) -> str:
+    """Control characters as Excel itself stores them (_x000B_), so they survive instead of breaking the save.
+
+    openpyxl refuses them (IllegalCharacterError, whose message carries the cell's text) although Excel accepts
+    them from a paste; calamine reads _xHHHH_ back as the character, so a read-write round trip is lossless.
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
 
 
 def _fsync(path: Path) -> None:

@@ -108,7 +108,48 @@ def _add_followup(sub) -> None:
 # --- workbook build / doctor -------------------------------------------------------------------------------------
 
 def _add_build(sub) -> None:
-    pass
+    p = sub.add_parser("build-workbook", help="CRM.xlsm をソースから作る / build CRM.xlsm from sources")
+    p.add_argument("--out", default="workbook/CRM.xlsm", help="出力先 / output path (default: workbook/CRM.xlsm)")
+    p.add_argument("--check", action="store_true",
+                   help="書かずに、既存のファイルがソースと同じか調べる / only check that --out is current (exit 1 if not)")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("doctor", help="Excel連携の環境チェック / check Python, xlwings and the workbook set-up")
+    p.add_argument("book", nargs="?", default=None, help="調べるブック / workbook to check (optional)")
+    p.set_defaults(func=_cmd_doctor)
+
+    p = sub.add_parser("set-interpreter",
+                       help="xlwings.conf にこのPythonの場所を書く / write this Python's path into xlwings.conf")
+    p.add_argument("book")
+    p.add_argument("--python", default=None, help="Pythonの場所 / interpreter path (default: this Python)")
+    p.add_argument("--mac", action="store_true", help="Interpreter_Mac に書く / write Interpreter_Mac")
+    p.set_defaults(func=_cmd_set_interpreter)
+
+
+def _cmd_build(args) -> int:
+    from pathlib import Path
+
+    from . import build
+    from .messages import text
+    if args.check:
+        current = build.is_current(args.out)
+        print(text("build_current" if current else "build_stale", args.lang, path=args.out))
+        return 0 if current else 1
+    print(text("build_done", args.lang, path=Path(build.build_workbook(args.out))))
+    return 0
+
+
+def _cmd_doctor(args) -> int:
+    from . import doctor
+    findings = doctor.check(args.book)
+    print(doctor.report(findings, args.lang))
+    return doctor.exit_code(findings)
+
+
+def _cmd_set_interpreter(args) -> int:
+    from . import doctor
+    print(doctor.set_interpreter(args.book, args.python, "darwin" if args.mac else None))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,12 +5,14 @@ a job sees — `read`, `write_table`, `update_columns`, `write_range`, `journal`
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import getpass
 import json
 import math
 import unicodedata
 import uuid
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,7 @@ JOURNAL = "変更履歴"
 JOURNAL_HEADERS = ["日時", "処理", "実行者", "内容", "Summary", "変更ID", "取消"]
 UNDO_SHEET = "_xlcrm_undo"   # hidden: before-images of the last changes, so 取り消し can restore them
 UNDO_KEEP = 20               # changes kept undoable
+UNDO_MAX_CHARS = 20_000_000  # and at most this much undo data in the book (backups hold the rest)
 _CHUNK = 30000               # a cell holds 32,767 characters at most
 
 
@@ -301,12 +304,23 @@ class Book:
         self.write_table(JOURNAL, pd.DataFrame(rows, columns=JOURNAL_HEADERS), text_columns=("変更ID",))
 
     def _save_undo(self, change_id: str, job: str) -> None:
-        payload = json.dumps(self._undo_ops, ensure_ascii=False, default=_jsonable)
+        # zlib + base64: before-images of a whole customer table compress about tenfold
+        payload = base64.b64encode(zlib.compress(
+            json.dumps(self._undo_ops, ensure_ascii=False, default=_jsonable).encode("utf-8"), 6)).decode("ascii")
         chunks = [payload[i:i + _CHUNK] for i in range(0, len(payload), _CHUNK)] or [""]
         old = self.read_raw(UNDO_SHEET)
         keep = [] if old is None else old.to_numpy(dtype=object).tolist()
         ids = list(dict.fromkeys(r[0] for r in keep))
-        drop = set(ids[:-(UNDO_KEEP - 1)]) if len(ids) >= UNDO_KEEP else set()
+        size = {i: 0 for i in ids}
+        for r in keep:
+            size[r[0]] += len(str(r[3] or ""))
+        total = len(payload)
+        drop = set()
+        for i in reversed(ids):  # newest first: keep while under both limits
+            if len(ids) - len(drop) >= UNDO_KEEP or total + size[i] > UNDO_MAX_CHARS:
+                drop.add(i)
+            else:
+                total += size[i]
         keep = [r for r in keep if r[0] not in drop]
         keep += [[change_id, job, i, c] for i, c in enumerate(chunks)]
         self.write_table(UNDO_SHEET, pd.DataFrame(keep, columns=["change_id", "job", "seq", "data"]), hidden=True,
@@ -327,7 +341,7 @@ class Book:
         elif change_id not in ids:
             return None
         part = undo[undo["change_id"].astype(str) == change_id].sort_values("seq")
-        ops = json.loads("".join(part["data"].fillna("").astype(str)))
+        ops = json.loads(zlib.decompress(base64.b64decode("".join(part["data"].fillna("").astype(str)))))
         for op in reversed(ops):
             self._restore(op)
         journal = self.read_raw(JOURNAL)

@@ -7,6 +7,7 @@ All XML here is parsed with defusedxml: the workbook may come from anywhere.
 """
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 import zipfile
@@ -27,21 +28,26 @@ UI_TYPES = ("http://schemas.microsoft.com/office/2006/relationships/ui/extensibi
             "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility")
 
 
-def check_package(path: Path) -> None:
-    """Refuse what is not a workbook, is password-protected, would unpack into a bomb, or declares a DTD."""
+def check_package(path: Path, data: bytes | None = None) -> None:
+    """Refuse what is not a workbook, is password-protected, would unpack into a bomb, or declares a DTD.
+
+    `data`: the file's bytes when the caller already holds them (then exactly those bytes are checked).
+    """
     name = path.name
-    with open(path, "rb") as f:
-        head = f.read(8)
+    if data is None:
+        data = Path(path).read_bytes()
+    head = data[:8]
+    src = io.BytesIO(data)
     if head == OLE_MAGIC:
         # Excel wraps a password-protected .xlsx in an OLE file holding an 'EncryptedPackage' stream; an old
         # binary .xls is an OLE file with a 'Workbook' (or 'Book') stream: not a workbook we read, not "protected".
-        legacy = not _has_ole_stream(path, "EncryptedPackage") and (
-            _has_ole_stream(path, "Workbook") or _has_ole_stream(path, "Book\0"))
+        legacy = not _has_ole_stream(data, "EncryptedPackage") and (
+            _has_ole_stream(data, "Workbook") or _has_ole_stream(data, "Book\0"))
         raise XlcrmError("not_a_workbook" if legacy else "book_encrypted", name=name)
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(src):
         raise XlcrmError("not_a_workbook", name=name)
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(src) as z:
             infos = z.infolist()
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or not any(n.startswith("xl/workbook") for n in names):
@@ -118,16 +124,9 @@ def _prolog_verdict(text: str) -> bool | None:
         i = k + 2
 
 
-def _has_ole_stream(path: Path, stream: str) -> bool:
+def _has_ole_stream(data: bytes, stream: str) -> bool:
     """Whether an OLE compound file names `stream` in its directory (names are stored as UTF-16LE)."""
-    needle = stream.encode("utf-16-le")
-    tail = b""
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            if needle in tail + block:
-                return True
-            tail = block[-len(needle):]
-    return False
+    return stream.encode("utf-16-le") in data
 
 
 def _rels(z: zipfile.ZipFile, part: str) -> list[dict]:

@@ -1,0 +1,257 @@
+"""The CRM ribbon: customUI XML, its VBA callback, and the Python dispatcher behind every button."""
+from __future__ import annotations
+
+import re
+import sys
+import types
+import zipfile
+from xml.etree import ElementTree as ET
+
+import openpyxl
+import pytest
+
+from xlcrm import jobs, ribbon
+from xlcrm.build import SRC, build_workbook, customui_xml, ovba
+from xlcrm.jobs import JobResult
+from xlcrm.messages import BadInput, Problem
+
+NS = "http://schemas.microsoft.com/office/2006/01/customui"
+TAGS = {"search": "検索", "dedupe": "重複チェック", "merge": "統合", "undo_merge": "統合を元に戻す", "rfm": "RFM分析",
+        "lapse": "離脱判定", "followup": "フォローリスト更新", "record_contact": "対応を記録",
+        "dashboard": "ダッシュボード更新", "undo": "取り消し", "doctor": "環境チェック", "settings": "設定を開く"}
+
+
+@pytest.fixture(scope="module")
+def ui():
+    return ET.fromstring(customui_xml())
+
+
+def _buttons(ui):
+    return ui.findall(f".//{{{NS}}}button")
+
+
+# --- customUI -----------------------------------------------------------------------------------------------------
+
+def test_customui_is_the_2006_namespace_with_one_crm_tab(ui):
+    assert ui.tag == f"{{{NS}}}customUI"
+    tabs = ui.findall(f"{{{NS}}}ribbon/{{{NS}}}tabs/{{{NS}}}tab")
+    assert [t.get("label") for t in tabs] == ["CRM"]
+    assert [g.get("label") for g in tabs[0].findall(f"{{{NS}}}group")] == ["検索", "名寄せ", "分析", "フォロー", "設定"]
+
+
+def test_a_button_for_every_job_with_label_icon_and_tips(ui):
+    buttons = _buttons(ui)
+    assert {b.get("tag"): b.get("label") for b in buttons} == TAGS
+    for b in buttons:
+        assert b.get("onAction") == "XlcrmRibbon"
+        assert b.get("imageMso") and b.get("size") in ("large", "normal")
+        for attr in ("label", "screentip", "supertip"):
+            assert 0 < len(b.get(attr)) <= 1024, (b.get("id"), attr)  # customUI ST_String limit
+        assert re.search(r"[^\x00-\x7f]", b.get("label") + b.get("supertip")), b.get("id")  # Japanese text
+
+
+def test_ids_unique_and_valid(ui):
+    ids = [e.get("id") for e in ui.iter() if e.get("id") is not None]
+    assert len(ids) == len(set(ids))
+    for i in ids:  # ST_UniqueID: an NCName of at most 1024 characters
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]{0,1023}", i), i
+    allowed = {"id", "tag", "label", "size", "imageMso", "onAction", "screentip", "supertip", "keytip"}
+    for e in ui.iter():
+        assert set(e.attrib) <= allowed, (e.tag, set(e.attrib) - allowed)
+
+
+def test_labels_read_from_the_xml(ui):
+    assert ribbon.labels() == TAGS
+
+
+def test_every_onaction_exists_as_a_ribbon_callback_in_the_vba(tmp_path, ui):
+    path = build_workbook(tmp_path / "CRM.xlsm")
+    with zipfile.ZipFile(path) as z:
+        vba = "\r\n".join(ovba.read_modules(z.read("xl/vbaProject.bin")).values())
+    for action in {b.get("onAction") for b in _buttons(ui)}:
+        assert re.search(rf"^Sub {action}\(control As IRibbonControl\)\r\n", vba, re.M), action
+    # the callback dispatches by tag into xlcrm.ribbon.run
+    assert "RunPython \"import xlcrm.ribbon as r; r.run('\" & control.Tag & \"')\"" in vba
+
+
+def test_every_registered_job_has_a_ribbon_button():
+    assert set(jobs.JOBS) <= set(TAGS), set(jobs.JOBS) - set(TAGS)
+
+
+# --- dispatch -----------------------------------------------------------------------------------------------------
+
+class FakeApp:
+    """The three things of an xlwings App the dispatcher uses."""
+
+    def __init__(self):
+        self.history: list[tuple] = []
+        self.alerts: list[dict] = []
+        self._screen = True
+        self._status = False
+
+    @property
+    def screen_updating(self):
+        return self._screen
+
+    @screen_updating.setter
+    def screen_updating(self, v):
+        self._screen = v
+        self.history.append(("screen", v))
+
+    @property
+    def status_bar(self):
+        return self._status
+
+    @status_bar.setter
+    def status_bar(self, v):
+        self._status = v
+        self.history.append(("status", v))
+
+    def alert(self, prompt, title=None, buttons="ok", mode=None, callback=None):
+        self.alerts.append({"prompt": prompt, "title": title, "mode": mode})
+        return "ok"
+
+
+@pytest.fixture
+def job_module(monkeypatch):
+    """A job module registered under the tag 'rfm', whose behaviour each test sets."""
+    mod = types.ModuleType("xlcrm_fake_jobs")
+    seen = {}
+
+    def job(book, settings, **options):
+        seen["screen"] = seen["app"].screen_updating
+        seen["status"] = seen["app"].status_bar
+        return mod.behaviour(book, settings)
+    mod.job, mod.seen = job, seen
+    monkeypatch.setitem(sys.modules, "xlcrm_fake_jobs", mod)
+    monkeypatch.setitem(jobs.JOBS, "rfm", "xlcrm_fake_jobs:job")
+    return mod
+
+
+def _write_scores(book, settings):
+    import pandas as pd
+    book.write_table("RFM", pd.DataFrame({"顧客ID": ["C1", "C2"], "ランク": ["A", "B"]}))
+    book.journal("rfm", "RFMを更新 2件", "RFM refreshed for 2 customers")
+    return JobResult("RFMを更新しました(2件)", "RFM refreshed (2 customers)", {"customers": 2})
+
+
+def test_job_runs_with_screen_off_and_progress_then_reports(book_path, job_module):
+    app = FakeApp()
+    job_module.seen["app"] = app
+    job_module.behaviour = _write_scores
+    result = ribbon.dispatch("rfm", book_path, app, lang="ja")
+    assert result.counts == {"customers": 2}
+    assert job_module.seen["screen"] is False
+    assert job_module.seen["status"] == "xlcrm: 「RFM分析」を実行中…"
+    assert app.alerts == [{"prompt": "RFMを更新しました(2件)", "title": "xlcrm: RFM分析", "mode": "info"}]
+    assert app.screen_updating is True and app.status_bar is False
+    wb = openpyxl.load_workbook(book_path)  # the job's write was saved and journaled
+    assert "RFM" in wb.sheetnames and "変更履歴" in wb.sheetnames
+
+
+def test_bad_input_is_a_message_box_and_nothing_is_written(book_path, job_module):
+    before = book_path.read_bytes()
+    app = FakeApp()
+    job_module.seen["app"] = app
+
+    def bad(book, settings):
+        raise BadInput([Problem("注文", 7, "金額", "bad_amount", cell="D7")])
+    job_module.behaviour = bad
+    assert ribbon.dispatch("rfm", book_path, app, lang="ja") is None
+    [alert] = app.alerts
+    assert alert["mode"] == "critical"
+    assert "シート「注文」7行目 列「金額」(D7)" in alert["prompt"] and "Traceback" not in alert["prompt"]
+    assert app.screen_updating is True and app.status_bar is False
+    assert book_path.read_bytes() == before
+
+
+def test_unexpected_error_names_the_log_not_a_traceback(book_path, job_module, tmp_path, monkeypatch):
+    monkeypatch.setattr(ribbon, "LOG_FILE", tmp_path / "ribbon.log")
+    import logging
+    monkeypatch.setattr(logging.getLogger("xlcrm.ribbon"), "handlers", [])
+    app = FakeApp()
+    job_module.seen["app"] = app
+
+    def broken(book, settings):
+        return 1 / 0
+    job_module.behaviour = broken
+    ribbon.dispatch("rfm", book_path, app, lang="en")
+    [alert] = app.alerts
+    assert "ZeroDivisionError" in alert["prompt"] and str(tmp_path / "ribbon.log") in alert["prompt"]
+    assert "Traceback" not in alert["prompt"] and "line " not in alert["prompt"]
+    assert "Traceback" in (tmp_path / "ribbon.log").read_text(encoding="utf-8")
+    assert app.history[-2:] == [("screen", True), ("status", False)]
+
+
+def test_a_tag_without_a_job_says_so(book_path, monkeypatch):
+    monkeypatch.delitem(jobs.JOBS, "lapse", raising=False)
+    app = FakeApp()
+    ribbon.dispatch("lapse", book_path, app, lang="ja")
+    assert "「離脱判定」はこのバージョンのxlcrmにはまだありません" in app.alerts[0]["prompt"]
+    assert app.alerts[0]["mode"] == "critical"
+
+
+def test_undo_restores_the_last_change(book_path, job_module, monkeypatch):
+    monkeypatch.delitem(jobs.JOBS, "undo", raising=False)
+    app = FakeApp()
+    job_module.seen["app"] = app
+    job_module.behaviour = _write_scores
+    ribbon.dispatch("undo", book_path, app, lang="ja")
+    assert app.alerts[-1]["prompt"] == "取り消せる変更はありません。"
+    ribbon.dispatch("rfm", book_path, app, lang="ja")
+    assert "RFM" in openpyxl.load_workbook(book_path).sheetnames
+    ribbon.dispatch("undo", book_path, app, lang="ja")
+    assert app.alerts[-1]["prompt"].startswith("変更 ") and app.alerts[-1]["mode"] == "info"
+    ws = openpyxl.load_workbook(book_path)["RFM"]
+    assert [c.value for c in ws[2]][:2] != ["C1", "A"]  # the written rows are gone
+
+
+def test_settings_button_shows_the_settings_sheet():
+    activated = []
+    sheet = types.SimpleNamespace(activate=lambda: activated.append(True))
+    book = types.SimpleNamespace(sheets={"設定": sheet}, fullname="C:\\CRM.xlsm")
+    app = FakeApp()
+    ribbon.dispatch("settings", book, app, lang="ja")
+    assert activated == [True] and app.alerts == []
+
+
+def test_doctor_button_reports_in_a_message_box(tmp_path, monkeypatch):
+    import functools
+
+    from xlcrm import doctor
+    monkeypatch.setattr(doctor, "check", functools.partial(doctor.check, platform="win32", exists=lambda p: False))
+    path = build_workbook(tmp_path / "CRM.xlsm")
+    conf = [["Interpreter_Win", "C:\\nowhere\\python.exe"], ["UDF Modules", "xlcrm.udfs"]]
+    sheet = types.SimpleNamespace(used_range=types.SimpleNamespace(last_cell=types.SimpleNamespace(row=2)),
+                                  range=lambda a, b: types.SimpleNamespace(
+                                      options=lambda **k: types.SimpleNamespace(value=conf)))
+    book = types.SimpleNamespace(sheets={"xlwings.conf": sheet}, fullname=str(path))
+    app = FakeApp()
+    app.path = "C:\\Program Files\\WindowsApps\\Microsoft.Office.Desktop.Excel_16\\Office16"
+    ribbon.dispatch("doctor", book, app, lang="ja")
+    prompt = app.alerts[0]["prompt"]
+    assert "xlwings 0.37.8" in prompt
+    assert "Python が見つかりません: C:\\nowhere\\python.exe" in prompt
+    assert "Microsoft Store 版のOffice" in prompt
+    assert app.alerts[0]["title"] == "xlcrm: 環境チェック"
+
+
+def test_source_module_is_ascii_and_crlf_safe():
+    # VBA modules are stored in the project's code page (1252): keep Japanese text in Python, not in VBA
+    for p in list(SRC.glob("*.bas")) + list(SRC.glob("*.cls")):
+        p.read_bytes().decode("ascii")
+
+
+def test_messages_follow_the_language_set_on_the_settings_sheet(tmp_path, job_module):
+    path = build_workbook(tmp_path / "CRM.xlsm")
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    ws = wb["設定"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "言語")
+    ws.cell(row, 2).value = "en"
+    wb.save(path)
+    app = FakeApp()
+    job_module.seen["app"] = app
+    job_module.behaviour = _write_scores
+    ribbon.dispatch("rfm", path, app)
+    assert app.alerts[-1]["prompt"] == "RFM refreshed (2 customers)"
+    assert job_module.seen["status"] == "xlcrm: running 'RFM分析'..."

@@ -105,6 +105,29 @@ class Book:
         """Create the sheet if missing; True if it was created."""
         raise NotImplementedError
 
+    def _first_filled(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> tuple[int, int] | None:
+        """The first non-empty cell (row, col) in the block, or None. Engines that cannot tell return None."""
+        return None
+
+    def _check_free(self, loc: TableLoc, new_rows: int, new_cols: int, headers) -> None:
+        """Refuse to grow a table over cells staff typed below or right of it (nothing is overwritten silently)."""
+        bottom_old = loc.header_row + max(loc.rows, 1)
+        bottom_new = loc.header_row + max(new_rows, 1)
+        right_old = loc.first_col + len(loc.headers) - 1
+        right_new = loc.first_col + new_cols - 1
+        blocks = []
+        if right_new > right_old:
+            blocks.append((loc.header_row, right_old + 1, bottom_new, right_new))
+        if bottom_new > bottom_old:
+            blocks.append((bottom_old + 1, loc.first_col, bottom_new, min(right_old, right_new)))
+        for r0, c0, r1, c1 in blocks:
+            hit = self._first_filled(loc.sheet, r0, c0, r1, c1)
+            if hit is not None:
+                r, c = hit
+                i = c - loc.first_col
+                column = str(headers[i]) if 0 <= i < len(headers) else col_letter(c)
+                raise BadInput([Problem(loc.sheet, r, column, "cell_occupied", cell=f"{col_letter(c)}{r}")])
+
     def user(self) -> str:
         try:
             return getpass.getuser()
@@ -186,18 +209,22 @@ class Book:
             order += [h for h in body.columns if h not in order]
             body = body[order]
             loc = TableLoc(name, old.sheet, old.header_row, old.first_col, list(body.columns), len(body), old.listobject)
+            blank = {f"列{col_letter(old.first_col + i)}" for i, h in enumerate(old.headers) if h in (None, "")}
+            blank = {c for i, c in enumerate(body.columns) if c in blank and c == f"列{col_letter(loc.first_col + i)}"}
+            self._check_free(old, len(body), len(body.columns), list(body.columns))
             self._clear(old.sheet, old.header_row, old.first_col, old.rows + 1, len(old.headers))
         else:
             self._remember("new_table", name, None)
             target = sheet or name
             self._ensure_sheet(target, hidden=hidden)
             loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
-        self._write_frame(loc, body, text_columns, formula_columns)
+        self._write_frame(loc, body, text_columns, formula_columns, blank if old is not None else ())
         self._define_table(loc, new=old is None or not old.listobject)
         return loc
 
-    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=(), formula_columns=()):
-        rows = [list(map(str, body.columns))]
+    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=(), formula_columns=(), blank=()):
+        # a header cell staff left blank is read as 列X; it is written back blank, not as that made-up name
+        rows = [[None if c in blank else str(c) for c in body.columns]]
         text_cols, date_cols = set(), set()
         formula_cols = {i for i, c in enumerate(body.columns) if c in formula_columns}
         for i, c in enumerate(body.columns):
@@ -248,6 +275,7 @@ class Book:
                                          "added": [c for c in src.columns if before[c] is None]})
         grew = len(headers) != len(loc.headers)
         if grew:
+            self._check_free(loc, loc.rows, len(headers), headers)
             loc = TableLoc(loc.name, loc.sheet, loc.header_row, loc.first_col, headers, loc.rows, loc.listobject)
         for c in src.columns:
             j = headers.index(_find_header(headers, c, t))

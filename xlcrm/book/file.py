@@ -280,6 +280,8 @@ class FileBook(Book):
             for j, v in enumerate(values):
                 cell = ws.cell(row + i, col + j)
                 if isinstance(cell, MergedCell):
+                    if v is None:
+                        continue  # nothing to write, and a merged cell shows nothing of its own anyway
                     raise BadInput([Problem(sheet, row + i, str(rows[0][j]) if len(rows) > 1 else "", "merged_cell",
                                             cell=f"{col_letter(col + j)}{row + i}")])
                 if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v):
@@ -316,12 +318,24 @@ class FileBook(Book):
             ws.sheet_state = "hidden"
         return True
 
+    def _first_filled(self, sheet, r0, c0, r1, c1):
+        ws = self.wb[sheet]
+        r1 = min(r1, ws.max_row)
+        c1 = min(c1, ws.max_column)
+        for i, row in enumerate(ws.iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1, values_only=True)):
+            for j, v in enumerate(row):
+                if v not in (None, ""):
+                    return r0 + i, c0 + j
+        return None
+
     def _define_table(self, loc: TableLoc, new: bool) -> None:
         from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
         ws = self.wb[loc.sheet]
         ref = (f"{col_letter(loc.first_col)}{loc.header_row}:"
                f"{col_letter(loc.first_col + len(loc.headers) - 1)}{loc.header_row + max(loc.rows, 1)}")
         existing = next((t for t in ws.tables.values() if t.displayName.lower() == loc.name.lower()), None)
+        if existing is None and not _can_be_table(ws, loc, ref):
+            return  # staff's plain range stays a plain range: Excel would 'repair' (delete) such a table
         if existing is None:
             t = Table(displayName=_table_name(loc.name), ref=ref)
             t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
@@ -495,12 +509,26 @@ def _locate_in_grid(name: str, sheet: str, grid: list[list]) -> TableLoc | None:
     row = grid[best]
     cols = [i for i, v in enumerate(row) if v not in (None, "")]
     c0, c1 = cols[0], cols[-1]
-    headers = [row[i] if row[i] not in (None, "") else None for i in range(c0, c1 + 1)]
     last = best
     for r in range(best + 1, len(grid)):
         if any(v not in (None, "") for v in grid[r][c0:c1 + 1]):
             last = r
+    # Data right of the last header (an extension number under a merged 電話番号 header) belongs to the table:
+    # left out, a job adding a column would write straight over it.
+    while any(c1 + 1 < len(grid[r]) and grid[r][c1 + 1] not in (None, "") for r in range(best + 1, last + 1)):
+        c1 += 1
+    headers = [row[i] if i < len(row) and row[i] not in (None, "") else None for i in range(c0, c1 + 1)]
     return TableLoc(name, sheet, best + 1, c0 + 1, headers, last - best, False)
+
+
+def _can_be_table(ws, loc: TableLoc, ref: str) -> bool:
+    """An Excel Table needs distinct, non-blank header texts and no merged cells inside it."""
+    from openpyxl.worksheet.cell_range import CellRange
+    names = [str(h).strip().lower() for h in loc.headers if h not in (None, "")]
+    if len(names) != len(loc.headers) or len(set(names)) != len(names):
+        return False
+    area = CellRange(ref)
+    return not any(area.isdisjoint(m) is False for m in ws.merged_cells.ranges)
 
 
 def _autowidth(ws, loc: TableLoc) -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 from .base import Book, TableLoc, col_letter
 
 DATE_FORMAT = "yyyy/mm/dd"
+FORMULA_START = ("=", "+", "-", "@")
 
 
 class LiveBook(Book):
@@ -62,14 +63,24 @@ class LiveBook(Book):
         n = len(rows)
         for j in text_cols:  # before the values, or Excel turns '0120…' into a number
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = "@"
-        values = [["'" + v if isinstance(v, str) and v.startswith("=") and (j not in formula_cols or i == 0) else v
-                   for j, v in enumerate(r)] for i, r in enumerate(rows)]
+        # Excel parses a string assigned through COM as if typed: '=…', '+…', '-…' and '@…' would become formulas.
+        # A leading apostrophe keeps customer text as text (Excel does not store the apostrophe in the value).
+        values = [["'" + v if isinstance(v, str) and v[:1] in FORMULA_START and (j not in formula_cols or i == 0)
+                   else v for j, v in enumerate(r)] for i, r in enumerate(rows)]
         s.range((row, col)).value = values
         for j in date_cols:
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = DATE_FORMAT
         for j, v in enumerate(rows[-1]):
             if isinstance(v, dt.date) and j not in date_cols:
                 s.range((row + 1, col + j), (row + n - 1, col + j)).number_format = DATE_FORMAT
+
+    def _first_filled(self, sheet, r0, c0, r1, c1):
+        grid = self.xw.sheets[sheet].range((r0, c0), (r1, c1)).options(ndim=2).value or []
+        for i, row in enumerate(grid):
+            for j, v in enumerate(row):
+                if v not in (None, ""):
+                    return r0 + i, c0 + j
+        return None
 
     def _clear(self, sheet, row, col, nrows, ncols):
         if nrows and ncols:

@@ -163,8 +163,9 @@ def Bad(*cells, may_fail=False):  # noqa: N802 - reads like the Outcome it makes
     return Outcome("bad", frozenset(cells), may_fail=may_fail)
 
 
-def Refused(key):  # noqa: N802
-    return Outcome("refused", key=key)
+def Refused(key, may_fail=False):  # noqa: N802
+    """may_fail: a job that never reads the damaged part may finish — without writing anything."""
+    return Outcome("refused", key=key, may_fail=may_fail)
 
 
 # --- the cases ----------------------------------------------------------------------------------------------------
@@ -472,7 +473,7 @@ REFUSED = {
     "empty_file": (empty_file, Refused("not_a_workbook")),
     "word_document": (word_document, Refused("not_a_workbook")),
     "truncated": (truncated, Refused("not_a_workbook")),
-    "corrupt_sheet": (corrupt_sheet, Refused("book_damaged")),
+    "corrupt_sheet": (corrupt_sheet, Refused("book_damaged", may_fail=True)),
     "encrypted": (encrypted, Refused("book_encrypted")),
     "legacy_xls": (legacy_xls, Refused("not_a_workbook")),
     "zip_bomb": (zip_bomb, Refused("book_too_large")),

@@ -192,7 +192,10 @@ class Book:
         if old is not None:
             before = self.read_raw(name)
             self._remember("table", name, before)
-            extra = [h for h in old.headers if h not in (None, "") and not any(_same_header(h, x) for x in headers)]
+            # a column whose header staff left blank is still their column: named 列X as read_raw names it
+            synthetic = {f"列{col_letter(old.first_col + i)}" for i, h in enumerate(old.headers) if h in (None, "")}
+            old_headers = list(before.columns)
+            extra = [h for h in old_headers if not any(_same_header(h, x) for x in headers)]
             if extra:
                 kept = before[extra].reset_index(drop=True)
                 if key is not None and key in before.columns and key in body.columns:
@@ -205,12 +208,11 @@ class Book:
                 for h in extra:
                     body[h] = kept[h].to_numpy()
             # keep staff's column order; new columns go to the right
-            order = [h for h in old.headers if h not in (None, "") and h in body.columns]
+            order = [h for h in old_headers if h in body.columns]
             order += [h for h in body.columns if h not in order]
             body = body[order]
             loc = TableLoc(name, old.sheet, old.header_row, old.first_col, list(body.columns), len(body), old.listobject)
-            blank = {f"列{col_letter(old.first_col + i)}" for i, h in enumerate(old.headers) if h in (None, "")}
-            blank = {c for i, c in enumerate(body.columns) if c in blank and c == f"列{col_letter(loc.first_col + i)}"}
+            blank = {c for i, c in enumerate(body.columns) if c in synthetic and c == f"列{col_letter(loc.first_col + i)}"}
             self._check_free(old, len(body), len(body.columns), list(body.columns))
             self._clear(old.sheet, old.header_row, old.first_col, old.rows + 1, len(old.headers))
         else:
@@ -411,8 +413,9 @@ def _unjson(v):
 
 def _looks_numeric_text(s: pd.Series) -> bool:
     """Text like '0120…' or '0060001' must stay text: Excel would eat the leading zero of a number."""
-    sample = s.dropna().astype(str).head(200)
-    return bool(len(sample)) and sample.str.fullmatch(r"[0-9０-９][0-9０-９\-]*").mean() > 0.5
+    sample = s.dropna().head(200)
+    text = sample[sample.map(lambda v: isinstance(v, str))].astype(str)  # a date or number cell is not text
+    return bool(len(sample)) and text.str.fullmatch(r"[0-9０-９][0-9０-９\-]*").sum() > len(sample) / 2
 
 
 def _sheet_name(name: str) -> str:

@@ -291,7 +291,7 @@ class FileBook(Book):
                     cell.data_type = "s"  # customer text like '=1+1' is text, never a formula
                 if i == 0 and len(rows) > 1:
                     continue
-                if j in text_cols:
+                if j in text_cols and isinstance(v, str):  # '@' on a date or number cell would hide what it is
                     cell.number_format = TEXT_FORMAT
                 elif isinstance(v, dt.datetime):
                     cell.number_format = DATETIME_FORMAT if (v.hour or v.minute) else DATE_FORMAT

@@ -284,7 +284,7 @@ class FileBook(Book):
                         continue  # nothing to write, and a merged cell shows nothing of its own anyway
                     raise BadInput([Problem(sheet, row + i, str(rows[0][j]) if len(rows) > 1 else "", "merged_cell",
                                             cell=f"{col_letter(col + j)}{row + i}")])
-                if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v):
+                if isinstance(v, str) and (ILLEGAL_CHARACTERS_RE.search(v) or "\r" in v):
                     v = _escape_controls(v)
                 cell.value = v
                 if cell.data_type == "f" and (j not in formula_cols or i == 0):
@@ -454,12 +454,13 @@ def _create_private(path: Path) -> None:
 
 
 def _escape_controls(s: str) -> str:
-    """Control characters as Excel itself stores them (_x000B_), so they survive instead of breaking the save.
+    """Control characters (and CR) as Excel itself stores them (_x000B_), so they survive instead of breaking the save.
 
     openpyxl refuses them (IllegalCharacterError, whose message carries the cell's text) although Excel accepts
     them from a paste; calamine reads _xHHHH_ back as the character, so a read-write round trip is lossless.
     """
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    s = s.replace("\r", "_x000D_")  # XML would turn a bare CR into LF on reading
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
 
 

@@ -64,6 +64,10 @@ _BOOK = {
     "book_damaged": ("「{name}」は壊れているため読めません(シート「{sheet}」)。Excelで開いて保存し直してください。",
                      "'{name}' is damaged and cannot be read (sheet '{sheet}'). Open it in Excel and save it again."),
     "merged_cell": ("結合されたセルに書き込めません。結合を解除してください", "is part of merged cells; unmerge them"),
+    "disk_full": ("ディスクの空きが足りないため「{name}」を保存できませんでした。元のファイルはそのままです。空きを作ってからもう一度実行してください。",
+                  "Not enough disk space to save '{name}'. The original file is unchanged; free some space and run again."),
+    "read_only": ("「{name}」またはそのフォルダーは読み取り専用のため保存できませんでした。元のファイルはそのままです。",
+                  "'{name}' or its folder is read-only, so it could not be saved. The original file is unchanged."),
     "cell_occupied": ("表を広げる先のセルに入力があります。上書きしないよう中止しました(セルを移動してください)",
                       "is not empty and lies where the table must grow; move that cell (nothing was overwritten)"),
 }

@@ -7,6 +7,7 @@ changed the book since it was read, backs the old file up and swaps the new one 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import os
@@ -74,7 +75,7 @@ def write_lock(path: Path, wait: float = 10.0):
             fd = None
             _exclusive_file(lock, me, wait, path.name)
     except OSError as e:
-        raise XlcrmError("write_failed", name=path.name, reason=_reason(e)) from None
+        raise _write_error(e, path) from None
     try:
         yield
     finally:
@@ -152,6 +153,15 @@ def _stale(lock: Path) -> bool:
 
 def _reason(e: OSError) -> str:
     return os.strerror(e.errno) if e.errno else type(e).__name__
+
+
+def _write_error(e: OSError, path: Path) -> XlcrmError:
+    """The message for a failed write: disk full and read-only get their own sentence, the rest the OS reason."""
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return XlcrmError("disk_full", name=path.name)
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return XlcrmError("read_only", name=path.name)
+    return XlcrmError("write_failed", name=path.name, reason=_reason(e))
 
 
 class FileBook(Book):
@@ -370,8 +380,13 @@ class FileBook(Book):
             check_not_open(self.path)
             if fingerprint(self.path) != self._fingerprint:
                 raise BookLocked("book_changed", name=self.path.name)
-            self._remove_dead_temps()
+            try:
+                self._remove_dead_temps()
+            except OSError:
+                pass  # someone else's leftovers must not stop this save
             mode = stat.S_IMODE(self.path.stat().st_mode)
+            if not mode & 0o222:  # marked read-only by its owner (root could replace it anyway: do not)
+                raise XlcrmError("read_only", name=self.path.name)
             tmp = self.path.with_name(f".{self.path.stem}.xlcrm-{os.getpid()}{self.path.suffix}")
             backup = None
             try:
@@ -390,7 +405,7 @@ class FileBook(Book):
                 if backup is not None and self.path.exists() and fingerprint(self.path) == self._fingerprint:
                     backup.unlink(missing_ok=True)  # the replace did not happen: this copy backs up nothing new
                 if isinstance(e, OSError):
-                    raise XlcrmError("write_failed", name=self.path.name, reason=_reason(e)) from None
+                    raise _write_error(e, self.path) from None
                 raise
         self._fingerprint = fingerprint(self.path)
         self._dirty = False
@@ -398,13 +413,18 @@ class FileBook(Book):
 
     def _remove_dead_temps(self) -> None:
         """Temp files of writers that were killed mid-save (the book itself was never touched by them)."""
-        pattern = re.compile(re.escape(f".{self.path.stem}.xlcrm-") + r"(\d+)" + re.escape(self.path.suffix))
-        for tmp in self.path.parent.glob(f".{self.path.stem}.xlcrm-*"):
+        pattern = re.compile(r"\.(?:" + re.escape(f"{self.path.stem}.xlcrm-") + r"(\d+)" + re.escape(self.path.suffix)
+                             + "|" + re.escape(self.path.stem) + r"-[\d-]+" + re.escape(self.path.suffix)
+                             + r"\.xlcrm-(\d+))")
+        candidates = list(self.path.parent.glob(f".{self.path.stem}.xlcrm-*"))
+        if self.backup_dir().is_dir():
+            candidates += list(self.backup_dir().glob(f".{self.path.stem}-*.xlcrm-*"))
+        for tmp in candidates:
             m = pattern.match(tmp.name)
             if m is None:
                 continue
             try:
-                os.kill(int(m.group(1)), 0)
+                os.kill(int(m.group(1) or m.group(2)), 0)
             except ProcessLookupError:
                 tmp.unlink(missing_ok=True)
             except PermissionError:
@@ -420,15 +440,18 @@ class FileBook(Book):
         d.mkdir(exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         dest = d / f"{self.path.stem}-{stamp}{self.path.suffix}"
+        # copied under a hidden name and renamed when complete: a half-copied backup must never look like one
+        part = d / f".{dest.name}.xlcrm-{os.getpid()}"
         try:
-            fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode & 0o600)  # widened to `mode` once full
+            fd = os.open(part, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, mode & 0o600)  # widened to `mode` when full
             with os.fdopen(fd, "wb") as out, open(self.path, "rb") as src:
                 shutil.copyfileobj(src, out, 1 << 20)
                 out.flush()
                 os.fsync(out.fileno())
-            shutil.copystat(self.path, dest)
+            shutil.copystat(self.path, part)
+            os.replace(part, dest)
         except BaseException:
-            dest.unlink(missing_ok=True)  # a half-copied backup would look like a good one
+            part.unlink(missing_ok=True)
             raise
         keep = self.backups if self.backups is not None else 10
         olds = sorted(d.glob(f"{self.path.stem}-*{self.path.suffix}"))

@@ -76,9 +76,14 @@ _BOOK = {
 _CSV = {
     "csv_encoding": ("「{name}」の文字コードを判定できません(UTF-8 / cp932 に対応)",
                      "cannot detect the encoding of '{name}' (UTF-8 and cp932 are supported)"),
-    "csv_unencodable": ("{encoding}で表せない文字があります", "has characters that {encoding} cannot encode"),
+    "csv_unencodable": ("{encoding}で表せない(または別の文字に置き換わる)文字があります",
+                        "has characters that {encoding} cannot encode (or would turn into other characters)"),
     "csv_unknown_table": ("「{name}」がどの表(顧客/注文/対応履歴)か判定できません",
                           "cannot tell which table (customers/orders/contacts) '{name}' is"),
+    "csv_malformed": ("「{name}」{line}行目: CSVとして読めません(引用符「\"」の閉じ忘れなど)",
+                      "'{name}' line {line}: cannot be read as CSV (an unclosed quote \" or similar)"),
+    "csv_extra_fields": ("見出しより列の多い行です", "this row has more fields than the header row"),
+    "csv_duplicate_header": ("見出しが重複しています({other}列と同じ)", "duplicate header (same as column {other})"),
 }
 
 # --- search / dedupe --------------------------------------------------------------------------------------------

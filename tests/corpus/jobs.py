@@ -56,9 +56,19 @@ def undo(path):
     undo_job(path)
 
 
-BUILTIN = {"read_all": read_all, "score": score, "rewrite": rewrite, "undo": undo}
+def export(path):
+    """`xlcrm export` of every table, to a folder beside the book's (the book's folder must stay as it was)."""
+    from xlcrm.jobs.io import export_table
+    out = path.parent.parent / "export"
+    out.mkdir(exist_ok=True)
+    for name in ("顧客", "注文", "対応履歴"):
+        export_table(path, name, out / f"{name}.csv")
+
+
+BUILTIN = {"read_all": read_all, "score": score, "rewrite": rewrite, "undo": undo, "export": export}
 # which tables each builtin types (conforms): a Bad cell elsewhere does not concern it
-READS = {"read_all": {"顧客", "注文", "対応履歴"}, "score": {"顧客", "注文"}, "rewrite": set(), "undo": set()}
+READS = {"read_all": {"顧客", "注文", "対応履歴"}, "score": {"顧客", "注文"}, "rewrite": set(), "undo": set(),
+         "export": set()}
 
 
 def registered(tag: str):

@@ -68,6 +68,8 @@ _BOOK = {
                   "Not enough disk space to save '{name}'. The original file is unchanged; free some space and run again."),
     "read_only": ("「{name}」またはそのフォルダーは読み取り専用のため保存できませんでした。元のファイルはそのままです。",
                   "'{name}' or its folder is read-only, so it could not be saved. The original file is unchanged."),
+    "sheet_full": ("シート「{sheet}」に書ききれません({rows:,}行×{cols:,}列。Excelのシートは1,048,576行×16,384列まで)",
+                   "sheet '{sheet}' cannot hold {rows:,} rows x {cols:,} columns (an Excel sheet holds 1,048,576 x 16,384)"),
     "cell_occupied": ("表を広げる先のセルに入力があります。上書きしないよう中止しました(セルを移動してください)",
                       "is not empty and lies where the table must grow; move that cell (nothing was overwritten)"),
 }

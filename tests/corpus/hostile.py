@@ -482,6 +482,61 @@ REFUSED = {
 }
 
 
+# --- the largest sheet Excel allows, written as XML directly (openpyxl would take minutes and gigabytes) ---------
+
+_MAIN_NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+
+
+def full_sheet(path: Path, rows: int = 1_048_576, customers: int = 100) -> Path:
+    """A workbook whose 注文 sheet fills every row Excel has: a header and rows-1 orders (plain range, numbers and
+    inline strings, as other tools export); 顧客 holds `customers` customers C0..C{n-1}. Order r belongs to
+    customer C{r % customers}, is dated serial 45000 + r % 700 and costs (r % 50) * 100 + 500 yen."""
+    def istr(ref, s):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{s}</t></is></c>'
+    ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+          '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+          '<Default Extension="xml" ContentType="application/xml"/>'
+          '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+          '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+          '<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+          '</Types>')
+    rels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>')
+    wbx = (f'<?xml version="1.0" encoding="UTF-8"?><workbook {_MAIN_NS}><sheets><sheet name="顧客" sheetId="1" r:id="rId1"/>'
+           '<sheet name="注文" sheetId="2" r:id="rId2"/></sheets></workbook>')
+    wbrels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+              '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet2.xml"/>'
+              '</Relationships>')
+    cust = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet {_MAIN_NS}><sheetData>'
+            f'<row r="1">{istr("A1", "顧客ID")}{istr("B1", "氏名")}</row>'
+            + "".join(f'<row r="{i + 2}">{istr(f"A{i + 2}", f"C{i}")}{istr(f"B{i + 2}", "秘匿 太郎")}</row>'
+                      for i in range(customers))
+            + "</sheetData></worksheet>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        z.writestr("[Content_Types].xml", ct)
+        z.writestr("_rels/.rels", rels)
+        z.writestr("xl/workbook.xml", wbx)
+        z.writestr("xl/_rels/workbook.xml.rels", wbrels)
+        z.writestr("xl/worksheets/sheet1.xml", cust)
+        with z.open("xl/worksheets/sheet2.xml", "w", force_zip64=True) as f:
+            f.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet {_MAIN_NS}><sheetData>'.encode())
+            f.write(f'<row r="1">{istr("A1", "注文ID")}{istr("B1", "顧客ID")}{istr("C1", "注文日")}'
+                    f'{istr("D1", "金額")}</row>'.encode())
+            buf = []
+            for r in range(2, rows + 1):
+                buf.append(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c>{istr(f"B{r}", f"C{r % customers}")}'
+                           f'<c r="C{r}"><v>{45000 + r % 700}</v></c><c r="D{r}"><v>{(r % 50) * 100 + 500}</v></c></row>')
+                if len(buf) == 20000:
+                    f.write("".join(buf).encode())
+                    buf = []
+            f.write("".join(buf).encode())
+            f.write(b"</sheetData></worksheet>")
+    return path
+
+
 def build(name: str, folder: Path, suffix: str = ".xlsx") -> tuple[Path, Outcome]:
     """Build case `name` into `folder` (as CRM<suffix>); returns its path and what jobs must do with it."""
     fn, outcome = {**CASES, **REFUSED}[name]

@@ -110,7 +110,9 @@ class Book:
         return None
 
     def _check_free(self, loc: TableLoc, new_rows: int, new_cols: int, headers) -> None:
-        """Refuse to grow a table over cells staff typed below or right of it (nothing is overwritten silently)."""
+        """Refuse to grow a table over cells staff typed below or right of it (nothing is overwritten silently),
+        or past the sheet's last row or column (the file would be written, and Excel could not open it)."""
+        _check_fits(loc.sheet, loc.header_row, loc.first_col, new_rows, new_cols)
         bottom_old = loc.header_row + max(loc.rows, 1)
         bottom_new = loc.header_row + max(new_rows, 1)
         right_old = loc.first_col + len(loc.headers) - 1
@@ -218,6 +220,7 @@ class Book:
         else:
             self._remember("new_table", name, None)
             target = sheet or name
+            _check_fits(target, 1, 1, len(body), len(body.columns))
             self._ensure_sheet(target, hidden=hidden)
             loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
         self._write_frame(loc, body, text_columns, formula_columns, blank if old is not None else ())
@@ -396,6 +399,14 @@ class Book:
             for c, vals in b["before"].items():
                 df[c] = [_unjson(v) for v in vals] if vals is not None else None
             self.update_columns(name, df, key=b["key"])
+
+
+MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # an Excel sheet
+
+
+def _check_fits(sheet: str, header_row: int, first_col: int, rows: int, cols: int) -> None:
+    if header_row + max(rows, 1) > MAX_ROWS or first_col + cols - 1 > MAX_COLS:
+        raise BadInput([Problem(sheet, None, sheet, "sheet_full", rows=rows, cols=cols)])
 
 
 def _jsonable(v):

@@ -185,6 +185,7 @@ class FileBook(Book):
         except Exception:
             raise XlcrmError("not_a_workbook", name=self.path.name) from None
         self._wb = None
+        self._grid_cache = (None, None)
         self._dirty = False
         self._touched: set[str] = set()  # sheets written this session: read back from openpyxl, the rest from calamine
 
@@ -207,6 +208,15 @@ class FileBook(Book):
             except Exception:  # openpyxl reports bad XML as ValueError/KeyError/…: the file is damaged
                 raise XlcrmError("book_damaged", name=self.path.name, sheet="*") from None
         return self._wb
+
+    def _cal_grid(self, sheet: str) -> list[list]:
+        """A sheet's cells from calamine; the last one is kept, as locating a table and reading it come in pairs
+        (parsing a million-row sheet once instead of twice saves a third of the read)."""
+        if self._grid_cache[0] != sheet:
+            self._grid_cache = (None, None)
+            with self._reading(sheet):
+                self._grid_cache = (sheet, self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
+        return self._grid_cache[1]
 
     @contextmanager
     def _reading(self, sheet: str):
@@ -243,9 +253,7 @@ class FileBook(Book):
                 return TableLoc(tn, t.sheet, r0, c0 + 1, list(t.columns), r1 - r0 + 1, True)
         if name not in self._cal.sheet_names:
             return None
-        with self._reading(name):
-            grid = self._cal.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        return _locate_in_grid(name, name, grid)
+        return _locate_in_grid(name, name, self._cal_grid(name))
 
     def _locate_xl(self, name):
         folded = name.lower()
@@ -267,12 +275,11 @@ class FileBook(Book):
     def _values(self, loc: TableLoc) -> list[list]:
         n = len(loc.headers)
         if self._wb is None or loc.sheet not in self._touched:
-            with self._reading(loc.sheet):
-                if loc.listobject:
+            if loc.listobject:
+                with self._reading(loc.sheet):
                     rows = self._cal.get_table_by_name(loc.name).to_python()
-                else:
-                    grid = self._cal.get_sheet_by_name(loc.sheet).to_python(skip_empty_area=False)
-            if not loc.listobject:
+            else:
+                grid = self._cal_grid(loc.sheet)
                 rows = [r[loc.first_col - 1:loc.first_col - 1 + n] for r in
                         grid[loc.header_row:loc.header_row + loc.rows]]
             return [[None if v == "" else v for v in (list(r) + [None] * n)[:n]] for r in rows]

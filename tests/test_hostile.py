@@ -77,6 +77,26 @@ def assert_names_cells(err: BadInput, cells: frozenset):
             assert f"{row}行目" in ja and f"row {row}" in en
 
 
+def assert_excel_opens(path):
+    """What Excel checks before it offers to 'repair' (i.e. delete) tables: no two Tables overlap, a Table's
+    header cells are non-blank, distinct and equal to its column names, and no merged cell lies inside it."""
+    from openpyxl.utils.cell import range_boundaries
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        boxes = []
+        for t in ws.tables.values():
+            c0, r0, c1, r1 = range_boundaries(t.ref)
+            for other in boxes:
+                assert c1 < other[0] or c0 > other[2] or r1 < other[1] or r0 > other[3], f"{ws.title}: tables overlap"
+            boxes.append((c0, r0, c1, r1))
+            header = [ws.cell(r0, c).value for c in range(c0, c1 + 1)]
+            assert all(h not in (None, "") for h in header), f"{ws.title}!{t.displayName}: blank header"
+            assert [str(h) for h in header] == [c.name for c in t.tableColumns], f"{ws.title}!{t.displayName}"
+            assert len({str(h).lower() for h in header}) == len(header)
+            for m in ws.merged_cells.ranges:
+                assert m.max_col < c0 or m.min_col > c1 or m.max_row < r0 or m.min_row > r1, f"merged in {t.ref}"
+
+
 def assert_untouched(path, original: bytes):
     assert path.read_bytes() == original, "the workbook changed although the job stopped"
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "backup, lock or temp file left behind"
@@ -117,6 +137,7 @@ def test_every_job_on_every_hostile_book(case, job, built, tmp_path, capfd, capl
     else:
         assert err is None, f"{job} refused a good book: {err and err.message('en')}"
         assert_kept(before, _tables(path))
+        assert_excel_opens(path)
 
 
 @pytest.mark.parametrize("case", [c for c, (_, o) in hostile.REFUSED.items() if not o.may_fail])

@@ -321,8 +321,20 @@ def odd_text(p):
     return write_book(p, standard(顧客=cust))
 
 
+def default_table_names(p):
+    """Tables made with Ctrl+T keep Excel's names (テーブル1…) on sheets named 顧客, 注文…"""
+    def rename(wb):
+        for i, ws in enumerate(wb.worksheets):
+            for t in list(ws.tables.values()):
+                ref = t.ref
+                del ws.tables[t.displayName]
+                ws.add_table(Table(displayName=f"テーブル{i + 1}", ref=ref))
+    return write_book(p, standard(), after=rename)
+
+
 # the (sheet row, header) of the cells planted above
 CASES = {
+    "default_table_names": (default_table_names, OK),
     "baseline": (baseline, OK),
     "renamed_columns": (renamed_columns, OK),
     "header_below_title": (header_below_title, OK),

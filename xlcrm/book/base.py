@@ -213,7 +213,9 @@ class Book:
             order = [h for h in old_headers if h in body.columns]
             order += [h for h in body.columns if h not in order]
             body = body[order]
-            loc = TableLoc(name, old.sheet, old.header_row, old.first_col, list(body.columns), len(body), old.listobject)
+            # an Excel Table keeps its own name (staff's "テーブル1" holding 顧客): never a second Table over it
+            loc = TableLoc(old.name if old.listobject else name, old.sheet, old.header_row, old.first_col,
+                           list(body.columns), len(body), old.listobject)
             blank = {c for i, c in enumerate(body.columns) if c in synthetic and c == f"列{col_letter(loc.first_col + i)}"}
             self._check_free(old, len(body), len(body.columns), list(body.columns))
             self._clear(old.sheet, old.header_row, old.first_col, old.rows + 1, len(old.headers))

@@ -245,28 +245,39 @@ class FileBook(Book):
 
     def _locate_cal(self, name):
         folded = name.lower()
+        on_sheet = []
         for tn in self._cal.table_names:
+            with self._reading(tn):
+                t = self._cal.get_table_by_name(tn)
+            (r0, c0), (r1, _c1) = t.start, t.end
+            loc = TableLoc(tn, t.sheet, r0, c0 + 1, list(t.columns), r1 - r0 + 1, True)
             if tn.lower() == folded:
-                with self._reading(tn):
-                    t = self._cal.get_table_by_name(tn)
-                (r0, c0), (r1, _c1) = t.start, t.end
-                return TableLoc(tn, t.sheet, r0, c0 + 1, list(t.columns), r1 - r0 + 1, True)
+                return loc
+            if t.sheet == name:
+                on_sheet.append(loc)
         if name not in self._cal.sheet_names:
             return None
-        return _locate_in_grid(name, name, self._cal_grid(name))
+        return _pick_table(name, on_sheet) or _locate_in_grid(name, name, self._cal_grid(name))
 
     def _locate_xl(self, name):
+        from openpyxl.utils.cell import range_boundaries
         folded = name.lower()
+        on_sheet = []
         for ws in self._wb.worksheets:
             for t in ws.tables.values():
                 tn = t.displayName
+                c0, r0, c1, r1 = range_boundaries(t.ref)
+                headers = [ws.cell(r0, c).value for c in range(c0, c1 + 1)]
+                loc = TableLoc(tn, ws.title, r0, c0, headers, r1 - r0, True)
                 if tn.lower() == folded:
-                    from openpyxl.utils.cell import range_boundaries
-                    c0, r0, c1, r1 = range_boundaries(t.ref)
-                    headers = [ws.cell(r0, c).value for c in range(c0, c1 + 1)]
-                    return TableLoc(tn, ws.title, r0, c0, headers, r1 - r0, True)
+                    return loc
+                if ws.title == name:
+                    on_sheet.append(loc)
         if name not in self._wb.sheetnames:
             return None
+        picked = _pick_table(name, on_sheet)
+        if picked is not None:
+            return picked
         ws = self._wb[name]
         grid = [list(r) for r in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=ws.max_column,
                                                values_only=True)]
@@ -515,6 +526,26 @@ def _table_name(name: str) -> str:
     """An Excel table name: no spaces or punctuation, not starting with a digit."""
     out = "".join(ch if (ch.isalnum() or ch in "_") else "_" for ch in name)
     return out if out[:1].isalpha() or out[:1] == "_" else "_" + out
+
+
+def _pick_table(name: str, tables: list[TableLoc]) -> TableLoc | None:
+    """The Excel Table on sheet `name` that holds table `name` when staff made it with Ctrl+T ("テーブル1").
+
+    Reading around it as a plain range would work, but writing would then lay a second Table over the first,
+    which Excel treats as a corrupt file. With several, the one whose headers know most of the schema's columns.
+    """
+    if not tables:
+        return None
+    try:
+        t = schema.table(name)
+    except KeyError:
+        return tables[0] if len(tables) == 1 else None
+
+    def score(loc):
+        hmap = schema.header_map([str(h) for h in loc.headers if h not in (None, "")], t)
+        return sum(1 for k in hmap.values() if k in t.by_key)
+    best = max(tables, key=score)
+    return best if score(best) > 0 or len(tables) == 1 else None
 
 
 def _locate_in_grid(name: str, sheet: str, grid: list[list]) -> TableLoc | None:

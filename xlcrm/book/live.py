@@ -32,16 +32,25 @@ class LiveBook(Book):
                     return s, t
         return None, None
 
+    @staticmethod
+    def _loc(sheet, t) -> TableLoc:
+        rng = t.range
+        headers = t.header_row_range.options(ndim=1).value
+        body = t.data_body_range
+        return TableLoc(t.name, sheet.name, rng.row, rng.column, list(headers),
+                        0 if body is None else body.rows.count, True)
+
     def _locate(self, name: str) -> TableLoc | None:
         sheet, t = self._find(name)
         if t is not None:
-            rng = t.range
-            headers = t.header_row_range.options(ndim=1).value
-            body = t.data_body_range
-            return TableLoc(t.name, sheet.name, rng.row, rng.column, list(headers),
-                            0 if body is None else body.rows.count, True)
+            return self._loc(sheet, t)
         if name not in self.sheet_names():
             return None
+        from .file import _pick_table  # a Ctrl+T table keeps Excel's name (テーブル1): use it, never overlap it
+        s = self.xw.sheets[name]
+        picked = _pick_table(name, [self._loc(s, t) for t in s.tables])
+        if picked is not None:
+            return picked
         from .file import _locate_in_grid
         used = self.xw.sheets[name].used_range
         grid = used.options(ndim=2).value or []

@@ -15,10 +15,14 @@ from xlcrm.book import open_book
 
 # options a registered job needs beyond (book, settings); a job missing here that requires more is skipped
 OPTIONS: dict[str, dict] = {
-    "record_contact": {"customer_id": "C0001"},
-    "customer_card": {"customer_id": "C0001"},
+    "record_contact": {"customer": "C0001", "type": "フォロー", "summary": "電話でフォローしました"},
+    "customer_card": {"customer": "C0001"},
     "search": {"query": "秘匿"},
 }
+
+
+# tables a job adds rows to by design (record_contact appends to 対応履歴); others must keep their row count
+APPENDS: dict[str, set] = {"record_contact": {"対応履歴"}, "followup": {"対応履歴"}}
 
 
 def read_all(path):

@@ -13,7 +13,6 @@ of them — messages name cells, never their content.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import shutil
 import zipfile
 from dataclasses import dataclass, field
@@ -332,7 +331,7 @@ def default_table_names(p):
     return write_book(p, standard(), after=rename)
 
 
-# the (sheet row, header) of the cells planted above
+# each case and what every job must do with it; Bad(...) lists the (sheet, row, header) of the planted cells
 CASES = {
     "default_table_names": (default_table_names, OK),
     "baseline": (baseline, OK),
@@ -565,4 +564,4 @@ def copy(src: Path, folder: Path) -> Path:
     return Path(shutil.copy2(src, folder / src.name))
 
 
-__all__ = ["CASES", "REFUSED", "SECRETS", "build", "write_book", "standard", "rewrite_parts", "Outcome", "io"]
+__all__ = ["CASES", "REFUSED", "SECRETS", "build", "write_book", "standard", "rewrite_parts", "Outcome", "full_sheet"]

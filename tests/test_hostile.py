@@ -264,3 +264,30 @@ def test_a_generated_table_never_grows_over_a_note_below_it(tmp_path):
     with open_book(path) as b, pytest.raises(BadInput) as e:
         b.write_table("リスト", pd.DataFrame({"顧客ID": [f"C{i:04d}" for i in range(10)]}))
     assert [(p.sheet, p.row, p.cell) for p in e.value.problems] == [("リスト", 6, "A6")]
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_staff_formulas_survive_an_import_and_a_rewrite(tmp_path, cached):
+    """A formula column staff added to 顧客 (=LEN(C2), as Excel saves it: with or without a cached value) stays
+    formulas when a job rewrites the table — before, an import turned them into blanks."""
+    def fx(wb):
+        ws = wb["顧客"]
+        ws["L1"] = "氏名の長さ"
+        for r in range(2, 6):
+            ws[f"L{r}"] = f"=LEN(C{r})"
+        ws.tables["顧客"].ref = "A1:L5"
+    src = hostile.write_book(tmp_path / "src.xlsx", hostile.standard(), after=fx)
+    if cached:  # what Excel writes: the formula and its last value
+        sheet = hostile._sheet_part(src, "顧客")
+        path = hostile.rewrite_parts(src, tmp_path / "CRM.xlsx", {sheet: lambda d: d.replace(b"<v />", b"<v>5</v>")})
+    else:
+        path = src.rename(tmp_path / "CRM.xlsx")
+    csv = tmp_path / "new.csv"
+    csv.write_text("顧客ID,氏名\r\nC0009,秘匿 九郎\r\n", encoding="utf-8")
+    from xlcrm.jobs.io import import_csvs
+    import_csvs(path, [csv])
+    from corpus.jobs import rewrite
+    rewrite(path)
+    ws = openpyxl.load_workbook(path)["顧客"]
+    assert [ws[f"L{r}"].value for r in range(2, 6)] == [f"=LEN(C{r})" for r in range(2, 6)]
+    assert ws["A6"].value == "C0009"

@@ -105,6 +105,13 @@ class Book:
         """Create the sheet if missing; True if it was created."""
         raise NotImplementedError
 
+    def _formulas(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> dict:
+        """{(row, col): formula} of the block's formula cells. Engines that cannot tell return {}."""
+        return {}
+
+    def _put_formula(self, sheet: str, row: int, col: int, formula) -> None:
+        raise NotImplementedError
+
     def _first_filled(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> tuple[int, int] | None:
         """The first non-empty cell (row, col) in the block, or None. Engines that cannot tell return None."""
         return None
@@ -218,6 +225,8 @@ class Book:
                            list(body.columns), len(body), old.listobject)
             blank = {c for i, c in enumerate(body.columns) if c in synthetic and c == f"列{col_letter(loc.first_col + i)}"}
             self._check_free(old, len(body), len(body.columns), list(body.columns))
+            formulas = self._formulas(old.sheet, old.header_row + 1, old.first_col, old.header_row + old.rows,
+                                      old.first_col + len(old.headers) - 1) if old.rows else {}
             self._clear(old.sheet, old.header_row, old.first_col, old.rows + 1, len(old.headers))
         else:
             self._remember("new_table", name, None)
@@ -226,8 +235,23 @@ class Book:
             self._ensure_sheet(target, hidden=hidden)
             loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
         self._write_frame(loc, body, text_columns, formula_columns, blank if old is not None else ())
+        if old is not None and formulas:
+            self._keep_formulas(old, loc, before, body, formulas)
         self._define_table(loc, new=old is None or not old.listobject)
         return loc
+
+    def _keep_formulas(self, old: TableLoc, loc: TableLoc, before: pd.DataFrame, body: pd.DataFrame,
+                       formulas: dict) -> None:
+        """Put staff's formulas back where a rewrite left the cell's value as it was (an import appends rows to 顧客:
+        the 年齢 =DATEDIF(...) column must stay formulas, not become their last values — or blanks)."""
+        old_headers = list(before.columns)
+        cols = {h: j for j, h in enumerate(body.columns)}
+        for (r, c), f in formulas.items():
+            i, h = r - old.header_row - 1, old_headers[c - old.first_col]
+            if h not in cols or i >= len(body) or i >= len(before):
+                continue
+            if _same_value(body[h].iloc[i], before[h].iloc[i]):
+                self._put_formula(loc.sheet, r, loc.first_col + cols[h], f)
 
     def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=(), formula_columns=(), blank=()):
         # a header cell staff left blank is read as 列X; it is written back blank, not as that made-up name
@@ -409,6 +433,13 @@ MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # an Excel sheet
 def _check_fits(sheet: str, header_row: int, first_col: int, rows: int, cols: int) -> None:
     if header_row + max(rows, 1) > MAX_ROWS or first_col + cols - 1 > MAX_COLS:
         raise BadInput([Problem(sheet, None, sheet, "sheet_full", rows=rows, cols=cols)])
+
+
+def _same_value(a, b) -> bool:
+    a, b = _cell_value(a), _cell_value(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return a == b
 
 
 def _jsonable(v):

@@ -346,6 +346,16 @@ class FileBook(Book):
             ws.sheet_state = "hidden"
         return True
 
+    def _formulas(self, sheet, r0, c0, r1, c1):
+        ws = self.wb[sheet]
+        return {(cell.row, cell.column): cell.value
+                for row in ws.iter_rows(min_row=r0, max_row=min(r1, ws.max_row), min_col=c0, max_col=c1)
+                for cell in row if cell.data_type == "f"}
+
+    def _put_formula(self, sheet, row, col, formula):
+        self._dirty = True
+        self.wb[sheet].cell(row, col).value = formula
+
     def _first_filled(self, sheet, r0, c0, r1, c1):
         ws = self.wb[sheet]
         r1 = min(r1, ws.max_row)

@@ -95,8 +95,49 @@ def _add_dedupe(sub) -> None:
 
 # --- rfm / lapse -------------------------------------------------------------------------------------------------
 
+def _as_of(s: str):
+    """--as-of for rfm/lapse: ISO dates without importing pandas (the CSV path avoids it); the rest via `_date`."""
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        return _date(s)
+
+
 def _add_rfm(sub) -> None:
-    pass
+    p = sub.add_parser("rfm", help="RFMスコアをCSVに書き出す / write RFM scores to CSV")
+    p.add_argument("input", help="ブック(.xlsx/.xlsm)または注文CSV / workbook or orders CSV (顧客ID, 注文日, 金額)")
+    p.add_argument("--as-of", type=_as_of, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.add_argument("--method", choices=["quintile", "fixed"], default=None,
+                   help="quintile(五分位)/ fixed(設定の区切り) (default: 設定 or quintile)")
+    p.add_argument("--out", required=True, help="出力CSV / output CSV ('-' = stdout)")
+    p.set_defaults(func=_cmd_rfm)
+
+    p = sub.add_parser("lapse", help="離脱・休眠を判定 / lapse and dormancy status per customer")
+    p.add_argument("input", help="ブック(.xlsx/.xlsm)または注文CSV / workbook or orders CSV")
+    p.add_argument("--as-of", type=_as_of, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.add_argument("--method", choices=["days", "rhythm", "bgnbd"], default=None,
+                   help="days(固定日数)/ rhythm(購入リズム)/ bgnbd (default: 設定 or rhythm)")
+    p.add_argument("--out", default=None, help="出力CSV / output CSV (default: stdout)")
+    p.add_argument("--json", action="store_true",
+                   help="JSONで要約(bgnbdは r, alpha, a, b, 対数尤度)/ JSON summary (bgnbd: r, alpha, a, b, log-likelihood)")
+    p.set_defaults(func=_cmd_lapse)
+
+
+def _cmd_rfm(args) -> int:
+    from .jobs.rfm import rfm_file
+    result = rfm_file(args.input, args.out, as_of=args.as_of, method=args.method)
+    if args.out != "-":
+        _print_result(result, args.lang)
+    return 0
+
+
+def _cmd_lapse(args) -> int:
+    from .jobs.rfm import lapse_file
+    result = lapse_file(args.input, args.out, as_of=args.as_of, method=args.method, as_json=args.json)
+    if args.out is not None and not args.json:
+        _print_result(result, args.lang)
+    return 0
 
 
 # --- follow-up / dashboard ---------------------------------------------------------------------------------------

@@ -93,8 +93,59 @@ _SEARCH = {}
 _DEDUPE = {}
 
 # --- rfm / lapse ------------------------------------------------------------------------------------------------
-_RFM = {}
-_LAPSE = {}
+_RFM = {
+    "rfm_bad_thresholds": ("RFMの区切りは小さい順の数値4つで入力してください(例: 30, 90, 180, 365)",
+                           "RFM cut points must be four increasing numbers (e.g. 30, 90, 180, 365)"),
+    "rfm_bad_segment_row": ("セグメント表の行にはF1〜F5の5つの名前を読点区切りで入力してください",
+                            "a segment map row needs five names for F1 to F5, separated by commas"),
+    "rfm_bad_method": ("方式は quintile(五分位)か fixed(固定)で指定してください",
+                       "method must be quintile or fixed"),
+    "rfm_bad_option": ("「{option}」は {choices} のいずれかで指定してください", "'{option}' must be one of {choices}"),
+    "rfm_no_orders": ("基準日までの注文がありません", "no orders on or before the as-of date"),
+    "rfm_done": ("RFMを更新しました: 顧客{n:,}人(注文のある顧客{scored:,}人、基準日 {as_of})",
+                 "RFM refreshed: {n:,} customers ({scored:,} with orders, as of {as_of})"),
+    "udf_bad_value": ("注文の{n}件目の{what}が読めません", "order {n} of the range: the {what_en} cannot be read"),
+    "rfm_file_done": ("RFMを書き出しました: {n:,}人 → {out}", "RFM written: {n:,} customers -> {out}"),
+}
+_LAPSE = {
+    "lapse_bad_method": ("方式は days(日数)・rhythm(購入リズム)・bgnbd のいずれかで指定してください",
+                         "method must be days, rhythm or bgnbd"),
+    "lapse_reason_days": ("最終注文から{days}日(固定日数: {warn}日超で離脱予兆、{lapse}日超で離脱)",
+                          "{days} days since the last order (fixed days: lapsing after {warn}, lapsed after {lapse})"),
+    "lapse_reason_rhythm": ("最終注文から{days}日。いつもの購入間隔は約{interval}日(離脱予兆{warn}日超、離脱{lapse}日超)",
+                            "{days} days since the last order; usual interval about {interval} days "
+                            "(lapsing after {warn}, lapsed after {lapse})"),
+    "lapse_reason_one_order": ("購入1回・最終注文から{days}日。当店の2回目の注文は{wq}%が{qw}日以内、{lq}%が{ql}日以内"
+                               "(離脱予兆{warn}日超、離脱{lapse}日超)",
+                               "one order, {days} days ago; in this shop {wq}% of second orders come within {qw} days "
+                               "and {lq}% within {ql} (lapsing after {warn}, lapsed after {lapse})"),
+    "lapse_reason_one_order_no_repeaters": (
+        "購入1回・最終注文から{days}日。2回購入した顧客がまだいないため固定日数で判定({warn}日超で離脱予兆、{lapse}日超で離脱)",
+        "one order, {days} days ago; no customer has ordered twice yet, so fixed days apply "
+        "(lapsing after {warn}, lapsed after {lapse})"),
+    "lapse_reason_bgnbd": ("BG/NBD: 継続している確率{pa}%、今後{horizon}日に購入しない確率{pn}%"
+                           "(継続確率{warn}%未満で離脱予兆、{lapse}%未満で離脱)。最終注文から{days}日",
+                           "BG/NBD: {pa}% likely still a customer, {pn}% likely to buy nothing in the next {horizon} "
+                           "days (lapsing below {warn}%, lapsed below {lapse}%); {days} days since the last order"),
+    "lapse_reason_bgnbd_one_order": ("BG/NBDは購入1回の顧客を判定できないため購入リズムで判定: ",
+                                     "BG/NBD cannot judge one-order customers, so the rhythm rule applies: "),
+    "lapse_reason_fallback": ("BG/NBDを使えないため購入リズムで判定({why}): ",
+                              "BG/NBD not used ({why}); judged by rhythm: "),
+    "lapse_reason_dormant": ("最終注文から{days}日({dormant_days}日超で休眠)",
+                             "{days} days since the last order (dormant after {dormant_days})"),
+    "bgnbd_degenerate": ("離脱の推定が極端です(a={a:.3g}, b={b:.3g})。購入がモデルの想定に合いません",
+                         "the dropout estimate is extreme (a={a:.3g}, b={b:.3g}); purchases do not follow the model"),
+    "bgnbd_at_bound": ("推定値が探索範囲の端に達しました", "an estimate reached the edge of the search range"),
+    "bgnbd_unidentified": ("データから推定値が定まりません(標準誤差が過大)",
+                           "the data do not pin down the estimates (standard errors too large)"),
+    "bgnbd_not_converged": ("推定が収束しませんでした", "the fit did not converge"),
+    "bgnbd_too_few": ("2回以上購入した顧客が{min_repeaters}人未満です", "fewer than {min_repeaters} customers have ordered twice"),
+    "bgnbd_refused": ("BG/NBDの当てはめを採用しませんでした: {why}。購入リズムで判定しました。",
+                      "BG/NBD fit refused: {why}. Judged by personal rhythm instead."),
+    "lapse_done": ("離脱判定を更新しました({method}): 顧客{n:,}人 — 稼働{active:,}・離脱予兆{lapsing:,}・離脱{lapsed:,}・休眠{dormant:,}",
+                   "Lapse status refreshed ({method}): {n:,} customers - active {active:,}, lapsing {lapsing:,}, "
+                   "lapsed {lapsed:,}, dormant {dormant:,}"),
+}
 
 # --- follow-up / dashboard --------------------------------------------------------------------------------------
 _FOLLOWUP = {}

@@ -76,8 +76,113 @@ SEARCH: list[Spec] = []
 DEDUPE: list[Spec] = []
 
 # --- rfm / lapse -------------------------------------------------------------------------------------------------
-RFM: list[Spec] = []
-LAPSE: list[Spec] = []
+def _choice(options: dict, key: str):
+    """A parser accepting any spelling in `options` (folded), returning its canonical value; else ValueError(key)."""
+    import unicodedata
+
+    def parse(v):
+        k = unicodedata.normalize("NFKC", schema.parse_text(v)).strip().lower()
+        if k in options:
+            return options[k]
+        raise ValueError(key)
+    return parse
+
+
+def _cut_points(v):
+    """Four increasing numbers in one cell: "30, 90, 180, 365" or with thousands commas "5,000、10,000、…"."""
+    import re
+    text = schema.parse_text(v)
+    for pattern in (r"[,、，;；/／\s]+", r"[、，;；/／\s]+|,(?!\d{3}(?:\D|$))"):
+        try:
+            nums = tuple(schema.parse_number(x) for x in re.split(pattern, text) if x)
+        except ValueError:
+            continue
+        if len(nums) == 4 and all(nums[i] < nums[i + 1] for i in range(3)):
+            return tuple(int(n) if float(n).is_integer() else n for n in nums)
+    raise ValueError("rfm_bad_thresholds")
+
+
+def _segment_row(v):
+    names = _names(v)
+    if len(names) != 5:
+        raise ValueError("rfm_bad_segment_row")
+    return tuple(names)
+
+
+def _fraction(v):
+    f = _float(v)
+    if f > 1:      # 80 typed for 80 %
+        f /= 100
+    if not 0 < f < 1:
+        raise ValueError("bad_number")
+    return f
+
+
+_RFM_SEGMENT_DEFAULTS = {  # F1..F5 for each R (the 5×5 R×F map of xlcrm.rfm, in Japanese)
+    5: "新規、ロイヤル予備軍、ロイヤル予備軍、優良、優良",
+    4: "有望、ロイヤル予備軍、ロイヤル予備軍、ロイヤル、ロイヤル",
+    3: "休眠予備軍、休眠予備軍、要注意、ロイヤル、ロイヤル",
+    2: "休眠、休眠、離脱危険、離脱危険、失いたくない",
+    1: "休眠、休眠、離脱危険、離脱危険、失いたくない",
+}
+
+RFM: list[Spec] = [
+    Spec("rfm_method", "RFM方式", "quintile",
+         _choice({"quintile": "quintile", "五分位": "quintile", "5分位": "quintile", "相対": "quintile",
+                  "fixed": "fixed", "固定": "fixed", "区切り": "fixed", "絶対": "fixed"}, "rfm_bad_method"),
+         "quintile(五分位: 顧客を5等分。同じ値は同じ点)か fixed(下の区切りで採点)。",
+         "quintile (customers split in fifths; equal values share a score) or fixed (the cut points below)."),
+    Spec("rfm_frequency", "RFM頻度の数え方", "orders",
+         _choice({"orders": "orders", "注文回数": "orders", "回数": "orders", "days": "days", "購入日数": "days",
+                  "日数": "days"}, "rfm_bad_method"),
+         "orders(注文回数)か days(購入した日の数。同じ日の注文は1回)。",
+         "orders (number of orders) or days (distinct order days)."),
+    Spec("rfm_monetary", "RFM金額の集計", "total",
+         _choice({"total": "total", "累計": "total", "合計": "total", "mean": "mean", "平均": "mean"}, "rfm_bad_method"),
+         "total(累計金額)か mean(1回あたり平均)。", "total (sum of amounts) or mean (per order)."),
+    Spec("rfm_r_days", "RFM R区切り(日)", (30, 90, 180, 365), _cut_points,
+         "最終注文からの日数。この日数以内ならR5、R4、R3、R2。超えるとR1。",
+         "Days since the last order: at most these for R5, R4, R3, R2; more is R1."),
+    Spec("rfm_f_orders", "RFM F区切り(回)", (2, 3, 6, 12), _cut_points,
+         "注文回数。この回数以上ならF2、F3、F4、F5。1回はF1。",
+         "Orders: at least these for F2, F3, F4, F5; fewer is F1."),
+    Spec("rfm_m_yen", "RFM M区切り(円)", (5000, 10000, 15000, 20000), _cut_points,
+         "金額。この額以下ならM1、M2、M3、M4。超えるとM5。",
+         "Yen: at most these for M1, M2, M3, M4; more is M5."),
+    *[Spec(f"rfm_segments_r{r}", f"RFMセグメント R{r}", tuple(_RFM_SEGMENT_DEFAULTS[r].split("、")), _segment_row,
+           f"R{r}の顧客のセグメント名(F1〜F5の順に5つ、読点区切り)。",
+           f"Segment names for R{r} customers (five, for F1 to F5, comma-separated).") for r in (5, 4, 3, 2, 1)],
+]
+LAPSE: list[Spec] = [
+    Spec("lapse_method", "離脱判定の方式", "rhythm",
+         _choice({"rhythm": "rhythm", "リズム": "rhythm", "購入リズム": "rhythm", "days": "days", "日数": "days",
+                  "固定日数": "days", "bgnbd": "bgnbd", "bg/nbd": "bgnbd"}, "lapse_bad_method"),
+         "rhythm(その顧客の購入間隔)、days(固定日数)、bgnbd(統計モデル)。",
+         "rhythm (the customer's own interval), days (fixed days) or bgnbd (statistical model)."),
+    Spec("lapse_warn_days", "離脱予兆の日数", 90, _int, "固定日数: 最終注文からこの日数を超えたら離脱予兆。",
+         "Fixed days: lapsing after this many days without an order."),
+    Spec("lapse_lapse_days", "離脱の日数", 180, _int, "固定日数: この日数を超えたら離脱。",
+         "Fixed days: lapsed after this many days."),
+    Spec("lapse_dormant_days", "休眠の日数", 365, _int, "どの方式でも、この日数を超えたら休眠。",
+         "Any method: dormant after this many days."),
+    Spec("lapse_warn_factor", "離脱予兆の間隔倍率", 1.5, _float, "購入リズム: いつもの間隔のこの倍を超えたら離脱予兆。",
+         "Rhythm: lapsing after this multiple of the usual interval."),
+    Spec("lapse_lapse_factor", "離脱の間隔倍率", 3.0, _float, "購入リズム: いつもの間隔のこの倍を超えたら離脱。",
+         "Rhythm: lapsed after this multiple of the usual interval."),
+    Spec("lapse_min_days", "離脱予兆の最短日数", 30, _int, "購入リズム: 間隔が短い顧客でもこの日数までは離脱予兆にしない。",
+         "Rhythm: never lapsing before this many days, however short the interval."),
+    Spec("lapse_warn_quantile", "1回購入の予兆割合", 0.8, _fraction,
+         "購入1回の顧客: 2回目の注文のこの割合が来る日数を過ぎたら離脱予兆(0.8 = 80%)。",
+         "One-order customers: lapsing once this share of second orders would have come (0.8 = 80%)."),
+    Spec("lapse_lapse_quantile", "1回購入の離脱割合", 0.95, _fraction, "購入1回の顧客: この割合を過ぎたら離脱。",
+         "One-order customers: lapsed past this share."),
+    Spec("lapse_warn_p_alive", "BG/NBD予兆の継続確率", 0.5, _fraction, "bgnbd: 継続確率がこれ未満なら離脱予兆。",
+         "bgnbd: lapsing below this P(alive)."),
+    Spec("lapse_lapse_p_alive", "BG/NBD離脱の継続確率", 0.2, _fraction, "bgnbd: 継続確率がこれ未満なら離脱。",
+         "bgnbd: lapsed below this P(alive)."),
+    Spec("lapse_horizon_days", "BG/NBD予測日数", 90, _int, "bgnbd: 期待購入回数と「購入しない確率」を出す期間(日)。",
+         "bgnbd: days ahead for expected purchases and P(no purchase)."),
+]
 
 # --- follow-up / dashboard ---------------------------------------------------------------------------------------
 FOLLOWUP: list[Spec] = []
@@ -136,8 +241,8 @@ def sheet_rows(lang: str = "ja") -> pd.DataFrame:
     rows = []
     for s in SPECS:
         v = s.default
-        if isinstance(v, list):
-            v = "、".join(v)
+        if isinstance(v, (list, tuple)):
+            v = "、".join(str(x) for x in v)
         rows.append({"key": s.ja if lang == "ja" else s.key, "value": "" if v is None else v,
                      "explanation": s.help_ja if lang == "ja" else s.help_en})
     return pd.DataFrame(rows)

@@ -25,6 +25,8 @@ class JobResult:
 
 # ribbon tag -> "module:function"
 JOBS: dict[str, str] = {
+    "rfm": "xlcrm.jobs.rfm:refresh_rfm",
+    "lapse": "xlcrm.jobs.rfm:refresh_lapse",
 }
 
 

@@ -1,0 +1,494 @@
+"""Jobs and commands for RFM scores and lapse status.
+
+* `refresh_rfm(book, settings)` — ribbon tag "rfm": scores every customer from 注文 and writes the RFM columns
+  of 顧客 (the columns in `RFM_COLUMNS`; staff's own columns are not touched).
+* `refresh_lapse(book, settings)` — ribbon tag "lapse": writes the lapse columns of 顧客 (`LAPSE_COLUMNS`).
+* `rfm_file(input, out, as_of)` / `lapse_file(...)` — the `xlcrm rfm` / `xlcrm lapse` commands: INPUT is a workbook
+  or an orders CSV with Japanese or English headers.
+
+The CSV path imports neither pandas nor openpyxl when the file is clean (ids, ISO or y/m/d dates, plain numbers):
+pyarrow reads it and numpy scores it, because a whole `xlcrm rfm orders.csv` run is compared with a DuckDB script
+and importing pandas alone costs about as much as DuckDB's whole run. Anything else (和暦, ¥ and commas, blanks,
+a bad cell) goes through `schema.conform`, whose errors name the CSV line.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import messages
+from ..rfm import _buffer_ints, _from_numpy
+from . import JobResult
+
+# Columns of 顧客 these jobs own: key -> (Japanese header, English header).
+RFM_COLUMNS = {
+    "rfm_code": ("RFM", "RFM"),
+    "r": ("R", "R"),
+    "f": ("F", "F"),
+    "m": ("M", "M"),
+    "rfm_sum": ("RFM合計", "RFM sum"),
+    "segment": ("セグメント", "Segment"),
+    "orders": ("注文回数", "Orders"),
+    "monetary": ("購入金額", "Monetary"),
+    "first_order": ("初回注文日", "First order"),
+    "last_order": ("最終注文日", "Last order"),
+    "recency_days": ("最終注文からの日数", "Days since last order"),
+}
+LAPSE_COLUMNS = {
+    "status": ("離脱状態", "Lapse status"),
+    "expected_next": ("次回注文予定日", "Expected next order"),
+    "reason": ("離脱判定の理由", "Lapse reason"),
+    "p_alive": ("継続確率", "P(alive)"),
+}
+
+
+def rfm_options(settings) -> dict:
+    """Core parameters of `rfm.summarize` / `rfm.score` from 設定."""
+    return {
+        "method": settings.get("rfm_method", "quintile"),
+        "frequency": settings.get("rfm_frequency", "orders"),
+        "monetary": settings.get("rfm_monetary", "total"),
+        "thresholds": {"r": settings.get("rfm_r_days"), "f": settings.get("rfm_f_orders"),
+                       "m": settings.get("rfm_m_yen")},
+        "segment_map": {r: settings[f"rfm_segments_r{r}"] for r in range(1, 6) if f"rfm_segments_r{r}" in settings},
+    }
+
+
+def lapse_options(settings) -> dict:
+    """Core parameters of `lapse.assess` from 設定 (setting key lapse_X -> parameter X)."""
+    from .. import lapse
+    names = {"lapse_warn_days": "warn_days", "lapse_lapse_days": "lapse_days", "lapse_dormant_days": "dormant_days",
+             "lapse_warn_factor": "warn_factor", "lapse_lapse_factor": "lapse_factor", "lapse_min_days": "min_days",
+             "lapse_warn_quantile": "warn_quantile", "lapse_lapse_quantile": "lapse_quantile",
+             "lapse_warn_p_alive": "warn_p_alive", "lapse_lapse_p_alive": "lapse_p_alive",
+             "lapse_horizon_days": "horizon_days"}
+    params = {p: settings[k] for k, p in names.items() if settings.get(k) is not None}
+    assert set(params) <= set(lapse.DEFAULTS)
+    return {"method": settings.get("lapse_method", "rhythm"), **params}
+
+
+def _headers(cols: dict, lang: str) -> dict:
+    return {k: (ja if lang == "ja" else en) for k, (ja, en) in cols.items()}
+
+
+def _read_orders(book):
+    from .. import schema
+    customers = book.read("customers")
+    orders = book.read("orders")
+    schema.check_references(customers, orders, orders.attrs.get("sheet", "注文"))
+    return customers, orders
+
+
+def scores(orders, as_of, opts: dict):
+    """The scored RFM table for `orders` with options from `rfm_options` (one row per customer with orders)."""
+    from .. import rfm
+    summary = rfm.summarize(orders, as_of, frequency=opts["frequency"], monetary=opts["monetary"])
+    thresholds = {k: v for k, v in opts.get("thresholds", {}).items() if v is not None}
+    return rfm.score(summary, method=opts["method"], thresholds=thresholds, segment_map=opts.get("segment_map"))
+
+
+def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> JobResult:
+    """Ribbon "rfm": R, F, M, code, sum, segment and order dates into 顧客 (customers without orders: blank)."""
+    opts = rfm_options(settings)
+    if method:
+        opts["method"] = method
+    as_of = as_of if as_of is not None else settings.as_of_date()
+    customers, orders = _read_orders(book)
+    s = scores(orders, as_of, opts)
+    lang = settings.get("lang", "ja")
+    if lang == "ja":
+        s["segment"] = s["segment_ja"]
+    out = s[["customer_id", *RFM_COLUMNS]].rename(columns=_headers(RFM_COLUMNS, settings.get("header_lang", "ja")))
+    book.update_columns("customers", out, key="customer_id")
+    day = str(as_of)[:10]
+    kw = {"n": len(customers), "scored": len(s), "as_of": day}
+    ja, en = messages.text("rfm_done", "ja", **kw), messages.text("rfm_done", "en", **kw)
+    book.journal("rfm", ja, en)
+    return JobResult(ja, en, {"customers": len(customers), "scored": len(s), "method": opts["method"],
+                              "segments": s["segment"].value_counts().to_dict()})
+
+
+def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> JobResult:
+    """Ribbon "lapse": 離脱状態, expected next order, reason (and P(alive) with bgnbd) into 顧客.
+
+    離脱状態 is always written in Japanese (稼働 / 離脱予兆 / 離脱 / 休眠: the words staff filter on); the reason
+    follows 言語 on 設定. Customers without orders get blank cells.
+    """
+    from .. import lapse
+    opts = lapse_options(settings)
+    if method:
+        opts["method"] = method
+    as_of = as_of if as_of is not None else settings.as_of_date()
+    customers, orders = _read_orders(book)
+    df = lapse.assess(orders, as_of, **opts)
+    lang = settings.get("lang", "ja")
+    df["reason"] = df["reason_ja"] if lang == "ja" else df["reason_en"]
+    cols = dict(LAPSE_COLUMNS)
+    if "p_alive" not in df:
+        cols.pop("p_alive")
+    out = df[["customer_id", *cols]].rename(columns=_headers(cols, settings.get("header_lang", "ja")))
+    book.update_columns("customers", out, key="customer_id")
+    counts = _status_counts(df["status"])
+    kw = {"n": len(customers), "method": df.attrs["method"], **counts}
+    ja, en = messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw)
+    if df.attrs.get("fallback"):
+        from ..bgnbd import MIN_REPEATERS
+        why = {g: messages.text(df.attrs["fallback"], g, **(df.attrs.get("fit") or {}), min_repeaters=MIN_REPEATERS)
+               for g in ("ja", "en")}
+        ja += "\n" + messages.text("bgnbd_refused", "ja", why=why["ja"])
+        en += "\n" + messages.text("bgnbd_refused", "en", why=why["en"])
+    book.journal("lapse", ja, en)
+    return JobResult(ja, en, {"customers": len(customers), "assessed": len(df), **counts,
+                              "method": df.attrs["method"], "fallback": df.attrs.get("fallback"),
+                              "fit": df.attrs.get("fit")})
+
+
+def _status_counts(status) -> dict:
+    from ..lapse import STATUS
+    vals = np.asarray(status, dtype=object)
+    return {k: int((vals == s).sum()) for k, s in zip(("active", "lapsing", "lapsed", "dormant"), STATUS)}
+
+
+# --- CSV / workbook input for the CLI ----------------------------------------------------------------------------
+
+# Header names the fast CSV path recognizes without importing xlcrm.schema (and pandas); every other spelling the
+# schema accepts still works through the general path. tests/test_rfm_jobs.py checks these against the schema.
+FAST_HEADERS = {"customer_id": ("customer_id", "顧客ID"), "order_date": ("order_date", "注文日"),
+                "amount": ("amount", "金額")}
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+
+
+class Orders:
+    """Orders as arrays: customer code per order, `ids[code]`, order day (days since 1970) and amount."""
+
+    def __init__(self, codes, ids, days, amounts):
+        self.codes, self.ids, self.days, self.amounts = codes, ids, days, amounts
+
+
+def _detect_encoding(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 3:   # a character cut by the sample's end
+            return "utf-8"
+    try:
+        head.decode("cp932")
+        return "cp932"
+    except UnicodeDecodeError:
+        raise messages.BadInput(key="csv_encoding", name=path.name) from None
+
+
+def read_orders_csv(path) -> Orders:
+    """Orders from a CSV (UTF-8, UTF-8 BOM or cp932; Japanese or English headers)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    path = Path(path)
+    enc = _detect_encoding(path)
+    header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc)).schema.names
+    found = {k: next((h for h in header if h.strip() in names), None) for k, names in FAST_HEADERS.items()}
+    if all(found.values()):
+        ids, dates, amounts = (found[k] for k in ("customer_id", "order_date", "amount"))
+        ropts = pacsv.ReadOptions(encoding=enc, block_size=1 << 22)
+        # typed first (ISO dates, plain numbers: no type inference), then y/m/d dates; anything else -> conform
+        for convert in (
+                pacsv.ConvertOptions(include_columns=[ids, dates, amounts], strings_can_be_null=True,
+                                     column_types={ids: pa.string(), dates: pa.date32(), amounts: pa.float64()}),
+                pacsv.ConvertOptions(include_columns=[ids, dates, amounts], strings_can_be_null=True,
+                                     column_types={ids: pa.string()},
+                                     timestamp_parsers=[pacsv.ISO8601, "%Y/%m/%d"])):
+            try:
+                table = pacsv.read_csv(path, read_options=ropts, convert_options=convert)
+            except pa.ArrowInvalid:
+                continue
+            fast = _fast_arrays(table, found)
+            if fast is not None:
+                return fast
+            break
+    return _conformed_csv(path)
+
+
+def _fast_arrays(table, found) -> Orders | None:
+    """Arrays straight from Arrow when every value is already clean; None sends the file to `schema.conform`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    ids, dates, amounts = (table.column(found[k]) for k in ("customer_id", "order_date", "amount"))
+    if ids.null_count or dates.null_count or amounts.null_count:
+        return None
+    if not (pa.types.is_integer(amounts.type) or pa.types.is_floating(amounts.type)):
+        return None
+    if pa.types.is_timestamp(dates.type):
+        days = np.floor_divide(_buffer_ints(pc.cast(dates, pa.timestamp("s")).cast(pa.int64())), 86400)
+    elif pa.types.is_date32(dates.type):
+        days = _buffer_ints(dates.cast(pa.int32())).astype(np.int64)
+    else:
+        return None
+    if len(days) and (days.min() < -25567 or days.max() >= 47482):   # schema's 1900..2100 range
+        return None
+    ids = ids.combine_chunks()
+    if len(ids) and _maybe_padded(ids):
+        return None     # padded or quoted ids: csvio and the schema treat them exactly as for sheets
+    if len(ids) and pc.min(pc.binary_length(ids)).as_py() == 0:
+        return None
+    amt = _buffer_ints(amounts).astype(np.float64)
+    if not np.isfinite(amt).all():
+        return None
+    codes, uniq = _encode(ids)
+    return Orders(codes, uniq, days, amt)
+
+
+def _maybe_padded(ids) -> bool:
+    """Whether any id may need csvio's or the schema's cleaning: it starts or ends with ASCII whitespace or a
+    non-ASCII byte (which covers the ideographic space), or starts with an apostrophe. Two bytes per id."""
+    import pyarrow as pa
+    wide = pa.types.is_large_string(ids.type)
+    buf = ids.buffers()
+    off = np.frombuffer(buf[1], dtype=np.int64 if wide else np.int32)[ids.offset:ids.offset + len(ids) + 1]
+    if buf[2] is None:
+        return False
+    data = np.frombuffer(buf[2], dtype=np.uint8)
+    nonempty = off[1:] > off[:-1]
+    first, last = data[off[:-1][nonempty]], data[off[1:][nonempty] - 1]
+    # an apostrophe in front is csvio's formula neutralisation ('=…), which csvio.read_csv removes
+    return bool(((first <= 32) | (first >= 0x80) | (first == 0x27) | (last <= 32) | (last >= 0x80)).any())
+
+
+def _encode(ids):
+    """Codes and distinct ids (an Arrow array) of an Arrow string array."""
+    from ..rfm import encode_arrow_ids
+    return encode_arrow_ids(ids.combine_chunks() if hasattr(ids, "combine_chunks") else ids)
+
+
+class Labels:
+    """A column of labels as indices into a short list (segments, statuses): written as an Arrow dictionary."""
+
+    def __init__(self, index, labels):
+        self.index, self.labels = np.asarray(index), list(labels)
+
+    def values(self) -> np.ndarray:
+        return np.asarray(self.labels, dtype=object)[self.index]
+
+
+def _strings(values):
+    """Python strings as an Arrow string array, built from its buffers (see `rfm._from_numpy`)."""
+    import pyarrow as pa
+    b = [str(v).encode("utf-8") for v in values]
+    off = np.zeros(len(b) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in b], out=off[1:])
+    return pa.Array.from_buffers(pa.large_string(), len(b), [None, pa.py_buffer(off), pa.py_buffer(b"".join(b))])
+
+
+def _take(ids, sel):
+    """ids[sel] for an Arrow array or a numpy array; `sel` None means all."""
+    if sel is None:
+        return ids
+    return ids.take(_from_numpy(np.asarray(sel, dtype=np.int64))) if hasattr(ids, "take") and not isinstance(
+        ids, np.ndarray) else ids[sel]
+
+
+def _orders_subset_table():
+    from .. import schema
+    cols = tuple(schema.ORDERS.by_key[k] for k in ("customer_id", "order_date", "amount"))
+    return schema.Table("orders", schema.ORDERS.ja, cols)
+
+
+def _conformed_csv(path: Path) -> Orders:
+    """The general path: `csvio.read_csv` (line numbers, column letters, cp932) and `schema.conform`, so every
+    bad value is reported by CSV line and column before anything is written."""
+    from .. import csvio, schema
+    raw = csvio.read_csv(path)
+    df = schema.conform(raw, _orders_subset_table(), sheet=path.name, check_ids=False)
+    return _frame_arrays(df)
+
+
+def _frame_arrays(df) -> Orders:
+    """Orders arrays from a conformed orders DataFrame (workbook or the general CSV path)."""
+    import pyarrow as pa
+    from ..rfm import factorize_ids, order_days
+    codes, uniq = factorize_ids(df["customer_id"].array)
+    return Orders(codes, pa.array(uniq), order_days(df["order_date"]), df["amount"].to_numpy(dtype=np.float64))
+
+
+def read_orders(input_path) -> tuple[Orders, dict | None]:
+    """Orders from a workbook (its 注文 table; also returns its 設定) or a CSV (settings None)."""
+    p = Path(input_path)
+    if not p.exists():
+        raise messages.XlcrmError("book_not_found", name=p.name)
+    if p.suffix.lower() in _WORKBOOK_SUFFIXES:
+        from ..book import open_book
+        with open_book(p) as book:
+            orders = book.read("orders")
+            s = book.settings()
+        return _frame_arrays(orders), s
+    return read_orders_csv(p), None
+
+
+def _as_of_day(as_of) -> int:
+    import datetime as dt
+    if as_of is None:
+        as_of = dt.date.today()
+    return int(np.datetime64(str(as_of)[:10], "D").astype(np.int64))
+
+
+def rfm_table(o: Orders, as_of_day: int, *, method="quintile", frequency="orders", monetary="total",
+              thresholds=None, segment_map=None) -> dict:
+    """Column name -> array: the CSV the `rfm` command writes (the columns of rfm.score)."""
+    from .. import rfm
+    keep = o.days <= as_of_day
+    codes, days, amounts = (o.codes, o.days, o.amounts) if keep.all() else \
+        (o.codes[keep], o.days[keep], o.amounts[keep])
+    s = rfm.summarize_arrays(codes, len(o.ids), days, amounts, as_of_day, frequency=frequency, monetary=monetary)
+    has = s["orders"] > 0
+    sel = None if has.all() else np.flatnonzero(has)
+    pick = (lambda a: a) if sel is None else (lambda a: a[sel])
+    thresholds = {k: v for k, v in (thresholds or {}).items() if v is not None}
+    r, f, m = rfm.score_arrays(pick(s["recency_days"]), pick(s["frequency"]), pick(s["monetary"]), method=method,
+                               thresholds=thresholds)
+    sm = rfm.SegmentMap.from_rows(segment_map) if segment_map else rfm.DEFAULT_SEGMENTS
+    cell = ((r - 1) * 5 + (f - 1)).astype(np.int8)
+    code = (r - 1) * 25 + (f - 1) * 5 + (m - 1)
+    return {"customer_id": _take(o.ids, sel), "recency_days": pick(s["recency_days"]),
+            "frequency": pick(s["frequency"]), "monetary": pick(s["monetary"]), "first_order": pick(s["first"]),
+            "last_order": pick(s["last"]), "tenure_days": pick(s["tenure_days"]), "orders": pick(s["orders"]),
+            "r": r, "f": f, "m": m,
+            "rfm_code": Labels(code.astype(np.int8), [f"{a}{b}{c}" for a in range(1, 6) for b in range(1, 6)
+                                                     for c in range(1, 6)]),
+            "rfm_sum": r + f + m,
+            "segment": Labels(cell, [x for row in sm.en for x in row]),
+            "segment_ja": Labels(cell, [x for row in sm.ja for x in row])}
+
+
+def _write_csv(cols: dict, out, date_cols=()) -> None:
+    """UTF-8 with BOM so Excel on Japanese Windows opens the Japanese labels correctly; dates as YYYY-MM-DD."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    arrays = {}
+    for k, v in cols.items():
+        if isinstance(v, Labels):
+            arrays[k] = pa.DictionaryArray.from_arrays(_from_numpy(v.index.astype(np.int32)), _strings(v.labels))
+        elif not isinstance(v, np.ndarray):
+            arrays[k] = v                                  # already Arrow
+        elif k in date_cols:
+            v = np.asarray(v, dtype=np.float64)
+            ok = np.isfinite(v) & (np.abs(v) < 1e7)
+            arrays[k] = _from_numpy(np.where(ok, v, 0).astype(np.int32), pa.date32(), None if ok.all() else ok)
+        elif v.dtype == object:
+            arrays[k] = _strings(v)
+        else:
+            ok = np.isfinite(v) if v.dtype.kind == "f" else None
+            arrays[k] = _from_numpy(v, None, None if ok is None or ok.all() else ok)
+    table = pa.Table.from_arrays(list(arrays.values()), names=list(arrays))
+    opts = pacsv.WriteOptions(quoting_style="needed")
+    if out in (None, "-"):
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(table, sink, write_options=opts)
+        sys.stdout.write(sink.getvalue().to_pybytes().decode("utf-8"))
+        sys.stdout.flush()
+        return
+    with open(out, "wb") as f:
+        f.write(b"\xef\xbb\xbf")
+        pacsv.write_csv(table, f, write_options=opts)
+
+
+def rfm_file(input_path, out, as_of=None, method: str | None = None) -> JobResult:
+    """`xlcrm rfm INPUT --as-of DATE [--method quintile|fixed] --out rfm.csv`.
+
+    A workbook INPUT brings its 設定 (method, thresholds, segment map); `method` given here wins.
+    """
+    o, s = read_orders(input_path)
+    opts = rfm_options(s) if s is not None else {}
+    if method:
+        if method not in ("quintile", "fixed"):
+            raise messages.XlcrmError("rfm_bad_method")
+        opts["method"] = method
+    if as_of is None and s is not None:
+        as_of = s.as_of_date()
+    day = _as_of_day(as_of)
+    cols = rfm_table(o, day, **opts)
+    if len(cols["r"]) == 0:
+        raise messages.BadInput(key="rfm_no_orders")
+    _write_csv(cols, out, date_cols=("first_order", "last_order"))
+    n = len(cols["r"])
+    return JobResult(messages.text("rfm_file_done", "ja", n=n, out=out), messages.text("rfm_file_done", "en", n=n, out=out),
+                     {"customers": n})
+
+
+def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_json: bool = False,
+               stdout=None) -> JobResult:
+    """`xlcrm lapse INPUT --as-of DATE [--method days|rhythm|bgnbd] [--out FILE] [--json]`.
+
+    Writes one row per customer to `out` (CSV). With `as_json`, prints a JSON summary — the method used, counts,
+    and with bgnbd the fitted r, alpha, a, b and log-likelihood (or why the fit was refused); without `out` the
+    rows are in the JSON too. Without either, the CSV goes to stdout.
+    """
+    from .. import lapse
+    stdout = stdout or sys.stdout
+    o, s = read_orders(input_path)
+    opts = lapse_options(s) if s is not None else {"method": "rhythm"}
+    if method:
+        if method not in lapse.METHODS:
+            raise messages.XlcrmError("lapse_bad_method")
+        opts["method"] = method
+    if as_of is None and s is not None:
+        as_of = s.as_of_date()
+    day = _as_of_day(as_of)
+    keep = o.days <= day
+    h = lapse.history_arrays(o.codes[keep], len(o.ids), o.days[keep])
+    has = np.flatnonzero(h["distinct"] > 0)
+    if len(has) == 0:
+        raise messages.BadInput(key="rfm_no_orders")
+    h = {k: v[has] for k, v in h.items()}
+    meth = opts.pop("method")
+    a = lapse.assess_arrays(h, day, meth, **opts)
+    code = a["status_code"]
+    cols = {"customer_id": _take(o.ids, has), "status": Labels(code, lapse.STATUS),
+            "status_en": Labels(code, lapse.STATUS_EN), "expected_next": a["expected_next_day"],
+            "days_since_last": a["days_since_last"], "interval_days": a["interval_days"],
+            "warn_after_days": a["warn_after_days"], "lapse_after_days": a["lapse_after_days"]}
+    if meth == "bgnbd":
+        for k in ("p_alive", "expected_purchases", "p_no_purchase"):
+            cols[k] = a[k]
+    cols["reason_ja"], cols["reason_en"] = a["reason_ja"], a["reason_en"]
+    used = "rhythm" if "fallback" in a else meth
+    counts = _status_counts(cols["status"].values())
+    if out is not None or not as_json:
+        _write_csv(cols, out, date_cols=("expected_next",))
+    if as_json:
+        fit = a.get("fit")
+        doc = {"method": used, "requested_method": meth, "as_of": str(np.datetime64(day, "D")),
+               "customers": len(has), "counts": counts, "fallback": a.get("fallback")}
+        if fit is not None:
+            doc.update({"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b,
+                        "log_likelihood": fit.log_likelihood, "converged": fit.converged})
+        if a.get("fallback"):
+            from ..bgnbd import MIN_REPEATERS
+            kw = {**(fit.params() if fit else {}), "min_repeaters": MIN_REPEATERS}
+            doc["fallback_reason_ja"] = messages.text(a["fallback"], "ja", **kw)
+            doc["fallback_reason_en"] = messages.text(a["fallback"], "en", **kw)
+        if out is None:
+            vals = {k: v.values() if isinstance(v, Labels) else v if isinstance(v, np.ndarray) else
+                    np.asarray(v.to_pylist(), dtype=object) for k, v in cols.items()}
+            doc["rows"] = [_json_row(vals, i) for i in range(len(has))]
+        stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+    kw = {"n": len(has), "method": used, **counts}
+    return JobResult(messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw),
+                     {**counts, "method": used, "fallback": a.get("fallback")})
+
+
+def _json_row(cols: dict, i: int) -> dict:
+    row = {}
+    for k, v in cols.items():
+        x = v[i]
+        if k == "expected_next":
+            x = None if not np.isfinite(x) else str(np.datetime64(int(x), "D"))
+        elif isinstance(x, np.generic):
+            x = x.item()
+        if isinstance(x, float) and not np.isfinite(x):
+            x = None
+        row[k] = x
+    return row

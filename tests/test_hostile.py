@@ -291,3 +291,33 @@ def test_staff_formulas_survive_an_import_and_a_rewrite(tmp_path, cached):
     ws = openpyxl.load_workbook(path)["顧客"]
     assert [ws[f"L{r}"].value for r in range(2, 6)] == [f"=LEN(C{r})" for r in range(2, 6)]
     assert ws["A6"].value == "C0009"
+
+
+def _commands() -> set:
+    import argparse
+    from xlcrm.cli import build_parser
+    return set(next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+
+CLI_JOBS = sorted({"rfm", "lapse"} & _commands())
+
+
+@pytest.mark.parametrize("command", CLI_JOBS)
+@pytest.mark.parametrize("case", list(ALL))
+def test_job_commands_on_hostile_books_speak_plainly(case, command, built, tmp_path, capsys):
+    """`xlcrm rfm|lapse BOOK` on every corpus book: an exit code from the documented set, never a traceback, and
+    nothing of the customers' data on stderr (stdout/--out is the job's output, by design)."""
+    src, outcome = built(case)
+    path = hostile.copy(src, tmp_path / "book")
+    code = main(["--lang", "en", command, str(path), "--out", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert_no_secrets(err)
+    if outcome.kind == "refused" and not outcome.may_fail:
+        assert code == 1 and path.name in err
+    elif outcome.kind == "bad" and code != 0:
+        assert code == 2 and "sheet '" in err and "column" in err
+    elif case in ("empty_tables", "all_empty"):
+        assert code in (0, 2) and (code == 0 or "no orders" in err)  # a CSV of nothing is refused, plainly
+    elif outcome.kind == "ok":
+        assert code == 0, err

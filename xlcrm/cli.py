@@ -83,8 +83,42 @@ def _cmd_undo(args) -> int:
 
 # --- search ------------------------------------------------------------------------------------------------------
 
+def _positive_int(s: str) -> int:
+    try:
+        n = int(s)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"1以上の整数で指定してください / must be a whole number ≥ 1: {s}")
+    return n
+
+
 def _add_search(sub) -> None:
-    pass
+    p = sub.add_parser("search", help="顧客を検索(読み取りのみ) / search customers (read-only)")
+    p.add_argument("book", help="ブック / workbook (.xlsx/.xlsm)")
+    p.add_argument("query", help="検索語: 名前・フリガナ・電話(下4桁も)・メール・住所・ID の一部 / any fragment")
+    p.add_argument("--limit", type=_positive_int, default=None, help="表示件数 / rows (default: 設定 検索の表示件数, 20)")
+    p.add_argument("--json", action="store_true", help="JSONで出力 / print JSON")
+    p.set_defaults(func=_cmd_search)
+
+
+def _cmd_search(args) -> int:
+    import json
+    import pandas as pd
+    from .jobs.search import search_book
+    res = search_book(args.book, args.query, args.limit, lang=args.lang)
+    if args.json:
+        records = [{"row": int(r), **{k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}}
+                   for r, rec in zip(res.index, res.to_dict("records"))]
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+    elif len(res):
+        with pd.option_context("display.unicode.east_asian_width", True, "display.width", 200,
+                               "display.max_colwidth", 40):
+            print(res.to_string(index=False))
+    else:
+        from .messages import text
+        print(text("search_no_results", args.lang))
+    return 0
 
 
 # --- dedupe ------------------------------------------------------------------------------------------------------

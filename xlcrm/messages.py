@@ -89,7 +89,25 @@ _CSV = {
 }
 
 # --- search / dedupe --------------------------------------------------------------------------------------------
-_SEARCH = {}
+_SEARCH = {
+    "search_reason_id": ("ID一致", "ID"),
+    "search_reason_phone": ("電話一致", "phone"),
+    "search_reason_email": ("メール一致", "e-mail"),
+    "search_reason_name": ("氏名一致", "name"),
+    "search_reason_kana": ("フリガナ一致", "reading"),
+    "search_reason_address": ("住所一致", "address"),
+    "search_reason_fuzzy": ("あいまい一致", "fuzzy"),
+    "search_done": ("「{query_cell}」の検索結果 {n}件", "{n} result(s) for the query in {query_cell}"),
+    "search_empty_query": ("検索する言葉を入力してください", "enter something to search for"),
+    "search_bad_limit": ("件数は1以上の整数で入力してください", "the limit must be a whole number of at least 1"),
+    "search_no_results": ("該当する顧客はいません。", "No matching customers."),
+    "search_col_score": ("スコア", "score"),
+    "search_col_matched": ("一致理由", "matched"),
+    "search_udf_usage": ("使い方: =CRM_SEARCH(検索語, 顧客[#All], [件数])",
+                         "usage: =CRM_SEARCH(query, customers[#All], [limit])"),
+    "search_udf_no_header": ("顧客表の見出し行(顧客ID・氏名…)が見つかりません。顧客[#All] を渡してください",
+                             "no customers header row (顧客ID, 氏名, ...): pass the whole table, customers[#All]"),
+}
 _DEDUPE = {}
 
 # --- rfm / lapse ------------------------------------------------------------------------------------------------

@@ -72,7 +72,17 @@ GENERAL = [
 ]
 
 # --- search / dedupe ---------------------------------------------------------------------------------------------
-SEARCH: list[Spec] = []
+def _positive_int(v):
+    n = _int(v)
+    if n < 1:
+        raise ValueError("bad_number")
+    return n
+
+
+SEARCH: list[Spec] = [
+    Spec("search_limit", "検索の表示件数", 20, _positive_int, "検索シートと xlcrm search で表示する件数の既定値。",
+         "Default number of results on the 検索 sheet and in `xlcrm search`."),
+]
 DEDUPE: list[Spec] = []
 
 # --- rfm / lapse -------------------------------------------------------------------------------------------------

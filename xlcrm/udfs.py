@@ -356,3 +356,12 @@ def NEXT_ORDER_DATE(customer_ids, order_customer_ids, order_dates, as_of=None):
 
 
 # --- search ------------------------------------------------------------------------------------------------------
+
+
+@xw.func
+@xw.arg("table", ndim=2)
+def CRM_SEARCH(query, table, limit=None):
+    """顧客を検索: =CRM_SEARCH(検索語, 顧客[#All], [件数]) — 名前・フリガナ・電話(下4桁)・メール・住所・IDの一部、
+    全角半角・ひらがなカタカナ・異体字を問わず。Search customers by any fragment; spills a table with a header row."""
+    from .jobs.search import cells_search
+    return cells_search(query, table, limit)

@@ -25,6 +25,7 @@ class JobResult:
 
 # ribbon tag -> "module:function"
 JOBS: dict[str, str] = {
+    "search": "xlcrm.jobs.search:search",
     "rfm": "xlcrm.jobs.rfm:refresh_rfm",
     "lapse": "xlcrm.jobs.rfm:refresh_lapse",
 }

@@ -1,0 +1,615 @@
+"""Japanese text folding for matching: width, kana, 異体字, phone, postcode, address, e-mail.
+
+Every function takes one raw cell value (str, number, None, NaN) and returns a comparable key; blank in → "" out.
+The string functions are idempotent: f(f(x)) == f(x). `series(values, f)` applies one to a pandas Series,
+computing each distinct value once; `address_frame(addresses, prefectures, buildings)` does `address` over columns.
+Addresses: `address` splits (prefecture, city_rest, building, key) for dedupe; `address_text` is the flat folded
+form search matches fragments against.
+
+Evidence levels for names (strongest first), used by search and dedupe:
+  `name_plain` equal   same characters after width/kana/space folding          (髙橋 太郎 == 髙橋太郎)
+  `name` equal         same after 異体字 folding too                            (髙橋 == 高橋, 斎藤 == 齋藤)
+  `kana` equal         different kanji, same reading (weaker: 伊藤/伊東 are different people)
+  `kana_loose` equal   same reading up to long vowels, ヴ/ブ, ヂ/ジ (weakest: オオノ 大野 == オノ 小野)
+`name_evidence(...)` returns that level for two records.
+
+Why hand-written: NFKC (unicodedata) does width and ㈱/① but no kana folding; jaconv folds kana but its
+`normalize` turns `－` into `ー` (so does neologdn), which breaks phones and addresses; no PyPI library folds 異体字,
+and address normalisers on PyPI need the network at run time. Phones go through `phonenumbers` (its JP metadata).
+
+Sources of the 異体字 table (`ITAIJI`, old/variant form → the form in everyday use):
+  - 常用漢字表 (2010, 文化庁), the 康熙字典体 given in brackets beside each 新字体, e.g. 國→国, 澤→沢, 櫻→桜;
+  - 戸籍法施行規則 別表第二 (人名用漢字), part 二: the old forms allowed in names (亞, 惡, 逸, 榮, 衞 …);
+  - Unicode Unihan database (kTraditionalVariant / kZVariant / kSemanticVariant, kJoyoKanji) for the pairs above;
+  - JIS X 0213 / IBM extension characters frequent in surnames that none of the above lists: 髙(はしご高)→高,
+    﨑/嵜/碕(たつさき)→崎, 嶋/嶌→島, 邉/邊→辺, 濵→浜, 冨→富, 槇→槙, 桒→桑, 栁→柳, 𠮷→吉, 德→徳, 曻→昇, 淵/渊→渕.
+  Ideographic variation selectors (IVS, U+E0100–E01EF, U+FE00–FE0F) are dropped: 邉󠄂 == 邉.
+  Judgement calls, written down: 齊/斉/齋 all fold to 斎 — in surnames 斉藤/斎藤/齊藤/齋藤 are one name (サイトウ)
+  written interchangeably; 龍→竜 folds for matching only (both are in use; the key is never shown to users).
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Callable, NamedTuple
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+__all__ = [
+    "nfkc", "itaiji", "name", "name_plain", "kana", "kana_loose", "split_name", "name_evidence",
+    "phone", "phone_kind", "postcode", "email", "address", "Address", "prefecture", "PREFECTURES",
+    "address_text", "series", "address_frame", "ITAIJI",
+]
+
+
+def _text(s) -> str:
+    """A cell value as text: None/NaN/NA → "", integral floats lose '.0' (phones typed as numbers)."""
+    if s is None or s is pd.NA or s is pd.NaT:
+        return ""
+    if isinstance(s, float):
+        if math.isnan(s):
+            return ""
+        if s.is_integer():
+            return str(int(s))
+    return s if isinstance(s, str) else str(s)
+
+
+def nfkc(s) -> str:
+    """Unicode NFKC, trimmed: full-width ASCII and half-width kana to standard width, ㈱ → (株), ① → 1."""
+    return unicodedata.normalize("NFKC", _text(s)).strip()
+
+
+# --- 異体字 ------------------------------------------------------------------------------------------------------
+# old/variant → everyday form. Pairs are grouped by source (see module docstring).
+_JOYO_OLD = (  # 常用漢字表 康熙字典体 → 新字体
+    "亞亜惡悪壓圧圍囲醫医爲為壹壱隱隠榮栄營営衞衛驛駅圓円鹽塩奧奥應応櫻桜歐欧毆殴鷗鴎溫温假仮價価畫画會会壞壊"
+    "懷懐繪絵擴拡覺覚學学嶽岳樂楽勸勧卷巻歡歓罐缶觀観關関陷陥巖巌顏顔歸帰氣気龜亀僞偽戲戯犧犠舊旧據拠擧挙"
+    "峽峡挾挟狹狭曉暁區区驅駆勳勲徑径惠恵溪渓經経繼継莖茎螢蛍輕軽鷄鶏藝芸缺欠儉倹劍剣圈圏檢検權権獻献縣県"
+    "險険顯顕驗験嚴厳效効廣広恆恒鑛鉱號号國国濟済碎砕劑剤雜雑參参慘惨棧桟蠶蚕贊賛殘残絲糸齒歯兒児辭辞濕湿"
+    "實実舍舎寫写釋釈壽寿收収從従澁渋獸獣縱縦肅粛處処緖緒敍叙奬奨將将燒焼稱称證証乘乗剩剰壤壌孃嬢條条淨浄"
+    "疊畳穰穣讓譲釀醸觸触囑嘱眞真愼慎寢寝盡尽圖図粹粋醉酔隨随髓髄數数樞枢聲声靜静攝摂竊窃專専戰戦淺浅潛潜"
+    "纖繊踐践錢銭禪禅雙双壯壮搜捜插挿爭争總総聰聡莊荘裝装騷騒增増藏蔵臟臓卽即屬属續続墮堕對対體体帶帯滯滞"
+    "臺台瀧滝擇択澤沢單単擔担膽胆團団彈弾斷断癡痴遲遅晝昼蟲虫鑄鋳廳庁徵徴聽聴敕勅鎭鎮遞逓鐵鉄轉転點点傳伝"
+    "黨党盜盗燈灯當当鬭闘鬪闘獨独讀読屆届繩縄貳弐惱悩腦脳霸覇廢廃拜拝賣売麥麦發発髮髪拔抜蠻蛮祕秘濱浜甁瓶"
+    "拂払佛仏竝並變変邊辺辨弁瓣弁辯弁舖舗步歩寶宝豐豊襃褒萬万滿満默黙彌弥譯訳藥薬與与豫予餘余譽誉搖揺樣様"
+    "謠謡來来賴頼亂乱覽覧兩両獵猟壘塁勵励禮礼靈霊齡齢戀恋爐炉勞労樓楼錄録灣湾德徳黑黒黃黄郞郎靑青淸清晴晴"
+    "姬姫巢巣吳呉娛娯瑤瑶鄕郷鄉郷穗穂曾曽俱倶兔兎剝剥噓嘘屛屏摑掴潑溌瘦痩繡繍蔣蒋蠟蝋醬醤頰頬麴麹顚顛塡填"
+    "彥彦堯尭遙遥檜桧寳宝瀨瀬𠮟叱"
+)
+_NAME_VARIANTS = (  # surname/given-name variants (JIS X 0213, IBM ext., Unihan kZVariant)
+    "髙高﨑崎嵜崎碕崎嶋島嶌島邉辺濵浜冨富槇槙桒桑栁柳桺柳𠮷吉曻昇淵渕渊渕埜野邨村峯峰舘館凉涼龍竜"
+    "齋斎齊斎斉斎槗橋𣘺橋薮薮藪薮"
+)
+
+
+def _pairs(s: str) -> dict[int, str]:
+    chars = list(s)
+    return {ord(chars[i]): chars[i + 1] for i in range(0, len(chars), 2) if chars[i] != chars[i + 1]}
+
+
+# variation selectors (standardised and ideographic): a glyph choice, not a different character
+_VS: dict[int, None] = {cp: None for cp in (*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0))}
+ITAIJI: dict[int, str | None] = {**_pairs(_JOYO_OLD), **_pairs(_NAME_VARIANTS), **_VS}
+ITAIJI[ord("\ufa11")] = "崎"  # 﨑 is a *unified* ideograph in the compatibility block: NFKC keeps it
+
+
+def _is_kanji(c: str) -> bool:
+    return bool(c) and ("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c >= "\U00020000")
+
+
+def _repeat_marks(s: str) -> str:
+    """々 repeats the previous character: 佐々木 == 佐佐木 (both are written)."""
+    if "々" not in s:
+        return s
+    out: list[str] = []
+    prev = ""  # the last character that is not a space: '佐 々木' typed with a space is still 佐佐木
+    for ch in s:
+        if ch == "々" and _is_kanji(prev):
+            ch = prev
+        out.append(ch)
+        if not ch.isspace():
+            prev = ch
+    return "".join(out)
+
+
+# one C-level scan decides whether the (slower, per-character) translate is needed at all
+_ITAIJI_CHARS = frozenset([*map(chr, ITAIJI), "々"])
+
+
+def itaiji(s) -> str:
+    """Fold 異体字/旧字体 to the everyday form (髙→高, 﨑→崎, 齋→斎, 邊→辺, 々 expanded); nothing else changes."""
+    t = _text(s)
+    if _ITAIJI_CHARS.isdisjoint(t):
+        return t
+    return _repeat_marks(t.translate(ITAIJI))
+
+
+# --- kana --------------------------------------------------------------------------------------------------------
+_HIRA2KATA = {cp: cp + 0x60 for cp in range(0x3041, 0x3097)}  # ぁ..ゖ → ァ..ヶ
+_HIRA2KATA.update({0x309D: 0x30FD, 0x309E: 0x30FE})  # ゝゞ → ヽヾ
+_HIRA2KATA.update(_VS)
+_SPACES = re.compile(r"[\s・]+")
+_SMALL = str.maketrans("ァィゥェォャュョッヮヵヶ", "アイウエオヤユヨツワカケ")
+_DASHES = "-‐‑‒–—―−─━〜~"
+_KANA_DASH = re.compile(f"(?<=[\u30a1-\u30fa])[{re.escape(_DASHES)}ー]+")  # dashes after kana: one long vowel
+_HONORIFIC = re.compile(r"(?<=.)様+$")
+
+
+def _compose(s: str) -> str:
+    # A lone ゛/゜ (NFKC: space + combining mark) can end up next to its kana once spaces go: compose again.
+    return unicodedata.normalize("NFKC", s)
+
+
+def name_plain(s) -> str:
+    """A name folded for width, case, kana script and spaces, 様 dropped — but no 異体字 folding."""
+    t = nfkc(s).casefold()
+    t = _SPACES.sub("", t).translate(_HIRA2KATA).translate({ord("ヵ"): "カ", ord("ヶ"): "ケ"})
+    t = _HONORIFIC.sub("", _compose(t))
+    return _compose(t)
+
+
+def name(s) -> str:
+    """A name's matching key: NFKC, case folded, no spaces, hiragana/half-width kana → katakana, 異体字 folded."""
+    return _compose(_HONORIFIC.sub("", itaiji(name_plain(s))))  # 様々 → 様様 → 様
+
+
+def kana(s) -> str:
+    """A reading folded to katakana: no spaces, small kana → large, dashes after kana → ー."""
+    t = nfkc(s).casefold()
+    t = _SPACES.sub("", t).translate(_HIRA2KATA)
+    t = _compose(_compose(t).translate(_SMALL))  # ッ+゛ → ツ+゛ → ヅ: compose before the dash rule looks back
+    t = _KANA_DASH.sub("ー", t)
+    return _compose(t)
+
+
+_VOWEL = {}
+for _row, _chars in (("a", "アカガサザタダナハバパマヤラワ"), ("i", "イキギシジチヂニヒビピミリヰ"),
+                     ("u", "ウクグスズツヅヌフブプムユルヴ"), ("e", "エケゲセゼテデネヘベペメレヱ"),
+                     ("o", "オコゴソゾトドノホボポモヨロヲ")):
+    for _c in _chars:
+        _VOWEL[_c] = _row
+_LENGTHENS = {"a": "ア", "i": "イ", "u": "ウ", "e": "エイ", "o": "オウ"}  # vowels that only lengthen the previous
+_LOOSE = str.maketrans({"ヂ": "ジ", "ヅ": "ズ", "ヲ": "オ", "ヰ": "イ", "ヱ": "エ"})
+_VU = re.compile("ヴ([アイエオ]?)")
+
+
+def kana_loose(s) -> str:
+    """`kana`, then long vowels dropped (サトウ == サトー == サト, オオノ == オノ) and ヴ→ブ, ヂ→ジ, ヅ→ズ, ヲ→オ.
+
+    Weakest evidence: it makes 大野 (オオノ) and 小野 (オノ) equal."""
+    t = _KANA_DASH.sub("", _compose(kana(s).replace("ー", "")))  # ウー゛- → ヴ-: that dash is a long vowel too
+    t = _VU.sub(lambda m: {"": "ブ", "ア": "バ", "イ": "ビ", "エ": "ベ", "オ": "ボ"}[m.group(1)], t)
+    t = t.translate(_LOOSE)
+    out: list[str] = []
+    last = ""
+    for i, ch in enumerate(t):
+        nxt = t[i + 1:i + 2]
+        if last and ch in _LENGTHENS.get(_VOWEL.get(last, ""), "") and nxt not in ("\u3099", "\u309a"):
+            continue  # keep `last`: a run of lengthening vowels is compared against the mora they lengthen
+        out.append(ch)
+        last = ch
+    return "".join(out)
+
+
+def split_name(s) -> tuple[str, str]:
+    """(family, given) split at the space staff typed (全角 or 半角); ('', '') when there is no space."""
+    parts = nfkc(s).split()
+    if len(parts) < 2:
+        return "", ""
+    return parts[0], "".join(parts[1:])
+
+
+def name_evidence(name_a, kana_a, name_b, kana_b) -> str:
+    """How two names agree: 'exact', 'itaiji', 'kana', 'kana_loose' or '' (see the module docstring)."""
+    pa, pb = name_plain(name_a), name_plain(name_b)
+    if pa and pa == pb:
+        return "exact"
+    if pa and name(pa) == name(pb):
+        return "itaiji"
+    ka, kb = kana(kana_a), kana(kana_b)
+    if ka and ka == kb:
+        return "kana"
+    if ka and kana_loose(ka) == kana_loose(kb):
+        return "kana_loose"
+    return ""
+
+
+# --- phone -------------------------------------------------------------------------------------------------------
+_JP = phonenumbers.PhoneMetadata.metadata_for_region("JP")
+_EXT = re.compile(r"(?:内線|ext\.?|x|#).*$", re.IGNORECASE)
+_PHONE_SEP = re.compile(r"[\s\-‐‑‒–—―−ー().]+")
+_NATIONAL = re.compile(r"0(?!0|10)(\d{8,10})")  # 00…/010… are international prefixes
+
+
+def _desc(d):
+    if d is None or not d.national_number_pattern:
+        return None
+    return re.compile(d.national_number_pattern), frozenset(d.possible_length or ())
+
+
+# The order phonenumbers' number_type checks the JP metadata in; FIXED/MOBILE come last.
+_TYPES = [(_desc(getattr(_JP, a)), kind) for a, kind in (
+    ("premium_rate", "other"), ("toll_free", "other"), ("shared_cost", "other"), ("voip", "other"),
+    ("personal_number", "other"), ("pager", "other"), ("uan", "other"), ("voicemail", "other"))]
+_GENERAL, _FIXED, _MOBILE = _desc(_JP.general_desc), _desc(_JP.fixed_line), _desc(_JP.mobile)
+
+
+def _matches(desc, nsn: str) -> bool:
+    if desc is None:
+        return False
+    pattern, lengths = desc
+    return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+
+
+# All type patterns as one alternation, tried in phonenumbers' order: one regex call instead of eleven.
+_KINDS = [kind for desc, kind in _TYPES if desc] + ["fixed", "mobile"]
+_DESCS = [desc for desc, kind in _TYPES if desc] + [_FIXED, _MOBILE]
+_ANY_KIND = re.compile("|".join(f"(?P<k{i}>{d[0].pattern})" for i, d in enumerate(_DESCS)))
+
+
+def _nsn_kind(nsn: str) -> str:
+    """'mobile', 'fixed', 'other' (toll-free, IP phone …) or '' when invalid — phonenumbers' rules for JP."""
+    if not _matches(_GENERAL, nsn):
+        return ""
+    m = _ANY_KIND.fullmatch(nsn)
+    if m is None:
+        return ""
+    i = int(m.lastgroup[1:])
+    if not _DESCS[i][1] or len(nsn) in _DESCS[i][1]:
+        return _KINDS[i]
+    return _nsn_kind_slow(nsn)
+
+
+def _nsn_kind_slow(nsn: str) -> str:
+    for desc, kind in _TYPES:
+        if _matches(desc, nsn):
+            return kind
+    if _matches(_FIXED, nsn):
+        return "fixed"  # JP has no fixed/mobile overlap (same_mobile_and_fixed_line_pattern is False)
+    if _matches(_MOBILE, nsn):
+        return "mobile"
+    return ""
+
+
+_NOTE = re.compile(r"[(（][^\d()（）]*[)）]")  # (携帯) (代) （自宅）: a note, not part of the number
+_LIST = re.compile(r"[/,、;；／]")
+
+
+def _phone_parse(s) -> tuple[str, str]:
+    t = nfkc(s)
+    if not t:
+        return "", ""
+    if _LIST.search(t):  # '03-1234-5678 / 090-1234-5678': the first number that is one
+        for part in _LIST.split(t):
+            got = _phone_parse(part)
+            if got[0]:
+                return got
+        return "", ""
+    if "(" in t:
+        t = _NOTE.sub("", t)
+    if not t.isascii() or "x" in t or "X" in t or "#" in t:
+        t = _EXT.sub("", t)
+    digits = _PHONE_SEP.sub("", t)
+    m = _NATIONAL.fullmatch(digits)
+    if m:  # the common case, without phonenumbers' parser (30 µs a number)
+        nsn = m.group(1)
+    else:
+        try:
+            p = phonenumbers.parse(t, "JP")
+        except phonenumbers.NumberParseException:
+            return "", ""
+        if p.country_code != 81:
+            return "", ""
+        nsn = phonenumbers.national_significant_number(p)
+    kind = _nsn_kind(nsn)
+    return ("0" + nsn, kind) if kind else ("", "")
+
+
+def phone(s) -> str:
+    """A Japanese phone number as national digits ('09012345678'); '' when not a valid number (0000-00-0000).
+
+    Notes in brackets are dropped ('03-1234-5678(代)'); of several numbers in one cell the first valid one counts."""
+    return _phone_parse(s)[0]
+
+
+def phone_kind(s) -> str:
+    """'mobile' (070/080/090/060), 'fixed' (landline) or '' (not a phone, or toll-free / IP phone / pager)."""
+    k = _phone_parse(s)[1]
+    return k if k in ("mobile", "fixed") else ""
+
+
+# --- postcode, e-mail --------------------------------------------------------------------------------------------
+_POST_SEP = re.compile(r"[\s\-‐‑‒–—―−ー〒]+")
+
+
+def postcode(s) -> str:
+    """A postcode as 7 digits ('1540001' from '〒154-0001', '１５４ー０００１'); '' otherwise."""
+    t = _POST_SEP.sub("", nfkc(s))
+    return t if len(t) == 7 and t.isascii() and t.isdigit() else ""
+
+
+def email(s) -> str:
+    """An e-mail address: NFKC, trimmed, lower-cased ('Sakura@Example.JP ' → 'sakura@example.jp')."""
+    return nfkc(s).lower()
+
+
+# --- address -----------------------------------------------------------------------------------------------------
+PREFECTURES = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県", "千葉県",
+    "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県",
+    "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県",
+    "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
+    "鹿児島県", "沖縄県",
+)
+_BARE = {p if p == "北海道" else p[:-1]: p for p in PREFECTURES}  # 東京 → 東京都
+# Cities named like their prefecture (県庁所在地 and 栃木/山梨/沖縄市): 静岡市… tells the prefecture.
+_CAPITAL_NAMED = {"青森", "秋田", "山形", "福島", "栃木", "千葉", "新潟", "富山", "福井", "山梨", "長野", "岐阜", "静岡",
+                  "京都", "大阪", "奈良", "和歌山", "鳥取", "岡山", "広島", "山口", "徳島", "高知", "福岡", "佐賀", "長崎",
+                  "熊本", "大分", "宮崎", "鹿児島", "沖縄"}
+_PREF_NAMES = frozenset([*PREFECTURES, *_BARE])
+
+
+class Address(NamedTuple):
+    prefecture: str   # '東京都', or '' when neither the address nor the prefecture column says
+    city_rest: str    # municipality and street, canonical: '世田谷区桜1-2-3'
+    building: str     # building and room, canonical: 'サクラハイツ101'
+    key: str          # prefecture + city_rest (+ '#' + building): equal keys = same address
+
+
+_KNUM = "〇一二三四五六七八九十百千"
+_KDIGIT = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+_KUNIT = {"十": 10, "百": 100, "千": 1000}
+_DASH_BETWEEN = re.compile(f"(?<=[\\d{_KNUM}])\\s*[{re.escape(_DASHES)}ー]\\s*(?=[\\d{_KNUM}])")
+# kanji numerals only where they are block numbers: before 丁目/番地/番/号, or after '1番' '2-' …
+_KNUM_BEFORE = re.compile(f"[{_KNUM}]+(?=丁目|番地|番(?![町丁])|号|の[\\d{_KNUM}]|-)")
+_KNUM_AFTER = re.compile(f"(?:(?<=\\d丁目)|(?<=\\d番地)|(?<=\\d番)|(?<=\\d-)|(?<=\\dの))[{_KNUM}]+"
+                         f"(?![\u3400-\u9fff])")
+_BLOCK = re.compile(r"(?<=\d)(?:丁目の?|番地?の?(?![町丁])|の(?=\d))")  # 1丁目2番地の3 → 1-2-3
+_GOU = re.compile(r"(?<=\d)号(?![室館棟])")
+_ROOM_AFTER = re.compile(r"(?<=\d)-(\d+)号室")  # 1-2-3-101号室: the room is building, not block
+_MULTI_HYPHEN = re.compile(r"-{2,}")
+_TRAILING_HYPHEN = re.compile(r"(?<=\d)-+(?!\d)")  # 1丁目 → 1- → 1
+_GA = re.compile("(?<=[\u3400-\u9fff\u3041-\u30ff])[ヶケヵが](?=[\u3400-\u9fff])")  # 霞ヶ関 霞が関 霞ケ関
+_NO = re.compile("(?<=[\u3400-\u9fff])[のノ](?=[\u3400-\u9fff])")                   # 丸の内 丸ノ内
+_DASH_CHARS = frozenset(_DASHES + "ー")
+_KNUM_CHARS = frozenset(_KNUM)
+_GA_NO_CHARS = frozenset("ヶケヵがのノ")
+_ANY_SPACE = re.compile(r"\s")
+_SPACE_NOT_AFTER_DIGIT = re.compile(r"(?<!\d)\s+|(?<=\d)\s+(?=[\-丁番号の])")
+_CHAIN = re.compile(r"\d+(?:-\d+)*")
+_NOT_END = set("条線丁番号地区町村市郡")  # 北1条西2丁目: a number followed by these is part of the street
+_SMALL_KE = str.maketrans("ヵヶ", "カケ")
+_ROOM = re.compile(r"(?<=\d)(?:号室|号)$")
+
+
+def _kanji_int(t: str) -> int:
+    if not any(c in _KUNIT for c in t):
+        return int("".join(str(_KDIGIT[c]) for c in t))  # 一〇三 → 103
+    total = cur = 0
+    for c in t:
+        if c in _KUNIT:
+            total += (cur or 1) * _KUNIT[c]
+            cur = 0
+        else:
+            cur = cur * 10 + _KDIGIT[c]
+    return total + cur
+
+
+def _kdigits(m: re.Match) -> str:
+    return str(_kanji_int(m.group(0)))
+
+
+def _blocks(t: str) -> str:
+    """丁目/番地/番/号/の between block numbers → '-'; repeated until stable (0-番 → 0番 → 0)."""
+    for _ in range(4):
+        before = t
+        if "丁" in t or "番" in t or "の" in t:
+            t = _BLOCK.sub("-", t)
+        if "号" in t:
+            t = _GOU.sub("", t)
+            if "号室" in t:
+                t = _ROOM_AFTER.sub(r" \1", t)
+        if "-" in t:
+            if "--" in t:
+                t = _MULTI_HYPHEN.sub("-", t)
+            t = _TRAILING_HYPHEN.sub("", t)
+        if t == before or not ("丁" in t or "番" in t or "の" in t or "号" in t):
+            break  # nothing left that another pass could change
+    return t
+
+
+def _building(t: str) -> str:
+    if not t:
+        return ""
+    t = _SPACES.sub("", t).casefold()
+    t = _DASH_BETWEEN.sub("-", t).strip("-,、，。")
+    t = _ROOM.sub("", t)
+    return _compose(itaiji(t))
+
+
+def _prefecture(s) -> str:
+    """A prefecture name with its suffix ('東京' → '東京都'); '' when it is not one of the 47."""
+    t = _SPACES.sub("", nfkc(s))
+    return t if t in PREFECTURES else _BARE.get(t, "")
+
+
+prefecture = _prefecture
+
+
+def _split_prefecture(t: str) -> tuple[str, str]:
+    found = next((t[:n] for n in (4, 3, 2) if t[:n] in _PREF_NAMES), "")
+    if not found:
+        return "", t
+    rest = t[len(found):]
+    if found in PREFECTURES:
+        return found, rest
+    # bare name (東京, 神奈川): only when clearly a prefecture, not the start of a municipality (大阪狭山市)
+    if rest[:1].isspace():
+        return _BARE[found], rest
+    if rest[:1] == "市" and found in _CAPITAL_NAMED:
+        return _BARE[found], t
+    if found == "東京":
+        return "東京都", rest
+    return "", t
+
+
+def _street_numbers(t: str, cs: set | None = None) -> str:
+    """Spaces, 大字, dashes, kanji numerals and 丁目/番地/号 → hyphens, in that order; `cs` = the characters
+    of `t` when the caller already has them."""
+    cs = set(t) if cs is None else cs  # characters present at the start: no step below adds these guards' ones
+    if not t.isprintable():  # tabs, line breaks (Alt+Enter in a cell): spaces like any other
+        t = _ANY_SPACE.sub(" ", t)
+    if " " in t:  # spaces only matter after a block number (1-2-3 101: the room); elsewhere they are noise
+        t = _SPACE_NOT_AFTER_DIGIT.sub("", t)
+    if "大字" in t:
+        t = t.replace("大字", "")
+    if not cs.isdisjoint(_DASH_CHARS):
+        t = _DASH_BETWEEN.sub("-", t)
+    if not cs.isdisjoint(_KNUM_CHARS):
+        for _ in range(3):  # 一丁目二番三号: each pass converts numerals next to ones already converted
+            t2 = _KNUM_AFTER.sub(_kdigits, _KNUM_BEFORE.sub(_kdigits, t))
+            if t2 == t:
+                break
+            t = t2
+    # The guards skip patterns that cannot match: 100,000 addresses must fold in about a second.
+    t = _blocks(t)
+    if not cs.isdisjoint(_DASH_CHARS):  # 1号ー2: the dash meets a digit only once 号 is gone
+        t2 = _DASH_BETWEEN.sub("-", t)
+        if t2 != t:
+            t = _blocks(t2)
+    return t
+
+
+def _finish(t: str, pref: str, building: str, cs: set) -> Address:
+    street, bldg = t, ""
+    for m in _CHAIN.finditer(t):
+        nxt = t[m.end():m.end() + 1]
+        if nxt and nxt in _NOT_END:
+            continue
+        street, bldg = t[:m.end()], t[m.end():]
+        break
+    street = "".join(street.split())
+    if not unicodedata.is_normalized("NFKC", street):
+        street = _compose(street)  # a lone ゛ (NFKC: space + combining mark) meets its kana once spaces go
+        cs = cs | set(street)      # か+゛ became が
+    if not cs.isdisjoint(_GA_NO_CHARS):
+        street = _NO.sub("ノ", _GA.sub("ケ", street)).translate(_SMALL_KE)
+    bldg, extra = _building(bldg), (_building(nfkc(building)) if building else "")
+    if extra and extra not in bldg:
+        bldg = extra if bldg in extra else bldg + extra
+    key = pref + street + ("#" + bldg if bldg else "")
+    return Address(pref, street, bldg, key)
+
+
+def _with_prefecture(t: str, prefecture: str) -> tuple[str, str]:
+    pref_col = _prefecture(prefecture) if prefecture else ""
+    pref, t = _split_prefecture(t)
+    pref = pref_col or pref
+    if pref and t.startswith(pref):
+        t = t[len(pref):]
+    return pref, t
+
+
+def address(s, prefecture: str = "", building: str = "") -> Address:
+    """Split and canonicalise an address: 一丁目二番三号 == 1丁目2番3号 == 1-2-3 == １－２－３.
+
+    `prefecture`/`building` are the separate columns when the sheet has them."""
+    t = nfkc(s)
+    cs = set(t)  # one pass over the characters; the guards below test this set instead of rescanning
+    if not cs.isdisjoint(_ITAIJI_CHARS):
+        t = itaiji(t)  # first: 々 expanded before numerals are read, 﨑 → 崎 before anything matches
+        cs = set(t)
+    pref, t = _with_prefecture(t, prefecture)
+    return _finish(_street_numbers(t, cs), pref, building, cs)
+
+
+def address_text(s) -> str:
+    """A whole address as one flat canonical string for substring search: the folding of `address` (widths,
+    異体字, kanji numerals, 丁目/番地/号 → hyphens, ケ/ノ) without splitting off prefecture or building.
+
+    Every rule here treats all digits alike, so the work is done once per *shape*: the ASCII digits are masked
+    (世田谷区桜1-12-3 → 世田谷区桜٠-٠٠-٠), the shape is folded (cached) and the digits are put back in order.
+    Customers of one town share a handful of shapes."""
+    t = nfkc(s)
+    digits = _ASCII_DIGIT.findall(t)
+    if not digits:
+        return _address_text(t)
+    shape = t.translate(_MASK)
+    if shape.count(_MASKED) != len(digits):  # the text had ٠ of its own: no shortcut
+        return _address_text(t)
+    folded = _SHAPES.get(shape)
+    if folded is None:
+        folded = _address_text(shape)
+        if len(_SHAPES) >= 50_000:
+            _SHAPES.clear()
+        _SHAPES[shape] = folded
+    parts = folded.split(_MASKED)
+    if len(parts) != len(digits) + 1:  # a rule dropped or added a digit: never seen, but then no shortcut
+        return _address_text(t)
+    out = [parts[0]]
+    for d, p in zip(digits, parts[1:]):
+        out.append(d)
+        out.append(p)
+    return "".join(out)
+
+
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_MASKED = "\u0660"  # ARABIC-INDIC DIGIT ZERO: a digit to every rule (\d, isdigit), never typed in Japan
+_MASK = str.maketrans("0123456789", _MASKED * 10)
+_SHAPES: dict[str, str] = {}
+
+
+def _address_text(t: str) -> str:
+    cs = set(t)
+    if not cs.isdisjoint(_ITAIJI_CHARS):
+        t = itaiji(t)
+        cs = set(t)
+    t = "".join(_street_numbers(t, cs).split()).casefold()
+    if not unicodedata.is_normalized("NFKC", t):
+        t = _compose(t)  # casefold first: ß → ss can meet a combining mark that NFKC then composes
+        cs = cs | set(t)
+    if not cs.isdisjoint(_GA_NO_CHARS):
+        t = _NO.sub("ノ", _GA.sub("ケ", t)).translate(_SMALL_KE)
+    return t
+
+
+# --- many values at once -----------------------------------------------------------------------------------------
+
+def series(values, func: Callable = None, **kw) -> pd.Series:
+    """`func` over a Series (or list), each distinct value computed once; the result keeps the index."""
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    func = func or name
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    done = [func(u, **kw) for u in uniques]
+    blank = func(None, **kw)
+    if codes.size == 0:
+        return pd.Series([], index=s.index, dtype=object if isinstance(blank, tuple) else "str")
+    table = np.empty(len(done) + 1, dtype=object)
+    table[:-1] = done
+    table[-1] = blank
+    out = table[codes]  # code -1 (NA) picks the last slot
+    if isinstance(blank, tuple):
+        return pd.Series(out, index=s.index, dtype=object)
+    return pd.Series(out, index=s.index, dtype="str")
+
+
+def address_frame(addresses, prefectures=None, buildings=None) -> pd.DataFrame:
+    """`address` over columns: DataFrame with prefecture, city_rest, building, key (index kept)."""
+    a = addresses if isinstance(addresses, pd.Series) else pd.Series(list(addresses), dtype=object)
+    def text(v) -> pd.Series:
+        if v is None:
+            return pd.Series("", index=a.index, dtype="str")
+        col = v.set_axis(a.index) if isinstance(v, pd.Series) else pd.Series(list(v), index=a.index)
+        return col if col.dtype == "str" and not col.hasnans else col.map(_text).astype("str")
+    if len(a) == 0:
+        return pd.DataFrame({f: pd.Series([], dtype="str") for f in Address._fields}, index=a.index)
+    # equal (address, prefecture, building) triples are folded once
+    combo = pd.MultiIndex.from_arrays([text(a), text(prefectures), text(buildings)])
+    codes, uniques = combo.factorize()
+    done = [address(*u) for u in uniques]
+    out = pd.DataFrame(done, columns=list(Address._fields)).iloc[codes]
+    out.index = a.index
+    return out.astype("str")

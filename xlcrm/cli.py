@@ -177,7 +177,95 @@ def _cmd_lapse(args) -> int:
 # --- follow-up / dashboard ---------------------------------------------------------------------------------------
 
 def _add_followup(sub) -> None:
-    pass
+    p = sub.add_parser("followup", help="フォローリストを更新 / refresh the follow-up list")
+    p.add_argument("book")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.add_argument("--campaign", help="キャンペーンIDを付けて作る(対照群を抽出) / generate as a campaign with a control group")
+    p.add_argument("--rules", help="キャンペーンに使うルールID(カンマ区切り) / rule ids for the campaign, e.g. dormant,winback")
+    p.add_argument("--control-pct", type=float, default=None, help="対照群の割合(%%) / control group share (%%)")
+    p.add_argument("--seed", type=int, default=None, help="対照群の乱数シード / seed of the control draw")
+    p.set_defaults(func=_cmd_followup)
+
+    p = sub.add_parser("contact", help="対応履歴に記録 / record a contact")
+    p.add_argument("book")
+    p.add_argument("--customer", required=True, help="顧客ID / customer ID")
+    p.add_argument("--type", required=True, help="種別: 問い合わせ / クレーム / フォロー / DM / その他")
+    p.add_argument("--summary", required=True, help="内容 / what happened")
+    p.add_argument("--staff", default="", help="担当者 / staff")
+    p.add_argument("--channel", default="", help="チャネル: 電話 / メール / DM / LINE / 来店")
+    p.add_argument("--status", default="", help="状態: 未対応 / 対応中 / 完了 (クレームは未対応から)")
+    p.add_argument("--at", type=_date, default=None, help="日時 / when (default: now)")
+    p.set_defaults(func=_cmd_contact)
+
+    p = sub.add_parser("card", help="顧客カルテを表示 / fill the customer card sheet for one customer")
+    p.add_argument("book")
+    p.add_argument("--customer", required=True)
+    p.set_defaults(func=_cmd_card)
+
+    p = sub.add_parser("campaign-report", help="キャンペーンの効果(対象群と対照群の比較) / campaign effect vs control")
+    p.add_argument("book")
+    p.add_argument("--campaign", required=True)
+    p.add_argument("--as-of", type=_date, default=None)
+    p.set_defaults(func=_cmd_campaign_report)
+
+    p = sub.add_parser("dashboard", help="ダッシュボードを更新 / refresh the dashboard sheet")
+    p.add_argument("book")
+    p.add_argument("--as-of", type=_date, default=None)
+    p.set_defaults(func=_cmd_dashboard)
+
+    p = sub.add_parser("report", help="ダッシュボードのグラフをPNGで書き出す / dashboard charts as PNG files")
+    p.add_argument("book")
+    p.add_argument("--out", required=True, help="出力フォルダ / output folder")
+    p.add_argument("--as-of", type=_date, default=None)
+    p.set_defaults(func=_cmd_report)
+
+
+def _fu_overrides(args) -> dict | None:
+    return {"as_of": args.as_of} if getattr(args, "as_of", None) is not None else None
+
+
+def _cmd_followup(args) -> int:
+    from .jobs import run
+    over = _fu_overrides(args) or {}
+    if args.control_pct is not None:
+        over["control_pct"] = args.control_pct
+    if args.seed is not None:
+        over["campaign_seed"] = args.seed
+    _print_result(run("followup", args.book, overrides=over or None, campaign=args.campaign, rules=args.rules),
+                  args.lang)
+    return 0
+
+
+def _cmd_contact(args) -> int:
+    from .jobs import run
+    _print_result(run("record_contact", args.book, customer=args.customer, type=args.type, summary=args.summary,
+                      staff=args.staff, channel=args.channel, status=args.status, at=args.at), args.lang)
+    return 0
+
+
+def _cmd_card(args) -> int:
+    from .jobs.followup import customer_card, run_job
+    _print_result(run_job(customer_card, args.book, customer=args.customer), args.lang)
+    return 0
+
+
+def _cmd_campaign_report(args) -> int:
+    from .jobs.followup import campaign_report, run_job
+    _print_result(run_job(campaign_report, args.book, overrides=_fu_overrides(args), campaign=args.campaign),
+                  args.lang)
+    return 0
+
+
+def _cmd_dashboard(args) -> int:
+    from .jobs import run
+    _print_result(run("dashboard", args.book, overrides=_fu_overrides(args)), args.lang)
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .jobs.dashboard import report
+    _print_result(report(args.book, args.out, overrides=_fu_overrides(args)), args.lang)
+    return 0
 
 
 # --- workbook build / doctor -------------------------------------------------------------------------------------

@@ -166,8 +166,86 @@ _LAPSE = {
 }
 
 # --- follow-up / dashboard --------------------------------------------------------------------------------------
-_FOLLOWUP = {}
-_DASHBOARD = {}
+_FOLLOWUP = {
+    "fu_unknown_rule": ("知らないルールIDです(使えるのは {rules})", "unknown rule ID (known: {rules})"),
+    "fu_bad_param": ("パラメータは「名前=数値」を読点で区切って書いてください(使える名前: {names})",
+                     "parameters must be 'name=number' separated by commas (names: {names})"),
+    "fu_bad_channel": ("チャネルは次から選んでください: {choices}", "channels must be among: {choices}"),
+    "fu_reason_thanks": ("初回購入({date})から{days}日", "first order ({date}) {days} days ago"),
+    "fu_reason_f2": ("購入1回・初回購入から{days}日(2回目はまだ)", "one order so far, first order {days} days ago"),
+    "fu_reason_sub": ("定期便の次回予定日 {date}(あと{days}日)", "next subscription delivery {date} (in {days} days)"),
+    "fu_reason_winback": ("優良顧客(M={m})が離脱予兆: 最終購入から{days}日",
+                          "high-value customer (M={m}) slipping: {days} days since the last order"),
+    "fu_reason_birthday": ("{month}月が誕生月", "birthday month ({month})"),
+    "fu_reason_complaint": ("クレーム({date})が未完了のまま{days}日", "complaint of {date} still open after {days} days"),
+    "fu_reason_dormant": ("休眠: 最終購入から{days}日", "dormant: {days} days since the last order"),
+    "fu_reason_prospect": ("見込み顧客: 最後の連絡から{days}日", "prospect: {days} days since the last contact"),
+    "fu_reason_prospect_none": ("見込み顧客: 連絡の記録なし", "prospect: never contacted"),
+    "fu_closed_gone": ("条件外になったため自動終了({date})", "closed automatically: no longer applies ({date})"),
+    "fu_closed_control": ("キャンペーンの対照群のため連絡しない({date})",
+                          "closed: customer is in a campaign's control group, do not contact ({date})"),
+    "fu_closed_rule_off": ("ルール停止のため自動終了({date})", "closed automatically: rule switched off ({date})"),
+    "fu_contact_summary": ("フォロー完了「{title}」: {memo} [{fid}]", "follow-up done '{title}': {memo} [{fid}]"),
+    "fu_done": ("フォローリストを更新: 新規{new}件・継続{kept}件・自動終了{closed}件・対応履歴へ{recorded}件"
+                "(配信拒否・連絡先なしで除外{skipped_optout}件)",
+                "Follow-up list refreshed: {new} new, {kept} kept, {closed} closed, {recorded} written to contacts "
+                "({skipped_optout} left out: opted out or no usable contact)"),
+    "fu_campaign_done": ("キャンペーン「{campaign}」: 対象{treated}人・対照群{control}人(乱数シード {seed})",
+                         "Campaign '{campaign}': {treated} contacted, {control} held out (seed {seed})"),
+    "fu_campaign_exists": ("キャンペーン「{campaign}」は既にあります", "campaign '{campaign}' already exists"),
+    "fu_campaign_unknown": ("キャンペーン「{campaign}」が見つかりません", "campaign '{campaign}' not found"),
+    "fu_campaign_empty": ("キャンペーンの対象者がいません", "the campaign has no customers"),
+    "ct_empty_summary": ("内容が空です", "the summary is empty"),
+    "ct_kind_order": ("注文", "order"),
+    "ct_kind_contact": ("対応", "contact"),
+    "ct_kind_complaint": ("クレーム", "complaint"),
+    "ct_kind_followup": ("フォロー予定", "follow-up due"),
+    "ct_subscription_mark": ("(定期)", " (subscription)"),
+    "ct_recorded": ("対応履歴に記録しました({contact_id})", "Contact recorded ({contact_id})"),
+    "ct_card_done": ("顧客カルテを表示: 履歴{n}件", "Customer card shown: {n} timeline entries"),
+    "ct_no_customer": ("顧客IDを指定してください(顧客カルテのB2セル、または --customer)",
+                       "give a customer ID (cell B2 of the customer card, or --customer)"),
+}
+_DASHBOARD = {
+    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})",
+                "Dashboard refreshed: {active} active, repeat rate {repeat}, F2 {f2}, forecast {model} "
+                "(hold-out MAPE {mape})"),
+    "db_report": ("グラフを{n}枚書き出しました: {out}", "Wrote {n} charts to {out}"),
+    # sheet labels ("|" separates the headers of one block)
+    "db_title": ("ダッシュボード", "Dashboard"),
+    "db_as_of": ("基準日", "As of"),
+    "db_updated": ("更新", "Updated"),
+    "db_kpi": ("指標|値", "Measure|Value"),
+    "db_revenue": ("月別売上と予測", "Revenue by month and forecast"),
+    "db_rev_cols": ("月|売上|傾向線|予測", "Month|Revenue|Trend|Forecast"),
+    "db_f2": ("F2転換率(初回購入月別)", "F2 conversion by first-order month"),
+    "db_f2_cols": ("月|初回購入者|F2転換|転換率|確定", "Month|First buyers|Converted|Rate|Complete"),
+    "db_status": ("セグメント×状態", "Segment × status"),
+    "db_cohort": ("継続率コホート(初回購入月×経過月)", "Retention cohorts (first-order month × months since)"),
+    "db_cohort_size": ("人数", "Size"),
+    "db_segments": ("セグメント推移(RFM 効果推移)", "Segments over time (RFM)"),
+    "db_movement": ("前回からのセグメント移動(行: 前回 → 列: 今回)",
+                    "Segment moves since last refresh (rows: before → columns: now)"),
+    "db_no_previous": ("前回のスナップショットがありません(次回の更新から表示)",
+                       "No previous snapshot yet (shown from the next refresh)"),
+    "db_models": ("予測モデルの検証(直近{k}か月を隠して予測, MAPE)", "Forecast check (last {k} months held out, MAPE)"),
+    "db_yes": ("○", "yes"),
+    "db_k_customers": ("顧客数", "Customers"),
+    "db_k_prospects": ("見込み顧客", "Prospects"),
+    "db_k_buyers": ("購入者", "Buyers"),
+    "db_k_active": ("稼働顧客", "Active customers"),
+    "db_k_active_rate": ("稼働率", "Active share"),
+    "db_k_repeat": ("リピート率", "Repeat rate"),
+    "db_k_f2": ("F2転換率({days}日以内)", "F2 conversion (within {days} days)"),
+    "db_k_new": ("今月の新規購入者", "New buyers this month"),
+    "db_k_revenue": ("今月の売上", "Revenue this month"),
+    "db_k_revenue_so_far": ("今月の売上(途中)", "Revenue this month (so far)"),
+    "db_k_trend": ("売上傾向(円/月)", "Revenue trend (yen/month)"),
+    "db_k_model": ("予測モデル", "Forecast model"),
+    "db_k_mape": ("予測の検証MAPE", "Forecast hold-out MAPE"),
+    "db_no_font": ("(日本語フォントが見つからないため英語の見出しで描きました。fonts-noto-cjk を入れると日本語になります)",
+                   " (no Japanese font found, so the labels are in English; install fonts-noto-cjk)"),
+}
 
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {

@@ -195,8 +195,39 @@ LAPSE: list[Spec] = [
 ]
 
 # --- follow-up / dashboard ---------------------------------------------------------------------------------------
-FOLLOWUP: list[Spec] = []
-DASHBOARD: list[Spec] = []
+def _pct(v):
+    n = _float(v)
+    if not 0 <= n < 100:
+        raise ValueError("bad_number")
+    return n
+
+
+def _seed_or_none(v):
+    return None if schema.is_blank(v) else _int(v)
+
+
+FOLLOWUP: list[Spec] = [
+    Spec("control_pct", "対照群の割合(%)", 10.0, _pct,
+         "キャンペーンで連絡しない対照群の割合(%)。効果(連絡した群との差)を測るため。",
+         "Share of a campaign's customers held out as a control group (%), to measure the effect."),
+    Spec("campaign_seed", "キャンペーン乱数シード", None, _seed_or_none,
+         "対照群の抽選に使う乱数シード。空欄ならキャンペーンIDから決まる(記録されます)。",
+         "Seed of the control-group draw; blank = derived from the campaign ID (recorded either way)."),
+    Spec("campaign_days", "キャンペーン測定日数", 30, _int,
+         "キャンペーン開始から何日間の購入を効果として数えるか。",
+         "Days after a campaign's start whose purchases count as its outcome."),
+]
+DASHBOARD: list[Spec] = [
+    Spec("f2_days", "F2判定日数", 90, _int, "初回購入からこの日数以内の2回目購入をF2転換と数える。",
+         "A second purchase within this many days of the first counts as F2 conversion."),
+    Spec("cohort_months", "コホート月数", 12, _int, "継続率コホート表の月数(列)と初回購入月の数(行)。",
+         "Months shown in the retention cohort matrix (columns and cohorts)."),
+    Spec("forecast_months", "売上予測の月数", 6, _int, "売上を何か月先まで予測するか。",
+         "Months of revenue to forecast."),
+    Spec("forecast_holdout", "予測検証の月数", 6, _int,
+         "予測モデルを選ぶため、直近この月数を隠して当てられるか試す(MAPE)。",
+         "Recent months held out to choose the forecast model (MAPE)."),
+]
 
 SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD]
 

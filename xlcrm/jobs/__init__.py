@@ -28,6 +28,10 @@ JOBS: dict[str, str] = {
     "search": "xlcrm.jobs.search:search",
     "rfm": "xlcrm.jobs.rfm:refresh_rfm",
     "lapse": "xlcrm.jobs.rfm:refresh_lapse",
+    # follow-up / dashboard
+    "followup": "xlcrm.jobs.followup:followup",
+    "record_contact": "xlcrm.jobs.followup:record_contact",
+    "dashboard": "xlcrm.jobs.dashboard:dashboard",
 }
 
 

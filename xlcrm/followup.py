@@ -1,0 +1,535 @@
+"""Follow-up lists (フォローリスト): who to contact, why, how, by when and by whom.
+
+Rules live on the editable ルール sheet (one row per rule: on/off, parameters, channels in order of preference,
+priority, due-in days, the suggested action). `candidates()` turns customers, orders, contacts and the RFM / lapse
+frames into list rows; `refresh()` merges them into the list staff already work on, keeping what they wrote;
+`completed_contacts()` turns rows marked 完了 into 対応履歴 rows, once.
+
+Row key (フォローID) = rule + customer + period (e.g. `winback:C0001:20240301`, the period being the episode the
+row is about), so a refresh finds the same row again while the reason holds and a new episode gets a new row.
+
+Opt-outs: DM可否=不可 never gets a DM row. Marketing e-mail needs explicit メール可否=可 (opt-in under 特定電子メール法);
+a blank メール可否 counts as "not allowed" for marketing rules. Service mails (order thanks, 定期 delivery notice,
+complaint reply) only need the customer not to have refused mail. When no channel of a rule is allowed and
+reachable, the customer gets no row for that rule.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import messages, schema
+from .messages import BadInput, Problem
+from .schema import Column, Table
+
+CHANNELS = ("電話", "メール", "DM", "LINE")
+STATUSES = ("未着手", "対応中", "完了", "不要")
+OPEN = ("未着手", "対応中")
+
+RULES_TABLE = Table("rules", "ルール", (
+    Column("rule", "ルールID", "id", required=True),
+    Column("enabled", "有効", "bool"),
+    Column("name", "名称"),
+    Column("params", "パラメータ"),
+    Column("channels", "チャネル"),
+    Column("priority", "優先度", "number"),
+    Column("due_days", "期限日数", "number"),
+    Column("action", "推奨アクション"),
+    Column("note", "説明"),
+), id_column="rule")
+
+FOLLOW_TABLE = Table("followups", "フォローリスト", (
+    Column("customer_id", "顧客ID", "id", required=True),
+    Column("name", "氏名"),
+    Column("reason", "理由"),
+    Column("action", "推奨アクション"),
+    Column("channel", "チャネル"),
+    Column("priority", "優先度", "number"),
+    Column("due", "期限", "date"),
+    Column("staff", "担当者"),
+    Column("status", "状態", "choice", choices=STATUSES),
+    Column("memo", "結果メモ", aliases=("メモ",)),
+    Column("created", "作成日時", "datetime"),
+    Column("follow_id", "フォローID", "id", required=True),   # the row key; last, since staff read from the left
+    Column("rule", "ルール"),
+    Column("campaign_id", "キャンペーンID"),
+    Column("contact_ref", "履歴ID"),
+), id_column="follow_id")
+
+# Marketing rules need explicit mail opt-in; service rules only need "not refused".
+MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
+             "complaint": False, "dormant": True, "prospect": True}
+
+# rule -> {param key: (Japanese name, default)}
+PARAMS: dict[str, dict[str, tuple[str, float]]] = {
+    "thanks": {"days": ("日数", 7)},
+    "f2": {"min_days": ("開始日数", 20), "max_days": ("終了日数", 40)},
+    "subscription": {"lead_days": ("事前日数", 7)},
+    "winback": {"min_m": ("M以上", 4)},
+    "birthday": {"lead_days": ("先行日数", 0)},
+    "complaint": {"after_days": ("経過日数", 2)},
+    "dormant": {"max_days": ("最長日数", 730)},
+    "prospect": {"after_days": ("経過日数", 14)},
+}
+
+_DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
+    ("thanks", "初回購入のお礼", "メール、DM", 3, 3, "初回購入のお礼を送る(使い方のご案内を添えて)",
+     "初回購入から「日数」日以内の顧客。"),
+    ("f2", "F2転換(2回目購入の後押し)", "メール、DM、電話", 2, 7, "2回目の購入につながるご案内(特典・使い方)を送る",
+     "購入1回の顧客で、初回購入から「開始日数」〜「終了日数」日の間。"),
+    ("subscription", "定期便の事前連絡", "メール、電話", 3, 3, "次回お届け前のご連絡(お届け日・変更・スキップの確認)",
+     "定期購入の顧客で、次回予定日まで「事前日数」日以内。"),
+    ("winback", "優良顧客の離脱予兆", "電話、メール、DM", 1, 3, "担当者からお礼とご様子伺いの連絡をする",
+     "離脱予兆の顧客で、RFMのM(購入金額)スコアが「M以上」。"),
+    ("birthday", "誕生月", "DM、メール、LINE", 4, 14, "誕生月のお祝いと特典を送る",
+     "今日から「先行日数」日後の月が誕生月の顧客。"),
+    ("complaint", "クレームの折り返し", "電話", 1, 1, "クレームの折り返し連絡と対応状況の確認",
+     "対応履歴の種別=クレームで状態が完了でなく、「経過日数」日以上たったもの。"),
+    ("dormant", "休眠顧客の掘り起こし", "DM、メール", 4, 30, "掘り起こしDM(再購入の特典付き)を送る",
+     "休眠の顧客で、最終購入から「最長日数」日以内(0なら制限なし)。"),
+    ("prospect", "見込み顧客のフォロー", "電話、メール", 3, 7, "資料・サンプルの感想を伺い、初回購入をご案内する",
+     "区分=見込みで購入がなく、最後の連絡(なければ登録日)から「経過日数」日以上。"),
+]
+
+
+def default_rules() -> pd.DataFrame:
+    """The ルール table of a new workbook (English keys; `schema.to_sheet(df, RULES_TABLE)` for headers)."""
+    rows = []
+    for rule, name, channels, prio, due, action, note in _DEFAULTS:
+        params = "、".join(f"{ja}={_fmt(v)}" for ja, v in PARAMS[rule].values())
+        rows.append({"rule": rule, "enabled": True, "name": name, "params": params, "channels": channels,
+                     "priority": float(prio), "due_days": float(due), "action": action, "note": note})
+    df = pd.DataFrame(rows)
+    df["enabled"] = df["enabled"].astype("boolean")
+    return df
+
+
+def _fmt(v) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+@dataclass
+class Rule:
+    rule: str
+    enabled: bool
+    name: str
+    params: dict
+    channels: tuple[str, ...]
+    priority: float
+    due_days: int
+    action: str
+    marketing: bool = field(default=False)
+
+
+_CHANNEL_WORDS = {"電話": "電話", "tel": "電話", "phone": "電話", "でんわ": "電話", "メール": "メール", "mail": "メール",
+                  "email": "メール", "e-mail": "メール", "eメール": "メール", "dm": "DM", "ダイレクトメール": "DM",
+                  "はがき": "DM", "line": "LINE"}
+
+
+def parse_rules(rules: pd.DataFrame, sheet: str = "ルール") -> dict[str, Rule]:
+    """Rules by id from the conformed ルール table; BadInput naming each bad cell (unknown rule, parameter,
+    channel). A rule missing from the sheet keeps its default; a blank 有効 means on."""
+    problems: list[Problem] = []
+    defaults = {r["rule"]: r for r in default_rules().to_dict("records")}
+    rows = {r: dict(v) for r, v in defaults.items()}
+    where = {}
+    headers = rules.attrs.get("headers", {}) if rules is not None else {}
+    letters = rules.attrs.get("letters", {}) if rules is not None else {}
+
+    def cell(key, row):
+        h = headers.get(key, RULES_TABLE.header(key))
+        lt = letters.get(h, "")
+        return h, (f"{lt}{row}" if lt else "")
+
+    for row, r in (rules.iterrows() if rules is not None else []):
+        rid = unicodedata.normalize("NFKC", str(r["rule"])).strip().lower()
+        if rid not in defaults:
+            h, c = cell("rule", row)
+            problems.append(Problem(sheet, int(row), h, "fu_unknown_rule", cell=c,
+                                    rules=" / ".join(defaults)))
+            continue
+        d = rows[rid]
+        for k in ("enabled", "name", "params", "channels", "priority", "due_days", "action"):
+            v = r.get(k)
+            if k == "enabled":
+                d[k] = True if v is pd.NA or v is None else bool(v)
+            elif k in ("priority", "due_days"):
+                if v is not None and not pd.isna(v):
+                    d[k] = float(v)
+            elif isinstance(v, str) and v.strip():
+                d[k] = v.strip()
+        where[rid] = row
+    out = {}
+    for rid, d in rows.items():
+        row = where.get(rid)
+        try:
+            params = _parse_params(rid, d["params"])
+        except ValueError as e:
+            if row is None:
+                raise
+            h, c = cell("params", row)
+            problems.append(Problem(sheet, int(row), h, str(e.args[0]), cell=c,
+                                    names=" / ".join(ja for ja, _ in PARAMS[rid].values())))
+            continue
+        chans = []
+        for w in re.split(r"[,、，;；/／\s→>]+", unicodedata.normalize("NFKC", d["channels"]).strip()):
+            if not w:
+                continue
+            ch = _CHANNEL_WORDS.get(w.lower())
+            if ch is None:
+                h, c = cell("channels", row)
+                problems.append(Problem(sheet, int(row or 0), h, "fu_bad_channel", cell=c,
+                                        choices=" / ".join(CHANNELS)))
+                break
+            if ch not in chans:
+                chans.append(ch)
+        out[rid] = Rule(rid, d["enabled"], d["name"], params, tuple(chans), float(d["priority"]),
+                        int(d["due_days"]), d["action"], MARKETING[rid])
+    if problems:
+        raise BadInput(problems)
+    return out
+
+
+def _parse_params(rid: str, text: str) -> dict:
+    spec = PARAMS[rid]
+    names = {}
+    for key, (ja, _) in spec.items():
+        names[ja] = key
+        names[key.lower()] = key
+    out = {key: float(v) for key, (_, v) in spec.items()}
+    s = unicodedata.normalize("NFKC", text or "")
+    for part in re.split(r"[,、;；\n]+", s):
+        part = part.strip()
+        if not part:
+            continue
+        m = re.fullmatch(r"(.+?)\s*[=:]\s*(-?\d+(?:\.\d+)?)\s*(?:日|%)?", part)
+        if not m or (m.group(1).strip() not in names and m.group(1).strip().lower() not in names):
+            raise ValueError("fu_bad_param")
+        key = names.get(m.group(1).strip()) or names[m.group(1).strip().lower()]
+        out[key] = float(m.group(2))
+    return out
+
+
+# --- candidates --------------------------------------------------------------------------------------------------
+
+def _reachable(customers: pd.DataFrame) -> pd.DataFrame:
+    """Per customer and channel: reachable at all (address/number present), refused, mail opt-in given."""
+    c = customers
+    def nonblank(col):
+        return c[col].astype(str).str.strip().ne("") if col in c else pd.Series(False, index=c.index)
+    line_col = next((k for k in c.columns if str(k).strip().lower().replace(" ", "") in ("line", "lineid")), None)
+    mail_ok = c["mail_ok"] if "mail_ok" in c else pd.Series(pd.NA, index=c.index, dtype="boolean")
+    dm_ok = c["dm_ok"] if "dm_ok" in c else pd.Series(pd.NA, index=c.index, dtype="boolean")
+    return pd.DataFrame({
+        "電話": nonblank("phone") | nonblank("mobile"),
+        "メール": nonblank("email") & mail_ok.ne(False).fillna(True).astype(bool),
+        "メール_opt_in": nonblank("email") & mail_ok.eq(True).fillna(False).astype(bool),
+        "DM": (nonblank("address") | nonblank("postcode")) & dm_ok.ne(False).fillna(True).astype(bool),
+        "LINE": nonblank(line_col) if line_col else pd.Series(False, index=c.index),
+    }, index=c.index)
+
+
+def _pick_channel(rule: Rule, reach: pd.DataFrame) -> pd.Series:
+    """The first channel of the rule the customer allows and can be reached by ("" when none)."""
+    out = pd.Series("", index=reach.index, dtype=object)
+    for ch in reversed(rule.channels):  # earlier channels overwrite later ones
+        col = "メール_opt_in" if ch == "メール" and rule.marketing else ch
+        out[reach[col].to_numpy()] = ch
+    return out
+
+
+def _day(ts) -> str:
+    return pd.Timestamp(ts).strftime("%Y%m%d") if not pd.isna(ts) else "none"
+
+
+def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataFrame | None,
+               rfm: pd.DataFrame, lapse: pd.DataFrame, rules: dict[str, Rule], as_of,
+               *, only: tuple[str, ...] | None = None, exclude_customers=(), lang: str = "ja") -> pd.DataFrame:
+    """List rows the rules call for on `as_of` (English keys of FOLLOW_TABLE, without staff/status/created).
+
+    `rfm`: rfm.score output (customer_id, frequency, first_order, last_order, m, ...); `lapse`: lapse.assess
+    output (customer_id, status, expected_next, days_since_last, ...). `only` restricts to some rules (a
+    campaign); `exclude_customers` are left out (control groups of running campaigns). Also returns, in
+    `out.attrs["skipped_optout"]`, how many customers a rule matched but no allowed channel reached.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    cust = customers.set_index("customer_id", drop=False)
+    cust = cust[~cust.index.duplicated()]
+    reach = _reachable(cust)
+    stats = rfm.set_index("customer_id") if len(rfm) else pd.DataFrame(
+        columns=["frequency", "first_order", "last_order", "m"])
+    lap = lapse.set_index("customer_id") if len(lapse) else pd.DataFrame(
+        columns=["status", "expected_next", "days_since_last"])
+    excluded = set(exclude_customers)
+    known = set(cust.index)
+    frames, skipped = [], {}
+
+    def emit(rid, ids, period, reason, due=None):
+        rule = rules[rid]
+        ids = pd.Index(np.asarray(ids, dtype=object), dtype=object)
+        # set lookups: Index.isin on pandas' Arrow strings takes a slow per-element path (seconds at 50k)
+        keep = np.fromiter((i in known and i not in excluded for i in ids), dtype=bool, count=len(ids))
+        ids, period, reason = ids[keep], np.asarray(period, dtype=object)[keep], np.asarray(reason, dtype=object)[keep]
+        if due is not None:
+            due = pd.DatetimeIndex(due)[keep]
+        ch = _pick_channel(rule, reach.loc[ids]).to_numpy() if len(ids) else np.array([], dtype=object)
+        ok = ch != ""
+        skipped[rid] = int((~ok).sum())
+        default_due = as_of + pd.Timedelta(days=rule.due_days)
+        dues = pd.Series(default_due, index=range(int(ok.sum())))
+        if due is not None:  # an event date (定期 delivery) may make the row due sooner, never before today
+            dues = pd.Series(due[ok]).clip(upper=default_due, lower=as_of).fillna(default_due)
+        df = pd.DataFrame({
+            "follow_id": [f"{rid}:{i}:{p}" for i, p in zip(ids[ok], period[ok])],
+            "customer_id": list(ids[ok]),
+            "name": cust.loc[ids[ok], "name"].to_numpy() if len(ids) else [],
+            "reason": reason[ok],
+            "action": rule.action,
+            "channel": ch[ok],
+            "priority": rule.priority,
+            "due": dues.to_numpy(),
+            "staff": cust.loc[ids[ok], "staff"].to_numpy() if "staff" in cust and len(ids) else "",
+            "rule": rid,
+        })
+        frames.append(df)
+
+    def on(rid):
+        return rid in rules and rules[rid].enabled and (only is None or rid in only)
+
+    def t(key, **kw):
+        return messages.text(key, lang, **kw)
+
+    freq = stats["frequency"].astype(float) if len(stats) else pd.Series(dtype=float)
+    first = pd.to_datetime(stats["first_order"]) if len(stats) else pd.Series(dtype="datetime64[ns]")
+    last = pd.to_datetime(stats["last_order"]) if len(stats) else pd.Series(dtype="datetime64[ns]")
+
+    if on("thanks"):
+        p = rules["thanks"].params
+        age = (as_of - first).dt.days
+        sel = age.between(0, p["days"])
+        emit("thanks", stats.index[sel], ["first"] * int(sel.sum()),
+             [t("fu_reason_thanks", days=int(d), date=f"{x:%Y-%m-%d}") for d, x in zip(age[sel], first[sel])])
+    if on("f2"):
+        p = rules["f2"].params
+        age = (as_of - first).dt.days
+        # one purchase so far = one order day (RFM may count two orders of one day as 2; that is no repeat)
+        o = orders[orders["order_date"].le(as_of)]
+        days = o.drop_duplicates(["customer_id", "order_date"])["customer_id"].value_counts()
+        sel = days.reindex(stats.index).eq(1) & age.between(p["min_days"], p["max_days"])
+        emit("f2", stats.index[sel], ["1"] * int(sel.sum()),
+             [t("fu_reason_f2", days=int(d)) for d in age[sel]])
+    if on("subscription") and len(lap) and "subscription" in orders:
+        p = rules["subscription"].params
+        o = orders[orders["order_date"].le(as_of)].sort_values("order_date", kind="stable")
+        # a subscriber = the latest order is a 定期 one (blank counts as not: groupby.last would skip it)
+        flag = o["subscription"].fillna(False).astype(bool)
+        last_sub = flag.groupby(o["customer_id"]).last()
+        subs = last_sub.index[last_sub.to_numpy()]
+        nxt = pd.to_datetime(lap["expected_next"]).reindex(subs)
+        days = (nxt - as_of).dt.days
+        sel = days.between(0, p["lead_days"])
+        emit("subscription", subs[sel.to_numpy()], [_day(x) for x in nxt[sel]],
+             [t("fu_reason_sub", date=f"{x:%Y-%m-%d}", days=int(d)) for x, d in zip(nxt[sel], days[sel])],
+             due=nxt[sel] - pd.Timedelta(days=1))
+    if on("winback") and len(lap):
+        p = rules["winback"].params
+        m = (stats["m"] if "m" in stats else pd.Series(np.nan, index=stats.index)).astype(float).reindex(lap.index)
+        sel = lap["status"].eq("離脱予兆") & m.ge(p["min_m"])
+        ds = lap.loc[sel, "days_since_last"].astype(float) if "days_since_last" in lap else (
+            as_of - last.reindex(lap.index)[sel]).dt.days
+        emit("winback", lap.index[sel], [_day(x) for x in last.reindex(lap.index)[sel]],
+             [t("fu_reason_winback", days=int(d), m=int(mm)) for d, mm in zip(ds, m[sel])])
+    if on("birthday") and "birth_date" in cust:
+        p = rules["birthday"].params
+        target = as_of + pd.Timedelta(days=p["lead_days"])
+        bd = pd.to_datetime(cust["birth_date"])
+        sel = bd.dt.month.eq(target.month)
+        emit("birthday", cust.index[sel.to_numpy()], [f"{target.year}"] * int(sel.sum()),
+             [t("fu_reason_birthday", month=target.month)] * int(sel.sum()))
+    if on("complaint") and contacts is not None and len(contacts):
+        p = rules["complaint"].params
+        c = contacts[contacts["type"].eq("クレーム") & contacts["status"].ne("完了")]
+        age = (as_of - pd.to_datetime(c["at"]).dt.normalize()).dt.days
+        c = c[age.ge(p["after_days"]).to_numpy()]
+        age = age[age.ge(p["after_days"])]
+        emit("complaint", c["customer_id"], list(c["contact_id"]),
+             [t("fu_reason_complaint", days=int(d), date=f"{x:%Y-%m-%d}")
+              for d, x in zip(age, pd.to_datetime(c["at"]))])
+    if on("dormant") and len(lap):
+        p = rules["dormant"].params
+        ds = (as_of - last.reindex(lap.index)).dt.days
+        sel = lap["status"].eq("休眠") & (ds.le(p["max_days"]) if p["max_days"] > 0 else True)
+        emit("dormant", lap.index[sel], [_day(x) for x in last.reindex(lap.index)[sel]],
+             [t("fu_reason_dormant", days=int(d)) for d in ds[sel]])
+    if on("prospect") and "kind" in cust:
+        p = rules["prospect"].params
+        pro = cust[cust["kind"].eq("見込み") & ~cust.index.isin(stats.index[freq.gt(0)] if len(stats) else [])]
+        touch = pd.to_datetime(pro["registered_on"]) if "registered_on" in pro else pd.Series(
+            pd.NaT, index=pro.index)
+        if contacts is not None and len(contacts):
+            lc = contacts[contacts["at"].le(as_of + pd.Timedelta(days=1))].groupby("customer_id")["at"].max()
+            touch = pd.concat([touch, pd.to_datetime(lc).dt.normalize().reindex(pro.index)], axis=1).max(axis=1)
+        age = (as_of - touch).dt.days
+        sel = age.ge(p["after_days"]) | touch.isna()
+        emit("prospect", pro.index[sel.to_numpy()], [_day(x) for x in touch[sel]],
+             [t("fu_reason_prospect", days=int(d)) if not pd.isna(d) else t("fu_reason_prospect_none")
+              for d in age[sel]])
+
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",
+                 "rule"])
+    out = out.drop_duplicates("follow_id").sort_values(["priority", "due", "follow_id"], kind="stable")
+    out["due"] = pd.to_datetime(out["due"]).astype("datetime64[ns]")
+    out["priority"] = out["priority"].astype(float)
+    out = out.reset_index(drop=True)
+    out.attrs["skipped_optout"] = skipped
+    return out
+
+
+# --- refresh: merge with the list staff work on -----------------------------------------------------------------
+
+SYSTEM_COLUMNS = ("name", "reason", "action", "channel", "priority")   # rewritten on every refresh
+STAFF_COLUMNS = ("status", "memo", "staff", "due")                     # what staff wrote is kept
+
+
+def empty_list() -> pd.DataFrame:
+    df = pd.DataFrame({c.key: pd.Series(dtype=_dtype(c)) for c in FOLLOW_TABLE.columns})
+    return df
+
+
+def _dtype(c: Column):
+    return {"date": "datetime64[ns]", "datetime": "datetime64[ns]", "number": "float64"}.get(c.kind, object)
+
+
+def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staff_list=(), rules=None,
+            campaign_id: str = "", held_out=(), scope=None, lang: str = "ja") -> tuple[pd.DataFrame, dict]:
+    """The new list: existing rows updated, new rows added, rows whose reason is gone closed with a note.
+
+    Staff's 状態 / 結果メモ / 担当者 / 期限 survive. Open rows (未着手 / 対応中) no longer generated become 不要 with
+    「条件外になったため自動終了」 (or 「ルール停止」 when their rule was switched off); closed rows never reopen.
+    New rows go to the customer's own 担当者, else to the listed staff member with the fewest open rows
+    (round-robin when loads are equal). With `scope` (rule ids), only rows of those rules are touched (a
+    campaign run generates only its own rules). With `campaign_id`,
+    open rows that remain get the campaign's ID; open rows of `held_out` customers (a control group) close with
+    「対照群のため連絡しない」. Returns (list, counts).
+    """
+    now = pd.Timestamp(now)
+    old = empty_list() if existing is None or not len(existing) else existing.copy()
+    for c in FOLLOW_TABLE.columns:
+        if c.key not in old:
+            old[c.key] = pd.Series(dtype=_dtype(c), index=old.index)
+    old["status"] = old["status"].replace("", "未着手")
+    old = old.set_index("follow_id", drop=False).rename_axis(None)
+    gen = generated.set_index("follow_id", drop=False).rename_axis(None)
+    counts = {"new": 0, "kept": 0, "closed": 0}
+
+    both = old.index.intersection(gen.index)
+    open_both = [k for k in both if old.at[k, "status"] in OPEN]
+    for col in SYSTEM_COLUMNS:
+        old.loc[open_both, col] = gen.loc[open_both, col].to_numpy()
+    counts["kept"] = len(both)
+    if campaign_id:
+        tag = [k for k in open_both if not str(old.at[k, "campaign_id"] or "").strip()]
+        old.loc[tag, "campaign_id"] = campaign_id
+    held_out = set(held_out)
+
+    gone = old.index[~old.index.isin(gen.index) & old["status"].isin(OPEN).to_numpy()]
+    if scope is not None:
+        gone = gone[old.loc[gone, "rule"].isin(list(scope)).to_numpy()]
+    for k in gone:
+        rid = old.at[k, "rule"]
+        off = rules is not None and rid in rules and not rules[rid].enabled
+        key = ("fu_closed_control" if old.at[k, "customer_id"] in held_out else
+               "fu_closed_rule_off" if off else "fu_closed_gone")
+        note = messages.text(key, lang, date=f"{now:%Y-%m-%d}")
+        memo = str(old.at[k, "memo"] or "").strip()
+        old.at[k, "memo"] = f"{memo} / {note}" if memo else note
+        old.at[k, "status"] = "不要"
+    counts["closed"] = len(gone)
+
+    new = gen[~gen.index.isin(old.index)].copy()
+    counts["new"] = len(new)
+    if len(new):
+        new["status"] = "未着手"
+        new["memo"] = ""
+        new["created"] = now
+        new["campaign_id"] = campaign_id
+        new["contact_ref"] = ""
+        own = new["staff"] if "staff" in new else pd.Series("", index=new.index)
+        new["staff"] = _assign(own.fillna("").astype(str), old, list(staff_list))
+        for c in FOLLOW_TABLE.columns:
+            if c.key not in new:
+                new[c.key] = pd.Series(dtype=_dtype(c), index=new.index)
+        out = pd.concat([old, new[old.columns.intersection(new.columns).tolist()]])
+    else:
+        out = old
+    out = _order(out)
+    return out, counts
+
+
+def _assign(own: pd.Series, old: pd.DataFrame, staff: list[str]) -> pd.Series:
+    """The customer's own 担当者, else the listed staff member with the fewest open rows (ties: list order)."""
+    out = own.copy()
+    if not staff:
+        return out
+    load = {s: 0 for s in staff}
+    for s in old.loc[old["status"].isin(OPEN), "staff"]:
+        if s in load:
+            load[s] += 1
+    for s in own[own.ne("")]:
+        if s in load:
+            load[s] += 1
+    for k in own.index[own.eq("")]:
+        s = min(staff, key=lambda x: (load[x], staff.index(x)))
+        out[k] = s
+        load[s] += 1
+    return out
+
+
+def _order(df: pd.DataFrame) -> pd.DataFrame:
+    """Open rows first (by priority, due), then closed ones (newest first) — the Monday-morning order."""
+    closed = ~df["status"].isin(OPEN)
+    df = df.assign(_c=closed.to_numpy(), _neg=-pd.to_datetime(df["created"]).astype("int64"))
+    df = df.sort_values(["_c", "priority", "due", "follow_id"], kind="stable")
+    df = pd.concat([df[~df["_c"]], df[df["_c"]].sort_values(["_neg", "follow_id"], kind="stable")])
+    df = df.drop(columns=["_c", "_neg"]).reset_index(drop=True)
+    df["due"] = pd.to_datetime(df["due"]).astype("datetime64[ns]")
+    df["created"] = pd.to_datetime(df["created"]).astype("datetime64[ns]")
+    df["priority"] = df["priority"].astype(float)
+    for k in ("follow_id", "customer_id", "name", "reason", "action", "channel", "staff", "status", "memo", "rule",
+              "campaign_id", "contact_ref"):
+        df[k] = df[k].fillna("").astype(str)
+    return df
+
+
+# --- completed rows -> 対応履歴 -----------------------------------------------------------------------------------
+
+def completed_contacts(follow: pd.DataFrame, contacts: pd.DataFrame | None, now, *, rule_names=None,
+                       lang: str = "ja") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(new 対応履歴 rows, the list with 履歴ID filled) for rows marked 完了 that have no 履歴ID yet.
+
+    The 履歴ID marker makes this idempotent: a second refresh adds nothing.
+    """
+    from .contacts import next_ids
+    now = pd.Timestamp(now)
+    follow = follow.copy()
+    todo = follow.index[follow["status"].eq("完了") & follow["contact_ref"].fillna("").eq("")]
+    ids = next_ids(contacts, len(todo))
+    names = rule_names or {}
+    rows = []
+    for k, cid in zip(todo, ids):
+        r = follow.loc[k]
+        memo = str(r["memo"] or "").strip()
+        title = names.get(r["rule"], r["rule"])
+        rows.append({"contact_id": cid, "customer_id": r["customer_id"], "at": now, "channel": r["channel"],
+                     "type": "フォロー", "summary": messages.text("fu_contact_summary", lang, title=title,
+                                                                   memo=memo or "-", fid=r["follow_id"]),
+                     "staff": r["staff"], "status": "完了"})
+        follow.at[k, "contact_ref"] = cid
+    new = pd.DataFrame(rows, columns=schema.CONTACTS.keys)
+    new["at"] = pd.to_datetime(new["at"]).astype("datetime64[ns]")
+    return new, follow

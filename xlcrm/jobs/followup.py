@@ -1,0 +1,404 @@
+"""Jobs of the follow-up domain: refresh the フォローリスト (optionally as a campaign with a control group),
+record a contact, show a customer's card (顧客カルテ), and report a campaign's effect."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from .. import campaign as cp
+from .. import contacts as ct
+from .. import followup as fu
+from .. import lapse, messages, schema
+from ..messages import BadInput, Problem
+from . import JobResult
+from .io import _text_headers, sheet_values
+
+FOLLOW_SHEET = fu.FOLLOW_TABLE.ja
+RULES_SHEET = fu.RULES_TABLE.ja
+CARD_SHEET = "顧客カルテ"
+CAMPAIGN_SHEET = cp.CAMPAIGNS_TABLE.ja
+MEMBERS_SHEET = cp.MEMBERS_TABLE.ja
+RESULT_SHEET = "キャンペーン結果"
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp(dt.datetime.now().replace(microsecond=0))
+
+
+def _lang(settings) -> str:
+    return settings.get("lang", "ja")
+
+
+# --- shared with the dashboard job ------------------------------------------------------------------------------
+
+def scores(settings, orders: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(RFM scored, lapse) for `as_of`, with the 設定 interpreted exactly as the rfm / lapse jobs do."""
+    from .rfm import lapse_options, rfm_options
+    from .rfm import scores as rfm_scores
+    scored = rfm_scores(orders, as_of, rfm_options(settings))
+    opts = lapse_options(settings)
+    lap = lapse.assess(orders, as_of, method=opts.pop("method"), **opts)
+    return scored, lap
+
+
+def read_table(book, t: schema.Table) -> pd.DataFrame | None:
+    """A generated table of this domain (its own Table spec), conformed; None if the sheet does not exist."""
+    raw = book.read_raw(t.ja)
+    if raw is None:
+        return None
+    return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
+
+
+def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None, header_lang: str = "ja"):
+    """Write a table of this domain under the headers the sheet already uses (from `df.attrs`), or, for a new
+    sheet, Japanese headers (English keys when 見出しの言語 = en)."""
+    headers = dict(df.attrs.get("headers", {}))
+    if not headers and header_lang == "en" and not book.has_table(t.ja):
+        headers = {c.key: c.key for c in t.columns}
+    body = sheet_values(df, t, headers)
+    return book.write_table(t.ja, body, key=headers.get(key, t.header(key)) if key else None,
+                            text_columns=_text_headers(t, body.columns))
+
+
+_STATUS_LIST = '"' + ",".join(fu.STATUSES) + '"'
+
+
+def decorate_list(book, loc, headers: dict) -> None:
+    """File engine: a 状態 drop-down (未着手/対応中/完了/不要) and overdue open rows tinted red.
+
+    Both are replaced, not added, on every refresh (found by their formula), so they never pile up. The live
+    engine leaves the sheet's own validation alone (Excel keeps it as staff set it).
+    """
+    if not hasattr(book, "wb") or hasattr(book, "xw") or loc is None or loc.rows == 0:
+        return
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from ..book.base import col_letter
+    ws = book.wb[loc.sheet]
+    names = [str(h) for h in loc.headers]
+    status_h, due_h = headers.get("status", "状態"), headers.get("due", "期限")
+    if status_h not in names or due_h not in names:
+        return
+    sc = col_letter(loc.first_col + names.index(status_h))
+    dc = col_letter(loc.first_col + names.index(due_h))
+    first, last = loc.header_row + 1, loc.header_row + loc.rows
+    ws.data_validations.dataValidation = [v for v in ws.data_validations.dataValidation
+                                          if v.formula1 != _STATUS_LIST]
+    dv = DataValidation(type="list", formula1=_STATUS_LIST, allow_blank=True)
+    dv.add(f"{sc}{first}:{sc}{last}")
+    ws.add_data_validation(dv)
+    # printed on Monday morning: landscape, one page wide, header row on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = f"{loc.header_row}:{loc.header_row}"
+    memo_h = headers.get("memo", "結果メモ")
+    if memo_h in names:   # room to type the result (a new table is sized to its empty contents)
+        dim = ws.column_dimensions[col_letter(loc.first_col + names.index(memo_h))]
+        dim.width = max(dim.width or 0, 30)
+    overdue = f'AND(OR(${sc}{first}="未着手",${sc}{first}="対応中"),${dc}{first}<>"",${dc}{first}<TODAY())'
+    cf = ws.conditional_formatting
+    for rng in list(cf._cf_rules):
+        cf._cf_rules[rng] = [r for r in cf._cf_rules[rng] if not (r.formula and "TODAY()" in r.formula[0]
+                                                                  and f"${sc}" in r.formula[0])]
+        if not cf._cf_rules[rng]:
+            del cf._cf_rules[rng]
+    end = col_letter(loc.first_col + len(names) - 1)
+    cf.add(f"{col_letter(loc.first_col)}{first}:{end}{last}",
+           FormulaRule(formula=[overdue], fill=PatternFill("solid", start_color="FCE4E4", end_color="FCE4E4")))
+
+
+def read_rules(book) -> tuple[dict, bool]:
+    """Rules from the ルール sheet; a book without one gets the default sheet (returns created=True)."""
+    raw = read_table(book, fu.RULES_TABLE)
+    if raw is None:
+        df = fu.default_rules()
+        df["enabled"] = df["enabled"].map(lambda v: "○" if v else "×")
+        book.write_table(RULES_SHEET, schema.to_sheet(df, fu.RULES_TABLE))
+        return fu.parse_rules(None), True
+    return fu.parse_rules(raw, sheet=raw.attrs.get("sheet", RULES_SHEET)), False
+
+
+def append_contacts(book, new: pd.DataFrame) -> None:
+    """Add rows to 対応履歴 keeping everything already there (and staff's own columns)."""
+    if not len(new):
+        return
+    t = schema.CONTACTS
+    raw = book.read_raw(t.ja)
+    if raw is None:
+        body = sheet_values(new, t, {})
+    else:
+        hmap = schema.header_map(raw.columns, t)
+        headers = {k: h for h, k in hmap.items()}
+        add = sheet_values(new, t, headers).reset_index(drop=True)
+        body = raw.reset_index(drop=True)
+        body = pd.concat([body, add.reindex(columns=list(body.columns) + [c for c in add.columns
+                                                                            if c not in body.columns])],
+                         ignore_index=True)
+    book.write_table(t.ja, body, text_columns=_text_headers(t, body.columns))
+
+
+def running_controls(members: pd.DataFrame | None, campaigns: pd.DataFrame | None, as_of) -> set:
+    """Customers held out by a campaign whose measuring window is still open: no follow-up may reach them."""
+    if members is None or campaigns is None or not len(members):
+        return set()
+    end = campaigns.set_index("campaign_id")
+    end = pd.to_datetime(end["start"]) + pd.to_timedelta(end["window_days"].fillna(30), unit="D")
+    live = set(end.index[end.gt(pd.Timestamp(as_of)).to_numpy()])
+    m = members[members["campaign_id"].isin(live) & members["group"].eq(cp.CONTROL)]
+    return set(m["customer_id"])
+
+
+def run_job(job, target, *, overrides: dict | None = None, **options) -> JobResult:
+    """`jobs.run` for the jobs of this domain that have no ribbon button (customer_card, campaign_report):
+    open the book, run, save."""
+    from ..book import open_book
+    with open_book(target) as book:
+        result = job(book, book.settings(overrides), **options)
+        book.save()
+    return result
+
+
+# --- jobs ------------------------------------------------------------------------------------------------------
+
+def followup(book, settings, *, as_of=None, now=None, campaign: str | None = None, rules=None) -> JobResult:
+    """Refresh the フォローリスト; with `campaign`, generate the rules `rules` (comma-separated ids) as a campaign."""
+    lang = _lang(settings)
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    now = pd.Timestamp(now) if now is not None else _now()
+    customers = book.read("customers")
+    orders = book.read("orders")
+    contacts = book.read("contacts", required=False)
+    schema.check_references(customers, orders, orders.attrs.get("sheet", "注文"))
+    rule_set, _ = read_rules(book)
+    existing = read_table(book, fu.FOLLOW_TABLE)
+    campaigns = read_table(book, cp.CAMPAIGNS_TABLE)
+    members = read_table(book, cp.MEMBERS_TABLE)
+    scored, lap = scores(settings, orders, as_of)
+    only = None
+    if campaign:
+        only = tuple(r.strip() for r in (rules or "").replace("、", ",").split(",") if r.strip()) or None
+        if campaigns is not None and campaign in set(campaigns["campaign_id"]):
+            raise BadInput([Problem(CAMPAIGN_SHEET, None, "キャンペーンID", "fu_campaign_exists",
+                                    campaign=campaign)], key="fu_campaign_exists", campaign=campaign)
+        for r in only or ():
+            if r not in rule_set:
+                raise BadInput([Problem(RULES_SHEET, None, "ルールID", "fu_unknown_rule",
+                                        rules=" / ".join(rule_set))])
+        if only:  # a campaign may use a rule that is switched off for the everyday list
+            rule_set = {k: (fu.Rule(**{**v.__dict__, "enabled": True}) if k in only else v)
+                        for k, v in rule_set.items()}
+    held_out = running_controls(members, campaigns, as_of)
+    gen = fu.candidates(customers, orders, contacts, scored, lap, rule_set, as_of, only=only,
+                        exclude_customers=held_out, lang=lang)
+    counts = {"skipped_optout": sum(gen.attrs.get("skipped_optout", {}).values())}
+    if campaign:
+        if not len(gen):
+            raise BadInput([], key="fu_campaign_empty")
+        seed = settings.get("campaign_seed")
+        seed = cp.seed_for(campaign) if seed is None else int(seed)
+        pct = float(settings.get("control_pct", 10.0))
+        groups = cp.split(gen["customer_id"], pct, seed)
+        control = set(groups.loc[groups["group"].eq(cp.CONTROL), "customer_id"])
+        treated_rows = gen[~gen["customer_id"].isin(control)]
+        new_members = groups.merge(treated_rows[["customer_id", "follow_id"]].drop_duplicates("customer_id"),
+                                   on="customer_id", how="left").fillna({"follow_id": ""})
+        new_members.insert(0, "campaign_id", campaign)
+        members = pd.concat([members, new_members], ignore_index=True) if members is not None else new_members
+        row = pd.DataFrame([{"campaign_id": campaign, "rules": ",".join(sorted(set(gen["rule"]))),
+                             "start": as_of, "window_days": float(settings.get("campaign_days", 30)),
+                             "control_pct": pct, "seed": float(seed), "treated": float(len(groups) - len(control)),
+                             "control": float(len(control)), "created": now}])
+        campaigns = pd.concat([campaigns, row], ignore_index=True) if campaigns is not None else row
+        lst, c = fu.refresh(existing, treated_rows, now, staff_list=settings.get("staff", []), rules=rule_set,
+                            campaign_id=campaign, held_out=control | held_out, scope=only or tuple(rule_set),
+                            lang=lang)
+        counts.update(c, treated=len(groups) - len(control), control=len(control), seed=seed)
+    else:
+        lst, c = fu.refresh(existing, gen, now, staff_list=settings.get("staff", []), rules=rule_set,
+                            held_out=held_out, lang=lang)
+        counts.update(c)
+    names = {k: v.name for k, v in rule_set.items()}
+    new_contacts, lst = fu.completed_contacts(lst, contacts, now, rule_names=names, lang=lang)
+    counts["recorded"] = len(new_contacts)
+    counts["open"] = int(lst["status"].isin(fu.OPEN).sum())
+    if existing is not None:
+        lst.attrs["headers"] = existing.attrs.get("headers", {})
+    hl = settings.get("header_lang", "ja")
+    loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id", header_lang=hl)
+    written = loc.headers if loc is not None else []
+    decorate_list(book, loc, {k: next((h for h in written if schema.header_map([h], fu.FOLLOW_TABLE).get(h) == k),
+                                      fu.FOLLOW_TABLE.header(k)) for k in ("status", "due", "memo")})
+    append_contacts(book, new_contacts)
+    if campaign:
+        write_table(book, campaigns, cp.CAMPAIGNS_TABLE, header_lang=hl)
+        write_table(book, members.reset_index(drop=True), cp.MEMBERS_TABLE, header_lang=hl)
+    ja = messages.text("fu_done", "ja", **counts)
+    en = messages.text("fu_done", "en", **counts)
+    if campaign:
+        ja += "\n" + messages.text("fu_campaign_done", "ja", campaign=campaign, **counts)
+        en += "\n" + messages.text("fu_campaign_done", "en", campaign=campaign, **counts)
+    book.journal("followup", ja, en)
+    return JobResult(ja, en, counts)
+
+
+def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:
+    """Contacted vs control for one campaign: purchase rate and revenue per customer, with intervals.
+
+    Written to the キャンペーン結果 sheet (replaced each time) and returned as the summary.
+    """
+    lang = _lang(settings)
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    campaigns = read_table(book, cp.CAMPAIGNS_TABLE)
+    members = read_table(book, cp.MEMBERS_TABLE)
+    if campaigns is None or campaign not in set(campaigns["campaign_id"]) or members is None:
+        raise BadInput([], key="fu_campaign_unknown", campaign=campaign)
+    c = campaigns.set_index("campaign_id").loc[campaign]
+    orders = book.read("orders")
+    m = members[members["campaign_id"].eq(campaign)]
+    window = int(c["window_days"]) if not pd.isna(c["window_days"]) else int(settings.get("campaign_days", 30))
+    out = cp.outcomes(m, orders, c["start"], window)
+    res = cp.compare(out, seed=int(c["seed"]) if not pd.isna(c["seed"]) else 0)
+    table = cp.report_table(res, lang)
+    end = pd.Timestamp(c["start"]) + pd.Timedelta(days=window)
+    interim = as_of < end
+    head_ja = (f"キャンペーン {campaign}: 開始 {pd.Timestamp(c['start']):%Y-%m-%d}、測定 {window}日間"
+               f"(〜{end - pd.Timedelta(days=1):%Y-%m-%d})" + ("、途中経過" if interim else ""))
+    head_en = (f"Campaign {campaign}: start {pd.Timestamp(c['start']):%Y-%m-%d}, {window}-day window"
+               + (", interim" if interim else ""))
+    rows = [[head_ja if lang == "ja" else head_en], list(table.columns)] + table.astype(str).values.tolist()
+    book.write_range(RESULT_SHEET, "A1", rows, clear=(40, 8))
+    book.journal("campaign_report", head_ja, head_en)
+    counts = {"result": res, "interim": interim}
+    return JobResult(head_ja + "\n" + cp.report_table(res, "ja").to_string(index=False),
+                     head_en + "\n" + cp.report_table(res, "en").to_string(index=False), counts)
+
+
+# --- contacts and the customer card -----------------------------------------------------------------------------
+
+# 顧客カルテ layout: A/B = the card (B2 = 顧客ID), D/E = a small form to record a new contact, timeline below.
+CARD_ID_ROW = 2
+FORM = {"type": 2, "summary": 3, "staff": 4, "channel": 5, "status": 6}   # row of each form field, value in E
+FORM_LABELS = {"ja": ("種別", "内容", "担当者", "チャネル", "状態"), "en": ("Type", "Summary", "Staff", "Channel", "Status")}
+TIMELINE_ROW = 18
+CARD_ROWS = 15   # rows 2..16 hold the card items
+
+
+def _card_cells(book) -> dict:
+    """Cells the staff typed on 顧客カルテ: the customer id and the form fields ("" when blank)."""
+    raw = book.read_raw(CARD_SHEET)
+    if raw is None:
+        return {}
+    cols = list(raw.columns)
+    out = {}
+
+    def cell(row, idx):
+        if row in raw.index and idx < len(cols):
+            return schema.parse_text(raw.at[row, cols[idx]])
+        return ""
+    out["customer"] = cell(CARD_ID_ROW, 1)
+    for k, r in FORM.items():
+        out[k] = cell(r, 4)
+    return out
+
+
+def customer_card(book, settings, *, customer: str | None = None, as_of=None) -> JobResult:
+    """Fill 顧客カルテ for one customer (B2 of the sheet when not given): the card, the entry form, the timeline."""
+    lang = _lang(settings)
+    cid = customer or _card_cells(book).get("customer", "")
+    if not cid:
+        raise BadInput([Problem(CARD_SHEET, CARD_ID_ROW, "B", "ct_no_customer", cell="B2")])
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    customers = book.read("customers")
+    orders = book.read("orders")
+    contacts = book.read("contacts", required=False)
+    follow = read_table(book, fu.FOLLOW_TABLE)
+    # scored against everyone: quintile scores of one customer alone would mean nothing
+    scored, lap = scores(settings, orders, as_of) if len(orders) else (None, None)
+    items = ct.card(cid, customers, scored, lap, lang=lang)
+    tl = ct.timeline(cid, orders, contacts, followups=follow, lang=lang)
+    en = lang == "en"
+    block = [["項目" if not en else "Item", "内容" if not en else "Value", None,
+              "新しい対応を記録" if not en else "Record a contact", "入力欄" if not en else "Input"]]
+    form_vals = {k: "" for k in FORM}
+    for i in range(CARD_ROWS):
+        label, value = items[i] if i < len(items) else (None, None)
+        row = [label, value, None, None, None]
+        for j, (k, r) in enumerate(FORM.items()):
+            if r == i + 2:
+                row[3], row[4] = FORM_LABELS[lang][j], form_vals[k]
+        block.append(row)
+    book.write_range(CARD_SHEET, "A1", block, clear=(CARD_ROWS + 1, 5))
+    headers = ct.TIMELINE_HEADERS[lang]
+    rows = [["履歴(新しい順)" if not en else "Timeline (newest first)"], headers]
+    for r in tl.itertuples(index=False):
+        rows.append([r.date.to_pydatetime() if not pd.isna(r.date) else None, r.kind, r.detail,
+                     None if pd.isna(r.amount) else float(r.amount), r.channel, r.staff, r.status, r.ref])
+    old = book.read_raw(CARD_SHEET)
+    height = max(len(rows), (len(old) + 2 - TIMELINE_ROW + 1) if old is not None else 0) + 1
+    book.write_range(CARD_SHEET, f"A{TIMELINE_ROW}", rows, clear=(max(height, len(rows)), len(headers)))
+    _style_card(book, len(tl))
+    ja_msg = messages.text("ct_card_done", "ja", n=len(tl))
+    en_msg = messages.text("ct_card_done", "en", n=len(tl))
+    return JobResult(ja_msg, en_msg, {"customer": cid, "timeline": len(tl)})
+
+
+CARD_WIDTHS = {"A": 12, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
+
+
+def _style_card(book, n_timeline: int) -> None:
+    """Widths that fit both the card and the timeline below it, bold headings, the form's input cells tinted."""
+    if hasattr(book, "xw"):
+        try:
+            book.xw.sheets[CARD_SHEET].autofit(axis="columns")
+        except Exception:  # cosmetic only; never fail a contact over column widths
+            pass
+        return
+    if not hasattr(book, "wb"):
+        return
+    from openpyxl.styles import Border, Font, PatternFill, Side
+    ws = book.wb[CARD_SHEET]
+    for col, w in CARD_WIDTHS.items():
+        ws.column_dimensions[col].width = w
+    for cell in ("A1", "B1", "D1", "E1", f"A{TIMELINE_ROW}"):
+        ws[cell].font = Font(bold=True)
+    for c in range(1, 9):
+        ws.cell(TIMELINE_ROW + 1, c).font = Font(bold=True)
+    thin = Side(style="thin", color="BFBFBF")
+    for r in FORM.values():
+        cell = ws.cell(r, 5)
+        cell.fill = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
+        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+    for r in range(TIMELINE_ROW + 2, TIMELINE_ROW + 2 + n_timeline):
+        ws.cell(r, 4).number_format = "#,##0"
+
+
+def record_contact(book, settings, *, customer: str | None = None, type: str | None = None,
+                   summary: str | None = None, staff: str = "", channel: str = "", status: str = "",
+                   at=None) -> JobResult:
+    """Record a contact in 対応履歴. Without arguments (the ribbon button) it takes the customer from
+    顧客カルテ!B2 and the fields from the form beside it, then clears the form and refreshes the card."""
+    from_form = customer is None and type is None and summary is None
+    if from_form:
+        cells = _card_cells(book)
+        customer = cells.get("customer", "")
+        type, summary = cells.get("type", ""), cells.get("summary", "")
+        staff, channel, status = cells.get("staff", ""), cells.get("channel", ""), cells.get("status", "")
+    if not customer:
+        raise BadInput([Problem(CARD_SHEET, CARD_ID_ROW, "B", "ct_no_customer", cell="B2")])
+    customers = book.read("customers")
+    contacts = book.read("contacts", required=False)
+    row = ct.new_contact(customers, contacts, customer, type=type or "その他", summary=summary or "",
+                         at=pd.Timestamp(at) if at is not None else _now(), staff=staff or "",
+                         channel=channel or "", status=status or "")
+    append_contacts(book, row)
+    cid = row["contact_id"].iloc[0]
+    ja = messages.text("ct_recorded", "ja", contact_id=cid)
+    en = messages.text("ct_recorded", "en", contact_id=cid)
+    book.journal("record_contact", ja, en)
+    if from_form or _card_cells(book).get("customer") == customer:  # the card on screen shows the new row
+        customer_card(book, settings, customer=customer)
+    return JobResult(ja, en, {"contact_id": cid, "customer": customer})

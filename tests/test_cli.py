@@ -45,3 +45,12 @@ def test_console_script_runs_as_a_process(book_path):
     r = subprocess.run([sys.executable, "-m", "xlcrm.cli", "--lang", "en", "undo", str(book_path)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "Nothing to undo" in r.stdout
+
+
+def test_run_a_ribbon_job_headless(book_path, capsys):
+    assert main(["run", "rfm", str(book_path), "--as-of", "2024-06-30"]) == 0
+    assert "RFM" in capsys.readouterr().out
+    with open_book(book_path) as b:
+        journal = b.read_raw("変更履歴")
+    assert journal["処理"].tolist() == ["rfm"]
+    assert main(["run", "nosuchjob", str(book_path)]) == 2

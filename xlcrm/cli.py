@@ -50,6 +50,12 @@ def _add_foundation(sub) -> None:
     p.add_argument("--encoding", choices=["cp932", "utf-8-sig", "utf-8"], default="utf-8-sig")
     p.set_defaults(func=_cmd_export)
 
+    p = sub.add_parser("run", help="リボンのボタンと同じ処理をブックに実行 / run a ribbon job on a workbook")
+    p.add_argument("job", help="rfm, lapse, followup, dashboard, dedupe, merge, search, ...")
+    p.add_argument("book")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.set_defaults(func=_cmd_run)
+
     p = sub.add_parser("undo", help="直前の変更を取り消す / undo the last change")
     p.add_argument("book")
     p.add_argument("--change", help="取り消す変更ID / change id from 変更履歴 (default: the last one)")
@@ -72,6 +78,15 @@ def _cmd_import(args) -> int:
 def _cmd_export(args) -> int:
     from .jobs.io import export_table
     _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding), args.lang)
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .jobs import JOBS, run
+    if args.job not in JOBS:
+        print(f"ジョブ「{args.job}」はありません / no job '{args.job}': {', '.join(sorted(JOBS))}", file=sys.stderr)
+        return 2
+    _print_result(run(args.job, args.book, overrides={"as_of": args.as_of}), args.lang)
     return 0
 
 
@@ -124,7 +139,56 @@ def _cmd_search(args) -> int:
 # --- dedupe ------------------------------------------------------------------------------------------------------
 
 def _add_dedupe(sub) -> None:
-    pass
+    p = sub.add_parser("dedupe", help="名寄せ: 重複候補を探す / find duplicate customers",
+                       description="BOOK: 重複候補シートと重複警告列を作る / writes the 重複候補 sheet. "
+                                   "INPUT.csv|.xlsx --out clusters.csv: 任意の表を名寄せ / dedupe any table.")
+    p.add_argument("target", help="ブック、または CSV / Excel の表 / workbook, or a CSV / Excel table with --out")
+    p.add_argument("--out", help="クラスタCSVの出力先(表モード) / clusters CSV to write (table mode)")
+    p.add_argument("--id", dest="id_column", help="ID列 / id column (default: 顧客ID / customer_id, else row number)")
+    p.add_argument("--map", nargs="+", metavar="COLUMN=KIND", default=[],
+                   help="列の種類 / column kinds: name, family_name, given_name, kana, phone, email, postcode, "
+                        "prefecture, address, building, birth_date, id_number, other")
+    p.add_argument("--threshold", type=float, default=None, help="一致確率のしきい値 / match probability (0-1)")
+    p.add_argument("--new-only", action="store_true",
+                   help="前回以降に追加された顧客だけ確認 / check only customers added since the last run")
+    p.set_defaults(func=_cmd_dedupe)
+
+    p = sub.add_parser("merge", help="判定=統合 のグループを統合 / merge groups decided 統合 on 重複候補")
+    p.add_argument("book")
+    p.set_defaults(func=_cmd_merge)
+
+    # `xlcrm undo BOOK --merge [ID]`: the foundation's undo command, plus undoing one merge from 統合履歴
+    undo = sub.choices.get("undo")
+    if undo is not None:
+        undo.add_argument("--merge", nargs="?", const="", default=None, metavar="ID",
+                          help="統合を取り消す(統合ID省略で直近) / undo a merge from 統合履歴 (default: the latest)")
+        plain = undo.get_default("func")
+
+        def _undo(args, _plain=plain):
+            if getattr(args, "merge", None) is None:
+                return _plain(args)
+            from .jobs import run
+            _print_result(run("undo_merge", args.book, merge_id=args.merge or None), args.lang)
+            return 0
+        undo.set_defaults(func=_undo)
+
+
+def _cmd_dedupe(args) -> int:
+    if args.out:
+        from .jobs.dedupe import dedupe_table, parse_map
+        _print_result(dedupe_table(args.target, args.out, id_column=args.id_column, mapping=parse_map(args.map),
+                                   threshold=args.threshold or 0.5, lang=args.lang), args.lang)
+        return 0
+    from .jobs import run
+    overrides = {"dedupe_threshold": args.threshold} if args.threshold else None
+    _print_result(run("dedupe", args.target, overrides=overrides, new_only=args.new_only), args.lang)
+    return 0
+
+
+def _cmd_merge(args) -> int:
+    from .jobs import run
+    _print_result(run("merge", args.book), args.lang)
+    return 0
 
 
 # --- rfm / lapse -------------------------------------------------------------------------------------------------

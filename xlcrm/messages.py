@@ -108,7 +108,35 @@ _SEARCH = {
     "search_udf_no_header": ("顧客表の見出し行(顧客ID・氏名…)が見つかりません。顧客[#All] を渡してください",
                              "no customers header row (顧客ID, 氏名, ...): pass the whole table, customers[#All]"),
 }
-_DEDUPE = {}
+_DEDUPE = {
+    "dedupe_done": ("重複候補 {groups}グループ({records}件)、要確認 {review}ペア、同一世帯 {households}ペア。"
+                    "「重複候補」シートの「判定」に 統合 / 別人 / 保留 を入力してください。",
+                    "{groups} duplicate group(s) ({records} records), {review} pair(s) to check, {households} "
+                    "household pair(s). Fill in 判定 on the 重複候補 sheet: 統合 (merge) / 別人 (different) / 保留 (hold)."),
+    "dedupe_new_done": ("新しい顧客 {new}件を確認: 重複の可能性 {warned}件(「重複警告」列)。",
+                        "Checked {new} new customer(s): {warned} may be duplicates (column 重複警告)."),
+    "dedupe_table_done": ("{records}件 → {clusters}人(重複 {dupes}件)。出力: {out}",
+                          "{records} records → {clusters} people ({dupes} duplicates). Written: {out}"),
+    "dedupe_bad_map": ("--map の指定が読めません(列名=種類。種類: {kinds})",
+                       "cannot read --map (COLUMN=KIND; kinds: {kinds})"),
+    "dedupe_unknown_column": ("列「{column}」が入力にありません", "column '{column}' is not in the input"),
+    "dedupe_no_fields": ("照合に使える列がありません。--map で列の種類を指定してください(例: --map 氏名=name)",
+                         "no column to match on; tell the kinds with --map (e.g. --map surname=family_name)"),
+    "dedupe_bad_decision": ("判定は 統合 / 別人 / 保留 のいずれかで入力してください",
+                            "the decision must be 統合 (merge), 別人 (different) or 保留 (hold)"),
+    "merge_done": ("{groups}グループを統合しました(統合した顧客 {records}件、付け替えた注文 {orders}件・対応 {contacts}件)。"
+                   "統合ID: {ids}",
+                   "Merged {groups} group(s) ({records} records absorbed, {orders} orders and {contacts} contacts "
+                   "re-pointed). Merge id(s): {ids}"),
+    "merge_nothing": ("「判定」が 統合 のペアがありません。", "No pair is decided 統合 (merge)."),
+    "merge_conflict": ("{n}グループは 別人 と判定されたペアを含むため統合しませんでした。",
+                       "{n} group(s) contain a pair decided 別人 (different people) and were not merged."),
+    "undo_merge_done": ("統合 {id} を取り消しました(顧客 {records}件を復元)。",
+                        "Merge {id} undone ({records} customer record(s) restored)."),
+    "undo_merge_none": ("取り消せる統合がありません。", "There is no merge to undo."),
+    "undo_merge_unknown": ("統合ID「{id}」は統合履歴にないか、取り消し済みです。",
+                           "Merge id '{id}' is not in 統合履歴 or was already undone."),
+}
 
 # --- rfm / lapse ------------------------------------------------------------------------------------------------
 _RFM = {

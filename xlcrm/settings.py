@@ -83,7 +83,44 @@ SEARCH: list[Spec] = [
     Spec("search_limit", "検索の表示件数", 20, _positive_int, "検索シートと xlcrm search で表示する件数の既定値。",
          "Default number of results on the 検索 sheet and in `xlcrm search`."),
 ]
-DEDUPE: list[Spec] = []
+
+
+def _probability(v):
+    """0.9, 90%, 90 → 0.9 (a share typed either way)."""
+    s = schema.parse_text(v).replace("％", "%").strip()
+    pct = s.endswith("%")
+    n = schema.parse_number(s.rstrip("%"))
+    if n is None:
+        raise ValueError("bad_number")
+    n = n / 100 if (pct or n > 1) else n
+    if not 0 < n < 1:
+        raise ValueError("bad_number")
+    return float(n)
+
+
+_MASTER_RULES = {"注文数": "most_orders", "注文数が多い": "most_orders", "most_orders": "most_orders",
+                 "登録日が古い": "oldest", "古い": "oldest", "oldest": "oldest",
+                 "登録日が新しい": "newest", "新しい": "newest", "newest": "newest"}
+
+
+def _master_rule(v):
+    s = schema.parse_text(v).strip().lower()
+    if s not in _MASTER_RULES:
+        raise ValueError("bad_choice")
+    return _MASTER_RULES[s]
+
+
+DEDUPE: list[Spec] = [
+    Spec("dedupe_threshold", "名寄せの一致確率", 0.5, _probability,
+         "この確率以上のペアを同一人物候補として重複候補に出します(0〜1 または %)。",
+         "Pairs at or above this match probability are proposed as one person (0–1 or %)."),
+    Spec("dedupe_review", "名寄せの確認範囲", 0.05, _probability,
+         "この確率以上で一致確率未満のペアは「要確認」として出します。",
+         "Pairs from this probability up to the match probability are listed as 'to check'."),
+    Spec("merge_master", "統合の主レコード", "most_orders", _master_rule,
+         "統合で残す顧客: 注文数が多い / 登録日が古い / 登録日が新しい。",
+         "Which record a merge keeps: most_orders / oldest / newest (registration date)."),
+]
 
 # --- rfm / lapse -------------------------------------------------------------------------------------------------
 def _choice(options: dict, key: str):

@@ -26,9 +26,11 @@ class JobResult:
 # ribbon tag -> "module:function"
 JOBS: dict[str, str] = {
     "search": "xlcrm.jobs.search:search",
+    "dedupe": "xlcrm.jobs.dedupe:dedupe_book",
+    "merge": "xlcrm.jobs.dedupe:merge_book",
+    "undo_merge": "xlcrm.jobs.dedupe:undo_merge_book",
     "rfm": "xlcrm.jobs.rfm:refresh_rfm",
     "lapse": "xlcrm.jobs.rfm:refresh_lapse",
-    # follow-up / dashboard
     "followup": "xlcrm.jobs.followup:followup",
     "record_contact": "xlcrm.jobs.followup:record_contact",
     "dashboard": "xlcrm.jobs.dashboard:dashboard",

@@ -1,0 +1,347 @@
+"""名寄せ jobs: find duplicates (重複候補 sheet + 重複警告 column), merge what staff decided, undo a merge; and the
+same matcher on any CSV / Excel table from the command line.
+
+Staff decide on the 重複候補 sheet, column 判定: 統合 (merge) / 別人 (different people) / 保留 (hold). Decisions are
+keyed by the pair of customer ids, so they survive re-runs; a pair decided 別人 is never proposed (or clustered)
+again, and its row stays on the sheet as the record of that decision.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import unicodedata
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import dedupe, merge, schema
+from ..messages import BadInput, Problem, XlcrmError, text
+from . import JobResult
+
+CANDIDATES = "重複候補"
+STATE = "_xlcrm_dedupe"   # hidden: customer_id -> cluster_id of the last run, and the fitted model
+WARN = "重複警告"
+DECISIONS = {"統合": "統合", "merge": "統合", "別人": "別人", "different": "別人", "保留": "保留", "hold": "保留"}
+COLUMNS = ["グループ", "顧客ID", "相手ID", "氏名", "相手氏名", "一致確率", "区分", "理由", "Reason", "判定", "ペアキー"]
+KIND_MATCH, KIND_REVIEW, KIND_HOUSEHOLD, KIND_DECIDED = "同一人物候補", "要確認", "同一世帯", "判定済み"
+
+
+def _pair_key(a: str, b: str) -> str:
+    a, b = sorted((a, b), key=lambda x: (len(x), x))
+    return f"{a}|{b}"
+
+
+def _decisions(book) -> tuple[dict[str, str], pd.DataFrame | None]:
+    """Staff decisions on the 重複候補 sheet by pair key; BadInput naming the cell for anything unreadable."""
+    raw = book.read_raw(CANDIDATES)
+    if raw is None or raw.empty or "判定" not in raw.columns:
+        return {}, raw
+    out, problems = {}, []
+    letter = raw.attrs.get("letters", {}).get("判定", "")
+    for row, a, b, d in zip(raw.index, raw.get("顧客ID", ""), raw.get("相手ID", ""), raw["判定"]):
+        s = schema.parse_text(d)
+        if not s:
+            continue
+        k = unicodedata.normalize("NFKC", s).strip().lower()
+        if k not in DECISIONS:
+            problems.append(Problem(CANDIDATES, int(row), "判定", "dedupe_bad_decision",
+                                    cell=f"{letter}{row}" if letter else ""))
+            continue
+        out[_pair_key(schema.parse_text(a), schema.parse_text(b))] = DECISIONS[k]
+    if problems:
+        raise BadInput(problems)
+    return out, raw
+
+
+def _state(book) -> tuple[dict[str, str], dedupe.Model | None]:
+    raw = book.read_raw(STATE)
+    if raw is None or raw.empty:
+        return {}, None
+    ids = raw["customer_id"].map(schema.parse_text)
+    cl = raw["cluster_id"].map(schema.parse_text)
+    model = None
+    m = ids.eq("#model")
+    if m.any():
+        try:
+            model = dedupe.Model.from_json(cl[m].iloc[0])
+        except (ValueError, KeyError):
+            model = None
+    return dict(zip(ids[~m], cl[~m])), model
+
+
+def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
+    """Find duplicate customers. Full run: the 重複候補 sheet and the 重複警告 column for everyone. new_only: only
+    customers added since the last run are checked against everyone (the last run's model is reused), and only
+    their 重複警告 cells are set."""
+    customers = book.read("customers")
+    decisions, _ = _decisions(book)
+    previous, model = _state(book)
+    ids = customers["customer_id"].to_numpy(object)
+    if new_only and previous and model is not None:
+        return _check_new(book, customers, previous, model, settings)
+    cannot = {frozenset(k.split("|")) for k, v in decisions.items() if v == "別人"}
+    must = {frozenset(k.split("|")) for k, v in decisions.items() if v == "統合"}
+    res = dedupe.find_duplicates(customers, threshold=settings.get("dedupe_threshold", 0.5),
+                                 review_threshold=settings.get("dedupe_review", 0.05), cannot_link=cannot,
+                                 must_link=must, previous=previous)
+    names = dict(zip(ids, customers["name"].to_numpy(object)))
+    p = res.pairs
+    cid = dict(zip(res.clusters["id"], res.clusters["cluster_id"]))
+    size = dict(zip(res.clusters["id"], res.clusters["cluster_size"]))
+    rows = []
+    for r in p.itertuples(index=False):
+        key = _pair_key(r.id_a, r.id_b)
+        dec = decisions.pop(key, "")
+        if r.household:
+            if r.match_probability < settings.get("dedupe_review", 0.05) and not dec:
+                continue
+            kind = KIND_HOUSEHOLD
+        elif dec == "別人":
+            kind = KIND_DECIDED
+        elif r.accepted and cid[r.id_a] == cid[r.id_b]:
+            kind = KIND_MATCH
+        else:
+            kind = KIND_REVIEW
+        group = cid[r.id_a] if (cid[r.id_a] == cid[r.id_b] and size[r.id_a] > 1 and kind == KIND_MATCH) else ""
+        rows.append([group, r.id_a, r.id_b, names.get(r.id_a, ""), names.get(r.id_b, ""),
+                     round(float(r.match_probability), 4), kind, r.reason_ja, r.reason_en, dec, key])
+    # decisions about pairs no longer proposed are kept: they are the record of what staff decided
+    for key, dec in decisions.items():
+        a, b = key.split("|")
+        if a in names and b in names:
+            rows.append(["", a, b, names[a], names[b], None, KIND_DECIDED, "", "", dec, key])
+    order = {KIND_MATCH: 0, KIND_REVIEW: 1, KIND_HOUSEHOLD: 2, KIND_DECIDED: 3}
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["_o"] = table["区分"].map(order)
+    table["_g"] = table["グループ"].map(lambda g: (len(g), g) if g else (10**9, ""))
+    table = table.sort_values(["_o", "_g", "一致確率"], ascending=[True, True, False], kind="stable")
+    table = table.drop(columns=["_o", "_g"]).reset_index(drop=True)
+    book.write_table(CANDIDATES, table, key="ペアキー", text_columns=("顧客ID", "相手ID", "グループ", "ペアキー"))
+    # 重複警告 on 顧客: the group for clustered records, the best candidate for records only to check
+    warn = pd.Series("", index=ids, dtype=object)
+    multi = res.clusters[res.clusters["cluster_size"] > 1]
+    warn[multi["id"].to_numpy()] = [f"重複候補 {g}" for g in multi["cluster_id"]]
+    review = table[table["区分"] == KIND_REVIEW]
+    for a, b in zip(review["顧客ID"], review["相手ID"]):
+        for x, y in ((a, b), (b, a)):
+            if x in warn.index and not warn[x]:
+                warn[x] = f"要確認 {y}"
+    book.update_columns("customers", pd.DataFrame({"customer_id": ids, WARN: warn.to_numpy()}), key="customer_id")
+    state = pd.DataFrame({"customer_id": list(res.clusters["id"]) + ["#model"],
+                          "cluster_id": list(res.clusters["cluster_id"]) + [res.model.to_json()]})
+    book.write_table(STATE, state, hidden=True, text_columns=("customer_id", "cluster_id"))
+    groups = int(multi["cluster_id"].nunique())
+    counts = {"groups": groups, "records": int(len(multi)), "review": int((table["区分"] == KIND_REVIEW).sum()),
+              "households": int(p["household"].sum()), "candidates": int(res.n_candidates)}
+    book.journal("dedupe", text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts))
+    return JobResult(text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts), counts)
+
+
+def _check_new(book, customers, previous, model, settings) -> JobResult:
+    ids = customers["customer_id"].to_numpy(object)
+    new = ~pd.Series(ids).isin(list(previous)).to_numpy()
+    res = dedupe.find_duplicates(customers, threshold=settings.get("dedupe_threshold", 0.5),
+                                 review_threshold=settings.get("dedupe_review", 0.05), model=model, only_new=new,
+                                 previous=previous)
+    warn = {}
+    p = res.pairs[~res.pairs["household"]].sort_values("match_probability", ascending=False)
+    for r in p.itertuples(index=False):
+        for x, y in ((r.id_a, r.id_b), (r.id_b, r.id_a)):
+            if x in warn or x in previous:
+                continue
+            label = "重複の可能性" if r.accepted else "要確認"
+            warn[x] = f"{label} {y}({r.reason_ja})"
+    # only the new rows' cells: the rest of the column keeps what the last full run wrote
+    raw_warn = book.read_raw("顧客")
+    old = {}
+    if raw_warn is not None and WARN in raw_warn.columns:
+        hmap = schema.header_map(list(raw_warn.columns), schema.CUSTOMERS)
+        id_h = next(h for h, k in hmap.items() if k == "customer_id")
+        old = dict(zip(raw_warn[id_h].map(schema.parse_text), raw_warn[WARN].map(schema.parse_text)))
+    col = [warn.get(x, "") if is_new else old.get(x, "") for x, is_new in zip(ids, new)]
+    book.update_columns("customers", pd.DataFrame({"customer_id": ids, WARN: col}), key="customer_id")
+    counts = {"new": int(new.sum()), "warned": len(warn)}
+    book.journal("dedupe", text("dedupe_new_done", "ja", **counts), text("dedupe_new_done", "en", **counts))
+    return JobResult(text("dedupe_new_done", "ja", **counts), text("dedupe_new_done", "en", **counts), counts)
+
+
+# --- merge / undo ----------------------------------------------------------------------------------------------
+
+def _dates_as_dates(df: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Columns holding only dates (and blanks) as datetime64, so the book writes them as dates: as plain objects
+    the workbook layer takes '2024-01-05' for digits-and-hyphens text and writes the serial number as text."""
+    if df is None:
+        return None
+    out = df.copy()
+    for c in out.columns:
+        vals = [v for v in out[c] if not schema.is_blank(v)]
+        if vals and all(isinstance(v, (dt.date, dt.datetime)) for v in vals):
+            out[c] = pd.to_datetime(pd.Series([None if schema.is_blank(v) else v for v in out[c]], index=out.index,
+                                              dtype=object))
+    return out
+
+
+def _raw(book, key: str) -> pd.DataFrame | None:
+    t = schema.table(key)
+    raw = book.read_raw(t.ja)
+    return _dates_as_dates(raw if raw is not None else book.read_raw(t.key))
+
+
+def merge_book(book, settings) -> JobResult:
+    """Merge every group of pairs decided 統合 on the 重複候補 sheet (see xlcrm.merge)."""
+    decisions, cand = _decisions(book)
+    pairs = [tuple(k.split("|")) for k, v in decisions.items() if v == "統合"]
+    if not pairs:
+        return JobResult(text("merge_nothing", "ja"), text("merge_nothing", "en"), {"groups": 0})
+    cannot = {frozenset(k.split("|")) for k, v in decisions.items() if v == "別人"}
+    groups, held = merge.groups_from_decisions(pairs, cannot)
+    customers = book.read("customers")
+    orders = book.read("orders", required=False)
+    contacts = book.read("contacts", required=False)
+    known = set(customers["customer_id"])
+    groups = [[x for x in g if x in known] for g in groups]
+    groups = [g for g in groups if len(g) > 1]
+    plans = merge.plan(groups, customers, orders, settings.get("merge_master", "most_orders"))
+    now = dt.datetime.now().replace(microsecond=0)
+    merge_id = "M" + now.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:3]
+    cust_raw, ord_raw, con_raw = _raw(book, "customers"), _raw(book, "orders"), _raw(book, "contacts")
+    cust_new, ord_new, con_new, hist = merge.apply(plans, cust_raw, ord_raw, con_raw, merge_id=merge_id, now=now)
+    book.write_table("顧客", cust_new.reset_index(drop=True))
+    n_orders = sum(len(json.loads(x)) for x in hist["付け替えた注文"])
+    n_contacts = sum(len(json.loads(x)) for x in hist["付け替えた対応"])
+    if ord_new is not None and n_orders:
+        book.write_table("注文", ord_new.reset_index(drop=True))
+    if con_new is not None and n_contacts:
+        book.write_table("対応履歴", con_new.reset_index(drop=True))
+    _append_history(book, hist)
+    absorbed = set(hist["統合元顧客ID"])
+    if cand is not None and len(cand):
+        keep = ~(cand["顧客ID"].map(schema.parse_text).isin(absorbed) | cand["相手ID"].map(schema.parse_text).isin(absorbed))
+        book.write_table(CANDIDATES, cand[keep.to_numpy()].reset_index(drop=True), key="ペアキー",
+                         text_columns=("顧客ID", "相手ID", "グループ", "ペアキー"))
+    ids = sorted(set(hist["統合ID"]))
+    counts = {"groups": len(plans), "records": len(hist), "orders": n_orders, "contacts": n_contacts,
+              "ids": ", ".join(ids), "held": len(held)}
+    ja, en = text("merge_done", "ja", **counts), text("merge_done", "en", **counts)
+    if held:
+        ja += text("merge_conflict", "ja", n=len(held))
+        en += " " + text("merge_conflict", "en", n=len(held))
+    book.journal("merge", ja, en)
+    return JobResult(ja, en, counts)
+
+
+def _append_history(book, rows: pd.DataFrame) -> None:
+    old = book.read_raw(merge.HISTORY)
+    if old is not None and len(old):
+        old = old.reindex(columns=merge.HISTORY_COLUMNS)
+        rows = pd.concat([old.reset_index(drop=True), rows], ignore_index=True)
+    book.write_table(merge.HISTORY, rows, text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前",
+                                                        "付け替えた注文", "付け替えた対応"))
+
+
+def undo_merge_book(book, settings, *, merge_id: str | None = None) -> JobResult:
+    """Undo merge `merge_id` (default: the latest not yet undone) from its before-images in 統合履歴."""
+    hist = book.read_raw(merge.HISTORY)
+    if hist is None or hist.empty:
+        return JobResult(text("undo_merge_none", "ja"), text("undo_merge_none", "en"), {"records": 0})
+    hist = hist.copy()
+    hist["統合ID"] = hist["統合ID"].map(schema.parse_text)
+    open_ = hist[hist["取消"].map(schema.is_blank)]
+    if merge_id is None:
+        if open_.empty:
+            return JobResult(text("undo_merge_none", "ja"), text("undo_merge_none", "en"), {"records": 0})
+        merge_id = open_["統合ID"].iloc[-1]
+    elif merge_id not in set(open_["統合ID"]):
+        raise BadInput(key="undo_merge_unknown", id=merge_id)
+    cust_raw, ord_raw, con_raw = _raw(book, "customers"), _raw(book, "orders"), _raw(book, "contacts")
+    cust, o, c, n = merge.undo(merge_id, cust_raw, ord_raw, con_raw, hist)
+    book.write_table("顧客", cust.reset_index(drop=True))
+    if o is not None:
+        book.write_table("注文", o.reset_index(drop=True))
+    if c is not None:
+        book.write_table("対応履歴", c.reset_index(drop=True))
+    hist.loc[hist["統合ID"] == merge_id, "取消"] = dt.datetime.now().replace(microsecond=0)
+    book.write_table(merge.HISTORY, hist.reset_index(drop=True),
+                     text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前", "付け替えた注文", "付け替えた対応"))
+    counts = {"id": merge_id, "records": n}
+    ja, en = text("undo_merge_done", "ja", **counts), text("undo_merge_done", "en", **counts)
+    book.journal("undo_merge", ja, en)
+    return JobResult(ja, en, counts)
+
+
+# --- any table ---------------------------------------------------------------------------------------------------
+
+def parse_map(items: list[str] | None) -> dict[str, str]:
+    """COLUMN=KIND pairs from the command line."""
+    out = {}
+    for it in items or []:
+        col, sep, kind = it.rpartition("=")
+        kind = kind.strip().lower()
+        if not sep or not col or kind not in dedupe.KINDS:
+            raise BadInput(key="dedupe_bad_map", kinds=", ".join(dedupe.KINDS))
+        out[col.strip()] = kind
+    return out
+
+
+def read_any(path: Path) -> pd.DataFrame:
+    """A CSV (UTF-8, BOM or cp932; index = file line) or the first sheet of an Excel file (index = sheet row)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        df = pd.read_excel(path, dtype=object, engine="calamine").fillna("")
+        df.index = pd.RangeIndex(2, 2 + len(df))
+        return df
+    from ..csvio import read_csv
+    return read_csv(path)
+
+
+def table_kinds(columns, mapping: dict[str, str]) -> dict[str, str]:
+    """Kinds per input column: our schema's headers (ja or en) need no --map; --map adds or overrides."""
+    kinds = {}
+    for h, k in schema.header_map(list(columns), schema.CUSTOMERS).items():
+        if k in dedupe.SCHEMA_KINDS:
+            kinds[h] = dedupe.SCHEMA_KINDS[k]
+    for col, kind in mapping.items():
+        if col not in columns:
+            raise BadInput(key="dedupe_unknown_column", column=col)
+        kinds[col] = kind
+    return kinds
+
+
+def dedupe_table(input_path, out_path, *, id_column: str | None = None, mapping: dict[str, str] | None = None,
+                 threshold: float = 0.5, lang: str = "ja") -> JobResult:
+    """Dedupe any table: writes customer_id, cluster_id, match_score, match_reason per input row (UTF-8 CSV)."""
+    path, out = Path(input_path), Path(out_path)
+    if not path.exists():
+        raise XlcrmError("book_not_found", name=path.name)
+    df = read_any(path)
+    df.columns = [str(c).strip() for c in df.columns]
+    kinds = table_kinds(df.columns, mapping or {})
+    if id_column is None:
+        hmap = schema.header_map(list(df.columns), schema.CUSTOMERS)
+        id_column = next((h for h, k in hmap.items() if k == "customer_id"), None)
+    if id_column is not None and id_column not in df.columns:
+        raise BadInput(key="dedupe_unknown_column", column=id_column)
+    if id_column is None:
+        id_column = "__row__"
+        df[id_column] = [str(i) for i in df.index]  # the line / row number as the file shows it
+    kinds.pop(id_column, None)
+    if not kinds:
+        raise BadInput(key="dedupe_no_fields")
+    ids = df[id_column].map(schema.parse_text)
+    bad = ids.eq("") | ids.duplicated(keep="first")
+    if bad.any():
+        first = {v: i for i, v in zip(ids.index[::-1], ids[::-1])}
+        raise BadInput([Problem(path.name, int(i), id_column, "duplicate_id" if ids[i] else "empty_id",
+                                other=first.get(ids[i], "")) for i in ids.index[bad.to_numpy()]])
+    df[id_column] = ids
+    res = dedupe.find_duplicates(df, kinds, id_column=id_column, threshold=threshold)
+    cl = res.clusters
+    outdf = pd.DataFrame({"customer_id": cl["id"].to_numpy(), "cluster_id": cl["cluster_id"].to_numpy(),
+                          "match_score": np.round(cl["match_score"].to_numpy(), 4),
+                          "match_reason": cl["match_reason_en" if lang == "en" else "match_reason_ja"].to_numpy()})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    outdf.to_csv(out, index=False, encoding="utf-8-sig")
+    counts = {"records": len(outdf), "clusters": int(outdf["cluster_id"].nunique()),
+              "dupes": int(len(outdf) - outdf["cluster_id"].nunique()), "out": out.name}
+    return JobResult(text("dedupe_table_done", "ja", **counts), text("dedupe_table_done", "en", **counts), counts)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from corpus import hostile
-from corpus.jobs import APPENDS, OPTIONS, READS, all_jobs, runner
+from corpus.jobs import APPENDS, KNOWN_BUGS, OPTIONS, READS, all_jobs, runner
 from xlcrm.book import open_book
 from xlcrm.cli import main
 from xlcrm.messages import BadInput, XlcrmError
@@ -108,7 +108,9 @@ def assert_untouched(path, original: bytes):
 
 @pytest.mark.parametrize("job", all_jobs())
 @pytest.mark.parametrize("case", list(ALL))
-def test_every_job_on_every_hostile_book(case, job, built, tmp_path, capfd, caplog):
+def test_every_job_on_every_hostile_book(case, job, built, tmp_path, capfd, caplog, request):
+    if (case, job) in KNOWN_BUGS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[case, job]))
     src, outcome = built(case)
     path = hostile.copy(src, tmp_path / "book")
     run = runner(job)

@@ -46,6 +46,8 @@ def test_returns_and_cancellations_are_not_purchases(tmp_path):
 
 
 @_needs("dedupe")
+@pytest.mark.xfail(strict=True, reason="xlcrm.dedupe crashes on an empty customer table (hardening report); "
+                                       "remove this marker with the fix")
 def test_dedupe_on_a_book_without_customers_says_so(tmp_path):
     """A new shop's empty book: the job finishes (nothing to compare) instead of crashing."""
     path, _ = hostile.build("all_empty", tmp_path)

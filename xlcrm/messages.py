@@ -109,6 +109,7 @@ _SEARCH = {
                              "no customers header row (顧客ID, 氏名, ...): pass the whole table, customers[#All]"),
 }
 _DEDUPE = {
+    "dedupe_too_few": ("顧客が{n}件のため、名寄せする組み合わせがありません。", "{n} customer(s): nothing to compare."),
     "dedupe_done": ("重複候補 {groups}グループ({records}件)、要確認 {review}ペア、同一世帯 {households}ペア。"
                     "「重複候補」シートの「判定」に 統合 / 別人 / 保留 を入力してください。",
                     "{groups} duplicate group(s) ({records} records), {review} pair(s) to check, {households} "

@@ -23,7 +23,6 @@ OPTIONS: dict[str, dict] = {
 
 # (case, job) pairs that fail today, reported to the job's owner: run, and expected to fail until fixed (strict)
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("all_empty", "dedupe"): "xlcrm.dedupe crashes on a book without customers (zero-size array in _key_rows)",
 }
 
 # tables a job adds rows to by design (record_contact appends to 対応履歴); others must keep their row count

@@ -461,9 +461,16 @@ class FileBook(Book):
     def backup_dir(self) -> Path:
         return self.path.with_name(f"{self.path.stem}_backup")
 
-    def _backup(self, mode: int) -> Path:
-        """Copy the current file into <stem>_backup/ beside the book (same permissions); keep the newest N."""
+    def _backup(self, mode: int) -> Path | None:
+        """Copy the current file into <stem>_backup/ beside the book (same permissions); keep the newest N.
+
+        N is `backups` if given, else バックアップ保存数 on 設定 (default 10); 0 means no backup, for a book
+        this process has just created (the demo) and nothing could be lost.
+        """
         import shutil
+        keep = self.backups if self.backups is not None else (self._settings or {}).get("backups", 10)
+        if keep <= 0:
+            return None
         d = self.backup_dir()
         d.mkdir(exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -481,9 +488,8 @@ class FileBook(Book):
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        keep = self.backups if self.backups is not None else 10
         olds = sorted(d.glob(f"{self.path.stem}-*{self.path.suffix}"))
-        for old in olds[:-keep] if keep > 0 else []:
+        for old in olds[:-keep]:
             old.unlink(missing_ok=True)
         return dest
 

@@ -186,11 +186,12 @@ class Book:
 
     # --- writing ----------------------------------------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame, *, key: str | None = None, sheet: str | None = None,
-                    text_columns=(), formula_columns=(), hidden: bool = False) -> TableLoc:
+                    at: str = "A1", text_columns=(), formula_columns=(), hidden: bool = False) -> TableLoc:
         """Create or replace table `name` with `df` (columns = headers to write).
 
         Columns that staff added to the table (headers not in `df`) are kept: matched by `key` when given,
-        otherwise by row position. A new table goes to A1 of sheet `sheet` (default: `name`). Values in
+        otherwise by row position. A new table goes to cell `at` of sheet `sheet` (default: `name`); an existing
+        one is rewritten where it stands. Values in
         `formula_columns` that start with '=' are written as formulas (e.g. HYPERLINK); anywhere else such
         text stays text, so customer data never becomes a formula.
         """
@@ -231,9 +232,10 @@ class Book:
         else:
             self._remember("new_table", name, None)
             target = sheet or name
-            _check_fits(target, 1, 1, len(body), len(body.columns))
+            top, left = _parse_cell(at)
+            _check_fits(target, top, left, len(body), len(body.columns))
             self._ensure_sheet(target, hidden=hidden)
-            loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
+            loc = TableLoc(name, target, top, left, list(body.columns), len(body), True)
         self._write_frame(loc, body, text_columns, formula_columns, blank if old is not None else ())
         if old is not None and formulas:
             self._keep_formulas(old, loc, before, body, formulas)
@@ -318,6 +320,15 @@ class Book:
         if grew:
             self._define_table(loc, new=False)
         return {"matched": matched, "unmatched": int(len(src) - matched)}
+
+    def read_range(self, sheet: str, cell: str, nrows: int, ncols: int) -> list[list]:
+        """The raw values of an `nrows` × `ncols` block of loose cells from `cell` (a form, a query cell);
+        [] when the sheet does not exist."""
+        if sheet not in self.sheet_names():
+            return []
+        r, c = _parse_cell(cell)
+        rows = self._values(TableLoc(sheet, sheet, r - 1, c, [None] * ncols, nrows, False))
+        return [list(row) + [None] * (ncols - len(row)) for row in rows]
 
     def write_range(self, sheet: str, cell: str, rows: list[list], *, clear: tuple[int, int] | None = None) -> None:
         """Write a small report block at `cell` (e.g. "A1"); `clear` = (rows, cols) to blank first."""

@@ -54,3 +54,24 @@ def test_run_a_ribbon_job_headless(book_path, capsys):
         journal = b.read_raw("変更履歴")
     assert journal["処理"].tolist() == ["rfm"]
     assert main(["run", "nosuchjob", str(book_path)]) == 2
+
+
+def test_an_unexpected_error_shows_no_traceback_or_cell_text(book_path, capsys, monkeypatch):
+    import xlcrm.jobs.io as io
+
+    def boom(*a, **k):
+        raise ValueError("山田太郎 090-1234-5678")  # a library error quoting a cell
+    monkeypatch.setattr(io, "undo", boom)
+    monkeypatch.delenv("XLCRM_DEBUG", raising=False)
+    assert main(["--lang", "en", "undo", str(book_path)]) == 1
+    err = capsys.readouterr().err
+    assert "ValueError" in err and "山田" not in err and "Traceback" not in err
+
+
+def test_demo_keeps_no_backup_of_the_book_it_just_made(tmp_path):
+    from xlcrm.jobs.demo import run_demo
+    out = tmp_path / "d.xlsm"
+    lines = list(run_demo(out, customers=60, seed=1, as_of=pd.Timestamp("2026-11-23")))
+    assert lines[-1] == "完了しました。"
+    with open_book(out) as b:
+        assert len(b.read("customers")) >= 60 and len(b.read("orders")) > 0

@@ -7,9 +7,10 @@ Exit codes: 0 ok, 2 bad input (the message names sheet, row and column), 3 workb
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from .messages import XlcrmError, default_lang
+from .messages import XlcrmError, default_lang, text
 
 
 def _date(s: str):
@@ -415,6 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 — a traceback's message may quote a cell: only its type, unless debugging
+        if os.environ.get("XLCRM_DEBUG"):
+            raise
+        print(text("unexpected", args.lang, kind=type(e).__name__) + " (XLCRM_DEBUG=1: details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -58,6 +58,20 @@ _BOOK = {
     "write_failed": ("ブック「{name}」を保存できませんでした({reason})。元のファイルはそのままです。",
                      "Could not save '{name}' ({reason}). The original file is unchanged."),
     "saved": ("保存しました: {name}(バックアップ: {backup})", "Saved {name} (backup: {backup})"),
+    # hardening: hostile files and layouts the file engine refuses rather than guess
+    "book_unsafe": ("「{name}」に安全でないXML(DTD・実体宣言)が含まれています。開かずに中止しました。",
+                    "'{name}' contains unsafe XML (a DTD or entity declarations). It was not opened."),
+    "book_damaged": ("「{name}」は壊れているため読めません(シート「{sheet}」)。Excelで開いて保存し直してください。",
+                     "'{name}' is damaged and cannot be read (sheet '{sheet}'). Open it in Excel and save it again."),
+    "merged_cell": ("結合されたセルに書き込めません。結合を解除してください", "is part of merged cells; unmerge them"),
+    "disk_full": ("ディスクの空きが足りないため「{name}」を保存できませんでした。元のファイルはそのままです。空きを作ってからもう一度実行してください。",
+                  "Not enough disk space to save '{name}'. The original file is unchanged; free some space and run again."),
+    "read_only": ("「{name}」またはそのフォルダーは読み取り専用のため保存できませんでした。元のファイルはそのままです。",
+                  "'{name}' or its folder is read-only, so it could not be saved. The original file is unchanged."),
+    "sheet_full": ("シート「{sheet}」に書ききれません({rows:,}行×{cols:,}列。Excelのシートは1,048,576行×16,384列まで)",
+                   "sheet '{sheet}' cannot hold {rows:,} rows x {cols:,} columns (an Excel sheet holds 1,048,576 x 16,384)"),
+    "cell_occupied": ("表を広げる先のセルに入力があります。上書きしないよう中止しました(セルを移動してください)",
+                      "is not empty and lies where the table must grow; move that cell (nothing was overwritten)"),
 }
 
 # --- CSV import / export ----------------------------------------------------------------------------------------
@@ -95,6 +109,7 @@ _SEARCH = {
                              "no customers header row (顧客ID, 氏名, ...): pass the whole table, customers[#All]"),
 }
 _DEDUPE = {
+    "dedupe_too_few": ("顧客が{n}件のため、名寄せする組み合わせがありません。", "{n} customer(s): nothing to compare."),
     "dedupe_done": ("重複候補 {groups}グループ({records}件)、要確認 {review}ペア、同一世帯 {households}ペア。"
                     "「重複候補」シートの「判定」に 統合 / 別人 / 保留 を入力してください。",
                     "{groups} duplicate group(s) ({records} records), {review} pair(s) to check, {households} "

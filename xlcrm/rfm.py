@@ -122,13 +122,19 @@ def summarize_arrays(codes: np.ndarray, n: int, days: np.ndarray, amounts: np.nd
     `codes` (int, 0..n-1) is each order's customer, `days` each order's date as whole days since 1970-01-01,
     `amounts` its amount; orders after `as_of_day` must already be dropped. Customers without orders get
     orders = 0 and NaN/sentinel dates (callers drop or blank them).
+    Only rows with a positive amount are purchases: a return (negative) or a ¥0 row (sample, cancellation)
+    counts for no order, recency or tenure, but returns do reduce the money spent, which is floored at 0.
     """
     codes = np.asarray(codes)
     if codes.dtype.kind not in "iu":
         codes = codes.astype(np.intp)
     days = np.asarray(days, dtype=np.int64)
+    amounts = np.asarray(amounts, dtype=np.float64)
+    total = np.maximum(np.bincount(codes, weights=amounts, minlength=n), 0.0)
+    buy = amounts > 0
+    if not buy.all():
+        codes, days = codes[buy], days[buy]
     count = np.bincount(codes, minlength=n)
-    total = np.bincount(codes, weights=np.asarray(amounts, dtype=np.float64), minlength=n)
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last, codes, days)
     first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)

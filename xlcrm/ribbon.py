@@ -8,6 +8,7 @@ never a traceback. Screen updating and the status bar are restored whatever happ
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import traceback
 import xml.etree.ElementTree as ET
@@ -116,10 +117,13 @@ def _conf_rows(xl_book) -> list[list] | None:
 
 
 def _log(tag: str, e: Exception) -> None:
+    """Where it failed, for whoever supports the shop: the stack and the exception type, never its message
+    (which may quote a cell), in a file only this user can read."""
     logger = logging.getLogger("xlcrm.ribbon")
     if not logger.handlers:
+        os.close(os.open(LOG_FILE, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
         h = logging.FileHandler(LOG_FILE, encoding="utf-8")
         h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         logger.addHandler(h)
         logger.propagate = False
-    logger.error("ribbon job %s failed:\n%s", tag, "".join(traceback.format_exception(e)))
+    logger.error("ribbon job %s failed: %s\n%s", tag, type(e).__name__, "".join(traceback.format_tb(e.__traceback__)))

@@ -266,13 +266,17 @@ def parse_number(v) -> float | None:
     if isinstance(v, bool):
         raise ValueError("bad_number")
     if isinstance(v, (int, float, np.integer, np.floating)):
-        return float(v)
-    s = unicodedata.normalize("NFKC", str(v)).strip().replace(",", "")
-    s = re.sub(r"(個|点|本|袋|箱|回)$", "", s)
-    try:
-        return float(s)
-    except ValueError:
-        raise ValueError("bad_number") from None
+        f = float(v)
+    else:
+        s = unicodedata.normalize("NFKC", str(v)).strip().replace(",", "")
+        s = re.sub(r"(個|点|本|袋|箱|回)$", "", s)
+        try:
+            f = float(s)
+        except ValueError:
+            raise ValueError("bad_number") from None
+    if not math.isfinite(f):  # "inf", "1e400": float() takes them, no quantity is one
+        raise ValueError("bad_number")
+    return f
 
 
 _TRUE = {"可", "○", "〇", "◯", "o", "はい", "yes", "y", "true", "1", "ok", "希望", "許可", "有", "あり", "定期", "する"}

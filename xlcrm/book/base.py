@@ -105,6 +105,38 @@ class Book:
         """Create the sheet if missing; True if it was created."""
         raise NotImplementedError
 
+    def _formulas(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> dict:
+        """{(row, col): formula} of the block's formula cells. Engines that cannot tell return {}."""
+        return {}
+
+    def _put_formula(self, sheet: str, row: int, col: int, formula) -> None:
+        raise NotImplementedError
+
+    def _first_filled(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> tuple[int, int] | None:
+        """The first non-empty cell (row, col) in the block, or None. Engines that cannot tell return None."""
+        return None
+
+    def _check_free(self, loc: TableLoc, new_rows: int, new_cols: int, headers) -> None:
+        """Refuse to grow a table over cells staff typed below or right of it (nothing is overwritten silently),
+        or past the sheet's last row or column (the file would be written, and Excel could not open it)."""
+        _check_fits(loc.sheet, loc.header_row, loc.first_col, new_rows, new_cols)
+        bottom_old = loc.header_row + max(loc.rows, 1)
+        bottom_new = loc.header_row + max(new_rows, 1)
+        right_old = loc.first_col + len(loc.headers) - 1
+        right_new = loc.first_col + new_cols - 1
+        blocks = []
+        if right_new > right_old:
+            blocks.append((loc.header_row, right_old + 1, bottom_new, right_new))
+        if bottom_new > bottom_old:
+            blocks.append((bottom_old + 1, loc.first_col, bottom_new, min(right_old, right_new)))
+        for r0, c0, r1, c1 in blocks:
+            hit = self._first_filled(loc.sheet, r0, c0, r1, c1)
+            if hit is not None:
+                r, c = hit
+                i = c - loc.first_col
+                column = str(headers[i]) if 0 <= i < len(headers) else col_letter(c)
+                raise BadInput([Problem(loc.sheet, r, column, "cell_occupied", cell=f"{col_letter(c)}{r}")])
+
     def user(self) -> str:
         try:
             return getpass.getuser()
@@ -154,11 +186,12 @@ class Book:
 
     # --- writing ----------------------------------------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame, *, key: str | None = None, sheet: str | None = None,
-                    text_columns=(), formula_columns=(), hidden: bool = False) -> TableLoc:
+                    at: str = "A1", text_columns=(), formula_columns=(), hidden: bool = False) -> TableLoc:
         """Create or replace table `name` with `df` (columns = headers to write).
 
         Columns that staff added to the table (headers not in `df`) are kept: matched by `key` when given,
-        otherwise by row position. A new table goes to A1 of sheet `sheet` (default: `name`). Values in
+        otherwise by row position. A new table goes to cell `at` of sheet `sheet` (default: `name`); an existing
+        one is rewritten where it stands. Values in
         `formula_columns` that start with '=' are written as formulas (e.g. HYPERLINK); anywhere else such
         text stays text, so customer data never becomes a formula.
         """
@@ -169,7 +202,10 @@ class Book:
         if old is not None:
             before = self.read_raw(name)
             self._remember("table", name, before)
-            extra = [h for h in old.headers if h not in (None, "") and not any(_same_header(h, x) for x in headers)]
+            # a column whose header staff left blank is still their column: named 列X as read_raw names it
+            synthetic = {f"列{col_letter(old.first_col + i)}" for i, h in enumerate(old.headers) if h in (None, "")}
+            old_headers = list(before.columns)
+            extra = [h for h in old_headers if not any(_same_header(h, x) for x in headers)]
             if extra:
                 kept = before[extra].reset_index(drop=True)
                 if key is not None and key in before.columns and key in body.columns:
@@ -182,22 +218,46 @@ class Book:
                 for h in extra:
                     body[h] = kept[h].to_numpy()
             # keep staff's column order; new columns go to the right
-            order = [h for h in old.headers if h not in (None, "") and h in body.columns]
+            order = [h for h in old_headers if h in body.columns]
             order += [h for h in body.columns if h not in order]
             body = body[order]
-            loc = TableLoc(name, old.sheet, old.header_row, old.first_col, list(body.columns), len(body), old.listobject)
+            # an Excel Table keeps its own name (staff's "テーブル1" holding 顧客): never a second Table over it
+            loc = TableLoc(old.name if old.listobject else name, old.sheet, old.header_row, old.first_col,
+                           list(body.columns), len(body), old.listobject)
+            blank = {c for i, c in enumerate(body.columns) if c in synthetic and c == f"列{col_letter(loc.first_col + i)}"}
+            self._check_free(old, len(body), len(body.columns), list(body.columns))
+            formulas = self._formulas(old.sheet, old.header_row + 1, old.first_col, old.header_row + old.rows,
+                                      old.first_col + len(old.headers) - 1) if old.rows else {}
             self._clear(old.sheet, old.header_row, old.first_col, old.rows + 1, len(old.headers))
         else:
             self._remember("new_table", name, None)
             target = sheet or name
+            top, left = _parse_cell(at)
+            _check_fits(target, top, left, len(body), len(body.columns))
             self._ensure_sheet(target, hidden=hidden)
-            loc = TableLoc(name, target, 1, 1, list(body.columns), len(body), True)
-        self._write_frame(loc, body, text_columns, formula_columns)
+            loc = TableLoc(name, target, top, left, list(body.columns), len(body), True)
+        self._write_frame(loc, body, text_columns, formula_columns, blank if old is not None else ())
+        if old is not None and formulas:
+            self._keep_formulas(old, loc, before, body, formulas)
         self._define_table(loc, new=old is None or not old.listobject)
         return loc
 
-    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=(), formula_columns=()):
-        rows = [list(map(str, body.columns))]
+    def _keep_formulas(self, old: TableLoc, loc: TableLoc, before: pd.DataFrame, body: pd.DataFrame,
+                       formulas: dict) -> None:
+        """Put staff's formulas back where a rewrite left the cell's value as it was (an import appends rows to 顧客:
+        the 年齢 =DATEDIF(...) column must stay formulas, not become their last values — or blanks)."""
+        old_headers = list(before.columns)
+        cols = {h: j for j, h in enumerate(body.columns)}
+        for (r, c), f in formulas.items():
+            i, h = r - old.header_row - 1, old_headers[c - old.first_col]
+            if h not in cols or i >= len(body) or i >= len(before):
+                continue
+            if _same_value(body[h].iloc[i], before[h].iloc[i]):
+                self._put_formula(loc.sheet, r, loc.first_col + cols[h], f)
+
+    def _write_frame(self, loc: TableLoc, body: pd.DataFrame, text_columns=(), formula_columns=(), blank=()):
+        # a header cell staff left blank is read as 列X; it is written back blank, not as that made-up name
+        rows = [[None if c in blank else str(c) for c in body.columns]]
         text_cols, date_cols = set(), set()
         formula_cols = {i for i, c in enumerate(body.columns) if c in formula_columns}
         for i, c in enumerate(body.columns):
@@ -248,6 +308,7 @@ class Book:
                                          "added": [c for c in src.columns if before[c] is None]})
         grew = len(headers) != len(loc.headers)
         if grew:
+            self._check_free(loc, loc.rows, len(headers), headers)
             loc = TableLoc(loc.name, loc.sheet, loc.header_row, loc.first_col, headers, loc.rows, loc.listobject)
         for c in src.columns:
             j = headers.index(_find_header(headers, c, t))
@@ -259,6 +320,15 @@ class Book:
         if grew:
             self._define_table(loc, new=False)
         return {"matched": matched, "unmatched": int(len(src) - matched)}
+
+    def read_range(self, sheet: str, cell: str, nrows: int, ncols: int) -> list[list]:
+        """The raw values of an `nrows` × `ncols` block of loose cells from `cell` (a form, a query cell);
+        [] when the sheet does not exist."""
+        if sheet not in self.sheet_names():
+            return []
+        r, c = _parse_cell(cell)
+        rows = self._values(TableLoc(sheet, sheet, r - 1, c, [None] * ncols, nrows, False))
+        return [list(row) + [None] * (ncols - len(row)) for row in rows]
 
     def write_range(self, sheet: str, cell: str, rows: list[list], *, clear: tuple[int, int] | None = None) -> None:
         """Write a small report block at `cell` (e.g. "A1"); `clear` = (rows, cols) to blank first."""
@@ -368,6 +438,21 @@ class Book:
             self.update_columns(name, df, key=b["key"])
 
 
+MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # an Excel sheet
+
+
+def _check_fits(sheet: str, header_row: int, first_col: int, rows: int, cols: int) -> None:
+    if header_row + max(rows, 1) > MAX_ROWS or first_col + cols - 1 > MAX_COLS:
+        raise BadInput([Problem(sheet, None, sheet, "sheet_full", rows=rows, cols=cols)])
+
+
+def _same_value(a, b) -> bool:
+    a, b = _cell_value(a), _cell_value(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return a == b
+
+
 def _jsonable(v):
     v = _cell_value(v)
     if isinstance(v, (dt.datetime, dt.date)):
@@ -383,8 +468,9 @@ def _unjson(v):
 
 def _looks_numeric_text(s: pd.Series) -> bool:
     """Text like '0120…' or '0060001' must stay text: Excel would eat the leading zero of a number."""
-    sample = s.dropna().astype(str).head(200)
-    return bool(len(sample)) and sample.str.fullmatch(r"[0-9０-９][0-9０-９\-]*").mean() > 0.5
+    sample = s.dropna().head(200)
+    text = sample[sample.map(lambda v: isinstance(v, str))].astype(str)  # a date or number cell is not text
+    return bool(len(sample)) and text.str.fullmatch(r"[0-9０-９][0-9０-９\-]*").sum() > len(sample) / 2
 
 
 def _sheet_name(name: str) -> str:

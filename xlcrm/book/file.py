@@ -7,8 +7,11 @@ changed the book since it was read, backs the old file up and swaps the new one 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
+import io
 import os
+import re
 import socket
 import stat
 import time
@@ -17,8 +20,13 @@ from pathlib import Path
 
 import python_calamine as pc
 
+try:
+    import fcntl
+except ImportError:  # Windows: the lock file alone
+    fcntl = None
+
 from .. import schema
-from ..messages import BookLocked, XlcrmError
+from ..messages import BadInput, BookLocked, Problem, XlcrmError
 from . import ooxml
 from .base import Book, TableLoc, col_letter
 
@@ -51,27 +59,81 @@ def fingerprint(path: Path) -> str:
 
 @contextmanager
 def write_lock(path: Path, wait: float = 10.0):
-    """Only one xlcrm process writes a book at a time (a lock file beside it; a dead holder's lock is taken over)."""
+    """Only one xlcrm process writes a book at a time: a lock file beside it, held while the book is replaced.
+
+    Where the OS has advisory locks (Linux, macOS) the kernel holds the lock and frees it when its holder dies,
+    so a dead writer never blocks the next one and two writers can never both believe they hold it. Elsewhere
+    the file itself is the lock (created exclusively, its content written before it appears; a dead local
+    holder's lock is taken over). Failing to create the lock (read-only folder, disk full) is a clear message.
+    """
     lock = path.with_name(f".~xlcrm.{path.name}.lock")
     me = f"{socket.gethostname()} {os.getpid()}"
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            os.write(fd, me.encode())
-            os.close(fd)
-            break
-        except FileExistsError:
-            if _stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            if time.monotonic() > deadline:
-                raise BookLocked("book_busy", name=path.name) from None
-            time.sleep(0.1)
+    try:
+        if fcntl is not None:
+            fd = _flock(lock, me, wait, path.name)
+        else:
+            fd = None
+            _exclusive_file(lock, me, wait, path.name)
+    except OSError as e:
+        raise _write_error(e, path) from None
     try:
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)  # while still holding it: a waiter then finds a fresh file, never this one
+        if fd is not None:
+            os.close(fd)
+
+
+def _flock(lock: Path, me: str, wait: float, name: str) -> int:
+    deadline = time.monotonic() + wait
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() > deadline:
+                raise BookLocked("book_busy", name=name) from None
+            time.sleep(0.05)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:  # the holder removed the file after we opened it: we locked an orphan, try the new one
+            os.close(fd)
+            continue
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, me.encode())
+        except BaseException:
+            lock.unlink(missing_ok=True)
+            os.close(fd)
+            raise
+        return fd
+
+
+def _exclusive_file(lock: Path, me: str, wait: float, name: str) -> None:
+    deadline = time.monotonic() + wait
+    tmp = lock.with_name(f"{lock.name}.{os.getpid()}")
+    tmp.write_text(me)
+    try:
+        while True:
+            try:
+                os.link(tmp, lock)  # atomic, and the lock never exists without its holder's name in it
+                return
+            except FileExistsError:
+                if _stale(lock):
+                    lock.unlink(missing_ok=True)
+                    continue
+                if time.monotonic() > deadline:
+                    raise BookLocked("book_busy", name=name) from None
+                time.sleep(0.1)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _stale(lock: Path) -> bool:
@@ -83,10 +145,23 @@ def _stale(lock: Path) -> bool:
         return False
     except ProcessLookupError:
         return True
-    except (ValueError, FileNotFoundError):
+    except FileNotFoundError:
         return True
-    except PermissionError:  # the process exists under another user
+    except (ValueError, PermissionError):  # unreadable, or the process exists under another user
         return False
+
+
+def _reason(e: OSError) -> str:
+    return os.strerror(e.errno) if e.errno else type(e).__name__
+
+
+def _write_error(e: OSError, path: Path) -> XlcrmError:
+    """The message for a failed write: disk full and read-only get their own sentence, the rest the OS reason."""
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return XlcrmError("disk_full", name=path.name)
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return XlcrmError("read_only", name=path.name)
+    return XlcrmError("write_failed", name=path.name, reason=_reason(e))
 
 
 class FileBook(Book):
@@ -100,13 +175,17 @@ class FileBook(Book):
         if not self.path.exists():
             raise XlcrmError("book_not_found", name=self.path.name)
         check_not_open(self.path)
-        ooxml.check_package(self.path)
-        self._fingerprint = fingerprint(self.path)
+        # One snapshot of the file for everything: the safety checks, the fingerprint, calamine now and openpyxl
+        # at the first write. Re-reading the path later could mix in a version someone saved meanwhile.
+        self._bytes = self.path.read_bytes()
+        ooxml.check_package(self.path, self._bytes)
+        self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
         try:
-            self._cal = pc.CalamineWorkbook.from_path(str(self.path), load_tables=True)
+            self._cal = pc.CalamineWorkbook.from_filelike(io.BytesIO(self._bytes), load_tables=True)
         except Exception:
             raise XlcrmError("not_a_workbook", name=self.path.name) from None
         self._wb = None
+        self._grid_cache = (None, None)
         self._dirty = False
         self._touched: set[str] = set()  # sheets written this session: read back from openpyxl, the rest from calamine
 
@@ -114,10 +193,40 @@ class FileBook(Book):
     @property
     def wb(self):
         if self._wb is None:
-            import openpyxl  # uses defusedxml when it is installed (it is a dependency)
-            self._wb = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() in (".xlsm", ".xltm"),
-                                              keep_links=False, rich_text=False)
+            import openpyxl
+            # check_package already refused any DTD; defusedxml is the second fence should one slip through
+            if not openpyxl.DEFUSEDXML and not openpyxl.LXML:
+                raise XlcrmError("book_unsafe", name=self.path.name)
+            try:
+                vba = self.path.suffix.lower() in (".xlsm", ".xltm")
+                # keep_links: external-link parts are kept as opaque data (never fetched) so staff's formulas
+                # that refer to other workbooks are not orphaned by a save
+                self._wb = openpyxl.load_workbook(io.BytesIO(self._bytes), keep_vba=vba, keep_links=True,
+                                                  rich_text=False)
+            except XlcrmError:
+                raise
+            except Exception:  # openpyxl reports bad XML as ValueError/KeyError/…: the file is damaged
+                raise XlcrmError("book_damaged", name=self.path.name, sheet="*") from None
         return self._wb
+
+    def _cal_grid(self, sheet: str) -> list[list]:
+        """A sheet's cells from calamine; the last one is kept, as locating a table and reading it come in pairs
+        (parsing a million-row sheet once instead of twice saves a third of the read)."""
+        if self._grid_cache[0] != sheet:
+            self._grid_cache = (None, None)
+            with self._reading(sheet):
+                self._grid_cache = (sheet, self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
+        return self._grid_cache[1]
+
+    @contextmanager
+    def _reading(self, sheet: str):
+        """calamine parses a sheet only when asked: a torn or malformed part surfaces here, as a clear message."""
+        try:
+            yield
+        except XlcrmError:
+            raise
+        except Exception:
+            raise XlcrmError("book_damaged", name=self.path.name, sheet=sheet) from None
 
     # --- engine primitives ------------------------------------------------------------------------------------
     def table_names(self) -> list[str]:
@@ -136,28 +245,39 @@ class FileBook(Book):
 
     def _locate_cal(self, name):
         folded = name.lower()
+        on_sheet = []
         for tn in self._cal.table_names:
-            if tn.lower() == folded:
+            with self._reading(tn):
                 t = self._cal.get_table_by_name(tn)
-                (r0, c0), (r1, _c1) = t.start, t.end
-                return TableLoc(tn, t.sheet, r0, c0 + 1, list(t.columns), r1 - r0 + 1, True)
+            (r0, c0), (r1, _c1) = t.start, t.end
+            loc = TableLoc(tn, t.sheet, r0, c0 + 1, list(t.columns), r1 - r0 + 1, True)
+            if tn.lower() == folded:
+                return loc
+            if t.sheet == name:
+                on_sheet.append(loc)
         if name not in self._cal.sheet_names:
             return None
-        grid = self._cal.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        return _locate_in_grid(name, name, grid)
+        return _pick_table(name, on_sheet) or _locate_in_grid(name, name, self._cal_grid(name))
 
     def _locate_xl(self, name):
+        from openpyxl.utils.cell import range_boundaries
         folded = name.lower()
+        on_sheet = []
         for ws in self._wb.worksheets:
             for t in ws.tables.values():
                 tn = t.displayName
+                c0, r0, c1, r1 = range_boundaries(t.ref)
+                headers = [ws.cell(r0, c).value for c in range(c0, c1 + 1)]
+                loc = TableLoc(tn, ws.title, r0, c0, headers, r1 - r0, True)
                 if tn.lower() == folded:
-                    from openpyxl.utils.cell import range_boundaries
-                    c0, r0, c1, r1 = range_boundaries(t.ref)
-                    headers = [ws.cell(r0, c).value for c in range(c0, c1 + 1)]
-                    return TableLoc(tn, ws.title, r0, c0, headers, r1 - r0, True)
+                    return loc
+                if ws.title == name:
+                    on_sheet.append(loc)
         if name not in self._wb.sheetnames:
             return None
+        picked = _pick_table(name, on_sheet)
+        if picked is not None:
+            return picked
         ws = self._wb[name]
         grid = [list(r) for r in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=ws.max_column,
                                                values_only=True)]
@@ -167,9 +287,10 @@ class FileBook(Book):
         n = len(loc.headers)
         if self._wb is None or loc.sheet not in self._touched:
             if loc.listobject:
-                rows = self._cal.get_table_by_name(loc.name).to_python()
+                with self._reading(loc.sheet):
+                    rows = self._cal.get_table_by_name(loc.name).to_python()
             else:
-                grid = self._cal.get_sheet_by_name(loc.sheet).to_python(skip_empty_area=False)
+                grid = self._cal_grid(loc.sheet)
                 rows = [r[loc.first_col - 1:loc.first_col - 1 + n] for r in
                         grid[loc.header_row:loc.header_row + loc.rows]]
             return [[None if v == "" else v for v in (list(r) + [None] * n)[:n]] for r in rows]
@@ -179,18 +300,26 @@ class FileBook(Book):
                                                values_only=True)]
 
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
         self._dirty = True
         self._touched.add(sheet)
         ws = self.wb[sheet]
         for i, values in enumerate(rows):
             for j, v in enumerate(values):
                 cell = ws.cell(row + i, col + j)
+                if isinstance(cell, MergedCell):
+                    if v is None:
+                        continue  # nothing to write, and a merged cell shows nothing of its own anyway
+                    raise BadInput([Problem(sheet, row + i, str(rows[0][j]) if len(rows) > 1 else "", "merged_cell",
+                                            cell=f"{col_letter(col + j)}{row + i}")])
+                if isinstance(v, str) and (ILLEGAL_CHARACTERS_RE.search(v) or "\r" in v):
+                    v = _escape_controls(v)
                 cell.value = v
                 if cell.data_type == "f" and (j not in formula_cols or i == 0):
                     cell.data_type = "s"  # customer text like '=1+1' is text, never a formula
                 if i == 0 and len(rows) > 1:
                     continue
-                if j in text_cols:
+                if j in text_cols and isinstance(v, str):  # '@' on a date or number cell would hide what it is
                     cell.number_format = TEXT_FORMAT
                 elif isinstance(v, dt.datetime):
                     cell.number_format = DATETIME_FORMAT if (v.hour or v.minute) else DATE_FORMAT
@@ -217,12 +346,34 @@ class FileBook(Book):
             ws.sheet_state = "hidden"
         return True
 
+    def _formulas(self, sheet, r0, c0, r1, c1):
+        ws = self.wb[sheet]
+        return {(cell.row, cell.column): cell.value
+                for row in ws.iter_rows(min_row=r0, max_row=min(r1, ws.max_row), min_col=c0, max_col=c1)
+                for cell in row if cell.data_type == "f"}
+
+    def _put_formula(self, sheet, row, col, formula):
+        self._dirty = True
+        self.wb[sheet].cell(row, col).value = formula
+
+    def _first_filled(self, sheet, r0, c0, r1, c1):
+        ws = self.wb[sheet]
+        r1 = min(r1, ws.max_row)
+        c1 = min(c1, ws.max_column)
+        for i, row in enumerate(ws.iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1, values_only=True)):
+            for j, v in enumerate(row):
+                if v not in (None, ""):
+                    return r0 + i, c0 + j
+        return None
+
     def _define_table(self, loc: TableLoc, new: bool) -> None:
         from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
         ws = self.wb[loc.sheet]
         ref = (f"{col_letter(loc.first_col)}{loc.header_row}:"
                f"{col_letter(loc.first_col + len(loc.headers) - 1)}{loc.header_row + max(loc.rows, 1)}")
         existing = next((t for t in ws.tables.values() if t.displayName.lower() == loc.name.lower()), None)
+        if existing is None and not _can_be_table(ws, loc, ref):
+            return  # staff's plain range stays a plain range: Excel would 'repair' (delete) such a table
         if existing is None:
             t = Table(displayName=_table_name(loc.name), ref=ref)
             t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
@@ -246,7 +397,9 @@ class FileBook(Book):
     def save(self) -> Path | None:
         """Write the changes: temp file, repair, check nobody changed the book, backup, atomic replace.
 
-        Returns the backup's path, or None when there was nothing to write.
+        Returns the backup's path, or None when there was nothing to write. Whatever fails — disk full, a
+        read-only folder, a kill — the book on disk is the old one or the new one, and no half-written temp
+        file or backup is left behind.
         """
         if not self._dirty and not self._journal_rows:
             return None
@@ -255,23 +408,32 @@ class FileBook(Book):
             check_not_open(self.path)
             if fingerprint(self.path) != self._fingerprint:
                 raise BookLocked("book_changed", name=self.path.name)
-            self._remove_dead_temps()
-            tmp = self.path.with_name(f".{self.path.stem}.xlcrm-{os.getpid()}{self.path.suffix}")
             try:
+                self._remove_dead_temps()
+            except OSError:
+                pass  # someone else's leftovers must not stop this save
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+            if not mode & 0o222:  # marked read-only by its owner (root could replace it anyway: do not)
+                raise XlcrmError("read_only", name=self.path.name)
+            tmp = self.path.with_name(f".{self.path.stem}.xlcrm-{os.getpid()}{self.path.suffix}")
+            backup = None
+            try:
+                _create_private(tmp)  # never readable by others while it holds customer data
                 self._wb.save(tmp)
                 ooxml.restore_parts(self.path, tmp)
                 pc.CalamineWorkbook.from_path(str(tmp)).close()  # it must open before it replaces anything
-                os.chmod(tmp, stat.S_IMODE(self.path.stat().st_mode))
+                os.chmod(tmp, mode)
                 _fsync(tmp)
-                backup = self._backup()
+                backup = self._backup(mode)
                 os.replace(tmp, self.path)
                 _fsync_dir(self.path.parent)
-            except OSError as e:
-                tmp.unlink(missing_ok=True)
-                raise XlcrmError("write_failed", name=self.path.name,
-                                 reason=os.strerror(e.errno) if e.errno else type(e).__name__) from None
-            except BaseException:
-                tmp.unlink(missing_ok=True)
+            except BaseException as e:
+                for leftover in (tmp, ooxml.parts_temp(tmp)):
+                    leftover.unlink(missing_ok=True)
+                if backup is not None and self.path.exists() and fingerprint(self.path) == self._fingerprint:
+                    backup.unlink(missing_ok=True)  # the replace did not happen: this copy backs up nothing new
+                if isinstance(e, OSError):
+                    raise _write_error(e, self.path) from None
                 raise
         self._fingerprint = fingerprint(self.path)
         self._dirty = False
@@ -279,28 +441,55 @@ class FileBook(Book):
 
     def _remove_dead_temps(self) -> None:
         """Temp files of writers that were killed mid-save (the book itself was never touched by them)."""
-        for tmp in self.path.parent.glob(f".{self.path.stem}.xlcrm-*{self.path.suffix}"):
+        pattern = re.compile(r"\.(?:" + re.escape(f"{self.path.stem}.xlcrm-") + r"(\d+)" + re.escape(self.path.suffix)
+                             + "|" + re.escape(self.path.stem) + r"-[\d-]+" + re.escape(self.path.suffix)
+                             + r"\.xlcrm-(\d+))")
+        candidates = list(self.path.parent.glob(f".{self.path.stem}.xlcrm-*"))
+        if self.backup_dir().is_dir():
+            candidates += list(self.backup_dir().glob(f".{self.path.stem}-*.xlcrm-*"))
+        for tmp in candidates:
+            m = pattern.match(tmp.name)
+            if m is None:
+                continue
             try:
-                os.kill(int(tmp.stem.rsplit("-", 1)[1]), 0)
+                os.kill(int(m.group(1) or m.group(2)), 0)
             except ProcessLookupError:
                 tmp.unlink(missing_ok=True)
-            except (ValueError, PermissionError, IndexError):
+            except PermissionError:
                 pass
 
     def backup_dir(self) -> Path:
         return self.path.with_name(f"{self.path.stem}_backup")
 
-    def _backup(self) -> Path:
-        """Copy the current file into <stem>_backup/ beside the book (same permissions); keep the newest N."""
+    def _backup(self, mode: int) -> Path | None:
+        """Copy the current file into <stem>_backup/ beside the book (same permissions); keep the newest N.
+
+        N is `backups` if given, else バックアップ保存数 on 設定 (default 10); 0 means no backup, for a book
+        this process has just created (the demo) and nothing could be lost.
+        """
         import shutil
+        keep = self.backups if self.backups is not None else (self._settings or {}).get("backups", 10)
+        if keep <= 0:
+            return None
         d = self.backup_dir()
         d.mkdir(exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         dest = d / f"{self.path.stem}-{stamp}{self.path.suffix}"
-        shutil.copy2(self.path, dest)
-        keep = self.backups if self.backups is not None else 10
+        # copied under a hidden name and renamed when complete: a half-copied backup must never look like one
+        part = d / f".{dest.name}.xlcrm-{os.getpid()}"
+        try:
+            fd = os.open(part, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, mode & 0o600)  # widened to `mode` when full
+            with os.fdopen(fd, "wb") as out, open(self.path, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            shutil.copystat(self.path, part)
+            os.replace(part, dest)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
         olds = sorted(d.glob(f"{self.path.stem}-*{self.path.suffix}"))
-        for old in olds[:-keep] if keep > 0 else []:
+        for old in olds[:-keep]:
             old.unlink(missing_ok=True)
         return dest
 
@@ -314,6 +503,22 @@ class FileBook(Book):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _create_private(path: Path) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _escape_controls(s: str) -> str:
+    """Control characters (and CR) as Excel itself stores them (_x000B_), so they survive instead of breaking the save.
+
+    openpyxl refuses them (IllegalCharacterError, whose message carries the cell's text) although Excel accepts
+    them from a paste; calamine reads _xHHHH_ back as the character, so a read-write round trip is lossless.
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    s = s.replace("\r", "_x000D_")  # XML would turn a bare CR into LF on reading
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
 
 
 def _fsync(path: Path) -> None:
@@ -339,6 +544,26 @@ def _table_name(name: str) -> str:
     return out if out[:1].isalpha() or out[:1] == "_" else "_" + out
 
 
+def _pick_table(name: str, tables: list[TableLoc]) -> TableLoc | None:
+    """The Excel Table on sheet `name` that holds table `name` when staff made it with Ctrl+T ("テーブル1").
+
+    Reading around it as a plain range would work, but writing would then lay a second Table over the first,
+    which Excel treats as a corrupt file. With several, the one whose headers know most of the schema's columns.
+    """
+    if not tables:
+        return None
+    try:
+        t = schema.table(name)
+    except KeyError:
+        return tables[0] if len(tables) == 1 else None
+
+    def score(loc):
+        hmap = schema.header_map([str(h) for h in loc.headers if h not in (None, "")], t)
+        return sum(1 for k in hmap.values() if k in t.by_key)
+    best = max(tables, key=score)
+    return best if score(best) > 0 or len(tables) == 1 else None
+
+
 def _locate_in_grid(name: str, sheet: str, grid: list[list]) -> TableLoc | None:
     """A table typed on a sheet without being an Excel Table: find its header row (it need not be row 1)."""
     try:
@@ -362,12 +587,26 @@ def _locate_in_grid(name: str, sheet: str, grid: list[list]) -> TableLoc | None:
     row = grid[best]
     cols = [i for i, v in enumerate(row) if v not in (None, "")]
     c0, c1 = cols[0], cols[-1]
-    headers = [row[i] if row[i] not in (None, "") else None for i in range(c0, c1 + 1)]
     last = best
     for r in range(best + 1, len(grid)):
         if any(v not in (None, "") for v in grid[r][c0:c1 + 1]):
             last = r
+    # Data right of the last header (an extension number under a merged 電話番号 header) belongs to the table:
+    # left out, a job adding a column would write straight over it.
+    while any(c1 + 1 < len(grid[r]) and grid[r][c1 + 1] not in (None, "") for r in range(best + 1, last + 1)):
+        c1 += 1
+    headers = [row[i] if i < len(row) and row[i] not in (None, "") else None for i in range(c0, c1 + 1)]
     return TableLoc(name, sheet, best + 1, c0 + 1, headers, last - best, False)
+
+
+def _can_be_table(ws, loc: TableLoc, ref: str) -> bool:
+    """An Excel Table needs distinct, non-blank header texts and no merged cells inside it."""
+    from openpyxl.worksheet.cell_range import CellRange
+    names = [str(h).strip().lower() for h in loc.headers if h not in (None, "")]
+    if len(names) != len(loc.headers) or len(set(names)) != len(names):
+        return False
+    area = CellRange(ref)
+    return not any(area.isdisjoint(m) is False for m in ws.merged_cells.ranges)
 
 
 def _autowidth(ws, loc: TableLoc) -> None:

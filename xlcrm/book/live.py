@@ -10,6 +10,7 @@ import datetime as dt
 from .base import Book, TableLoc, col_letter
 
 DATE_FORMAT = "yyyy/mm/dd"
+FORMULA_START = ("=", "+", "-", "@")
 
 
 class LiveBook(Book):
@@ -31,16 +32,25 @@ class LiveBook(Book):
                     return s, t
         return None, None
 
+    @staticmethod
+    def _loc(sheet, t) -> TableLoc:
+        rng = t.range
+        headers = t.header_row_range.options(ndim=1).value
+        body = t.data_body_range
+        return TableLoc(t.name, sheet.name, rng.row, rng.column, list(headers),
+                        0 if body is None else body.rows.count, True)
+
     def _locate(self, name: str) -> TableLoc | None:
         sheet, t = self._find(name)
         if t is not None:
-            rng = t.range
-            headers = t.header_row_range.options(ndim=1).value
-            body = t.data_body_range
-            return TableLoc(t.name, sheet.name, rng.row, rng.column, list(headers),
-                            0 if body is None else body.rows.count, True)
+            return self._loc(sheet, t)
         if name not in self.sheet_names():
             return None
+        from .file import _pick_table  # a Ctrl+T table keeps Excel's name (テーブル1): use it, never overlap it
+        s = self.xw.sheets[name]
+        picked = _pick_table(name, [self._loc(s, t) for t in s.tables])
+        if picked is not None:
+            return picked
         from .file import _locate_in_grid
         used = self.xw.sheets[name].used_range
         grid = used.options(ndim=2).value or []
@@ -62,14 +72,24 @@ class LiveBook(Book):
         n = len(rows)
         for j in text_cols:  # before the values, or Excel turns '0120…' into a number
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = "@"
-        values = [["'" + v if isinstance(v, str) and v.startswith("=") and (j not in formula_cols or i == 0) else v
-                   for j, v in enumerate(r)] for i, r in enumerate(rows)]
+        # Excel parses a string assigned through COM as if typed: '=…', '+…', '-…' and '@…' would become formulas.
+        # A leading apostrophe keeps customer text as text (Excel does not store the apostrophe in the value).
+        values = [["'" + v if isinstance(v, str) and v[:1] in FORMULA_START and (j not in formula_cols or i == 0)
+                   else v for j, v in enumerate(r)] for i, r in enumerate(rows)]
         s.range((row, col)).value = values
         for j in date_cols:
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = DATE_FORMAT
         for j, v in enumerate(rows[-1]):
             if isinstance(v, dt.date) and j not in date_cols:
                 s.range((row + 1, col + j), (row + n - 1, col + j)).number_format = DATE_FORMAT
+
+    def _first_filled(self, sheet, r0, c0, r1, c1):
+        grid = self.xw.sheets[sheet].range((r0, c0), (r1, c1)).options(ndim=2).value or []
+        for i, row in enumerate(grid):
+            for j, v in enumerate(row):
+                if v not in (None, ""):
+                    return r0 + i, c0 + j
+        return None
 
     def _clear(self, sheet, row, col, nrows, ncols):
         if nrows and ncols:

@@ -7,8 +7,11 @@ All XML here is parsed with defusedxml: the workbook may come from anywhere.
 """
 from __future__ import annotations
 
+import io
+import os
 import posixpath
 import zipfile
+import zlib
 from pathlib import Path
 
 from defusedxml import ElementTree as ET
@@ -25,17 +28,26 @@ UI_TYPES = ("http://schemas.microsoft.com/office/2006/relationships/ui/extensibi
             "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility")
 
 
-def check_package(path: Path) -> None:
-    """Refuse what is not a workbook, is password-protected, or would unpack into a bomb."""
+def check_package(path: Path, data: bytes | None = None) -> None:
+    """Refuse what is not a workbook, is password-protected, would unpack into a bomb, or declares a DTD.
+
+    `data`: the file's bytes when the caller already holds them (then exactly those bytes are checked).
+    """
     name = path.name
-    with open(path, "rb") as f:
-        head = f.read(8)
+    if data is None:
+        data = Path(path).read_bytes()
+    head = data[:8]
+    src = io.BytesIO(data)
     if head == OLE_MAGIC:
-        raise XlcrmError("book_encrypted", name=name)
-    if not zipfile.is_zipfile(path):
+        # Excel wraps a password-protected .xlsx in an OLE file holding an 'EncryptedPackage' stream; an old
+        # binary .xls is an OLE file with a 'Workbook' (or 'Book') stream: not a workbook we read, not "protected".
+        legacy = not _has_ole_stream(data, "EncryptedPackage") and (
+            _has_ole_stream(data, "Workbook") or _has_ole_stream(data, "Book\0"))
+        raise XlcrmError("not_a_workbook" if legacy else "book_encrypted", name=name)
+    if not zipfile.is_zipfile(src):
         raise XlcrmError("not_a_workbook", name=name)
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(src) as z:
             infos = z.infolist()
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or not any(n.startswith("xl/workbook") for n in names):
@@ -44,8 +56,77 @@ def check_package(path: Path) -> None:
             packed = sum(i.compress_size for i in infos) or 1
             if total > MAX_UNPACKED or (total > 50 * 1024 ** 2 and total / packed > MAX_RATIO):
                 raise XlcrmError("book_too_large", name=name)
-    except zipfile.BadZipFile:
+            for info in infos:
+                if _declares_dtd(z, info):
+                    raise XlcrmError("book_unsafe", name=name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError):
         raise XlcrmError("not_a_workbook", name=name) from None
+
+
+_PROLOG_LIMIT = 1 << 20  # a real part's prolog is an XML declaration; a megabyte of comments before the root is not
+
+
+def _declares_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """True if an XML part has a DOCTYPE (entity declarations: billion laughs, external entities).
+
+    OOXML never uses DTDs, so refusing them outright protects every reader we use — calamine (quick-xml),
+    openpyxl (defusedxml, unless OPENPYXL_DEFUSEDXML=False) and this module — whatever each does with entities.
+    Only the prolog is read: a DOCTYPE must come before the root element.
+    """
+    if info.is_dir():
+        return False
+    buf = b""
+    with z.open(info) as f:
+        while len(buf) < _PROLOG_LIMIT:
+            chunk = f.read(4096)
+            if not chunk:
+                break
+            buf += chunk
+            text = _xml_text(buf)
+            if text is None:
+                return False  # not XML (vbaProject.bin, images)
+            verdict = _prolog_verdict(text)
+            if verdict is not None:
+                return verdict
+    return len(buf) >= _PROLOG_LIMIT  # no root element within the limit: refuse; a part that just ends: harmless
+
+
+def _xml_text(data: bytes) -> str | None:
+    """The start of a part as text if it looks like XML (UTF-8 or UTF-16, with or without BOM), else None."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[1:2] == b"\0" or data[:1] == b"\0":
+        enc = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else (
+            "utf-16-le" if data[1:2] == b"\0" else "utf-16-be")
+        text = data[: len(data) // 2 * 2].decode(enc, errors="ignore")
+    else:
+        text = data.decode("utf-8", errors="ignore")
+    text = text.lstrip("\ufeff \t\r\n")
+    return text if text.startswith("<") else None
+
+
+def _prolog_verdict(text: str) -> bool | None:
+    """True: a DOCTYPE before the root; False: the root starts first; None: read more."""
+    i = 0
+    while True:
+        j = text.find("<", i)
+        if j < 0 or j + 1 >= len(text):
+            return None
+        nxt = text[j + 1]
+        if nxt == "?":          # XML declaration or processing instruction
+            k = text.find("?>", j)
+        elif text.startswith("<!--", j):
+            k = text.find("-->", j)
+        elif nxt == "!":        # <!DOCTYPE (any case) or some other declaration: never valid in OOXML
+            return True
+        else:
+            return False        # the root element
+        if k < 0:
+            return None
+        i = k + 2
+
+
+def _has_ole_stream(data: bytes, stream: str) -> bool:
+    """Whether an OLE compound file names `stream` in its directory (names are stored as UTF-16LE)."""
+    return stream.encode("utf-16-le") in data
 
 
 def _rels(z: zipfile.ZipFile, part: str) -> list[dict]:
@@ -107,8 +188,14 @@ def restore_parts(original: Path, saved: Path) -> None:
         _rewrite(saved, zo, missing_rels, parts, d_orig, o_orig)
 
 
+def parts_temp(saved: Path) -> Path:
+    """Where `restore_parts` builds its repaired copy of `saved` (the caller cleans it up if a save fails)."""
+    return saved.with_name(saved.name + ".parts")
+
+
 def _rewrite(saved: Path, zo: zipfile.ZipFile, rels: list[dict], parts: list[str], d_orig, o_orig) -> None:
-    tmp = saved.with_name(saved.name + ".parts")
+    tmp = parts_temp(saved)
+    os.close(os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))  # private, like `saved` itself
     with zipfile.ZipFile(saved) as zs, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zt:
         present = set(zs.namelist())
         used_ids = {r["Id"] for r in _rels(zs, "_rels/.rels")}

@@ -76,6 +76,9 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
     customers added since the last run are checked against everyone (the last run's model is reused), and only
     their 重複警告 cells are set."""
     customers = book.read("customers")
+    if len(customers) < 2:  # a new shop's book: nothing to compare, nothing to write
+        return JobResult(text("dedupe_too_few", "ja", n=len(customers)), text("dedupe_too_few", "en", n=len(customers)),
+                         {"groups": 0, "records": 0, "review": 0, "households": 0})
     decisions, _ = _decisions(book)
     previous, model = _state(book)
     ids = customers["customer_id"].to_numpy(object)

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import messages, schema
 from .. import search as core
 from ..book import open_book
-from ..book.base import TableLoc, col_letter
+from ..book.base import col_letter
 from ..messages import BadInput, Problem
 from . import JobResult
 
@@ -34,12 +34,8 @@ def _fold(h) -> str:
 
 
 def _top_cells(book) -> list[list]:
-    """The cells above the results table. The book API reads tables, not loose cells: this asks the engine for
-    the block A1:L4 as a headerless range (same primitive as a table body)."""
-    if SHEET not in book.sheet_names():
-        return []
-    loc = TableLoc(SHEET, SHEET, 0, 1, [None] * _SCAN_COLS, _SCAN_ROWS, False)
-    return [list(r) + [None] * (_SCAN_COLS - len(r)) for r in book._values(loc)]
+    """The cells above the results table, where the query and its label are."""
+    return book.read_range(SHEET, "A1", _SCAN_ROWS, _SCAN_COLS)
 
 
 def read_query(book) -> tuple[str, object, dict]:
@@ -118,17 +114,6 @@ def search_book(book_path, query: str, limit: int | None = None, lang: str | Non
     return find(customers, query, limit, lang)
 
 
-def _ensure_results_table(book, headers: list[str]) -> None:
-    """An empty 検索結果表 table at A5 when the book has none. `write_table` puts a new table at A1, where the title
-    and query are; so the header is put in place with the engine's primitives first, and `write_table` then
-    rewrites the table where it is (with undo and journal)."""
-    if book.has_table(RESULTS_TABLE):
-        return
-    loc = TableLoc(RESULTS_TABLE, SHEET, RESULTS_ROW, 1, list(headers), 0, True)
-    book._put(SHEET, RESULTS_ROW, 1, [list(headers), [None] * len(headers)])
-    book._define_table(loc, new=True)
-
-
 def search(book, settings, *, query: str | None = None, limit: int | None = None, **_options) -> JobResult:
     """The ribbon's 検索 button: read the query on 検索, write 検索結果表 with links to 顧客."""
     lang = settings.get("header_lang", "ja")
@@ -145,8 +130,7 @@ def search(book, settings, *, query: str | None = None, limit: int | None = None
     if not where.get("cell"):  # no query cell yet: lay the sheet out as the built workbook does
         book.write_range(SHEET, "A1", [[TITLE], [QUERY_LABELS[0], query, LIMIT_LABELS[0], n]])
         where["cell"] = "B2"
-    _ensure_results_table(book, list(table.columns))
-    book.write_table(RESULTS_TABLE, table, sheet=SHEET, formula_columns=(table.columns[0],))
+    book.write_table(RESULTS_TABLE, table, sheet=SHEET, at=f"A{RESULTS_ROW}", formula_columns=(table.columns[0],))
     ja = messages.text("search_done", "ja", query_cell=where["cell"], n=len(results))
     en = messages.text("search_done", "en", query_cell=where["cell"], n=len(results))
     book.journal("search", ja, en)  # the query itself may be a customer's name: never in the journal

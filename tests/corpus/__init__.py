@@ -1,0 +1,1 @@
+"""Hostile inputs, generated on demand (nothing large is committed): see `hostile.py`."""

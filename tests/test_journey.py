@@ -103,6 +103,22 @@ def test_blank_channel_is_its_own_row_and_a_channel_without_first_purchases_has_
     assert ch.loc["紹介", "first_purchases"] == 0 and np.isnan(ch.loc["紹介", "f2_rate"])
 
 
+def test_returns_and_zero_rows_are_not_purchases_but_returns_reduce_revenue_and_are_visits():
+    c, o = frames()
+    extra = pd.DataFrame([("R1", "D", "2024-03-20", "店舗", -1000, ""), ("Z1", "A", "2024-03-01", "EC", 0, ""),
+                          ("R2", "E", "2024-03-02", "EC", -500, "")],
+                         columns=["order_id", "customer_id", "order_date", "channel", "amount", "subscription"])
+    extra.index = range(100, 103)
+    o = pd.concat([o, schema.conform(extra, "orders")])
+    d = jr.build(c, o, AS_OF, SCORED)
+    # D's return is no second purchase, A's ¥0 row no third day, E's return no first purchase
+    assert d["funnel"]["customers"].tolist() == [6, 4, 3, 2, 1]
+    ch = d["channels"]
+    assert ch.loc["店舗", ["orders", "revenue"]].tolist() == [5, 7500.0]
+    assert ch.loc["EC", ["orders", "buyers", "revenue"]].tolist() == [4, 2, 5000.0]
+    assert jr.visits(c, o, AS_OF).set_index("customer_id").loc["D", "visit_count"] == 2
+
+
 def test_store_visits_count_days_not_receipts():
     c, o = frames()
     v = jr.visits(c, o, AS_OF).set_index("customer_id")
@@ -244,9 +260,11 @@ def test_demo_tables_agree_with_the_order_sheet(demo):
     counts = d["funnel"]["customers"].to_numpy()
     assert (np.diff(counts) <= 0).all() and counts[-1] > 0          # a funnel, and someone reaches 優良
     upto = orders[orders["order_date"] <= pd.Timestamp("2024-06-30")]
-    assert counts[1] == upto["customer_id"].nunique()
+    bought = upto[upto["amount"] > 0]          # the demo has returns: no purchases, but net revenue
+    assert len(bought) < len(upto)
+    assert counts[1] == bought["customer_id"].nunique()
     assert d["by_channel"]["first"].sum() == d["by_month"]["first"].sum() == counts[1]
-    assert d["channels"]["orders"].sum() == len(upto)
+    assert d["channels"]["orders"].sum() == len(bought)
     assert d["channels"]["revenue"].sum() == pytest.approx(upto["amount"].sum())
     assert set(d["channels"].index) <= {"EC", "電話", "店舗", "SNS", "紹介", "LINE", jr.NO_CHANNEL}
     store = upto[upto["channel"] == "店舗"]

@@ -16,6 +16,10 @@ the order listed first on 注文).
 Channel analysis counts order lines, revenue and buyers per チャネル; first purchases are customers acquired by
 the channel, F2 rate is the share of those who bought again (on any channel), repeat rate is the share of the
 channel's buyers who bought through that channel on 2+ days. Store visits: days with a 店舗 order.
+
+As in RFM, only rows with a positive amount are purchases: a return or a ¥0 row (sample, cancellation) moves
+nobody along the funnel and is no channel order, but returns do reduce the channel's revenue. A store visit is any
+店舗 row, a return included: the customer came to the shop.
 """
 from __future__ import annotations
 
@@ -54,6 +58,7 @@ def _orders_upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
     o = orders.assign(_pos=np.arange(len(orders)))
     o = o[o["order_date"].notna() & (o["order_date"] < as_of + pd.Timedelta(days=1))].copy()
     o["day"] = o["order_date"].dt.normalize()
+    o["buy"] = o["amount"].to_numpy(dtype=float) > 0
     o["channel"] = _channel(o["channel"]) if "channel" in o else NO_CHANNEL
     if "subscription" in o:
         o["subscription"] = o["subscription"].fillna(False).astype(bool)
@@ -66,7 +71,8 @@ def _orders_upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
 def stages(customers: pd.DataFrame, orders: pd.DataFrame, as_of, scored: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer: first_order, first_month ('2024-01'), acq_channel, days (distinct order days),
     subscription, segment_key and a boolean column per funnel step (STEPS)."""
-    o = _orders_upto(orders, as_of).sort_values(["customer_id", "order_date", "_pos"], kind="stable")
+    o = _orders_upto(orders, as_of)
+    o = o[o["buy"]].sort_values(["customer_id", "order_date", "_pos"], kind="stable")
     days = o.groupby("customer_id", sort=False)["day"].nunique()
     first = o.drop_duplicates("customer_id")[["customer_id", "order_date", "channel"]].set_index("customer_id")
     sub = o.groupby("customer_id", sort=False)["subscription"].any()
@@ -121,9 +127,11 @@ def channels(orders: pd.DataFrame, st: pd.DataFrame, as_of) -> pd.DataFrame:
     """Per channel: orders, revenue, buyers, first purchases, F2 rate (of those acquired), repeat rate (buyers
     who bought through the channel on 2+ days). Sorted by revenue, largest first."""
     o = _orders_upto(orders, as_of)
-    g = o.groupby("channel")
-    out = pd.DataFrame({"orders": g.size(), "revenue": g["amount"].sum(), "buyers": g["customer_id"].nunique()})
-    per = o.groupby(["channel", "customer_id"])["day"].nunique()
+    b = o[o["buy"]]
+    g = b.groupby("channel")
+    out = pd.DataFrame({"orders": g.size(), "buyers": g["customer_id"].nunique()})
+    out["revenue"] = o.groupby("channel")["amount"].sum().reindex(out.index)      # net of returns
+    per = b.groupby(["channel", "customer_id"])["day"].nunique()
     out["repeaters"] = (per >= 2).groupby(level=0).sum()
     acq = st[st["first"]].groupby("acq_channel")
     out["first_purchases"] = acq.size().reindex(out.index).fillna(0)

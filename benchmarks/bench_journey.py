@@ -6,7 +6,8 @@ same run — and the two must give the same numbers (checked below).
 
 Shared definitions: purchases are distinct order days; F2 = 2+ days; repeat = 3+ days or any 定期 order (and
 F2); the acquisition channel is the channel of the first order (earliest date, then listing order); a visit is a
-day with a 店舗 order. The generated amounts are all positive (no returns). No RFM scores here (the 優良 step is the RFM module's, benchmarked in bench_rfm.py).
+day with a 店舗 order. The generated amounts are all positive (no returns). No RFM scores here (the 優良 step is
+the RFM module's, benchmarked in bench_rfm.py).
 """
 from __future__ import annotations
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -23,7 +21,7 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from _data import orders_arrays  # noqa: E402
+from bench_rfm_data import median_time, orders_frame  # noqa: E402
 from xlcrm import dashboard as db  # noqa: E402
 
 AS_OF = "2024-02-01"
@@ -50,25 +48,13 @@ SELECT strftime(date_trunc('month', order_date), '%Y-%m') AS month, sum(amount) 
 WHERE order_date < date_trunc('month', DATE '{AS_OF}' + INTERVAL 1 DAY) GROUP BY 1 ORDER BY 1"""
 
 
-def timed(f, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", action="store_true", help="100k customers / 1M orders")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     n_c, n_o = (100_000, 1_000_000) if args.small else (1_000_000, 10_000_000)
-    ids, days, amount = orders_arrays(n_c, n_o, seed=1)
-    orders = pd.DataFrame({"customer_id": pd.array(ids, dtype="str"),
-                           "order_date": days.astype("datetime64[D]").astype("datetime64[ns]"), "amount": amount})
-    del ids
+    orders = orders_frame(n_c, n_o, seed=1)
     print(f"data: {n_c:,} customers / {n_o:,} orders; {os.cpu_count()} cores, duckdb {duckdb.__version__}, "
           f"pandas {pd.__version__}")
     con = duckdb.connect()
@@ -84,8 +70,8 @@ def main() -> None:
     def theirs():
         return (con.execute(F2_SQL).df(), con.execute(COHORT_SQL).df(), con.execute(REVENUE_SQL).df())
 
-    t_x, (f2, co, rev) = timed(ours, args.repeat)
-    t_d, (f2_d, co_d, rev_d) = timed(theirs, args.repeat)
+    t_x, (f2, co, rev) = median_time(ours, args.repeat)
+    t_d, (f2_d, co_d, rev_d) = median_time(theirs, args.repeat)
     print(f"xlcrm.dashboard (F2 + cohorts + revenue): {t_x:.2f}s   DuckDB SQL: {t_d:.2f}s   (median of {args.repeat})")
 
     # the same numbers

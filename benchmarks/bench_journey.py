@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,7 +23,7 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench_rfm_data import orders_arrays  # noqa: E402
+from bench_rfm_data import median_time, orders_frame  # noqa: E402
 from xlcrm import journey as jr  # noqa: E402
 
 AS_OF = "2024-02-01"
@@ -46,35 +44,23 @@ VISITS_SQL = f"""SELECT count(DISTINCT (customer_id, order_date::DATE)) AS visit
 WHERE channel = '店舗' AND order_date <= DATE '{AS_OF}'"""
 
 
-def timed(f, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", action="store_true", help="100k customers / 1M orders")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     n_c, n_o = (100_000, 1_000_000) if args.small else (1_000_000, 10_000_000)
-    ids, days, amount = orders_arrays(n_c, n_o, seed=1)
     rng = np.random.default_rng(2)
-    orders = pd.DataFrame({"customer_id": pd.array(ids, dtype="str"),
-                           "order_date": days.astype("datetime64[D]").astype("datetime64[ns]"), "amount": amount,
-                           "channel": pd.array(CHANNELS[rng.integers(0, len(CHANNELS), n_o)], dtype="str"),
-                           "subscription": pd.array(rng.random(n_o) < 0.05, dtype="boolean")})
-    customers = pd.DataFrame({"customer_id": pd.array(np.unique(ids), dtype="str")})
-    del ids
+    orders = orders_frame(n_c, n_o, seed=1).assign(
+        channel=pd.array(CHANNELS[rng.integers(0, len(CHANNELS), n_o)], dtype="str"),
+        subscription=pd.array(rng.random(n_o) < 0.05, dtype="boolean"))
+    customers = pd.DataFrame({"customer_id": pd.array(orders["customer_id"].unique(), dtype="str")})
     print(f"data: {n_c:,} customers / {n_o:,} orders; {os.cpu_count()} cores, duckdb {duckdb.__version__}, "
           f"pandas {pd.__version__}")
     con = duckdb.connect()
     con.register("orders", orders.assign(pos=np.arange(n_o)))
-    t_ours, d = timed(lambda: jr.build(customers, orders, AS_OF), args.repeat)
-    t_sql, (tab, visits) = timed(lambda: (con.sql(SQL).df(), con.sql(VISITS_SQL).fetchall()[0][0]), args.repeat)
+    t_ours, d = median_time(lambda: jr.build(customers, orders, AS_OF), args.repeat)
+    t_sql, (tab, visits) = median_time(lambda: (con.sql(SQL).df(), con.sql(VISITS_SQL).fetchall()[0][0]), args.repeat)
     ch, acq = d["channels"], d["by_channel"]
     ref = tab.set_index("channel")
     for col in ("orders", "buyers", "first_purchases", "f2", "repeaters"):

@@ -21,10 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import duckdb  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench_rfm_data import orders_arrays  # noqa: E402
+from bench_rfm_data import orders_frame  # noqa: E402
 from xlcrm import rfm  # noqa: E402
 
 AS_OF = "2024-02-01"
@@ -51,10 +50,7 @@ def main() -> None:
     args = ap.parse_args()
     n_c, n_o = (100_000, 1_000_000) if args.small else (1_000_000, 10_000_000)
     t = time.perf_counter()
-    ids, days, amount = orders_arrays(n_c, n_o, seed=1)
-    orders = pd.DataFrame({"customer_id": pd.array(ids, dtype="str"),
-                           "order_date": days.astype("datetime64[D]").astype("datetime64[ns]"), "amount": amount})
-    del ids
+    orders = orders_frame(n_c, n_o, seed=1)
     print(f"data: {n_c:,} customers / {n_o:,} orders ({time.perf_counter() - t:.1f}s to build); "
           f"{os.cpu_count()} cores, duckdb {duckdb.__version__}, pandas {pd.__version__}")
     con = duckdb.connect()

@@ -23,6 +23,26 @@ def orders_arrays(n_customers: int, n_orders: int, seed: int = 0, start="2020-01
     return ids, d, amount
 
 
+def orders_frame(n_customers: int, n_orders: int, seed: int = 1):
+    """The same orders as a core DataFrame (customer_id str, order_date datetime64[ns], amount float64)."""
+    import pandas as pd
+    ids, days, amount = orders_arrays(n_customers, n_orders, seed)
+    return pd.DataFrame({"customer_id": pd.array(ids, dtype="str"),
+                         "order_date": days.astype("datetime64[D]").astype("datetime64[ns]"), "amount": amount})
+
+
+def median_time(f, repeat: int):
+    """(median seconds over `repeat` calls of f, the last result)."""
+    import statistics
+    import time
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
 def write_orders_csv(path, n_customers: int, n_orders: int, seed: int = 0) -> None:
     """The CSV a shop would export: 顧客ID, 注文日 (ISO), 金額 (integer yen), plus an order id."""
     import pyarrow as pa

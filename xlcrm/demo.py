@@ -154,7 +154,11 @@ CONTACT_TEXT = {
     "フォロー": ("初回購入後のフォローコール", "使用感の確認", "2回目購入のご案内", "定期便のご案内", "休眠前のお声がけ"),
     "DM": ("新商品案内DM送付", "誕生月クーポン送付", "休眠顧客向けDM送付", "定期会員向け会報送付"),
     "その他": ("住所変更の連絡", "支払方法変更", "定期お届け日変更", "解約の申し出", "定期の休止希望"),
+    "アンケート": ("購入後アンケート回答", "満足度アンケート回答", "同梱はがきアンケート回答"),
+    "レビュー": ("商品レビュー投稿", "ECサイトにレビュー投稿", "口コミ投稿"),
+    "商談": ("初回のご相談", "ご提案内容を説明", "見積書を送付", "ご契約・初回注文", "今回は見送りとのこと"),
 }
+SFA_FLOW = ("問い合わせ", "提案", "見積", "成約", "失注")
 CONTACT_CHANNELS = ("電話", "メール", "LINE", "店頭", "郵送", "チャット")
 
 # --- character-level typing habits --------------------------------------------------------------------------------
@@ -295,6 +299,9 @@ class _Demo:
         if customers < 10:
             raise ValueError("customers must be at least 10")
         self.rng = np.random.default_rng(seed)
+        # referrals, surveys and sales stages draw from their own streams, so adding them left every other
+        # generated value as it was
+        self.rng_more = np.random.default_rng([seed, 1])
         self.today = _as_of_day(as_of)
         self.n = customers
         self._persons()
@@ -538,9 +545,25 @@ class _Demo:
             "birth_date": birth, "postcode": pcs, "prefecture": prefs, "address": addrs, "building": blds,
             "phone": phones, "mobile": mobiles, "email": mails, "company": companies, "dm_ok": dm,
             "mail_ok": mail_ok, "staff": staff, "registered_on": _format_dates(r["reg"], reg_code), "notes": notes,
+            "referrer_id": self._referrers(),
         }
         self.staff = staff
         return pd.DataFrame({CUSTOMERS.header(k): pd.Series(val, dtype=object) for k, val in cols.items()})
+
+    def _referrers(self) -> np.ndarray:
+        """紹介者ID: about 6% of buyers were referred by a buyer registered earlier (ids of original records)."""
+        rng, r, R = self.rng_more, self.r, self.n
+        out = np.full(R, "", dtype=object)
+        pool = np.flatnonzero(~r["prospect"] & ~self.is_dup)
+        referred = pool[rng.random(len(pool)) < 0.06]
+        by_reg = pool[np.argsort(r["reg"][pool], kind="stable")]
+        regs = r["reg"][by_reg]
+        for i in referred:
+            earlier = np.searchsorted(regs, r["reg"][i])  # referrers registered before the referred customer
+            if earlier:
+                out[i] = self.ids[by_reg[rng.integers(0, earlier)]]
+        self.referred = out != ""
+        return out
 
     def _mail(self, i: int, g, s, case: int) -> str:
         r = self.r
@@ -617,6 +640,9 @@ class _Demo:
             a[o] for a in (cust_pos, day, prod, qty, amount, channel, sub, is_ret))
         self.first_order = dict(zip(*np.unique(cust_pos, return_index=True)))
         self.order_days, self.order_cust = day, cust_pos
+        if hasattr(self, "referred"):
+            firsts = np.array(list(self.first_order.values()), dtype=int)
+            channel[firsts[self.referred[cust_pos[firsts]]]] = ORDER_CHANNELS.index("紹介")
         M = len(day)
         width = max(6, len(str(M)))
         ids = np.array([f"O{i:0{width}d}" for i in range(1, M + 1)], dtype=object)
@@ -666,19 +692,24 @@ class _Demo:
         parts.append((dm, r["reg"][dm] + (rng.random(len(dm)) * (today - r["reg"][dm])).astype(int), 3))
         other = np.flatnonzero(~r["prospect"] & (rng.random(R) < 0.08))
         parts.append((other, r["reg"][other] + (rng.random(len(other)) * (today - r["reg"][other])).astype(int), 4))
+        parts = [(c, d, t, np.full(len(c), np.nan), np.full(len(c), -1)) for c, d, t in parts]
+        parts += self._survey_parts() + self._sales_parts()
         cust = np.concatenate([p[0] for p in parts]).astype(int)
         day = np.concatenate([p[1] for p in parts]).astype(int)
         typ = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
+        score = np.concatenate([p[3] for p in parts])
+        stage = np.concatenate([p[4] for p in parts]).astype(int)
         keep = day <= today
-        cust, day, typ = cust[keep], day[keep], typ[keep]
+        cust, day, typ, score, stage = cust[keep], day[keep], typ[keep], score[keep], stage[keep]
         C = len(cust)
         minute = rng.integers(9 * 60, 18 * 60, C)
-        o = np.lexsort((cust, minute, day))
-        cust, day, typ, minute = cust[o], day[o], typ[o], minute[o]
+        o = np.lexsort((stage, cust, minute, day))
+        cust, day, typ, minute, score, stage = cust[o], day[o], typ[o], minute[o], score[o], stage[o]
         types = list(CONTACT_TEXT)
         age = today - day
         st = np.where(age > 30, np.where(rng.random(C) < 0.97, 2, 1),
                       np.where(age > 14, _pick(rng, C, [5, 20, 75]), _pick(rng, C, [35, 30, 35])))
+        st[typ >= 5] = 2  # answers, reviews and sales meetings are records of something done
         st_txt = np.array(["未対応", "対応中", "完了"], dtype=object)[st]
         alt = rng.random(C) < 0.03
         st_txt[alt & (st == 2)] = "済"
@@ -698,7 +729,7 @@ class _Demo:
                        dt.datetime(d.year, d.month, d.day, hh, mm) if f == 2 else f"{d.year}/{d.month}/{d.day}")
             t = types[typ[i]]
             texts = CONTACT_TEXT[t]
-            summaries.append(texts[summary_i[i] % len(texts)])
+            summaries.append(texts[stage[i]] if t == "商談" else texts[summary_i[i] % len(texts)])
             type_txt.append("問合せ" if t == "問い合わせ" and summary_i[i] < 3 else t)
         width = max(6, len(str(C)))
         cols = {
@@ -706,8 +737,56 @@ class _Demo:
             "customer_id": self.ids[cust], "at": ats,
             "channel": np.array(CONTACT_CHANNELS, dtype=object)[ch], "type": type_txt, "summary": summaries,
             "staff": staff, "status": st_txt,
+            "score": np.where(np.isnan(score), "", score.astype(object)),
+            "stage": np.array(SFA_FLOW + ("",), dtype=object)[stage],
         }
+        cols["score"] = [("" if x == "" else int(x)) for x in cols["score"]]
         return pd.DataFrame({CONTACTS.header(k): pd.Series(val, dtype=object) for k, val in cols.items()})
+
+    def _survey_parts(self) -> list:
+        """アンケート (1–5) a week or two after a first order, lower from buyers who did not come back; and
+        レビュー (1–5) after some orders."""
+        rng, types = self.rng_more, list(CONTACT_TEXT)
+        fo_cust = np.array(list(self.first_order.keys()), dtype=int)
+        fo_day = self.order_days[np.array(list(self.first_order.values()), dtype=int)]
+        n_orders = np.bincount(self.order_cust, minlength=self.n)[fo_cust]
+        ask = rng.random(len(fo_cust)) < 0.35
+        c, d, once = fo_cust[ask], fo_day[ask] + rng.integers(7, 21, ask.sum()), n_orders[ask] == 1
+        happy = rng.choice(5, len(c), p=[0.02, 0.04, 0.14, 0.40, 0.40]) + 1
+        unhappy = rng.choice(5, len(c), p=[0.12, 0.18, 0.30, 0.25, 0.15]) + 1
+        survey = (c, d, types.index("アンケート"), np.where(once, unhappy, happy).astype(float), np.full(len(c), -1))
+        rev = rng.random(len(self.order_days)) < 0.06
+        rc, rd = self.order_cust[rev], self.order_days[rev] + rng.integers(3, 11, rev.sum())
+        rs = (rng.choice(5, len(rc), p=[0.05, 0.07, 0.15, 0.33, 0.40]) + 1).astype(float)
+        review = (rc, rd, types.index("レビュー"), rs, np.full(len(rc), -1))
+        return [survey, review]
+
+    def _sales_parts(self) -> list:
+        """商談 rows with a 商談段階: most prospects' deals (問い合わせ → 提案 → 見積 → 成約 / 失注 or still open), and
+        the deals some buyers went through before their first order (ending 成約 on that day)."""
+        rng, r, today, typ = self.rng_more, self.r, self.today, list(CONTACT_TEXT).index("商談")
+        cs, ds, ss = [], [], []
+        pros = np.flatnonzero(r["prospect"])
+        for i in pros[rng.random(len(pros)) < 0.7]:
+            day = int(r["reg"][i])
+            cs.append(i), ds.append(day), ss.append(0)
+            for stage in (1, 2):
+                if rng.random() >= 0.6:
+                    break
+                day += int(rng.integers(5, 21))
+                cs.append(i), ds.append(day), ss.append(stage)
+            else:
+                end = rng.random()
+                if end < 0.6:
+                    cs.append(i), ds.append(day + int(rng.integers(5, 21))), ss.append(3 if end < 0.2 else 4)
+        for i, pos in self.first_order.items():
+            first, reg = int(self.order_days[pos]), int(r["reg"][i])
+            if first - reg >= 10 and rng.random() < 0.5:
+                cs += [i, i, i]
+                ds += [reg, reg + (first - reg) // 2, first]
+                ss += [0, 1, 3]
+        n = len(cs)
+        return [(np.array(cs, dtype=int), np.array(ds, dtype=int), typ, np.full(n, np.nan), np.array(ss, dtype=int))]
 
 
 def make_demo(customers: int = 1000, seed: int = 0, as_of=None) -> dict[str, pd.DataFrame]:

@@ -54,7 +54,8 @@ class Table:
 
 
 KIND_CHOICES = ("顧客", "見込み")
-CONTACT_TYPES = ("問い合わせ", "クレーム", "フォロー", "DM", "その他")
+CONTACT_TYPES = ("問い合わせ", "クレーム", "フォロー", "DM", "アンケート", "レビュー", "商談", "その他")
+SFA_STAGES = ("問い合わせ", "提案", "見積", "成約", "失注")   # a prospect's sales stage (商談段階), in order
 CONTACT_STATUS = ("未対応", "対応中", "完了")
 
 CUSTOMERS = Table("customers", "顧客", (
@@ -77,6 +78,7 @@ CUSTOMERS = Table("customers", "顧客", (
     Column("staff", "担当者"),
     Column("registered_on", "登録日", "date"),
     Column("notes", "備考", aliases=("メモ",)),
+    Column("referrer_id", "紹介者ID", "id", aliases=("紹介者", "紹介元ID", "紹介者番号")),
 ), id_column="customer_id")
 
 ORDERS = Table("orders", "注文", (
@@ -99,6 +101,8 @@ CONTACTS = Table("contacts", "対応履歴", (
     Column("summary", "内容"),
     Column("staff", "担当者"),
     Column("status", "状態", "choice", choices=CONTACT_STATUS),
+    Column("score", "評価", "number", aliases=("スコア", "点数", "満足度", "NPS")),   # アンケート / レビュー
+    Column("stage", "商談段階", "choice", choices=SFA_STAGES, aliases=("段階", "ステージ")),  # SFA stage reached
 ), id_column="contact_id")
 
 SETTINGS = Table("settings", "設定", (
@@ -336,7 +340,9 @@ def _choice_parser(c: Column):
                 "customer": "顧客", "既存": "顧客", "既存顧客": "顧客", "会員": "顧客",
                 "問合せ": "問い合わせ", "問合わせ": "問い合わせ", "お問い合わせ": "問い合わせ", "inquiry": "問い合わせ",
                 "complaint": "クレーム", "苦情": "クレーム", "followup": "フォロー", "follow-up": "フォロー",
-                "other": "その他", "open": "未対応", "未着手": "未対応", "in progress": "対応中", "done": "完了",
+                "other": "その他", "survey": "アンケート", "review": "レビュー", "口コミ": "レビュー",
+                "商談中": "商談", "proposal": "提案", "提案中": "提案", "quote": "見積", "見積り": "見積", "見積もり": "見積",
+                "won": "成約", "受注": "成約", "lost": "失注", "open": "未対応", "未着手": "未対応", "in progress": "対応中", "done": "完了",
                 "済": "完了", "対応済": "完了", "対応済み": "完了", "closed": "完了"}
 
     def parse(v) -> str:

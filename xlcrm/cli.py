@@ -28,6 +28,15 @@ def _print_result(result, lang: str) -> None:
     print(result.summary(lang))
 
 
+def _snapshot_note(path, lang: str) -> None:
+    """After a read-only command: one line on stderr when the book is open in Excel (read as last saved)."""
+    from pathlib import Path
+
+    from .book.file import open_elsewhere
+    if open_elsewhere(Path(path)):
+        print(text("oc_snapshot", lang, name=Path(path).name), file=sys.stderr)
+
+
 # --- foundation: demo, import, export, undo ---------------------------------------------------------------------
 
 def _add_foundation(sub) -> None:
@@ -79,6 +88,7 @@ def _cmd_import(args) -> int:
 def _cmd_export(args) -> int:
     from .jobs.io import export_table
     _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding), args.lang)
+    _snapshot_note(args.book, args.lang)
     return 0
 
 
@@ -134,6 +144,7 @@ def _cmd_search(args) -> int:
     else:
         from .messages import text
         print(text("search_no_results", args.lang))
+    _snapshot_note(args.book, args.lang)
     return 0
 
 
@@ -224,19 +235,34 @@ def _add_rfm(sub) -> None:
 
 
 def _cmd_rfm(args) -> int:
-    from .jobs.rfm import rfm_file
+    from .jobs.rfm import is_workbook, rfm_file
     result = rfm_file(args.input, args.out, as_of=args.as_of, method=args.method)
     if args.out != "-":
         _print_result(result, args.lang)
+    else:
+        _print_dates_note(result, args.lang)
+    if is_workbook(args.input):     # a CSV has no owner file, and its fast path must not load the book layer
+        _snapshot_note(args.input, args.lang)
     return 0
 
 
 def _cmd_lapse(args) -> int:
-    from .jobs.rfm import lapse_file
+    from .jobs.rfm import is_workbook, lapse_file
     result = lapse_file(args.input, args.out, as_of=args.as_of, method=args.method, as_json=args.json)
     if args.out is not None and not args.json:
         _print_result(result, args.lang)
+    elif not args.json:   # the JSON carries it
+        _print_dates_note(result, args.lang)
+    if is_workbook(args.input):
+        _snapshot_note(args.input, args.lang)
     return 0
+
+
+def _print_dates_note(result, lang: str) -> None:
+    """Orders after the as-of date or today, when stdout carries the data: said on stderr instead."""
+    note = result.counts["dates"].note(lang)
+    if note:
+        print(note, file=sys.stderr)
 
 
 # --- follow-up / dashboard ---------------------------------------------------------------------------------------
@@ -330,6 +356,7 @@ def _cmd_dashboard(args) -> int:
 def _cmd_report(args) -> int:
     from .jobs.dashboard import report
     _print_result(report(args.book, args.out, overrides=_fu_overrides(args)), args.lang)
+    _snapshot_note(args.book, args.lang)
     return 0
 
 

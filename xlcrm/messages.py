@@ -14,7 +14,7 @@ _COMMON = {
     "done": ("完了しました。", "Done."),
     "bad_input_header": ("入力に問題があります({n}件)。何も書き込んでいません。",
                          "The input has {n} problem(s). Nothing was written."),
-    "more_problems": ("…ほか{n}件", "... and {n} more"),
+    "more_problems": ("…ほか{n:,}件", "... and {n:,} more"),
     "cell_problem": ("シート「{sheet}」{row}行目 列「{column}」{cell}: {what_ja}",
                      "sheet '{sheet}' row {row} column '{column}'{cell_en}: {what_en}"),
     "unexpected": ("予期しないエラーが発生しました: {kind}", "Unexpected error: {kind}"),
@@ -313,6 +313,31 @@ _JOURNEY = {
     "jr_last_visit": ("最終来店日", "Last store visit"),
 }
 
+# --- orders checks: orders of unknown customers, orders dated after the as-of date, read-only snapshots ---------
+_ORDERS_CHECKS = {
+    "oc_unknown_customers": (
+        "シート「{sheet}」の{n:,}行の顧客ID({ids:,}種類)がシート「{customers}」にありません。顧客を登録するか、"
+        "顧客IDを直してください。何も書き込んでいません。",
+        "{n:,} row(s) of sheet '{sheet}' name a customer ID ({ids:,} distinct) that is not on sheet '{customers}'. "
+        "Add those customers or correct the IDs. Nothing was written."),
+    "oc_after_as_of": ("基準日({as_of})より後の注文{n:,}件は集計に含めていません(最初: {where})。",
+                       "{n:,} order(s) dated after the as-of date ({as_of}) are not counted (first: {where})."),
+    "oc_future_ignored": ("今日({today})より後の日付の注文{n:,}件は集計に含めていません(最初: {where})。"
+                          "入力ミス(2026年を2062年と入力するなど)ではありませんか。",
+                          "{n:,} order(s) dated after today ({today}) are not counted (first: {where}). "
+                          "A typo, such as 2062 for 2026?"),
+    "oc_future_among": ("うち{n:,}件は今日({today})より後の日付です(最初: {where})。"
+                        "入力ミス(2026年を2062年と入力するなど)ではありませんか。",
+                        "{n:,} of them are dated after today ({today}) (first: {where}): a typo, such as 2062 for 2026?"),
+    "oc_future_counted": ("今日({today})より後の日付の注文{n:,}件を集計に含めました(基準日 {as_of} まで)(最初: {where})。"
+                          "入力ミス(2026年を2062年と入力するなど)ではありませんか。",
+                          "{n:,} order(s) dated after today ({today}) are counted, as the as-of date is {as_of} "
+                          "(first: {where}). A typo, such as 2062 for 2026?"),
+    "oc_snapshot": ("「{name}」は他の人(またはExcel)が開いています。最後に保存された時点の内容を読み取りました"
+                    "(未保存の変更は含みません)。",
+                    "'{name}' is open elsewhere: read as last saved (unsaved changes in Excel are not included)."),
+}
+
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {
     "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
@@ -377,7 +402,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY,
+    **_BUILD, **_JOURNEY, **_ORDERS_CHECKS,
 }
 
 
@@ -419,8 +444,10 @@ class BadInput(XlcrmError):
 
     exit_code = 2
 
-    def __init__(self, problems: list["Problem"] | None = None, key: str | None = None, **kw):
+    def __init__(self, problems: list["Problem"] | None = None, key: str | None = None, *, omitted: int = 0,
+                 **kw):
         self.problems = list(problems or [])
+        self.omitted = omitted  # problems found but not listed (a million bad rows are counted, a few are named)
         if key is None:
             key, kw = "bad_input_header", {"n": len(self.problems)}
         XlcrmError.__init__(self, key, **kw)
@@ -429,8 +456,9 @@ class BadInput(XlcrmError):
     def message(self, lang: str | None = None, limit: int = 20) -> str:
         lines = [text(self.key, lang, **self.kw)]
         lines += [p.message(lang) for p in self.problems[:limit]]
-        if len(self.problems) > limit:
-            lines.append(text("more_problems", lang, n=len(self.problems) - limit))
+        more = max(len(self.problems) - limit, 0) + self.omitted
+        if more:
+            lines.append(text("more_problems", lang, n=more))
         return "\n".join(lines)
 
 

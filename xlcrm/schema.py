@@ -474,15 +474,19 @@ def _check_ids(df, t, sheet, problems, letters, header):
             first[v] = int(row)
 
 
-def check_references(customers: pd.DataFrame, other: pd.DataFrame, sheet: str) -> None:
-    """Every customer_id in `other` (orders, contacts) must exist in customers; else BadInput naming the rows."""
-    known = set(customers["customer_id"])
-    bad = other.index[~other["customer_id"].isin(known).to_numpy()]
-    if len(bad):
-        header = other.attrs.get("headers", {}).get("customer_id", "顧客ID")
-        lt = other.attrs.get("letters", {}).get(header, "")
-        raise BadInput([Problem(sheet, int(r), header, "unknown_customer", cell=f"{lt}{r}" if lt else "")
-                        for r in bad])
+def check_references(customers: pd.DataFrame, other: pd.DataFrame, sheet: str, *, shown: int = 5) -> None:
+    """Every customer_id in `other` (orders, contacts) must exist in customers; else BadInput counting the rows
+    (and distinct ids) and naming the cells of the first `shown` of them."""
+    bad = ~other["customer_id"].isin(customers["customer_id"]).to_numpy()
+    if not bad.any():
+        return
+    rows = other.index[bad]
+    header = other.attrs.get("headers", {}).get("customer_id", "顧客ID")
+    lt = other.attrs.get("letters", {}).get(header, "")
+    problems = [Problem(sheet, int(r), header, "unknown_customer", cell=f"{lt}{r}" if lt else "") for r in rows[:shown]]
+    raise BadInput(problems, key="oc_unknown_customers", omitted=len(rows) - len(problems), sheet=sheet,
+                   n=len(rows), ids=len(pd.unique(other["customer_id"].to_numpy()[bad])),
+                   customers=customers.attrs.get("sheet", CUSTOMERS.ja))
 
 
 def to_sheet(df: pd.DataFrame, t: Table | str, lang: str = "ja") -> pd.DataFrame:

@@ -43,10 +43,14 @@ def owner_files(path: Path) -> list[Path]:
     return [path.with_name(x) for x in sorted(names)]
 
 
+def open_elsewhere(path: Path) -> bool:
+    """Whether Excel or LibreOffice has the book open (its owner file lies beside it)."""
+    return any(f.exists() for f in owner_files(Path(path)))
+
+
 def check_not_open(path: Path) -> None:
-    for f in owner_files(path):
-        if f.exists():
-            raise BookLocked("book_locked", name=path.name)
+    if open_elsewhere(path):
+        raise BookLocked("book_locked", name=path.name)
 
 
 def fingerprint(path: Path) -> str:
@@ -165,19 +169,31 @@ def _write_error(e: OSError, path: Path) -> XlcrmError:
 
 
 class FileBook(Book):
-    """A workbook file (.xlsx/.xlsm) on disk."""
+    """A workbook file (.xlsx/.xlsm) on disk.
 
-    def __init__(self, path, *, lang: str | None = None, backups: int | None = None, wait: float = 10.0):
+    `read_only`: for commands that only read (search, export, report, `rfm`/`lapse` on a book). Such a book may
+    be open in Excel: it is read as last saved (the bytes on disk, read once), and it can never be saved.
+    """
+
+    def __init__(self, path, *, lang: str | None = None, backups: int | None = None, wait: float = 10.0,
+                 read_only: bool = False):
         super().__init__(lang)
         self.path = Path(path).absolute()
         self.backups = backups
         self.wait = wait
+        self.read_only = read_only
         if not self.path.exists():
             raise XlcrmError("book_not_found", name=self.path.name)
-        check_not_open(self.path)
+        if not read_only:
+            check_not_open(self.path)
         # One snapshot of the file for everything: the safety checks, the fingerprint, calamine now and openpyxl
         # at the first write. Re-reading the path later could mix in a version someone saved meanwhile.
-        self._bytes = self.path.read_bytes()
+        try:
+            self._bytes = self.path.read_bytes()
+        except PermissionError:
+            if read_only and open_elsewhere(self.path):   # an office suite that denies even reading
+                raise BookLocked("book_locked", name=self.path.name) from None
+            raise
         ooxml.check_package(self.path, self._bytes)
         self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
         try:
@@ -403,6 +419,8 @@ class FileBook(Book):
         """
         if not self._dirty and not self._journal_rows:
             return None
+        if self.read_only:
+            raise RuntimeError("a book opened read-only is never saved")
         self._flush_journal()
         with write_lock(self.path, self.wait):
             check_not_open(self.path)

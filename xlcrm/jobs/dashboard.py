@@ -21,6 +21,7 @@ from ..book.base import col_letter
 from ..schema import Column, Table
 from . import JobResult
 from .followup import read_table, scores, write_table
+from .orders import read_orders
 
 SHEET = "ダッシュボード"
 HISTORY_TABLE = Table("segment_history", "セグメント推移", (
@@ -196,8 +197,9 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
                        model=db.MODEL_NAMES.get(fc["model"], ("-", "-"))[0], mape=_pct(mape / 100))
     en = messages.text("db_done", "en", active=k["active"], repeat=_pct(k["repeat_rate"]), f2=_pct(k["f2_rate"]),
                        model=db.MODEL_NAMES.get(fc["model"], ("-", "-"))[1], mape=_pct(mape / 100))
+    ja, en = d["dates"].add_to(ja, en)
     book.journal("dashboard", ja, en)
-    return JobResult(ja, en, counts)
+    return JobResult(ja, en, {**counts, **d["dates"].counts()})
 
 
 def _reset_sheet(book) -> None:
@@ -228,14 +230,17 @@ def _pct(v) -> str:
 
 
 def compute(book, settings, as_of) -> dict:
-    customers = book.read("customers")
-    orders = book.read("orders")
+    """The dashboard's figures (and, under "dates", what was said about orders after the as-of date)."""
+    got = read_orders(book, as_of)
+    customers, orders = got.customers, got.orders
     scored, lap = scores(settings, orders, as_of)
     seg = "segment" if settings.get("lang", "ja") == "en" else "segment_ja"
-    return db.build(customers, orders, scored, lap, as_of, segment_col=seg, history=read_table(book, HISTORY_TABLE),
-                    snapshot=read_table(book, SNAPSHOT_TABLE), f2_days=int(settings.get("f2_days", 90)),
-                    cohort_months=int(settings.get("cohort_months", 12)),
-                    horizon=int(settings.get("forecast_months", 6)), holdout=int(settings.get("forecast_holdout", 6)))
+    d = db.build(customers, orders, scored, lap, as_of, segment_col=seg, history=read_table(book, HISTORY_TABLE),
+                 snapshot=read_table(book, SNAPSHOT_TABLE), f2_days=int(settings.get("f2_days", 90)),
+                 cohort_months=int(settings.get("cohort_months", 12)),
+                 horizon=int(settings.get("forecast_months", 6)), holdout=int(settings.get("forecast_holdout", 6)))
+    d["dates"] = got.dates
+    return d
 
 
 # --- charts ------------------------------------------------------------------------------------------------------
@@ -449,12 +454,13 @@ def figures(d: dict, lang: str = "ja") -> dict:
 
 
 def report(book_path, out_dir, *, as_of=None, overrides: dict | None = None) -> JobResult:
-    """The dashboard's charts as PNG files in `out_dir` (read-only on the book)."""
+    """The dashboard's charts as PNG files in `out_dir` (read-only on the book: one open in Excel is read as
+    last saved)."""
     import matplotlib.pyplot as plt
     from ..book import open_book
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with open_book(book_path) as book:
+    with open_book(book_path, read_only=True) as book:
         s = book.settings(overrides)
         as_of = pd.Timestamp(as_of).normalize() if as_of is not None else s.as_of_date()
         d = compute(book, s, as_of)
@@ -470,4 +476,5 @@ def report(book_path, out_dir, *, as_of=None, overrides: dict | None = None) -> 
         "db_no_font", "ja"))
     en = messages.text("db_report", "en", n=len(files), out=str(out)) + ("" if font else messages.text(
         "db_no_font", "en"))
-    return JobResult(ja, en, {"files": files, "font": font})
+    ja, en = d["dates"].add_to(ja, en)
+    return JobResult(ja, en, {"files": files, "font": font, **d["dates"].counts()})

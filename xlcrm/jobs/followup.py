@@ -13,6 +13,7 @@ from .. import lapse, messages, schema
 from ..messages import BadInput, Problem
 from . import JobResult
 from .io import _text_headers, sheet_values
+from .orders import read_orders
 
 FOLLOW_SHEET = fu.FOLLOW_TABLE.ja
 RULES_SHEET = fu.RULES_TABLE.ja
@@ -169,10 +170,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     lang = _lang(settings)
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
     now = pd.Timestamp(now) if now is not None else _now()
-    customers = book.read("customers")
-    orders = book.read("orders")
+    got = read_orders(book, as_of)
+    customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)
-    schema.check_references(customers, orders, orders.attrs.get("sheet", "注文"))
     rule_set, _ = read_rules(book)
     existing = read_table(book, fu.FOLLOW_TABLE)
     campaigns = read_table(book, cp.CAMPAIGNS_TABLE)
@@ -241,8 +241,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     if campaign:
         ja += "\n" + messages.text("fu_campaign_done", "ja", campaign=campaign, **counts)
         en += "\n" + messages.text("fu_campaign_done", "en", campaign=campaign, **counts)
+    ja, en = got.dates.add_to(ja, en)
     book.journal("followup", ja, en)
-    return JobResult(ja, en, counts)
+    return JobResult(ja, en, {**counts, **got.dates.counts()})
 
 
 def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:
@@ -257,7 +258,7 @@ def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:
     if campaigns is None or campaign not in set(campaigns["campaign_id"]) or members is None:
         raise BadInput([], key="fu_campaign_unknown", campaign=campaign)
     c = campaigns.set_index("campaign_id").loc[campaign]
-    orders = book.read("orders")
+    orders = read_orders(book).orders
     m = members[members["campaign_id"].eq(campaign)]
     window = int(c["window_days"]) if not pd.isna(c["window_days"]) else int(settings.get("campaign_days", 30))
     out = cp.outcomes(m, orders, c["start"], window)
@@ -312,8 +313,8 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     if not cid:
         raise BadInput([Problem(CARD_SHEET, CARD_ID_ROW, "B", "ct_no_customer", cell="B2")])
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
-    customers = book.read("customers")
-    orders = book.read("orders")
+    got = read_orders(book)
+    customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)
     follow = read_table(book, fu.FOLLOW_TABLE)
     # scored against everyone: quintile scores of one customer alone would mean nothing

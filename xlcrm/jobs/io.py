@@ -93,9 +93,10 @@ def _text_headers(t: schema.Table, headers) -> tuple:
 
 
 def export_table(book_path, table: str, out, *, encoding: str = "utf-8-sig") -> JobResult:
-    """Write one table of the book to CSV for mail-merge or DM tools (formula-like cells neutralised)."""
+    """Write one table of the book to CSV for mail-merge or DM tools (formula-like cells neutralised).
+    A book open in Excel is read as last saved."""
     from ..csvio import write_csv
-    with open_book(book_path) as book:
+    with open_book(book_path, read_only=True) as book:
         try:
             name = schema.table(table).ja
         except KeyError:

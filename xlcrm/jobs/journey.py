@@ -15,7 +15,8 @@ from .. import journey as jr
 from .. import messages
 from ..book.base import col_letter
 from . import JobResult
-from .rfm import _read_orders, rfm_options, scores
+from .orders import read_orders
+from .rfm import rfm_options, scores
 
 SHEET = "ジャーニー"
 FUNNEL_AT = 4          # the funnel block's title row; the chart sits to its right
@@ -104,13 +105,15 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
 
 def compute(book, settings, as_of) -> dict:
     """Read 顧客 and 注文 (BadInput before anything is written), score RFM as the rfm job does, build."""
-    customers, orders = _read_orders(book)
+    got = read_orders(book, as_of)
+    customers, orders = got.customers, got.orders
     scored = scores(orders, as_of, rfm_options(settings)) if len(orders) else None
     store = settings.get("store_channels") or jr.STORE_CHANNELS
     if isinstance(store, str):
         store = tuple(s for s in store.replace("、", ",").split(",") if s.strip())
-    return jr.build(customers, orders, as_of, scored, store_channels=store,
-                    window_days=int(settings.get("f2_days", 90)))
+    d = jr.build(customers, orders, as_of, scored, store_channels=store, window_days=int(settings.get("f2_days", 90)))
+    d["dates"] = got.dates   # orders after the as-of date, for the summary
+    return d
 
 
 def journey(book, settings, *, as_of=None) -> JobResult:
@@ -136,8 +139,9 @@ def journey(book, settings, *, as_of=None) -> JobResult:
                   worst=worst)
     msg = {g: messages.text("jr_done", g, **{k: counts[k] for k in (*jr.STEPS, "visitors")},
                             worst=_t("step_" + worst, g) if worst else "-") for g in ("ja", "en")}
-    book.journal("journey", msg["ja"], msg["en"])
-    return JobResult(msg["ja"], msg["en"], counts)
+    ja, en = d["dates"].add_to(msg["ja"], msg["en"])
+    book.journal("journey", ja, en)
+    return JobResult(ja, en, {**counts, **d["dates"].counts()})
 
 
 def _reset_sheet(book) -> None:

@@ -74,14 +74,6 @@ def _headers(cols: dict, lang: str) -> dict:
     return {k: (ja if lang == "ja" else en) for k, (ja, en) in cols.items()}
 
 
-def _read_orders(book):
-    from .. import schema
-    customers = book.read("customers")
-    orders = book.read("orders")
-    schema.check_references(customers, orders, orders.attrs.get("sheet", "注文"))
-    return customers, orders
-
-
 def scores(orders, as_of, opts: dict):
     """The scored RFM table for `orders` with options from `rfm_options` (one row per customer with orders)."""
     from .. import rfm
@@ -96,7 +88,9 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     if method:
         opts["method"] = method
     as_of = as_of if as_of is not None else settings.as_of_date()
-    customers, orders = _read_orders(book)
+    from .orders import read_orders as read_book_orders
+    got = read_book_orders(book, as_of)
+    customers, orders = got.customers, got.orders
     s = scores(orders, as_of, opts)
     lang = settings.get("lang", "ja")
     if lang == "ja":
@@ -105,10 +99,10 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     book.update_columns("customers", out, key="customer_id")
     day = str(as_of)[:10]
     kw = {"n": len(customers), "scored": len(s), "as_of": day}
-    ja, en = messages.text("rfm_done", "ja", **kw), messages.text("rfm_done", "en", **kw)
+    ja, en = got.dates.add_to(messages.text("rfm_done", "ja", **kw), messages.text("rfm_done", "en", **kw))
     book.journal("rfm", ja, en)
     return JobResult(ja, en, {"customers": len(customers), "scored": len(s), "method": opts["method"],
-                              "segments": s["segment"].value_counts().to_dict()})
+                              "segments": s["segment"].value_counts().to_dict(), **got.dates.counts()})
 
 
 def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> JobResult:
@@ -122,7 +116,9 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     if method:
         opts["method"] = method
     as_of = as_of if as_of is not None else settings.as_of_date()
-    customers, orders = _read_orders(book)
+    from .orders import read_orders as read_book_orders
+    got = read_book_orders(book, as_of)
+    customers, orders = got.customers, got.orders
     df = lapse.assess(orders, as_of, **opts)
     lang = settings.get("lang", "ja")
     df["reason"] = df["reason_ja"] if lang == "ja" else df["reason_en"]
@@ -140,10 +136,11 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
                for g in ("ja", "en")}
         ja += "\n" + messages.text("bgnbd_refused", "ja", why=why["ja"])
         en += "\n" + messages.text("bgnbd_refused", "en", why=why["en"])
+    ja, en = got.dates.add_to(ja, en)
     book.journal("lapse", ja, en)
     return JobResult(ja, en, {"customers": len(customers), "assessed": len(df), **counts,
                               "method": df.attrs["method"], "fallback": df.attrs.get("fallback"),
-                              "fit": df.attrs.get("fit")})
+                              "fit": df.attrs.get("fit"), **got.dates.counts()})
 
 
 def _status_counts(status) -> dict:
@@ -162,10 +159,11 @@ _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 
 
 class Orders:
-    """Orders as arrays: customer code per order, `ids[code]`, order day (days since 1970) and amount."""
+    """Orders as arrays: customer code per order, `ids[code]`, order day (days since 1970) and amount;
+    `where(i)` names order i's date cell (注文!C12, orders.csv!B7) for messages."""
 
-    def __init__(self, codes, ids, days, amounts):
-        self.codes, self.ids, self.days, self.amounts = codes, ids, days, amounts
+    def __init__(self, codes, ids, days, amounts, where=None):
+        self.codes, self.ids, self.days, self.amounts, self.where = codes, ids, days, amounts, where
 
 
 def _detect_encoding(path: Path) -> str:
@@ -208,6 +206,7 @@ def read_orders_csv(path) -> Orders:
                 continue
             fast = _fast_arrays(table, found)
             if fast is not None:
+                fast.where = _csv_date_cell(path, enc, header.index(dates))
                 return fast
             break
     return _conformed_csv(path)
@@ -240,6 +239,30 @@ def _fast_arrays(table, found) -> Orders | None:
         return None
     codes, uniq = _encode(ids)
     return Orders(codes, uniq, days, amt)
+
+
+def _csv_date_cell(path: Path, enc: str, column: int):
+    """`where` for the fast path, which keeps no line numbers: order i's date cell (name!C12), found by reading
+    the file up to it only when a message needs it. Its records are its non-blank lines (pyarrow skips blank
+    ones, and a file with a line break inside a cell takes the general path)."""
+    letter, i = "", column + 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        letter = chr(65 + r) + letter
+
+    def where(k: int) -> str:
+        import csv
+        with open(path, encoding=enc, newline="") as f:
+            reader = csv.reader(f)
+            seen, last = -1, 0          # -1: the header record
+            for fields in reader:
+                start, last = last + 1, reader.line_num
+                if fields:
+                    if seen == k:
+                        return f"{path.name}!{letter}{start}"
+                    seen += 1
+        return path.name
+    return where
 
 
 def _maybe_padded(ids) -> bool:
@@ -310,22 +333,37 @@ def _frame_arrays(df) -> Orders:
     """Orders arrays from a conformed orders DataFrame (workbook or the general CSV path)."""
     import pyarrow as pa
     from ..rfm import factorize_ids, order_days
+    from .orders import cell_namer
     codes, uniq = factorize_ids(df["customer_id"].array)
-    return Orders(codes, pa.array(uniq), order_days(df["order_date"]), df["amount"].to_numpy(dtype=np.float64))
+    return Orders(codes, pa.array(uniq), order_days(df["order_date"]), df["amount"].to_numpy(dtype=np.float64),
+                  cell_namer(df))
+
+
+def is_workbook(path) -> bool:
+    """Whether the `rfm` / `lapse` INPUT is read as a workbook (else as an orders CSV)."""
+    return Path(path).suffix.lower() in _WORKBOOK_SUFFIXES
 
 
 def read_orders(input_path) -> tuple[Orders, dict | None]:
-    """Orders from a workbook (its 注文 table; also returns its 設定) or a CSV (settings None)."""
+    """Orders from a workbook (its 注文 table, checked as the jobs check it; also returns its 設定) or a CSV
+    (settings None). A workbook open in Excel is read as last saved: nothing is written to it."""
     p = Path(input_path)
     if not p.exists():
         raise messages.XlcrmError("book_not_found", name=p.name)
-    if p.suffix.lower() in _WORKBOOK_SUFFIXES:
+    if is_workbook(p):
         from ..book import open_book
-        with open_book(p) as book:
-            orders = book.read("orders")
+        from .orders import read_orders as read_book_orders
+        with open_book(p, read_only=True) as book:
+            orders = read_book_orders(book).orders
             s = book.settings()
         return _frame_arrays(orders), s
     return read_orders_csv(p), None
+
+
+def _dates(o: Orders, day: int):
+    """The `DateCheck` of the file's orders against the as-of day (and today)."""
+    from .orders import check_days
+    return check_days(o.days, np.datetime64(day, "D"), o.where)
 
 
 def _as_of_day(as_of) -> int:
@@ -414,8 +452,10 @@ def rfm_file(input_path, out, as_of=None, method: str | None = None) -> JobResul
         raise messages.BadInput(key="rfm_no_orders")
     _write_csv(cols, out, date_cols=("first_order", "last_order"))
     n = len(cols["r"])
-    return JobResult(messages.text("rfm_file_done", "ja", n=n, out=out), messages.text("rfm_file_done", "en", n=n, out=out),
-                     {"customers": n})
+    dates = _dates(o, day)
+    ja, en = dates.add_to(messages.text("rfm_file_done", "ja", n=n, out=out),
+                          messages.text("rfm_file_done", "en", n=n, out=out))
+    return JobResult(ja, en, {"customers": n, **dates.counts(), "dates": dates})
 
 
 def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_json: bool = False,
@@ -456,12 +496,15 @@ def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_j
     cols["reason_ja"], cols["reason_en"] = a["reason_ja"], a["reason_en"]
     used = "rhythm" if "fallback" in a else meth
     counts = _status_counts(cols["status"].values())
+    dates = _dates(o, day)
     if out is not None or not as_json:
         _write_csv(cols, out, date_cols=("expected_next",))
     if as_json:
         fit = a.get("fit")
         doc = {"method": used, "requested_method": meth, "as_of": str(np.datetime64(day, "D")),
-               "customers": len(has), "counts": counts, "fallback": a.get("fallback")}
+               "customers": len(has), "counts": counts, "fallback": a.get("fallback"), **dates.counts()}
+        if dates.note("ja"):
+            doc["dates_note_ja"], doc["dates_note_en"] = dates.note("ja"), dates.note("en")
         if fit is not None:
             doc.update({"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b,
                         "log_likelihood": fit.log_likelihood, "converged": fit.converged})
@@ -476,8 +519,9 @@ def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_j
             doc["rows"] = [_json_row(vals, i) for i in range(len(has))]
         stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
     kw = {"n": len(has), "method": used, **counts}
-    return JobResult(messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw),
-                     {**counts, "method": used, "fallback": a.get("fallback")})
+    ja, en = dates.add_to(messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw))
+    return JobResult(ja, en, {**counts, "method": used, "fallback": a.get("fallback"), **dates.counts(),
+                              "dates": dates})
 
 
 def _json_row(cols: dict, i: int) -> dict:

@@ -106,8 +106,8 @@ def find(customers: pd.DataFrame, query: str, limit: int = 20, lang: str | None 
 def search_book(book_path, query: str, limit: int | None = None, lang: str | None = None) -> pd.DataFrame:
     """What `xlcrm search BOOK "query"` prints: results, nothing written to the book.
 
-    `limit` defaults to the 設定 sheet's 検索の表示件数 (20)."""
-    with open_book(book_path) as book:
+    `limit` defaults to the 設定 sheet's 検索の表示件数 (20). A book open in Excel is read as last saved."""
+    with open_book(book_path, read_only=True) as book:
         customers = book.read("customers")
         if limit is None:
             limit = book.settings().get("search_limit", 20)

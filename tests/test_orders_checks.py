@@ -160,6 +160,9 @@ def test_check_days_by_hand():
     c = oc.check_days(days, "2030-06-30", lambda i: f"row{i}", today=dt.date(2026, 12, 1))
     assert (c.after_as_of, c.future_ignored, c.future_counted, c.future_counted_at) == (1, 1, 1, "row2")
     assert oc.check_days(days[:1], "2024-06-30", str, today=dt.date(2026, 12, 1)).note("ja") == ""
+    # the same orders as datetimes (a frame's 注文日 column) count the same
+    as_dates = days.astype("datetime64[D]").astype("datetime64[ns]")
+    assert oc.check_days(as_dates, "2030-06-30", lambda i: f"row{i}", today=dt.date(2026, 12, 1)) == c
 
 
 @pytest.mark.parametrize("tag", ["rfm", "lapse"])

@@ -76,10 +76,14 @@ def check_days(days: np.ndarray, as_of, where: Callable[[int], str], *, today=No
     order i."""
     today = dt.date.today() if today is None else today
     c = DateCheck(as_of=str(as_of)[:10], today=str(today)[:10])
-    after_as_of, after_today = _after(days, _day(as_of)), _after(days, _day(today))
-    for name, mask in (("after_as_of", after_as_of), ("future_ignored", after_as_of & after_today),
-                       ("future_counted", after_today & ~after_as_of)):
-        n = int(np.count_nonzero(mask))
+    a, t = _day(as_of), _day(today)
+    after_as_of, after_today = _after(days, a), _after(days, t)
+    if a <= t:   # the usual case: whatever is after today is after the as-of date too, and left out
+        ignored, counted = after_today, None
+    else:
+        ignored, counted = after_as_of, after_today & ~after_as_of
+    for name, mask in (("after_as_of", after_as_of), ("future_ignored", ignored), ("future_counted", counted)):
+        n = 0 if mask is None else int(np.count_nonzero(mask))
         if n:
             setattr(c, name, n)
             setattr(c, name + "_at", where(int(np.argmax(mask))))

@@ -349,6 +349,30 @@ def _cmd_journey(args) -> int:
     return 0
 
 
+# --- surveys / satisfaction ---------------------------------------------------------------------------------------
+
+def _add_survey(sub) -> None:
+    p = sub.add_parser("survey", help="アンケート・レビューの満足度を更新 / refresh the satisfaction sheet (満足度)")
+    p.add_argument("book", help="ブック(.xlsx/.xlsm) / workbook")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.add_argument("--json", action="store_true",
+                   help="集計をJSONで出力(ブックには書かない) / print the figures as JSON (read-only)")
+    p.set_defaults(func=_cmd_survey)
+
+
+def _cmd_survey(args) -> int:
+    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    if args.json:
+        import json
+
+        from .jobs.surveys import report
+        print(json.dumps(report(args.book, overrides=overrides), ensure_ascii=False, indent=1))
+        return 0
+    from .jobs import run
+    _print_result(run("survey", args.book, overrides=overrides), args.lang)
+    return 0
+
+
 # --- workbook build / doctor -------------------------------------------------------------------------------------
 
 def _add_build(sub) -> None:
@@ -400,7 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlcrm", description="xlcrm: Excelで顧客管理 / customer management in Excel")
     parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_build):
+    for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_survey,
+                _add_build):
         add(sub)
     return parser
 

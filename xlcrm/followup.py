@@ -62,7 +62,7 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
 
 # Marketing rules need explicit mail opt-in; service rules only need "not refused".
 MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
-             "complaint": False, "dormant": True, "prospect": True}
+             "complaint": False, "dormant": True, "prospect": True, "survey": False}
 
 # rule -> {param key: (Japanese name, default)}
 PARAMS: dict[str, dict[str, tuple[str, float]]] = {
@@ -74,6 +74,7 @@ PARAMS: dict[str, dict[str, tuple[str, float]]] = {
     "complaint": {"after_days": ("経過日数", 2)},
     "dormant": {"max_days": ("最長日数", 730)},
     "prospect": {"after_days": ("経過日数", 14)},
+    "survey": {"within_days": ("対象日数", 30)},
 }
 
 _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
@@ -93,6 +94,8 @@ _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
      "休眠の顧客で、最終購入から「最長日数」日以内(0なら制限なし)。"),
     ("prospect", "見込み顧客のフォロー", "電話、メール", 3, 7, "資料・サンプルの感想を伺い、初回購入をご案内する",
      "区分=見込みで購入がなく、最後の連絡(なければ登録日)から「経過日数」日以上。"),
+    ("survey", "低評価のお詫び・ヒアリング", "電話、メール", 1, 2, "お詫びとご不満の内容を伺う連絡(担当者から)",
+     "最新のアンケート・レビューの評価が低評価(設定「低評価の基準」以下)で、回答から「対象日数」日以内。"),
 ]
 
 
@@ -248,12 +251,14 @@ def _day(ts) -> str:
 
 def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataFrame | None,
                rfm: pd.DataFrame, lapse: pd.DataFrame, rules: dict[str, Rule], as_of,
-               *, only: tuple[str, ...] | None = None, exclude_customers=(), lang: str = "ja") -> pd.DataFrame:
+               *, only: tuple[str, ...] | None = None, exclude_customers=(), lang: str = "ja",
+               survey_scale=None) -> pd.DataFrame:
     """List rows the rules call for on `as_of` (English keys of FOLLOW_TABLE, without staff/status/created).
 
     `rfm`: rfm.score output (customer_id, frequency, first_order, last_order, m, ...); `lapse`: lapse.assess
     output (customer_id, status, expected_next, days_since_last, ...). `only` restricts to some rules (a
-    campaign); `exclude_customers` are left out (control groups of running campaigns). Also returns, in
+    campaign); `exclude_customers` are left out (control groups of running campaigns); `survey_scale` is the
+    surveys.Scale of 設定 (default 1–5, low ≤ 2). Also returns, in
     `out.attrs["skipped_optout"]`, how many customers a rule matched but no allowed channel reached.
     """
     as_of = pd.Timestamp(as_of).normalize()
@@ -378,6 +383,13 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         emit("prospect", pro.index[sel.to_numpy()], [_day(x) for x in touch[sel]],
              [t("fu_reason_prospect", days=int(d)) if not pd.isna(d) else t("fu_reason_prospect_none")
               for d in age[sel]])
+    if on("survey"):
+        from . import surveys
+        low = surveys.low_score_followups(contacts, survey_scale or surveys.make_scale(), as_of,
+                                          rules["survey"].params["within_days"])
+        emit("survey", low["customer_id"], list(low["contact_id"]),
+             [t("sv_reason", type=ty, type_en=t("sv_type_" + ty), score=surveys.fmt_score(sc), date=f"{x:%Y-%m-%d}")
+              for ty, sc, x in zip(low["type"], low["score"], low["at"])])
 
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",

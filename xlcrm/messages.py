@@ -313,6 +313,67 @@ _JOURNEY = {
     "jr_last_visit": ("最終来店日", "Last store visit"),
 }
 
+# --- surveys / satisfaction ------------------------------------------------------------------------------------
+_SURVEYS = {
+    "sv_bad_scale": ("満足度の尺度は 1-5 か 0-10 で入力してください", "the satisfaction scale must be 1-5 or 0-10"),
+    "sv_bad_threshold": ("「{item}」が尺度の範囲外です({lo}〜{hi})", "'{item}' is outside the scale ({lo} to {hi})"),
+    "sv_low_not_below_high": ("低評価の基準({low})は高評価の基準({high})より小さくしてください",
+                              "the low-score threshold ({low}) must be below the high-score threshold ({high})"),
+    "sv_bad_score": ("評価が尺度の範囲外です({lo}〜{hi}。設定「満足度の尺度」)",
+                     "score outside the scale ({lo} to {hi}; setting 満足度の尺度)"),
+    "sv_done": ("満足度を更新: 回答{answers}件・回答者{respondents}人・平均{average}点・最新の回答が低評価{low}人"
+                "(低評価の後の離脱・休眠率 {low_rate} / 高評価の後 {high_rate}){extra}",
+                "Satisfaction refreshed: {answers} answers from {respondents} customers, average {average}, {low} "
+                "with a low latest score (lapsed after a low score: {low_rate}, after a high one: {high_rate}){extra}"),
+    "sv_ignored": ("・アンケート/レビュー以外の評価{n}件は集計外", "; {n} scores on other contact types not counted"),
+    "sv_unscored": ("・評価なしの回答{n}件", "; {n} answers without a score"),
+    "sv_reason": ("{type}で低評価({score}点, {date})", "low score ({score}) in the {type_en} of {date}"),
+    # sheet labels ("|" separates the headers of one block)
+    "sv_title": ("顧客満足度(アンケート・レビュー)", "Customer satisfaction (surveys and reviews)"),
+    "sv_scale_label": ("尺度 {name}: 低評価 {low}点以下・高評価 {high}点以上", "Scale {name}: low ≤ {low}, high ≥ {high}"),
+    "sv_note": ("全体は回答ごと、セグメント別・離脱状態別は顧客ごとに最新の回答で集計します。"
+                "NPS = 推奨者(高評価)の割合 − 批判者(低評価)の割合(0-10 の尺度のとき)。",
+                "Overall counts answers; by segment and by lapse status count customers by their latest answer. "
+                "NPS = % promoters (high) − % detractors (low), on the 0-10 scale."),
+    "sv_overall": ("全体", "Overall"),
+    "sv_overall_cols": ("種別|回答数|回答者数|平均|低評価の割合|高評価の割合|NPS",
+                        "Type|Answers|Customers|Average|Low share|High share|NPS"),
+    "sv_all": ("すべて", "All"),
+    "sv_type_アンケート": ("アンケート", "survey"),
+    "sv_type_レビュー": ("レビュー", "review"),
+    "sv_by_segment": ("RFMセグメント別(最新の回答)", "By RFM segment (latest answer)"),
+    "sv_by_status": ("離脱状態別(最新の回答)", "By lapse status (latest answer)"),
+    "sv_segment": ("セグメント", "Segment"),
+    "sv_status": ("離脱状態", "Lapse status"),
+    "sv_group_cols": ("|回答者数|平均|低評価の割合|高評価の割合|NPS", "|Customers|Average|Low share|High share|NPS"),
+    "sv_no_orders": ("(購入なし)", "(no orders)"),
+    "sv_low_lapse": ("低評価の後に離脱が多いか(回答から{days}日以上たった顧客・{cutoff}までの回答)",
+                     "Do low scores come before lapse? (answers at least {days} days old, up to {cutoff})"),
+    "sv_low_lapse_cols": ("最後の回答|顧客数|離脱・休眠|離脱・休眠率", "Latest answer|Customers|Lapsed/dormant|Rate"),
+    "sv_band_low": ("低評価", "Low"),
+    "sv_band_middle": ("中間", "Middle"),
+    "sv_band_high": ("高評価", "High"),
+    "sv_fisher": ("フィッシャーの正確検定(低評価 vs 高評価): p = {p}・オッズ比 {odds}",
+                  "Fisher's exact test (low vs high): p = {p}, odds ratio {odds}"),
+    "sv_verdict_more": ("低評価の後は、高評価の後より離脱・休眠がはっきり多い(p < 0.05)。低評価の方へのフォローが大切です。",
+                        "Customers lapse clearly more after a low score than after a high one (p < 0.05): follow up "
+                        "low scores."),
+    "sv_verdict_less": ("低評価の後の方が離脱・休眠が少ない(p < 0.05)。評価と離脱の関係は薄いようです。",
+                        "Customers lapse less after a low score (p < 0.05): scores say little about lapse here."),
+    "sv_verdict_unclear": ("差ははっきりしません(p ≥ 0.05)。偶然の範囲かもしれません。",
+                           "No clear difference (p ≥ 0.05): it may be chance."),
+    "sv_verdict_small": ("件数が少ないため判断できません(各グループ{n}人以上が目安)。数字は参考です。",
+                         "Too few customers to judge (about {n} per group needed); the figures are indicative only."),
+    "sv_verdict_none": ("低評価・高評価の両方の回答がまだありません。", "No low and high answers to compare yet."),
+    "sv_excluded": ("購入のない回答者{n}人は除外", "{n} respondents without orders left out"),
+    "sv_monthly": ("月別の平均評価", "Average score by month"),
+    "sv_monthly_cols": ("月|回答数|平均|低評価の割合|NPS", "Month|Answers|Average|Low share|NPS"),
+    "sv_none": ("評価のある回答がありません", "No scored answers yet"),
+    "sv_chart": ("セグメント別の平均評価", "Average score by segment"),
+    "sv_latest_score": ("最新評価", "Latest score"),
+    "sv_latest_at": ("評価日", "Score date"),
+}
+
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {
     "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
@@ -377,7 +438,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY,
+    **_BUILD, **_JOURNEY, **_SURVEYS,
 }
 
 

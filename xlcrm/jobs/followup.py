@@ -13,6 +13,7 @@ from .. import lapse, messages, schema
 from ..messages import BadInput, Problem
 from . import JobResult
 from .io import _text_headers, sheet_values
+from .surveys import scale_of
 
 FOLLOW_SHEET = fu.FOLLOW_TABLE.ja
 RULES_SHEET = fu.RULES_TABLE.ja
@@ -193,7 +194,7 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
                         for k, v in rule_set.items()}
     held_out = running_controls(members, campaigns, as_of)
     gen = fu.candidates(customers, orders, contacts, scored, lap, rule_set, as_of, only=only,
-                        exclude_customers=held_out, lang=lang)
+                        exclude_customers=held_out, lang=lang, survey_scale=scale_of(settings))
     counts = {"skipped_optout": sum(gen.attrs.get("skipped_optout", {}).values())}
     if campaign:
         if not len(gen):

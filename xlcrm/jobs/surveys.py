@@ -53,7 +53,7 @@ def compute(book, settings, as_of) -> dict:
 def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
     """The blocks to write (cell, rows) and how to format them (number formats, bold titles, notes, chart)."""
     scale: sv.Scale = d["scale"]
-    blocks, fmt = [], {"number_formats": {}, "bold": [], "notes": [], "chart": None}
+    blocks, fmt = [], {"number_formats": {}, "bold": [], "notes": [], "centre": [], "chart": None}
     now = dt.datetime.now().replace(microsecond=0)
     blocks.append(("A1", [[_t("title", lang), None, None, None,
                            f"{messages.text('db_as_of', lang)}: {d['as_of']:%Y-%m-%d}", None,
@@ -107,7 +107,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
         formats(r + 2, len(table), "C")
         if key == "by_segment" and len(table):
             fmt["chart"] = {"anchor": CHART_AT, "title": _t("chart", lang), "values": f"C{r + 2}:C{r + 1 + len(table)}",
-                            "categories": f"A{r + 2}:A{r + 1 + len(table)}"}
+                            "categories": f"A{r + 2}:A{r + 1 + len(table)}",
+                            "height_cm": max(7.5, 0.6 * len(table) + 2)}     # room for every label
         r += len(rows) + 1
 
     ll = d["low_lapse"]
@@ -119,12 +120,13 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
     if not np.isnan(ll["p"]):
         rows.append([_t("fisher", lang, p=f"{ll['p']:.3f}", odds="∞" if np.isinf(ll["odds_ratio"])
                         else f"{ll['odds_ratio']:.2f}")])
+    fmt["notes"] += [f"A{r + len(rows) - 1}"] if len(rows) > 5 else []
     rows.append([_t("verdict_" + ll["verdict"], lang, n=sv.MIN_GROUP)])
+    fmt["bold"] += [f"A{r}", f"A{r + len(rows) - 1}"]                   # the title and the verdict
     if ll["excluded"]:
         rows.append([_t("excluded", lang, n=ll["excluded"])])
+        fmt["notes"].append(f"A{r + len(rows) - 1}")
     blocks.append((f"A{r}", rows))
-    fmt["bold"].append(f"A{r}")
-    fmt["notes"] += [f"A{i}" for i in range(r + 5, r + len(rows))]     # test, verdict, who was left out
     r += len(rows) + 1
 
     mo = d["monthly"].tail(MONTHS)
@@ -144,6 +146,9 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
         fmt["number_formats"][f"D{r + 2}:D{end}"] = "0.0%"
         if nps:
             fmt["number_formats"][f"E{r + 2}:E{end}"] = "+0.0;-0.0;0.0"
+    for cell, rows in blocks[2:]:        # column headers over numbers: centred
+        head = int(cell[1:]) + 1
+        fmt["centre"].append(f"B{head}:{chr(ord('A') + len(rows[1]) - 1)}{head}")
     return blocks, fmt
 
 
@@ -153,8 +158,7 @@ def survey(book, settings, *, as_of=None) -> JobResult:
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
     d = compute(book, settings, as_of)
     blocks, fmt = layout(d, lang)
-    if hasattr(book, "reset_sheet"):
-        book.reset_sheet(SHEET)
+    book.reset_sheet(SHEET)
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     charts = _decorate(book, fmt)
@@ -189,16 +193,14 @@ def _counts(d: dict) -> dict:
 
 def _decorate(book, fmt: dict) -> int:
     """Number formats, bold titles, grey notes, widths and the bar chart, through the book's report-sheet API."""
-    if not hasattr(book, "format_sheet"):
-        return 0
     book.format_sheet(SHEET, number_formats=fmt["number_formats"], bold=fmt["bold"], title="A1",
-                      notes=fmt["notes"], widths={"A": 30, **{c: 12 for c in "BCDEFG"}})
+                      notes=fmt["notes"], centre=fmt["centre"], widths={"A": 30, **{c: 12 for c in "BCDEFG"}})
     ch = fmt["chart"]
-    if ch is None or not hasattr(book, "add_bar_chart"):
+    if ch is None:
         return 0
-    book.add_bar_chart(SHEET, ch["anchor"], title=ch["title"], values=ch["values"], categories=ch["categories"],
-                       horizontal=True)
-    return 1
+    return int(book.add_bar_chart(SHEET, ch["anchor"], title=ch["title"], values=ch["values"],
+                                  categories=ch["categories"], number_format="0.0", color="70AD47",
+                                  height_cm=ch["height_cm"]))
 
 
 def report(target, *, overrides: dict | None = None) -> dict:

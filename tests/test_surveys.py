@@ -398,6 +398,7 @@ def test_demo_sheet_agrees_with_the_contact_sheet(demo):
     assert v[7, "D"] == pytest.approx(ans["評価"].astype(float).mean())
     assert cs["最新評価"].notna().sum() == ans["顧客ID"].nunique()
     rows = lst[lst["ルール"] == "survey"]
+    assert len(rows) == 2       # the two recent low answers of this demo (a レビュー 2 and an アンケート 1)
     assert (cs.loc[rows["顧客ID"], "最新評価"] <= 2).all()
 
 

@@ -51,9 +51,11 @@ def make_scale(name: str = "1-5", low=None, high=None, *, sheet: str = "設定")
     problems = []
     for item, v in (("低評価の基準", low), ("高評価の基準", high)):
         if not lo <= v <= hi:
-            problems.append(Problem(sheet, None, item, "sv_bad_threshold", item=item, lo=fmt_score(lo), hi=fmt_score(hi)))
+            problems.append(Problem(sheet, None, item, "sv_bad_threshold", item=item, lo=fmt_score(lo),
+                                    hi=fmt_score(hi)))
     if not problems and low >= high:
-        problems.append(Problem(sheet, None, "低評価の基準", "sv_low_not_below_high", low=fmt_score(low), high=fmt_score(high)))
+        problems.append(Problem(sheet, None, "低評価の基準", "sv_low_not_below_high", low=fmt_score(low),
+                                high=fmt_score(high)))
     if problems:
         raise BadInput(problems)
     return Scale(name, lo, hi, low, high)

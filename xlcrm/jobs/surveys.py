@@ -194,7 +194,7 @@ def _counts(d: dict) -> dict:
 def _decorate(book, fmt: dict) -> int:
     """Number formats, bold titles, grey notes, widths and the bar chart, through the book's report-sheet API."""
     book.format_sheet(SHEET, number_formats=fmt["number_formats"], bold=fmt["bold"], title="A1",
-                      notes=fmt["notes"], centre=fmt["centre"], widths={"A": 30, **{c: 12 for c in "BCDEFG"}})
+                      notes=fmt["notes"], centre=fmt["centre"], widths={"A": 30, **{c: 14 for c in "BCDEFG"}})
     ch = fmt["chart"]
     if ch is None:
         return 0

@@ -352,6 +352,7 @@ def test_cli(tmp_path, capsys):
     assert p.read_bytes() == before                    # --json only reads
     assert d["overall"][0]["type"] == "all" and d["overall"][0]["answers"] == 7
     assert d["low_then_lapse"]["verdict"] == "small" and d["by_status"][0]["status"] == "稼働"
+    assert d["by_segment"][-1]["segment"] is None and d["by_segment"][-1]["respondents"] == 1    # E: no orders
     rows = list(CONTACT_ROWS)
     rows[0] = ("K01", "A", "2024-01-10", "アンケート", 8)
     q = write_book(tmp_path / "c.xlsx", rows)

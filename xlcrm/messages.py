@@ -321,10 +321,11 @@ _SURVEYS = {
                               "the low-score threshold ({low}) must be below the high-score threshold ({high})"),
     "sv_bad_score": ("評価が尺度の範囲外です({lo}〜{hi}。設定「満足度の尺度」)",
                      "score outside the scale ({lo} to {hi}; setting 満足度の尺度)"),
-    "sv_done": ("満足度を更新: 回答{answers}件・回答者{respondents}人・平均{average}点・最新の回答が低評価{low}人"
+    "sv_done": ("満足度を更新: 回答{answers}件・回答者{respondents}人・平均{average}・最新の回答が低評価{low}人"
                 "(低評価の後の離脱・休眠率 {low_rate} / 高評価の後 {high_rate}){extra}",
                 "Satisfaction refreshed: {answers} answers from {respondents} customers, average {average}, {low} "
                 "with a low latest score (lapsed after a low score: {low_rate}, after a high one: {high_rate}){extra}"),
+    "sv_points": ("点", ""),
     "sv_ignored": ("・アンケート/レビュー以外の評価{n}件は集計外", "; {n} scores on other contact types not counted"),
     "sv_unscored": ("・評価なしの回答{n}件", "; {n} answers without a score"),
     "sv_reason": ("{type}で低評価({score}点, {date})", "low score ({score}) in the {type_en} of {date}"),

@@ -55,9 +55,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
     scale: sv.Scale = d["scale"]
     blocks, fmt = [], {"number_formats": {}, "bold": [], "notes": [], "centre": [], "chart": None}
     now = dt.datetime.now().replace(microsecond=0)
-    blocks.append(("A1", [[_t("title", lang), None, None, None,
-                           f"{messages.text('db_as_of', lang)}: {d['as_of']:%Y-%m-%d}", None,
-                           f"{messages.text('db_updated', lang)}: {now:%Y-%m-%d %H:%M}"]]))
+    blocks.append(("A1", [[_t("title", lang), None, None, f"{messages.text('db_as_of', lang)}: {d['as_of']:%Y-%m-%d}",
+                           None, f"{messages.text('db_updated', lang)}: {now:%Y-%m-%d %H:%M}"]]))
     blocks.append(("A2", [[_t("scale_label", lang, name=scale.name, low=sv.fmt_score(scale.low),
                               high=sv.fmt_score(scale.high))], [_t("note", lang)]]))
     fmt["notes"] += ["A2", "A3"]
@@ -175,7 +174,8 @@ def survey(book, settings, *, as_of=None) -> JobResult:
         extra = "".join(_t(k, g, n=counts[k]) for k in ("ignored", "unscored") if counts[k])
         rate = {k: "-" if np.isnan(counts[k]) else f"{counts[k]:.0%}" for k in ("low_rate", "high_rate")}
         msg[g] = _t("done", g, answers=counts["answers"], respondents=counts["respondents"],
-                    average="-" if np.isnan(counts["average"]) else f"{counts['average']:.2f}", low=counts["low"],
+                    average="-" if np.isnan(counts["average"]) else f"{counts['average']:.2f}{_t('points', g)}",
+                    low=counts["low"],
                     extra=extra, **rate)
     book.journal("survey", msg["ja"], msg["en"])
     return JobResult(msg["ja"], msg["en"], counts)
@@ -211,7 +211,7 @@ def report(target, *, overrides: dict | None = None) -> dict:
         d = compute(book, settings, settings.as_of_date())
 
     def records(df: pd.DataFrame, key: str) -> list[dict]:
-        return [{key: k, **{c: _json(v) for c, v in zip(df.columns, row)}}
+        return [{key: None if k == sv.NO_ORDERS else k, **{c: _json(v) for c, v in zip(df.columns, row)}}
                 for k, row in zip(df.index, df.itertuples(index=False))]
 
     s, ll = d["scale"], d["low_lapse"]

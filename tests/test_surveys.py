@@ -280,14 +280,14 @@ def test_job_writes_the_sheet_and_the_latest_score_columns(tmp_path):
     assert "回答7件・回答者5人・平均3.14点" in r.summary_ja and "アンケート/レビュー以外の評価1件は集計外" in r.summary_ja
     assert "7 answers from 5 customers" in r.summary_en
     v = sheet_cells(p)
-    assert v["A1"] == "顧客満足度(アンケート・レビュー)" and v["A5"] == "全体"
-    assert (v["A7"], v["B7"], v["C7"]) == ("すべて", 7, 5) and v["D7"] == pytest.approx(22 / 7)
+    assert v["A1"] == "顧客満足度(アンケート・レビュー)" and v["A2"].startswith("基準日: 2024-06-30")
+    assert v["A6"] == "全体" and (v["A8"], v["B8"], v["C8"]) == ("すべて", 7, 5) and v["D8"] == pytest.approx(22 / 7)
     texts = set(v.values())
     assert {"RFMセグメント別(最新の回答)", "離脱状態別(最新の回答)", "月別の平均評価", "低評価", "高評価",
             "(購入なし)"} <= texts
     assert any(str(t).startswith("件数が少ないため判断できません") for t in texts)
     ws = openpyxl.load_workbook(p)["満足度"]
-    assert ws["D7"].number_format == "0.00" and ws["E7"].number_format == "0.0%"
+    assert ws["D8"].number_format == "0.00" and ws["E8"].number_format == "0.0%"
     cs = sheet(p, "顧客").set_index("顧客ID")
     assert cs.loc["C", "最新評価"] == 3 and cs.loc["C", "評価日"] == dt.datetime(2024, 6, 20)
     assert pd.isna(cs.loc["F", "最新評価"]) and cs.loc["A", "氏名"] == "客A"
@@ -300,7 +300,7 @@ def test_refresh_replaces_the_sheet_and_english_labels(tmp_path):
     run("survey", p)
     run("survey", p, overrides={"as_of": pd.Timestamp("2024-01-31"), "lang": "en"})
     v = sheet_cells(p)
-    assert v["A1"] == "Customer satisfaction (surveys and reviews)" and (v["A7"], v["B7"]) == ("All", 2)
+    assert v["A1"] == "Customer satisfaction (surveys and reviews)" and (v["A8"], v["B8"]) == ("All", 2)
     assert "2024-06" not in set(v.values())      # nothing left over from the first refresh
     cs = sheet(p, "顧客").set_index("顧客ID")
     assert cs.loc["A", "最新評価"] == 2 and pd.isna(cs.loc["C", "最新評価"])
@@ -314,7 +314,7 @@ def test_nps_scale_from_settings_adds_the_nps_column(tmp_path):
     r = run("survey", p)
     assert r.counts["nps"] == pytest.approx(25.0)        # 2 promoters, 1 detractor of 4
     v = sheet_cells(p)
-    assert v["G6"] == "NPS" and v["G7"] == pytest.approx(25.0)
+    assert v["G7"] == "NPS" and v["G8"] == pytest.approx(25.0)
 
 
 def test_bad_score_stops_the_job_before_anything_is_written(tmp_path):
@@ -395,8 +395,8 @@ def test_demo_sheet_agrees_with_the_contact_sheet(demo):
     ans = hist[hist["種別"].isin(["アンケート", "レビュー"]) & pd.to_numeric(hist["評価"], errors="coerce").notna()]
     v = {(r, c): x for r, row in enumerate(wb["満足度"].iter_rows(max_row=8, values_only=True), 1)
          for c, x in zip("ABCDEFG", row)}
-    assert v[7, "A"] == "すべて" and v[7, "B"] == len(ans) > 50 and v[7, "C"] == ans["顧客ID"].nunique()
-    assert v[7, "D"] == pytest.approx(ans["評価"].astype(float).mean())
+    assert v[8, "A"] == "すべて" and v[8, "B"] == len(ans) > 50 and v[8, "C"] == ans["顧客ID"].nunique()
+    assert v[8, "D"] == pytest.approx(ans["評価"].astype(float).mean())
     assert cs["最新評価"].notna().sum() == ans["顧客ID"].nunique()
     rows = lst[lst["ルール"] == "survey"]
     assert len(rows) == 2       # the two recent low answers of this demo (a レビュー 2 and an アンケート 1)

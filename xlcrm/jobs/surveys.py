@@ -18,7 +18,7 @@ from .rfm import _read_orders
 
 SHEET = "満足度"
 MONTHS = 24            # the monthly block shows the latest months only
-CHART_AT = "I5"
+CHART_AT = "I6"
 
 
 def _t(key: str, lang: str, **kw) -> str:
@@ -55,11 +55,12 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
     scale: sv.Scale = d["scale"]
     blocks, fmt = [], {"number_formats": {}, "bold": [], "notes": [], "centre": [], "chart": None}
     now = dt.datetime.now().replace(microsecond=0)
-    blocks.append(("A1", [[_t("title", lang), None, None, f"{messages.text('db_as_of', lang)}: {d['as_of']:%Y-%m-%d}",
-                           None, f"{messages.text('db_updated', lang)}: {now:%Y-%m-%d %H:%M}"]]))
-    blocks.append(("A2", [[_t("scale_label", lang, name=scale.name, low=sv.fmt_score(scale.low),
+    blocks.append(("A1", [[_t("title", lang)],
+                          [f"{messages.text('db_as_of', lang)}: {d['as_of']:%Y-%m-%d}  ・  "
+                           f"{messages.text('db_updated', lang)}: {now:%Y-%m-%d %H:%M}"],
+                          [_t("scale_label", lang, name=scale.name, low=sv.fmt_score(scale.low),
                               high=sv.fmt_score(scale.high))], [_t("note", lang)]]))
-    fmt["notes"] += ["A2", "A3"]
+    fmt["notes"] += ["A3", "A4"]
     nps = scale.nps
 
     def stat_cells(x):
@@ -81,7 +82,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
         cols = _t(key, lang).split("|")
         return cols if nps else cols[:-1]
 
-    r = 5
+    r = 6
     ov = d["overall"]
     rows = [[_t("overall", lang)], header("overall_cols")]
     for key, x in ov.iterrows():
@@ -145,7 +146,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
         fmt["number_formats"][f"D{r + 2}:D{end}"] = "0.0%"
         if nps:
             fmt["number_formats"][f"E{r + 2}:E{end}"] = "+0.0;-0.0;0.0"
-    for cell, rows in blocks[2:]:        # column headers over numbers: centred
+    for cell, rows in blocks[1:]:        # column headers over numbers: centred
         head = int(cell[1:]) + 1
         fmt["centre"].append(f"B{head}:{chr(ord('A') + len(rows[1]) - 1)}{head}")
     return blocks, fmt

@@ -159,7 +159,6 @@ def low_then_lapse(resp: pd.DataFrame, lapse: pd.DataFrame, scale: Scale, as_of,
     respondents without orders, "cutoff"}. Too few customers ("small": a group under MIN_GROUP, or an expected
     cell count under 5) gives the figures but no verdict.
     """
-    from scipy.stats import fisher_exact
     cutoff = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=int(days))
     early = per_customer(resp[resp["at"] < cutoff + pd.Timedelta(days=1)])
     status = lapse.set_index("customer_id")["status"] if len(lapse) else pd.Series(dtype=object)
@@ -180,6 +179,7 @@ def low_then_lapse(resp: pd.DataFrame, lapse: pd.DataFrame, scale: Scale, as_of,
     if not lo["customers"] or not hi["customers"]:
         out["verdict"] = "none"
         return out
+    from scipy.stats import fisher_exact      # a 2 s import: only when there is something to test
     cells = np.array([[lo["lapsed"], lo["customers"] - lo["lapsed"]], [hi["lapsed"], hi["customers"] - hi["lapsed"]]])
     res = fisher_exact(cells)
     out["p"], out["odds_ratio"] = float(res.pvalue), float(res.statistic)

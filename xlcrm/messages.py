@@ -316,6 +316,10 @@ _JOURNEY = {
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {
     "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
+    "step_reading": ("{sheet}を読み込んでいます…", "Reading {sheet}..."),
+    "step_writing": ("{sheet}に書き込んでいます…", "Writing {sheet}..."),
+    "step_saving": ("{name}を保存しています…", "Saving {name}..."),
+    "ribbon_step": ("xlcrm: 「{label}」{step}", "xlcrm: '{label}' {step}"),
     "ribbon_no_job": ("「{label}」はこのバージョンのxlcrmにはまだありません。pip install -U xlcrm で更新してください。",
                       "'{label}' is not in this version of xlcrm. Update it with pip install -U xlcrm."),
     "ribbon_log": ("詳しい記録: {log}(サポートに送ってください)", "Details were logged to {log} (send it to support)."),

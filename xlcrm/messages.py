@@ -227,6 +227,8 @@ _FOLLOWUP = {
     "ct_empty_summary": ("内容が空です", "the summary is empty"),
     "ct_kind_order": ("注文", "order"),
     "ct_kind_contact": ("対応", "contact"),
+    "ct_score_mark": ("(評価 {score})", " (rating {score})"),
+    "ct_stage_mark": ("(商談段階: {stage})", " (stage: {stage})"),
     "ct_kind_complaint": ("クレーム", "complaint"),
     "ct_kind_followup": ("フォロー予定", "follow-up due"),
     "ct_subscription_mark": ("(定期)", " (subscription)"),

@@ -151,7 +151,7 @@ def card(customer_id: str, customers: pd.DataFrame, rfm: pd.DataFrame | None = N
         r = rfm[rfm["customer_id"].eq(customer_id)].iloc[0]
         seg = r.get("segment_ja" if not en else "segment", "")
         items += [("購入回数" if not en else "Orders", int(r["frequency"])),
-                  ("累計購入金額" if not en else "Total spent", float(r["monetary"])),
+                  ("累計購入金額" if not en else "Total spent", f"¥{float(r['monetary']):,.0f}"),
                   ("最終購入日" if not en else "Last order", pd.Timestamp(r["last_order"]).strftime("%Y-%m-%d")),
                   ("RFM", f"{r.get('rfm_code', '')} {seg}".strip())]
     if lapse is not None and len(lapse) and customer_id in set(lapse["customer_id"]):

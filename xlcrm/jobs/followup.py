@@ -346,7 +346,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     return JobResult(ja_msg, en_msg, {"customer": cid, "timeline": len(tl)})
 
 
-CARD_WIDTHS = {"A": 12, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
+CARD_WIDTHS = {"A": 17, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
 
 
 def _style_card(book, n_timeline: int) -> None:

@@ -39,8 +39,8 @@ def _owner(o: str, lang: str) -> str:
 
 def layout(d: dict, names: pd.Series, lang: str) -> dict:
     """What the 商談 sheet shows: blocks [(cell, rows)], number formats, bold cells, notes, widths, the chart."""
-    out = {"blocks": [], "formats": {}, "bold": [], "notes": ["A2", "A3"], "chart": None,
-           "widths": {"A": 16, "B": 16, **{c: 11 for c in "CDEFGHIJ"}}}
+    out = {"blocks": [], "formats": {}, "bold": [], "centre": [], "notes": ["A2", "A3"], "chart": None,
+           "widths": {"A": 16, "B": 16, **{c: 13 for c in "CDEFGHJ"}, "I": 19}}
     blocks, formats = out["blocks"], out["formats"]
     now = dt.datetime.now().replace(microsecond=0)
     blocks.append(("A1", [[_t("title", lang), None, None, f"{messages.text('db_as_of', lang)}: {d['as_of']:%Y-%m-%d}",
@@ -56,6 +56,7 @@ def layout(d: dict, names: pd.Series, lang: str) -> dict:
                      int(x["stalled"])])
     blocks.append((f"A{r}", rows))
     out["bold"] += [f"A{r}", f"A{r + len(rows) - 1}"]          # the block title and the total row
+    out["centre"].append(f"B{r + 1}:J{r + 1}")
     end = r + len(rows) - 1
     formats[f"H{r + 2}:H{end}"] = "0.0%"
     formats[f"I{r + 2}:I{end}"] = "0.0"
@@ -69,6 +70,7 @@ def layout(d: dict, names: pd.Series, lang: str) -> dict:
                      int(x.lost), int(x.open_now)])
     blocks.append((f"A{r}", rows))
     out["bold"].append(f"A{r}")
+    out["centre"].append(f"B{r + 1}:F{r + 1}")
     formats[f"D{r + 2}:D{r + 1 + len(fu)}"] = "0.0%"
     if fu["reached"].sum():
         out["chart"] = {"anchor": f"H{r}", "title": _t("chart", lang), "values": f"B{r + 2}:B{r + 1 + len(fu)}",
@@ -86,8 +88,10 @@ def layout(d: dict, names: pd.Series, lang: str) -> dict:
         rows.append([_t("none_deals" if not len(d["deals"]) else "none_stalled", lang)])
     blocks.append((f"A{r}", rows))
     out["bold"].append(f"A{r}")
+    out["centre"].append(f"B{r + 1}:F{r + 1}")
     if len(st):
         formats[f"D{r + 2}:D{r + 1 + len(st)}"] = "yyyy/mm/dd"
+        out["centre"] += [f"C{r + 2}:C{r + 1 + len(st)}", f"F{r + 2}:F{r + 1 + len(st)}"]   # short labels
     return out
 
 
@@ -131,7 +135,7 @@ def pipeline(book, settings, *, as_of=None, staff: str | None = None) -> JobResu
     for cell, rows in lay["blocks"]:
         book.write_range(SHEET, cell, rows)
     book.format_sheet(SHEET, number_formats=lay["formats"], bold=lay["bold"], title="A1", notes=lay["notes"],
-                      widths=lay["widths"])
+                      centre=lay["centre"], widths=lay["widths"])
     charts = int(bool(lay["chart"]) and book.add_bar_chart(SHEET, horizontal=True, **lay["chart"]))
     hl = settings.get("header_lang", "ja")
     cur = d["current"]

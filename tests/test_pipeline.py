@@ -33,7 +33,7 @@ CUSTOMER_ROWS = [
     ("D", "見込み", "客D", ""),
     ("E", "顧客", "客E", ""),
     ("F", "見込み", "客F", ""),
-    ("G", "見込み", "客G", "山田"),
+    ("G", "顧客", "客G", "山田"),        # 区分=顧客 with no orders: a deal like any other
 ]
 # (注文ID, 顧客ID, 注文日, 金額)
 ORDER_ROWS = [
@@ -241,12 +241,14 @@ def test_refresh_replaces_the_sheet_and_follows_the_as_of_date(tmp_path):
 
 def test_english_labels_and_settings(tmp_path):
     p = write_book(tmp_path / "b.xlsm", settings=[("停滞日数", "100"), ("成約率の集計日数", "600")])
-    r = run("pipeline", p, overrides={"lang": "en"})
+    r = run("pipeline", p, overrides={"lang": "en", "header_lang": "en"})
     assert r.counts["stalled"] == 1 and r.counts["lost"] == 2            # E only (121 days); G's loss counts now
     v = sheet_cells(p)
     assert v["A1"] == "Sales pipeline" and v["A5"] == "Pipeline by owner (won, lost and win rate: last 600 days)"
     assert {"Inquiry", "Proposal", "Quote", "Won", "(unassigned)", "Total"} <= set(v.values())
     assert "Pipeline refreshed" in r.summary("en")
+    cs = customers_sheet(p)
+    assert cs.loc["A", "Sales stage"] == "提案" and cs.loc["A", "Stage since"] == dt.datetime(2024, 4, 10)
 
 
 def test_bad_stage_value_names_the_cell_and_nothing_is_written(tmp_path):

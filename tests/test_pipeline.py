@@ -251,6 +251,14 @@ def test_english_labels_and_settings(tmp_path):
     assert cs.loc["A", "Sales stage"] == "提案" and cs.loc["A", "Stage since"] == dt.datetime(2024, 4, 10)
 
 
+def test_a_book_without_stages_says_so(tmp_path):
+    p = write_book(tmp_path / "b.xlsm", [("K1", "A", "2024-04-20 09:00", "クレーム", "", "")])
+    r = run("pipeline", p)
+    assert (r.counts["open"], r.counts["won"], r.counts["charts"]) == (0, 0, 0)
+    assert "商談の記録がありません(対応履歴の「商談段階」に入力すると表示されます)" in set(sheet_cells(p).values())
+    assert customers_sheet(p)["商談段階"].isna().all()
+
+
 def test_bad_stage_value_names_the_cell_and_nothing_is_written(tmp_path):
     rows = list(CONTACT_ROWS)
     rows[4] = ("K05", "C", "2024-03-15 09:00", "商談", "", "ほぼ決まり")

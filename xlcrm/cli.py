@@ -374,12 +374,16 @@ def _cmd_pipeline(args) -> int:
     _print_result(result, args.lang)
     if args.staff is not None:
         from .messages import text
+        from .pipeline import OPEN_STAGES
         row = next(r for r in view["by_staff"] if r["owner"] == args.staff.strip())
         cols = text("pl_staff_cols", args.lang).split("|")
-        keys = ("問い合わせ", "提案", "見積", "open", "won", "lost", "win_rate", "avg_days_to_win", "stalled")
+        print(f"{cols[0]}: {row['owner']}")
+        keys = (*OPEN_STAGES, "open", "won", "lost", "win_rate", "avg_days_to_win", "stalled")
         for label, k in zip(cols[1:], keys):
             v = row[k]
             print(f"  {label}: {'-' if v is None else f'{v:.0%}' if k == 'win_rate' else f'{v:.0f}'}")
+        if view["stalled"]:
+            print(text("pl_stalled", args.lang, days=view["stall_days"]))
         for s in view["stalled"]:
             print(f"  {s['customer_id']}  {text('pl_stage_' + s['stage'], args.lang)}  {s['since']}  {s['days']}")
     return 0

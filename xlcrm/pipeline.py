@@ -71,10 +71,12 @@ def history(customers: pd.DataFrame, orders: pd.DataFrame | None, contacts: pd.D
             h = pd.concat([h, add], ignore_index=True)
     h = h.sort_values(["customer_id", "day", "implied", "at", "row"], kind="stable").reset_index(drop=True)
     h["implied"] = h["implied"].astype(bool)
-    cust = customers.drop_duplicates("customer_id").set_index(customers["customer_id"].drop_duplicates().astype(str))
-    own = cust["staff"].fillna("").astype(str).str.strip() if "staff" in cust else pd.Series("", index=cust.index)
-    h["owner"] = (h["staff"].replace("", np.nan).groupby(h["customer_id"]).ffill()
-                  .fillna(own.reindex(h["customer_id"]).replace("", np.nan).set_axis(h.index)).fillna(""))
+    cust = customers.drop_duplicates("customer_id")
+    own = pd.Series(cust["staff"].fillna("").astype(str).str.strip().to_numpy() if "staff" in cust else "",
+                    index=cust["customer_id"].astype(str).to_numpy())
+    named = h["staff"].replace("", np.nan).groupby(h["customer_id"]).ffill()     # the latest row naming one
+    fallback = pd.Series(own.reindex(h["customer_id"]).to_numpy(), index=h.index).replace("", np.nan)
+    h["owner"] = named.fillna(fallback).fillna("")
     same = h["customer_id"].eq(h["customer_id"].shift())
     closed = h["stage"].isin(CLOSED)
     h["deal"] = (~same | (~closed & closed.shift(fill_value=False))).cumsum() - 1

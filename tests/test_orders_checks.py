@@ -82,7 +82,7 @@ def test_every_job_refuses_orders_of_unknown_customers_alike_and_writes_nothing(
     book = write_book(tmp_path / "CRM.xlsx", ORDERS + ORPHANS)
     before = sha(book)
     got = {tag: _refusal(lambda tag=tag: run(tag, book)) for tag in ("rfm", "lapse", "followup", "dashboard",
-                                                                     "journey")}
+                                                                     "journey", "pipeline", "survey")}
     got["card"] = _refusal(lambda: run_job(customer_card, book, customer="C0001"))
     got["report"] = _refusal(lambda: report(book, tmp_path / "png"))
     got["rfm --out"] = _refusal(lambda: rfm_file(book, tmp_path / "rfm.csv"))
@@ -208,7 +208,7 @@ def test_nothing_is_said_when_every_order_is_in_range(tmp_path):
     assert result.counts["after_as_of"] == 0 and len(result.summary_ja.splitlines()) == 1
 
 
-@pytest.mark.parametrize("tag", ["followup", "dashboard", "journey"])
+@pytest.mark.parametrize("tag", ["followup", "dashboard", "journey", "pipeline", "survey"])
 def test_the_other_jobs_that_read_orders_say_it_too(tmp_path, tag):
     book = write_book(tmp_path / "CRM.xlsx", ORDERS + [LATE, TYPO])
     result = run(tag, book)
@@ -282,7 +282,8 @@ def test_other_read_only_commands_read_it_too(open_in_excel, tmp_path, capsys):
     for argv in (["export", str(book), "--table", "顧客", "--out", str(tmp_path / "c.csv")],
                  ["rfm", str(book), "--out", str(tmp_path / "r.csv")],
                  ["lapse", str(book), "--out", str(tmp_path / "l.csv")],
-                 ["report", str(book), "--out", str(tmp_path / "png")]):
+                 ["report", str(book), "--out", str(tmp_path / "png")],
+                 ["survey", str(book), "--json"]):
         assert cli.main(["--lang", "en", *argv]) == 0, argv
         assert capsys.readouterr().err.strip() == "'CRM.xlsx' is open elsewhere: read as last saved (unsaved " \
                                                   "changes in Excel are not included).", argv
@@ -295,7 +296,7 @@ def test_commands_that_write_still_refuse_it(open_in_excel, capsys):
     book, _ = open_in_excel
     before = sha(book)
     for argv in (["run", "rfm", str(book)], ["card", str(book), "--customer", "C0001"], ["followup", str(book)],
-                 ["run", "search", str(book)]):
+                 ["run", "search", str(book)], ["survey", str(book)], ["pipeline", str(book), "--json"]):
         assert cli.main(["--lang", "en", *argv]) == 3, argv
         assert "open elsewhere" in capsys.readouterr().err
     assert sha(book) == before

@@ -27,8 +27,8 @@ except ImportError:  # Windows: the lock file alone
 
 from .. import schema
 from ..messages import BadInput, BookLocked, Problem, XlcrmError
-from . import ooxml
-from .base import Book, TableLoc, col_letter
+from . import fastsave, ooxml
+from .base import Book, TableLoc, _range_ends, col_letter
 
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy/mm/dd"
@@ -171,8 +171,9 @@ def _write_error(e: OSError, path: Path) -> XlcrmError:
 class FileBook(Book):
     """A workbook file (.xlsx/.xlsm) on disk.
 
-    `read_only`: for commands that only read (search, export, report, `rfm`/`lapse` on a book). Such a book may
-    be open in Excel: it is read as last saved (the bytes on disk, read once), and it can never be saved.
+    `read_only`: for commands that only read (search, export, report, survey --json, `rfm`/`lapse` on a book).
+    Such a book may be open in Excel: it is read as last saved (the bytes on disk, read once), and it can never
+    be saved.
     """
 
     def __init__(self, path, *, lang: str | None = None, backups: int | None = None, wait: float = 10.0,
@@ -316,13 +317,19 @@ class FileBook(Book):
                                                values_only=True)]
 
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
         self._dirty = True
         self._touched.add(sheet)
         ws = self.wb[sheet]
+        cells = ws._cells            # ws.cell() validates each call: a sixth of a large write
         for i, values in enumerate(rows):
             for j, v in enumerate(values):
-                cell = ws.cell(row + i, col + j)
+                cell = cells.get((row + i, col + j))
+                if cell is None:
+                    if v is None:
+                        continue     # a blank written into a blank cell
+                    cell = Cell(ws, row=row + i, column=col + j)
+                    ws._add_cell(cell)
                 if isinstance(cell, MergedCell):
                     if v is None:
                         continue  # nothing to write, and a merged cell shows nothing of its own anyway
@@ -360,6 +367,67 @@ class FileBook(Book):
         ws = self.wb.create_sheet(sheet)
         if hidden:
             ws.sheet_state = "hidden"
+        return True
+
+    # --- report sheets (openpyxl) ----------------------------------------------------------------------------
+    def reset_sheet(self, sheet):
+        self._dirty = True
+        self._touched.add(sheet)
+        wb = self.wb
+        if sheet in wb.sheetnames:
+            idx = wb.sheetnames.index(sheet)
+            wb.remove(wb[sheet])
+            wb.create_sheet(sheet, idx)
+        else:
+            wb.create_sheet(sheet)
+
+    def format_sheet(self, sheet, *, number_formats=None, bold=(), title="A1", notes=(), centre=(), widths=None):
+        from openpyxl.styles import Alignment, Font
+        ws = self.wb[sheet]
+        self._dirty = True
+
+        def cells(rng):
+            return (c for row in (ws[rng] if ":" in rng else [[ws[rng]]]) for c in row)
+
+        for rng, fmt in (number_formats or {}).items():
+            for c in cells(rng):
+                c.number_format = fmt
+        for cell in bold:
+            ws[cell].font = Font(bold=True)
+        if title:
+            ws[title].font = Font(size=16, bold=True)
+            ws.row_dimensions[ws[title].row].height = 26
+        for cell in notes:
+            ws[cell].font = Font(size=9, color="595959")
+        for rng in centre:
+            for c in cells(rng):
+                c.alignment = Alignment(horizontal="center")
+        for col, w in (widths or {}).items():
+            ws.column_dimensions[col].width = w
+
+    def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
+                      top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):
+        from openpyxl.chart import BarChart, Reference, Series
+        ws = self.wb[sheet]
+        (vc, v0), (_, v1) = _range_ends(values)
+        (cc, c0), (_, c1) = _range_ends(categories)
+        ch = BarChart()
+        ch.type, ch.gapWidth = ("bar" if horizontal else "col"), 40
+        ch.title = title
+        series = Series(Reference(ws, min_col=vc, min_row=v0, max_row=v1), title=series_name or None)
+        series.graphicalProperties.solidFill = color
+        ch.series.append(series)
+        ch.set_categories(Reference(ws, min_col=cc, min_row=c0, max_row=c1))
+        if horizontal and top_down:
+            ch.x_axis.scaling.orientation = "maxMin"    # the first row on top, as in the sheet
+        ch.x_axis.delete = False
+        ch.y_axis.delete = False
+        ch.y_axis.numFmt = number_format
+        ch.y_axis.majorGridlines = None
+        ch.legend = None
+        ch.width, ch.height = width_cm, height_cm
+        ws.add_chart(ch, anchor)
+        self._dirty = True
         return True
 
     def _formulas(self, sheet, r0, c0, r1, c1):
@@ -422,6 +490,7 @@ class FileBook(Book):
         if self.read_only:
             raise RuntimeError("a book opened read-only is never saved")
         self._flush_journal()
+        self._step("step_saving", name=self.path.name)
         with write_lock(self.path, self.wait):
             check_not_open(self.path)
             if fingerprint(self.path) != self._fingerprint:
@@ -437,7 +506,7 @@ class FileBook(Book):
             backup = None
             try:
                 _create_private(tmp)  # never readable by others while it holds customer data
-                self._wb.save(tmp)
+                fastsave.save(self._wb, tmp)
                 ooxml.restore_parts(self.path, tmp)
                 pc.CalamineWorkbook.from_path(str(tmp)).close()  # it must open before it replaces anything
                 os.chmod(tmp, mode)

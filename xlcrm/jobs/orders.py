@@ -2,8 +2,9 @@
 the as-of date.
 
 * `read_orders(book, as_of)` — every job that computes from orders (rfm, lapse, followup, the customer card,
-  campaign report, dashboard and its PNG report, journey, and `xlcrm rfm|lapse BOOK`) reads through it, so a bad
-  book is refused by all of them with the same message, before anything is written.
+  campaign report, dashboard and its PNG report, journey, pipeline, survey, and `xlcrm rfm|lapse BOOK`) reads
+  through it, so a bad book is refused by all of them with the same message, before anything is written.
+  (Merge only carries orders to the surviving customer and import checks its CSVs itself.)
 * `DateCheck` — orders after the as-of date are left out of the figures (scoring as of a past date needs that),
   but never silently: the job's summary and its 変更履歴 line say how many and where the first one is. Orders
   dated after today are told apart: they are likely typos (2062 for 2026) rather than a backdated as-of.
@@ -116,12 +117,17 @@ class OrdersRead:
     dates: DateCheck | None
 
 
-def read_orders(book, as_of=None, *, today=None) -> OrdersRead:
+def read_orders(book, as_of=None, *, today=None, required: bool = True) -> OrdersRead:
     """顧客 and 注文, conformed; BadInput when an order names a customer not on 顧客 (the cells of the first few,
-    and the total). With `as_of`, `dates` tells about orders dated after it or after today."""
+    and the total). With `as_of`, `dates` tells about orders dated after it or after today. Without `required`,
+    a book with no 注文 sheet gives orders None."""
     from .. import schema
     customers = book.read("customers")
-    orders = book.read("orders")
-    schema.check_references(customers, orders, orders.attrs.get("sheet", schema.ORDERS.ja))
-    dates = check_dates(orders, as_of, today=today) if as_of is not None else None
+    orders = book.read("orders", required=required)
+    if orders is not None:
+        schema.check_references(customers, orders, orders.attrs.get("sheet", schema.ORDERS.ja))
+    dates = None
+    if as_of is not None:
+        dates = check_dates(orders, as_of, today=today) if orders is not None else \
+            check_days(np.zeros(0, np.int64), as_of, str, today=today)
     return OrdersRead(customers, orders, dates)

@@ -272,6 +272,17 @@ _DASHBOARD = {
     "db_k_trend": ("売上傾向(円/月)", "Revenue trend (yen/month)"),
     "db_k_model": ("予測モデル", "Forecast model"),
     "db_k_mape": ("予測の検証MAPE", "Forecast hold-out MAPE"),
+    "db_funnel": ("顧客ファネル(見込み → 優良)", "Customer funnel (prospects → top customers)"),
+    "db_funnel_mark": ("◀ 最大の離脱", "◀ biggest drop-off"),
+    "db_funnel_fix": ("いちばん多く離れているのは「{before} → {step}」: {n}人が進まず、転換率{rate}。ここが改善のポイントです。",
+                      "Most customers are lost between {before} and {step}: {n} did not go on ({rate} did). "
+                      "This is the step to fix."),
+    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートにあります。",
+                       "The funnel by acquisition channel and by first-order month is on the ジャーニー sheet."),
+    "db_funnel_chart": ("顧客ファネル", "Customer funnel"),
+    "db_channels": ("獲得チャネル別 F2転換率・リピート率", "F2 and repeat rate by channel"),
+    "db_channel_cols": ("チャネル|初回購入|F2転換率|リピート率", "Channel|First purchases|F2 rate|Repeat rate"),
+    "db_people": ("{n}人", "{n}"),
     "db_no_font": ("(日本語フォントが見つからないため英語の見出しで描きました。fonts-noto-cjk を入れると日本語になります)",
                    " (no Japanese font found, so the labels are in English; install fonts-noto-cjk)"),
 }

@@ -283,7 +283,7 @@ _DASHBOARD = {
     "db_funnel_chart": ("顧客ファネル", "Customer funnel"),
     "db_channels_chart": ("F2転換率(獲得チャネル別)", "F2 rate by acquisition channel"),
     "db_funnel_pct": ("%は前の段階からの転換率", "% = conversion from the step before"),
-    "db_channel_n": ("{channel}(初回{n}人)", "{channel} ({n} first)"),
+    "db_channel_n": ("{channel}(初回{n}人)", "{channel} ({n} first buyers)"),
     "db_channels": ("獲得チャネル別 F2転換率・リピート率", "F2 and repeat rate by channel"),
     "db_channel_cols": ("チャネル|初回購入|F2転換率|リピート率", "Channel|First purchases|F2 rate|Repeat rate"),
     "db_no_channels": ("注文にチャネルの記録がありません", "No channels recorded on the orders"),

@@ -111,8 +111,9 @@ def test_dashboard_channel_rates_are_the_journey_sheets(both):
 def test_dashboard_kpis_agree_with_the_funnel(both):
     p, dash, jour = both
     ws = openpyxl.load_workbook(p)["ダッシュボード"]
-    kpi = {ws[f"A{i}"].value: ws[f"B{i}"].value for i in range(4, 16)}
+    kpi = {ws[f"A{i}"].value: ws[f"B{i}"].value for i in range(4, 17)}
     assert kpi["購入者"] == jour.counts["first"] == 4
+    assert kpi["いちばん離れる段階(ファネル)"] == "見込み → 初回購入"
     assert kpi["リピート率"] == pytest.approx(jour.counts["f2"] / jour.counts["first"])
 
 

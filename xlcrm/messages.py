@@ -273,6 +273,7 @@ _DASHBOARD = {
     "db_k_trend": ("売上傾向(円/月)", "Revenue trend (yen/month)"),
     "db_k_model": ("予測モデル", "Forecast model"),
     "db_k_mape": ("予測の検証MAPE", "Forecast hold-out MAPE"),
+    "db_k_drop": ("いちばん離れる段階(ファネル)", "Largest drop-off (funnel)"),
     "db_funnel": ("顧客ファネル(見込み → 優良)", "Customer funnel (prospects → top customers)"),
     "db_funnel_mark": ("◀ 最大の離脱", "◀ biggest drop-off"),
     "db_funnel_fix": ("いちばん多く離れているのは「{before} → {step}」: {n}人が進まず、転換率{rate}。ここが改善のポイントです。",

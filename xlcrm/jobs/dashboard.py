@@ -142,7 +142,15 @@ def _kpi_rows(d: dict, lang: str) -> list[tuple]:
         (t("trend"), fc["slope"], "¥#,##0;[Red]-¥#,##0"),
         (t("model"), model, None),
         (t("mape"), None if mape is None or np.isnan(mape) else mape / 100, "0.0%"),
+        (t("drop"), _drop_label(d, lang), None),
     ]
+
+
+def _drop_label(d: dict, lang: str) -> str:
+    """'初回購入 → F2(2回目購入)': where the funnel loses the most customers, or '-'."""
+    steps = list(d["funnel"]["step"])
+    worst = d["funnel_drop"]
+    return f"{_step(steps[steps.index(worst) - 1], lang)} → {_step(worst, lang)}" if worst else "-"
 
 
 def _blank(v):

@@ -27,7 +27,7 @@ except ImportError:  # Windows: the lock file alone
 
 from .. import schema
 from ..messages import BadInput, BookLocked, Problem, XlcrmError
-from . import ooxml
+from . import fastsave, ooxml
 from .base import Book, TableLoc, _range_ends, col_letter
 
 TEXT_FORMAT = "@"
@@ -480,7 +480,7 @@ class FileBook(Book):
             backup = None
             try:
                 _create_private(tmp)  # never readable by others while it holds customer data
-                self._wb.save(tmp)
+                fastsave.save(self._wb, tmp)
                 ooxml.restore_parts(self.path, tmp)
                 pc.CalamineWorkbook.from_path(str(tmp)).close()  # it must open before it replaces anything
                 os.chmod(tmp, mode)

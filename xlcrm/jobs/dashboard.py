@@ -308,16 +308,18 @@ def _decorate(book, d, refs, lang) -> int:
         return _pictures(book.xw.sheets[SHEET], d, lang)
     n = _native(book.wb[SHEET], refs, lang) if hasattr(book, "wb") else 0
     tx = _texts(lang)
+    bars = {"width_cm": 15.0, "height_cm": 8.5}
     first, rows = refs["funnel"]
     if d["kpis"]["buyers"]:          # a funnel of prospects only is a single bar: the table says it
-        n += book.add_bar_chart(SHEET, CHARTS["funnel"], title=tx["funnel_chart"],
-                                values=f"B{first}:B{first + rows - 1}", categories=f"A{first}:A{first + rows - 1}", series_name=tx["funnel_cols"][1],
-                                width_cm=15.0, height_cm=8.5)
+        last = first + rows - 1
+        n += book.add_bar_chart(SHEET, CHARTS["funnel"], title=tx["funnel_chart"], values=f"B{first}:B{last}",
+                                categories=f"A{first}:A{last}", series_name=tx["funnel_cols"][1], **bars)
     first, rows = refs["channels"]
     if rows:
-        n += book.add_bar_chart(SHEET, CHARTS["channels"], title=tx["channels_chart"], values=f"C{first}:C{first + rows - 1}", categories=f"A{first}:A{first + rows - 1}",
-                                series_name=tx["channel_cols"][2], number_format="0%", color="70AD47",
-                                width_cm=15.0, height_cm=8.5)
+        last = first + rows - 1
+        n += book.add_bar_chart(SHEET, CHARTS["channels"], title=tx["channels_chart"], values=f"C{first}:C{last}",
+                                categories=f"A{first}:A{last}", series_name=tx["channel_cols"][2],
+                                number_format="0%", color="70AD47", **bars)
     return n
 
 

@@ -117,6 +117,13 @@ def test_live_excel_gets_the_report_figures_as_pictures_through_the_xlwings_api(
                                 "xlcrm_funnel"]
     assert all(c.kwargs["update"] for c in sheet.pictures.add.call_args_list)
     assert sheet.range.call_args_list[-1] == mock.call(job.CHARTS["funnel"])   # beside the funnel block
+    # the live path draws pictures only: no native chart on top of them
+    book = mock.Mock(spec=["xw", "add_bar_chart"])
+    book.xw.sheets = mock.MagicMock()
+    book.xw.sheets.__getitem__.return_value = sheet
+    _, _, refs = job.layout(d, "ja")
+    assert job._decorate(book, d, refs, "ja") == 6
+    book.add_bar_chart.assert_not_called()
 
 
 def test_a_new_shop_without_orders_runs_followup_dashboard_and_report(tmp_path):

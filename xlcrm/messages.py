@@ -279,8 +279,9 @@ _DASHBOARD = {
     "db_funnel_fix": ("いちばん多く離れているのは「{before} → {step}」: {n}人が進まず、転換率{rate}。ここが改善のポイントです。",
                       "Most customers are lost between {before} and {step}: {n} did not go on ({rate} did). "
                       "This is the step to fix."),
-    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートにあります。",
-                       "The funnel by acquisition channel and by first-order month is on the ジャーニー sheet."),
+    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートに(リボンの「顧客ジャーニー」/ xlcrm journey)。",
+                       "The funnel by acquisition channel and by first-order month: the ジャーニー sheet (ribbon "
+                       "顧客ジャーニー / xlcrm journey)."),
     "db_funnel_chart": ("顧客ファネル", "Customer funnel"),
     "db_channels_chart": ("F2転換率(獲得チャネル別)", "F2 rate by acquisition channel"),
     "db_funnel_pct": ("%は前の段階からの転換率", "% = conversion from the step before"),

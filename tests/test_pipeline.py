@@ -318,6 +318,19 @@ def test_stalled_rule_in_candidates_goes_to_the_deal_owner():
     assert got["customer_id"].tolist() == ["C", "E"]
 
 
+def test_a_prospect_with_a_stalled_deal_gets_the_owners_row_only():
+    c, o, k = frames()
+    c["phone"] = "090-0000-0000"
+    c["kind"] = "見込み"
+    rules = followup.parse_rules(None)
+    got = followup.candidates(c, o, k, pd.DataFrame(), pd.DataFrame(), rules, AS_OF, only=("stalled", "prospect"))
+    stalled = set(got.loc[got["rule"].eq("stalled"), "customer_id"])
+    assert stalled == {"A", "C", "E"}
+    assert not stalled & set(got.loc[got["rule"].eq("prospect"), "customer_id"])
+    alone = followup.candidates(c, o, k, pd.DataFrame(), pd.DataFrame(), rules, AS_OF, only=("prospect",))
+    assert stalled & set(alone["customer_id"])          # without the stalled rule they are prospects to call
+
+
 def test_followup_job_adds_a_stalled_row_for_the_owner(tmp_path):
     p = write_book(tmp_path / "b.xlsm")
     run("followup", p)

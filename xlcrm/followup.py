@@ -395,6 +395,9 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",
                  "rule"])
+    # a prospect whose deal has stalled is the deal owner's to call: one row, not a second generic one
+    stalled_ids = set(out.loc[out["rule"].eq("stalled"), "customer_id"])
+    out = out[~(out["rule"].eq("prospect") & out["customer_id"].isin(stalled_ids))]
     out = out.drop_duplicates("follow_id").sort_values(["priority", "due", "follow_id"], kind="stable")
     out["due"] = pd.to_datetime(out["due"]).astype("datetime64[ns]")
     out["priority"] = out["priority"].astype(float)

@@ -238,9 +238,10 @@ _FOLLOWUP = {
                        "give a customer ID (cell B2 of the customer card, or --customer)"),
 }
 _DASHBOARD = {
-    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})",
+    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})"
+                "・いちばん離れる段階 {drop}",
                 "Dashboard refreshed: {active} active, repeat rate {repeat}, F2 {f2}, forecast {model} "
-                "(hold-out MAPE {mape})"),
+                "(hold-out MAPE {mape}), largest drop-off: {drop}"),
     "db_report": ("グラフを{n}枚書き出しました: {out}", "Wrote {n} charts to {out}"),
     # sheet labels ("|" separates the headers of one block)
     "db_title": ("ダッシュボード", "Dashboard"),
@@ -274,6 +275,22 @@ _DASHBOARD = {
     "db_k_trend": ("売上傾向(円/月)", "Revenue trend (yen/month)"),
     "db_k_model": ("予測モデル", "Forecast model"),
     "db_k_mape": ("予測の検証MAPE", "Forecast hold-out MAPE"),
+    "db_k_drop": ("いちばん離れる段階(ファネル)", "Largest drop-off (funnel)"),
+    "db_funnel": ("顧客ファネル(見込み → 優良)", "Customer funnel (prospects → top customers)"),
+    "db_funnel_mark": ("◀ 最大の離脱", "◀ biggest drop-off"),
+    "db_funnel_fix": ("いちばん多く離れているのは「{before} → {step}」: {n}人が進まず、転換率{rate}。ここが改善のポイントです。",
+                      "Most customers are lost between {before} and {step}: {n} did not go on ({rate} did). "
+                      "This is the step to fix."),
+    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートに(リボンの「顧客ジャーニー」/ xlcrm journey)。",
+                       "The funnel by acquisition channel and by first-order month: the ジャーニー sheet (ribbon "
+                       "顧客ジャーニー / xlcrm journey)."),
+    "db_funnel_chart": ("顧客ファネル", "Customer funnel"),
+    "db_channels_chart": ("F2転換率(獲得チャネル別)", "F2 rate by acquisition channel"),
+    "db_funnel_pct": ("%は前の段階からの転換率", "% = conversion from the step before"),
+    "db_channel_n": ("{channel}(初回{n}人)", "{channel} ({n} first buyers)"),
+    "db_channels": ("獲得チャネル別 F2転換率・リピート率", "F2 and repeat rate by channel"),
+    "db_channel_cols": ("チャネル|初回購入|F2転換率|リピート率", "Channel|First purchases|F2 rate|Repeat rate"),
+    "db_no_channels": ("注文にチャネルの記録がありません", "No channels recorded on the orders"),
     "db_no_font": ("(日本語フォントが見つからないため英語の見出しで描きました。fonts-noto-cjk を入れると日本語になります)",
                    " (no Japanese font found, so the labels are in English; install fonts-noto-cjk)"),
 }

@@ -62,7 +62,7 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
 
 # Marketing rules need explicit mail opt-in; service rules only need "not refused".
 MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
-             "complaint": False, "dormant": True, "prospect": True}
+             "complaint": False, "dormant": True, "prospect": True, "referral": False}
 
 # rule -> {param key: (Japanese name, default)}
 PARAMS: dict[str, dict[str, tuple[str, float]]] = {
@@ -74,6 +74,7 @@ PARAMS: dict[str, dict[str, tuple[str, float]]] = {
     "complaint": {"after_days": ("経過日数", 2)},
     "dormant": {"max_days": ("最長日数", 730)},
     "prospect": {"after_days": ("経過日数", 14)},
+    "referral": {"lookback_days": ("対象日数", 90)},
 }
 
 _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
@@ -93,6 +94,8 @@ _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
      "休眠の顧客で、最終購入から「最長日数」日以内(0なら制限なし)。"),
     ("prospect", "見込み顧客のフォロー", "電話、メール", 3, 7, "資料・サンプルの感想を伺い、初回購入をご案内する",
      "区分=見込みで購入がなく、最後の連絡(なければ登録日)から「経過日数」日以上。"),
+    ("referral", "紹介特典の送付", "DM、メール、電話", 2, 7, "紹介のお礼と紹介特典を紹介者に送る",
+     "紹介者IDのある顧客が初回購入してから「対象日数」日以内。紹介1件につき紹介者に1行(完了=特典送付済み)。"),
 ]
 
 
@@ -378,6 +381,12 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         emit("prospect", pro.index[sel.to_numpy()], [_day(x) for x in touch[sel]],
              [t("fu_reason_prospect", days=int(d)) if not pd.isna(d) else t("fu_reason_prospect_none")
               for d in age[sel]])
+    if on("referral") and "referrer_id" in cust:
+        from .referrals import rewards
+        r = rewards(customers, orders, as_of, rules["referral"].params["lookback_days"])
+        emit("referral", r["referrer_id"], list(r["customer_id"]),
+             [t("rf_reason", name=n, id=i, date=f"{d:%Y-%m-%d}") for n, i, d in zip(r["name"], r["customer_id"],
+                                                                                   r["first_order"])])
 
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",

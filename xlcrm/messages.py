@@ -351,11 +351,15 @@ _REFERRALS = {
     "rf_referrer_cols": ("顧客ID|氏名|紹介人数|うち購入|うちF2|紹介客の売上|本人の売上",
                          "Customer ID|Name|Referred|Bought|F2|Referred customers' revenue|Own revenue"),
     "rf_more": ("…ほか{n}人(全件は顧客の「紹介人数」列)", "... and {n} more (all in 顧客's 紹介人数 column)"),
-    "rf_list": ("紹介一覧と紹介特典", "Referrals and rewards"),
+    "rf_list": ("紹介一覧と紹介特典(特典=フォローリストの状態、完了=送付済み。行なし=フォローリスト未更新か紹介者に連絡できない)",
+                "Referrals and rewards (reward = 状態 of the follow-up row, 完了 = sent; no row = follow-up list not "
+                "refreshed yet, or the referrer cannot be reached)"),
+    "rf_chart": ("紹介人数 上位{n}人", "Top {n} referrers"),
     "rf_list_cols": ("紹介者ID|紹介者|紹介された顧客ID|氏名|初回購入日|F2|売上|紹介特典",
                      "Referrer ID|Referrer|Referred ID|Name|First purchase|F2|Revenue|Reward"),
-    "rf_no_row": ("フォローなし", "no follow-up row"),
+    "rf_no_row": ("フォロー行なし", "no follow-up row"),
     "rf_not_bought": ("未購入", "not bought yet"),
+    "rf_outside": ("対象期間外", "before the reward window"),
     "rf_none": ("紹介者IDの入った顧客がいません", "No customer has a 紹介者ID yet"),
     "rf_count": ("紹介人数", "Referred"),
 }

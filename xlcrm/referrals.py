@@ -39,8 +39,9 @@ def _targets(customers: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     ref = ref[ref.ne("")]
     ids = set(customers["customer_id"].astype(str))
     by_fold: dict[str, list[str]] = {}
-    for i in ids:
-        by_fold.setdefault(_fold(i), []).append(i)
+    if not all(t in ids for t in ref):        # folding every ID only when some 紹介者ID needs it
+        for i in ids:
+            by_fold.setdefault(_fold(i), []).append(i)
     target = [t if t in ids else (by_fold[_fold(t)][0] if len(by_fold.get(_fold(t), ())) == 1 else None)
               for t in ref]
     return ref, pd.Series(target, index=ref.index, dtype=object)
@@ -217,7 +218,8 @@ def rewards(customers: pd.DataFrame, orders: pd.DataFrame, as_of, lookback_days:
     _, targets = _targets(customers)
     c = customers.loc[targets.index, ["customer_id", "name"]].assign(referrer_id=targets)
     c = c[c["referrer_id"].notna() & c["referrer_id"].ne(c["customer_id"])]
-    first = purchases(orders, as_of)["first_order"]
+    o = orders[(orders["amount"].to_numpy(dtype=float) > 0) & (orders["order_date"] < as_of + pd.Timedelta(days=1))]
+    first = o.groupby("customer_id")["order_date"].min().dt.normalize()
     c = c.assign(first_order=first.reindex(c["customer_id"]).to_numpy(dtype="datetime64[ns]"))
     age = (as_of - c["first_order"]).dt.days
     c = c[age.between(0, lookback_days).to_numpy()]

@@ -70,13 +70,13 @@ def test_referred_vs_others_by_hand():
     # B bought on two days; revenue 3000 + 1000 (after the return) + 1200
     assert cmp.loc["referred", ["customers", "buyers", "f2_base", "f2", "repeaters"]].tolist() == [4, 3, 2, 1, 1]
     assert cmp.loc["referred", "revenue"] == 5200
-    np.testing.assert_allclose(cmp.loc["referred", ["buy_rate", "f2_rate", "repeat_rate", "revenue_per_buyer"]],
-                               [3 / 4, 1 / 2, 1 / 3, 5200 / 3])
+    np.testing.assert_allclose(cmp.loc["referred", ["buy_rate", "f2_rate", "repeat_rate", "revenue_per_customer",
+                                                    "revenue_per_buyer"]], [3 / 4, 1 / 2, 1 / 3, 1300, 5200 / 3])
     # others: A E F G all bought; A E F past the window, F converted (E's second order came after 148 days);
     # E and F bought on two days; revenue 5000 + 4000 + 1000 + 800
     assert cmp.loc["other", ["customers", "buyers", "f2_base", "f2", "repeaters"]].tolist() == [4, 4, 3, 1, 2]
-    np.testing.assert_allclose(cmp.loc["other", ["buy_rate", "f2_rate", "repeat_rate", "revenue_per_buyer"]],
-                               [1, 1 / 3, 1 / 2, 2700])
+    np.testing.assert_allclose(cmp.loc["other", ["buy_rate", "f2_rate", "repeat_rate", "revenue_per_customer",
+                                                 "revenue_per_buyer"]], [1, 1 / 3, 1 / 2, 2700, 2700])
     diff, lo, hi = d["f2_diff"]
     assert diff == pytest.approx(1 / 2 - 1 / 3) and lo < diff < hi and hi - lo > 1   # four customers: wide
     # a longer window makes E an F2 conversion too
@@ -191,6 +191,8 @@ def test_job_writes_the_sheet_and_the_count_column(tmp_path):
     assert (v[f"B{k}"], v[f"C{k}"]) == (0.5, pytest.approx(1 / 3))
     k = row_of(v, "購入者1人あたり売上")
     assert (v[f"B{k}"], v[f"C{k}"]) == (pytest.approx(5200 / 3), 2700)
+    k = row_of(v, "顧客1人あたり売上")
+    assert (v[f"B{k}"], v[f"C{k}"]) == (1300, 2700)
     assert any(str(x).startswith("F2転換率の差(紹介−それ以外): +16.7%") for x in v.values())
     k = row_of(v, "紹介者ランキング") + 2
     assert [v[f"{c}{k}"] for c in "ABCDEFG"] == ["A", "客A", 2, 2, 1, 4000, 5000]
@@ -216,6 +218,7 @@ def test_english_labels_and_no_referrals(tmp_path):
     assert "No customer has a 紹介者ID yet" in v.values()
     assert r.counts["links"] == 0 and "0 referrals" in r.summary_en
     assert "F2 rate difference: nobody is past the F2 window yet" in v.values()
+    assert r.counts["f2_diff"] == [None, None, None]          # JSON-safe: no NaN
 
 
 def test_reward_row_appears_once_and_staffs_done_survives(tmp_path):

@@ -341,6 +341,7 @@ _REFERRALS = {
     "rf_k_f2_rate": ("F2転換率", "F2 rate"),
     "rf_k_f2_base": ("F2判定済みの人数", "Customers past the F2 window"),
     "rf_k_repeat_rate": ("リピート率", "Repeat rate"),
+    "rf_k_revenue_per_customer": ("顧客1人あたり売上", "Revenue per customer"),
     "rf_k_revenue_per_buyer": ("購入者1人あたり売上", "Revenue per buyer"),
     "rf_k_revenue": ("売上合計", "Revenue"),
     "rf_diff": ("F2転換率の差(紹介−それ以外): {diff}(95%信頼区間 {lo} 〜 {hi})",

@@ -138,7 +138,8 @@ def facts(customers: pd.DataFrame, orders: pd.DataFrame, lk: pd.DataFrame, as_of
 
 def compare(fx: pd.DataFrame) -> pd.DataFrame:
     """Referred vs not referred (index "referred", "other"): customers, buyers, buy_rate, f2_base, f2, f2_rate,
-    repeaters, repeat_rate, revenue, revenue_per_buyer. Rates are NaN where their base is 0."""
+    repeaters, repeat_rate, revenue, revenue_per_customer, revenue_per_buyer. Rates are NaN where their base
+    is 0."""
     rows = {}
     for key, g in (("referred", fx[fx["referred"]]), ("other", fx[~fx["referred"]])):
         b = g[g["bought"]]
@@ -152,9 +153,10 @@ def compare(fx: pd.DataFrame) -> pd.DataFrame:
     out["buy_rate"] = ratio("buyers", "customers")
     out["f2_rate"] = ratio("f2", "f2_base")
     out["repeat_rate"] = ratio("repeaters", "buyers")
+    out["revenue_per_customer"] = ratio("revenue", "customers")
     out["revenue_per_buyer"] = ratio("revenue", "buyers")
     return out[["customers", "buyers", "buy_rate", "f2_base", "f2", "f2_rate", "repeaters", "repeat_rate",
-                "revenue", "revenue_per_buyer"]]
+                "revenue", "revenue_per_customer", "revenue_per_buyer"]]
 
 
 def f2_difference(cmp: pd.DataFrame) -> tuple[float, float, float]:

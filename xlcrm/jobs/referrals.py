@@ -23,9 +23,10 @@ COMPARE_AT = 5
 CHART_AT = "E5"
 TOP = 20                 # referrers shown on the sheet; everyone's count is on 顧客
 CHART_TOP = 8            # bars in the chart: with more, LibreOffice and Excel skip every other label
-ROWS = ("customers", "buyers", "buy_rate", "f2_base", "f2_rate", "repeat_rate", "revenue_per_buyer", "revenue")
-FORMATS = {"buy_rate": "0.0%", "f2_rate": "0.0%", "repeat_rate": "0.0%", "revenue_per_buyer": "¥#,##0",
-           "revenue": "¥#,##0"}
+ROWS = ("customers", "buyers", "buy_rate", "f2_base", "f2_rate", "repeat_rate", "revenue_per_customer",
+        "revenue_per_buyer", "revenue")
+FORMATS = {"buy_rate": "0.0%", "f2_rate": "0.0%", "repeat_rate": "0.0%", "revenue_per_customer": "¥#,##0",
+           "revenue_per_buyer": "¥#,##0", "revenue": "¥#,##0"}
 
 
 def _t(key: str, lang: str, **kw) -> str:
@@ -169,7 +170,7 @@ def referrals(book, settings, *, as_of=None) -> JobResult:
     counts = {"links": len(lst), "referrers": len(d["referrers"]), "bought": int(lst["first_order"].notna().sum()),
               "f2_referred": _blank(float(cmp.loc["referred", "f2_rate"])),
               "f2_other": _blank(float(cmp.loc["other", "f2_rate"])),
-              "f2_diff": list(d["f2_diff"]),
+              "f2_diff": [_blank(x) for x in d["f2_diff"]],
               "compare": {g: {k: _blank(float(cmp.loc[g, k])) for k in cmp.columns} for g in cmp.index},
               "top_referrers": [{"customer_id": x.customer_id, "referred": int(x.referred), "bought": int(x.bought),
                                  "revenue": float(x.revenue)} for x in d["referrers"].head(TOP).itertuples()],

@@ -294,7 +294,7 @@ def test_cli(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["links"] == 4 and out["top_referrers"][0] == {"customer_id": "A", "referred": 2, "bought": 2,
                                                              "revenue": 4000.0}
-    assert out["compare"]["referred"]["f2_rate"] == 0.5
+    assert out["compare"]["referred"]["f2_rate"] == 0.5 and out["compare"]["referred"]["customers"] == 4
     rows = list(CUSTOMER_ROWS)
     rows[3] = ("D", "客D", "nobody")
     bad = write_book(tmp_path / "bad.xlsx", rows)

@@ -25,6 +25,7 @@ TOP = 20                 # referrers shown on the sheet; everyone's count is on 
 CHART_TOP = 8            # bars in the chart: with more, LibreOffice and Excel skip every other label
 ROWS = ("customers", "buyers", "buy_rate", "f2_base", "f2_rate", "repeat_rate", "revenue_per_customer",
         "revenue_per_buyer", "revenue")
+COUNTS = ("customers", "buyers", "f2_base", "f2", "repeaters")
 FORMATS = {"buy_rate": "0.0%", "f2_rate": "0.0%", "repeat_rate": "0.0%", "revenue_per_customer": "¥#,##0",
            "revenue_per_buyer": "¥#,##0", "revenue": "¥#,##0"}
 
@@ -171,7 +172,8 @@ def referrals(book, settings, *, as_of=None) -> JobResult:
               "f2_referred": _blank(float(cmp.loc["referred", "f2_rate"])),
               "f2_other": _blank(float(cmp.loc["other", "f2_rate"])),
               "f2_diff": [_blank(x) for x in d["f2_diff"]],
-              "compare": {g: {k: _blank(float(cmp.loc[g, k])) for k in cmp.columns} for g in cmp.index},
+              "compare": {g: {k: int(cmp.loc[g, k]) if k in COUNTS else _blank(float(cmp.loc[g, k]))
+                              for k in cmp.columns} for g in cmp.index},
               "top_referrers": [{"customer_id": x.customer_id, "referred": int(x.referred), "bought": int(x.bought),
                                  "revenue": float(x.revenue)} for x in d["referrers"].head(TOP).itertuples()],
               "rewards": {s: int(rewards.eq(s).sum()) for s in fu.STATUSES}, "charts": charts}

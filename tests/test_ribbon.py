@@ -145,7 +145,7 @@ def test_job_runs_with_screen_off_and_progress_then_reports(book_path, job_modul
     result = ribbon.dispatch("rfm", book_path, app, lang="ja")
     assert result.counts == {"customers": 2}
     assert job_module.seen["screen"] is False
-    assert job_module.seen["status"] == "xlcrm: 「RFM分析」を実行中…"
+    assert job_module.seen["status"] == "xlcrm: 「RFM分析」設定を読み込んでいます…"   # the step before the job
     assert app.alerts == [{"prompt": "RFMを更新しました(2件)", "title": "xlcrm: RFM分析", "mode": "info"}]
     assert app.screen_updating is True and app.status_bar is False
     wb = openpyxl.load_workbook(book_path)  # the job's write was saved and journaled
@@ -260,4 +260,21 @@ def test_messages_follow_the_language_set_on_the_settings_sheet(tmp_path, job_mo
     job_module.behaviour = _write_scores
     ribbon.dispatch("rfm", path, app)
     assert app.alerts[-1]["prompt"] == "RFM refreshed (2 customers)"
-    assert job_module.seen["status"] == "xlcrm: running 'RFM分析'..."
+    assert job_module.seen["status"] == "xlcrm: 'RFM分析' Reading 設定..."
+
+
+def test_the_status_bar_shows_each_step_of_the_job(book_path, job_module):
+    app = FakeApp()
+    job_module.seen["app"] = app
+
+    def read_then_write(book, settings):
+        book.read("customers")
+        book.read("orders")
+        return _write_scores(book, settings)
+    job_module.behaviour = read_then_write
+    ribbon.dispatch("rfm", book_path, app, lang="ja")
+    steps = [v for k, v in app.history if k == "status" and v]
+    assert steps[0] == "xlcrm: 「RFM分析」を実行中…"
+    assert steps[1:] == ["xlcrm: 「RFM分析」設定を読み込んでいます…", "xlcrm: 「RFM分析」顧客を読み込んでいます…", "xlcrm: 「RFM分析」注文を読み込んでいます…",
+                         "xlcrm: 「RFM分析」RFMに書き込んでいます…", f"xlcrm: 「RFM分析」{book_path.name}を保存しています…"]
+    assert app.status_bar is False

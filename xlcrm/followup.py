@@ -62,7 +62,9 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
 
 # Marketing rules need explicit mail opt-in; service rules only need "not refused".
 MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
-             "complaint": False, "dormant": True, "prospect": True, "referral": False}
+             "complaint": False, "dormant": True, "prospect": True,
+             "stalled": False,   # the salesperson's own deal: a service contact, not marketing
+             "referral": False}  # a thank-you and reward to the referrer
 
 # rule -> {param key: (Japanese name, default)}
 PARAMS: dict[str, dict[str, tuple[str, float]]] = {
@@ -74,6 +76,7 @@ PARAMS: dict[str, dict[str, tuple[str, float]]] = {
     "complaint": {"after_days": ("経過日数", 2)},
     "dormant": {"max_days": ("最長日数", 730)},
     "prospect": {"after_days": ("経過日数", 14)},
+    "stalled": {"days": ("停滞日数", 30)},
     "referral": {"lookback_days": ("対象日数", 90)},
 }
 
@@ -94,6 +97,8 @@ _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
      "休眠の顧客で、最終購入から「最長日数」日以内(0なら制限なし)。"),
     ("prospect", "見込み顧客のフォロー", "電話、メール", 3, 7, "資料・サンプルの感想を伺い、初回購入をご案内する",
      "区分=見込みで購入がなく、最後の連絡(なければ登録日)から「経過日数」日以上。"),
+    ("stalled", "商談の停滞", "電話、メール", 2, 3, "止まっている商談を次の段階へ(提案・見積の確認、日程の相談)",
+     "商談段階が問い合わせ・提案・見積のまま「停滞日数」日以上変わらない商談。商談の担当者に割り当てる。"),
     ("referral", "紹介特典の送付", "DM、メール、電話", 2, 7, "紹介のお礼と紹介特典を紹介者に送る",
      "紹介者IDのある顧客が初回購入してから「対象日数」日以内。紹介1件につき紹介者に1行(完了=特典送付済み)。"),
 ]
@@ -271,7 +276,7 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
     known = set(cust.index)
     frames, skipped = [], {}
 
-    def emit(rid, ids, period, reason, due=None):
+    def emit(rid, ids, period, reason, due=None, staff=None):
         rule = rules[rid]
         ids = pd.Index(np.asarray(ids, dtype=object), dtype=object)
         # set lookups: Index.isin on pandas' Arrow strings takes a slow per-element path (seconds at 50k)
@@ -279,6 +284,8 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         ids, period, reason = ids[keep], np.asarray(period, dtype=object)[keep], np.asarray(reason, dtype=object)[keep]
         if due is not None:
             due = pd.DatetimeIndex(due)[keep]
+        if staff is not None:   # a rule's own assignee (the deal's owner), else the customer's 担当者
+            staff = np.asarray(staff, dtype=object)[keep]
         ch = _pick_channel(rule, reach.loc[ids]).to_numpy() if len(ids) else np.array([], dtype=object)
         ok = ch != ""
         skipped[rid] = int((~ok).sum())
@@ -295,7 +302,8 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
             "channel": ch[ok],
             "priority": rule.priority,
             "due": dues.to_numpy(),
-            "staff": cust.loc[ids[ok], "staff"].to_numpy() if "staff" in cust and len(ids) else "",
+            "staff": (staff[ok] if staff is not None else
+                      cust.loc[ids[ok], "staff"].to_numpy() if "staff" in cust and len(ids) else ""),
             "rule": rid,
         })
         frames.append(df)
@@ -381,6 +389,12 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         emit("prospect", pro.index[sel.to_numpy()], [_day(x) for x in touch[sel]],
              [t("fu_reason_prospect", days=int(d)) if not pd.isna(d) else t("fu_reason_prospect_none")
               for d in age[sel]])
+    if on("stalled") and contacts is not None and len(contacts):
+        from .pipeline import stalled_followups
+        st = stalled_followups(customers, orders, contacts, as_of, int(rules["stalled"].params["days"]))
+        emit("stalled", st["customer_id"], [_day(x) for x in st["since"]],
+             [t("pl_reason_stalled", stage=t(f"pl_stage_{s}"), days=int(d), date=f"{x:%Y-%m-%d}")
+              for s, d, x in zip(st["stage"], st["days"], st["since"])], staff=st["owner"].to_numpy())
     if on("referral") and "referrer_id" in cust:
         from .referrals import rewards
         r = rewards(customers, orders, as_of, rules["referral"].params["lookback_days"])
@@ -391,6 +405,9 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",
                  "rule"])
+    # a prospect whose deal has stalled is the deal owner's to call: one row, not a second generic one
+    stalled_ids = set(out.loc[out["rule"].eq("stalled"), "customer_id"])
+    out = out[~(out["rule"].eq("prospect") & out["customer_id"].isin(stalled_ids))]
     out = out.drop_duplicates("follow_id").sort_values(["priority", "due", "follow_id"], kind="stable")
     out["due"] = pd.to_datetime(out["due"]).astype("datetime64[ns]")
     out["priority"] = out["priority"].astype(float)

@@ -227,6 +227,8 @@ _FOLLOWUP = {
     "ct_empty_summary": ("内容が空です", "the summary is empty"),
     "ct_kind_order": ("注文", "order"),
     "ct_kind_contact": ("対応", "contact"),
+    "ct_score_mark": ("(評価 {score})", " (rating {score})"),
+    "ct_stage_mark": ("(商談段階: {stage})", " (stage: {stage})"),
     "ct_kind_complaint": ("クレーム", "complaint"),
     "ct_kind_followup": ("フォロー予定", "follow-up due"),
     "ct_subscription_mark": ("(定期)", " (subscription)"),
@@ -313,6 +315,48 @@ _JOURNEY = {
     "jr_last_visit": ("最終来店日", "Last store visit"),
 }
 
+# --- sales pipeline (商談段階 / SFA) -------------------------------------------------------------------------------
+_PIPELINE = {
+    "pl_done": ("商談を更新: 進行中{open}件(停滞{stalled}件)・直近{period}日の成約{won}件・失注{lost}件・成約率{rate}",
+                "Pipeline refreshed: {open} open deals ({stalled} stalled); last {period} days: {won} won, {lost} lost, "
+                "win rate {rate}"),
+    "pl_title": ("商談パイプライン", "Sales pipeline"),
+    "pl_note": ("対応履歴の「商談段階」から作ります。最新の日付の段階が現在の段階です(戻ることもあります)。"
+                "購入した顧客は初回注文日に成約とみなします。|成約と失注で商談は終わり、その後の問い合わせ・提案・見積は新しい商談です。"
+                "担当者=最後に記録した担当者(なければ顧客の担当者)。",
+                "Built from the 商談段階 column of 対応履歴. The stage with the latest date is the current one (a stage "
+                "may go back). A customer who orders counts as won on the first order's day.|成約 (won) and 失注 (lost) "
+                "close a deal; a later inquiry, proposal or quote starts a new one. Owner = the latest 担当者 recorded "
+                "(else the customer's)."),
+    "pl_by_staff": ("担当者別パイプライン(成約・失注・成約率は直近{days}日)",
+                    "Pipeline by owner (won, lost and win rate: last {days} days)"),
+    "pl_staff_cols": ("担当者|問い合わせ|提案|見積|進行中 計|成約|失注|成約率|成約までの平均日数|停滞",
+                      "Owner|Inquiry|Proposal|Quote|Open total|Won|Lost|Win rate|Avg days to win|Stalled"),
+    "pl_total": ("合計", "Total"),
+    "pl_nobody": ("(担当者なし)", "(unassigned)"),
+    "pl_funnel": ("段階別の転換(進行中と直近{days}日に決着した商談)",
+                  "Stage conversion (deals open now or closed in the last {days} days)"),
+    "pl_funnel_cols": ("段階|到達した商談|次へ進んだ|転換率|この段階で失注|現在この段階",
+                       "Stage|Reached|Moved on|Conversion|Lost here|Open here now"),
+    "pl_chart": ("段階別の到達数", "Deals reaching each stage"),
+    "pl_stalled": ("停滞している商談({days}日以上段階が変わらない)", "Stalled deals (same stage for {days}+ days)"),
+    "pl_stalled_cols": ("顧客ID|氏名|商談段階|段階日|経過日数|担当者",
+                        "Customer ID|Name|Stage|Since|Days|Owner"),
+    "pl_none_deals": ("商談の記録がありません(対応履歴の「商談段階」に入力すると表示されます)",
+                      "No deals yet (fill in 商談段階 on 対応履歴)"),
+    "pl_none_stalled": ("停滞している商談はありません", "No stalled deals"),
+    "pl_stage_問い合わせ": ("問い合わせ", "Inquiry"),
+    "pl_stage_提案": ("提案", "Proposal"),
+    "pl_stage_見積": ("見積", "Quote"),
+    "pl_stage_成約": ("成約", "Won"),
+    "pl_stage_失注": ("失注", "Lost"),
+    "pl_col_stage": ("商談段階", "Sales stage"),
+    "pl_col_since": ("段階日", "Stage since"),
+    "pl_unknown_staff": ("担当者「{staff}」の商談はありません(商談のある担当者: {known})",
+                         "no deals owned by '{staff}' (owners with deals: {known})"),
+    "pl_reason_stalled": ("商談が「{stage}」のまま{days}日({date}から)", "deal at '{stage}' for {days} days (since {date})"),
+}
+
 # --- referrals (紹介) ----------------------------------------------------------------------------------------------
 _REFERRALS = {
     "rf_unknown": ("この紹介者IDの顧客が「顧客」にありません(紹介した人の顧客IDを入力してください)",
@@ -368,6 +412,10 @@ _REFERRALS = {
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {
     "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
+    "step_reading": ("{sheet}を読み込んでいます…", "Reading {sheet}..."),
+    "step_writing": ("{sheet}に書き込んでいます…", "Writing {sheet}..."),
+    "step_saving": ("{name}を保存しています…", "Saving {name}..."),
+    "ribbon_step": ("xlcrm: 「{label}」{step}", "xlcrm: '{label}' {step}"),
     "ribbon_no_job": ("「{label}」はこのバージョンのxlcrmにはまだありません。pip install -U xlcrm で更新してください。",
                       "'{label}' is not in this version of xlcrm. Update it with pip install -U xlcrm."),
     "ribbon_log": ("詳しい記録: {log}(サポートに送ってください)", "Details were logged to {log} (send it to support)."),
@@ -429,7 +477,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY, **_REFERRALS,
+    **_BUILD, **_JOURNEY, **_PIPELINE, **_REFERRALS,
 }
 
 

@@ -266,7 +266,27 @@ DASHBOARD: list[Spec] = [
          "Recent months held out to choose the forecast model (MAPE)."),
 ]
 
-SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD]
+# --- sales pipeline (商談) ------------------------------------------------------------------------------------------
+def _days(v):
+    n = _int(v)
+    if n < 1:
+        raise ValueError("bad_number")
+    return n
+
+
+PIPELINE: list[Spec] = [
+    Spec("pipeline_stall_days", "停滞日数", 30, _days,
+         "商談シート: 段階がこの日数以上変わらない進行中の商談を「停滞」として一覧にする"
+         "(フォローリストはルールシート「商談の停滞」の日数を使う)。",
+         "商談 sheet: open deals whose stage has not changed for this many days are listed as stalled (the "
+         "follow-up list uses the days of the rule 'stalled' on the ルール sheet)."),
+    Spec("pipeline_period_days", "成約率の集計日数", 365, _days,
+         "商談シート: 基準日までのこの日数の間に決着した商談で、成約・失注の件数、成約率、成約までの日数を数える。",
+         "商談 sheet: won / lost counts, win rate and days to win count deals closed within this many days up "
+         "to the as-of date."),
+]
+
+SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *PIPELINE]
 
 
 class Settings(dict):

@@ -471,6 +471,7 @@ class FileBook(Book):
         if not self._dirty and not self._journal_rows:
             return None
         self._flush_journal()
+        self._step("step_saving", name=self.path.name)
         with write_lock(self.path, self.wait):
             check_not_open(self.path)
             if fingerprint(self.path) != self._fingerprint:

@@ -286,8 +286,8 @@ def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:
 CARD_ID_ROW = 2
 FORM = {"type": 2, "summary": 3, "staff": 4, "channel": 5, "status": 6}   # row of each form field, value in E
 FORM_LABELS = {"ja": ("種別", "内容", "担当者", "チャネル", "状態"), "en": ("Type", "Summary", "Staff", "Channel", "Status")}
-TIMELINE_ROW = 18
-CARD_ROWS = 15   # rows 2..16 hold the card items
+TIMELINE_ROW = 22
+CARD_ROWS = 19   # rows 2..20 hold the card items
 
 
 def _card_cells(book) -> dict:
@@ -321,7 +321,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     follow = read_table(book, fu.FOLLOW_TABLE)
     # scored against everyone: quintile scores of one customer alone would mean nothing
     scored, lap = scores(settings, orders, as_of) if len(orders) else (None, None)
-    items = ct.card(cid, customers, scored, lap, lang=lang)
+    items = ct.card(cid, customers, scored, lap, lang=lang, contacts=contacts)
     tl = ct.timeline(cid, orders, contacts, followups=follow, lang=lang)
     en = lang == "en"
     block = [["項目" if not en else "Item", "内容" if not en else "Value", None,
@@ -334,7 +334,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
             if r == i + 2:
                 row[3], row[4] = FORM_LABELS[lang][j], form_vals[k]
         block.append(row)
-    book.write_range(CARD_SHEET, "A1", block, clear=(CARD_ROWS + 1, 5))
+    book.write_range(CARD_SHEET, "A1", block, clear=(CARD_ROWS + 1, len(ct.TIMELINE_COLUMNS)))
     headers = ct.TIMELINE_HEADERS[lang]
     rows = [["履歴(新しい順)" if not en else "Timeline (newest first)"], headers]
     for r in tl.itertuples(index=False):
@@ -349,7 +349,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     return JobResult(ja_msg, en_msg, {"customer": cid, "timeline": len(tl)})
 
 
-CARD_WIDTHS = {"A": 12, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
+CARD_WIDTHS = {"A": 17, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
 
 
 def _style_card(book, n_timeline: int) -> None:

@@ -64,7 +64,8 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
 MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
              "complaint": False, "dormant": True, "prospect": True,
              "stalled": False,   # the salesperson's own deal: a service contact, not marketing
-             "survey": False}    # an apology / hearing call after a low score: service
+             "survey": False,    # an apology / hearing call after a low score: service
+             "referral": False}  # a thank-you and reward to the referrer
 
 # rule -> {param key: (Japanese name, default)}
 PARAMS: dict[str, dict[str, tuple[str, float]]] = {
@@ -78,6 +79,7 @@ PARAMS: dict[str, dict[str, tuple[str, float]]] = {
     "prospect": {"after_days": ("経過日数", 14)},
     "stalled": {"days": ("停滞日数", 30)},
     "survey": {"within_days": ("対象日数", 30)},
+    "referral": {"lookback_days": ("対象日数", 90)},
 }
 
 _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
@@ -101,6 +103,8 @@ _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
      "商談段階が問い合わせ・提案・見積のまま「停滞日数」日以上変わらない商談。商談の担当者に割り当てる。"),
     ("survey", "低評価のお詫び・ヒアリング", "電話、メール", 1, 2, "お詫びとご不満の内容を伺う連絡(担当者から)",
      "最新のアンケート・レビューの評価が低評価(設定「低評価の基準」以下)で、回答から「対象日数」日以内。"),
+    ("referral", "紹介特典の送付", "DM、メール、電話", 2, 7, "紹介のお礼と紹介特典を紹介者に送る",
+     "紹介者IDのある顧客が初回購入してから「対象日数」日以内。紹介1件につき紹介者に1行(完了=特典送付済み)。"),
 ]
 
 
@@ -404,6 +408,12 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         emit("survey", low["customer_id"], list(low["contact_id"]),
              [t("sv_reason", type=ty, type_en=t("sv_type_" + ty), score=surveys.fmt_score(sc), date=f"{x:%Y-%m-%d}")
               for ty, sc, x in zip(low["type"], low["score"], low["at"])])
+    if on("referral") and "referrer_id" in cust:
+        from .referrals import rewards
+        r = rewards(customers, orders, as_of, rules["referral"].params["lookback_days"])
+        emit("referral", r["referrer_id"], list(r["customer_id"]),
+             [t("rf_reason", name=n, id=i, date=f"{d:%Y-%m-%d}") for n, i, d in zip(r["name"], r["customer_id"],
+                                                                                   r["first_order"])])
 
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",

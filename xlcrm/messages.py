@@ -436,6 +436,58 @@ _SURVEYS = {
     "sv_latest_at": ("評価日", "Score date"),
 }
 
+# --- referrals (紹介) ----------------------------------------------------------------------------------------------
+_REFERRALS = {
+    "rf_unknown": ("この紹介者IDの顧客が「顧客」にありません(紹介した人の顧客IDを入力してください)",
+                   "no customer has this referrer ID (enter the referring customer's customer ID)"),
+    "rf_self": ("自分自身を紹介者にしています", "the customer is entered as their own referrer"),
+    "rf_cycle": ("紹介が循環しています(行 {rows}): どれかの紹介者IDが誤りです",
+                 "the referrals go round in a circle (rows {rows}): one of these referrer IDs is wrong"),
+    "rf_merged": ("名寄せで統合された顧客のIDです。「統合履歴」の主顧客IDに直してください",
+                  "this customer was merged into another by 名寄せ: enter the master ID shown on 統合履歴"),
+    "rf_reason": ("ご紹介の{name}様({id})が初回購入({date})", "referred customer {name} ({id}) first bought on {date}"),
+    "rf_done": ("紹介を更新: 紹介{links}件(紹介者{referrers}人)・購入{bought}人・F2転換率 紹介{f2_ref} / 紹介以外{f2_other}",
+                "Referrals refreshed: {links} referrals by {referrers} customers, {bought} bought; F2 rate referred "
+                "{f2_ref} vs others {f2_other}"),
+    # sheet labels ("|" separates the headers of one block)
+    "rf_title": ("紹介", "Referrals"),
+    "rf_note": ("紹介=顧客の「紹介者ID」に入っている顧客からの紹介。購入=金額がプラスの注文(返品・0円は除く)、売上は返品差引後。|"
+                "F2=初回購入から{days}日以内に別の日の2回目購入。F2転換率は初回購入から{days}日以上たった人だけで計算。",
+                "A referral = a customer whose 紹介者ID names the customer who referred them. Purchases = orders "
+                "with a positive amount; revenue is net of returns.|F2 = a second purchase on another day within "
+                "{days} days of the first; the F2 rate counts only customers whose first purchase is {days}+ days old."),
+    "rf_compare": ("紹介客とそれ以外の比較", "Referred customers vs the rest"),
+    "rf_compare_cols": ("|紹介された顧客|それ以外", "|Referred|Others"),
+    "rf_k_customers": ("顧客数", "Customers"),
+    "rf_k_buyers": ("購入者", "Buyers"),
+    "rf_k_buy_rate": ("購入した割合", "Share who bought"),
+    "rf_k_f2_rate": ("F2転換率", "F2 rate"),
+    "rf_k_f2_base": ("F2判定済みの人数", "Customers past the F2 window"),
+    "rf_k_repeat_rate": ("リピート率", "Repeat rate"),
+    "rf_k_revenue_per_customer": ("顧客1人あたり売上", "Revenue per customer"),
+    "rf_k_revenue_per_buyer": ("購入者1人あたり売上", "Revenue per buyer"),
+    "rf_k_revenue": ("売上合計", "Revenue"),
+    "rf_diff": ("F2転換率の差(紹介−それ以外): {diff}(95%信頼区間 {lo} 〜 {hi})",
+                "F2 rate difference (referred − others): {diff} (95% interval {lo} to {hi})"),
+    "rf_diff_none": ("F2転換率の差: 判定済みの人がまだいないため計算できません",
+                     "F2 rate difference: nobody is past the F2 window yet"),
+    "rf_referrers": ("紹介者ランキング", "Top referrers"),
+    "rf_referrer_cols": ("顧客ID|氏名|紹介人数|うち購入|うちF2|紹介客の売上|本人の売上",
+                         "Customer ID|Name|Referred|Bought|F2|Referred customers' revenue|Own revenue"),
+    "rf_more": ("…ほか{n}人(全件は顧客の「紹介人数」列)", "... and {n} more (all in 顧客's 紹介人数 column)"),
+    "rf_list": ("紹介一覧と紹介特典(特典=フォローリストの状態、完了=送付済み。行なし=フォローリスト未更新か紹介者に連絡できない)",
+                "Referrals and rewards (reward = 状態 of the follow-up row, 完了 = sent; no row = follow-up list not "
+                "refreshed yet, or the referrer cannot be reached)"),
+    "rf_chart": ("紹介人数 上位{n}人", "Top {n} referrers"),
+    "rf_list_cols": ("紹介者ID|紹介者|紹介された顧客ID|氏名|初回購入日|F2|売上|紹介特典",
+                     "Referrer ID|Referrer|Referred ID|Name|First purchase|F2|Revenue|Reward"),
+    "rf_no_row": ("フォロー行なし", "no follow-up row"),
+    "rf_not_bought": ("未購入", "not bought yet"),
+    "rf_outside": ("対象期間外", "before the reward window"),
+    "rf_none": ("紹介者IDの入った顧客がいません", "No customer has a 紹介者ID yet"),
+    "rf_count": ("紹介人数", "Referred"),
+}
+
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {
     "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
@@ -504,7 +556,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS,
+    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS,
 }
 
 

@@ -175,6 +175,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     contacts = book.read("contacts", required=False)
     schema.check_references(customers, orders, orders.attrs.get("sheet", "注文"))
     rule_set, _ = read_rules(book)
+    if "referral" in rule_set and rule_set["referral"].enabled:   # its rows name referrers: 紹介者ID must be sound
+        from .referrals import check
+        check(book, customers)
     existing = read_table(book, fu.FOLLOW_TABLE)
     campaigns = read_table(book, cp.CAMPAIGNS_TABLE)
     members = read_table(book, cp.MEMBERS_TABLE)

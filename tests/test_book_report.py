@@ -49,6 +49,8 @@ def test_format_sheet_and_bar_chart_are_in_the_saved_file(book_path):
     assert [ws[f"C{r}"].number_format for r in (6, 7, 8)] == ["0.0%"] * 3
     assert ws["B7"].alignment.horizontal == "center"
     assert ws.column_dimensions["A"].width == pytest.approx(22)
+    assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
     (chart,) = ws._charts
     assert chart.type == "bar" and chart.x_axis.scaling.orientation == "maxMin"   # a funnel, top-down
     s = chart.series[0]

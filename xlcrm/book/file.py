@@ -387,6 +387,9 @@ class FileBook(Book):
                 c.alignment = Alignment(horizontal="center")
         for col, w in (widths or {}).items():
             ws.column_dimensions[col].width = w
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
 
     def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
                       top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):

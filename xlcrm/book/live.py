@@ -132,6 +132,10 @@ class LiveBook(Book):
             sh.range(rng).api.HorizontalAlignment = -4108      # xlCenter
         for col, w in (widths or {}).items():
             sh.range(f"{col}:{col}").column_width = w
+        ps = sh.api.PageSetup
+        ps.Orientation = 2                                      # xlLandscape
+        ps.Zoom = False
+        ps.FitToPagesWide, ps.FitToPagesTall = 1, False
 
     def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
                       top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):

@@ -35,6 +35,7 @@ JOBS: dict[str, str] = {
     "record_contact": "xlcrm.jobs.followup:record_contact",
     "dashboard": "xlcrm.jobs.dashboard:dashboard",
     "journey": "xlcrm.jobs.journey:journey",
+    "steps": "xlcrm.jobs.steps:steps",
 }
 
 

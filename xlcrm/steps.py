@@ -209,7 +209,7 @@ def parse_steps(df: pd.DataFrame | None, sheet: str = "ステップ") -> dict[st
                     bad(s["row"], "trigger", "st_mixed_trigger")
         trigger = next(iter(trigs)) if len(trigs) == 1 else "初回購入"
         on = sorted((s for s in steps if s["enabled"]), key=lambda s: s["n"])
-        for a, b in zip(on, on[1:]):
+        for a, b in zip(on, on[1:]) if len(seen) == len(steps) else ():
             if b["days"] <= a["days"]:
                 bad(b["row"], "days", "st_days_order", prev=a["n"])
         out[cid] = Chain(cid, trigger, tuple(

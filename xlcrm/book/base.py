@@ -338,6 +338,28 @@ class Book:
             self._clear(sheet, r, c, *clear)
         self._put(sheet, r, c, [[_cell_value(v) for v in row] for row in rows])
 
+    # --- generated report sheets (dashboard, journey, ...) --------------------------------------------------------
+    # A generated sheet is blanked and written again on every refresh; these keep the jobs free of engine code.
+    def reset_sheet(self, sheet: str) -> None:
+        """Make `sheet` blank (values, formats, charts and xlcrm's pictures go), creating it if missing; it keeps
+        its place among the sheets. Clearing a fixed range instead would leave a used range far larger than the
+        report."""
+        raise NotImplementedError
+
+    def format_sheet(self, sheet: str, *, number_formats: dict | None = None, bold=(), title: str | None = "A1",
+                     notes=(), centre=(), widths: dict | None = None) -> None:
+        """Dress a report sheet: number formats per range ({"C6:C10": "0.0%"}), bold block titles, a large
+        `title` cell, small grey `notes` cells, centred ranges, column widths ({"A": 22})."""
+        raise NotImplementedError
+
+    def add_bar_chart(self, sheet: str, anchor: str, *, title: str, values: str, categories: str,
+                      series_name: str = "", horizontal: bool = True, top_down: bool = True,
+                      number_format: str = "#,##0", color: str = "2E75B6", width_cm: float = 15.0,
+                      height_cm: float = 7.5) -> bool:
+        """A one-series bar chart of `values` ("B6:B10") by `categories` ("A6:A10") at `anchor`. Horizontal bars
+        read top-down in sheet order (a funnel). True when the engine drew a chart."""
+        return False
+
     # --- journal and undo -------------------------------------------------------------------------------------
     def journal(self, job: str, summary_ja: str, summary_en: str = "") -> None:
         """Record a change (who, when, what) in the 変更履歴 sheet when the book is saved."""
@@ -505,3 +527,10 @@ def _parse_cell(cell: str) -> tuple[int, int]:
     for ch in letters:
         col = col * 26 + ord(ch) - 64
     return int(digits), col
+
+
+def _range_ends(rng: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """"B6:B10" -> ((col, row) of B6, (col, row) of B10); a single cell is both ends."""
+    a, _, b = rng.partition(":")
+    (r0, c0), (r1, c1) = _parse_cell(a), _parse_cell(b or a)
+    return (c0, r0), (c1, r1)

@@ -28,7 +28,7 @@ except ImportError:  # Windows: the lock file alone
 from .. import schema
 from ..messages import BadInput, BookLocked, Problem, XlcrmError
 from . import ooxml
-from .base import Book, TableLoc, col_letter
+from .base import Book, TableLoc, _range_ends, col_letter
 
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy/mm/dd"
@@ -344,6 +344,67 @@ class FileBook(Book):
         ws = self.wb.create_sheet(sheet)
         if hidden:
             ws.sheet_state = "hidden"
+        return True
+
+    # --- report sheets (openpyxl) ----------------------------------------------------------------------------
+    def reset_sheet(self, sheet):
+        self._dirty = True
+        self._touched.add(sheet)
+        wb = self.wb
+        if sheet in wb.sheetnames:
+            idx = wb.sheetnames.index(sheet)
+            wb.remove(wb[sheet])
+            wb.create_sheet(sheet, idx)
+        else:
+            wb.create_sheet(sheet)
+
+    def format_sheet(self, sheet, *, number_formats=None, bold=(), title="A1", notes=(), centre=(), widths=None):
+        from openpyxl.styles import Alignment, Font
+        ws = self.wb[sheet]
+        self._dirty = True
+
+        def cells(rng):
+            return (c for row in (ws[rng] if ":" in rng else [[ws[rng]]]) for c in row)
+
+        for rng, fmt in (number_formats or {}).items():
+            for c in cells(rng):
+                c.number_format = fmt
+        for cell in bold:
+            ws[cell].font = Font(bold=True)
+        if title:
+            ws[title].font = Font(size=16, bold=True)
+            ws.row_dimensions[ws[title].row].height = 26
+        for cell in notes:
+            ws[cell].font = Font(size=9, color="595959")
+        for rng in centre:
+            for c in cells(rng):
+                c.alignment = Alignment(horizontal="center")
+        for col, w in (widths or {}).items():
+            ws.column_dimensions[col].width = w
+
+    def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
+                      top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):
+        from openpyxl.chart import BarChart, Reference, Series
+        ws = self.wb[sheet]
+        (vc, v0), (_, v1) = _range_ends(values)
+        (cc, c0), (_, c1) = _range_ends(categories)
+        ch = BarChart()
+        ch.type, ch.gapWidth = ("bar" if horizontal else "col"), 40
+        ch.title = title
+        series = Series(Reference(ws, min_col=vc, min_row=v0, max_row=v1), title=series_name or None)
+        series.graphicalProperties.solidFill = color
+        ch.series.append(series)
+        ch.set_categories(Reference(ws, min_col=cc, min_row=c0, max_row=c1))
+        if horizontal and top_down:
+            ch.x_axis.scaling.orientation = "maxMin"    # the first row on top, as in the sheet
+        ch.x_axis.delete = False
+        ch.y_axis.delete = False
+        ch.y_axis.numFmt = number_format
+        ch.y_axis.majorGridlines = None
+        ch.legend = None
+        ch.width, ch.height = width_cm, height_cm
+        ws.add_chart(ch, anchor)
+        self._dirty = True
         return True
 
     def _formulas(self, sheet, r0, c0, r1, c1):

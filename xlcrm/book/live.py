@@ -103,6 +103,54 @@ class LiveBook(Book):
             ws.visible = False
         return True
 
+    # --- report sheets (xlwings) -------------------------------------------------------------------------------
+    def reset_sheet(self, sheet):
+        if sheet not in self.sheet_names():
+            self._ensure_sheet(sheet)
+            return
+        sh = self.xw.sheets[sheet]
+        for pic in list(sh.pictures):
+            if pic.name.startswith("xlcrm_"):
+                pic.delete()
+        for chart in list(sh.charts):
+            chart.delete()
+        sh.clear()
+
+    def format_sheet(self, sheet, *, number_formats=None, bold=(), title="A1", notes=(), centre=(), widths=None):
+        sh = self.xw.sheets[sheet]
+        for rng, fmt in (number_formats or {}).items():
+            sh.range(rng).number_format = fmt
+        for cell in bold:
+            sh.range(cell).font.bold = True
+        if title:
+            sh.range(title).font.size = 16
+            sh.range(title).font.bold = True
+        for cell in notes:
+            sh.range(cell).font.size = 9
+            sh.range(cell).font.color = (89, 89, 89)
+        for rng in centre:
+            sh.range(rng).api.HorizontalAlignment = -4108      # xlCenter
+        for col, w in (widths or {}).items():
+            sh.range(f"{col}:{col}").column_width = w
+
+    def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
+                      top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):
+        sh = self.xw.sheets[sheet]
+        at = sh.range(anchor)
+        cm = 72 / 2.54
+        chart = sh.charts.add(left=at.left, top=at.top, width=width_cm * cm, height=height_cm * cm)
+        chart.chart_type = "bar_clustered" if horizontal else "column_clustered"
+        chart.set_source_data(sh.range(f"{categories},{values}"))
+        c = chart.api[1]                                        # Excel's Chart object (Windows COM)
+        c.HasTitle = True
+        c.ChartTitle.Text = title
+        c.HasLegend = False
+        if horizontal and top_down:
+            c.Axes(1).ReversePlotOrder = True                  # xlCategory: the first row on top
+        c.Axes(2).TickLabels.NumberFormat = number_format     # xlValue
+        c.SeriesCollection(1).Format.Fill.ForeColor.RGB = int(color[4:6] + color[2:4] + color[0:2], 16)  # BGR
+        return True
+
     def _define_table(self, loc: TableLoc, new: bool) -> None:
         s = self.xw.sheets[loc.sheet]
         rng = s.range((loc.header_row, loc.first_col),

@@ -119,7 +119,7 @@ def journey(book, settings, *, as_of=None) -> JobResult:
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
     d = compute(book, settings, as_of)
     blocks, formats, refs = layout(d, lang)
-    _reset_sheet(book)
+    book.reset_sheet(SHEET)
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     hl = settings.get("header_lang", "ja")
@@ -140,63 +140,13 @@ def journey(book, settings, *, as_of=None) -> JobResult:
     return JobResult(msg["ja"], msg["en"], counts)
 
 
-def _reset_sheet(book) -> None:
-    """Start the generated sheet from blank (old blocks and charts go), as the dashboard job does."""
-    if hasattr(book, "xw"):
-        if SHEET in [s.name for s in book.xw.sheets]:
-            book.xw.sheets[SHEET].clear()
-        return
-    if hasattr(book, "wb") and SHEET in book.wb.sheetnames:
-        idx = book.wb.sheetnames.index(SHEET)
-        book.wb.remove(book.wb[SHEET])
-        book.wb.create_sheet(SHEET, idx)
-
-
 def _decorate(book, formats, refs, lang) -> int:
-    """Number formats everywhere; with the file engine also bold titles, widths and the funnel bar chart."""
-    if hasattr(book, "xw"):
-        sheet = book.xw.sheets[SHEET]
-        for rng, fmt in formats.items():
-            sheet.range(rng).number_format = fmt
-        return 0
-    if not hasattr(book, "wb"):
-        return 0
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Alignment, Font
-    ws = book.wb[SHEET]
-    for rng, fmt in formats.items():
-        for row in ws[rng] if ":" in rng else [[ws[rng]]]:
-            for c in row:
-                c.number_format = fmt
-    for cell in refs["titles"]:
-        ws[cell].font = Font(bold=True)
-    ws["A1"].font = Font(size=16, bold=True)
-    for cell in ("A2", "A3"):
-        ws[cell].font = Font(size=9, color="595959")
-    for cell in refs.get("centre", []):
-        for row in ws[cell]:
-            for c in row:
-                c.alignment = Alignment(horizontal="center")
-    ws.row_dimensions[1].height = 26
-    ws.column_dimensions["A"].width = 22
-    for i in range(2, 10):
-        ws.column_dimensions[col_letter(i)].width = 13
-    ws._charts = []
+    """Number formats, bold titles, widths and the funnel bar chart beside the funnel block."""
+    book.format_sheet(SHEET, number_formats=formats, bold=refs["titles"], title="A1", notes=["A2", "A3"],
+                      centre=refs.get("centre", []),
+                      widths={"A": 22, **{col_letter(i): 13 for i in range(2, 10)}})
     first, n = refs["funnel"]
     if not n:
         return 0
-    ch = BarChart()
-    ch.type, ch.gapWidth = "bar", 40
-    ch.title = _t("funnel", lang)
-    ch.add_data(Reference(ws, min_col=2, min_row=first - 1, max_row=first + n - 1), titles_from_data=True)
-    ch.set_categories(Reference(ws, min_col=1, min_row=first, max_row=first + n - 1))
-    ch.x_axis.scaling.orientation = "maxMin"     # 見込み on top, 優良 at the bottom: reads like a funnel
-    ch.x_axis.delete = False
-    ch.y_axis.delete = False
-    ch.y_axis.numFmt = "#,##0"
-    ch.y_axis.majorGridlines = None
-    ch.legend = None
-    ch.series[0].graphicalProperties.solidFill = "2E75B6"
-    ch.width, ch.height = 15.0, 7.5
-    ws.add_chart(ch, CHART_AT)
-    return 1
+    return int(book.add_bar_chart(SHEET, CHART_AT, title=_t("funnel", lang), values=f"B{first}:B{first + n - 1}",
+                                  categories=f"A{first}:A{first + n - 1}"))

@@ -229,12 +229,17 @@ def test_followup_job_creates_the_steps_sheet_and_puts_step_rows_with_coupons_on
     rep = run("steps", path, as_of="2024-07-05")
     assert (rep.counts["issued"], rep.counts["redeemed"], rep.counts["ordered"]) == (1, 1, 1)
     ws = openpyxl.load_workbook(path)["ステップ状況"]
-    cells = {ws.cell(r, c).value for r in range(1, 20) for c in range(1, 16)}
-    assert ws["A1"].value == "ステップ状況" and "F2クーポン" in cells and "クーポン利用" in cells
-    step3 = next(r for r in ws.iter_rows(values_only=True) if r[2] == "F2クーポン")
-    # N stands at step 3 without a row (no mail consent, no address); B's row closed when B ordered
-    assert step3[:11] == ("F2", 3, "F2クーポン", 25, "F2-{顧客ID}", 1, 1, 0, 0, 1, 1)
-    assert step3[12:] == (1, 1, 1)
+    rows = [r for r in ws.iter_rows(values_only=True)]
+    assert ws["A1"].value == "ステップ状況" and ws.max_column <= 9          # one page wide
+    assert ws["A10"].value == "段ごとの状況: F2"
+    steps = [r for r in rows if r[1] in ("お礼", "使い方", "F2クーポン")]
+    # お礼: rows for A, B, N (B's done); 使い方: no row (on 6/26 A had ordered, B and N were past it);
+    # F2クーポン: B's row, closed when B ordered on 7/1; N stands at step 3 with no row (no consent, no address)
+    assert steps[0][:9] == (1, "お礼", 3, 0, 3, 0, 1, 0, 0)
+    assert steps[1][:9] == (2, "使い方", 14, 0, 0, 0, 0, 0, None)
+    assert steps[2][:9] == (3, "F2クーポン", 25, 1, 1, 0, 0, 1, 1)
+    assert steps[3][:7] == ("F2", "F2クーポン", 3, 1, 1, 1, "F2-{顧客ID}")       # the coupon block
+    assert ws.cell(rows.index(steps[2]) + 1, 9).number_format == "0.0%"
 
 
 def test_bad_step_cells_are_named_and_nothing_is_written(tmp_path):

@@ -343,19 +343,22 @@ _STEPS = {
     "st_rule_name": ("ステップ{chain}", "step chain {chain}"),
     "st_title": ("ステップ状況", "Step chains"),
     "st_as_of": ("基準日", "As of"),
-    "st_note": ("段に到達=フォローリストに載った行。注文で終了=その段の期間中に注文してチェーンが止まった人。"
-                "|クーポン利用=クーポン付きの行のうち、その段の日から{days}日以内に同じコードで注文した人。",
-                "Reached = rows put on the follow-up list. Stopped by an order = customers who ordered while this "
-                "step was current.|Coupon redeemed = coupon rows whose customer ordered with that code within "
-                "{days} days of the step's day."),
+    "st_note": ("現在=いまその段にいる人(連絡先がなくリストに載らない人も含む)。到達=フォローリストに載った行。|"
+                "注文で終了=その段の期間中に注文してチェーンが止まった人。|"
+                "クーポンの利用=クーポン付きの行のうち、段の日から{days}日以内に同じコードで注文した人。",
+                "Now = customers at the step today (also those the list cannot reach). Reached = rows on the list.|"
+                "Ordered = customers who ordered while the step was current, which stopped the chain.|"
+                "Redeemed = coupon rows whose customer ordered with that code within {days} days of the step's day."),
     "st_chains": ("チェーン", "Chains"),
-    "st_chain_cols": ("チェーンID|起点|段数|最初の段待ち|段の期間中|注文で終了|対象の期間(日)",
-                      "Chain|Trigger|Steps|Waiting|At a step|Stopped by an order|Span (days)"),
-    "st_steps": ("段ごとの状況", "By step"),
-    "st_step_cols": ("チェーンID|段目|名称|日数|クーポン|いまこの段|段に到達|未完了|完了|不要|注文で終了|"
-                     "注文率|クーポン発行|クーポン利用|利用率",
-                     "Chain|Step|Name|Day|Coupon|At this step now|Reached|Open|Done|Closed|Stopped by an order|"
-                     "Order rate|Coupons|Redeemed|Redemption rate"),
+    "st_chain_cols": ("チェーン|起点|段数|期間(日)|開始待ち|進行中|注文で終了",
+                      "Chain|Trigger|Steps|Span|Waiting|At a step|Ordered"),
+    "st_steps": ("段ごとの状況: {chain}", "Steps of {chain}"),
+    "st_step_cols": ("段目|名称|日数|現在|到達|未完了|完了|注文で終了|注文率",
+                     "Step|Name|Day|Now|Reached|Open|Done|Ordered|Rate"),
+    "st_coupons": ("クーポン", "Coupons"),
+    "st_coupon_cols": ("チェーン|名称|段目|発行|利用|利用率|クーポン",
+                       "Chain|Name|Step|Issued|Redeemed|Rate|Coupon"),
+    "st_no_coupons": ("クーポン付きの段はありません", "No step carries a coupon"),
     "st_off": ("(停止中)", "(off)"),
     "st_none": ("ステップがありません", "No steps"),
 }

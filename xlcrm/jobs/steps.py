@@ -14,7 +14,6 @@ from .followup import read_table
 
 STEPS_SHEET = st.STEPS_TABLE.ja
 REPORT_SHEET = "ステップ状況"
-CLEAR_ROWS, CLEAR_COLS = 300, 16     # more than any chain sheet holds
 
 
 def read_steps(book) -> tuple[dict, bool]:
@@ -40,34 +39,49 @@ def step_rows(chains: dict, customers, orders, existing, as_of, *, held_out=(), 
 
 
 def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, lang: str):
-    """(blocks [(cell, rows)], number formats {range: format}, title cells) of the ステップ状況 sheet."""
+    """(blocks [(cell, rows)], number formats {range: format}, title cells, note cells, centred ranges) of the
+    ステップ状況 sheet: the chains, each chain's steps, the coupons. Nine columns: one page wide."""
     t = lambda k, **kw: messages.text("st_" + k, lang, **kw)   # noqa: E731
     now = dt.datetime.now().replace(microsecond=0)
+    notes = t("note", days=coupon_days).split("|")
     blocks = [("A1", [[t("title"), None, f"{t('as_of')}: {pd.Timestamp(as_of):%Y-%m-%d}", None, None,
                        f"{messages.text('db_updated', lang)}: {now:%Y-%m-%d %H:%M}"]]),
-              ("A2", [[line] for line in t("note", days=coupon_days).split("|")])]
-    titles = ["A5"]
-    rows = [[t("chains")], t("chain_cols").split("|")]
+              ("A2", [[line] for line in notes])]
+    r = 2 + len(notes) + 1
+    titles, formats, centre = [], {}, []
     trig = {"初回購入": t("trigger_first"), "登録": t("trigger_registered")}
+    rows = [[t("chains")], t("chain_cols").split("|")]
     for x in summary.itertuples():
-        rows.append([x.chain if x.enabled else f"{x.chain} {t('off')}", trig[x.trigger], x.steps, x.waiting,
-                     x.active, x.stopped, x.span])
+        rows.append([x.chain if x.enabled else f"{x.chain} {t('off')}", trig[x.trigger], x.steps, x.span,
+                     x.waiting, x.active, x.stopped])
     if not len(summary):
         rows.append([t("none")])
-    blocks.append(("A5", rows))
-    r = 5 + len(rows) + 1
-    titles.append(f"A{r}")
-    rows = [[t("steps")], t("step_cols").split("|")]
-    for x in table.itertuples():
-        rows.append([x.chain, x.step, x.name, x.days, x.coupon or None, x.current, x.reached, x.open, x.done,
-                     x.closed, x.ordered, x.ordered / x.reached if x.reached else None, x.issued, x.redeemed,
-                     x.redeemed / x.issued if x.issued else None])
     blocks.append((f"A{r}", rows))
-    formats = {}
-    if len(table):
-        first, last = r + 2, r + 1 + len(table)
-        formats = {f"L{first}:L{last}": "0.0%", f"O{first}:O{last}": "0.0%"}
-    return blocks, formats, titles
+    titles.append(f"A{r}")
+    r += len(rows) + 1
+    for cid, g in table.groupby("chain", sort=False):   # one block per chain: no chain column, one page wide
+        rows = [[t("steps", chain=cid)], t("step_cols").split("|")]
+        for x in g.itertuples():
+            rows.append([x.step, x.name, x.days, x.current, x.reached, x.open, x.done, x.ordered,
+                         x.ordered / x.reached if x.reached else None])
+        blocks.append((f"A{r}", rows))
+        titles.append(f"A{r}")
+        formats[f"I{r + 2}:I{r + 1 + len(g)}"] = "0.0%"
+        centre.append(f"A{r + 1}:A{r + 1 + len(g)}")
+        r += len(rows) + 1
+    cp = table[table["coupon"].ne("")]
+    rows = [[t("coupons")], t("coupon_cols").split("|")]
+    for x in cp.itertuples():
+        rows.append([x.chain, x.name, x.step, x.issued, x.redeemed, x.redeemed / x.issued if x.issued else None,
+                     x.coupon])
+    if not len(cp):
+        rows.append([t("no_coupons")])
+    blocks.append((f"A{r}", rows))
+    titles.append(f"A{r}")
+    if len(cp):
+        formats[f"F{r + 2}:F{r + 1 + len(cp)}"] = "0.0%"
+        centre.append(f"C{r + 1}:C{r + 1 + len(cp)}")
+    return blocks, formats, titles, [f"A{2 + i}" for i in range(len(notes))], centre
 
 
 def steps(book, settings, *, as_of=None) -> JobResult:
@@ -83,24 +97,15 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     prog = st.progress(chains, customers, orders, as_of, **opts)
     table = st.report(chains, prog, follow, orders, as_of, coupon_days=coupon_days, **opts)
     summary = st.summary(chains, prog, **opts)
-    blocks, formats, titles = layout(summary, table, as_of, coupon_days, lang)
-    _write(book, blocks, formats, titles)
+    blocks, formats, titles, notes, centre = layout(summary, table, as_of, coupon_days, lang)
+    book.reset_sheet(REPORT_SHEET)
+    for cell, rows in blocks:
+        book.write_range(REPORT_SHEET, cell, rows)
+    book.format_sheet(REPORT_SHEET, number_formats=formats, bold=titles, title="A1", notes=notes, centre=centre,
+                      widths={"A": 8, "B": 11, "C": 5, **{c: 7 for c in "DEFGI"}, "H": 9})
     counts = {k: int(table[k].sum()) for k in ("reached", "open", "done", "ordered", "issued", "redeemed")}
     counts["chains"] = len(chains)
     msg = {g: messages.text("st_done", g, **counts) for g in ("ja", "en")}
     book.journal("steps", msg["ja"], msg["en"])
     return JobResult(msg["ja"], msg["en"], {**counts, "table": table, "summary": summary})
 
-
-def _write(book, blocks, formats, titles) -> None:
-    """Through the book's report-sheet API; until a book has it (lead's branch), clear a generous block and
-    leave the formatting out."""
-    if hasattr(book, "reset_sheet"):
-        book.reset_sheet(REPORT_SHEET)
-    else:
-        book.write_range(REPORT_SHEET, "A1", [], clear=(CLEAR_ROWS, CLEAR_COLS))
-    for cell, rows in blocks:
-        book.write_range(REPORT_SHEET, cell, rows)
-    if hasattr(book, "format_sheet"):
-        book.format_sheet(REPORT_SHEET, number_formats=formats, bold=titles, title="A1", notes=["A2", "A3"],
-                          widths={"A": 14, "B": 12, "C": 16, "E": 16})

@@ -267,13 +267,15 @@ def test_bad_step_cells_are_named_and_nothing_is_written(tmp_path):
 def test_an_old_list_without_the_coupon_column_still_refreshes(tmp_path):
     path = make_book(tmp_path / "CRM.xlsx", with_coupon=False)
     run("followup", path, as_of="2024-06-04")
-    # the list as staff made it before クーポン existed: rebuild the sheet without that column
-    lst = sheet(path, "フォローリスト").drop(columns=["クーポン"])
-    lst.loc[lst["顧客ID"].eq("B"), "結果メモ"] = "電話済"
+    edit = sheet(path, "フォローリスト")
+    assert "クーポン" in edit.columns
+    drop_column(path, "フォローリスト", "クーポン")          # the list as it was before クーポン existed
     wb = openpyxl.load_workbook(path)
-    del wb["フォローリスト"]
-    add_table(wb.create_sheet("フォローリスト"), "フォローリスト",
-              [list(lst.columns)] + lst.astype(object).where(lst.notna(), None).values.tolist())
+    ws = wb["フォローリスト"]
+    heads = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[heads.index("顧客ID")].value == "B":
+            row[heads.index("結果メモ")].value = "電話済"
     wb.save(path)
     run("followup", path, as_of="2024-06-26")
     new = sheet(path, "フォローリスト")
@@ -283,6 +285,28 @@ def test_an_old_list_without_the_coupon_column_still_refreshes(tmp_path):
     assert new.loc["step:F2:B:20240601:1", "結果メモ"].startswith("電話済")
     r = run("steps", path, as_of="2024-07-05")     # orders without a クーポン column: nothing redeemed
     assert (r.counts["issued"], r.counts["redeemed"]) == (1, 0)
+
+
+def drop_column(path, name, header):
+    """The sheet as staff made it before `header` existed: rebuilt without that column."""
+    df = sheet(path, name).drop(columns=[header])
+    wb = openpyxl.load_workbook(path)
+    del wb[name]
+    add_table(wb.create_sheet(name), name,
+              [list(df.columns)] + df.astype(object).where(df.notna(), None).values.tolist())
+    wb.save(path)
+
+
+def test_an_english_headed_old_list_gets_an_english_coupon_header(tmp_path):
+    path = make_book(tmp_path / "CRM.xlsx")
+    over = {"lang": "en", "header_lang": "en"}
+    run("followup", path, as_of="2024-06-04", overrides=over)
+    assert "step chain F2, step 1 of 3 'お礼': 3 days after first order (2024-06-01)" in set(
+        sheet(path, "フォローリスト")["reason"])
+    drop_column(path, "フォローリスト", "coupon")
+    run("followup", path, as_of="2024-06-26", overrides=over)
+    lst = sheet(path, "フォローリスト").set_index("follow_id")
+    assert lst.columns[-1] == "coupon" and lst.loc["step:F2:B:20240601:3", "coupon"] == "F2-B"
 
 
 def test_cli_steps_in_japanese_and_english(tmp_path, capsys):

@@ -238,7 +238,10 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     counts["recorded"] = len(new_contacts)
     counts["open"] = int(lst["status"].isin(fu.OPEN).sum())
     if existing is not None:
-        lst.attrs["headers"] = existing.attrs.get("headers", {})
+        headers = dict(existing.attrs.get("headers", {}))
+        if headers.get("follow_id") == "follow_id":   # an English-headed list: a column added since (クーポン) too
+            headers.update({c.key: c.key for c in fu.FOLLOW_TABLE.columns if c.key not in headers})
+        lst.attrs["headers"] = headers
     hl = settings.get("header_lang", "ja")
     loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id", header_lang=hl)
     written = loc.headers if loc is not None else []

@@ -47,8 +47,9 @@ class Day:
         as_of = day(n)
         prog = st.progress(self.chains, self.cust, self.ords, as_of)
         gen = st.candidates(self.chains, prog, self.cust, as_of)
-        notes = st.closing_notes(self.list, self.chains, prog, as_of)
-        self.list, counts = fu.refresh(self.list, gen, as_of + pd.Timedelta(hours=9), notes=notes)
+        now = as_of + pd.Timedelta(hours=9)
+        notes = st.closing_notes(self.list, self.chains, prog, now)
+        self.list, counts = fu.refresh(self.list, gen, now, notes=notes)
         return counts
 
     def rows(self, customer):
@@ -89,6 +90,18 @@ def test_the_day_3_14_25_chain_moves_on_and_stops_when_the_customer_orders():
     assert s.rows("B")["3"] == ("不要", "ステップの期間が終わったため終了(2024-07-27)")
 
 
+def test_switching_a_chain_off_closes_its_open_rows_and_gives_the_rules_back():
+    cust, ords = shop()
+    s = Day(cust, ords)
+    s.refresh(3)
+    s.set("step:F2:A:20240601:1", status="対応中", memo="下書き中")
+    s.chains = st.parse_steps(st.default_steps().assign(enabled=pd.array([False] * 3, dtype="boolean")))
+    s.refresh(4)
+    assert s.rows("A") == {"1": ("不要", "下書き中 / ステップ停止のため自動終了(2024-06-05)")}
+    assert s.rows("B")["1"][0] == "不要"
+    assert st.covered(s.chains, st.progress(s.chains, cust, ords, day(4))) == {}
+
+
 def test_opt_outs_service_step_needs_no_consent_but_a_coupon_always_does():
     cust, ords = shop()
     s = Day(cust, ords)
@@ -120,8 +133,6 @@ def test_a_chain_replaces_the_thanks_and_f2_rules_for_its_customers():
     prog = st.progress(chains, cust, ords, day(25))
     cover = st.covered(chains, prog)
     assert cover == {"thanks": {"A", "B", "N"}, "f2": {"A", "B", "N"}}
-    off = st.default_steps().assign(enabled=pd.array([False] * 3, dtype="boolean"))
-    assert st.covered(st.parse_steps(off), st.progress(st.parse_steps(off), cust, ords, day(25))) == {}
 
 
 def test_progress_report_counts_rows_orders_and_coupon_redemptions():

@@ -350,13 +350,13 @@ def covered(chains: dict[str, Chain], prog: pd.DataFrame) -> dict[str, set]:
     return out
 
 
-def closing_notes(existing: pd.DataFrame | None, chains: dict[str, Chain], prog: pd.DataFrame, as_of,
+def closing_notes(existing: pd.DataFrame | None, chains: dict[str, Chain], prog: pd.DataFrame, now,
                   lang: str = "ja") -> dict[str, str]:
-    """The note an open step row gets when it closes: the customer ordered, the next step came, the chain ended
-    or was switched off. Rows not named here close with the list's usual note."""
+    """The note (dated `now`, as the list's own notes) an open step row gets when it closes: the customer
+    ordered, the next step came, the chain ended or was switched off. Other rows close with the usual note."""
     if existing is None or not len(existing):
         return {}
-    d = f"{pd.Timestamp(as_of):%Y-%m-%d}"
+    d = f"{pd.Timestamp(now):%Y-%m-%d}"
     at = prog.set_index(["chain", "customer_id"]) if len(prog) else None
     out = {}
     for fid, status in zip(existing["follow_id"], existing["status"].replace("", "未着手")):

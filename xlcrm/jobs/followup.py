@@ -199,8 +199,8 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     if not campaign:   # step chains run on the everyday list; a campaign generates only its rules
         from .steps import options, read_steps, step_rows
         chains, _ = read_steps(book)
-        srows, cover, notes = step_rows(chains, customers, orders, existing, as_of, held_out=held_out, lang=lang,
-                                        **options(settings))
+        srows, cover, notes = step_rows(chains, customers, orders, existing, as_of, now, held_out=held_out,
+                                        lang=lang, **options(settings))
         # a chain replaces the rules it overlaps (お礼, F2 / prospect) for the customers it covers
         drop = [rid in cover and cid in cover[rid] for rid, cid in zip(gen["rule"], gen["customer_id"])]
         gen = pd.concat([gen[~pd.Series(drop, index=gen.index, dtype=bool)], srows], ignore_index=True)

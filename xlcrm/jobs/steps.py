@@ -31,11 +31,11 @@ def options(settings) -> dict:
     return {"last_days": int(settings.get("step_last_days", 30))}
 
 
-def step_rows(chains: dict, customers, orders, existing, as_of, *, held_out=(), last_days=30, lang="ja"):
+def step_rows(chains: dict, customers, orders, existing, as_of, now, *, held_out=(), last_days=30, lang="ja"):
     """(step candidates, rule id -> customers the chains cover, closing notes) for the follow-up refresh."""
     prog = st.progress(chains, customers, orders, as_of, last_days=last_days)
     gen = st.candidates(chains, prog, customers, as_of, exclude_customers=held_out, lang=lang)
-    return gen, st.covered(chains, prog), st.closing_notes(existing, chains, prog, as_of, lang)
+    return gen, st.covered(chains, prog), st.closing_notes(existing, chains, prog, now, lang)
 
 
 def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, lang: str):

@@ -244,15 +244,15 @@ def progress(chains: dict[str, Chain], customers: pd.DataFrame, orders: pd.DataF
             continue
         if c.trigger == "初回購入":
             trig = first
-            later = pd_[pd_["order_date"].gt(pd_["customer_id"].map(first))]
-            stop = later.groupby("customer_id")["order_date"].min().reindex(trig.index)
+            second = pd_[pd_.groupby("customer_id").cumcount().eq(1).to_numpy()]   # days are sorted, unique
+            stop = second.set_index("customer_id")["order_date"].reindex(trig.index)
         else:
             reg = customers.drop_duplicates("customer_id").set_index("customer_id")["registered_on"]
             trig = reg[reg.notna() & reg.le(as_of)]
             # a customer who bought before registering is no prospect
             trig = trig[~(first.reindex(trig.index) < trig).fillna(False).to_numpy()]
-            on_after = pd_[pd_["order_date"].ge(pd_["customer_id"].map(trig))]
-            stop = on_after.groupby("customer_id")["order_date"].min().reindex(trig.index)
+            m = pd_.join(trig.rename("t"), on="customer_id", how="inner")
+            stop = m[m["order_date"].ge(m["t"])].groupby("customer_id")["order_date"].min().reindex(trig.index)
         days = np.array([s.days for s in c.steps])
         age = (as_of - trig).dt.days.to_numpy()
         idx = np.searchsorted(days, age, side="right") - 1
@@ -399,7 +399,7 @@ def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | 
     f = follow if follow is not None and len(follow) else pd.DataFrame(columns=["follow_id", "status", "coupon"])
     parts = [split_id(x) for x in f["follow_id"]]
     f = f.assign(_p=parts)
-    f = f[f["_p"].notna()]
+    f = f[f["_p"].notna().to_numpy(dtype=bool)]
     stops = prog.set_index(["chain", "customer_id"]) if len(prog) else None
     o = orders[orders["order_date"].le(as_of) & orders["amount"].gt(0)]
     if "coupon" in o:
@@ -413,7 +413,7 @@ def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | 
     for cid, c in chains.items():
         for i, s in enumerate(c.steps):
             nxt = c.steps[i + 1].days if i + 1 < len(c.steps) else s.days + last_days + 1
-            mine = f[[p[0] == cid and p[3] == s.n for p in f["_p"]]]
+            mine = f[np.array([p[0] == cid and p[3] == s.n for p in f["_p"]], dtype=bool)]
             status = mine["status"].replace("", "未着手")
             ordered = issued = redeemed = 0
             for p, code in zip(mine["_p"], mine["coupon"].fillna("") if "coupon" in mine else [""] * len(mine)):

@@ -298,10 +298,11 @@ def candidates(chains: dict[str, Chain], prog: pd.DataFrame, customers: pd.DataF
     `out.attrs["skipped_optout"]` counts customers whose current step no allowed channel reaches."""
     as_of = pd.Timestamp(as_of).normalize()
     cust = customers.drop_duplicates("customer_id").set_index("customer_id", drop=False)
-    reach = fu._reachable(cust)
     excluded = set(exclude_customers)
     act = prog[prog["state"].eq("active") & prog["customer_id"].isin(cust.index)
                & ~prog["customer_id"].isin(excluded)]
+    cust = cust.loc[act["customer_id"].unique()]       # the few customers at a step, not the whole book
+    reach = fu._reachable(cust)
     frames, skipped = [], 0
     for (cid, n), g in act.groupby(["chain", "current"], sort=True):
         c = chains[cid]
@@ -350,42 +351,55 @@ def covered(chains: dict[str, Chain], prog: pd.DataFrame) -> dict[str, set]:
     return out
 
 
+def _rows_with_progress(follow: pd.DataFrame | None, prog: pd.DataFrame) -> pd.DataFrame:
+    """The list's step rows (follow_id, chain, customer_id, trigger, n, status, coupon) with where the customer
+    stands in that chain (state, stop, current; NaN/NaT when the chain has no record of that trigger)."""
+    cols = ["follow_id", "chain", "customer_id", "trigger", "n", "status", "coupon"]
+    if follow is None or not len(follow):
+        rows = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    else:
+        parts = [split_id(x) for x in follow["follow_id"]]
+        keep = np.array([p is not None for p in parts], dtype=bool)
+        parts = [p for p in parts if p is not None]
+        coupon = follow["coupon"] if "coupon" in follow else pd.Series("", index=follow.index)
+        rows = pd.DataFrame({
+            "follow_id": follow["follow_id"].to_numpy(dtype=object)[keep],
+            "chain": [p[0] for p in parts], "customer_id": [p[1] for p in parts],
+            "trigger": pd.to_datetime(pd.Series([p[2] for p in parts], dtype=object)),
+            "n": [p[3] for p in parts],
+            "status": follow["status"].fillna("").replace("", "未着手").to_numpy(dtype=object)[keep],
+            "coupon": coupon.fillna("").astype(str).str.strip().to_numpy(dtype=object)[keep]})
+    rows["trigger"] = pd.to_datetime(rows["trigger"]).astype("datetime64[ns]")
+    p = prog[["chain", "customer_id", "trigger", "state", "stop", "current"]]
+    return rows.merge(p, on=["chain", "customer_id", "trigger"], how="left")
+
+
 def closing_notes(existing: pd.DataFrame | None, chains: dict[str, Chain], prog: pd.DataFrame, now,
                   lang: str = "ja") -> dict[str, str]:
     """The note (dated `now`, as the list's own notes) an open step row gets when it closes: the customer
     ordered, the next step came, the chain ended or was switched off. Other rows close with the usual note."""
-    if existing is None or not len(existing):
-        return {}
+    r = _rows_with_progress(existing, prog)
+    r = r[r["status"].isin(fu.OPEN).to_numpy(dtype=bool)]
     d = f"{pd.Timestamp(now):%Y-%m-%d}"
-    at = prog.set_index(["chain", "customer_id"]) if len(prog) else None
     out = {}
-    for fid, status in zip(existing["follow_id"], existing["status"].replace("", "未着手")):
-        parts = split_id(fid)
-        if parts is None or status not in fu.OPEN:
-            continue
-        chain, customer, trig, n = parts
-        c = chains.get(chain)
+    for x in r.itertuples():
+        c = chains.get(x.chain)
         if c is None or not c.enabled:
-            out[fid] = messages.text("st_closed_off", lang, date=d)
-            continue
-        if at is None or (chain, customer) not in at.index:
-            continue
-        p = at.loc[(chain, customer)]
-        if pd.Timestamp(p["trigger"]) != trig:
-            continue
-        if p["state"] == "stopped":
-            out[fid] = messages.text("st_closed_ordered", lang, order=f"{pd.Timestamp(p['stop']):%Y-%m-%d}", date=d)
-        elif p["state"] == "finished":
-            out[fid] = messages.text("st_closed_finished", lang, date=d)
-        elif int(p["current"]) != n and c.step(int(p["current"])) is not None:
-            out[fid] = messages.text("st_closed_next", lang, name=c.step(int(p["current"])).name, date=d)
+            out[x.follow_id] = messages.text("st_closed_off", lang, date=d)
+        elif x.state == "stopped":
+            out[x.follow_id] = messages.text("st_closed_ordered", lang, order=f"{x.stop:%Y-%m-%d}", date=d)
+        elif x.state == "finished":
+            out[x.follow_id] = messages.text("st_closed_finished", lang, date=d)
+        elif x.state == "active" and int(x.current) != x.n:
+            out[x.follow_id] = messages.text("st_closed_next", lang, name=c.step(int(x.current)).name, date=d)
     return out
 
 
 # --- the ステップ状況 report --------------------------------------------------------------------------------------
 
-def _code(s) -> str:
-    return unicodedata.normalize("NFKC", str(s or "")).strip().casefold()
+def _code(s: pd.Series) -> pd.Series:
+    """Coupon codes as compared: width folded, trimmed, case ignored."""
+    return s.fillna("").astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip().casefold())
 
 
 def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | None, orders: pd.DataFrame,
@@ -395,45 +409,36 @@ def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | 
     carrying the row's クーポン within `coupon_days` of the step's day), and how many customers stand at the step
     today."""
     as_of = pd.Timestamp(as_of).normalize()
-    rows = []
-    f = follow if follow is not None and len(follow) else pd.DataFrame(columns=["follow_id", "status", "coupon"])
-    parts = [split_id(x) for x in f["follow_id"]]
-    f = f.assign(_p=parts)
-    f = f[f["_p"].notna().to_numpy(dtype=bool)]
-    stops = prog.set_index(["chain", "customer_id"]) if len(prog) else None
+    r = _rows_with_progress(follow, prog)
+    # each step's span in days after the trigger: [its day, the next step's day), the last one `last_days` long
+    span = {(cid, s.n): (s.days, c.steps[i + 1].days if i + 1 < len(c.steps) else s.days + last_days + 1)
+            for cid, c in chains.items() for i, s in enumerate(c.steps)}
+    lo = np.array([span.get(k, (np.nan, np.nan))[0] for k in zip(r["chain"], r["n"])], dtype=float)
+    hi = np.array([span.get(k, (np.nan, np.nan))[1] for k in zip(r["chain"], r["n"])], dtype=float)
+    age = (pd.to_datetime(r["stop"]) - r["trigger"]).dt.days.to_numpy(dtype=float)
+    r["ordered"] = r["state"].eq("stopped").to_numpy(dtype=bool) & (age >= lo) & (age < hi)
+    r["issued"] = r["coupon"].ne("")
     o = orders[orders["order_date"].le(as_of) & orders["amount"].gt(0)]
-    if "coupon" in o:
-        o = o[o["coupon"].fillna("").astype(str).str.strip().ne("")]
-        used = {(c, _code(k)): [] for c, k in zip(o["customer_id"], o["coupon"])}
-        for c, k, day in zip(o["customer_id"], o["coupon"], o["order_date"]):
-            used[(c, _code(k))].append(day)
+    if "coupon" in o and r["issued"].any():
+        used = pd.DataFrame({"customer_id": o["customer_id"], "code": _code(o["coupon"]), "day": o["order_date"]})
+        m = r[r["issued"]].assign(code=lambda x: _code(x["coupon"]),
+                                  start=lambda x: x["trigger"] + pd.to_timedelta(lo[r["issued"].to_numpy()],
+                                                                                  unit="D"))
+        m = m.merge(used[used["code"].ne("")], on=["customer_id", "code"])
+        hit = m[(m["day"] >= m["start"]) & (m["day"] <= m["start"] + pd.Timedelta(days=coupon_days))]
+        r["redeemed"] = r["follow_id"].isin(set(hit["follow_id"]))
     else:
-        used = {}
-    now = prog[prog["state"].isin(["waiting", "active"])] if len(prog) else prog
+        r["redeemed"] = False
+    now = prog[prog["state"].eq("active")]
+    rows = []
     for cid, c in chains.items():
-        for i, s in enumerate(c.steps):
-            nxt = c.steps[i + 1].days if i + 1 < len(c.steps) else s.days + last_days + 1
-            mine = f[np.array([p[0] == cid and p[3] == s.n for p in f["_p"]], dtype=bool)]
-            status = mine["status"].replace("", "未着手")
-            ordered = issued = redeemed = 0
-            for p, code in zip(mine["_p"], mine["coupon"].fillna("") if "coupon" in mine else [""] * len(mine)):
-                _, cust, trig, _ = p
-                if stops is not None and (cid, cust) in stops.index:
-                    st = stops.loc[(cid, cust)]
-                    if st["state"] == "stopped" and pd.Timestamp(st["trigger"]) == trig:
-                        age = (pd.Timestamp(st["stop"]) - trig).days
-                        ordered += int(s.days <= age < nxt)
-                if str(code).strip():
-                    issued += 1
-                    start = trig + pd.Timedelta(days=s.days)
-                    days = used.get((cust, _code(code)), [])
-                    redeemed += int(any(start <= d <= start + pd.Timedelta(days=coupon_days) for d in days))
+        for s in c.steps:
+            mine = r[r["chain"].eq(cid) & r["n"].eq(s.n)]
             rows.append({"chain": cid, "step": s.n, "name": s.name, "days": s.days, "coupon": s.coupon,
-                         "current": int((now["chain"].eq(cid) & now["current"].eq(s.n)
-                                         & now["state"].eq("active")).sum()) if len(now) else 0,
-                         "reached": len(mine), "open": int(status.isin(fu.OPEN).sum()),
-                         "done": int(status.eq("完了").sum()), "closed": int(status.eq("不要").sum()),
-                         "ordered": ordered, "issued": issued, "redeemed": redeemed})
+                         "current": int((now["chain"].eq(cid) & now["current"].eq(s.n)).sum()),
+                         "reached": len(mine), "open": int(mine["status"].isin(fu.OPEN).sum()),
+                         "done": int(mine["status"].eq("完了").sum()), "closed": int(mine["status"].eq("不要").sum()),
+                         **{k: int(mine[k].sum()) for k in ("ordered", "issued", "redeemed")}})
     return pd.DataFrame(rows, columns=["chain", "step", "name", "days", "coupon", "current", "reached", "open",
                                        "done", "closed", "ordered", "issued", "redeemed"])
 

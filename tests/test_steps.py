@@ -320,6 +320,26 @@ def test_an_english_headed_old_list_gets_an_english_coupon_header(tmp_path):
     assert lst.columns[-1] == "coupon" and lst.loc["step:F2:B:20240601:3", "coupon"] == "F2-B"
 
 
+def test_each_kind_of_bad_step_row_names_its_cell():
+    head = ["チェーンID", "段目", "起点", "日数", "名称", "チャネル", "クーポン", "区分"]
+    raw = pd.DataFrame([
+        ["A:1", 1, "", 3, "x", "メール", "", ""],             # ':' in the chain ID
+        ["B", 0, "", 3, "x", "メール", "", ""],               # step 0
+        ["C", 1, "", -1, "x", "メール", "", ""],              # negative days
+        ["D", 1, "初回購入", 3, "x", "メール", "", ""],
+        ["D", 2, "登録", 14, "x", "メール", "", ""],          # a second trigger in chain D
+        ["E", 1, "", 14, "x", "メール", "", ""],
+        ["E", 2, "", 10, "x", "メール", "", "広報"],          # earlier than step 1; unknown 区分
+        ["F", 1, "", 3, "x", "", "", ""],                     # no channel
+    ], columns=head, index=range(2, 10))
+    raw.attrs["letters"] = {h: chr(65 + i) for i, h in enumerate(head)}
+    with pytest.raises(BadInput) as e:
+        st.parse_steps(schema.conform(raw, st.STEPS_TABLE))
+    assert sorted((p.cell, p.key) for p in e.value.problems) == [
+        ("A2", "st_bad_chain"), ("B3", "st_bad_step"), ("C6", "st_mixed_trigger"), ("D4", "st_bad_days"),
+        ("D8", "st_days_order"), ("F9", "fu_bad_channel"), ("H8", "bad_choice")]
+
+
 def test_cli_steps_in_japanese_and_english(tmp_path, capsys):
     from xlcrm.cli import main
     path = make_book(tmp_path / "CRM.xlsx")

@@ -346,18 +346,18 @@ _STEPS = {
     "st_note": ("現在=いまその段にいる人(連絡先がなくリストに載らない人も含む)。到達=フォローリストに載った行。|"
                 "注文で終了=その段の期間中に注文してチェーンが止まった人。|"
                 "クーポンの利用=クーポン付きの行のうち、段の日から{days}日以内に同じコードで注文した人。",
-                "Now = customers at the step today (also those the list cannot reach). Reached = rows on the list.|"
+                "Now = customers at the step today (also those the list cannot reach). Listed = rows on the list.|"
                 "Ordered = customers who ordered while the step was current, which stopped the chain.|"
-                "Redeemed = coupon rows whose customer ordered with that code within {days} days of the step's day."),
+                "Used = coupon rows whose customer ordered with that code within {days} days of the step's day."),
     "st_chains": ("チェーン", "Chains"),
     "st_chain_cols": ("チェーン|起点|段数|期間(日)|開始待ち|進行中|注文で終了",
-                      "Chain|Trigger|Steps|Span|Waiting|At a step|Ordered"),
+                      "Chain|Trigger|Steps|Span|Waiting|Active|Ordered"),
     "st_steps": ("段ごとの状況: {chain}", "Steps of {chain}"),
     "st_step_cols": ("段目|名称|日数|現在|到達|未完了|完了|注文で終了|注文率",
-                     "Step|Name|Day|Now|Reached|Open|Done|Ordered|Rate"),
+                     "Step|Name|Day|Now|Listed|Open|Done|Ordered|Rate"),
     "st_coupons": ("クーポン", "Coupons"),
     "st_coupon_cols": ("チェーン|名称|段目|発行|利用|利用率|クーポン",
-                       "Chain|Name|Step|Issued|Redeemed|Rate|Coupon"),
+                       "Chain|Name|Step|Issued|Used|Rate|Coupon"),
     "st_no_coupons": ("クーポン付きの段はありません", "No step carries a coupon"),
     "st_off": ("(停止中)", "(off)"),
     "st_none": ("ステップがありません", "No steps"),

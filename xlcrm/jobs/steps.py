@@ -58,6 +58,7 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
         rows.append([t("none")])
     blocks.append((f"A{r}", rows))
     titles.append(f"A{r}")
+    centre.append(f"C{r + 1}:G{r + 1}")        # headers over the figures
     r += len(rows) + 1
     for cid, g in table.groupby("chain", sort=False):   # one block per chain: no chain column, one page wide
         rows = [[t("steps", chain=cid)], t("step_cols").split("|")]
@@ -67,7 +68,7 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
         blocks.append((f"A{r}", rows))
         titles.append(f"A{r}")
         formats[f"I{r + 2}:I{r + 1 + len(g)}"] = "0.0%"
-        centre.append(f"A{r + 1}:A{r + 1 + len(g)}")
+        centre += [f"A{r + 1}:A{r + 1 + len(g)}", f"C{r + 1}:I{r + 1}"]
         r += len(rows) + 1
     cp = table[table["coupon"].ne("")]
     rows = [[t("coupons")], t("coupon_cols").split("|")]
@@ -80,7 +81,7 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
     titles.append(f"A{r}")
     if len(cp):
         formats[f"F{r + 2}:F{r + 1 + len(cp)}"] = "0.0%"
-        centre.append(f"C{r + 1}:C{r + 1 + len(cp)}")
+        centre += [f"C{r + 1}:C{r + 1 + len(cp)}", f"D{r + 1}:F{r + 1}"]
     return blocks, formats, titles, [f"A{2 + i}" for i in range(len(notes))], centre
 
 

@@ -54,3 +54,11 @@ def test_format_sheet_and_bar_chart_are_in_the_saved_file(book_path):
     s = chart.series[0]
     assert s.val.numRef.f.endswith("$B$6:$B$8")
     assert (s.cat.numRef or s.cat.strRef).f.endswith("$A$6:$A$8")
+
+
+def test_a_real_job_reports_its_steps(book_path):
+    from xlcrm import jobs, messages
+    seen = []
+    jobs.run("rfm", book_path, progress=lambda key, **kw: seen.append(messages.text(key, "en", **kw)))
+    assert seen == ["Reading 設定...", "Reading 顧客...", "Reading 注文...", "Writing 顧客...",
+                    f"Saving {book_path.name}..."]

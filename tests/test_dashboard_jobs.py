@@ -33,11 +33,11 @@ def cells(path, sheet="ダッシュボード"):
     return {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
 
 
-def test_dashboard_writes_kpis_blocks_and_four_native_charts(shop, tmp_path):
+def test_dashboard_writes_kpis_blocks_and_five_native_charts(shop, tmp_path):
     p = tmp_path / "b.xlsx"
     shutil.copy(shop, p)
     r = run("dashboard", p)
-    assert r.counts["charts"] == 4 and charts_in(p) == 4
+    assert r.counts["charts"] == 5 and charts_in(p) == 5     # no channel chart: this shop records no channels
     v = cells(p)
     labels = {v[f"A{i}"]: v.get(f"B{i}") for i in range(4, 16)}
     assert labels["顧客数"] == 600 and 0 < labels["リピート率"] < 1
@@ -47,10 +47,10 @@ def test_dashboard_writes_kpis_blocks_and_four_native_charts(shop, tmp_path):
     texts = set(v.values())
     assert {"月別売上と予測", "F2転換率(初回購入月別)", "継続率コホート(初回購入月×経過月)"} <= texts
     assert "前回のスナップショットがありません(次回の更新から表示)" in texts
-    # refresh again, then another job saves the book: still exactly four charts (rebuilt, not piled up)
+    # refresh again, then another job saves the book: still exactly five charts (rebuilt, not piled up)
     run("dashboard", p)
     run("followup", p)
-    assert charts_in(p) == 4
+    assert charts_in(p) == 5
 
 
 def test_segment_history_grows_per_refresh_date_and_movement_appears(shop, tmp_path):
@@ -67,7 +67,8 @@ def test_segment_history_grows_per_refresh_date_and_movement_appears(shop, tmp_p
 
 def test_report_writes_pngs_with_japanese_font(shop, tmp_path):
     r = report(shop, tmp_path / "out")
-    assert sorted(r.counts["files"]) == ["cohort.png", "f2.png", "revenue.png", "segments.png", "status.png"]
+    assert sorted(r.counts["files"]) == ["cohort.png", "f2.png", "funnel.png", "revenue.png", "segments.png",
+                                         "status.png"]
     for f in r.counts["files"]:
         assert (tmp_path / "out" / f).stat().st_size > 10_000
     if shutil.which("fc-list") and "Noto Sans CJK" in subprocess.run(["fc-list"], capture_output=True,
@@ -91,8 +92,9 @@ def test_libreoffice_renders_the_dashboard_with_its_charts(shop, tmp_path):
     dash = next(pg for pg in pages if pg.lstrip().startswith("ダッシュボード"))
     dash = "".join(dash.split())   # chart text comes out with spaces between runs
     # each chart title is drawn by the chart and also heads its data block: twice on the page
-    for title in ("月別売上と予測", "F2転換率(初回購入月別)", "セグメント×状態"):
+    for title in ("月別売上と予測", "F2転換率(初回購入月別)", "セグメント×状態", "顧客ファネル"):
         assert dash.count(title) >= 2, title
+    assert "ここが改善のポイントです" in dash and "◀最大の離脱" in dash
 
 
 def test_live_excel_gets_the_report_figures_as_pictures_through_the_xlwings_api(shop):
@@ -108,22 +110,20 @@ def test_live_excel_gets_the_report_figures_as_pictures_through_the_xlwings_api(
         d = job.compute(book, s, s.as_of_date())
     sheet = mock.create_autospec(xlwings.main.Sheet, instance=True)
     sheet.pictures = mock.create_autospec(xlwings.main.Pictures, instance=True)
-    old = mock.create_autospec(xlwings.main.Picture, instance=True)
-    old.name = "xlcrm_revenue"
-    sheet.pictures.__iter__.return_value = iter([old])
     sheet.name = job.SHEET
-    fake_book = mock.Mock(spec=["xw"])
-    fake_book.xw.sheets = mock.MagicMock()
-    fake_book.xw.sheets.__iter__.return_value = iter([sheet])
-    fake_book.xw.sheets.__getitem__.return_value = sheet
-    job._reset_sheet(fake_book)
-    old.delete.assert_called_once_with()
-    sheet.clear.assert_called_once_with()
-    _, formats, _ = job.layout(d, "ja")
-    n = job._pictures(sheet, d, formats, "ja")
+    n = job._pictures(sheet, d, "ja")
     names = [c.kwargs["name"] for c in sheet.pictures.add.call_args_list]
-    assert n == 5 and names == ["xlcrm_revenue", "xlcrm_f2", "xlcrm_status", "xlcrm_cohort", "xlcrm_segments"]
+    assert n == 6 and names == ["xlcrm_revenue", "xlcrm_f2", "xlcrm_status", "xlcrm_cohort", "xlcrm_segments",
+                                "xlcrm_funnel"]
     assert all(c.kwargs["update"] for c in sheet.pictures.add.call_args_list)
+    assert sheet.range.call_args_list[-1] == mock.call(job.CHARTS["funnel"])   # beside the funnel block
+    # the live path draws pictures only: no native chart on top of them
+    book = mock.Mock(spec=["xw", "add_bar_chart"])
+    book.xw.sheets = mock.MagicMock()
+    book.xw.sheets.__getitem__.return_value = sheet
+    _, _, refs = job.layout(d, "ja")
+    assert job._decorate(book, d, refs, "ja") == 6
+    book.add_bar_chart.assert_not_called()
 
 
 def test_a_new_shop_without_orders_runs_followup_dashboard_and_report(tmp_path):

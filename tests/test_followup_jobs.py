@@ -6,8 +6,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from xlcrm import followup
 from xlcrm.jobs import run
-from xlcrm.jobs.followup import campaign_report, customer_card, run_job
+from xlcrm.jobs.followup import TIMELINE_ROW, campaign_report, customer_card, run_job
 from xlcrm.messages import BadInput
 
 
@@ -51,7 +52,7 @@ def test_followup_job_writes_the_list_and_rules_and_keeps_staff_edits(book_path)
     keys = set(lst["フォローID"])
     assert "complaint:C0002:K1" in keys and "prospect:C0003:none" in keys
     rules = sheet(book_path, "ルール")
-    assert len(rules) == 8 and set(rules["有効"]) == {"○"}
+    assert len(rules) == len(followup.PARAMS) and set(rules["有効"]) == {"○"}
     assert set(lst["担当者"]) <= {"山田", "鈴木"}
     # a clerk works the list: closes the complaint, adds a note and a column of her own
     edit(book_path, "フォローリスト", "フォローID", "complaint:C0002:K1", 状態="完了", 結果メモ="謝罪し再送",
@@ -91,8 +92,8 @@ def test_record_contact_from_the_card_form_and_the_timeline(book_path):
     wb = openpyxl.load_workbook(book_path)
     ws = wb["顧客カルテ"]
     assert ws["B2"].value == "C0002" and ws["B3"].value == "佐藤 花子"
-    assert ws["D2"].value == "種別" and ws["A19"].value == "日付"
-    kinds = [ws.cell(r, 2).value for r in range(20, 20 + r.counts["timeline"])]
+    assert ws["D2"].value == "種別" and ws.cell(TIMELINE_ROW + 1, 1).value == "日付"
+    kinds = [ws.cell(r, 2).value for r in range(TIMELINE_ROW + 2, TIMELINE_ROW + 2 + r.counts["timeline"])]
     assert "クレーム" in kinds and "注文" in kinds
     # the clerk fills the form and presses the ribbon button (no arguments)
     ws["E2"], ws["E3"], ws["E4"] = "問い合わせ", "定期の解約方法の問い合わせ", "山田"
@@ -103,7 +104,7 @@ def test_record_contact_from_the_card_form_and_the_timeline(book_path):
     assert (new["顧客ID"], new["種別"], new["担当者"], new["状態"]) == ("C0002", "問い合わせ", "山田", "完了")
     ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
     assert ws["E2"].value is None and ws["E3"].value is None          # the form is cleared
-    assert ws.cell(20, 3).value == "定期の解約方法の問い合わせ"        # newest first on the timeline
+    assert ws.cell(TIMELINE_ROW + 2, 3).value == "定期の解約方法の問い合わせ"   # newest first on the timeline
     assert r2.counts["contact_id"] == new["対応ID"]
 
 
@@ -184,11 +185,11 @@ def test_english_settings_give_english_headers_reasons_and_dashboard(book_path):
 def test_opening_another_customer_leaves_nothing_of_the_previous_card(book_path):
     run_job(customer_card, book_path, customer="C0001")
     ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
-    assert ws.cell(20, 2).value is not None
+    assert ws.cell(TIMELINE_ROW + 2, 2).value is not None
     run_job(customer_card, book_path, customer="C0003")     # a prospect: no orders, no contacts
     ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
     assert ws["B2"].value == "C0003"
-    assert all(ws.cell(r, c).value is None for r in range(20, 40) for c in range(1, 9))
+    assert all(ws.cell(r, c).value is None for r in range(TIMELINE_ROW + 2, 40) for c in range(1, 9))
     assert all(ws.cell(r, 2).value is None for r in range(10, 17))   # no RFM lines left from C0001
 
 

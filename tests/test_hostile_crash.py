@@ -42,17 +42,17 @@ KILLER = textwrap.dedent("""
         return g
 
     if step == "temp_half_written":
-        import openpyxl.workbook.workbook as w
-        real = w.Workbook.save
-        def half(self, p):
-            real(self, p)
+        from xlcrm.book import fastsave
+        real = fastsave.save
+        def half(wb, p):
+            real(wb, p)
             data = open(p, "rb").read()
             open(p, "wb").write(data[: len(data) // 2])
             die()
-        w.Workbook.save = half
+        fastsave.save = half
     elif step == "temp_written":
-        import openpyxl.workbook.workbook as w
-        w.Workbook.save = after(w.Workbook.save)
+        from xlcrm.book import fastsave
+        fastsave.save = after(fastsave.save)
     elif step == "parts_half_written":
         real_rewrite = ooxml._rewrite
         def rw(saved, *a):
@@ -201,13 +201,13 @@ def test_disk_full_anywhere_else(monkeypatch, tmp_path):
     """Without a tmpfs: the temp file's write fails with ENOSPC mid-way."""
     book = hostile.baseline(tmp_path / "CRM.xlsx")
     original = book.read_bytes()
-    import openpyxl.workbook.workbook as w
-    real = w.Workbook.save
+    from xlcrm.book import fastsave
+    real = fastsave.save
 
-    def full(self, p):
-        real(self, p)
+    def full(wb, p):
+        real(wb, p)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr(w.Workbook, "save", full)
+    monkeypatch.setattr(fastsave, "save", full)
     with pytest.raises(XlcrmError) as e:
         score(book)
     assert e.value.key == "disk_full"
@@ -267,11 +267,11 @@ def test_cli_says_disk_full_in_both_languages(monkeypatch, tmp_path, capsys):
         b.update_columns("customers", pd.DataFrame({"customer_id": ["C0001"], "区分": ["見込み"]}), key="customer_id")
         b.journal("t", "t", "t")
         b.save()
-    import openpyxl.workbook.workbook as w
+    from xlcrm.book import fastsave
 
-    def full(self, p):
+    def full(wb, p):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr(w.Workbook, "save", full)
+    monkeypatch.setattr(fastsave, "save", full)
     before = book.read_bytes()
     assert main(["--lang", "ja", "undo", str(book)]) == 1
     assert "ディスクの空き" in capsys.readouterr().err

@@ -18,7 +18,8 @@ from xlcrm.messages import BadInput, Problem
 NS = "http://schemas.microsoft.com/office/2006/01/customui"
 TAGS = {"search": "検索", "dedupe": "重複チェック", "merge": "統合", "undo_merge": "統合を元に戻す", "rfm": "RFM分析",
         "lapse": "離脱判定", "followup": "フォローリスト更新", "record_contact": "対応を記録",
-        "dashboard": "ダッシュボード更新", "journey": "顧客ジャーニー", "undo": "取り消し", "doctor": "環境チェック",
+        "dashboard": "ダッシュボード更新", "journey": "顧客ジャーニー", "survey": "満足度", "referrals": "紹介",
+        "pipeline": "商談", "steps": "ステップ状況", "undo": "取り消し", "doctor": "環境チェック",
         "settings": "設定を開く"}
 
 
@@ -37,7 +38,8 @@ def test_customui_is_the_2006_namespace_with_one_crm_tab(ui):
     assert ui.tag == f"{{{NS}}}customUI"
     tabs = ui.findall(f"{{{NS}}}ribbon/{{{NS}}}tabs/{{{NS}}}tab")
     assert [t.get("label") for t in tabs] == ["CRM"]
-    assert [g.get("label") for g in tabs[0].findall(f"{{{NS}}}group")] == ["検索", "名寄せ", "分析", "フォロー", "設定"]
+    assert [g.get("label") for g in tabs[0].findall(f"{{{NS}}}group")] == ["検索", "名寄せ", "分析", "顧客の声・紹介・商談", "フォロー",
+                                                                          "設定"]
 
 
 def test_a_button_for_every_job_with_label_icon_and_tips(ui):
@@ -143,7 +145,7 @@ def test_job_runs_with_screen_off_and_progress_then_reports(book_path, job_modul
     result = ribbon.dispatch("rfm", book_path, app, lang="ja")
     assert result.counts == {"customers": 2}
     assert job_module.seen["screen"] is False
-    assert job_module.seen["status"] == "xlcrm: 「RFM分析」を実行中…"
+    assert job_module.seen["status"] == "xlcrm: 「RFM分析」設定を読み込んでいます…"   # the step before the job
     assert app.alerts == [{"prompt": "RFMを更新しました(2件)", "title": "xlcrm: RFM分析", "mode": "info"}]
     assert app.screen_updating is True and app.status_bar is False
     wb = openpyxl.load_workbook(book_path)  # the job's write was saved and journaled
@@ -258,4 +260,21 @@ def test_messages_follow_the_language_set_on_the_settings_sheet(tmp_path, job_mo
     job_module.behaviour = _write_scores
     ribbon.dispatch("rfm", path, app)
     assert app.alerts[-1]["prompt"] == "RFM refreshed (2 customers)"
-    assert job_module.seen["status"] == "xlcrm: running 'RFM分析'..."
+    assert job_module.seen["status"] == "xlcrm: 'RFM分析' Reading 設定..."
+
+
+def test_the_status_bar_shows_each_step_of_the_job(book_path, job_module):
+    app = FakeApp()
+    job_module.seen["app"] = app
+
+    def read_then_write(book, settings):
+        book.read("customers")
+        book.read("orders")
+        return _write_scores(book, settings)
+    job_module.behaviour = read_then_write
+    ribbon.dispatch("rfm", book_path, app, lang="ja")
+    steps = [v for k, v in app.history if k == "status" and v]
+    assert steps[0] == "xlcrm: 「RFM分析」を実行中…"
+    assert steps[1:] == ["xlcrm: 「RFM分析」設定を読み込んでいます…", "xlcrm: 「RFM分析」顧客を読み込んでいます…", "xlcrm: 「RFM分析」注文を読み込んでいます…",
+                         "xlcrm: 「RFM分析」RFMに書き込んでいます…", f"xlcrm: 「RFM分析」{book_path.name}を保存しています…"]
+    assert app.status_bar is False

@@ -365,6 +365,67 @@ def _cmd_steps(args) -> int:
     return 0
 
 
+# --- sales pipeline (商談) ----------------------------------------------------------------------------------------
+
+def _add_pipeline(sub) -> None:
+    p = sub.add_parser("pipeline", help="商談パイプライン(担当者別・段階別・停滞)と顧客の商談段階を更新 / refresh the "
+                                        "sales pipeline sheet and each customer's stage")
+    p.add_argument("book", help="ブック(.xlsx/.xlsm) / workbook")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.add_argument("--staff", default=None, help="この担当者の数字だけ表示 / show one owner's figures only")
+    p.add_argument("--json", action="store_true", help="数字をJSONで出力 / print the figures as JSON")
+    p.set_defaults(func=_cmd_pipeline)
+
+
+def _cmd_pipeline(args) -> int:
+    import json
+
+    from .jobs import run
+    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    result = run("pipeline", args.book, overrides=overrides, staff=args.staff)
+    view = result.counts["view"]
+    if args.json:
+        print(json.dumps(view, ensure_ascii=False, indent=1))
+        return 0
+    _print_result(result, args.lang)
+    if args.staff is not None:
+        from .messages import text
+        from .pipeline import OPEN_STAGES
+        row = next(r for r in view["by_staff"] if r["owner"] == args.staff.strip())
+        cols = text("pl_staff_cols", args.lang).split("|")
+        print(f"{cols[0]}: {row['owner']}")
+        keys = (*OPEN_STAGES, "open", "won", "lost", "win_rate", "avg_days_to_win", "stalled")
+        for label, k in zip(cols[1:], keys):
+            v = row[k]
+            print(f"  {label}: {'-' if v is None else f'{v:.0%}' if k == 'win_rate' else f'{v:.0f}'}")
+        if view["stalled"]:
+            print(text("pl_stalled", args.lang, days=view["stall_days"]))
+        for s in view["stalled"]:
+            print(f"  {s['customer_id']}  {text('pl_stage_' + s['stage'], args.lang)}  {s['since']}  {s['days']}")
+# --- surveys / satisfaction ---------------------------------------------------------------------------------------
+
+def _add_survey(sub) -> None:
+    p = sub.add_parser("survey", help="アンケート・レビューの満足度を更新 / refresh the satisfaction sheet (満足度)")
+    p.add_argument("book", help="ブック(.xlsx/.xlsm) / workbook")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.add_argument("--json", action="store_true",
+                   help="集計をJSONで出力(ブックには書かない) / print the figures as JSON (read-only)")
+    p.set_defaults(func=_cmd_survey)
+
+
+def _cmd_survey(args) -> int:
+    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    if args.json:
+        import json
+
+        from .jobs.surveys import report
+        print(json.dumps(report(args.book, overrides=overrides), ensure_ascii=False, indent=1))
+        return 0
+    from .jobs import run
+    _print_result(run("survey", args.book, overrides=overrides), args.lang)
+    return 0
+
+
 # --- workbook build / doctor -------------------------------------------------------------------------------------
 
 def _add_build(sub) -> None:
@@ -416,8 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlcrm", description="xlcrm: Excelで顧客管理 / customer management in Excel")
     parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_steps,
-                _add_build):
+    for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_pipeline,
+                _add_survey, _add_steps, _add_build):
         add(sub)
     return parser
 

@@ -87,7 +87,7 @@ def timeline(customer_id: str, orders: pd.DataFrame, contacts: pd.DataFrame | No
             kind = c["type"].map(lambda x: messages.text("ct_kind_complaint", lang) if x == "クレーム"
                                  else messages.text("ct_kind_contact", lang) + (f"({x})" if x else ""))
             parts.append(pd.DataFrame({
-                "date": c["at"], "kind": kind, "detail": c["summary"], "amount": float("nan"),
+                "date": c["at"], "kind": kind, "detail": _contact_detail(c, lang), "amount": float("nan"),
                 "channel": c["channel"], "staff": c["staff"], "status": c["status"], "ref": c["contact_id"]}))
     if followups is not None and len(followups):
         f = followups[followups["customer_id"].eq(customer_id) & followups["status"].isin(("未着手", "対応中"))]
@@ -106,9 +106,36 @@ def timeline(customer_id: str, orders: pd.DataFrame, contacts: pd.DataFrame | No
     return out.sort_values(["date", "ref"], ascending=[False, False], kind="stable").reset_index(drop=True)
 
 
+def _contact_detail(c: pd.DataFrame, lang: str) -> pd.Series:
+    """内容, with the rating of a survey or review and the sales stage a contact reached."""
+    detail = c["summary"].fillna("").astype(str)
+    if "score" in c:
+        score = pd.to_numeric(c["score"], errors="coerce")
+        mark = score.map(lambda v: "" if pd.isna(v) else messages.text("ct_score_mark", lang, score=f"{v:g}"))
+        detail = detail + mark
+    if "stage" in c:
+        stage = c["stage"].fillna("").astype(str)
+        detail = detail + stage.map(lambda v: messages.text("ct_stage_mark", lang, stage=v) if v else "")
+    return detail
+
+
+def _latest(contacts: pd.DataFrame | None, customer_id: str, column: str, types=None) -> pd.Series | None:
+    """The customer's latest contact with a value in `column` (of `types` when given), or None."""
+    if contacts is None or column not in contacts or not len(contacts):
+        return None
+    c = contacts[contacts["customer_id"].eq(customer_id)]
+    if types is not None:
+        c = c[c["type"].isin(types)]
+    v = c[column]
+    c = c[v.notna() & v.astype(str).ne("")]
+    return None if not len(c) else c.sort_values("at", kind="stable").iloc[-1]
+
+
 def card(customer_id: str, customers: pd.DataFrame, rfm: pd.DataFrame | None = None,
-         lapse: pd.DataFrame | None = None, lang: str = "ja") -> list[tuple[str, object]]:
-    """The header block of the 顧客カルテ sheet: (label, value) pairs for one customer."""
+         lapse: pd.DataFrame | None = None, lang: str = "ja",
+         contacts: pd.DataFrame | None = None) -> list[tuple[str, object]]:
+    """The header block of the 顧客カルテ sheet: (label, value) pairs for one customer — who they are, how they
+    buy, and (when there are any) who referred them, whom they referred, their latest rating and sales stage."""
     c = customers[customers["customer_id"].eq(customer_id)]
     if not len(c):
         raise BadInput([Problem("顧客カルテ", None, "顧客ID", "unknown_customer")])
@@ -124,7 +151,7 @@ def card(customer_id: str, customers: pd.DataFrame, rfm: pd.DataFrame | None = N
         r = rfm[rfm["customer_id"].eq(customer_id)].iloc[0]
         seg = r.get("segment_ja" if not en else "segment", "")
         items += [("購入回数" if not en else "Orders", int(r["frequency"])),
-                  ("累計購入金額" if not en else "Total spent", float(r["monetary"])),
+                  ("累計購入金額" if not en else "Total spent", f"¥{float(r['monetary']):,.0f}"),
                   ("最終購入日" if not en else "Last order", pd.Timestamp(r["last_order"]).strftime("%Y-%m-%d")),
                   ("RFM", f"{r.get('rfm_code', '')} {seg}".strip())]
     if lapse is not None and len(lapse) and customer_id in set(lapse["customer_id"]):
@@ -133,6 +160,21 @@ def card(customer_id: str, customers: pd.DataFrame, rfm: pd.DataFrame | None = N
         reason = r.get("reason_en" if en else "reason_ja", "")
         if reason:
             items.append(("判定理由" if not en else "Why", reason))
+    ref = str(c.get("referrer_id", "") or "")
+    if ref:
+        who = customers.loc[customers["customer_id"].eq(ref), "name"]
+        items.append(("紹介者" if not en else "Referred by", f"{ref} {who.iloc[0]}" if len(who) else ref))
+    if "referrer_id" in customers:
+        n = int(customers["referrer_id"].eq(customer_id).sum())
+        if n:
+            items.append(("紹介した人数" if not en else "Referrals made", n))
+    r = _latest(contacts, customer_id, "score", types=("アンケート", "レビュー"))
+    if r is not None:
+        items.append(("最新の評価" if not en else "Latest rating",
+                      f"{float(r['score']):g}({pd.Timestamp(r['at']):%Y-%m-%d} {r['type']})"))
+    r = _latest(contacts, customer_id, "stage")
+    if r is not None:
+        items.append(("商談段階" if not en else "Sales stage", f"{r['stage']}({pd.Timestamp(r['at']):%Y-%m-%d})"))
     return items
 
 

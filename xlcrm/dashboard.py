@@ -8,6 +8,9 @@
   model that did best on the last k held-out months (naive, seasonal naive, linear trend, Holt-Winters with
   and without a damped trend; MAPE).
 - `segment_movement`: how customers moved between RFM segments since the previous snapshot (RFM 効果推移).
+- the customer funnel (見込み → 初回購入 → F2 → 定期・リピート → 優良) and F2 / repeat rate by channel come from
+  `journey.build` unchanged, so the dashboard and the ジャーニー sheet show the same figures; `biggest_drop` names
+  the step that loses the most customers.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
+from . import journey
 
 STATUSES = ("稼働", "離脱予兆", "離脱", "休眠")
 
@@ -35,12 +40,14 @@ def status_by_segment(scored: pd.DataFrame, lapse: pd.DataFrame, *, segment_col:
 
 
 class _History:
-    """Orders up to `as_of` as integer arrays, sorted by customer then day: customer code, day and month
+    """Purchases up to `as_of` as integer arrays, sorted by customer then day: customer code, day and month
     numbers (since 1970), plus each customer's first and last day, second distinct day and number of distinct
     days; `raw_month` / `raw_amount` keep every order line (unsorted) for revenue sums.
 
     Ids are encoded with the RFM module's fast encoder; one sort of a packed (customer, day) int64 key replaces a
-    two-key lexsort. Purchases are distinct order days: two lines of one day's basket are not a repeat.
+    two-key lexsort. Purchases are distinct order days: two lines of one day's basket are not a repeat. As in RFM
+    and the journey funnel, only positive amounts are purchases (a return or a ¥0 row makes nobody a buyer or a
+    repeater, so the KPIs agree with the funnel), while revenue is net of returns.
     """
 
     def __init__(self, orders: pd.DataFrame, as_of):
@@ -49,10 +56,12 @@ class _History:
         dates = orders["order_date"].to_numpy(dtype="datetime64[D]")
         day = dates.astype(np.int64)
         keep = (day <= as_of_day) & ~np.isnat(dates)
+        amount = orders["amount"].to_numpy(dtype=float)
+        self.raw_amount = amount[keep]
+        self.raw_month = day[keep].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        keep &= amount > 0
         codes, uniq = factorize_ids(orders["customer_id"].array) if len(orders) else (np.zeros(0, np.int64), [])
         codes, day = np.asarray(codes, dtype=np.int64)[keep], day[keep]
-        self.raw_amount = orders["amount"].to_numpy(dtype=float)[keep]
-        self.raw_month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
         used = np.zeros(len(uniq), dtype=bool)
         used[codes] = True                   # customers whose orders all lie after as_of drop out
         codes = (np.cumsum(used) - 1)[codes]
@@ -371,6 +380,13 @@ def roll_snapshot(stored: pd.DataFrame | None, scored: pd.DataFrame, date, *, se
     return out.reset_index(drop=True), prev, prev_date
 
 
+def biggest_drop(funnel: pd.DataFrame) -> str | None:
+    """The funnel step (journey.STEPS key) that loses the most customers from the step before, as the journey job
+    reports it; None when nobody drops off."""
+    drop = funnel.set_index("step")["drop_off"].iloc[1:].fillna(0)
+    return drop.idxmax() if drop.gt(0).any() else None
+
+
 def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, lapse: pd.DataFrame, as_of, *,
           history: pd.DataFrame | None = None, snapshot: pd.DataFrame | None = None, f2_days: int = 90,
           cohort_months: int = 12, horizon: int = 6, holdout: int = 6, segment_col: str = "segment_ja") -> dict:
@@ -383,6 +399,7 @@ def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, l
         else history
     stored, prev, prev_date = roll_snapshot(snapshot, scored, as_of, segment_col=segment_col)
     moves = segment_movement(prev, scored, segment_col=segment_col)
+    jr = journey.build(customers, orders, as_of, scored, store_channels=(), window_days=f2_days)
     return {
         "as_of": as_of,
         "kpis": kpis(customers, orders, lapse, as_of, f2_days=f2_days, history=h),
@@ -394,4 +411,5 @@ def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, l
         "revenue": rev, "forecast": fc,
         "history": hist, "snapshot": stored, "movement": moves, "movement_since": prev_date,
         "movement_summary": movement_summary(moves),
+        "funnel": jr["funnel"], "funnel_drop": biggest_drop(jr["funnel"]), "channels": jr["channels"],
     }

@@ -796,6 +796,9 @@ class _Demo:
                 end = rng.random()
                 if end < 0.6:
                     cs.append(i), ds.append(day + int(rng.integers(5, 21))), ss.append(3 if end < 0.2 else 4)
+                    continue
+            if day < today - 120 and rng.random() < 0.8:   # most deals left open for months were lost
+                cs.append(i), ds.append(day + int(rng.integers(30, 90))), ss.append(4)
         for i, pos in self.first_order.items():
             first, reg = int(self.order_days[pos]), int(r["reg"][i])
             if first - reg >= 10 and rng.random() < 0.5:

@@ -63,7 +63,9 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
 
 # Marketing rules need explicit mail opt-in; service rules only need "not refused".
 MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
-             "complaint": False, "dormant": True, "prospect": True}
+             "complaint": False, "dormant": True, "prospect": True,
+             "stalled": False,   # the salesperson's own deal: a service contact, not marketing
+             "survey": False}    # an apology / hearing call after a low score: service
 
 # rule -> {param key: (Japanese name, default)}
 PARAMS: dict[str, dict[str, tuple[str, float]]] = {
@@ -75,6 +77,8 @@ PARAMS: dict[str, dict[str, tuple[str, float]]] = {
     "complaint": {"after_days": ("経過日数", 2)},
     "dormant": {"max_days": ("最長日数", 730)},
     "prospect": {"after_days": ("経過日数", 14)},
+    "stalled": {"days": ("停滞日数", 30)},
+    "survey": {"within_days": ("対象日数", 30)},
 }
 
 _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
@@ -94,6 +98,10 @@ _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
      "休眠の顧客で、最終購入から「最長日数」日以内(0なら制限なし)。"),
     ("prospect", "見込み顧客のフォロー", "電話、メール", 3, 7, "資料・サンプルの感想を伺い、初回購入をご案内する",
      "区分=見込みで購入がなく、最後の連絡(なければ登録日)から「経過日数」日以上。"),
+    ("stalled", "商談の停滞", "電話、メール", 2, 3, "止まっている商談を次の段階へ(提案・見積の確認、日程の相談)",
+     "商談段階が問い合わせ・提案・見積のまま「停滞日数」日以上変わらない商談。商談の担当者に割り当てる。"),
+    ("survey", "低評価のお詫び・ヒアリング", "電話、メール", 1, 2, "お詫びとご不満の内容を伺う連絡(担当者から)",
+     "最新のアンケート・レビューの評価が低評価(設定「低評価の基準」以下)で、回答から「対象日数」日以内。"),
 ]
 
 
@@ -249,12 +257,14 @@ def _day(ts) -> str:
 
 def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataFrame | None,
                rfm: pd.DataFrame, lapse: pd.DataFrame, rules: dict[str, Rule], as_of,
-               *, only: tuple[str, ...] | None = None, exclude_customers=(), lang: str = "ja") -> pd.DataFrame:
+               *, only: tuple[str, ...] | None = None, exclude_customers=(), lang: str = "ja",
+               survey_scale=None) -> pd.DataFrame:
     """List rows the rules call for on `as_of` (English keys of FOLLOW_TABLE, without staff/status/created).
 
     `rfm`: rfm.score output (customer_id, frequency, first_order, last_order, m, ...); `lapse`: lapse.assess
     output (customer_id, status, expected_next, days_since_last, ...). `only` restricts to some rules (a
-    campaign); `exclude_customers` are left out (control groups of running campaigns). Also returns, in
+    campaign); `exclude_customers` are left out (control groups of running campaigns); `survey_scale` is the
+    surveys.Scale of 設定 (default 1–5, low ≤ 2). Also returns, in
     `out.attrs["skipped_optout"]`, how many customers a rule matched but no allowed channel reached.
     """
     as_of = pd.Timestamp(as_of).normalize()
@@ -269,7 +279,7 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
     known = set(cust.index)
     frames, skipped = [], {}
 
-    def emit(rid, ids, period, reason, due=None):
+    def emit(rid, ids, period, reason, due=None, staff=None):
         rule = rules[rid]
         ids = pd.Index(np.asarray(ids, dtype=object), dtype=object)
         # set lookups: Index.isin on pandas' Arrow strings takes a slow per-element path (seconds at 50k)
@@ -277,6 +287,8 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         ids, period, reason = ids[keep], np.asarray(period, dtype=object)[keep], np.asarray(reason, dtype=object)[keep]
         if due is not None:
             due = pd.DatetimeIndex(due)[keep]
+        if staff is not None:   # a rule's own assignee (the deal's owner), else the customer's 担当者
+            staff = np.asarray(staff, dtype=object)[keep]
         ch = _pick_channel(rule, reach.loc[ids]).to_numpy() if len(ids) else np.array([], dtype=object)
         ok = ch != ""
         skipped[rid] = int((~ok).sum())
@@ -293,7 +305,8 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
             "channel": ch[ok],
             "priority": rule.priority,
             "due": dues.to_numpy(),
-            "staff": cust.loc[ids[ok], "staff"].to_numpy() if "staff" in cust and len(ids) else "",
+            "staff": (staff[ok] if staff is not None else
+                      cust.loc[ids[ok], "staff"].to_numpy() if "staff" in cust and len(ids) else ""),
             "rule": rid,
         })
         frames.append(df)
@@ -379,10 +392,26 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         emit("prospect", pro.index[sel.to_numpy()], [_day(x) for x in touch[sel]],
              [t("fu_reason_prospect", days=int(d)) if not pd.isna(d) else t("fu_reason_prospect_none")
               for d in age[sel]])
+    if on("stalled") and contacts is not None and len(contacts):
+        from .pipeline import stalled_followups
+        st = stalled_followups(customers, orders, contacts, as_of, int(rules["stalled"].params["days"]))
+        emit("stalled", st["customer_id"], [_day(x) for x in st["since"]],
+             [t("pl_reason_stalled", stage=t(f"pl_stage_{s}"), days=int(d), date=f"{x:%Y-%m-%d}")
+              for s, d, x in zip(st["stage"], st["days"], st["since"])], staff=st["owner"].to_numpy())
+    if on("survey"):
+        from . import surveys
+        low = surveys.low_score_followups(contacts, survey_scale or surveys.make_scale(), as_of,
+                                          rules["survey"].params["within_days"])
+        emit("survey", low["customer_id"], list(low["contact_id"]),
+             [t("sv_reason", type=ty, type_en=t("sv_type_" + ty), score=surveys.fmt_score(sc), date=f"{x:%Y-%m-%d}")
+              for ty, sc, x in zip(low["type"], low["score"], low["at"])])
 
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",
                  "rule"])
+    # a prospect whose deal has stalled is the deal owner's to call: one row, not a second generic one
+    stalled_ids = set(out.loc[out["rule"].eq("stalled"), "customer_id"])
+    out = out[~(out["rule"].eq("prospect") & out["customer_id"].isin(stalled_ids))]
     out = out.drop_duplicates("follow_id").sort_values(["priority", "due", "follow_id"], kind="stable")
     out["due"] = pd.to_datetime(out["due"]).astype("datetime64[ns]")
     out["priority"] = out["priority"].astype(float)

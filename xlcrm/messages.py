@@ -227,6 +227,8 @@ _FOLLOWUP = {
     "ct_empty_summary": ("内容が空です", "the summary is empty"),
     "ct_kind_order": ("注文", "order"),
     "ct_kind_contact": ("対応", "contact"),
+    "ct_score_mark": ("(評価 {score})", " (rating {score})"),
+    "ct_stage_mark": ("(商談段階: {stage})", " (stage: {stage})"),
     "ct_kind_complaint": ("クレーム", "complaint"),
     "ct_kind_followup": ("フォロー予定", "follow-up due"),
     "ct_subscription_mark": ("(定期)", " (subscription)"),
@@ -236,9 +238,10 @@ _FOLLOWUP = {
                        "give a customer ID (cell B2 of the customer card, or --customer)"),
 }
 _DASHBOARD = {
-    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})",
+    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})"
+                "・いちばん離れる段階 {drop}",
                 "Dashboard refreshed: {active} active, repeat rate {repeat}, F2 {f2}, forecast {model} "
-                "(hold-out MAPE {mape})"),
+                "(hold-out MAPE {mape}), largest drop-off: {drop}"),
     "db_report": ("グラフを{n}枚書き出しました: {out}", "Wrote {n} charts to {out}"),
     # sheet labels ("|" separates the headers of one block)
     "db_title": ("ダッシュボード", "Dashboard"),
@@ -272,6 +275,22 @@ _DASHBOARD = {
     "db_k_trend": ("売上傾向(円/月)", "Revenue trend (yen/month)"),
     "db_k_model": ("予測モデル", "Forecast model"),
     "db_k_mape": ("予測の検証MAPE", "Forecast hold-out MAPE"),
+    "db_k_drop": ("いちばん離れる段階(ファネル)", "Largest drop-off (funnel)"),
+    "db_funnel": ("顧客ファネル(見込み → 優良)", "Customer funnel (prospects → top customers)"),
+    "db_funnel_mark": ("◀ 最大の離脱", "◀ biggest drop-off"),
+    "db_funnel_fix": ("いちばん多く離れているのは「{before} → {step}」: {n}人が進まず、転換率{rate}。ここが改善のポイントです。",
+                      "Most customers are lost between {before} and {step}: {n} did not go on ({rate} did). "
+                      "This is the step to fix."),
+    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートに(リボンの「顧客ジャーニー」/ xlcrm journey)。",
+                       "The funnel by acquisition channel and by first-order month: the ジャーニー sheet (ribbon "
+                       "顧客ジャーニー / xlcrm journey)."),
+    "db_funnel_chart": ("顧客ファネル", "Customer funnel"),
+    "db_channels_chart": ("F2転換率(獲得チャネル別)", "F2 rate by acquisition channel"),
+    "db_funnel_pct": ("%は前の段階からの転換率", "% = conversion from the step before"),
+    "db_channel_n": ("{channel}(初回{n}人)", "{channel} ({n} first buyers)"),
+    "db_channels": ("獲得チャネル別 F2転換率・リピート率", "F2 and repeat rate by channel"),
+    "db_channel_cols": ("チャネル|初回購入|F2転換率|リピート率", "Channel|First purchases|F2 rate|Repeat rate"),
+    "db_no_channels": ("注文にチャネルの記録がありません", "No channels recorded on the orders"),
     "db_no_font": ("(日本語フォントが見つからないため英語の見出しで描きました。fonts-noto-cjk を入れると日本語になります)",
                    " (no Japanese font found, so the labels are in English; install fonts-noto-cjk)"),
 }
@@ -363,9 +382,117 @@ _STEPS = {
     "st_none": ("ステップがありません", "No steps"),
 }
 
+# --- sales pipeline (商談段階 / SFA) -------------------------------------------------------------------------------
+_PIPELINE = {
+    "pl_done": ("商談を更新: 進行中{open}件(停滞{stalled}件)・直近{period}日の成約{won}件・失注{lost}件・成約率{rate}",
+                "Pipeline refreshed: {open} open deals ({stalled} stalled); last {period} days: {won} won, {lost} lost, "
+                "win rate {rate}"),
+    "pl_title": ("商談パイプライン", "Sales pipeline"),
+    "pl_note": ("対応履歴の「商談段階」から作ります。最新の日付の段階が現在の段階です(戻ることもあります)。"
+                "購入した顧客は初回注文日に成約とみなします。|成約と失注で商談は終わり、その後の問い合わせ・提案・見積は新しい商談です。"
+                "担当者=最後に記録した担当者(なければ顧客の担当者)。",
+                "Built from the 商談段階 column of 対応履歴. The stage with the latest date is the current one (a stage "
+                "may go back). A customer who orders counts as won on the first order's day.|成約 (won) and 失注 (lost) "
+                "close a deal; a later inquiry, proposal or quote starts a new one. Owner = the latest 担当者 recorded "
+                "(else the customer's)."),
+    "pl_by_staff": ("担当者別パイプライン(成約・失注・成約率は直近{days}日)",
+                    "Pipeline by owner (won, lost and win rate: last {days} days)"),
+    "pl_staff_cols": ("担当者|問い合わせ|提案|見積|進行中 計|成約|失注|成約率|成約までの平均日数|停滞",
+                      "Owner|Inquiry|Proposal|Quote|Open total|Won|Lost|Win rate|Avg days to win|Stalled"),
+    "pl_total": ("合計", "Total"),
+    "pl_nobody": ("(担当者なし)", "(unassigned)"),
+    "pl_funnel": ("段階別の転換(進行中と直近{days}日に決着した商談)",
+                  "Stage conversion (deals open now or closed in the last {days} days)"),
+    "pl_funnel_cols": ("段階|到達した商談|次へ進んだ|転換率|この段階で失注|現在この段階",
+                       "Stage|Reached|Moved on|Conversion|Lost here|Open here now"),
+    "pl_chart": ("段階別の到達数", "Deals reaching each stage"),
+    "pl_stalled": ("停滞している商談({days}日以上段階が変わらない)", "Stalled deals (same stage for {days}+ days)"),
+    "pl_stalled_cols": ("顧客ID|氏名|商談段階|段階日|経過日数|担当者",
+                        "Customer ID|Name|Stage|Since|Days|Owner"),
+    "pl_none_deals": ("商談の記録がありません(対応履歴の「商談段階」に入力すると表示されます)",
+                      "No deals yet (fill in 商談段階 on 対応履歴)"),
+    "pl_none_stalled": ("停滞している商談はありません", "No stalled deals"),
+    "pl_stage_問い合わせ": ("問い合わせ", "Inquiry"),
+    "pl_stage_提案": ("提案", "Proposal"),
+    "pl_stage_見積": ("見積", "Quote"),
+    "pl_stage_成約": ("成約", "Won"),
+    "pl_stage_失注": ("失注", "Lost"),
+    "pl_col_stage": ("商談段階", "Sales stage"),
+    "pl_col_since": ("段階日", "Stage since"),
+    "pl_unknown_staff": ("担当者「{staff}」の商談はありません(商談のある担当者: {known})",
+                         "no deals owned by '{staff}' (owners with deals: {known})"),
+    "pl_reason_stalled": ("商談が「{stage}」のまま{days}日({date}から)", "deal at '{stage}' for {days} days (since {date})"),
+}
+
+# --- surveys / satisfaction ------------------------------------------------------------------------------------
+_SURVEYS = {
+    "sv_bad_scale": ("満足度の尺度は 1-5 か 0-10 で入力してください", "the satisfaction scale must be 1-5 or 0-10"),
+    "sv_bad_threshold": ("「{item}」が尺度の範囲外です({lo}〜{hi})", "'{item}' is outside the scale ({lo} to {hi})"),
+    "sv_low_not_below_high": ("低評価の基準({low})は高評価の基準({high})より小さくしてください",
+                              "the low-score threshold ({low}) must be below the high-score threshold ({high})"),
+    "sv_bad_score": ("評価が尺度の範囲外です({lo}〜{hi}。設定「満足度の尺度」)",
+                     "score outside the scale ({lo} to {hi}; setting 満足度の尺度)"),
+    "sv_done": ("満足度を更新: 回答{answers}件・回答者{respondents}人・平均{average}・最新の回答が低評価{low}人"
+                "(低評価の後の離脱・休眠率 {low_rate} / 高評価の後 {high_rate}){extra}",
+                "Satisfaction refreshed: {answers} answers from {respondents} customers, average {average}, {low} "
+                "with a low latest score (lapsed after a low score: {low_rate}, after a high one: {high_rate}){extra}"),
+    "sv_points": ("点", ""),
+    "sv_ignored": ("・アンケート/レビュー以外の評価{n}件は集計外", "; {n} scores on other contact types not counted"),
+    "sv_unscored": ("・評価なしの回答{n}件", "; {n} answers without a score"),
+    "sv_reason": ("{type}で低評価({score}点, {date})", "low score ({score}) in the {type_en} of {date}"),
+    # sheet labels ("|" separates the headers of one block)
+    "sv_title": ("顧客満足度(アンケート・レビュー)", "Customer satisfaction (surveys and reviews)"),
+    "sv_scale_label": ("尺度 {name}: 低評価 {low}点以下・高評価 {high}点以上", "Scale {name}: low ≤ {low}, high ≥ {high}"),
+    "sv_note": ("全体は回答ごと、セグメント別・離脱状態別は顧客ごとに最新の回答で集計します。"
+                "NPS = 推奨者(高評価)の割合 − 批判者(低評価)の割合(0-10 の尺度のとき)。",
+                "Overall counts answers; by segment and by lapse status count customers by their latest answer. "
+                "NPS = % promoters (high) − % detractors (low), on the 0-10 scale."),
+    "sv_overall": ("全体", "Overall"),
+    "sv_overall_cols": ("種別|回答数|回答者数|平均|低評価の割合|高評価の割合|NPS",
+                        "Type|Answers|Customers|Average|Low share|High share|NPS"),
+    "sv_all": ("すべて", "All"),
+    "sv_type_アンケート": ("アンケート", "survey"),
+    "sv_type_レビュー": ("レビュー", "review"),
+    "sv_by_segment": ("RFMセグメント別(最新の回答)", "By RFM segment (latest answer)"),
+    "sv_by_status": ("離脱状態別(最新の回答)", "By lapse status (latest answer)"),
+    "sv_segment": ("セグメント", "Segment"),
+    "sv_status": ("離脱状態", "Lapse status"),
+    "sv_group_cols": ("|回答者数|平均|低評価の割合|高評価の割合|NPS", "|Customers|Average|Low share|High share|NPS"),
+    "sv_no_orders": ("(購入なし)", "(no orders)"),
+    "sv_low_lapse": ("低評価の後に離脱が多いか(回答から{days}日以上たった顧客・{cutoff}までの回答)",
+                     "Do low scores come before lapse? (answers at least {days} days old, up to {cutoff})"),
+    "sv_low_lapse_cols": ("最後の回答|顧客数|離脱・休眠|離脱・休眠率", "Latest answer|Customers|Lapsed/dormant|Rate"),
+    "sv_band_low": ("低評価", "Low"),
+    "sv_band_middle": ("中間", "Middle"),
+    "sv_band_high": ("高評価", "High"),
+    "sv_fisher": ("フィッシャーの正確検定(低評価 vs 高評価): p = {p}・オッズ比 {odds}",
+                  "Fisher's exact test (low vs high): p = {p}, odds ratio {odds}"),
+    "sv_verdict_more": ("低評価の後は、高評価の後より離脱・休眠がはっきり多い(p < 0.05)。低評価の方へのフォローが大切です。",
+                        "Customers lapse clearly more after a low score than after a high one (p < 0.05): follow up "
+                        "low scores."),
+    "sv_verdict_less": ("低評価の後の方が離脱・休眠が少ない(p < 0.05)。評価と離脱の関係は薄いようです。",
+                        "Customers lapse less after a low score (p < 0.05): scores say little about lapse here."),
+    "sv_verdict_unclear": ("差ははっきりしません(p ≥ 0.05)。偶然の範囲かもしれません。",
+                           "No clear difference (p ≥ 0.05): it may be chance."),
+    "sv_verdict_small": ("件数が少ないため判断できません(各グループ{n}人以上が目安)。数字は参考です。",
+                         "Too few customers to judge (about {n} per group needed); the figures are indicative only."),
+    "sv_verdict_none": ("低評価・高評価の両方の回答がまだありません。", "No low and high answers to compare yet."),
+    "sv_excluded": ("購入のない回答者{n}人は除外", "{n} respondents without orders left out"),
+    "sv_monthly": ("月別の平均評価", "Average score by month"),
+    "sv_monthly_cols": ("月|回答数|平均|低評価の割合|NPS", "Month|Answers|Average|Low share|NPS"),
+    "sv_none": ("評価のある回答がありません", "No scored answers yet"),
+    "sv_chart": ("セグメント別の平均評価", "Average score by segment"),
+    "sv_latest_score": ("最新評価", "Latest score"),
+    "sv_latest_at": ("評価日", "Score date"),
+}
+
 # --- workbook build / ribbon / doctor ---------------------------------------------------------------------------
 _BUILD = {
     "ribbon_running": ("xlcrm: 「{label}」を実行中…", "xlcrm: running '{label}'..."),
+    "step_reading": ("{sheet}を読み込んでいます…", "Reading {sheet}..."),
+    "step_writing": ("{sheet}に書き込んでいます…", "Writing {sheet}..."),
+    "step_saving": ("{name}を保存しています…", "Saving {name}..."),
+    "ribbon_step": ("xlcrm: 「{label}」{step}", "xlcrm: '{label}' {step}"),
     "ribbon_no_job": ("「{label}」はこのバージョンのxlcrmにはまだありません。pip install -U xlcrm で更新してください。",
                       "'{label}' is not in this version of xlcrm. Update it with pip install -U xlcrm."),
     "ribbon_log": ("詳しい記録: {log}(サポートに送ってください)", "Details were logged to {log} (send it to support)."),
@@ -427,7 +554,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY, **_STEPS,
+    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_STEPS,
 }
 
 

@@ -1,6 +1,6 @@
 """The CRM ribbon tab: every button calls `run(tag)` (VBA: `RunPython "import xlcrm.ribbon as r; r.run('<tag>')"`).
 
-`run` finds the calling workbook, turns screen updating off, shows progress in the status bar, runs the job
+`run` finds the calling workbook, turns screen updating off, shows each step in the status bar, runs the job
 registered under the tag in `xlcrm.jobs.JOBS` through the live engine and tells the user in a message box what
 changed. Errors a user can act on appear as their message; anything else as a short message naming a log file —
 never a traceback. Screen updating and the status bar are restored whatever happens.
@@ -92,7 +92,11 @@ def _run_job(tag: str, xl_book, app, lang: str):
     if tag not in JOBS:
         raise XlcrmError("ribbon_no_job", label=labels().get(tag, tag))
     from . import jobs
-    result = jobs.run(tag, xl_book)
+    label = labels().get(tag, tag)
+
+    def progress(key: str, **kw) -> None:
+        app.status_bar = text("ribbon_step", lang, label=label, step=text(key, lang, **kw))
+    result = jobs.run(tag, xl_book, progress=progress)
     return result, result.summary(lang)
 
 

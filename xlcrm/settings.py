@@ -266,6 +266,50 @@ DASHBOARD: list[Spec] = [
          "Recent months held out to choose the forecast model (MAPE)."),
 ]
 
+# --- sales pipeline (商談) ------------------------------------------------------------------------------------------
+def _days(v):
+    n = _int(v)
+    if n < 1:
+        raise ValueError("bad_number")
+    return n
+
+
+PIPELINE: list[Spec] = [
+    Spec("pipeline_stall_days", "停滞日数", 30, _days,
+         "商談シート: 段階がこの日数以上変わらない進行中の商談を「停滞」として一覧にする"
+         "(フォローリストはルールシート「商談の停滞」の日数を使う)。",
+         "商談 sheet: open deals whose stage has not changed for this many days are listed as stalled (the "
+         "follow-up list uses the days of the rule 'stalled' on the ルール sheet)."),
+    Spec("pipeline_period_days", "成約率の集計日数", 365, _days,
+         "商談シート: 基準日までのこの日数の間に決着した商談で、成約・失注の件数、成約率、成約までの日数を数える。",
+         "商談 sheet: won / lost counts, win rate and days to win count deals closed within this many days up "
+         "to the as-of date."),
+]
+
+# --- surveys / satisfaction --------------------------------------------------------------------------------------
+def _score_or_none(v):
+    return None if schema.is_blank(v) else _float(v)
+
+
+SURVEYS: list[Spec] = [
+    Spec("survey_scale", "満足度の尺度", "1-5",
+         _choice({"1-5": "1-5", "1〜5": "1-5", "1~5": "1-5", "5段階": "1-5", "5": "1-5", "星": "1-5",
+                  "0-10": "0-10", "0〜10": "0-10", "0~10": "0-10", "11段階": "0-10", "10": "0-10", "nps": "0-10"},
+                 "sv_bad_scale"),
+         "アンケート・レビューの評価の尺度: 1-5(5段階・星)か 0-10(NPS)。",
+         "Scale of survey / review scores: 1-5 (stars) or 0-10 (NPS)."),
+    Spec("survey_low", "低評価の基準", None, _score_or_none,
+         "この点以下を低評価とする。空欄なら 1-5 は2、0-10 は6(NPSの批判者)。",
+         "Scores at or below this are low; blank = 2 on 1-5, 6 on 0-10 (NPS detractors)."),
+    Spec("survey_high", "高評価の基準", None, _score_or_none,
+         "この点以上を高評価とする。空欄なら 1-5 は4、0-10 は9(NPSの推奨者)。",
+         "Scores at or above this are high; blank = 4 on 1-5, 9 on 0-10 (NPS promoters)."),
+    Spec("survey_days", "評価後の観察日数", 90, _positive_int,
+         "「低評価の後に離脱が多いか」は、回答からこの日数以上たった顧客で比べる。",
+         "'Do low scores come before lapse' compares customers whose answer is at least this many days old."),
+]
+
+# --- timed steps (ステップ) ------------------------------------------------------------------------------------
 STEPS: list[Spec] = [
     Spec("step_last_days", "ステップ最終段の日数", 30, _int,
          "ステップの最後の段を何日間フォローリストに残すか。これより前に起点のある顧客はチェーンに入りません。",
@@ -276,7 +320,8 @@ STEPS: list[Spec] = [
          "An order with the row's coupon code within this many days of the step's day counts as redeemed."),
 ]
 
-SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *STEPS]
+SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *PIPELINE, *SURVEYS,
+                     *STEPS]
 
 
 class Settings(dict):

@@ -76,12 +76,22 @@ class Book:
     """A workbook seen as tables. Subclasses implement the primitives marked 'engine'."""
 
     path = None
+    # called as progress(message_key, **kw) at each step (reading 顧客, writing 注文, saving): the ribbon shows
+    # it in Excel's status bar in the book's language, so a long job shows where it is
+    progress = None
 
     def __init__(self, lang: str | None = None):
         self.lang = lang
+        self._last_step = None
         self._journal_rows: list[list] = []
         self._undo_ops: list[dict] = []
         self._settings = None
+
+    def _step(self, key: str, **kw) -> None:
+        if self.progress is None or (key, kw) == self._last_step:   # a report written block by block: one step
+            return
+        self._last_step = (key, kw)
+        self.progress(key, **kw)
 
     # --- engine primitives ------------------------------------------------------------------------------------
     def _locate(self, name: str) -> TableLoc | None:
@@ -169,6 +179,7 @@ class Book:
     def read(self, name: str, *, required: bool = True) -> pd.DataFrame | None:
         """A schema table (customers/顧客, orders/注文, contacts/対応履歴, settings/設定), conformed and typed."""
         t = schema.table(name)
+        self._step("step_reading", sheet=t.ja)
         raw = self.read_raw(t.ja)
         if raw is None and t.ja != t.key:
             raw = self.read_raw(t.key)
@@ -196,6 +207,7 @@ class Book:
         text stays text, so customer data never becomes a formula.
         """
         name = _sheet_name(name)
+        self._step("step_writing", sheet=sheet or name)
         old = self._locate(name)
         headers = [str(c) for c in df.columns]
         body = df.copy()
@@ -279,6 +291,7 @@ class Book:
         that `df` does not mention get those cells cleared (the job owns the columns). Returns counts.
         """
         name = _sheet_name(name)
+        self._step("step_writing", sheet=name)
         loc = self._locate(name)
         if loc is None:
             raise BadInput([Problem(name, None, name, "missing_table", table=name)])
@@ -332,6 +345,7 @@ class Book:
 
     def write_range(self, sheet: str, cell: str, rows: list[list], *, clear: tuple[int, int] | None = None) -> None:
         """Write a small report block at `cell` (e.g. "A1"); `clear` = (rows, cols) to blank first."""
+        self._step("step_writing", sheet=sheet)
         self._ensure_sheet(sheet)
         r, c = _parse_cell(cell)
         if clear:
@@ -375,6 +389,13 @@ class Book:
 
     def _flush_journal(self) -> None:
         """Append journal rows and the undo record; called by the engine just before it persists."""
+        progress, self.progress = self.progress, None      # part of saving, not steps of their own
+        try:
+            self._write_journal()
+        finally:
+            self.progress = progress
+
+    def _write_journal(self) -> None:
         if not self._journal_rows and not self._undo_ops:
             return
         now = dt.datetime.now().replace(microsecond=0)

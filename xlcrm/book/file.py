@@ -27,7 +27,7 @@ except ImportError:  # Windows: the lock file alone
 
 from .. import schema
 from ..messages import BadInput, BookLocked, Problem, XlcrmError
-from . import ooxml
+from . import fastsave, ooxml
 from .base import Book, TableLoc, _range_ends, col_letter
 
 TEXT_FORMAT = "@"
@@ -300,13 +300,19 @@ class FileBook(Book):
                                                values_only=True)]
 
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
         self._dirty = True
         self._touched.add(sheet)
         ws = self.wb[sheet]
+        cells = ws._cells            # ws.cell() validates each call: a sixth of a large write
         for i, values in enumerate(rows):
             for j, v in enumerate(values):
-                cell = ws.cell(row + i, col + j)
+                cell = cells.get((row + i, col + j))
+                if cell is None:
+                    if v is None:
+                        continue     # a blank written into a blank cell
+                    cell = Cell(ws, row=row + i, column=col + j)
+                    ws._add_cell(cell)
                 if isinstance(cell, MergedCell):
                     if v is None:
                         continue  # nothing to write, and a merged cell shows nothing of its own anyway
@@ -465,6 +471,7 @@ class FileBook(Book):
         if not self._dirty and not self._journal_rows:
             return None
         self._flush_journal()
+        self._step("step_saving", name=self.path.name)
         with write_lock(self.path, self.wait):
             check_not_open(self.path)
             if fingerprint(self.path) != self._fingerprint:
@@ -480,7 +487,7 @@ class FileBook(Book):
             backup = None
             try:
                 _create_private(tmp)  # never readable by others while it holds customer data
-                self._wb.save(tmp)
+                fastsave.save(self._wb, tmp)
                 ooxml.restore_parts(self.path, tmp)
                 pc.CalamineWorkbook.from_path(str(tmp)).close()  # it must open before it replaces anything
                 os.chmod(tmp, mode)

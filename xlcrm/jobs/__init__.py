@@ -35,6 +35,8 @@ JOBS: dict[str, str] = {
     "record_contact": "xlcrm.jobs.followup:record_contact",
     "dashboard": "xlcrm.jobs.dashboard:dashboard",
     "journey": "xlcrm.jobs.journey:journey",
+    "pipeline": "xlcrm.jobs.pipeline:pipeline",
+    "survey": "xlcrm.jobs.surveys:survey",
     "steps": "xlcrm.jobs.steps:steps",
 }
 
@@ -45,11 +47,13 @@ def resolve(tag: str):
     return getattr(importlib.import_module(module), func)
 
 
-def run(tag: str, target, *, overrides: dict | None = None, **options) -> JobResult:
-    """Open the book, run the job `tag` with the book's settings (plus overrides), save, return the result."""
+def run(tag: str, target, *, overrides: dict | None = None, progress=None, **options) -> JobResult:
+    """Open the book, run the job `tag` with the book's settings (plus overrides), save, return the result.
+    `progress(message_key, **kw)` is called at each step (reading, writing, saving; see messages `step_*`)."""
     from ..book import open_book
     job = resolve(tag)
     with open_book(target) as book:
+        book.progress = progress
         result = job(book, book.settings(overrides), **options)
         book.save()
     return result

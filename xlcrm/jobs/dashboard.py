@@ -1,11 +1,15 @@
 """The dashboard job (ダッシュボード sheet) and the PNG report (`xlcrm report BOOK --out DIR`).
 
-The sheet is regenerated on every refresh: figures and the data blocks the charts read are written through the
-book layer, then the charts are rebuilt. With the file engine they are native Excel charts (openpyxl; live data,
-render in Excel and LibreOffice); openpyxl reads existing charts back imperfectly, so old ones are dropped and
-drawn again each refresh rather than edited. With the live engine (Excel open) the same matplotlib figures as the
-PNG report are placed as pictures (xlwings `pictures.add(fig, update=True)`), since building charts over COM is
-version-sensitive and the pictures are what the report shows anyway.
+The sheet is regenerated on every refresh through the book's report-sheet API (reset, write, format, bar
+charts): figures and the data blocks the charts read, then the charts. With the file engine they are native Excel
+charts (live data, render in Excel and LibreOffice): the funnel and channel bars through `book.add_bar_chart`; the
+line charts, the stacked status bars and the cohort colour scale, which that API does not cover, with openpyxl
+directly. With the live engine (Excel open) the same matplotlib figures as the PNG report are placed as pictures
+(xlwings `pictures.add(fig, update=True)`), since building charts over COM is version-sensitive and the pictures
+are what the report shows anyway.
+
+The funnel block (見込み → 初回購入 → F2 → 定期・リピート → 優良) shows `journey.build`'s figures, the same as the
+ジャーニー sheet, and points at the step that loses the most customers.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import dashboard as db
+from .. import journey as jr
 from .. import messages, schema
 from ..book.base import col_letter
 from ..schema import Column, Table
@@ -38,20 +43,85 @@ SNAPSHOT_TABLE = Table("segment_snapshot", "_セグメント前回", (
 
 # Where each block sits on the sheet (row, col), so the charts can point at the cells.
 KPI_AT = (3, 1)
-CHARTS = {"revenue": "D3", "f2": "L3", "status": "D22", "segments": "L22"}
+FUNNEL_ROW = 45  # the third row: the funnel and channel tables (A-G) beside their charts
+CHARTS = {"revenue": "D3", "f2": "L3", "status": "D22", "segments": "L22", "funnel": "I45", "channels": "Q45"}
 # live engine: the report's figures as pictures; the cohort heatmap too (no colour scale there)
 PICTURES = {**CHARTS, "cohort": "T3"}
-DATA_ROW = 47    # below the charts (two rows of charts, about 8.5 cm and 11 cm tall)
+DATA_ROW = 64    # at least below the charts (rows of charts about 8.5, 11 and 8.5 cm tall)
+WIDTHS = {"A": 26, **{col_letter(i): 12 for i in range(2, 31)}}   # room for ロイヤル予備軍 and yen amounts
 
 
 def _texts(lang):
     """Sheet and chart labels from the message catalogue; block headers as tuples."""
     keys = ("title", "as_of", "updated", "kpi", "revenue", "rev_cols", "f2", "f2_cols", "status", "cohort",
-            "cohort_size", "segments", "movement", "no_previous", "models", "yes")
+            "cohort_size", "segments", "movement", "no_previous", "models", "yes", "funnel", "funnel_mark",
+            "funnel_more", "funnel_chart", "funnel_pct", "channels", "channels_chart", "channel_cols")
     out = {k: messages.CATALOGUE["db_" + k][1 if lang == "en" else 0] for k in keys}
-    for k in ("kpi", "rev_cols", "f2_cols"):
+    for k in ("kpi", "rev_cols", "f2_cols", "channel_cols"):
         out[k] = tuple(out[k].split("|"))
+    out["funnel_cols"] = tuple(messages.text("jr_funnel_cols", lang).split("|"))   # as on the ジャーニー sheet
     return out
+
+
+def _step(step: str, lang: str) -> str:
+    return messages.text("jr_step_" + step, lang)
+
+
+def _channel(name: str, lang: str) -> str:
+    return messages.text("jr_no_channel", lang) if name == jr.NO_CHANNEL else name
+
+
+def _channels(d: dict) -> pd.DataFrame:
+    """The journey's channel table; empty when the shop records no channels (one "(未設定)" row says nothing)."""
+    ch = d["channels"]
+    return ch.iloc[:0] if list(ch.index) == [jr.NO_CHANNEL] else ch
+
+
+def _funnel_blocks(d: dict, lang: str, tx: dict, formats: dict, refs: dict) -> list[tuple[str, list[list]]]:
+    """The funnel (steps, customers, conversion, drop-off, share of prospects, a mark on the step that loses the
+    most), a sentence naming that step, and F2 / repeat rate by acquisition channel below it."""
+    blocks = []
+    r = FUNNEL_ROW
+    fu, worst = d["funnel"], d["funnel_drop"]
+    rows = [[tx["funnel"]], list(tx["funnel_cols"])]
+    for x in fu.itertuples():
+        rows.append([_step(x.step, lang), int(x.customers), _blank(float(x.conversion)), _blank(float(x.drop_off)),
+                     _blank(float(x.overall)), None, tx["funnel_mark"] if x.step == worst else None])
+    blocks.append((f"A{r}", rows))
+    first, n = r + 2, len(fu)
+    refs["funnel"] = (first, n)
+    refs["titles"].append(f"A{r}")
+    formats[f"B{first}:B{first + n - 1}"] = "#,##0"
+    formats[f"C{first}:C{first + n - 1}"] = "0.0%"
+    formats[f"D{first}:D{first + n - 1}"] = "#,##0"
+    formats[f"E{first}:E{first + n - 1}"] = "0.0%"
+    r = first + n + 1
+    if worst is not None:
+        by_step = fu.set_index("step")
+        i = list(fu["step"]).index(worst)
+        refs["bold"] += [f"{c}{first + i}" for c in "ABCDEG"]
+        blocks.append((f"A{r}", [[messages.text("db_funnel_fix", lang, before=_step(fu["step"][i - 1], lang),
+                                                step=_step(worst, lang), n=f"{int(by_step.loc[worst, 'drop_off']):,}",
+                                                rate=_pct(by_step.loc[worst, "conversion"]))]]))
+        refs["bold"].append(f"A{r}")
+        r += 1
+    blocks.append((f"A{r}", [[tx["funnel_more"]]]))
+    refs["notes"].append(f"A{r}")
+    r += 2
+    ch = _channels(d)
+    rows = [[tx["channels"]], list(tx["channel_cols"])]
+    for name, x in ch.iterrows():
+        rows.append([_channel(name, lang), int(x["first_purchases"]), _blank(float(x["f2_rate"])),
+                     _blank(float(x["repeat_rate"]))])
+    if not len(ch):
+        rows[1:] = [[messages.text("db_no_channels", lang)]]
+    blocks.append((f"A{r}", rows))
+    refs["titles"].append(f"A{r}")
+    refs["channels"] = (r + 2, len(ch))
+    if len(ch):
+        formats[f"C{r + 2}:D{r + 1 + len(ch)}"] = "0.0%"
+    refs["funnel_end"] = r + len(rows)
+    return blocks
 
 
 def _kpi_rows(d: dict, lang: str) -> list[tuple]:
@@ -72,7 +142,15 @@ def _kpi_rows(d: dict, lang: str) -> list[tuple]:
         (t("trend"), fc["slope"], "¥#,##0;[Red]-¥#,##0"),
         (t("model"), model, None),
         (t("mape"), None if mape is None or np.isnan(mape) else mape / 100, "0.0%"),
+        (t("drop"), _drop_label(d, lang), None),
     ]
+
+
+def _drop_label(d: dict, lang: str) -> str:
+    """'初回購入 → F2(2回目購入)': where the funnel loses the most customers, or '-'."""
+    steps = list(d["funnel"]["step"])
+    worst = d["funnel_drop"]
+    return f"{_step(steps[steps.index(worst) - 1], lang)} → {_step(worst, lang)}" if worst else "-"
 
 
 def _blank(v):
@@ -88,7 +166,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
                            f"{tx['updated']}: {now:%Y-%m-%d %H:%M}"]]))
     kr = _kpi_rows(d, lang)
     r0, c0 = KPI_AT
-    refs["titles"] = ["A1", f"A{r0}"]
+    refs["titles"], refs["bold"], refs["notes"] = [f"A{r0}"], [], []
     blocks.append((f"A{r0}", [list(tx["kpi"])] + [[label, _blank(v)] for label, v, _ in kr]))
     for i, (_, _, fmt) in enumerate(kr):
         if fmt:
@@ -101,9 +179,12 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
         rows.append([db.MODEL_NAMES[m][0 if lang != "en" else 1], None if np.isnan(v) else v / 100])
         formats[f"B{mr + len(rows) - 1}"] = "0.0%"
     blocks.append((f"A{mr}", rows))
+    refs["titles"].append(f"A{mr}")
+    funnel = _funnel_blocks(d, lang, tx, formats, refs)
 
     # revenue: last 24 months + forecast
-    r = DATA_ROW
+    r = max(DATA_ROW, refs["funnel_end"] + 3)
+    data = len(blocks)
     rev, trend, fcs = d["revenue"].tail(24), fc["trend"].tail(24), fc["forecast"]
     rows = [[tx["revenue"]], list(tx["rev_cols"])]
     for p, v in rev.items():
@@ -138,7 +219,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     refs["status"] = (r + 1, 12, max(len(st) - 1, 0), max(len(st.columns) - 1, 0))  # without totals
 
     # cohorts
-    r2 = r + max(len(blocks[-1][1]), len(blocks[-2][1]), len(blocks[-3][1])) + 3
+    r2 = r + max(len(rows) for _, rows in blocks[data:]) + 3
     co = d["cohorts"]
     rows = [[tx["cohort"]], [""] + [tx["cohort_size"]] + [f"+{k}" for k in co.columns[1:]]]
     for m, x in co.iterrows():
@@ -169,9 +250,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     else:
         rows.append([tx["no_previous"]])
     blocks.append((f"{col_letter(len(hw.columns) + 3 if len(hw) else 6)}{r3}", rows))
-    for cell, rows in blocks[2:]:
-        refs["titles"].append(cell)
-    return blocks, formats, refs
+    refs["titles"] += [cell for cell, _ in blocks[data:]]
+    return blocks + funnel, formats, refs
 
 
 def dashboard(book, settings, *, as_of=None) -> JobResult:
@@ -180,47 +260,27 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
     d = compute(book, settings, as_of)
     blocks, formats, refs = layout(d, lang)
-    _reset_sheet(book)
+    book.reset_sheet(SHEET)
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     if d["history"] is not None and len(d["history"]):
         write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.get("header_lang", "ja"))
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
-    charts = _decorate(book, d, formats, refs, lang)
+    book.format_sheet(SHEET, number_formats=formats, bold=refs["titles"] + refs["bold"], title="A1",
+                      notes=refs["notes"], widths=WIDTHS)
+    charts = _decorate(book, d, refs, lang)
     k, fc = d["kpis"], d["forecast"]
     mape = fc["mape"].get(fc["model"], np.nan) if fc["model"] else np.nan
     counts = {"customers": k["customers"], "active": k["active"], "repeat_rate": k["repeat_rate"],
-              "f2_rate": k["f2_rate"], "model": fc["model"], "mape": mape, "charts": charts}
-    ja = messages.text("db_done", "ja", active=k["active"], repeat=_pct(k["repeat_rate"]), f2=_pct(k["f2_rate"]),
-                       model=db.MODEL_NAMES.get(fc["model"], ("-", "-"))[0], mape=_pct(mape / 100))
-    en = messages.text("db_done", "en", active=k["active"], repeat=_pct(k["repeat_rate"]), f2=_pct(k["f2_rate"]),
-                       model=db.MODEL_NAMES.get(fc["model"], ("-", "-"))[1], mape=_pct(mape / 100))
-    book.journal("dashboard", ja, en)
-    return JobResult(ja, en, counts)
-
-
-def _reset_sheet(book) -> None:
-    """Start the generated sheet from blank: old blocks, charts, pictures and colour scales all go.
-
-    Clearing a fixed large range instead would leave hundreds of empty cells behind, which makes the used
-    range (and the printed page) far larger than the dashboard.
-    """
-    if hasattr(book, "xw"):
-        names = [s.name for s in book.xw.sheets]
-        if SHEET in names:
-            sh = book.xw.sheets[SHEET]
-            for pic in list(sh.pictures):
-                if pic.name.startswith("xlcrm_"):
-                    pic.delete()
-            sh.clear()
-        return
-    if hasattr(book, "wb"):
-        wb = book.wb
-        if SHEET in wb.sheetnames:
-            idx = wb.sheetnames.index(SHEET)
-            wb.remove(wb[SHEET])
-            wb.create_sheet(SHEET, idx)
+              "f2_rate": k["f2_rate"], "model": fc["model"], "mape": mape, "charts": charts,
+              "funnel": dict(zip(d["funnel"]["step"], d["funnel"]["customers"].astype(int).tolist())),
+              "funnel_drop": d["funnel_drop"]}
+    msg = {g: messages.text("db_done", g, active=k["active"], repeat=_pct(k["repeat_rate"]), f2=_pct(k["f2_rate"]),
+                            model=db.MODEL_NAMES.get(fc["model"], ("-", "-"))[int(g == "en")], mape=_pct(mape / 100),
+                            drop=_step(d["funnel_drop"], g) if d["funnel_drop"] else "-") for g in ("ja", "en")}
+    book.journal("dashboard", msg["ja"], msg["en"])
+    return JobResult(msg["ja"], msg["en"], counts)
 
 
 def _pct(v) -> str:
@@ -240,41 +300,39 @@ def compute(book, settings, as_of) -> dict:
 
 # --- charts ------------------------------------------------------------------------------------------------------
 
-def _decorate(book, d, formats, refs, lang) -> int:
-    """Number formats, the cohort colour scale and the charts; returns how many charts were drawn."""
+def _decorate(book, d, refs, lang) -> int:
+    """The charts; returns how many were drawn. Live Excel: the report's figures as pictures. File engine: the
+    funnel and channel bars through the book's chart API, the rest (line charts, stacked bars, the cohort colour
+    scale, which the API does not offer) with openpyxl."""
     if hasattr(book, "xw"):          # live engine
-        return _pictures(book.xw.sheets[SHEET], d, formats, lang)
-    if hasattr(book, "wb"):          # file engine (openpyxl)
-        return _native(book.wb[SHEET], formats, refs, lang)
-    return 0
+        return _pictures(book.xw.sheets[SHEET], d, lang)
+    n = _native(book.wb[SHEET], refs, lang) if hasattr(book, "wb") else 0
+    tx = _texts(lang)
+    bars = {"width_cm": 15.0, "height_cm": 8.5}
+    first, rows = refs["funnel"]
+    if d["kpis"]["buyers"]:          # a funnel of prospects only is a single bar: the table says it
+        last = first + rows - 1
+        n += book.add_bar_chart(SHEET, CHARTS["funnel"], title=tx["funnel_chart"], values=f"B{first}:B{last}",
+                                categories=f"A{first}:A{last}", series_name=tx["funnel_cols"][1], **bars)
+    first, rows = refs["channels"]
+    if rows:
+        last = first + rows - 1
+        n += book.add_bar_chart(SHEET, CHARTS["channels"], title=tx["channels_chart"], values=f"C{first}:C{last}",
+                                categories=f"A{first}:A{last}", series_name=tx["channel_cols"][2],
+                                number_format="0%", color="70AD47", **bars)
+    return n
 
 
-def _native(ws, formats, refs, lang) -> int:
-    """Native Excel charts over the data blocks (rebuilt from scratch each refresh)."""
+def _native(ws, refs, lang) -> int:
+    """Native line and stacked-bar charts over the data blocks and the cohort colour scale (the sheet is new)."""
     from openpyxl.chart import BarChart, LineChart, Reference
     from openpyxl.formatting.rule import ColorScaleRule
-    from openpyxl.formatting.formatting import ConditionalFormattingList
-    from openpyxl.styles import Font
     tx = _texts(lang)
-    for rng, fmt in formats.items():
-        for row in ws[rng] if ":" in rng else [[ws[rng]]]:
-            for c in row:
-                c.number_format = fmt
-    for cell in refs.get("titles", []):
-        ws[cell].font = Font(bold=True)
-    ws["A1"].font = Font(size=16, bold=True)
-    ws.row_dimensions[1].height = 26
-    ws.column_dimensions["A"].width = 26
-    for i in range(2, 31):   # room for segment names (ロイヤル予備軍) and yen amounts
-        ws.column_dimensions[col_letter(i)].width = 12
-    ws._charts = []
-    ws.conditional_formatting = ConditionalFormattingList()
     if "cohort" in refs:
         ws.conditional_formatting.add(refs["cohort"], ColorScaleRule(start_type="num", start_value=0,
                                                                      start_color="FFFFFF", end_type="max",
                                                                      end_color="2E75B6"))
     n = 0
-
     def size(ch, w=17.0, h=8.5):
         ch.width, ch.height = w, h
         return ch
@@ -343,10 +401,8 @@ def _native(ws, formats, refs, lang) -> int:
     return n
 
 
-def _pictures(sheet, d, formats, lang) -> int:
-    """Live Excel: number formats through xlwings and the report's matplotlib figures as pictures."""
-    for rng, fmt in formats.items():
-        sheet.range(rng).number_format = fmt
+def _pictures(sheet, d, lang) -> int:
+    """Live Excel: the report's matplotlib figures as pictures (number formats are the book's format_sheet)."""
     figs = figures(d, lang)
     cm = 72 / 2.54
     for name, fig in figs.items():
@@ -366,6 +422,77 @@ def _japanese_font() -> str | None:
               "Hiragino Sans", "TakaoGothic", "Noto Serif CJK JP")
     have = {f.name for f in font_manager.fontManager.ttflist}
     return next((w for w in wanted if w in have), None)
+
+
+def figure_data(d: dict, lang: str = "ja") -> dict[str, pd.DataFrame]:
+    """What the funnel and channel figures draw, as frames (so tests check the numbers, not pixels).
+
+    funnel: label, customers, conversion (from the step before), drop_off, worst (the step that loses the most);
+    channels: label (with the number of first purchases), f2_rate, repeat_rate, in the ジャーニー sheet's order.
+    """
+    fu, ch = d["funnel"], _channels(d)
+    funnel = pd.DataFrame({"label": [_step(s, lang) for s in fu["step"]],
+                           "customers": fu["customers"].astype(int).to_numpy(),
+                           "conversion": fu["conversion"].to_numpy(dtype=float),
+                           "drop_off": fu["drop_off"].to_numpy(dtype=float),
+                           "worst": fu["step"].eq(d["funnel_drop"]).to_numpy()})
+    channels = pd.DataFrame({
+        "label": [messages.text("db_channel_n", lang, channel=_channel(c, lang), n=int(x["first_purchases"]))
+                  for c, x in ch.iterrows()],
+        "f2_rate": ch["f2_rate"].to_numpy(dtype=float), "repeat_rate": ch["repeat_rate"].to_numpy(dtype=float)})
+    return {"funnel": funnel, "channels": channels}
+
+
+def _funnel_figure(plt, fd: pd.DataFrame, tx: dict):
+    """Centred horizontal bars (a funnel), each labelled with its customers and conversion; the step that loses
+    the most in orange with a mark."""
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=110)
+    top = max(int(fd["customers"].max()), 1)
+    y = np.arange(len(fd))
+    ax.barh(y, fd["customers"], left=(top - fd["customers"]) / 2, height=0.7,
+            color=np.where(fd["worst"], "#ED7D31", "#2E75B6"))
+    for i, x in enumerate(fd.itertuples()):
+        text = f"{x.customers:,}" + ("" if np.isnan(x.conversion) else f"  ({x.conversion:.1%})")
+        wide = x.customers / top > 0.3     # the label fits inside the bar
+        end = (top + x.customers) / 2 + top * 0.02
+        ax.text(top / 2 if wide else end, i, text, va="center", ha="center" if wide else "left",
+                color="white" if wide else "black", fontsize=9)
+        if x.worst:
+            ax.text(end + (0 if wide else top * 0.22), i, f"{tx['funnel_mark']}  −{int(x.drop_off):,}",
+                    va="center", fontsize=9, color="#C55A11")
+    ax.set_yticks(y, list(fd["label"]))
+    ax.invert_yaxis()
+    ax.set_xlim(0, top * 1.45)
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(tx["funnel_chart"])
+    ax.text(0, -0.06, tx["funnel_pct"], transform=ax.transAxes, fontsize=8, color="#595959")
+    fig.tight_layout()
+    return fig
+
+
+def _channels_figure(plt, cd: pd.DataFrame, tx: dict):
+    """F2 rate and repeat rate per channel, side by side, with their percentages."""
+    import matplotlib
+    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.55 * len(cd) + 1.5)), dpi=110)
+    y = np.arange(len(cd))
+    h = 0.38
+    for off, col, name, color in ((-h / 2, "f2_rate", tx["channel_cols"][2], "#70AD47"),
+                                  (h / 2, "repeat_rate", tx["channel_cols"][3], "#2E75B6")):
+        v = cd[col].to_numpy(dtype=float)
+        ax.barh(y + off, np.nan_to_num(v), height=h, color=color, label=name)
+        for i, x in enumerate(v):
+            ax.text((0 if np.isnan(x) else x) + 0.01, i + off, "-" if np.isnan(x) else f"{x:.1%}", va="center",
+                    fontsize=8)
+    ax.set_yticks(y, list(cd["label"]))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.12)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_title(tx["channels"])
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
 
 
 def figures(d: dict, lang: str = "ja") -> dict:
@@ -445,6 +572,11 @@ def figures(d: dict, lang: str = "ja") -> dict:
             ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
             fig.tight_layout()
             figs["segments"] = fig
+        data = figure_data(d, lang)
+        if d["kpis"]["buyers"]:
+            figs["funnel"] = _funnel_figure(plt, data["funnel"], tx)
+        if len(data["channels"]):
+            figs["channels"] = _channels_figure(plt, data["channels"], tx)
     return figs
 
 

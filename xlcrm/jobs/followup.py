@@ -13,6 +13,7 @@ from .. import lapse, messages, schema
 from ..messages import BadInput, Problem
 from . import JobResult
 from .io import _text_headers, sheet_values
+from .surveys import scale_of
 
 FOLLOW_SHEET = fu.FOLLOW_TABLE.ja
 RULES_SHEET = fu.RULES_TABLE.ja
@@ -193,7 +194,7 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
                         for k, v in rule_set.items()}
     held_out = running_controls(members, campaigns, as_of)
     gen = fu.candidates(customers, orders, contacts, scored, lap, rule_set, as_of, only=only,
-                        exclude_customers=held_out, lang=lang)
+                        exclude_customers=held_out, lang=lang, survey_scale=scale_of(settings))
     counts = {"skipped_optout": sum(gen.attrs.get("skipped_optout", {}).values())}
     notes = None
     if not campaign:   # step chains run on the everyday list; a campaign generates only its rules
@@ -203,7 +204,8 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
                                         lang=lang, **options(settings))
         # a chain replaces the rules it overlaps (お礼, F2 / prospect) for the customers it covers
         drop = [rid in cover and cid in cover[rid] for rid, cid in zip(gen["rule"], gen["customer_id"])]
-        gen = pd.concat([gen[~pd.Series(drop, index=gen.index, dtype=bool)], srows], ignore_index=True)
+        gen = pd.concat([gen[~pd.Series(drop, index=gen.index, dtype=bool)].assign(coupon=""), srows],
+                        ignore_index=True)
         counts.update(step_rows=len(srows), chains={f"step:{k}": k for k in chains})
         counts["skipped_optout"] += srows.attrs.get("skipped_optout", 0)
     if campaign:
@@ -301,8 +303,8 @@ def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:
 CARD_ID_ROW = 2
 FORM = {"type": 2, "summary": 3, "staff": 4, "channel": 5, "status": 6}   # row of each form field, value in E
 FORM_LABELS = {"ja": ("種別", "内容", "担当者", "チャネル", "状態"), "en": ("Type", "Summary", "Staff", "Channel", "Status")}
-TIMELINE_ROW = 18
-CARD_ROWS = 15   # rows 2..16 hold the card items
+TIMELINE_ROW = 22
+CARD_ROWS = 19   # rows 2..20 hold the card items
 
 
 def _card_cells(book) -> dict:
@@ -336,7 +338,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     follow = read_table(book, fu.FOLLOW_TABLE)
     # scored against everyone: quintile scores of one customer alone would mean nothing
     scored, lap = scores(settings, orders, as_of) if len(orders) else (None, None)
-    items = ct.card(cid, customers, scored, lap, lang=lang)
+    items = ct.card(cid, customers, scored, lap, lang=lang, contacts=contacts)
     tl = ct.timeline(cid, orders, contacts, followups=follow, lang=lang)
     en = lang == "en"
     block = [["項目" if not en else "Item", "内容" if not en else "Value", None,
@@ -349,7 +351,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
             if r == i + 2:
                 row[3], row[4] = FORM_LABELS[lang][j], form_vals[k]
         block.append(row)
-    book.write_range(CARD_SHEET, "A1", block, clear=(CARD_ROWS + 1, 5))
+    book.write_range(CARD_SHEET, "A1", block, clear=(CARD_ROWS + 1, len(ct.TIMELINE_COLUMNS)))
     headers = ct.TIMELINE_HEADERS[lang]
     rows = [["履歴(新しい順)" if not en else "Timeline (newest first)"], headers]
     for r in tl.itertuples(index=False):
@@ -364,7 +366,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     return JobResult(ja_msg, en_msg, {"customer": cid, "timeline": len(tl)})
 
 
-CARD_WIDTHS = {"A": 12, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
+CARD_WIDTHS = {"A": 17, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H": 26}
 
 
 def _style_card(book, n_timeline: int) -> None:

@@ -349,6 +349,22 @@ def _cmd_journey(args) -> int:
     return 0
 
 
+# --- timed steps (ステップメール) ------------------------------------------------------------------------------------
+
+def _add_steps(sub) -> None:
+    p = sub.add_parser("steps", help="ステップ(段階フォロー)の状況を更新 / refresh the step-chain progress sheet")
+    p.add_argument("book", help="ブック(.xlsx/.xlsm) / workbook")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.set_defaults(func=_cmd_steps)
+
+
+def _cmd_steps(args) -> int:
+    from .jobs import run
+    _print_result(run("steps", args.book, overrides={"as_of": args.as_of} if args.as_of is not None else None),
+                  args.lang)
+    return 0
+
+
 # --- sales pipeline (商談) ----------------------------------------------------------------------------------------
 
 def _add_pipeline(sub) -> None:
@@ -485,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_pipeline,
-                _add_survey, _add_referrals, _add_build):
+                _add_survey, _add_referrals, _add_steps, _add_build):
         add(sub)
     return parser
 

@@ -47,6 +47,7 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
     Column("name", "氏名"),
     Column("reason", "理由"),
     Column("action", "推奨アクション"),
+    Column("coupon", "クーポン", aliases=("クーポンコード",)),   # filled by step chains (xlcrm/steps.py)
     Column("channel", "チャネル"),
     Column("priority", "優先度", "number"),
     Column("due", "期限", "date"),
@@ -431,7 +432,7 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
 
 # --- refresh: merge with the list staff work on -----------------------------------------------------------------
 
-SYSTEM_COLUMNS = ("name", "reason", "action", "channel", "priority")   # rewritten on every refresh
+SYSTEM_COLUMNS = ("name", "reason", "action", "coupon", "channel", "priority")   # rewritten on every refresh
 STAFF_COLUMNS = ("status", "memo", "staff", "due")                     # what staff wrote is kept
 
 
@@ -445,7 +446,8 @@ def _dtype(c: Column):
 
 
 def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staff_list=(), rules=None,
-            campaign_id: str = "", held_out=(), scope=None, lang: str = "ja") -> tuple[pd.DataFrame, dict]:
+            campaign_id: str = "", held_out=(), scope=None, notes=None,
+            lang: str = "ja") -> tuple[pd.DataFrame, dict]:
     """The new list: existing rows updated, new rows added, rows whose reason is gone closed with a note.
 
     Staff's 状態 / 結果メモ / 担当者 / 期限 survive. Open rows (未着手 / 対応中) no longer generated become 不要 with
@@ -454,7 +456,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     (round-robin when loads are equal). With `scope` (rule ids), only rows of those rules are touched (a
     campaign run generates only its own rules). With `campaign_id`,
     open rows that remain get the campaign's ID; open rows of `held_out` customers (a control group) close with
-    「対照群のため連絡しない」. Returns (list, counts).
+    「対照群のため連絡しない」. `notes` (follow_id -> text) gives closing rows a more specific note (a step chain
+    stopped by an order). Returns (list, counts).
     """
     now = pd.Timestamp(now)
     old = empty_list() if existing is None or not len(existing) else existing.copy()
@@ -469,7 +472,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     both = old.index.intersection(gen.index)
     open_both = [k for k in both if old.at[k, "status"] in OPEN]
     for col in SYSTEM_COLUMNS:
-        old.loc[open_both, col] = gen.loc[open_both, col].to_numpy()
+        if col in gen:
+            old.loc[open_both, col] = gen.loc[open_both, col].to_numpy()
     counts["kept"] = len(both)
     if campaign_id:
         tag = [k for k in open_both if not str(old.at[k, "campaign_id"] or "").strip()]
@@ -485,6 +489,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
         key = ("fu_closed_control" if old.at[k, "customer_id"] in held_out else
                "fu_closed_rule_off" if off else "fu_closed_gone")
         note = messages.text(key, lang, date=f"{now:%Y-%m-%d}")
+        if key == "fu_closed_gone" and notes and k in notes:
+            note = notes[k]
         memo = str(old.at[k, "memo"] or "").strip()
         old.at[k, "memo"] = f"{memo} / {note}" if memo else note
         old.at[k, "status"] = "不要"
@@ -539,8 +545,8 @@ def _order(df: pd.DataFrame) -> pd.DataFrame:
     df["due"] = pd.to_datetime(df["due"]).astype("datetime64[ns]")
     df["created"] = pd.to_datetime(df["created"]).astype("datetime64[ns]")
     df["priority"] = df["priority"].astype(float)
-    for k in ("follow_id", "customer_id", "name", "reason", "action", "channel", "staff", "status", "memo", "rule",
-              "campaign_id", "contact_ref"):
+    for k in ("follow_id", "customer_id", "name", "reason", "action", "coupon", "channel", "staff", "status",
+              "memo", "rule", "campaign_id", "contact_ref"):
         df[k] = df[k].fillna("").astype(str)
     return df
 

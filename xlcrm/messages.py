@@ -332,6 +332,56 @@ _JOURNEY = {
     "jr_last_visit": ("最終来店日", "Last store visit"),
 }
 
+# --- timed steps (ステップメール) ----------------------------------------------------------------------------------
+_STEPS = {
+    "st_bad_chain": ("チェーンIDに「:」は使えません", "a chain ID cannot contain ':'"),
+    "st_bad_step": ("段目は1以上の整数で入力してください", "the step number must be a whole number from 1"),
+    "st_bad_days": ("日数は0以上の整数で入力してください", "days must be a whole number from 0"),
+    "st_dup_step": ("同じチェーンに同じ段目があります({other}行目と同じ)",
+                    "the chain already has this step number (same as row {other})"),
+    "st_mixed_trigger": ("同じチェーンの起点はそろえてください(1つのチェーンに1つの起点)",
+                         "all steps of a chain must have the same trigger"),
+    "st_days_order": ("日数は段目の順に大きくしてください({prev}段目より後の日に)",
+                      "days must rise with the step number (later than step {prev})"),
+    "st_bad_placeholder": ("クーポンの差し込みは次だけ使えます: {names}(例: F2-{{顧客ID}})",
+                           "coupon placeholders must be among: {names} (e.g. F2-{{顧客ID}})"),
+    "st_trigger_first": ("初回購入", "first order"),
+    "st_trigger_registered": ("登録", "registration"),
+    "st_reason": ("ステップ{chain} {pos}/{total}段目「{name}」: {what}({date})から{days}日",
+                  "step chain {chain}, step {pos} of {total} '{name}': {days} days after {what} ({date})"),
+    "st_closed_ordered": ("ご注文({order})があったためステップ終了({date})",
+                          "chain stopped: the customer ordered ({order}) ({date})"),
+    "st_closed_next": ("次の段「{name}」に進んだため終了({date})", "superseded by the next step '{name}' ({date})"),
+    "st_closed_finished": ("ステップの期間が終わったため終了({date})", "chain finished ({date})"),
+    "st_closed_off": ("ステップ停止のため自動終了({date})", "closed automatically: step chain switched off ({date})"),
+    "st_done": ("ステップ状況を更新: {chains}チェーン・段に到達{reached}件(対応中{open}件・完了{done}件)・"
+                "注文で終了{ordered}人・クーポン{issued}件中{redeemed}件利用",
+                "Step progress refreshed: {chains} chain(s), {reached} rows reached ({open} open, {done} done), "
+                "{ordered} stopped by an order, {redeemed} of {issued} coupons redeemed"),
+    "st_fu_done": (" うちステップ該当{rows}件", " (step chains: {rows} rows due)"),
+    "st_rule_name": ("ステップ{chain}", "step chain {chain}"),
+    "st_title": ("ステップ状況", "Step chains"),
+    "st_as_of": ("基準日", "As of"),
+    "st_note": ("現在=いまその段にいる人(連絡先がなくリストに載らない人も含む)。到達=フォローリストに載った行。|"
+                "注文で終了=その段の期間中に注文してチェーンが止まった人。|"
+                "クーポンの利用=クーポン付きの行のうち、段の日から{days}日以内に同じコードで注文した人。",
+                "Now = customers at the step today (also those the list cannot reach). Listed = rows on the list.|"
+                "Ordered = customers who ordered while the step was current, which stopped the chain.|"
+                "Used = coupon rows whose customer ordered with that code within {days} days of the step's day."),
+    "st_chains": ("チェーン", "Chains"),
+    "st_chain_cols": ("チェーン|起点|段数|期間(日)|開始待ち|進行中|注文で終了",
+                      "Chain|Trigger|Steps|Span|Waiting|Active|Ordered"),
+    "st_steps": ("段ごとの状況: {chain}", "Steps of {chain}"),
+    "st_step_cols": ("段目|名称|日数|現在|到達|未完了|完了|注文で終了|注文率",
+                     "Step|Name|Day|Now|Listed|Open|Done|Ordered|Rate"),
+    "st_coupons": ("クーポン", "Coupons"),
+    "st_coupon_cols": ("チェーン|名称|段目|発行|利用|利用率|クーポン",
+                       "Chain|Name|Step|Issued|Used|Rate|Coupon"),
+    "st_no_coupons": ("クーポン付きの段はありません", "No step carries a coupon"),
+    "st_off": ("(停止中)", "(off)"),
+    "st_none": ("ステップがありません", "No steps"),
+}
+
 # --- sales pipeline (商談段階 / SFA) -------------------------------------------------------------------------------
 _PIPELINE = {
     "pl_done": ("商談を更新: 進行中{open}件(停滞{stalled}件)・直近{period}日の成約{won}件・失注{lost}件・成約率{rate}",
@@ -556,7 +606,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS,
+    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS,
 }
 
 

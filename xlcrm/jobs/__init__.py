@@ -38,6 +38,7 @@ JOBS: dict[str, str] = {
     "pipeline": "xlcrm.jobs.pipeline:pipeline",
     "survey": "xlcrm.jobs.surveys:survey",
     "referrals": "xlcrm.jobs.referrals:referrals",
+    "steps": "xlcrm.jobs.steps:steps",
 }
 
 

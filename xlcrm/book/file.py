@@ -409,6 +409,7 @@ class FileBook(Book):
         ch.x_axis.delete = False
         ch.y_axis.delete = False
         ch.y_axis.numFmt = number_format
+        ch.y_axis.scaling.min = 0          # bars from zero: a spreadsheet's auto scale would magnify small gaps
         ch.y_axis.majorGridlines = None
         ch.legend = None
         ch.width, ch.height = width_cm, height_cm

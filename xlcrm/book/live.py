@@ -152,6 +152,7 @@ class LiveBook(Book):
         if horizontal and top_down:
             c.Axes(1).ReversePlotOrder = True                  # xlCategory: the first row on top
         c.Axes(2).TickLabels.NumberFormat = number_format     # xlValue
+        c.Axes(2).MinimumScale = 0                             # bars from zero
         c.SeriesCollection(1).Format.Fill.ForeColor.RGB = int(color[4:6] + color[2:4] + color[0:2], 16)  # BGR
         return True
 

@@ -49,8 +49,11 @@ def test_format_sheet_and_bar_chart_are_in_the_saved_file(book_path):
     assert [ws[f"C{r}"].number_format for r in (6, 7, 8)] == ["0.0%"] * 3
     assert ws["B7"].alignment.horizontal == "center"
     assert ws.column_dimensions["A"].width == pytest.approx(22)
+    assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
     (chart,) = ws._charts
     assert chart.type == "bar" and chart.x_axis.scaling.orientation == "maxMin"   # a funnel, top-down
+    assert chart.y_axis.scaling.min == 0
     s = chart.series[0]
     assert s.val.numRef.f.endswith("$B$6:$B$8")
     assert (s.cat.numRef or s.cat.strRef).f.endswith("$A$6:$A$8")

@@ -47,7 +47,7 @@ def test_followup_job_writes_the_list_and_rules_and_keeps_staff_edits(book_path)
     r = run("followup", book_path)
     assert r.counts["new"] >= 2
     lst = sheet(book_path, "フォローリスト")
-    assert list(lst.columns[:12]) == ["顧客ID", "氏名", "理由", "推奨アクション", "チャネル", "優先度",
+    assert list(lst.columns[:13]) == ["顧客ID", "氏名", "理由", "推奨アクション", "クーポン", "チャネル", "優先度",
                                       "期限", "担当者", "状態", "結果メモ", "作成日時", "フォローID"]
     keys = set(lst["フォローID"])
     assert "complaint:C0002:K1" in keys and "prospect:C0003:none" in keys
@@ -71,7 +71,7 @@ def test_followup_job_writes_the_list_and_rules_and_keeps_staff_edits(book_path)
     ws = openpyxl.load_workbook(book_path)["フォローリスト"]
     lists = [v for v in ws.data_validations.dataValidation if v.type == "list"]
     assert len(lists) == 1 and lists[0].formula1 == '"未着手,対応中,完了,不要"'
-    assert str(lists[0].sqref) == f"I2:I{ws.max_row}"
+    assert str(lists[0].sqref) == f"J2:J{ws.max_row}"
     rules = [r for rs in ws.conditional_formatting._cf_rules.values() for r in rs]
     assert len(rules) == 1 and "TODAY()" in rules[0].formula[0]
 

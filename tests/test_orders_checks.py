@@ -82,7 +82,8 @@ def test_every_job_refuses_orders_of_unknown_customers_alike_and_writes_nothing(
     book = write_book(tmp_path / "CRM.xlsx", ORDERS + ORPHANS)
     before = sha(book)
     got = {tag: _refusal(lambda tag=tag: run(tag, book)) for tag in ("rfm", "lapse", "followup", "dashboard",
-                                                                     "journey", "pipeline", "survey")}
+                                                                     "journey", "pipeline", "survey", "steps",
+                                                                     "referrals")}
     got["card"] = _refusal(lambda: run_job(customer_card, book, customer="C0001"))
     got["report"] = _refusal(lambda: report(book, tmp_path / "png"))
     got["rfm --out"] = _refusal(lambda: rfm_file(book, tmp_path / "rfm.csv"))
@@ -208,7 +209,7 @@ def test_nothing_is_said_when_every_order_is_in_range(tmp_path):
     assert result.counts["after_as_of"] == 0 and len(result.summary_ja.splitlines()) == 1
 
 
-@pytest.mark.parametrize("tag", ["followup", "dashboard", "journey", "pipeline", "survey"])
+@pytest.mark.parametrize("tag", ["followup", "dashboard", "journey", "pipeline", "survey", "steps", "referrals"])
 def test_the_other_jobs_that_read_orders_say_it_too(tmp_path, tag):
     book = write_book(tmp_path / "CRM.xlsx", ORDERS + [LATE, TYPO])
     result = run(tag, book)

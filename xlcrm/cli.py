@@ -376,6 +376,22 @@ def _cmd_journey(args) -> int:
     return 0
 
 
+# --- timed steps (ステップメール) ------------------------------------------------------------------------------------
+
+def _add_steps(sub) -> None:
+    p = sub.add_parser("steps", help="ステップ(段階フォロー)の状況を更新 / refresh the step-chain progress sheet")
+    p.add_argument("book", help="ブック(.xlsx/.xlsm) / workbook")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.set_defaults(func=_cmd_steps)
+
+
+def _cmd_steps(args) -> int:
+    from .jobs import run
+    _print_result(run("steps", args.book, overrides={"as_of": args.as_of} if args.as_of is not None else None),
+                  args.lang)
+    return 0
+
+
 # --- sales pipeline (商談) ----------------------------------------------------------------------------------------
 
 def _add_pipeline(sub) -> None:
@@ -438,6 +454,29 @@ def _cmd_survey(args) -> int:
     return 0
 
 
+# --- referrals (紹介) ------------------------------------------------------------------------------------------
+
+def _add_referrals(sub) -> None:
+    p = sub.add_parser("referrals", help="紹介シートと顧客の紹介人数を更新 / refresh the referrals sheet and 紹介人数")
+    p.add_argument("book", help="ブック(.xlsx/.xlsm) / workbook")
+    p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
+    p.add_argument("--json", action="store_true", help="結果をJSONで出力 / print the figures as JSON")
+    p.set_defaults(func=_cmd_referrals)
+
+
+def _cmd_referrals(args) -> int:
+    import json
+
+    from .jobs import run
+    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    result = run("referrals", args.book, overrides=overrides)
+    if args.json:
+        print(json.dumps(result.counts, ensure_ascii=False, indent=1))
+    else:
+        _print_result(result, args.lang)
+    return 0
+
+
 # --- workbook build / doctor -------------------------------------------------------------------------------------
 
 def _add_build(sub) -> None:
@@ -490,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_pipeline,
-                _add_survey, _add_build):
+                _add_survey, _add_referrals, _add_steps, _add_build):
         add(sub)
     return parser
 

@@ -302,6 +302,7 @@ class _Demo:
         # referrals, surveys and sales stages draw from their own streams, so adding them left every other
         # generated value as it was
         self.rng_more = np.random.default_rng([seed, 1])
+        self.seed = seed
         self.today = _as_of_day(as_of)
         self.n = customers
         self._persons()
@@ -639,7 +640,7 @@ class _Demo:
         cust_pos, day, prod, qty, amount, channel, sub, is_ret = (
             a[o] for a in (cust_pos, day, prod, qty, amount, channel, sub, is_ret))
         self.first_order = dict(zip(*np.unique(cust_pos, return_index=True)))
-        self.order_days, self.order_cust = day, cust_pos
+        self.order_days, self.order_cust, self.order_ret = day, cust_pos, is_ret
         if hasattr(self, "referred"):
             firsts = np.array(list(self.first_order.values()), dtype=int)
             channel[firsts[self.referred[cust_pos[firsts]]]] = ORDER_CHANNELS.index("紹介")
@@ -673,6 +674,22 @@ class _Demo:
             "channel": np.array(ORDER_CHANNELS, dtype=object)[channel], "subscription": flag,
         }
         return pd.DataFrame({ORDERS.header(k): pd.Series(val, dtype=object) for k, val in cols.items()})
+
+    def coupons(self) -> pd.Series:
+        """クーポン of each order row: half of the second purchases of the last 120 days that came 25–55 days after
+        the first carry the F2 coupon of the default step chain (`F2-<顧客ID>`). Own random stream: every other
+        value stays as it was."""
+        rng = np.random.default_rng([self.seed, 2])
+        o = pd.DataFrame({"c": self.order_cust, "d": self.order_days})[~self.order_ret]
+        first = o.groupby("c")["d"].transform("min")
+        later = o[o["d"] > first]
+        second = later.groupby("c")["d"].idxmin()            # the row of each customer's second purchase day
+        gap = o.loc[second.to_numpy(), "d"].to_numpy() - first[second.to_numpy()].to_numpy()
+        recent = o.loc[second.to_numpy(), "d"].to_numpy() > self.today - 120    # since the chain began
+        pick = second.to_numpy()[(gap >= 25) & (gap <= 55) & recent & (rng.random(len(second)) < 0.5)]
+        out = np.full(len(self.order_days), "", dtype=object)
+        out[pick] = ["F2-" + x for x in self.ids[self.order_cust[pick]]]
+        return pd.Series(out, dtype=object)
 
     # contacts --------------------------------------------------------------------------------------------------
     def contacts(self) -> pd.DataFrame:
@@ -801,6 +818,7 @@ def make_demo(customers: int = 1000, seed: int = 0, as_of=None) -> dict[str, pd.
     demo = _Demo(customers, seed, as_of)
     out = {"customers": demo.customers()}
     out["orders"] = demo.orders()
+    out["orders"][ORDERS.header("coupon")] = demo.coupons()
     out["contacts"] = demo.contacts()
     return out
 

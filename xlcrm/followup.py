@@ -47,6 +47,7 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
     Column("name", "氏名"),
     Column("reason", "理由"),
     Column("action", "推奨アクション"),
+    Column("coupon", "クーポン", aliases=("クーポンコード",)),   # filled by step chains (xlcrm/steps.py)
     Column("channel", "チャネル"),
     Column("priority", "優先度", "number"),
     Column("due", "期限", "date"),
@@ -64,7 +65,8 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
 MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
              "complaint": False, "dormant": True, "prospect": True,
              "stalled": False,   # the salesperson's own deal: a service contact, not marketing
-             "survey": False}    # an apology / hearing call after a low score: service
+             "survey": False,    # an apology / hearing call after a low score: service
+             "referral": False}  # a thank-you and reward to the referrer
 
 # rule -> {param key: (Japanese name, default)}
 PARAMS: dict[str, dict[str, tuple[str, float]]] = {
@@ -78,6 +80,7 @@ PARAMS: dict[str, dict[str, tuple[str, float]]] = {
     "prospect": {"after_days": ("経過日数", 14)},
     "stalled": {"days": ("停滞日数", 30)},
     "survey": {"within_days": ("対象日数", 30)},
+    "referral": {"lookback_days": ("対象日数", 90)},
 }
 
 _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
@@ -101,6 +104,8 @@ _DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
      "商談段階が問い合わせ・提案・見積のまま「停滞日数」日以上変わらない商談。商談の担当者に割り当てる。"),
     ("survey", "低評価のお詫び・ヒアリング", "電話、メール", 1, 2, "お詫びとご不満の内容を伺う連絡(担当者から)",
      "最新のアンケート・レビューの評価が低評価(設定「低評価の基準」以下)で、回答から「対象日数」日以内。"),
+    ("referral", "紹介特典の送付", "DM、メール、電話", 2, 7, "紹介のお礼と紹介特典を紹介者に送る",
+     "紹介者IDのある顧客が初回購入してから「対象日数」日以内。紹介1件につき紹介者に1行(完了=特典送付済み)。"),
 ]
 
 
@@ -404,6 +409,12 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         emit("survey", low["customer_id"], list(low["contact_id"]),
              [t("sv_reason", type=ty, type_en=t("sv_type_" + ty), score=surveys.fmt_score(sc), date=f"{x:%Y-%m-%d}")
               for ty, sc, x in zip(low["type"], low["score"], low["at"])])
+    if on("referral") and "referrer_id" in cust:
+        from .referrals import rewards
+        r = rewards(customers, orders, as_of, rules["referral"].params["lookback_days"])
+        emit("referral", r["referrer_id"], list(r["customer_id"]),
+             [t("rf_reason", name=n, id=i, date=f"{d:%Y-%m-%d}") for n, i, d in zip(r["name"], r["customer_id"],
+                                                                                   r["first_order"])])
 
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",
@@ -421,7 +432,7 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
 
 # --- refresh: merge with the list staff work on -----------------------------------------------------------------
 
-SYSTEM_COLUMNS = ("name", "reason", "action", "channel", "priority")   # rewritten on every refresh
+SYSTEM_COLUMNS = ("name", "reason", "action", "coupon", "channel", "priority")   # rewritten on every refresh
 STAFF_COLUMNS = ("status", "memo", "staff", "due")                     # what staff wrote is kept
 
 
@@ -435,7 +446,8 @@ def _dtype(c: Column):
 
 
 def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staff_list=(), rules=None,
-            campaign_id: str = "", held_out=(), scope=None, lang: str = "ja") -> tuple[pd.DataFrame, dict]:
+            campaign_id: str = "", held_out=(), scope=None, notes=None,
+            lang: str = "ja") -> tuple[pd.DataFrame, dict]:
     """The new list: existing rows updated, new rows added, rows whose reason is gone closed with a note.
 
     Staff's 状態 / 結果メモ / 担当者 / 期限 survive. Open rows (未着手 / 対応中) no longer generated become 不要 with
@@ -444,7 +456,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     (round-robin when loads are equal). With `scope` (rule ids), only rows of those rules are touched (a
     campaign run generates only its own rules). With `campaign_id`,
     open rows that remain get the campaign's ID; open rows of `held_out` customers (a control group) close with
-    「対照群のため連絡しない」. Returns (list, counts).
+    「対照群のため連絡しない」. `notes` (follow_id -> text) gives closing rows a more specific note (a step chain
+    stopped by an order). Returns (list, counts).
     """
     now = pd.Timestamp(now)
     old = empty_list() if existing is None or not len(existing) else existing.copy()
@@ -459,7 +472,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     both = old.index.intersection(gen.index)
     open_both = [k for k in both if old.at[k, "status"] in OPEN]
     for col in SYSTEM_COLUMNS:
-        old.loc[open_both, col] = gen.loc[open_both, col].to_numpy()
+        if col in gen:
+            old.loc[open_both, col] = gen.loc[open_both, col].to_numpy()
     counts["kept"] = len(both)
     if campaign_id:
         tag = [k for k in open_both if not str(old.at[k, "campaign_id"] or "").strip()]
@@ -475,6 +489,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
         key = ("fu_closed_control" if old.at[k, "customer_id"] in held_out else
                "fu_closed_rule_off" if off else "fu_closed_gone")
         note = messages.text(key, lang, date=f"{now:%Y-%m-%d}")
+        if key == "fu_closed_gone" and notes and k in notes:
+            note = notes[k]
         memo = str(old.at[k, "memo"] or "").strip()
         old.at[k, "memo"] = f"{memo} / {note}" if memo else note
         old.at[k, "status"] = "不要"
@@ -529,8 +545,8 @@ def _order(df: pd.DataFrame) -> pd.DataFrame:
     df["due"] = pd.to_datetime(df["due"]).astype("datetime64[ns]")
     df["created"] = pd.to_datetime(df["created"]).astype("datetime64[ns]")
     df["priority"] = df["priority"].astype(float)
-    for k in ("follow_id", "customer_id", "name", "reason", "action", "channel", "staff", "status", "memo", "rule",
-              "campaign_id", "contact_ref"):
+    for k in ("follow_id", "customer_id", "name", "reason", "action", "coupon", "channel", "staff", "status",
+              "memo", "rule", "campaign_id", "contact_ref"):
         df[k] = df[k].fillna("").astype(str)
     return df
 

@@ -50,14 +50,20 @@ def _channel(s: pd.Series) -> pd.Series:
 
 
 def _orders_upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Orders on or before `as_of` with a day column, the folded channel and the listing position (marked, so
-    `build` prepares them once for all its tables)."""
+    """Orders on or before `as_of` with integer codes for the customer (`cust`, labels in attrs["customers"]) and
+    the day (`dayn`), the folded channel and the listing position. Marked, so `build` prepares them once for all
+    its tables; the codes make every grouping below integer work instead of string hashing."""
     if orders.attrs.get("journey_prepared"):
         return orders
     as_of = pd.Timestamp(as_of).normalize()
-    o = orders.assign(_pos=np.arange(len(orders)))
-    o = o[o["order_date"].notna() & (o["order_date"] < as_of + pd.Timedelta(days=1))].copy()
+    keep = orders["order_date"].notna() & (orders["order_date"] < as_of + pd.Timedelta(days=1))
+    pos = np.flatnonzero(keep.to_numpy())
+    o = orders.iloc[pos].copy()
+    o["_pos"] = pos
     o["day"] = o["order_date"].dt.normalize()
+    o["dayn"] = o["day"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    codes, labels = pd.factorize(o["customer_id"].astype(str))
+    o["cust"] = codes
     o["buy"] = o["amount"].to_numpy(dtype=float) > 0
     o["channel"] = _channel(o["channel"]) if "channel" in o else NO_CHANNEL
     if "subscription" in o:
@@ -65,24 +71,63 @@ def _orders_upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
     else:
         o["subscription"] = False
     o.attrs["journey_prepared"] = True
+    o.attrs["customers"] = pd.Index(labels.astype(object))
     return o
+
+
+def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
+    """One int64 per row from small non-negative integer columns, each given with its number of values (sorting
+    one int64 column is far faster than unique over several)."""
+    k = np.zeros(len(parts[0][0]), dtype=np.int64)
+    for col, size in parts:
+        k = k * size + col
+    return k
+
+
+def _distinct(k: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sorting beats numpy's hash-based unique on a million int64 here)."""
+    k = np.sort(k)
+    return k[np.r_[True, k[1:] != k[:-1]]] if len(k) else k
+
+
+def _days_per(cust: np.ndarray, dayn: np.ndarray, n: int) -> np.ndarray:
+    """Distinct days per customer code."""
+    if not len(cust):
+        return np.zeros(n, dtype=np.int64)
+    d0 = dayn.min()
+    k = _distinct(_key((cust, n), (dayn - d0, int(dayn.max() - d0) + 1)))
+    return np.bincount(k // (int(dayn.max() - d0) + 1), minlength=n)
 
 
 def stages(customers: pd.DataFrame, orders: pd.DataFrame, as_of, scored: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer: first_order, first_month ('2024-01'), acq_channel, days (distinct order days),
     subscription, segment_key and a boolean column per funnel step (STEPS)."""
     o = _orders_upto(orders, as_of)
-    o = o[o["buy"]].sort_values(["customer_id", "order_date", "_pos"], kind="stable")
-    days = o.groupby("customer_id", sort=False)["day"].nunique()
-    first = o.drop_duplicates("customer_id")[["customer_id", "order_date", "channel"]].set_index("customer_id")
-    sub = o.groupby("customer_id", sort=False)["subscription"].any()
-    ids = pd.Index(customers["customer_id"].astype(str)).append(pd.Index(days.index.astype(str))).unique()
-    df = pd.DataFrame({"customer_id": pd.array(ids, dtype="str")}).set_index("customer_id", drop=False)
-    df["first_order"] = first["order_date"].reindex(ids).dt.normalize().to_numpy()
+    labels = o.attrs["customers"]
+    b = o[o["buy"].to_numpy()]
+    cust, n = b["cust"].to_numpy(), len(labels)
+    days = _days_per(cust, b["dayn"].to_numpy(), n)
+    # the first purchase: earliest date, then the order listed first
+    first_i = np.lexsort((b["_pos"].to_numpy(), b["order_date"].to_numpy(), cust))
+    lead = first_i[np.r_[True, cust[first_i][1:] != cust[first_i][:-1]]] if len(first_i) else first_i
+    first_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    first_date[cust[lead]] = b["order_date"].to_numpy()[lead]
+    acq = np.full(n, "", dtype=object)
+    acq[cust[lead]] = b["channel"].to_numpy(dtype=object)[lead]
+    sub = np.bincount(cust, weights=b["subscription"].to_numpy(dtype=float), minlength=n) > 0
+    ids = pd.Index(customers["customer_id"].astype(str)).append(pd.Index(labels[days > 0].astype(str))).unique()
+    at = labels.get_indexer(ids)
+    has = at >= 0
+    # one blank slot past the end stands for "no orders", so customers without any index it safely
+    at = np.where(has, at, n)
+    first_date = np.append(first_date, np.datetime64("NaT", "ns"))
+    acq, days, sub = np.append(acq, ""), np.append(days, 0), np.append(sub, False)
+    df = pd.DataFrame({"customer_id": pd.array(ids, dtype="str")})
+    df["first_order"] = pd.to_datetime(first_date[at]).normalize()
     df["first_month"] = df["first_order"].dt.strftime("%Y-%m").fillna("")
-    df["acq_channel"] = first["channel"].reindex(ids).fillna("").to_numpy()
-    df["days"] = days.reindex(ids).fillna(0).astype(np.int64).to_numpy()
-    df["subscription"] = sub.reindex(ids).fillna(False).astype(bool).to_numpy()
+    df["acq_channel"] = acq[at]
+    df["days"] = days[at].astype(np.int64)
+    df["subscription"] = sub[at].astype(bool)
     seg = pd.Series("", index=ids)
     if scored is not None and len(scored):
         keys = scored.set_index(scored["customer_id"].astype(str))["segment"].map(lambda s: segment_key(s) or "")
@@ -93,7 +138,7 @@ def stages(customers: pd.DataFrame, orders: pd.DataFrame, as_of, scored: pd.Data
     df["f2"] = df["days"] >= 2
     df["repeat"] = df["f2"] & ((df["days"] >= 3) | df["subscription"])
     df["top"] = df["repeat"] & df["segment_key"].isin(TOP_SEGMENTS)
-    return df.reset_index(drop=True)
+    return df
 
 
 def funnel(st: pd.DataFrame, steps=STEPS) -> pd.DataFrame:
@@ -127,12 +172,24 @@ def channels(orders: pd.DataFrame, st: pd.DataFrame, as_of) -> pd.DataFrame:
     """Per channel: orders, revenue, buyers, first purchases, F2 rate (of those acquired), repeat rate (buyers
     who bought through the channel on 2+ days). Sorted by revenue, largest first."""
     o = _orders_upto(orders, as_of)
-    b = o[o["buy"]]
-    g = b.groupby("channel")
-    out = pd.DataFrame({"orders": g.size(), "buyers": g["customer_id"].nunique()})
-    out["revenue"] = o.groupby("channel")["amount"].sum().reindex(out.index)      # net of returns
-    per = b.groupby(["channel", "customer_id"])["day"].nunique()
-    out["repeaters"] = (per >= 2).groupby(level=0).sum()
+    chan_codes, chans = pd.factorize(o["channel"])
+    buy = o["buy"].to_numpy()
+    ch, cust = chan_codes[buy], o["cust"].to_numpy()[buy]
+    m = len(chans)
+    out = pd.DataFrame({"orders": np.bincount(ch, minlength=m)}, index=pd.Index(chans.astype(object)))
+    out["revenue"] = np.bincount(chan_codes, weights=o["amount"].to_numpy(dtype=float), minlength=m)  # net of returns
+    n = len(o.attrs["customers"])
+    dayn = o["dayn"].to_numpy()[buy]
+    if len(dayn):
+        d0, span = dayn.min(), int(dayn.max() - dayn.min()) + 1
+        pair = _distinct(_key((ch, m), (cust, n), (dayn - d0, span))) // span      # (channel, customer) per day
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        pairs, per = pair[starts], np.diff(np.r_[starts, len(pair)])               # days per (channel, customer)
+    else:
+        pairs, per = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    out["buyers"] = np.bincount(pairs // n, minlength=m)
+    out["repeaters"] = np.bincount(pairs // n, weights=(per >= 2).astype(float), minlength=m)
+    out = out[out["orders"] > 0]
     acq = st[st["first"]].groupby("acq_channel")
     out["first_purchases"] = acq.size().reindex(out.index).fillna(0)
     out["f2"] = acq["f2"].sum().reindex(out.index).fillna(0)

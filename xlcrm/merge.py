@@ -3,7 +3,9 @@
 The tables are the sheets as typed (headers as written, raw cell values, staff's own columns included), so a merge
 moves cell values and nothing else, and undo puts back the very values that were there. Each merge writes one row
 per absorbed record to the 統合履歴 journal with full before-images as JSON:
-the absorbed customer row, the master row before it was filled in, and the order and contact rows re-pointed.
+the absorbed customer row, the master row before it was filled in, the order and contact rows re-pointed, and the
+customers whose 紹介者ID named the absorbed record (now the master; blank on the master itself, who cannot have
+referred themself).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from . import schema
 
 HISTORY = "統合履歴"
 HISTORY_COLUMNS = ["統合ID", "日時", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前", "付け替えた注文", "付け替えた対応",
-                   "取消"]
+                   "取消", "付け替えた紹介者"]   # the last came later: older 統合履歴 sheets lack it
 MASTER_RULES = ("most_orders", "oldest", "newest")
 
 
@@ -158,6 +160,11 @@ def apply(plans: list[tuple[str, list[str]]], customers: pd.DataFrame, orders: p
     c_h = _header(c, "contacts", "customer_id") if c is not None else None
     oid_h = _header(o, "orders", "order_id") if o is not None else None
     ctid_h = _header(c, "contacts", "contact_id") if c is not None else None
+    try:
+        ref_h = _header(cust, "customers", "referrer_id")
+    except KeyError:
+        ref_h = None
+    refs = _ids(cust, ref_h) if ref_h is not None else None
     o_ids = _ids(o, o_h) if o is not None else None
     c_ids = _ids(c, c_h) if c is not None else None
     history, drop = [], []
@@ -168,6 +175,7 @@ def apply(plans: list[tuple[str, list[str]]], customers: pd.DataFrame, orders: p
             continue
         mi = mrow_idx[0]
         before_master = cust.loc[mi].copy()
+        group = {master, *others}
         for other in others:
             orow_idx = ids.index[ids.eq(other).to_numpy()]
             if len(orow_idx) == 0:
@@ -178,6 +186,8 @@ def apply(plans: list[tuple[str, list[str]]], customers: pd.DataFrame, orders: p
                 if h == cid_h:
                     continue
                 mv, ov = cust.at[mi, h], orow[h]
+                if h == ref_h and schema.parse_text(ov) in group:
+                    continue    # referred by a record of this very person: not a referral once merged
                 if h == notes_h and not _blank(ov):
                     # never lose a note: the absorbed record's notes follow the master's, marked with its id
                     add = f"[{other}] {ov}"
@@ -190,13 +200,20 @@ def apply(plans: list[tuple[str, list[str]]], customers: pd.DataFrame, orders: p
                 o.loc[moved_o.index, o_h] = _like(o[o_h], moved_o.index, master)
             if c is not None and len(moved_c):
                 c.loc[moved_c.index, c_h] = _like(c[c_h], moved_c.index, master)
+            referred = []
+            if ref_h is not None:
+                hit = refs.eq(other) & ~ids.isin(others)
+                for r in cust.index[hit.to_numpy()]:
+                    referred.append([ids[r], _cell(cust.at[r, ref_h])])
+                    cust.at[r, ref_h] = None if ids[r] == master else _like(cust[ref_h], [r], master)[0]
+                    refs[r] = "" if ids[r] == master else master
             history.append({
                 "統合ID": mid, "日時": now, "主顧客ID": master, "統合元顧客ID": other,
                 "統合元の行": json.dumps([int(oi), json.loads(_row_json(orow))], ensure_ascii=False),
                 "主の変更前": "",
                 "付け替えた注文": _moved_json(moved_o, oid_h, o_h) if len(moved_o) else "[]",
                 "付け替えた対応": _moved_json(moved_c, ctid_h, c_h) if len(moved_c) else "[]",
-                "取消": None})
+                "取消": None, "付け替えた紹介者": json.dumps(referred, ensure_ascii=False)})
             drop.append(oi)
         # the master's before-image once per merge, on its first history row
         first = next((h for h in history if h["統合ID"] == mid), None)
@@ -220,12 +237,17 @@ def undo(merge_id: str, customers: pd.DataFrame, orders: pd.DataFrame | None, co
     orders and contacts pointing at their old customer again. Returns the tables and how many records came back.
 
     Rows typed after the merge stay; an order re-pointed by the merge and deleted since cannot come back and is
-    skipped (the others are still restored)."""
+    skipped (the others are still restored). A 紹介者ID is put back only while it still says what the merge wrote
+    (the master, or blank on the master itself): one staff have changed since is theirs."""
     rows = history[history["統合ID"].astype(str) == merge_id]
     cust = customers.copy()
     o = orders.copy() if orders is not None else None
     c = contacts.copy() if contacts is not None else None
     cid_h = _header(cust, "customers", "customer_id")
+    try:
+        ref_h = _header(cust, "customers", "referrer_id")
+    except KeyError:
+        ref_h = None
     restored = []
     for _, h in rows.iterrows():
         if h.get("主の変更前"):
@@ -248,6 +270,15 @@ def undo(merge_id: str, customers: pd.DataFrame, orders: pd.DataFrame | None, co
             for rid, old in json.loads(h[field] or "[]"):
                 if rid in where.index:
                     table.at[where[rid], hdr] = _uncell(old)
+        moved = h.get("付け替えた紹介者")
+        if ref_h is not None and isinstance(moved, str) and moved:
+            ids = _ids(cust, cid_h)
+            master = str(h["主顧客ID"])
+            for cid, old in json.loads(moved):
+                for r in ids.index[ids.eq(cid).to_numpy()]:
+                    now_ = schema.parse_text(cust.at[r, ref_h])
+                    if now_ == (master if cid != master else ""):
+                        cust.at[r, ref_h] = _uncell(old)
     if restored:
         # absorbed rows go back to their old places, lowest first: each insert shifts the rows below it, as it did
         # when the merge removed them
@@ -258,3 +289,20 @@ def undo(merge_id: str, customers: pd.DataFrame, orders: pd.DataFrame | None, co
         cust = pd.DataFrame(rows, columns=cust.columns).reset_index(drop=True)
         cust.index = pd.RangeIndex(start, start + len(cust))
     return cust, o, c, len(restored)
+
+
+def merged_into(history: pd.DataFrame | None) -> dict[str, str]:
+    """{absorbed customer ID: the master it now lives in} from 統合履歴, merges undone left out, chains followed
+    (A merged into B, B later into C: A -> C)."""
+    if history is None or not len(history):
+        return {}
+    live = history[history["取消"].map(schema.is_blank)] if "取消" in history else history
+    into = {schema.parse_text(a): schema.parse_text(m) for a, m in zip(live["統合元顧客ID"], live["主顧客ID"])}
+    out = {}
+    for a in into:
+        m, seen = into[a], {a}
+        while m in into and m not in seen:
+            seen.add(m)
+            m = into[m]
+        out[a] = m
+    return out

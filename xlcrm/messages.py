@@ -332,6 +332,56 @@ _JOURNEY = {
     "jr_last_visit": ("最終来店日", "Last store visit"),
 }
 
+# --- timed steps (ステップメール) ----------------------------------------------------------------------------------
+_STEPS = {
+    "st_bad_chain": ("チェーンIDに「:」は使えません", "a chain ID cannot contain ':'"),
+    "st_bad_step": ("段目は1以上の整数で入力してください", "the step number must be a whole number from 1"),
+    "st_bad_days": ("日数は0以上の整数で入力してください", "days must be a whole number from 0"),
+    "st_dup_step": ("同じチェーンに同じ段目があります({other}行目と同じ)",
+                    "the chain already has this step number (same as row {other})"),
+    "st_mixed_trigger": ("同じチェーンの起点はそろえてください(1つのチェーンに1つの起点)",
+                         "all steps of a chain must have the same trigger"),
+    "st_days_order": ("日数は段目の順に大きくしてください({prev}段目より後の日に)",
+                      "days must rise with the step number (later than step {prev})"),
+    "st_bad_placeholder": ("クーポンの差し込みは次だけ使えます: {names}(例: F2-{{顧客ID}})",
+                           "coupon placeholders must be among: {names} (e.g. F2-{{顧客ID}})"),
+    "st_trigger_first": ("初回購入", "first order"),
+    "st_trigger_registered": ("登録", "registration"),
+    "st_reason": ("ステップ{chain} {pos}/{total}段目「{name}」: {what}({date})から{days}日",
+                  "step chain {chain}, step {pos} of {total} '{name}': {days} days after {what} ({date})"),
+    "st_closed_ordered": ("ご注文({order})があったためステップ終了({date})",
+                          "chain stopped: the customer ordered ({order}) ({date})"),
+    "st_closed_next": ("次の段「{name}」に進んだため終了({date})", "superseded by the next step '{name}' ({date})"),
+    "st_closed_finished": ("ステップの期間が終わったため終了({date})", "chain finished ({date})"),
+    "st_closed_off": ("ステップ停止のため自動終了({date})", "closed automatically: step chain switched off ({date})"),
+    "st_done": ("ステップ状況を更新: {chains}チェーン・段に到達{reached}件(対応中{open}件・完了{done}件)・"
+                "注文で終了{ordered}人・クーポン{issued}件中{redeemed}件利用",
+                "Step progress refreshed: {chains} chain(s), {reached} rows reached ({open} open, {done} done), "
+                "{ordered} stopped by an order, {redeemed} of {issued} coupons redeemed"),
+    "st_fu_done": (" うちステップ該当{rows}件", " (step chains: {rows} rows due)"),
+    "st_rule_name": ("ステップ{chain}", "step chain {chain}"),
+    "st_title": ("ステップ状況", "Step chains"),
+    "st_as_of": ("基準日", "As of"),
+    "st_note": ("現在=いまその段にいる人(連絡先がなくリストに載らない人も含む)。到達=フォローリストに載った行。|"
+                "注文で終了=その段の期間中に注文してチェーンが止まった人。|"
+                "クーポンの利用=クーポン付きの行のうち、段の日から{days}日以内に同じコードで注文した人。",
+                "Now = customers at the step today (also those the list cannot reach). Listed = rows on the list.|"
+                "Ordered = customers who ordered while the step was current, which stopped the chain.|"
+                "Used = coupon rows whose customer ordered with that code within {days} days of the step's day."),
+    "st_chains": ("チェーン", "Chains"),
+    "st_chain_cols": ("チェーン|起点|段数|期間(日)|開始待ち|進行中|注文で終了",
+                      "Chain|Trigger|Steps|Span|Waiting|Active|Ordered"),
+    "st_steps": ("段ごとの状況: {chain}", "Steps of {chain}"),
+    "st_step_cols": ("段目|名称|日数|現在|到達|未完了|完了|注文で終了|注文率",
+                     "Step|Name|Day|Now|Listed|Open|Done|Ordered|Rate"),
+    "st_coupons": ("クーポン", "Coupons"),
+    "st_coupon_cols": ("チェーン|名称|段目|発行|利用|利用率|クーポン",
+                       "Chain|Name|Step|Issued|Used|Rate|Coupon"),
+    "st_no_coupons": ("クーポン付きの段はありません", "No step carries a coupon"),
+    "st_off": ("(停止中)", "(off)"),
+    "st_none": ("ステップがありません", "No steps"),
+}
+
 # --- sales pipeline (商談段階 / SFA) -------------------------------------------------------------------------------
 _PIPELINE = {
     "pl_done": ("商談を更新: 進行中{open}件(停滞{stalled}件)・直近{period}日の成約{won}件・失注{lost}件・成約率{rate}",
@@ -436,6 +486,58 @@ _SURVEYS = {
     "sv_latest_at": ("評価日", "Score date"),
 }
 
+# --- referrals (紹介) ----------------------------------------------------------------------------------------------
+_REFERRALS = {
+    "rf_unknown": ("この紹介者IDの顧客が「顧客」にありません(紹介した人の顧客IDを入力してください)",
+                   "no customer has this referrer ID (enter the referring customer's customer ID)"),
+    "rf_self": ("自分自身を紹介者にしています", "the customer is entered as their own referrer"),
+    "rf_cycle": ("紹介が循環しています(行 {rows}): どれかの紹介者IDが誤りです",
+                 "the referrals go round in a circle (rows {rows}): one of these referrer IDs is wrong"),
+    "rf_merged": ("名寄せで統合された顧客のIDです。「統合履歴」の主顧客IDに直してください",
+                  "this customer was merged into another by 名寄せ: enter the master ID shown on 統合履歴"),
+    "rf_reason": ("ご紹介の{name}様({id})が初回購入({date})", "referred customer {name} ({id}) first bought on {date}"),
+    "rf_done": ("紹介を更新: 紹介{links}件(紹介者{referrers}人)・購入{bought}人・F2転換率 紹介{f2_ref} / 紹介以外{f2_other}",
+                "Referrals refreshed: {links} referrals by {referrers} customers, {bought} bought; F2 rate referred "
+                "{f2_ref} vs others {f2_other}"),
+    # sheet labels ("|" separates the headers of one block)
+    "rf_title": ("紹介", "Referrals"),
+    "rf_note": ("紹介=顧客の「紹介者ID」に入っている顧客からの紹介。購入=金額がプラスの注文(返品・0円は除く)、売上は返品差引後。|"
+                "F2=初回購入から{days}日以内に別の日の2回目購入。F2転換率は初回購入から{days}日以上たった人だけで計算。",
+                "A referral = a customer whose 紹介者ID names the customer who referred them. Purchases = orders "
+                "with a positive amount; revenue is net of returns.|F2 = a second purchase on another day within "
+                "{days} days of the first; the F2 rate counts only customers whose first purchase is {days}+ days old."),
+    "rf_compare": ("紹介客とそれ以外の比較", "Referred customers vs the rest"),
+    "rf_compare_cols": ("|紹介された顧客|それ以外", "|Referred|Others"),
+    "rf_k_customers": ("顧客数", "Customers"),
+    "rf_k_buyers": ("購入者", "Buyers"),
+    "rf_k_buy_rate": ("購入した割合", "Share who bought"),
+    "rf_k_f2_rate": ("F2転換率", "F2 rate"),
+    "rf_k_f2_base": ("F2判定済みの人数", "Customers past the F2 window"),
+    "rf_k_repeat_rate": ("リピート率", "Repeat rate"),
+    "rf_k_revenue_per_customer": ("顧客1人あたり売上", "Revenue per customer"),
+    "rf_k_revenue_per_buyer": ("購入者1人あたり売上", "Revenue per buyer"),
+    "rf_k_revenue": ("売上合計", "Revenue"),
+    "rf_diff": ("F2転換率の差(紹介−それ以外): {diff}(95%信頼区間 {lo} 〜 {hi})",
+                "F2 rate difference (referred − others): {diff} (95% interval {lo} to {hi})"),
+    "rf_diff_none": ("F2転換率の差: 判定済みの人がまだいないため計算できません",
+                     "F2 rate difference: nobody is past the F2 window yet"),
+    "rf_referrers": ("紹介者ランキング", "Top referrers"),
+    "rf_referrer_cols": ("顧客ID|氏名|紹介人数|うち購入|うちF2|紹介客の売上|本人の売上",
+                         "Customer ID|Name|Referred|Bought|F2|Referred customers' revenue|Own revenue"),
+    "rf_more": ("…ほか{n}人(全件は顧客の「紹介人数」列)", "... and {n} more (all in 顧客's 紹介人数 column)"),
+    "rf_list": ("紹介一覧と紹介特典(特典=フォローリストの状態、完了=送付済み。行なし=フォローリスト未更新か紹介者に連絡できない)",
+                "Referrals and rewards (reward = 状態 of the follow-up row, 完了 = sent; no row = follow-up list not "
+                "refreshed yet, or the referrer cannot be reached)"),
+    "rf_chart": ("紹介人数 上位{n}人", "Top {n} referrers"),
+    "rf_list_cols": ("紹介者ID|紹介者|紹介された顧客ID|氏名|初回購入日|F2|売上|紹介特典",
+                     "Referrer ID|Referrer|Referred ID|Name|First purchase|F2|Revenue|Reward"),
+    "rf_no_row": ("フォロー行なし", "no follow-up row"),
+    "rf_not_bought": ("未購入", "not bought yet"),
+    "rf_outside": ("対象期間外", "before the reward window"),
+    "rf_none": ("紹介者IDの入った顧客がいません", "No customer has a 紹介者ID yet"),
+    "rf_count": ("紹介人数", "Referred"),
+}
+
 # --- orders checks: orders of unknown customers, orders dated after the as-of date, read-only snapshots ---------
 _ORDERS_CHECKS = {
     "oc_unknown_customers": (
@@ -529,7 +631,7 @@ _BUILD = {
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_ORDERS_CHECKS,
+    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS,
 }
 
 

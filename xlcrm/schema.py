@@ -90,6 +90,7 @@ ORDERS = Table("orders", "注文", (
     Column("quantity", "数量", "number"),
     Column("channel", "チャネル", aliases=("チャネル", "経路", "販売経路")),
     Column("subscription", "定期", "bool", aliases=("定期購入",)),
+    Column("coupon", "クーポン", aliases=("クーポンコード",)),   # the code a step chain sent (redemption)
 ), id_column="order_id")
 
 CONTACTS = Table("contacts", "対応履歴", (

@@ -309,7 +309,19 @@ SURVEYS: list[Spec] = [
          "'Do low scores come before lapse' compares customers whose answer is at least this many days old."),
 ]
 
-SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *PIPELINE, *SURVEYS]
+# --- timed steps (ステップ) ------------------------------------------------------------------------------------
+STEPS: list[Spec] = [
+    Spec("step_last_days", "ステップ最終段の日数", 30, _int,
+         "ステップの最後の段を何日間フォローリストに残すか。これより前に起点のある顧客はチェーンに入りません。",
+         "Days the last step of a chain stays on the follow-up list; customers whose trigger is older are not in "
+         "the chain."),
+    Spec("coupon_days", "クーポン利用の判定日数", 30, _int,
+         "ステップの日からこの日数以内に同じクーポンコードの注文があれば「利用」と数える。",
+         "An order with the row's coupon code within this many days of the step's day counts as redeemed."),
+]
+
+SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *PIPELINE, *SURVEYS,
+                     *STEPS]
 
 
 class Settings(dict):

@@ -363,7 +363,8 @@ class Book:
     def format_sheet(self, sheet: str, *, number_formats: dict | None = None, bold=(), title: str | None = "A1",
                      notes=(), centre=(), widths: dict | None = None) -> None:
         """Dress a report sheet: number formats per range ({"C6:C10": "0.0%"}), bold block titles, a large
-        `title` cell, small grey `notes` cells, centred ranges, column widths ({"A": 22})."""
+        `title` cell, small grey `notes` cells, centred ranges, column widths ({"A": 22}). It prints landscape,
+        one page wide (owners print the dashboard for the Monday meeting)."""
         raise NotImplementedError
 
     def add_bar_chart(self, sheet: str, anchor: str, *, title: str, values: str, categories: str,

@@ -404,6 +404,9 @@ class FileBook(Book):
                 c.alignment = Alignment(horizontal="center")
         for col, w in (widths or {}).items():
             ws.column_dimensions[col].width = w
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
 
     def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
                       top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):
@@ -423,6 +426,7 @@ class FileBook(Book):
         ch.x_axis.delete = False
         ch.y_axis.delete = False
         ch.y_axis.numFmt = number_format
+        ch.y_axis.scaling.min = 0          # bars from zero: a spreadsheet's auto scale would magnify small gaps
         ch.y_axis.majorGridlines = None
         ch.legend = None
         ch.width, ch.height = width_cm, height_cm

@@ -132,6 +132,10 @@ class LiveBook(Book):
             sh.range(rng).api.HorizontalAlignment = -4108      # xlCenter
         for col, w in (widths or {}).items():
             sh.range(f"{col}:{col}").column_width = w
+        ps = sh.api.PageSetup
+        ps.Orientation = 2                                      # xlLandscape
+        ps.Zoom = False
+        ps.FitToPagesWide, ps.FitToPagesTall = 1, False
 
     def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
                       top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):
@@ -148,6 +152,7 @@ class LiveBook(Book):
         if horizontal and top_down:
             c.Axes(1).ReversePlotOrder = True                  # xlCategory: the first row on top
         c.Axes(2).TickLabels.NumberFormat = number_format     # xlValue
+        c.Axes(2).MinimumScale = 0                             # bars from zero
         c.SeriesCollection(1).Format.Fill.ForeColor.RGB = int(color[4:6] + color[2:4] + color[0:2], 16)  # BGR
         return True
 

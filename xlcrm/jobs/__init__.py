@@ -37,6 +37,8 @@ JOBS: dict[str, str] = {
     "journey": "xlcrm.jobs.journey:journey",
     "pipeline": "xlcrm.jobs.pipeline:pipeline",
     "survey": "xlcrm.jobs.surveys:survey",
+    "referrals": "xlcrm.jobs.referrals:referrals",
+    "steps": "xlcrm.jobs.steps:steps",
 }
 
 

@@ -225,8 +225,9 @@ def merge_book(book, settings) -> JobResult:
         book.write_table(CANDIDATES, cand[keep.to_numpy()].reset_index(drop=True), key="ペアキー",
                          text_columns=("顧客ID", "相手ID", "グループ", "ペアキー"))
     ids = sorted(set(hist["統合ID"]))
+    n_referrers = sum(len(json.loads(x)) for x in hist["付け替えた紹介者"])
     counts = {"groups": len(plans), "records": len(hist), "orders": n_orders, "contacts": n_contacts,
-              "ids": ", ".join(ids), "held": len(held)}
+              "referrers": n_referrers, "ids": ", ".join(ids), "held": len(held)}
     ja, en = text("merge_done", "ja", **counts), text("merge_done", "en", **counts)
     if held:
         ja += text("merge_conflict", "ja", n=len(held))
@@ -241,7 +242,7 @@ def _append_history(book, rows: pd.DataFrame) -> None:
         old = old.reindex(columns=merge.HISTORY_COLUMNS)
         rows = pd.concat([old.reset_index(drop=True), rows], ignore_index=True)
     book.write_table(merge.HISTORY, rows, text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前",
-                                                        "付け替えた注文", "付け替えた対応"))
+                                                        "付け替えた注文", "付け替えた対応", "付け替えた紹介者"))
 
 
 def undo_merge_book(book, settings, *, merge_id: str | None = None) -> JobResult:
@@ -267,7 +268,8 @@ def undo_merge_book(book, settings, *, merge_id: str | None = None) -> JobResult
         book.write_table("対応履歴", c.reset_index(drop=True))
     hist.loc[hist["統合ID"] == merge_id, "取消"] = dt.datetime.now().replace(microsecond=0)
     book.write_table(merge.HISTORY, hist.reset_index(drop=True),
-                     text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前", "付け替えた注文", "付け替えた対応"))
+                     text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前", "付け替えた注文", "付け替えた対応",
+                                   "付け替えた紹介者"))
     counts = {"id": merge_id, "records": n}
     ja, en = text("undo_merge_done", "ja", **counts), text("undo_merge_done", "en", **counts)
     book.journal("undo_merge", ja, en)

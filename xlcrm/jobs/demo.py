@@ -12,7 +12,8 @@ from . import JOBS, run
 from .io import _text_headers
 
 # the jobs a demo runs, in the order a shop would: clean the list, score it, then act on it
-DEMO_JOBS = ("dedupe", "rfm", "lapse", "followup", "dashboard", "journey", "pipeline", "survey")
+DEMO_JOBS = ("dedupe", "rfm", "lapse", "followup", "steps", "dashboard", "journey", "pipeline", "survey",
+             "referrals")
 
 
 def run_demo(out, *, customers: int = 1000, seed: int = 0, as_of=None, lang: str = "ja"):

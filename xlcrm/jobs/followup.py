@@ -175,6 +175,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)
     rule_set, _ = read_rules(book)
+    if "referral" in rule_set and rule_set["referral"].enabled:   # its rows name referrers: 紹介者ID must be sound
+        from .referrals import check
+        check(book, customers)
     existing = read_table(book, fu.FOLLOW_TABLE)
     campaigns = read_table(book, cp.CAMPAIGNS_TABLE)
     members = read_table(book, cp.MEMBERS_TABLE)
@@ -196,6 +199,18 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     gen = fu.candidates(customers, orders, contacts, scored, lap, rule_set, as_of, only=only,
                         exclude_customers=held_out, lang=lang, survey_scale=scale_of(settings))
     counts = {"skipped_optout": sum(gen.attrs.get("skipped_optout", {}).values())}
+    notes = None
+    if not campaign:   # step chains run on the everyday list; a campaign generates only its rules
+        from .steps import options, read_steps, step_rows
+        chains, _ = read_steps(book)
+        srows, cover, notes = step_rows(chains, customers, orders, existing, as_of, now, held_out=held_out,
+                                        lang=lang, **options(settings))
+        # a chain replaces the rules it overlaps (お礼, F2 / prospect) for the customers it covers
+        drop = [rid in cover and cid in cover[rid] for rid, cid in zip(gen["rule"], gen["customer_id"])]
+        gen = pd.concat([gen[~pd.Series(drop, index=gen.index, dtype=bool)].assign(coupon=""), srows],
+                        ignore_index=True)
+        counts.update(step_rows=len(srows), chains={f"step:{k}": k for k in chains})
+        counts["skipped_optout"] += srows.attrs.get("skipped_optout", 0)
     if campaign:
         if not len(gen):
             raise BadInput([], key="fu_campaign_empty")
@@ -220,14 +235,18 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
         counts.update(c, treated=len(groups) - len(control), control=len(control), seed=seed)
     else:
         lst, c = fu.refresh(existing, gen, now, staff_list=settings.get("staff", []), rules=rule_set,
-                            held_out=held_out, lang=lang)
+                            held_out=held_out, notes=notes, lang=lang)
         counts.update(c)
     names = {k: v.name for k, v in rule_set.items()}
+    names.update({r: messages.text("st_rule_name", lang, chain=c) for r, c in counts.pop("chains", {}).items()})
     new_contacts, lst = fu.completed_contacts(lst, contacts, now, rule_names=names, lang=lang)
     counts["recorded"] = len(new_contacts)
     counts["open"] = int(lst["status"].isin(fu.OPEN).sum())
     if existing is not None:
-        lst.attrs["headers"] = existing.attrs.get("headers", {})
+        headers = dict(existing.attrs.get("headers", {}))
+        if headers.get("follow_id") == "follow_id":   # an English-headed list: a column added since (クーポン) too
+            headers.update({c.key: c.key for c in fu.FOLLOW_TABLE.columns if c.key not in headers})
+        lst.attrs["headers"] = headers
     hl = settings.get("header_lang", "ja")
     loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id", header_lang=hl)
     written = loc.headers if loc is not None else []
@@ -239,6 +258,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
         write_table(book, members.reset_index(drop=True), cp.MEMBERS_TABLE, header_lang=hl)
     ja = messages.text("fu_done", "ja", **counts)
     en = messages.text("fu_done", "en", **counts)
+    if "step_rows" in counts:
+        ja += messages.text("st_fu_done", "ja", rows=counts["step_rows"])
+        en += messages.text("st_fu_done", "en", rows=counts["step_rows"])
     if campaign:
         ja += "\n" + messages.text("fu_campaign_done", "ja", campaign=campaign, **counts)
         en += "\n" + messages.text("fu_campaign_done", "en", campaign=campaign, **counts)

@@ -2,8 +2,8 @@
 the as-of date.
 
 * `read_orders(book, as_of)` — every job that computes from orders (rfm, lapse, followup, the customer card,
-  campaign report, dashboard and its PNG report, journey, pipeline, survey, and `xlcrm rfm|lapse BOOK`) reads
-  through it, so a bad book is refused by all of them with the same message, before anything is written.
+  campaign report, dashboard and its PNG report, journey, pipeline, survey, steps, referrals, and `xlcrm
+  rfm|lapse BOOK`) reads through it, so a bad book is refused by all of them with the same message, before anything is written.
   (Merge only carries orders to the surviving customer and import checks its CSVs itself.)
 * `DateCheck` — orders after the as-of date are left out of the figures (scoring as of a past date needs that),
   but never silently: the job's summary and its 変更履歴 line say how many and where the first one is. Orders

@@ -1,0 +1,114 @@
+"""Jobs of timed steps: the step rows of the follow-up refresh (`step_rows`, called by the followup job) and the
+ステップ状況 report sheet (`steps`)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from .. import followup as fu
+from .. import messages, schema
+from .. import steps as st
+from . import JobResult
+from .orders import read_orders
+from .followup import read_table
+
+STEPS_SHEET = st.STEPS_TABLE.ja
+REPORT_SHEET = "ステップ状況"
+
+
+def read_steps(book) -> tuple[dict, bool]:
+    """Chains from the ステップ sheet; a book without one gets the default chain (returns created=True)."""
+    raw = read_table(book, st.STEPS_TABLE)
+    if raw is None:
+        df = st.default_steps()
+        df["enabled"] = df["enabled"].map(lambda v: "○" if v else "×")
+        book.write_table(STEPS_SHEET, schema.to_sheet(df, st.STEPS_TABLE))
+        return st.parse_steps(None), True
+    return st.parse_steps(raw, sheet=raw.attrs.get("sheet", STEPS_SHEET)), False
+
+
+def options(settings) -> dict:
+    return {"last_days": int(settings.get("step_last_days", 30))}
+
+
+def step_rows(chains: dict, customers, orders, existing, as_of, now, *, held_out=(), last_days=30, lang="ja"):
+    """(step candidates, rule id -> customers the chains cover, closing notes) for the follow-up refresh."""
+    prog = st.progress(chains, customers, orders, as_of, last_days=last_days)
+    gen = st.candidates(chains, prog, customers, as_of, exclude_customers=held_out, lang=lang)
+    return gen, st.covered(chains, prog), st.closing_notes(existing, chains, prog, now, lang)
+
+
+def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, lang: str):
+    """(blocks [(cell, rows)], number formats {range: format}, title cells, note cells, centred ranges) of the
+    ステップ状況 sheet: the chains, each chain's steps, the coupons. Nine columns: one page wide."""
+    t = lambda k, **kw: messages.text("st_" + k, lang, **kw)   # noqa: E731
+    now = dt.datetime.now().replace(microsecond=0)
+    notes = t("note", days=coupon_days).split("|")
+    blocks = [("A1", [[t("title"), None, f"{t('as_of')}: {pd.Timestamp(as_of):%Y-%m-%d}", None, None,
+                       f"{messages.text('db_updated', lang)}: {now:%Y-%m-%d %H:%M}"]]),
+              ("A2", [[line] for line in notes])]
+    r = 2 + len(notes) + 1
+    titles, formats, centre = [], {}, []
+    trig = {"初回購入": t("trigger_first"), "登録": t("trigger_registered")}
+    rows = [[t("chains")], t("chain_cols").split("|")]
+    for x in summary.itertuples():
+        rows.append([x.chain if x.enabled else f"{x.chain} {t('off')}", trig[x.trigger], x.steps, x.span,
+                     x.waiting, x.active, x.stopped])
+    if not len(summary):
+        rows.append([t("none")])
+    blocks.append((f"A{r}", rows))
+    titles.append(f"A{r}")
+    centre.append(f"C{r + 1}:G{r + 1}")        # headers over the figures
+    r += len(rows) + 1
+    for cid, g in table.groupby("chain", sort=False):   # one block per chain: no chain column, one page wide
+        rows = [[t("steps", chain=cid)], t("step_cols").split("|")]
+        for x in g.itertuples():
+            rows.append([x.step, x.name, x.days, x.current, x.reached, x.open, x.done, x.ordered,
+                         x.ordered / x.reached if x.reached else None])
+        blocks.append((f"A{r}", rows))
+        titles.append(f"A{r}")
+        formats[f"I{r + 2}:I{r + 1 + len(g)}"] = "0.0%"
+        centre += [f"A{r + 1}:A{r + 1 + len(g)}", f"C{r + 1}:I{r + 1}"]
+        r += len(rows) + 1
+    cp = table[table["coupon"].ne("")]
+    rows = [[t("coupons")], t("coupon_cols").split("|")]
+    for x in cp.itertuples():
+        rows.append([x.chain, x.name, x.step, x.issued, x.redeemed, x.redeemed / x.issued if x.issued else None,
+                     x.coupon])
+    if not len(cp):
+        rows.append([t("no_coupons")])
+    blocks.append((f"A{r}", rows))
+    titles.append(f"A{r}")
+    if len(cp):
+        formats[f"F{r + 2}:F{r + 1 + len(cp)}"] = "0.0%"
+        centre += [f"C{r + 1}:C{r + 1 + len(cp)}", f"D{r + 1}:F{r + 1}"]
+    return blocks, formats, titles, [f"A{2 + i}" for i in range(len(notes))], centre
+
+
+def steps(book, settings, *, as_of=None) -> JobResult:
+    """Rewrite the ステップ状況 sheet: per chain and step, where customers stand and what the steps achieved."""
+    lang = settings.get("lang", "ja")
+    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    got = read_orders(book, as_of)
+    customers, orders = got.customers, got.orders
+    chains, _ = read_steps(book)
+    follow = read_table(book, fu.FOLLOW_TABLE)
+    opts = options(settings)
+    coupon_days = int(settings.get("coupon_days", 30))
+    prog = st.progress(chains, customers, orders, as_of, **opts)
+    table = st.report(chains, prog, follow, orders, as_of, coupon_days=coupon_days, **opts)
+    summary = st.summary(chains, prog, **opts)
+    blocks, formats, titles, notes, centre = layout(summary, table, as_of, coupon_days, lang)
+    book.reset_sheet(REPORT_SHEET)
+    for cell, rows in blocks:
+        book.write_range(REPORT_SHEET, cell, rows)
+    book.format_sheet(REPORT_SHEET, number_formats=formats, bold=titles, title="A1", notes=notes, centre=centre,
+                      widths={"A": 8, "B": 11, "C": 5, **{c: 7 for c in "DEFGI"}, "H": 9})
+    counts = {k: int(table[k].sum()) for k in ("reached", "open", "done", "ordered", "issued", "redeemed")}
+    counts["chains"] = len(chains)
+    msg = {g: messages.text("st_done", g, **counts) for g in ("ja", "en")}
+    ja, en = got.dates.add_to(msg["ja"], msg["en"])
+    book.journal("steps", ja, en)
+    return JobResult(ja, en, {**counts, "table": table, "summary": summary, **got.dates.counts()})
+

@@ -111,7 +111,10 @@ def test_live_excel_gets_the_report_figures_as_pictures_through_the_xlwings_api(
     sheet = mock.create_autospec(xlwings.main.Sheet, instance=True)
     sheet.pictures = mock.create_autospec(xlwings.main.Pictures, instance=True)
     sheet.name = job.SHEET
+    import matplotlib.pyplot as plt
+    before = set(plt.get_fignums())
     n = job._pictures(sheet, d, "ja")
+    assert set(plt.get_fignums()) <= before        # closed once added: Excel's Python lives for the whole session
     names = [c.kwargs["name"] for c in sheet.pictures.add.call_args_list]
     assert n == 6 and names == ["xlcrm_revenue", "xlcrm_f2", "xlcrm_status", "xlcrm_cohort", "xlcrm_segments",
                                 "xlcrm_funnel"]

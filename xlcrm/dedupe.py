@@ -845,6 +845,8 @@ def _prior_only(arr, comps, m, u, max_iter) -> tuple[float, int]:
         bf = np.log(m[c.key] / u[c.key])
         logbf += np.where(x >= 0, bf[np.clip(x, 0, None)], 0.0)
     prior, it = 0.1, 0
+    if n == 0:
+        return prior, it          # no candidate pairs: nothing to estimate from
     for it in range(1, max_iter + 1):
         p = 1 / (1 + np.exp(-np.clip(np.log(prior / (1 - prior)) + logbf, -50, 50)))
         new = float(np.clip(p.mean(), 1e-6, 1 - 1e-6))

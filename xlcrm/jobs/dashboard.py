@@ -408,6 +408,7 @@ def _native(ws, refs, lang) -> int:
 
 def _pictures(sheet, d, lang) -> int:
     """Live Excel: the report's matplotlib figures as pictures (number formats are the book's format_sheet)."""
+    import matplotlib.pyplot as plt
     figs = figures(d, lang)
     cm = 72 / 2.54
     for name, fig in figs.items():
@@ -415,6 +416,7 @@ def _pictures(sheet, d, lang) -> int:
         width = 17 * cm   # the native charts' width; the figure's own aspect ratio decides the height
         sheet.pictures.add(fig, name=f"xlcrm_{name}", update=True, anchor=sheet.range(PICTURES[name]),
                            width=width, height=width * h / w)
+        plt.close(fig)      # the Python behind Excel lives on: every refresh's figures would stay in memory
     return len(figs)
 
 

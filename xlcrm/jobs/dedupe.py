@@ -202,7 +202,7 @@ def merge_book(book, settings) -> JobResult:
     groups, held = merge.groups_from_decisions(pairs, cannot)
     customers = book.read("customers")
     orders = book.read("orders", required=False)
-    contacts = book.read("contacts", required=False)
+    book.read("contacts", required=False)     # a bad 対応履歴 cell stops the merge before anything is written
     known = set(customers["customer_id"])
     groups = [[x for x in g if x in known] for g in groups]
     groups = [g for g in groups if len(g) > 1]

@@ -113,15 +113,21 @@ def decorate_list(book, loc, headers: dict) -> None:
            FormulaRule(formula=[overdue], fill=PatternFill("solid", start_color="FCE4E4", end_color="FCE4E4")))
 
 
-def read_rules(book) -> tuple[dict, bool]:
-    """Rules from the ルール sheet; a book without one gets the default sheet (returns created=True)."""
-    raw = read_table(book, fu.RULES_TABLE)
+def read_editable(book, t: schema.Table, defaults, parse) -> tuple[dict, bool]:
+    """An editable sheet staff tune (ルール, ステップ), parsed by `parse`; a book without one gets the default rows
+    `defaults()` written as its sheet (returns created=True)."""
+    raw = read_table(book, t)
     if raw is None:
-        df = fu.default_rules()
+        df = defaults()
         df["enabled"] = df["enabled"].map(lambda v: "○" if v else "×")
-        book.write_table(RULES_SHEET, schema.to_sheet(df, fu.RULES_TABLE))
-        return fu.parse_rules(None), True
-    return fu.parse_rules(raw, sheet=raw.attrs.get("sheet", RULES_SHEET)), False
+        book.write_table(t.ja, schema.to_sheet(df, t))
+        return parse(None), True
+    return parse(raw, sheet=raw.attrs.get("sheet", t.ja)), False
+
+
+def read_rules(book) -> tuple[dict, bool]:
+    """Rules from the ルール sheet (the default sheet when missing; created=True)."""
+    return read_editable(book, fu.RULES_TABLE, fu.default_rules, fu.parse_rules)
 
 
 def append_contacts(book, new: pd.DataFrame) -> None:

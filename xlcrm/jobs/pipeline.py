@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import messages, schema
 from .. import pipeline as pl
-from ..messages import BadInput, Problem
+from ..messages import BadInput
 from . import JobResult
 from .orders import read_orders
 

@@ -7,25 +7,19 @@ import datetime as dt
 import pandas as pd
 
 from .. import followup as fu
-from .. import messages, schema
+from .. import messages
 from .. import steps as st
 from . import JobResult
 from .orders import read_orders
-from .followup import read_table
+from .followup import read_editable, read_table
 
 STEPS_SHEET = st.STEPS_TABLE.ja
 REPORT_SHEET = "ステップ状況"
 
 
 def read_steps(book) -> tuple[dict, bool]:
-    """Chains from the ステップ sheet; a book without one gets the default chain (returns created=True)."""
-    raw = read_table(book, st.STEPS_TABLE)
-    if raw is None:
-        df = st.default_steps()
-        df["enabled"] = df["enabled"].map(lambda v: "○" if v else "×")
-        book.write_table(STEPS_SHEET, schema.to_sheet(df, st.STEPS_TABLE))
-        return st.parse_steps(None), True
-    return st.parse_steps(raw, sheet=raw.attrs.get("sheet", STEPS_SHEET)), False
+    """Chains from the ステップ sheet (the default chain when missing; created=True)."""
+    return read_editable(book, st.STEPS_TABLE, st.default_steps, st.parse_steps)
 
 
 def options(settings) -> dict:

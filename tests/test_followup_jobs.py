@@ -203,3 +203,25 @@ def test_no_cli_section_shadows_another_sections_helper():
     tree = ast.parse(Path(xlcrm.cli.__file__).read_text(encoding="utf-8"))
     names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def test_a_ルール_sheet_from_before_a_rule_existed_gets_its_row(book_path):
+    run("followup", book_path)
+    edit(book_path, "ルール", "ルールID", "thanks", 社内メモ="春に見直す", 有効="×")
+    wb = openpyxl.load_workbook(book_path)          # an older book: no rows for the rules added since
+    ws = wb["ルール"]
+    ids = [c.value for c in ws["A"]]
+    for rid in ("referral", "survey"):
+        ws.delete_rows(ids.index(rid) + 1)
+        ids.remove(rid)
+    t = next(iter(ws.tables.values()))
+    first, last = t.ref.split(":")
+    t.ref = f"{first}:{''.join(ch for ch in last if ch.isalpha())}{len(ids)}"
+    wb.save(book_path)
+    r = run("followup", book_path)
+    assert r.counts["rules_added"] == ["survey", "referral"]
+    assert "ルールシートに新しいルール2件を追加しました(低評価のお詫び・ヒアリング、紹介特典の送付)" in r.summary("ja")
+    rules = sheet(book_path, "ルール").set_index("ルールID")
+    assert list(rules.index[-2:]) == ["survey", "referral"] and rules.loc["survey", "有効"] == "○"
+    assert rules.loc["thanks", "社内メモ"] == "春に見直す" and rules.loc["thanks", "有効"] == "×"   # staff's kept
+    assert run("followup", book_path).counts["rules_added"] == []

@@ -196,6 +196,8 @@ _LAPSE = {
 
 # --- follow-up / dashboard --------------------------------------------------------------------------------------
 _FOLLOWUP = {
+    "fu_rules_added": ("\nルールシートに新しいルール{n}件を追加しました({names})。既定の設定で動いています。",
+                       "\nAdded {n} new rule(s) to the ルール sheet ({names}); they run with their defaults."),
     "fu_unknown_rule": ("知らないルールIDです(使えるのは {rules})", "unknown rule ID (known: {rules})"),
     "fu_bad_param": ("パラメータは「名前=数値」を読点で区切って書いてください(使える名前: {names})",
                      "parameters must be 'name=number' separated by commas (names: {names})"),

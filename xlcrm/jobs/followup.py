@@ -130,6 +130,25 @@ def read_rules(book) -> tuple[dict, bool]:
     return read_editable(book, fu.RULES_TABLE, fu.default_rules, fu.parse_rules)
 
 
+def add_missing_rules(book) -> list[str]:
+    """Append the default row of every rule the ルール sheet lacks (a book made before the rule existed), so staff
+    see and can tune what runs anyway; staff's rows and columns stay as they are. Returns the rule ids added."""
+    raw = book.read_raw(RULES_SHEET)
+    if raw is None:
+        return []
+    have = set(schema.conform(raw, fu.RULES_TABLE, sheet=RULES_SHEET)["rule"].str.strip().str.lower())
+    new = fu.default_rules()
+    new = new[~new["rule"].isin(have)]
+    if not len(new):
+        return []
+    new["enabled"] = new["enabled"].map(lambda v: "○" if v else "×")
+    headers = schema.header_map(raw.columns, fu.RULES_TABLE)          # typed header -> key (staff's own: itself)
+    rows = pd.DataFrame({h: new[k].to_numpy() if k in new.columns else [None] * len(new) for h, k in headers.items()})
+    id_header = next(h for h, k in headers.items() if k == "rule")
+    book.write_table(RULES_SHEET, pd.concat([raw, rows], ignore_index=True), key=id_header)
+    return list(new["rule"])
+
+
 def append_contacts(book, new: pd.DataFrame) -> None:
     """Add rows to 対応履歴 keeping everything already there (and staff's own columns)."""
     if not len(new):
@@ -180,7 +199,8 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)
-    rule_set, _ = read_rules(book)
+    rule_set, created = read_rules(book)
+    added = [] if created else add_missing_rules(book)
     if "referral" in rule_set and rule_set["referral"].enabled:   # its rows name referrers: 紹介者ID must be sound
         from .referrals import check
         check(book, customers)
@@ -270,9 +290,13 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     if campaign:
         ja += "\n" + messages.text("fu_campaign_done", "ja", campaign=campaign, **counts)
         en += "\n" + messages.text("fu_campaign_done", "en", campaign=campaign, **counts)
+    if added:
+        names = "、".join(rule_set[r].name for r in added)
+        ja += messages.text("fu_rules_added", "ja", n=len(added), names=names)
+        en += messages.text("fu_rules_added", "en", n=len(added), names=", ".join(added))
     ja, en = got.dates.add_to(ja, en)
     book.journal("followup", ja, en)
-    return JobResult(ja, en, {**counts, **got.dates.counts()})
+    return JobResult(ja, en, {**counts, **got.dates.counts(), "rules_added": added})
 
 
 def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:

@@ -10,6 +10,7 @@ from .. import campaign as cp
 from .. import contacts as ct
 from .. import followup as fu
 from .. import lapse, messages, schema
+from ..book.base import col_letter
 from ..messages import BadInput, Problem
 from . import JobResult
 from .io import _text_headers, sheet_values
@@ -77,7 +78,6 @@ def decorate_list(book, loc, headers: dict) -> None:
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
-    from ..book.base import col_letter
     ws = book.wb[loc.sheet]
     names = [str(h) for h in loc.headers]
     status_h, due_h = headers.get("status", "状態"), headers.get("due", "期限")
@@ -404,30 +404,20 @@ CARD_WIDTHS = {"A": 17, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H
 
 
 def _style_card(book, n_timeline: int) -> None:
-    """Widths that fit both the card and the timeline below it, bold headings, the form's input cells tinted."""
-    if hasattr(book, "xw"):
-        try:
-            book.xw.sheets[CARD_SHEET].autofit(axis="columns")
-        except Exception:  # cosmetic only; never fail a contact over column widths
-            pass
+    """Widths that fit both the card and the timeline below it, bold headings, amounts, landscape print; with the
+    file engine also the form's input cells tinted."""
+    heads = ["A1", "B1", "D1", "E1", f"A{TIMELINE_ROW}"] + [f"{col_letter(c)}{TIMELINE_ROW + 1}" for c in range(1, 9)]
+    amounts = {f"D{TIMELINE_ROW + 2}:D{TIMELINE_ROW + 1 + n_timeline}": "#,##0"} if n_timeline else {}
+    book.format_sheet(CARD_SHEET, number_formats=amounts, bold=heads, title=None, widths=CARD_WIDTHS)
+    if not hasattr(book, "wb") or hasattr(book, "xw"):
         return
-    if not hasattr(book, "wb"):
-        return
-    from openpyxl.styles import Border, Font, PatternFill, Side
+    from openpyxl.styles import Border, PatternFill, Side
     ws = book.wb[CARD_SHEET]
-    for col, w in CARD_WIDTHS.items():
-        ws.column_dimensions[col].width = w
-    for cell in ("A1", "B1", "D1", "E1", f"A{TIMELINE_ROW}"):
-        ws[cell].font = Font(bold=True)
-    for c in range(1, 9):
-        ws.cell(TIMELINE_ROW + 1, c).font = Font(bold=True)
     thin = Side(style="thin", color="BFBFBF")
     for r in FORM.values():
         cell = ws.cell(r, 5)
         cell.fill = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
         cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-    for r in range(TIMELINE_ROW + 2, TIMELINE_ROW + 2 + n_timeline):
-        ws.cell(r, 4).number_format = "#,##0"
 
 
 def record_contact(book, settings, *, customer: str | None = None, type: str | None = None,

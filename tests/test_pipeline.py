@@ -92,6 +92,15 @@ def test_current_stage_since_owner_and_the_implied_win_by_hand():
     assert deals.loc["G"].shape[0] == 2                                # lost, then a new deal
 
 
+def test_a_new_deal_without_a_named_staff_goes_to_the_customers_staff_not_the_last_deals():
+    rows = [("K01", "C", "2024-01-10 09:00", "商談", "山田", "問い合わせ"),
+            ("K02", "C", "2024-02-01 09:00", "商談", "", "成約"),       # still 山田's deal
+            ("K03", "C", "2024-05-01 09:00", "商談", "", "問い合わせ")]  # a new deal naming nobody: C's 鈴木
+    d = pl.build(*frames(contact_rows=rows, order_rows=[]), AS_OF)
+    assert d["deals"][["stage", "owner"]].values.tolist() == [["成約", "山田"], ["問い合わせ", "鈴木"]]
+    assert d["current"].set_index("customer_id").loc["C", "owner"] == "鈴木"
+
+
 def test_pipeline_by_owner_win_rate_and_days_to_win_by_hand():
     d = pl.build(*frames(), AS_OF, period_days=365, stall_days=30)
     bs = d["by_staff"]

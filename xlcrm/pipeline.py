@@ -74,12 +74,13 @@ def history(customers: pd.DataFrame, orders: pd.DataFrame | None, contacts: pd.D
     cust = customers.drop_duplicates("customer_id")
     own = pd.Series(cust["staff"].fillna("").astype(str).str.strip().to_numpy() if "staff" in cust else "",
                     index=cust["customer_id"].astype(str).to_numpy())
-    named = h["staff"].replace("", np.nan).groupby(h["customer_id"]).ffill()     # the latest row naming one
-    fallback = pd.Series(own.reindex(h["customer_id"]).to_numpy(), index=h.index).replace("", np.nan)
-    h["owner"] = named.fillna(fallback).fillna("")
     same = h["customer_id"].eq(h["customer_id"].shift())
     closed = h["stage"].isin(CLOSED)
     h["deal"] = (~same | (~closed & closed.shift(fill_value=False))).cumsum() - 1
+    # the deal's latest row naming one: an earlier deal's 担当者 does not carry over to a new deal
+    named = h["staff"].replace("", np.nan).groupby(h["deal"]).ffill()
+    fallback = pd.Series(own.reindex(h["customer_id"]).to_numpy(), index=h.index).replace("", np.nan)
+    h["owner"] = named.fillna(fallback).fillna("")
     h["run_start"] = ~same | h["deal"].ne(h["deal"].shift()) | h["stage"].ne(h["stage"].shift())
     return h[cols]
 

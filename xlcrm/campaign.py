@@ -16,6 +16,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .schema import Column, Table
 
 CAMPAIGNS_TABLE = Table("campaigns", "キャンペーン", (
@@ -66,7 +67,7 @@ def outcomes(members: pd.DataFrame, orders: pd.DataFrame, start, window_days: in
     rev = o.groupby("customer_id")["amount"].sum()
     out = members[["customer_id", "group"]].copy()
     out["revenue"] = out["customer_id"].map(rev).fillna(0.0).astype(float)
-    out["bought"] = out["customer_id"].isin(set(o["customer_id"]))
+    out["bought"] = schema.isin(out["customer_id"], o["customer_id"])
     return out
 
 

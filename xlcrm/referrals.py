@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .messages import BadInput, Problem
+from .purchases import purchase_days
 
 SHEET = "顧客"
 
@@ -63,9 +64,8 @@ def links(customers: pd.DataFrame, *, merged: dict[str, str] | None = None) -> p
     def bad(row, key, **kw):
         problems.append(Problem(sheet, int(row), header, key, cell=f"{letter}{row}" if letter else "", **kw))
 
-    for row, t, target in zip(typed.index, typed, targets):
-        cid = ids[row]
-        if target is None:
+    for cid, row, t, target in zip(ids.reindex(typed.index), typed.index, typed, targets):  # one lookup, not a
+        if target is None:                                                                  # Series lookup per row
             bad(row, "rf_merged" if _fold(t) in absorbed else "rf_unknown")
         elif target == cid:
             bad(row, "rf_self")
@@ -102,15 +102,13 @@ def purchases(orders: pd.DataFrame, as_of) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of).normalize()
     o = orders[orders["order_date"].notna() & (orders["order_date"] < as_of + pd.Timedelta(days=1))]
     revenue = o.groupby("customer_id")["amount"].sum()
-    b = o.loc[o["amount"].to_numpy(dtype=float) > 0, ["customer_id", "order_date"]]
-    d = b.assign(day=b["order_date"].dt.normalize()).drop_duplicates(["customer_id", "day"])
-    d = d.sort_values(["customer_id", "day"], kind="stable")
-    n = d.groupby("customer_id").cumcount()
-    first = d[n.eq(0).to_numpy()].set_index("customer_id")["day"]
-    second = d[n.eq(1).to_numpy()].set_index("customer_id")["day"]
+    d = purchase_days(orders, as_of)
+    first = d[d["n"].eq(0).to_numpy()].set_index("customer_id")["order_date"]
+    second = d[d["n"].eq(1).to_numpy()].set_index("customer_id")["order_date"]
+    days = d.groupby("customer_id")["n"].size()
     ids = revenue.index
     return pd.DataFrame({"first_order": first.reindex(ids), "second_order": second.reindex(ids),
-                         "days": d.groupby("customer_id").size().reindex(ids).fillna(0).astype(np.int64),
+                         "days": days.reindex(ids).fillna(0).astype(np.int64),
                          "revenue": revenue.astype(float)}, index=ids)
 
 

@@ -475,10 +475,24 @@ def _check_ids(df, t, sheet, problems, letters, header):
             first[v] = int(row)
 
 
+def isin(values: pd.Series, lookup) -> np.ndarray:
+    """`values.isin(lookup)` as a boolean array, for id columns. pandas' isin on Arrow-backed strings converts
+    value by value (2 s for a million ids against half a million); Arrow's own is_in takes a tenth of a second."""
+    import pyarrow as pa
+    import pyarrow.compute as pac
+    try:
+        arr = pa.array(values.array if isinstance(values, pd.Series) else values, type=pa.large_string())
+        ref = pa.array(pd.Series(list(lookup) if isinstance(lookup, (set, frozenset)) else lookup, dtype="str").array,
+                       type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return np.asarray(pd.Series(values).astype(object).isin(pd.Series(list(lookup), dtype=object)))
+    return pac.is_in(arr, value_set=ref).fill_null(False).to_numpy(zero_copy_only=False)
+
+
 def check_references(customers: pd.DataFrame, other: pd.DataFrame, sheet: str, *, shown: int = 5) -> None:
     """Every customer_id in `other` (orders, contacts) must exist in customers; else BadInput counting the rows
     (and distinct ids) and naming the cells of the first `shown` of them."""
-    bad = ~other["customer_id"].isin(customers["customer_id"]).to_numpy()
+    bad = ~isin(other["customer_id"], customers["customer_id"])
     if not bad.any():
         return
     rows = other.index[bad]

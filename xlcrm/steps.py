@@ -30,6 +30,7 @@ import pandas as pd
 from . import followup as fu
 from . import messages
 from .messages import BadInput, Problem
+from .purchases import purchase_days
 from .schema import Column, Table
 
 TRIGGERS = ("初回購入", "登録")
@@ -223,13 +224,6 @@ def parse_steps(df: pd.DataFrame | None, sheet: str = "ステップ") -> dict[st
 
 # --- where each customer stands ---------------------------------------------------------------------------------
 
-def purchase_days(orders: pd.DataFrame, as_of) -> pd.DataFrame:
-    """One row per customer and day with a purchase (amount > 0: returns and ¥0 rows are no purchase)."""
-    o = orders[orders["order_date"].le(pd.Timestamp(as_of)) & orders["amount"].gt(0)]
-    return o[["customer_id", "order_date"]].drop_duplicates().sort_values(["customer_id", "order_date"],
-                                                                          kind="stable")
-
-
 def progress(chains: dict[str, Chain], customers: pd.DataFrame, orders: pd.DataFrame, as_of, *,
              last_days: int = 30) -> pd.DataFrame:
     """Per chain and customer with a trigger on or before `as_of`: trigger, stop (the order day that stopped
@@ -237,14 +231,14 @@ def progress(chains: dict[str, Chain], customers: pd.DataFrame, orders: pd.DataF
     step), state (waiting / active / stopped / finished)."""
     as_of = pd.Timestamp(as_of).normalize()
     pd_ = purchase_days(orders, as_of)
-    first = pd_.groupby("customer_id")["order_date"].min()
+    first = pd_[pd_["n"].eq(0).to_numpy()].set_index("customer_id")["order_date"]
     frames = []
     for c in chains.values():
         if not c.enabled:
             continue
         if c.trigger == "初回購入":
             trig = first
-            second = pd_[pd_.groupby("customer_id").cumcount().eq(1).to_numpy()]   # days are sorted, unique
+            second = pd_[pd_["n"].eq(1).to_numpy()]
             stop = second.set_index("customer_id")["order_date"].reindex(trig.index)
         else:
             reg = customers.drop_duplicates("customer_id").set_index("customer_id")["registered_on"]

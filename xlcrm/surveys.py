@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .messages import BadInput, Problem
 
 SURVEY_TYPES = ("アンケート", "レビュー")
@@ -208,7 +209,7 @@ def build(customers: pd.DataFrame, contacts: pd.DataFrame | None, scored: pd.Dat
     from .lapse import STATUS, STATUS_EN
     resp = responses(contacts, scale, as_of)
     ignored, unscored = resp.attrs["ignored"], resp.attrs["unscored"]
-    resp = resp[resp["customer_id"].isin(set(customers["customer_id"]))]
+    resp = resp[schema.isin(resp["customer_id"], customers["customer_id"])]
     pc = per_customer(resp)
     seg_col = "segment_ja" if lang == "ja" else "segment"
     seg = (scored.set_index("customer_id")[seg_col].astype(object) if scored is not None and len(scored)

@@ -183,12 +183,13 @@ def test_jobs_hold_customers_out_and_the_report_shows_the_comparison(tmp_path):
     assert on_list == set(CONTACTED)          # held out: no step row, and no お礼 rule row instead
     rep = run("steps", p, as_of=day(55))
     assert rep.counts["control"][0]["verdict"] == "yes"
+    assert "利用。対照群との比較: F2 効果あり" in rep.summary_ja and "; control group: F2 Effective" in rep.summary_en
     v, ws = cells(p)
     r0 = row_of(v, "対照群との比較: F2(対照群 50%)")
-    assert v[f"A{r0 + 1}"] == ("起点から55日(3段目の25日 + 30日)たった人で、その間に2回目の購入があったかを比べます。"
-                               "起点が2024-06-01以降の人。")
-    assert [v.get(f"{c}{r0 + 2}") for c in "ABCDEF"] == ["群", "チェーンに入った", "判定できる", "注文した", "注文率",
-                                                         "95%区間"]
+    assert v[f"A{r0 + 1}"] == "人数=起点が2024-06-01以降でチェーンに入った人。判定可=そのうち起点から55日(3段目の25日 + 30日)たった人。"
+    assert v[f"A{r0 + 2}"] == "注文=判定可のうち、起点から55日以内に2回目の購入があった人。"
+    r0 += 1
+    assert [v.get(f"{c}{r0 + 2}") for c in "ABCDEF"] == ["群", "人数", "判定可", "注文", "注文率", "95%区間"]
     lo, hi = newcombe(17, 32, 7, 28)
     assert [v.get(f"{c}{r0 + 3}") for c in "ABCDE"] == ["送った群", 32, 32, 17, pytest.approx(17 / 32)]
     assert [v.get(f"{c}{r0 + 4}") for c in "ABCDE"] == ["対照群", 28, 28, 7, pytest.approx(0.25)]
@@ -203,7 +204,7 @@ def test_the_block_in_english_before_anyone_can_be_judged(tmp_path):
     run("followup", p, as_of=day(3))
     run("steps", p, as_of=day(50))
     v, _ = cells(p)
-    r0 = row_of(v, "Control group: F2 (50% held out)")
+    r0 = row_of(v, "Control group: F2 (50% held out)") + 1
     assert [v.get(f"{c}{r0 + 3}") for c in "ABCDE"] == ["Contacted", 32, 0, 0, None]
     assert v[f"B{r0 + 6}"] == "Too few: wait until each group has 20 customers to judge"
 
@@ -214,8 +215,9 @@ def test_without_hold_out_the_report_says_how_to_turn_it_on(tmp_path):
     assert r.counts["step_rows"] == 60 and "対照群" not in r.summary_ja
     run("steps", p, as_of=day(55))
     v, _ = cells(p)
-    r0 = row_of(v, "対照群との比較: 設定「ステップ対照群の割合(%)」が0のため、ステップで注文が増えたかは測れません。")
-    assert v[f"A{r0 + 1}"].startswith("10 などにすると")
+    r0 = row_of(v, "対照群との比較")
+    assert v[f"A{r0 + 1}"] == "設定「ステップ対照群の割合(%)」が0のため、ステップで注文が増えたかは測れません。"
+    assert v[f"A{r0 + 2}"].startswith("10 などにすると") and f"A{r0 + 4}" not in v
 
 
 @pytest.mark.parametrize("value,key", [(60, "st_bad_control_pct"), (-1, "st_bad_control_pct"),

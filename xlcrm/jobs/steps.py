@@ -48,7 +48,8 @@ def control_block(r: int, comp: list[dict], chains: dict, pct: float, judge_days
     t = lambda k, **kw: messages.text("st_ctl_" + k, lang, **kw)   # noqa: E731
     if not pct:
         lines = t("off").split("|")
-        return [(f"A{r}", [[x] for x in lines])], {}, [f"A{r}"], [f"A{r + 1 + i}" for i in range(len(lines) - 1)], []
+        return ([(f"A{r}", [[t("off_title")], *[[x] for x in lines]])], {}, [f"A{r}"],
+                [f"A{r + 1 + i}" for i in range(len(lines))], [])
     blocks, formats, titles, notes, centre = [], {}, [], [], []
     pc = lambda v: "" if pd.isna(v) else f"{v * 100:.1f}%"        # noqa: E731
     for x in comp:
@@ -57,7 +58,9 @@ def control_block(r: int, comp: list[dict], chains: dict, pct: float, judge_days
         what = t("what_first" if c.trigger == "初回購入" else "what_registered")
         note = (t("note", window=x["window"], last=c.steps[-1].n, days=c.steps[-1].days, judge=judge_days,
                   what=what, since=f"{x['since']:%Y-%m-%d}") if x["since"] is not None else t("note_none"))
-        rows = [[t("title", chain=x["chain"], pct=pct)], [note], t("cols").split("|")]
+        lines = note.split("|")
+        rows = [[t("title", chain=x["chain"], pct=pct)], *[[line] for line in lines], t("cols").split("|")]
+        head = r + 1 + len(lines)          # the column headers' row
         for g, k in (("treated", 0), ("control", 1)):
             a = res[g]
             rows.append([t(g), x["entered"][k], a["n"], a["buyers"], None if pd.isna(a["rate"]) else a["rate"],
@@ -67,9 +70,9 @@ def control_block(r: int, comp: list[dict], chains: dict, pct: float, judge_days
         rows.append([t("verdict"), t(x["verdict"], min=st.MIN_JUDGED)])
         blocks.append((f"A{r}", rows))
         titles.append(f"A{r}")
-        notes.append(f"A{r + 1}")
-        formats[f"E{r + 3}:E{r + 5}"] = "0.0%"
-        centre.append(f"B{r + 2}:F{r + 2}")
+        notes += [f"A{r + 1 + i}" for i in range(len(lines))]
+        formats[f"E{head + 1}:E{head + 3}"] = "0.0%"
+        centre.append(f"B{head}:F{head}")
         r += len(rows) + 1
     return blocks, formats, titles, notes, centre
 
@@ -155,6 +158,11 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     counts = {k: int(table[k].sum()) for k in ("reached", "open", "done", "ordered", "issued", "redeemed")}
     counts["chains"] = len(chains)
     msg = {g: messages.text("st_done", g, **counts) for g in ("ja", "en")}
+    if comp:    # the verdict's head word per chain: 効果あり / はっきりしない / 件数不足 / 逆効果の疑い
+        for g in msg:
+            v = ", ".join(f"{x['chain']} " + messages.text("st_ctl_" + x["verdict"], g, min=st.MIN_JUDGED)
+                          .split(":")[0] for x in comp)
+            msg[g] += messages.text("st_ctl_done", g, verdicts=v)
     ja, en = got.dates.add_to(msg["ja"], msg["en"])
     book.journal("steps", ja, en)
     return JobResult(ja, en, {**counts, "table": table, "summary": summary, "control": comp,

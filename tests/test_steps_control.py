@@ -185,6 +185,8 @@ def test_jobs_hold_customers_out_and_the_report_shows_the_comparison(tmp_path):
     assert rep.counts["control"][0]["verdict"] == "yes"
     assert "利用。対照群との比較: F2 効果あり" in rep.summary_ja and "; control group: F2 Effective" in rep.summary_en
     v, ws = cells(p)
+    r = row_of(v, "チェーン") + 2                  # the chain's own figures leave the 28 held out aside
+    assert [v.get(f"{c}{r}") for c in "ABEFG"] == ["F2", "初回購入", 0, 15, 17]
     r0 = row_of(v, "対照群との比較: F2(対照群 50%)")
     assert v[f"A{r0 + 1}"] == "人数=起点が2024-06-01以降でチェーンに入った人。判定可=そのうち起点から55日(3段目の25日 + 30日)たった人。"
     assert v[f"A{r0 + 2}"] == "注文=判定可のうち、起点から55日以内に2回目の購入があった人。"

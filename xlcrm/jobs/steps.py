@@ -144,9 +144,10 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     opts = options(settings)
     coupon_days = int(settings.get("coupon_days", 30))
     prog = st.progress(chains, customers, orders, as_of, **opts)
-    table = st.report(chains, prog, follow, orders, as_of, coupon_days=coupon_days, **opts)
-    summary = st.summary(chains, prog, **opts)
     pct = control_pct(settings)
+    shown = prog[~st.held_out(prog, pct, st.listed(follow))]    # the chain's own figures leave the control group out
+    table = st.report(chains, shown, follow, orders, as_of, coupon_days=coupon_days, **opts)
+    summary = st.summary(chains, shown, **opts)
     comp = st.control_comparison(chains, prog, follow, as_of, pct=pct, judge_days=coupon_days) if pct else []
     blocks, formats, titles, notes, centre = layout(summary, table, as_of, coupon_days, lang,
                                                     control=(comp, chains, pct, coupon_days))

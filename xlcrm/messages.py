@@ -382,6 +382,40 @@ _STEPS = {
     "st_no_coupons": ("クーポン付きの段はありません", "No step carries a coupon"),
     "st_off": ("(停止中)", "(off)"),
     "st_none": ("ステップがありません", "No steps"),
+    "st_bad_control_pct": ("0から50までの数で入力してください(%)", "must be a number from 0 to 50 (%)"),
+    "st_fu_held_out": ("(ステップの対照群{n}人には送りません)", " ({n} customers held out of the step chains)"),
+    "st_ctl_done": ("。対照群との比較: {verdicts}", "; control group: {verdicts}"),
+    "st_ctl_off_title": ("対照群との比較", "Control group"),
+    "st_ctl_off": ("設定「ステップ対照群の割合(%)」が0のため、ステップで注文が増えたかは測れません。|"
+                   "10 などにすると、チェーンに入る人のうちその割合にはステップもクーポンも送らず、|"
+                   "その人たちと送った人とで2回目の購入の率を比べます(誰を外すかは顧客と起点日で決まり、"
+                   "入れ替わりません)。",
+                   "The setting ステップ対照群の割合(%) is 0, so whether the steps bring orders cannot be measured.|"
+                   "Set it to e.g. 10: that share of customers entering a chain get no steps and no coupon,|"
+                   "and their second-order rate is compared with the others' (fixed by customer and trigger day)."),
+    "st_ctl_title": ("対照群との比較: {chain}(対照群 {pct:g}%)", "Control group: {chain} ({pct:g}% held out)"),
+    "st_ctl_note": ("人数=起点が{since}以降でチェーンに入った人。判定可=そのうち起点から{window}日({last}段目の{days}日 + "
+                    "{judge}日)たった人。|注文=判定可のうち、起点から{window}日以内に{what}があった人。",
+                    "Entered = customers whose trigger is {since} or later. Judged = those whose trigger is {window} "
+                    "days old (last step's day {days} + {judge}).|Ordered = judged customers who {what} within "
+                    "{window} days of the trigger."),
+    "st_ctl_note_none": ("まだ対照群の人がいません(対照群の最初の人の起点日から数えます)。",
+                         "No customer held out yet (counting starts at the first held-out customer's trigger)."),
+    "st_ctl_what_first": ("2回目の購入", "ordered a second time"),
+    "st_ctl_what_registered": ("初めての購入", "placed a first order"),
+    "st_ctl_cols": ("群|人数|判定可|注文|注文率|95%区間", "Group|Entered|Judged|Ordered|Rate|95% interval"),
+    "st_ctl_treated": ("送った群", "Contacted"),
+    "st_ctl_control": ("対照群", "Held out"),
+    "st_ctl_diff": ("差", "Difference"),
+    "st_ctl_verdict": ("判定", "Verdict"),
+    "st_ctl_few": ("件数不足: 判定できる人が各群{min}人以上になるまで待ってください",
+                   "Too few: wait until each group has {min} customers to judge"),
+    "st_ctl_yes": ("効果あり: 送った群の方が注文率が高い(区間が0より上)",
+                   "Effective: the contacted group orders more (interval above 0)"),
+    "st_ctl_unclear": ("はっきりしない: 差が0の場合もありえる(区間が0をまたぐ)",
+                       "Unclear: the difference may be 0 (interval spans 0)"),
+    "st_ctl_worse": ("逆効果の疑い: 送った群の方が注文率が低い(区間が0より下)",
+                     "Worse: the contacted group orders less (interval below 0)"),
 }
 
 # --- sales pipeline (商談段階 / SFA) -------------------------------------------------------------------------------

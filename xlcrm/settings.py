@@ -310,6 +310,13 @@ SURVEYS: list[Spec] = [
 ]
 
 # --- timed steps (ステップ) ------------------------------------------------------------------------------------
+def _step_pct(v):
+    n = _float(v)
+    if not 0 <= n <= 50:
+        raise ValueError("st_bad_control_pct")
+    return n
+
+
 STEPS: list[Spec] = [
     Spec("step_last_days", "ステップ最終段の日数", 30, _int,
          "ステップの最後の段を何日間フォローリストに残すか。これより前に起点のある顧客はチェーンに入りません。",
@@ -318,6 +325,13 @@ STEPS: list[Spec] = [
     Spec("coupon_days", "クーポン利用の判定日数", 30, _int,
          "ステップの日からこの日数以内に同じクーポンコードの注文があれば「利用」と数える。",
          "An order with the row's coupon code within this many days of the step's day counts as redeemed."),
+    Spec("step_control_pct", "ステップ対照群の割合(%)", 0.0, _step_pct,
+         "ステップを送らない対照群の割合(%、0〜50)。0なら全員に送ります。10などにすると、チェーンに入る人のうち"
+         "その割合(顧客と起点日で決まり、後から入れ替わりません)にステップもクーポンも送らず、ステップ状況で"
+         "2回目の購入が増えたかを比べます。",
+         "Share of customers entering a step chain who get no steps and no coupon (%, 0-50), to measure on "
+         "ステップ状況 whether the chain brings second orders; 0 = everyone gets the steps. Who is held out is "
+         "fixed by customer and trigger day."),
 ]
 
 SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *PIPELINE, *SURVEYS,

@@ -20,6 +20,7 @@ brace is bad input.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -386,6 +387,87 @@ def closing_notes(existing: pd.DataFrame | None, chains: dict[str, Chain], prog:
             out[x.follow_id] = messages.text("st_closed_finished", lang, date=d)
         elif x.state == "active" and int(x.current) != x.n:
             out[x.follow_id] = messages.text("st_closed_next", lang, name=c.step(int(x.current)).name, date=d)
+    return out
+
+
+# --- hold-out (対照群) -------------------------------------------------------------------------------------------
+
+MIN_JUDGED = 20      # customers per group below which the comparison says 件数不足 rather than guess
+
+
+def draw(chain: str, customer: str, trigger) -> float:
+    """A number in [0, 1) fixed by chain, customer and trigger day (sha256, as `campaign.seed_for`): the same on
+    every refresh and machine, and independent between chains and between a customer's triggers."""
+    key = f"{chain}:{customer}:{pd.Timestamp(trigger):%Y%m%d}".encode("utf-8")
+    return int(hashlib.sha256(key).hexdigest()[:8], 16) / 2 ** 32
+
+
+def listed(follow: pd.DataFrame | None) -> set:
+    """(chain, customer, trigger) of every step row on the list, whatever its 状態."""
+    out = set()
+    for fid in [] if follow is None or not len(follow) else follow["follow_id"]:
+        p = split_id(fid)
+        if p is not None:
+            out.add(p[:3])
+    return out
+
+
+def held_out(prog: pd.DataFrame, pct: float, on_list=()) -> np.ndarray:
+    """Per `progress` row: held out of its chain (no step rows, no coupon). A customer's draw below pct / 100
+    holds them out; one who already has a step row for that trigger (listed before the hold-out was on or
+    raised) stays contacted, so nobody moves in or out once a chain reached them."""
+    if not pct or not len(prog):
+        return np.zeros(len(prog), dtype=bool)
+    on_list = set(on_list)
+    return np.array([draw(c, i, t) < pct / 100 and (c, i, pd.Timestamp(t)) not in on_list
+                     for c, i, t in zip(prog["chain"], prog["customer_id"], prog["trigger"])], dtype=bool)
+
+
+def verdict(res: dict) -> str:
+    """件数不足 / 効果あり / 逆効果 / はっきりしない from a `campaign.compare` result (the 95% interval of the
+    difference above zero, below zero, or across it)."""
+    if min(res["treated"]["n"], res["control"]["n"]) < MIN_JUDGED:
+        return "few"
+    d = res["rate_diff"]
+    return "yes" if d["lo"] > 0 else "worse" if d["hi"] < 0 else "unclear"
+
+
+def control_comparison(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | None, as_of, *,
+                       pct: float, judge_days: int = 30) -> list[dict]:
+    """Per enabled chain: contacted vs held out, over the customers who entered it since it ran with a hold-out
+    (triggers from the first held-out customer's on, and not before the chain's first row on the list).
+
+    A customer can be judged once trigger + the last step's day + `judge_days` ≤ `as_of`; they *ordered* if their
+    chain-stopping purchase (初回購入: the second purchase day; 登録: the first order from registration) falls
+    within that window. Groups as assigned (intention to treat), compared with `campaign.compare`."""
+    from . import campaign as cp
+    as_of = pd.Timestamp(as_of).normalize()
+    on_list = listed(follow)
+    held = held_out(prog, pct, on_list)
+    out = []
+    for cid, c in chains.items():
+        if not c.enabled:
+            continue
+        mine = prog["chain"].eq(cid).to_numpy(dtype=bool)
+        p, h = prog[mine], held[mine]
+        first_row = min((t for ch, _, t in on_list if ch == cid), default=None)
+        since = None
+        if first_row is not None and h.any():
+            t = p["trigger"][h]
+            t = t[t.ge(first_row)]
+            since = t.min() if len(t) else None
+        window = c.steps[-1].days + judge_days
+        keep = p["trigger"].ge(since).to_numpy(dtype=bool) if since is not None else np.zeros(len(p), dtype=bool)
+        p, h = p[keep], h[keep]
+        judged = (p["trigger"] + pd.Timedelta(days=window)).le(as_of).to_numpy(dtype=bool)
+        bought = ((p["stop"] - p["trigger"]).dt.days <= window).to_numpy(dtype=bool)
+        outcome = pd.DataFrame({"customer_id": p["customer_id"].to_numpy(dtype=object)[judged],
+                                "group": np.where(h[judged], cp.CONTROL, cp.TREATED),
+                                "bought": bought[judged], "revenue": 0.0})
+        res = cp.compare(outcome)
+        out.append({"chain": cid, "since": since, "window": window,
+                    "entered": (int((~h).sum()), int(h.sum())), "result": res,
+                    "verdict": verdict(res) if "rate_diff" in res else "few"})
     return out
 
 

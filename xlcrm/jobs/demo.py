@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from .. import schema
 from ..book import open_book
 from ..messages import text
@@ -14,6 +16,22 @@ from .io import _text_headers
 # the jobs a demo runs, in the order a shop would: clean the list, score it, then act on it
 DEMO_JOBS = ("dedupe", "rfm", "lapse", "followup", "steps", "dashboard", "journey", "pipeline", "survey",
              "referrals")
+
+
+# the demo holds out 10% of each step chain so ステップ状況 shows its control-group block (a new book: 0, off)
+DEMO_STEP_CONTROL_PCT = 10
+
+
+def set_setting(book, item: str, value) -> None:
+    """Set one 設定 row's 値 by its 項目 (appended when the sheet lacks it), staff's other rows kept."""
+    raw = book.read_raw("設定")
+    cols = list(raw.columns)
+    hit = raw[cols[0]].astype(str).str.strip().eq(item)
+    if hit.any():
+        raw.loc[hit, cols[1]] = value
+    else:
+        raw = pd.concat([raw, pd.DataFrame([{cols[0]: item, cols[1]: value}])], ignore_index=True)
+    book.write_table("設定", raw, key=cols[0])
 
 
 def run_demo(out, *, customers: int = 1000, seed: int = 0, as_of=None, lang: str = "ja"):
@@ -33,6 +51,7 @@ def run_demo(out, *, customers: int = 1000, seed: int = 0, as_of=None, lang: str
             df = frames[key]
             book.write_table(t.ja, df, text_columns=_text_headers(t, df.columns))
         book.journal("demo", f"デモデータ 顧客{len(frames['customers'])}件", f"demo data, {len(frames['customers'])} customers")
+        set_setting(book, "ステップ対照群の割合(%)", DEMO_STEP_CONTROL_PCT)
         book.save()
     yield (f"デモデータ: 顧客 {len(frames['customers'])}件 / 注文 {len(frames['orders'])}件 / 対応履歴 {len(frames['contacts'])}件"
            if lang == "ja" else

@@ -227,15 +227,16 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     counts = {"skipped_optout": sum(gen.attrs.get("skipped_optout", {}).values())}
     notes = None
     if not campaign:   # step chains run on the everyday list; a campaign generates only its rules
-        from .steps import options, read_steps, step_rows
+        from .steps import control_pct, options, read_steps, step_rows
         chains, _ = read_steps(book)
         srows, cover, notes = step_rows(chains, customers, orders, existing, as_of, now, held_out=held_out,
-                                        lang=lang, **options(settings))
+                                        control_pct=control_pct(settings), lang=lang, **options(settings))
         # a chain replaces the rules it overlaps (お礼, F2 / prospect) for the customers it covers
         drop = [rid in cover and cid in cover[rid] for rid, cid in zip(gen["rule"], gen["customer_id"])]
         gen = pd.concat([gen[~pd.Series(drop, index=gen.index, dtype=bool)].assign(coupon=""), srows],
                         ignore_index=True)
-        counts.update(step_rows=len(srows), chains={f"step:{k}": k for k in chains})
+        counts.update(step_rows=len(srows), step_held_out=srows.attrs["held_out"],
+                      chains={f"step:{k}": k for k in chains})
         counts["skipped_optout"] += srows.attrs.get("skipped_optout", 0)
     if campaign:
         if not len(gen):
@@ -287,6 +288,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     if "step_rows" in counts:
         ja += messages.text("st_fu_done", "ja", rows=counts["step_rows"])
         en += messages.text("st_fu_done", "en", rows=counts["step_rows"])
+        if counts["step_held_out"]:
+            ja += messages.text("st_fu_held_out", "ja", n=counts["step_held_out"])
+            en += messages.text("st_fu_held_out", "en", n=counts["step_held_out"])
     if campaign:
         ja += "\n" + messages.text("fu_campaign_done", "ja", campaign=campaign, **counts)
         en += "\n" + messages.text("fu_campaign_done", "en", campaign=campaign, **counts)

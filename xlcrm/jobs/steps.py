@@ -26,16 +26,61 @@ def options(settings) -> dict:
     return {"last_days": int(settings.get("step_last_days", 30))}
 
 
-def step_rows(chains: dict, customers, orders, existing, as_of, now, *, held_out=(), last_days=30, lang="ja"):
-    """(step candidates, rule id -> customers the chains cover, closing notes) for the follow-up refresh."""
+def control_pct(settings) -> float:
+    return float(settings.get("step_control_pct", 0.0) or 0.0)
+
+
+def step_rows(chains: dict, customers, orders, existing, as_of, now, *, held_out=(), last_days=30, control_pct=0.0,
+              lang="ja"):
+    """(step candidates, rule id -> customers the chains cover, closing notes) for the follow-up refresh.
+    Customers a chain holds out (`control_pct`) get no rows, yet stay covered: the お礼 / F2 rules it replaces
+    must not reach them either, or the control group would be contacted after all."""
     prog = st.progress(chains, customers, orders, as_of, last_days=last_days)
-    gen = st.candidates(chains, prog, customers, as_of, exclude_customers=held_out, lang=lang)
+    out = st.held_out(prog, control_pct, st.listed(existing))
+    gen = st.candidates(chains, prog[~out], customers, as_of, exclude_customers=held_out, lang=lang)
+    gen.attrs["held_out"] = int((out & prog["state"].isin(["waiting", "active"]).to_numpy(dtype=bool)).sum())
     return gen, st.covered(chains, prog), st.closing_notes(existing, chains, prog, now, lang)
 
 
-def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, lang: str):
+def control_block(r: int, comp: list[dict], chains: dict, pct: float, judge_days: int, lang: str):
+    """(blocks, formats, titles, notes, centre) of the hold-out comparison from row `r`: one block per chain,
+    or, with no hold-out, two lines saying the setting exists and how to turn it on."""
+    t = lambda k, **kw: messages.text("st_ctl_" + k, lang, **kw)   # noqa: E731
+    if not pct:
+        lines = t("off").split("|")
+        return ([(f"A{r}", [[t("off_title")], *[[x] for x in lines]])], {}, [f"A{r}"],
+                [f"A{r + 1 + i}" for i in range(len(lines))], [])
+    blocks, formats, titles, notes, centre = [], {}, [], [], []
+    pc = lambda v: "" if pd.isna(v) else f"{v * 100:.1f}%"        # noqa: E731
+    for x in comp:
+        c = chains[x["chain"]]
+        res = x["result"]
+        what = t("what_first" if c.trigger == "初回購入" else "what_registered")
+        note = (t("note", window=x["window"], last=c.steps[-1].n, days=c.steps[-1].days, judge=judge_days,
+                  what=what, since=f"{x['since']:%Y-%m-%d}") if x["since"] is not None else t("note_none"))
+        lines = note.split("|")
+        rows = [[t("title", chain=x["chain"], pct=pct)], *[[line] for line in lines], t("cols").split("|")]
+        head = r + 1 + len(lines)          # the column headers' row
+        for g, k in (("treated", 0), ("control", 1)):
+            a = res[g]
+            rows.append([t(g), x["entered"][k], a["n"], a["buyers"], None if pd.isna(a["rate"]) else a["rate"],
+                         f"{pc(a['rate_lo'])}〜{pc(a['rate_hi'])}" if a["n"] else ""])
+        d = res.get("rate_diff")
+        rows.append([t("diff"), None, None, None, d["est"] if d else None, f"{pc(d['lo'])}〜{pc(d['hi'])}" if d else ""])
+        rows.append([t("verdict"), t(x["verdict"], min=st.MIN_JUDGED)])
+        blocks.append((f"A{r}", rows))
+        titles.append(f"A{r}")
+        notes += [f"A{r + 1 + i}" for i in range(len(lines))]
+        formats[f"E{head + 1}:E{head + 3}"] = "0.0%"
+        centre.append(f"B{head}:F{head}")
+        r += len(rows) + 1
+    return blocks, formats, titles, notes, centre
+
+
+def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, lang: str, control=None):
     """(blocks [(cell, rows)], number formats {range: format}, title cells, note cells, centred ranges) of the
-    ステップ状況 sheet: the chains, each chain's steps, the coupons. Nine columns: one page wide."""
+    ステップ状況 sheet: the chains, each chain's steps, the coupons, the hold-out comparison (`control`: the
+    arguments of `control_block` after the row). Nine columns: one page wide."""
     t = lambda k, **kw: messages.text("st_" + k, lang, **kw)   # noqa: E731
     now = dt.datetime.now().replace(microsecond=0)
     notes = t("note", days=coupon_days).split("|")
@@ -77,7 +122,15 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
     if len(cp):
         formats[f"F{r + 2}:F{r + 1 + len(cp)}"] = "0.0%"
         centre += [f"C{r + 1}:C{r + 1 + len(cp)}", f"D{r + 1}:F{r + 1}"]
-    return blocks, formats, titles, [f"A{2 + i}" for i in range(len(notes))], centre
+    notes = [f"A{2 + i}" for i in range(len(notes))]
+    if control is not None:
+        b, f, ti, n, c = control_block(r + len(rows) + 1, *control, lang)
+        blocks += b
+        formats.update(f)
+        titles += ti
+        notes += n
+        centre += c
+    return blocks, formats, titles, notes, centre
 
 
 def steps(book, settings, *, as_of=None) -> JobResult:
@@ -91,9 +144,13 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     opts = options(settings)
     coupon_days = int(settings.get("coupon_days", 30))
     prog = st.progress(chains, customers, orders, as_of, **opts)
-    table = st.report(chains, prog, follow, orders, as_of, coupon_days=coupon_days, **opts)
-    summary = st.summary(chains, prog, **opts)
-    blocks, formats, titles, notes, centre = layout(summary, table, as_of, coupon_days, lang)
+    pct = control_pct(settings)
+    shown = prog[~st.held_out(prog, pct, st.listed(follow))]    # the chain's own figures leave the control group out
+    table = st.report(chains, shown, follow, orders, as_of, coupon_days=coupon_days, **opts)
+    summary = st.summary(chains, shown, **opts)
+    comp = st.control_comparison(chains, prog, follow, as_of, pct=pct, judge_days=coupon_days) if pct else []
+    blocks, formats, titles, notes, centre = layout(summary, table, as_of, coupon_days, lang,
+                                                    control=(comp, chains, pct, coupon_days))
     book.reset_sheet(REPORT_SHEET)
     for cell, rows in blocks:
         book.write_range(REPORT_SHEET, cell, rows)
@@ -102,7 +159,13 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     counts = {k: int(table[k].sum()) for k in ("reached", "open", "done", "ordered", "issued", "redeemed")}
     counts["chains"] = len(chains)
     msg = {g: messages.text("st_done", g, **counts) for g in ("ja", "en")}
+    if comp:    # the verdict's head word per chain: 効果あり / はっきりしない / 件数不足 / 逆効果の疑い
+        for g in msg:
+            v = ", ".join(f"{x['chain']} " + messages.text("st_ctl_" + x["verdict"], g, min=st.MIN_JUDGED)
+                          .split(":")[0] for x in comp)
+            msg[g] += messages.text("st_ctl_done", g, verdicts=v)
     ja, en = got.dates.add_to(msg["ja"], msg["en"])
     book.journal("steps", ja, en)
-    return JobResult(ja, en, {**counts, "table": table, "summary": summary, **got.dates.counts()})
+    return JobResult(ja, en, {**counts, "table": table, "summary": summary, "control": comp,
+                              **got.dates.counts()})
 

@@ -489,6 +489,21 @@ def isin(values: pd.Series, lookup) -> np.ndarray:
     return pac.is_in(arr, value_set=ref).fill_null(False).to_numpy(zero_copy_only=False)
 
 
+def lookup(keyed: pd.Series, keys) -> np.ndarray:
+    """`keyed.reindex(keys)` as an object array (None where a key is missing) for a Series indexed by unique ids;
+    Arrow's index_in finds the positions ten times faster than pandas' indexer on Arrow-backed strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pac
+    try:
+        ref = pa.array(pd.Series(keyed.index, dtype="str").array, type=pa.large_string())
+        arr = pa.array(pd.Series(keys, dtype="str").array, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return keyed.reindex(keys).astype(object).to_numpy()
+    pos = pac.index_in(arr, value_set=ref).fill_null(-1).to_numpy(zero_copy_only=False)
+    vals = np.append(keyed.to_numpy(dtype=object), None)
+    return vals[pos]
+
+
 def check_references(customers: pd.DataFrame, other: pd.DataFrame, sheet: str, *, shown: int = 5) -> None:
     """Every customer_id in `other` (orders, contacts) must exist in customers; else BadInput counting the rows
     (and distinct ids) and naming the cells of the first `shown` of them."""

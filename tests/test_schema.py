@@ -124,3 +124,16 @@ def test_settings_from_the_sheet():
     with pytest.raises(BadInput) as e:
         settings.load(bad)
     assert e.value.problems[0].row == 2
+
+
+def test_isin_and_lookup_on_ids_match_pandas():
+    import numpy as np
+    ids = pd.Series(["C1", "C2", None, "C9", "C2"], dtype="str")
+    known = pd.Series(["C2", "C1", "C3"], dtype="str")
+    assert schema.isin(ids, known).tolist() == [True, True, False, False, True]
+    assert schema.isin(ids, {"C9"}).tolist() == [False, False, False, True, False]
+    assert schema.isin(pd.Series(["a", 1], dtype=object), ["a"]).tolist() == [True, False]   # mixed: pandas' way
+    keyed = pd.Series(["優良", "休眠"], index=pd.Index(["C1", "C2"], dtype="str"))
+    got = schema.lookup(keyed, ids)
+    assert list(got) == ["優良", "休眠", None, None, "休眠"]
+    assert isinstance(got, np.ndarray)

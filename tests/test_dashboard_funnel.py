@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from xlcrm import dashboard as db
+from xlcrm import journey as jr
 from xlcrm import schema
 from xlcrm.book import open_book
 from xlcrm.jobs import dashboard as job
@@ -53,9 +54,9 @@ def test_core_funnel_by_hand_and_kpis_agree_with_it_despite_returns():
 def test_biggest_drop_is_none_when_nobody_drops_off():
     fu = pd.DataFrame({"step": ["prospect", "first"], "customers": [2, 2], "conversion": [np.nan, 1.0],
                        "drop_off": [np.nan, 0.0], "overall": [1.0, 1.0]})
-    assert db.biggest_drop(fu) is None
+    assert jr.biggest_drop(fu) is None
     fu["drop_off"] = [np.nan, 1.0]
-    assert db.biggest_drop(fu) == "first"
+    assert jr.biggest_drop(fu) == "first"
 
 
 def block(ws, title, ncols, nrows=None):

@@ -28,6 +28,11 @@ def _print_result(result, lang: str) -> None:
     print(result.summary(lang))
 
 
+def _as_of_overrides(args) -> dict | None:
+    """--as-of as a settings override (None: 基準日 on 設定, else today)."""
+    return {"as_of": args.as_of} if getattr(args, "as_of", None) is not None else None
+
+
 def _snapshot_note(path, lang: str) -> None:
     """After a read-only command: one line on stderr when the book is open in Excel (read as last saved)."""
     from pathlib import Path
@@ -97,7 +102,7 @@ def _cmd_run(args) -> int:
     if args.job not in JOBS:
         print(f"ジョブ「{args.job}」はありません / no job '{args.job}': {', '.join(sorted(JOBS))}", file=sys.stderr)
         return 2
-    _print_result(run(args.job, args.book, overrides={"as_of": args.as_of}), args.lang)
+    _print_result(run(args.job, args.book, overrides=_as_of_overrides(args)), args.lang)
     return 0
 
 
@@ -311,13 +316,9 @@ def _add_followup(sub) -> None:
     p.set_defaults(func=_cmd_report)
 
 
-def _fu_overrides(args) -> dict | None:
-    return {"as_of": args.as_of} if getattr(args, "as_of", None) is not None else None
-
-
 def _cmd_followup(args) -> int:
     from .jobs import run
-    over = _fu_overrides(args) or {}
+    over = _as_of_overrides(args) or {}
     if args.control_pct is not None:
         over["control_pct"] = args.control_pct
     if args.seed is not None:
@@ -342,20 +343,20 @@ def _cmd_card(args) -> int:
 
 def _cmd_campaign_report(args) -> int:
     from .jobs.followup import campaign_report, run_job
-    _print_result(run_job(campaign_report, args.book, overrides=_fu_overrides(args), campaign=args.campaign),
+    _print_result(run_job(campaign_report, args.book, overrides=_as_of_overrides(args), campaign=args.campaign),
                   args.lang)
     return 0
 
 
 def _cmd_dashboard(args) -> int:
     from .jobs import run
-    _print_result(run("dashboard", args.book, overrides=_fu_overrides(args)), args.lang)
+    _print_result(run("dashboard", args.book, overrides=_as_of_overrides(args)), args.lang)
     return 0
 
 
 def _cmd_report(args) -> int:
     from .jobs.dashboard import report
-    _print_result(report(args.book, args.out, overrides=_fu_overrides(args)), args.lang)
+    _print_result(report(args.book, args.out, overrides=_as_of_overrides(args)), args.lang)
     _snapshot_note(args.book, args.lang)
     return 0
 
@@ -371,7 +372,7 @@ def _add_journey(sub) -> None:
 
 def _cmd_journey(args) -> int:
     from .jobs import run
-    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    overrides = _as_of_overrides(args)
     _print_result(run("journey", args.book, overrides=overrides), args.lang)
     return 0
 
@@ -387,8 +388,7 @@ def _add_steps(sub) -> None:
 
 def _cmd_steps(args) -> int:
     from .jobs import run
-    _print_result(run("steps", args.book, overrides={"as_of": args.as_of} if args.as_of is not None else None),
-                  args.lang)
+    _print_result(run("steps", args.book, overrides=_as_of_overrides(args)), args.lang)
     return 0
 
 
@@ -408,7 +408,7 @@ def _cmd_pipeline(args) -> int:
     import json
 
     from .jobs import run
-    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    overrides = _as_of_overrides(args)
     result = run("pipeline", args.book, overrides=overrides, staff=args.staff)
     view = result.counts["view"]
     if args.json:
@@ -441,7 +441,7 @@ def _add_survey(sub) -> None:
 
 
 def _cmd_survey(args) -> int:
-    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    overrides = _as_of_overrides(args)
     if args.json:
         import json
 
@@ -468,7 +468,7 @@ def _cmd_referrals(args) -> int:
     import json
 
     from .jobs import run
-    overrides = {"as_of": args.as_of} if args.as_of is not None else None
+    overrides = _as_of_overrides(args)
     result = run("referrals", args.book, overrides=overrides)
     if args.json:
         print(json.dumps(result.counts, ensure_ascii=False, indent=1))

@@ -9,7 +9,7 @@
   and without a damped trend; MAPE).
 - `segment_movement`: how customers moved between RFM segments since the previous snapshot (RFM 効果推移).
 - the customer funnel (見込み → 初回購入 → F2 → 定期・リピート → 優良) and F2 / repeat rate by channel come from
-  `journey.build` unchanged, so the dashboard and the ジャーニー sheet show the same figures; `biggest_drop` names
+  `journey.build` unchanged, so the dashboard and the ジャーニー sheet show the same figures; `journey.biggest_drop` names
   the step that loses the most customers.
 """
 from __future__ import annotations
@@ -380,13 +380,6 @@ def roll_snapshot(stored: pd.DataFrame | None, scored: pd.DataFrame, date, *, se
     return out.reset_index(drop=True), prev, prev_date
 
 
-def biggest_drop(funnel: pd.DataFrame) -> str | None:
-    """The funnel step (journey.STEPS key) that loses the most customers from the step before, as the journey job
-    reports it; None when nobody drops off."""
-    drop = funnel.set_index("step")["drop_off"].iloc[1:].fillna(0)
-    return drop.idxmax() if drop.gt(0).any() else None
-
-
 def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, lapse: pd.DataFrame, as_of, *,
           history: pd.DataFrame | None = None, snapshot: pd.DataFrame | None = None, f2_days: int = 90,
           cohort_months: int = 12, horizon: int = 6, holdout: int = 6, segment_col: str = "segment_ja") -> dict:
@@ -411,5 +404,5 @@ def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, l
         "revenue": rev, "forecast": fc,
         "history": hist, "snapshot": stored, "movement": moves, "movement_since": prev_date,
         "movement_summary": movement_summary(moves),
-        "funnel": jr["funnel"], "funnel_drop": biggest_drop(jr["funnel"]), "channels": jr["channels"],
+        "funnel": jr["funnel"], "funnel_drop": journey.biggest_drop(jr["funnel"]), "channels": jr["channels"],
     }

@@ -154,6 +154,13 @@ def funnel(st: pd.DataFrame, steps=STEPS) -> pd.DataFrame:
                          "overall": overall.astype(float)})
 
 
+def biggest_drop(funnel: pd.DataFrame) -> str | None:
+    """The step (STEPS key) that loses the most customers from the step before; None when nobody drops off.
+    Where customers drop off is the point to fix: the ジャーニー sheet and the dashboard both name it."""
+    drop = funnel.set_index("step")["drop_off"].iloc[1:].fillna(0)
+    return drop.idxmax() if drop.gt(0).any() else None
+
+
 def funnel_by(st: pd.DataFrame, by: str) -> pd.DataFrame:
     """Funnel from 初回購入 per value of `by` (first_month or acq_channel): counts per step and each step's
     conversion from the step before (columns first, f2, repeat, top, f2_rate, repeat_rate, top_rate)."""

@@ -267,20 +267,13 @@ DASHBOARD: list[Spec] = [
 ]
 
 # --- sales pipeline (商談) ------------------------------------------------------------------------------------------
-def _days(v):
-    n = _int(v)
-    if n < 1:
-        raise ValueError("bad_number")
-    return n
-
-
 PIPELINE: list[Spec] = [
-    Spec("pipeline_stall_days", "停滞日数", 30, _days,
+    Spec("pipeline_stall_days", "停滞日数", 30, _positive_int,
          "商談シート: 段階がこの日数以上変わらない進行中の商談を「停滞」として一覧にする"
          "(フォローリストはルールシート「商談の停滞」の日数を使う)。",
          "商談 sheet: open deals whose stage has not changed for this many days are listed as stalled (the "
          "follow-up list uses the days of the rule 'stalled' on the ルール sheet)."),
-    Spec("pipeline_period_days", "成約率の集計日数", 365, _days,
+    Spec("pipeline_period_days", "成約率の集計日数", 365, _positive_int,
          "商談シート: 基準日までのこの日数の間に決着した商談で、成約・失注の件数、成約率、成約までの日数を数える。",
          "商談 sheet: won / lost counts, win rate and days to win count deals closed within this many days up "
          "to the as-of date."),
@@ -347,7 +340,10 @@ class Settings(dict):
         except KeyError:
             raise AttributeError(k) from None
 
-    def as_of_date(self) -> pd.Timestamp:
+    def as_of_date(self, given=None) -> pd.Timestamp:
+        """The day a job counts up to: `given` (its own --as-of) when set, else 基準日 on 設定, else today."""
+        if given is not None:
+            return pd.Timestamp(given).normalize()
         return self["as_of"] if self.get("as_of") is not None else pd.Timestamp(dt.date.today())
 
 

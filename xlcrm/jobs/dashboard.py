@@ -258,7 +258,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
 def dashboard(book, settings, *, as_of=None) -> JobResult:
     """Recompute the dashboard and rewrite the ダッシュボード sheet with its charts; keep the segment history."""
     lang = settings.get("lang", "ja")
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     blocks, formats, refs = layout(d, lang)
     book.reset_sheet(SHEET)
@@ -596,7 +596,7 @@ def report(book_path, out_dir, *, as_of=None, overrides: dict | None = None) -> 
     out.mkdir(parents=True, exist_ok=True)
     with open_book(book_path, read_only=True) as book:
         s = book.settings(overrides)
-        as_of = pd.Timestamp(as_of).normalize() if as_of is not None else s.as_of_date()
+        as_of = s.as_of_date(as_of)
         d = compute(book, s, as_of)
     figs = figures(d, s.get("lang", "ja"))
     files = []

@@ -194,7 +194,7 @@ def run_job(job, target, *, overrides: dict | None = None, **options) -> JobResu
 def followup(book, settings, *, as_of=None, now=None, campaign: str | None = None, rules=None) -> JobResult:
     """Refresh the フォローリスト; with `campaign`, generate the rules `rules` (comma-separated ids) as a campaign."""
     lang = _lang(settings)
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     now = pd.Timestamp(now) if now is not None else _now()
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
@@ -309,7 +309,7 @@ def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:
     Written to the キャンペーン結果 sheet (replaced each time) and returned as the summary.
     """
     lang = _lang(settings)
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     campaigns = read_table(book, cp.CAMPAIGNS_TABLE)
     members = read_table(book, cp.MEMBERS_TABLE)
     if campaigns is None or campaign not in set(campaigns["campaign_id"]) or members is None:
@@ -369,7 +369,7 @@ def customer_card(book, settings, *, customer: str | None = None, as_of=None) ->
     cid = customer or _card_cells(book).get("customer", "")
     if not cid:
         raise BadInput([Problem(CARD_SHEET, CARD_ID_ROW, "B", "ct_no_customer", cell="B2")])
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     got = read_orders(book)
     customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)

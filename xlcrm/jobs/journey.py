@@ -119,7 +119,7 @@ def compute(book, settings, as_of) -> dict:
 def journey(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the ジャーニー sheet and the 来店回数 / 最終来店日 columns of 顧客."""
     lang = settings.get("lang", "ja")
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     blocks, formats, refs = layout(d, lang)
     book.reset_sheet(SHEET)
@@ -133,7 +133,7 @@ def journey(book, settings, *, as_of=None) -> JobResult:
         _t("last_visit", hl): v["last_visit"].to_numpy()}), key="customer_id")
     charts = _decorate(book, formats, refs, lang)
     fu = d["funnel"].set_index("step")
-    worst = fu["drop_off"].iloc[1:].idxmax() if fu["drop_off"].iloc[1:].fillna(0).gt(0).any() else None
+    worst = jr.biggest_drop(d["funnel"])
     counts = {s: int(fu.loc[s, "customers"]) for s in jr.STEPS}
     counts.update(visitors=int((v["visit_count"] > 0).sum()), channels=len(d["channels"]), charts=charts,
                   worst=worst)

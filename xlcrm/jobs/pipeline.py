@@ -118,7 +118,7 @@ def pipeline(book, settings, *, as_of=None, staff: str | None = None) -> JobResu
     """Rewrite the 商談 sheet and the 商談段階 / 段階日 columns of 顧客. `staff` narrows the returned view (the
     counts' "view") to one owner; the sheet always shows everyone."""
     lang = settings.get("lang", "ja")
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     customers, orders, contacts, dates = _read(book, as_of)
     d = pl.build(customers, orders, contacts, as_of, **options(settings))
     view = d

@@ -144,7 +144,7 @@ def compute(book, settings, as_of) -> dict:
 def referrals(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the 紹介 sheet and the 紹介人数 column of 顧客."""
     lang = settings.get("lang", "ja")
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     status, window = reward_status(book)
     blocks, formats, refs = layout(d, status, lang, window)

@@ -136,7 +136,7 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
 def steps(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the ステップ状況 sheet: per chain and step, where customers stand and what the steps achieved."""
     lang = settings.get("lang", "ja")
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
     chains, _ = read_steps(book)

@@ -157,7 +157,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
 def survey(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the 満足度 sheet and the 最新評価 / 評価日 columns of 顧客."""
     lang = settings.get("lang", "ja")
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else settings.as_of_date()
+    as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     blocks, fmt = layout(d, lang)
     book.reset_sheet(SHEET)

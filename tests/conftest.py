@@ -18,6 +18,27 @@ CUSTOMUI14 = """<customUI xmlns="http://schemas.microsoft.com/office/2009/07/cus
 REL14 = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 
 
+QUICKSTART = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"   # a real VBA project, from xlwings
+
+
+def macro_book():
+    """xlwings' quickstart workbook with its first sheet blanked and named 顧客: (workbook, that sheet)."""
+    wb = openpyxl.load_workbook(QUICKSTART, keep_vba=True)
+    ws = wb.active
+    ws.title = "顧客"
+    for row in ws.iter_rows():
+        for cell in row:
+            cell.value = None
+    return wb, ws
+
+
+def sheet(path, name):
+    """A sheet's table as a DataFrame (header row 1), as staff would see it."""
+    import pandas as pd
+    rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
 def add_table(ws, name, rows, top=1, left=1):
     from xlcrm.book.base import col_letter
     for i, r in enumerate(rows):

@@ -11,12 +11,7 @@ from xlcrm.jobs import run
 from xlcrm.jobs.followup import TIMELINE_ROW, campaign_report, customer_card, run_job
 from xlcrm.messages import BadInput
 
-
-def sheet(path, name):
-    """A sheet's table as a DataFrame (header row 1), as staff would see it."""
-    wb = openpyxl.load_workbook(path)
-    rows = list(wb[name].iter_rows(values_only=True))
-    return pd.DataFrame(rows[1:], columns=rows[0])
+from conftest import sheet
 
 
 def edit(path, name, key_header, key, **values):

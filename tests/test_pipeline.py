@@ -15,14 +15,13 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-import xlwings
 
 from xlcrm import followup, schema
 from xlcrm import pipeline as pl
 from xlcrm.jobs import run
 from xlcrm.messages import BadInput
 
-from conftest import add_table
+from conftest import add_table, macro_book
 
 AS_OF = "2024-06-30"
 # (顧客ID, 区分, 氏名, 担当者)
@@ -163,13 +162,7 @@ def test_no_deals_at_all():
 
 def write_book(path: Path, contact_rows=CONTACT_ROWS, settings=()) -> Path:
     """An .xlsm with a real VBA project (xlwings' quickstart) and our four tables."""
-    src = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
-    wb = openpyxl.load_workbook(src, keep_vba=True)
-    ws = wb.active
-    ws.title = "顧客"
-    for row in ws.iter_rows():
-        for cell in row:
-            cell.value = None
+    wb, ws = macro_book()
     add_table(ws, "顧客", [["顧客ID", "区分", "氏名", "担当者", "電話番号", "スタッフメモ"]]
               + [[*r, f"03-0000-000{i}", "メモ" + r[0]] for i, r in enumerate(CUSTOMER_ROWS)])
     add_table(wb.create_sheet("注文"), "注文", [["注文ID", "顧客ID", "注文日", "金額"]] + [list(r) for r in ORDER_ROWS])

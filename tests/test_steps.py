@@ -14,7 +14,7 @@ from xlcrm import steps as st
 from xlcrm.jobs import run
 from xlcrm.messages import BadInput
 
-from conftest import add_table
+from conftest import add_table, sheet
 from fu_data import customers, orders
 
 D0 = pd.Timestamp("2024-06-01")          # everyone's first order
@@ -192,11 +192,6 @@ def make_book(path, *, with_coupon=True):
     add_table(wb.create_sheet("設定"), "設定", [["項目", "値"], ["担当者一覧", "山田、鈴木"]])
     wb.save(path)
     return path
-
-
-def sheet(path, name):
-    rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
-    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 def set_cells(path, name, values: dict):

@@ -9,7 +9,6 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-import xlwings
 from statsmodels.stats.proportion import proportion_confint
 
 from xlcrm import followup as fu
@@ -18,7 +17,7 @@ from xlcrm.jobs import run
 from xlcrm.jobs.steps import step_rows
 from xlcrm.messages import BadInput
 
-from conftest import add_table
+from conftest import add_table, macro_book
 from fu_data import customers, orders
 
 D0 = pd.Timestamp("2024-06-01")                    # everyone's first order
@@ -145,13 +144,7 @@ def test_verdicts():
 # --- the jobs on a real .xlsm -----------------------------------------------------------------------------------
 
 def write_book(path: Path, pct=None, lang="ja") -> Path:
-    src = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
-    wb = openpyxl.load_workbook(src, keep_vba=True)
-    ws = wb.active
-    ws.title = "顧客"
-    for row in ws.iter_rows():
-        for cell in row:
-            cell.value = None
+    wb, ws = macro_book()
     add_table(ws, "顧客", [["顧客ID", "氏名", "メール", "メール可否"]]
               + [[i, f"客 {i}", f"{i.lower()}@example.jp", "可"] for i in IDS])
     add_table(wb.create_sheet("注文"), "注文", [["注文ID", "顧客ID", "注文日", "金額"]]

@@ -23,7 +23,7 @@ from xlcrm import surveys as sv
 from xlcrm.jobs import run
 from xlcrm.messages import BadInput
 
-from conftest import add_table
+from conftest import add_table, sheet
 
 AS_OF = "2024-06-30"
 # (対応ID, 顧客ID, 日時, 種別, 評価)
@@ -221,11 +221,6 @@ def write_book(path, rows=CONTACT_ROWS, extra_settings=()):
     add_table(wb.create_sheet("設定"), "設定", [["項目", "値", "説明"], ["基準日", AS_OF, ""], *extra_settings])
     wb.save(path)
     return path
-
-
-def sheet(path, name):
-    rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
-    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 def edit_row(path, name, key_header, key, **values):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .purchases import first_purchase
 from .schema import SFA_STAGES
 
 OPEN_STAGES = SFA_STAGES[:3]                  # 問い合わせ, 提案, 見積
@@ -58,9 +59,7 @@ def history(customers: pd.DataFrame, orders: pd.DataFrame | None, contacts: pd.D
     h["day"] = h["at"].dt.normalize()
     h = h.sort_values(["customer_id", "day", "at", "row"], kind="stable")
     if orders is not None and len(orders):
-        o = orders[(orders["amount"].to_numpy(dtype=float) > 0) & orders["order_date"].notna()
-                   & (orders["order_date"] < end)]
-        first = o.groupby(o["customer_id"].astype(str))["order_date"].min().dt.normalize()
+        first = first_purchase(orders, as_of)
         before = h[h["day"].le(first.reindex(h["customer_id"]).to_numpy())]
         last = before.groupby("customer_id")["stage"].last()
         won = last.index[last.ne(WON).to_numpy()]

@@ -25,3 +25,10 @@ def purchase_days(orders: pd.DataFrame, as_of) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": pd.array(np.asarray(labels, dtype=object)[codes], dtype="str"),
                          "order_date": day.astype("datetime64[D]").astype("datetime64[ns]"),
                          "n": np.arange(len(codes)) - start})
+
+
+def first_purchase(orders: pd.DataFrame, as_of) -> pd.Series:
+    """Each buyer's first purchase day up to `as_of` (index customer_id)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    o = orders[(orders["amount"].to_numpy(dtype=float) > 0) & (orders["order_date"] < as_of + pd.Timedelta(days=1))]
+    return o.groupby(o["customer_id"].astype(str))["order_date"].min().dt.normalize()

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .messages import BadInput, Problem
-from .purchases import purchase_days
+from .purchases import first_purchase, purchase_days
 
 SHEET = "顧客"
 
@@ -218,8 +218,7 @@ def rewards(customers: pd.DataFrame, orders: pd.DataFrame, as_of, lookback_days:
     _, targets = _targets(customers)
     c = customers.loc[targets.index, ["customer_id", "name"]].assign(referrer_id=targets)
     c = c[c["referrer_id"].notna() & c["referrer_id"].ne(c["customer_id"])]
-    o = orders[(orders["amount"].to_numpy(dtype=float) > 0) & (orders["order_date"] < as_of + pd.Timedelta(days=1))]
-    first = o.groupby("customer_id")["order_date"].min().dt.normalize()
+    first = first_purchase(orders, as_of)
     c = c.assign(first_order=first.reindex(c["customer_id"]).to_numpy(dtype="datetime64[ns]"))
     age = (as_of - c["first_order"]).dt.days
     c = c[age.between(0, lookback_days).to_numpy()]

@@ -497,6 +497,17 @@ def _add_build(sub) -> None:
     p.add_argument("--mac", action="store_true", help="Interpreter_Mac に書く / write Interpreter_Mac")
     p.set_defaults(func=_cmd_set_interpreter)
 
+    p = sub.add_parser("release", help="Windows用の配布フォルダーを作る(wheel・CRM.xlsm・setup.bat) / "
+                                       "build the Windows set-up folder (wheel, CRM.xlsm, setup.bat)")
+    p.add_argument("--out", required=True, help="出力先(新しい、または空のフォルダー) / output folder, new or empty")
+    p.add_argument("--with-deps", action="store_true",
+                   help="依存パッケージのWindows用wheelも入れる(オフラインで入れられる) / bundle the dependencies' "
+                        "Windows wheels (offline set-up)")
+    p.add_argument("--python", action="append", dest="pythons", metavar="3.X",
+                   help="--with-deps の対象Python(繰り返し可) / Python versions for --with-deps "
+                        "(repeatable; default 3.11 3.12 3.13)")
+    p.set_defaults(func=_cmd_release)
+
 
 def _cmd_build(args) -> int:
     from pathlib import Path
@@ -521,6 +532,13 @@ def _cmd_doctor(args) -> int:
 def _cmd_set_interpreter(args) -> int:
     from . import doctor
     print(doctor.set_interpreter(args.book, args.python, "darwin" if args.mac else None))
+    return 0
+
+
+def _cmd_release(args) -> int:
+    from . import release
+    pythons = tuple(args.pythons) if args.pythons else release.PYTHONS
+    print(release.make_release(args.out, with_deps=args.with_deps, pythons=pythons).summary(args.lang))
     return 0
 
 

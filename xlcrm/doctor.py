@@ -8,6 +8,7 @@ existence, PATH lookup, the interpreter's packages) can be injected, so the chec
 """
 from __future__ import annotations
 
+import ntpath
 import os
 import re
 import shutil
@@ -136,6 +137,10 @@ def check(workbook: str | Path | None = None, conf: list[list] | None = None, *,
 
     os_name = "Mac" if platform == "darwin" else "Win"
     interpreter = values.get(f"INTERPRETER_{os_name.upper()}") or values.get("INTERPRETER") or "python"
+    # xlwings expands %VARIABLES% in every setting on Windows: setup.ps1 writes %LOCALAPPDATA%\xlcrm\venv\...
+    # so one workbook works for every user name
+    expanded = ntpath.expandvars(interpreter) if os_name == "Win" else interpreter
+    shown = interpreter if expanded == interpreter else f"{interpreter} ({expanded})"
     python = None
     if platform in ("win32", "darwin"):
         if interpreter in ("python", "pythonw", "python3"):
@@ -144,12 +149,12 @@ def check(workbook: str | Path | None = None, conf: list[list] | None = None, *,
                                     None if found else "dr_interpreter_fix",
                                     {"os": os_name, "path": interpreter, "found": found or "-"}))
             python = found
-        elif exists(interpreter):
-            findings.append(Finding(OK, "dr_interpreter_ok", None, {"path": interpreter}))
-            python = interpreter
+        elif exists(expanded):
+            findings.append(Finding(OK, "dr_interpreter_ok", None, {"path": shown}))
+            python = expanded
         else:
             findings.append(Finding(ERROR, "dr_interpreter_missing", "dr_interpreter_fix",
-                                    {"os": os_name, "path": interpreter}))
+                                    {"os": os_name, "path": shown}))
         if python and "\\windowsapps\\" in python.lower().replace("/", "\\"):
             findings.append(Finding(ERROR, "dr_store_python", "dr_store_python_fix", {"path": python}))
         if excel_path and "\\windowsapps\\" in str(excel_path).lower().replace("/", "\\"):

@@ -29,6 +29,21 @@ def test_fresh_workbook_on_a_good_windows_machine(book):
     assert doctor.exit_code(f) == 0
 
 
+def test_interpreter_under_localappdata_is_expanded_as_xlwings_does(book, monkeypatch):
+    # setup.ps1 writes %LOCALAPPDATA%\xlcrm\venv\... so one workbook serves every user name
+    conf = [["Interpreter_Win", r"%LOCALAPPDATA%\xlcrm\venv\Scripts\python.exe"], ["UDF Modules", "xlcrm.udfs"]]
+    venv = r"C:\Users\山田\AppData\Local\xlcrm\venv\Scripts\python.exe"
+    monkeypatch.setenv("LOCALAPPDATA", r"C:\Users\山田\AppData\Local")
+    f = doctor.check(book, conf, platform="win32", exists=lambda p: p == venv,
+                     probe=lambda p: {"xlwings": "0.37.8", "xlcrm": p == venv})
+    assert keys(f, "error") == [] and "dr_interpreter_ok" in keys(f)
+    assert venv in doctor.report(f, "en")
+    monkeypatch.setenv("LOCALAPPDATA", r"C:\Users\sato\AppData\Local")   # a PC where setup.bat has not run
+    f = doctor.check(book, conf, platform="win32", exists=lambda p: p == venv)
+    assert keys(f, "error") == ["dr_interpreter_missing"]
+    assert r"C:\Users\sato\AppData\Local\xlcrm\venv\Scripts\python.exe" in doctor.report(f, "en")
+
+
 def test_interpreter_path_that_does_not_exist(book):
     conf = [["Interpreter_Win", r"C:\Python39\python.exe"], ["UDF Modules", "xlcrm.udfs"]]
     f = doctor.check(book, conf, platform="win32", exists=lambda p: False)

@@ -130,12 +130,17 @@ def build_wheel(root: Path, out: Path) -> Path:
     wheels = sorted(out.glob("xlcrm-*.whl"))
     if len(wheels) != 1:
         raise XlcrmError("rel_pip_failed", what="pip wheel", detail=", ".join(p.name for p in wheels) or "-")
-    with zipfile.ZipFile(wheels[0]) as z:
-        missing = sorted(set(package_files(root / "xlcrm")) - set(z.namelist()))
+    return check_wheel(wheels[0], root / "xlcrm")
+
+
+def check_wheel(wheel: Path, package: Path) -> Path:
+    """The wheel, if it holds every file of the package; else it is deleted and the missing files named."""
+    with zipfile.ZipFile(wheel) as z:
+        missing = sorted(set(package_files(package)) - set(z.namelist()))
     if missing:
-        wheels[0].unlink()
+        wheel.unlink()
         raise XlcrmError("rel_wheel_incomplete", n=len(missing), files=", ".join(missing[:5]))
-    return wheels[0]
+    return wheel
 
 
 def wheel_requirements(wheel: Path) -> list[str]:

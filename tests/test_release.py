@@ -247,6 +247,11 @@ def test_setup_ps1_uses_only_variables_it_sets(ps1):
                  "outputencoding"}
     assert used - assigned - automatic == set()
     assert {"venvpython", "workbook", "confpython", "xlwingsversion"} <= used
+    # inside "...", PowerShell reads letters right after a variable as part of its name ("$VenvDirを" is the
+    # variable VenvDirを): Python's \w has the same Unicode letters, the grammar above does not
+    in_strings = {m.lower() for lit in _nodes(root, "expandable_string_literal")
+                  for m in re.findall(r"\$(\w+)", lit.text.decode())}
+    assert in_strings and in_strings - assigned - automatic == set()
 
 
 @pytest.mark.slow

@@ -87,6 +87,12 @@ if (-not (Test-Path -LiteralPath $Wheel -PathType Leaf)) {
 if (-not (Test-Path -LiteralPath $Workbook -PathType Leaf)) {
     Fail "ブックが見つかりません: $Workbook"
 }
+# Excel keeps an owner file ~$<name> beside an open workbook; the set-up rewrites the workbook, so ask first
+$BookName = [IO.Path]::GetFileName($Workbook)
+$OwnerFile = Join-Path -Path ([IO.Path]::GetDirectoryName($Workbook)) -ChildPath ('~$' + $BookName)
+if (Test-Path -LiteralPath $OwnerFile -PathType Leaf) {
+    Fail "「$BookName」が Excel で開かれています。Excel を閉じてから、もう一度 setup.bat を実行してください。"
+}
 
 # --- 1. a real Python 3.11+ ----------------------------------------------------------------------------------
 Step 'Python を探しています…'
@@ -150,7 +156,8 @@ if (-not (Test-Path -LiteralPath $VenvPython -PathType Leaf)) {
 
 # --- 3. xlcrm and exactly the xlwings the workbook's VBA expects ------------------------------------------------
 Step "xlcrm $XlcrmVersion と xlwings $XlwingsVersion をインストールしています(初回は数分かかります)…"
-$pip = @('-m', 'pip', 'install', '--disable-pip-version-check', '--no-warn-script-location')
+# --prefer-binary: an older wheel rather than a newer source package this PC could not compile
+$pip = @('-m', 'pip', 'install', '--disable-pip-version-check', '--no-warn-script-location', '--prefer-binary')
 $installed = $false
 if (Test-Path -LiteralPath $WheelDir -PathType Container) {
     & $VenvPython @pip --no-index --find-links $WheelDir $Wheel "xlwings==$XlwingsVersion"
@@ -191,7 +198,7 @@ if ($VenvPython.StartsWith($local + '\', [StringComparison]::OrdinalIgnoreCase))
 & $VenvPython -m xlcrm.cli set-interpreter $Workbook --python $ConfPython
 $rc = $LASTEXITCODE
 if ($rc -eq 3) {
-    Fail "ブックが Excel で開かれています。Excel で「$([IO.Path]::GetFileName($Workbook))」を閉じてから、もう一度 setup.bat を実行してください。"
+    Fail "「$BookName」が Excel で開かれています。Excel を閉じてから、もう一度 setup.bat を実行してください。"
 }
 if ($rc -ne 0) { Fail 'ブックに書き込めませんでした(上のメッセージを確かめてください)。' }
 
@@ -217,7 +224,7 @@ if ($doctorOk) {
     Write-Host 'セットアップは終わりましたが、上の確認で問題が見つかりました。メッセージに従って直してください。' -ForegroundColor Yellow
 }
 Write-Host '次の手順:'
-Write-Host "  1. 「$([IO.Path]::GetFileName($Workbook))」を使う場所にコピーします(例: ドキュメント = $docs)。"
+Write-Host "  1. 「$BookName」を使う場所にコピーします(例: ドキュメント = $docs)。"
 Write-Host '  2. Excel で開き、黄色いバーが出たら「編集を有効にする」「コンテンツの有効化」を押します。'
 Write-Host "  3. リボンの「CRM」タブ →「環境チェック」で「xlwings $XlwingsVersion」と出れば準備完了です。"
 if (-not $doctorOk) { exit 1 }

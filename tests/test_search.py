@@ -138,7 +138,7 @@ def _digest(path):
 
 def test_search_job_writes_results_with_links(book_path):
     result = run("search", book_path, query="ﾀｶﾊｼ")
-    assert result.counts == {"results": 1}
+    assert result.counts == {"results": 1, "total": 1}
     wb = openpyxl.load_workbook(book_path)
     ws = wb["検索"]
     assert ws.tables["検索結果表"].ref.startswith("A5:")
@@ -159,7 +159,7 @@ def test_search_job_reads_the_query_cell_and_replaces_old_results(book_path):
     wb["検索"]["B2"] = "さとう"
     wb["検索"]["D2"] = 5
     wb.save(book_path)
-    assert run("search", book_path).counts == {"results": 1}
+    assert run("search", book_path).counts == {"results": 1, "total": 1}
     ws = openpyxl.load_workbook(book_path)["検索"]
     assert ws["A6"].value == '=HYPERLINK("#\'顧客\'!A3","C0002")'
     assert ws["A7"].value is None                 # the older second row is gone
@@ -200,7 +200,7 @@ def test_search_job_on_the_built_workbook(tmp_path):
     wb = openpyxl.load_workbook(book, keep_vba=True)
     wb["検索"]["B2"] = "5678 たかはし"
     wb.save(book)
-    assert run("search", book).counts == {"results": 1}
+    assert run("search", book).counts == {"results": 1, "total": 1}
     wb = openpyxl.load_workbook(book, keep_vba=True)
     ws = wb["検索"]
     assert ws["A1"].value == "顧客検索" and ws["A2"].value == "検索語" and ws["B2"].value == "5678 たかはし"
@@ -221,15 +221,17 @@ def test_cli_search_prints_json_and_leaves_the_book_alone(book_path, capsys):
     before = _digest(book_path)
     assert cli.main(["search", str(book_path), "０９０１２３４５６７８", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [r["customer_id"] for r in out] == ["C0001"]
-    assert out[0]["row"] == 2 and out[0]["matched"] == "電話一致"
+    assert (out["total"], out["shown"], out["message"]) == (1, 1, "1件中1件を表示")
+    assert [r["customer_id"] for r in out["results"]] == ["C0001"]
+    assert out["results"][0]["row"] == 2 and out["results"][0]["matched"] == "電話一致"
     assert _digest(book_path) == before
 
 
 def test_cli_search_table_and_limit(book_path, capsys):
     assert cli.main(["--lang", "en", "search", str(book_path), "example.jp", "--limit", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and "customer_id" in out[0] and "e-mail" in out[1]
+    assert len(out) == 3 and "customer_id" in out[0] and "e-mail" in out[1]
+    assert out[2] == "Showing 1 of 2 (see more with --limit)"
     with pytest.raises(SystemExit):
         cli.main(["search", str(book_path), "x", "--limit", "0"])
     capsys.readouterr()

@@ -16,7 +16,8 @@ Per token the best field wins, with these weights, in three tiers a person would
     long vowels and 濁点: やまさき finds ヤマザキ) · phone part 50 · address part 50 · reading part 45 ·
     digits inside an e-mail 42;
   fuzzy (rapidfuzz) ≤ 40: only for a token with fewer than 5 other hits and no exact one, and only above a
-  similarity cut-off (one slip in four characters), so spelling neighbours never crowd out real matches.
+  similarity cut-off (one slip in four characters; beside other hits at least 70%, so イトウ does not bring サトウ),
+  so spelling neighbours never crowd out real matches.
 
 Rows rank by score (several tokens: their mean), then the most recently active customer (`last_active`: latest
 order, else latest contact or registration; unknown last), then sheet order.
@@ -393,7 +394,8 @@ def _score_token(idx: SearchIndex, tok: str) -> _Scores:
         s.add_text(idx.address.find(a), W["address_part"], W["address_part"], W["address_part"], "address")
     hits = np.count_nonzero(s.score)
     if hits < FUZZY_IF_FEWER and (hits == 0 or s.score.max() < W["kana_exact"]) and not _digits_only(tok):
-        _fuzzy(idx, tok, s)  # adds only rows without a better match: fuzzy scores are below every other
+        _fuzzy(idx, tok, s, floor=70.0 if hits else 60.0)  # beside real hits only close neighbours; adds only
+        # rows without a better match: fuzzy scores are below every other
     return s
 
 
@@ -410,13 +412,14 @@ def _address_token(tok: str) -> str:
     return N.address_text(tok)
 
 
-def _fuzzy(idx: SearchIndex, tok: str, s: _Scores):
-    """Typos: rapidfuzz over the rows sharing most characters with the token (names, kana, e-mail)."""
+def _fuzzy(idx: SearchIndex, tok: str, s: _Scores, floor: float = 60.0):
+    """Typos: rapidfuzz over the rows sharing most characters with the token (names, kana, e-mail), at least
+    `floor` similar (and one slip in four characters at most)."""
     nm, k, e = N.name(tok), N.kana(tok), N.email(tok)
     for field, t in ((idx.name, nm), (idx.kana, k if _has_kana(k) else ""), (idx.email, e if e.isascii() else "")):
         if len(t) < 3 or field.chars is None:
             continue  # one wrong character of two is not a typo but a different word
-        cutoff = max(70.0, 100.0 * (1 - 1.5 / len(t)))  # one slip in four characters; 2 of 3 is another word
+        cutoff = max(floor, 100.0 * (1 - 1.5 / len(t)))
         if field is idx.email and "@" in t.strip("@"):
             rows = _same_local_or_domain(field, t)  # ASCII letters are everywhere: share a whole part instead
         else:

@@ -273,7 +273,7 @@ def test_search_reads_a_book_open_in_excel_and_says_so(open_in_excel, capsys):
                                "(未保存の変更は含みません)。")
     assert cli.main(["--lang", "en", "search", str(book), "090-1234", "--json"]) == 0
     got = capsys.readouterr()
-    assert got.out.lstrip().startswith("[") and got.err.count("\n") == 1 and "as last saved" in got.err
+    assert got.out.lstrip().startswith("{") and got.err.count("\n") == 1 and "as last saved" in got.err
     assert sha(book) == before and owner.read_bytes() == owner_before
 
 

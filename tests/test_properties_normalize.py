@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 normalize = pytest.importorskip("xlcrm.normalize")
 
-NAMES = [n for n in ("nfkc", "itaiji", "name_plain", "name", "kana", "kana_loose", "phone", "phone_kind", "postcode",
+NAMES = [n for n in ("nfkc", "itaiji", "name_plain", "name", "kana", "kana_loose", "kana_unvoiced", "phone", "phone_kind", "postcode",
                      "email", "address", "address_text", "prefecture", "split_name") if callable(getattr(normalize, n, None))]
 
 ANY_CELL = st.one_of(

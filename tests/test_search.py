@@ -138,7 +138,7 @@ def _digest(path):
 
 def test_search_job_writes_results_with_links(book_path):
     result = run("search", book_path, query="ﾀｶﾊｼ")
-    assert result.counts == {"results": 1}
+    assert result.counts == {"results": 1, "total": 1}
     wb = openpyxl.load_workbook(book_path)
     ws = wb["検索"]
     assert ws.tables["検索結果表"].ref.startswith("A5:")
@@ -159,7 +159,7 @@ def test_search_job_reads_the_query_cell_and_replaces_old_results(book_path):
     wb["検索"]["B2"] = "さとう"
     wb["検索"]["D2"] = 5
     wb.save(book_path)
-    assert run("search", book_path).counts == {"results": 1}
+    assert run("search", book_path).counts == {"results": 1, "total": 1}
     ws = openpyxl.load_workbook(book_path)["検索"]
     assert ws["A6"].value == '=HYPERLINK("#\'顧客\'!A3","C0002")'
     assert ws["A7"].value is None                 # the older second row is gone
@@ -200,7 +200,7 @@ def test_search_job_on_the_built_workbook(tmp_path):
     wb = openpyxl.load_workbook(book, keep_vba=True)
     wb["検索"]["B2"] = "5678 たかはし"
     wb.save(book)
-    assert run("search", book).counts == {"results": 1}
+    assert run("search", book).counts == {"results": 1, "total": 1}
     wb = openpyxl.load_workbook(book, keep_vba=True)
     ws = wb["検索"]
     assert ws["A1"].value == "顧客検索" and ws["A2"].value == "検索語" and ws["B2"].value == "5678 たかはし"
@@ -221,15 +221,17 @@ def test_cli_search_prints_json_and_leaves_the_book_alone(book_path, capsys):
     before = _digest(book_path)
     assert cli.main(["search", str(book_path), "０９０１２３４５６７８", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [r["customer_id"] for r in out] == ["C0001"]
-    assert out[0]["row"] == 2 and out[0]["matched"] == "電話一致"
+    assert (out["total"], out["shown"], out["message"]) == (1, 1, "1件中1件を表示")
+    assert [r["customer_id"] for r in out["results"]] == ["C0001"]
+    assert out["results"][0]["row"] == 2 and out["results"][0]["matched"] == "電話一致"
     assert _digest(book_path) == before
 
 
 def test_cli_search_table_and_limit(book_path, capsys):
     assert cli.main(["--lang", "en", "search", str(book_path), "example.jp", "--limit", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and "customer_id" in out[0] and "e-mail" in out[1]
+    assert len(out) == 3 and "customer_id" in out[0] and "e-mail" in out[1]
+    assert out[2] == "Showing 1 of 2 (see more with --limit)"
     with pytest.raises(SystemExit):
         cli.main(["search", str(book_path), "x", "--limit", "0"])
     capsys.readouterr()
@@ -335,3 +337,154 @@ def test_table_key_sees_changes_in_text_and_object_columns(customers):
         moved = frame.copy()
         moved.index = moved.index + 1          # same values on other sheet rows: the links would be wrong
         assert S.table_key(moved) != key
+
+
+# --- ranking like a person would (issue 15) --------------------------------------------------------------------
+
+def _people(rows, dates=None):
+    """customer_id, name, kana per row; `dates`: last_active per row (None = unknown)."""
+    df = pd.DataFrame(rows, columns=["customer_id", "name", "kana"])
+    if dates is not None:
+        df["last_active"] = pd.to_datetime(pd.Series(dates, dtype=object))
+    df.index = pd.RangeIndex(2, 2 + len(df))
+    return df
+
+
+def test_among_equal_scores_the_most_recently_active_comes_first():
+    # 50 older 高橋 rows, then two 髙橋 imported today: every row scores the same name-start 75
+    rows = [(f"C{i:03d}", "高橋 " + "一二三四五"[i % 5], "タカハシ") for i in range(1, 51)]
+    rows += [("C051", "髙橋 優子", "タカハシ ユウコ"), ("C052", "髙橋 恵", "タカハシ メグミ")]
+    dates = [f"2025-{1 + i % 12:02d}-01" for i in range(50)] + ["2026-12-01", "2026-11-30"]
+    res = S.search(S.build_index(_people(rows, dates)), "髙橋", 20)
+    assert res["score"].nunique() == 1 and res.attrs["total"] == 52 and len(res) == 20
+    assert ids(res)[:2] == ["C051", "C052"]
+    assert res.join(_people(rows, dates)["last_active"])["last_active"].is_monotonic_decreasing
+    # ties on the date too: sheet order, the same list every time
+    same = S.build_index(_people(rows, ["2025-01-01"] * 52))
+    assert ids(S.search(same, "髙橋", 5)) == ["C001", "C002", "C003", "C004", "C005"]
+    unknown = S.build_index(_people(rows[:3], [None, "2024-01-01", None]))
+    assert ids(S.search(unknown, "高橋", 5)) == ["C002", "C001", "C003"]   # an unknown date ranks last
+
+
+def test_last_active_is_the_latest_order_else_contact_or_registration():
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C", "D"],
+                              "registered_on": pd.to_datetime(["2024-01-01", "2024-01-01", "2025-05-05", None])})
+    orders = pd.DataFrame({"customer_id": ["A", "A", "Z"],
+                           "order_date": pd.to_datetime(["2024-02-01", "2024-03-01", "2026-01-01"])})
+    contacts = pd.DataFrame({"customer_id": ["A", "B", "C"],
+                             "at": pd.to_datetime(["2026-01-01 10:00", "2024-06-01 09:30", "2025-01-01 12:00"])})
+    got = S.last_active(customers, orders, contacts)
+    assert got.dt.strftime("%Y-%m-%d").fillna("").tolist() == ["2024-03-01", "2024-06-01", "2025-05-05", ""]
+    assert S.last_active(customers).dt.strftime("%Y-%m-%d").fillna("").tolist() == \
+        ["2024-01-01", "2024-01-01", "2025-05-05", ""]
+
+
+def test_a_kana_query_finds_readings_before_spelling_neighbours():
+    rows = [("C1", "山田 聡子", "ヤマダ サトコ"), ("C2", "山崎 茂", "ヤマザキ シゲル"), ("C3", "中島 美咲", "ナカジマ ミサキ"),
+            ("C4", "井上 雅之", "イノウエ マサユキ"), ("C5", "近藤 雅之", "コンドウ マサユキ"), ("C6", "山﨑 京子", "ﾔﾏｻﾞｷ ｷｮｳｺ"),
+            ("C7", "山崎 進", "やまさき すすむ"), ("C8", "山崎 隆", "ヤマザキ タカシ"), ("C9", "山崎 恵美", "ヤマザキ エミ"),
+            ("C10", "山崎 裕子", "ヤマザキ ユウコ")]
+    res = S.search(S.build_index(_people(rows)), "やまさき", 12)
+    assert ids(res) == ["C7", "C2", "C6", "C8", "C9", "C10"]   # ヤマサキ exact-start first, then ヤマザキ readings
+    assert set(res["matched"]) == {"フリガナ一致"}                # five readings: no fuzzy 山田 / 中島 / 近藤
+    # one 山崎 only: neighbours may follow, scored as fuzzy, after the reading
+    few = S.search(S.build_index(_people(rows[:2] + [("C11", "山崎 茂", "")])), "やまさき", 12)
+    assert ids(few)[0] == "C2" and all(m == "あいまい一致" for m in few["matched"].iloc[1:])
+
+
+def test_exact_and_prefix_matches_rank_before_parts_and_fuzzy():
+    rows = [("C1", "高端 花子", "タカハタ ハナコ"), ("C2", "北高橋 次郎", "キタタカハシ ジロウ"),
+            ("C3", "高橋", "タカハシ"), ("C4", "高橋 花子", "タカハシ ハナコ")]
+    res = S.search(S.build_index(_people(rows)), "高橋", 10)
+    assert ids(res) == ["C3", "C4", "C2"]                      # exact, prefix, part; 高端 is not offered
+    assert res["score"].tolist() == [S.W["name_exact"], S.W["name_start"], S.W["name_part"]]
+    assert min(S.W[k] for k in ("id_start", "name_start", "kana_start", "phone_suffix")) >= S.EXACT_MIN > \
+        max(S.W[k] for k in ("name_part", "kana_part", "email_part", "reading_start", "address_part"))
+    res = S.search(S.build_index(_people(rows)), "たかはち", 10)   # a typo: fuzzy only, below every real match
+    assert {"C3", "C4"} <= set(ids(res)) and set(res["matched"]) == {"あいまい一致"}
+    assert res["score"].max() <= S.W["fuzzy"]
+
+
+def test_fuzzy_is_suppressed_when_exact_hits_are_plentiful():
+    near = [("N1", "高畑 花子", "タカハタ ハナコ")]              # タカハタ: one slip from タカハシ
+    few = [(f"C{i}", "高橋 " + n, "タカハシ " + k) for i, (n, k) in enumerate([("一", "イチ"), ("二", "ジ")])]
+    plenty = few + [(f"D{i}", "高橋 " + n, "タカハシ") for i, n in enumerate("三四五六七")]
+    got_few = S.search(S.build_index(_people(few + near)), "たかはし", 20)
+    got_plenty = S.search(S.build_index(_people(plenty + near)), "たかはし", 20)
+    # "たかはし" has the exact-start hits either way; only a shop with few of them also sees 高畑
+    assert ids(got_few) == ["C0", "C1", "N1"] and got_few["matched"].iloc[-1] == "あいまい一致"
+    assert "N1" not in ids(got_plenty) and got_plenty.attrs["total"] == 7
+    # with no exact hit at all the typo is offered
+    assert ids(S.search(S.build_index(_people(near)), "たかはし", 5)) == ["N1"]
+
+
+def test_digits_are_never_matched_fuzzily():
+    df = pd.DataFrame({"customer_id": ["A"], "name": ["山田"], "email": ["user1235@example.jp"]}, index=[2])
+    assert S.search(S.build_index(df), "1243", 5).empty
+
+
+def test_the_search_sheet_says_how_many_matched_and_how_to_see_more(book_path):
+    run("search", book_path, query="example.jp", limit=1)
+    ws = openpyxl.load_workbook(book_path)["検索"]
+    assert ws["A4"].value == "検索結果"
+    assert ws["B4"].value == "2件中1件を表示(D2 の件数を増やすと続きを表示します)"
+    assert ws["A6"].value == '=HYPERLINK("#\'顧客\'!A3","C0002")'   # ordered 2024-03-01: newer than C0001
+    run("search", book_path, query="example.jp", limit=5)
+    assert openpyxl.load_workbook(book_path)["検索"]["B4"].value == "2件中2件を表示"
+
+
+def test_cli_count_line_in_japanese(book_path, capsys):
+    assert cli.main(["search", str(book_path), "example.jp", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "2件中1件を表示(--limit で増やせます)"
+    assert cli.main(["search", str(book_path), "example.jp", "--json", "--limit", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["total"], out["shown"], len(out["results"])) == (2, 1, 1)
+
+
+# --- hostile input: one 10,000-character cell costs no more than a normal one ---------------------------------
+
+@pytest.fixture(scope="module")
+def demo_2000():
+    from xlcrm import demo, schema
+    raw = demo.make_demo(2000, seed=3, as_of="2026-12-01")["customers"]
+    raw.index = pd.RangeIndex(2, 2 + len(raw))
+    return schema.conform(raw, "customers")
+
+
+def _with_long(df, column):
+    out = df.copy()
+    out.loc[out.index[7], column] = ("髙橋たかはし" * 1_700)[:10_000]  # shares the typo's characters
+    return out
+
+
+@pytest.mark.parametrize("column", ["name", "kana", "address", "email"])
+def test_a_10000_character_cell_barely_widens_dedupe_keys(demo_2000, column):
+    """dedupe compares keys held in fixed-width numpy arrays: every pair's work is as wide as the widest key.
+    The bytes of those arrays are the comparison work; one long cell adds at most half (uncapped: 400x)."""
+    from xlcrm import dedupe
+    kinds = {k: v for k, v in dedupe.SCHEMA_KINDS.items() if k in demo_2000.columns}
+
+    def work(df):
+        f = dedupe.prepare(df, kinds)
+        return sum(f[c].nbytes for c in f.columns)
+    assert work(_with_long(demo_2000, column)) <= 1.5 * work(demo_2000)
+
+
+def test_a_10000_character_name_costs_search_no_more(demo_2000, monkeypatch):
+    """Characters in the index and characters handed to rapidfuzz for a typo, with and without one long name."""
+    handed = []
+    real = S.process.extract
+
+    def counting(query, choices, **kw):
+        handed.append(sum(map(len, choices)))
+        return real(query, choices, **kw)
+    monkeypatch.setattr(S.process, "extract", counting)
+    cost = {}
+    for label, df in (("normal", demo_2000), ("long", _with_long(demo_2000, "name"))):
+        idx = S.build_index(df)
+        handed.clear()
+        S.search(idx, "たかはい", 20)   # a typo: rapidfuzz over the rows sharing its characters
+        cost[label] = (sum(len(f.blob) for f in (idx.name, idx.kana, idx.reading, idx.email, idx.address)),
+                       sum(handed))
+    assert cost["long"][0] <= 1.05 * cost["normal"][0]
+    assert 0 < cost["long"][1] <= 1.5 * cost["normal"][1]

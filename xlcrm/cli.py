@@ -136,16 +136,19 @@ def _add_search(sub) -> None:
 def _cmd_search(args) -> int:
     import json
     import pandas as pd
-    from .jobs.search import search_book
+    from .jobs.search import count_line, search_book
     res = search_book(args.book, args.query, args.limit, lang=args.lang)
     if args.json:
         records = [{"row": int(r), **{k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}}
                    for r, rec in zip(res.index, res.to_dict("records"))]
-        print(json.dumps(records, ensure_ascii=False, indent=1))
+        print(json.dumps({"total": int(res.attrs.get("total", len(res))), "shown": len(res),
+                          "message": count_line(res, "cli", args.lang), "results": records},
+                         ensure_ascii=False, indent=1))
     elif len(res):
         with pd.option_context("display.unicode.east_asian_width", True, "display.width", 200,
                                "display.max_colwidth", 40):
             print(res.to_string(index=False))
+        print(count_line(res, "cli", args.lang))
     else:
         from .messages import text
         print(text("search_no_results", args.lang))

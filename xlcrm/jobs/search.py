@@ -4,7 +4,12 @@ The 検索 sheet as the built workbook lays it out (xlcrm/build/src/template.jso
 A2 with the query in B2 (defined name 検索語), and the results table 検索結果表 with its header in row 5. The query
 is found by its label in the first rows (the value is the cell to its right), so staff may move it; an optional
 件数 label works the same way for the number of rows. A book without the sheet gets that layout on first use.
-The results' 顧客ID cells are `=HYPERLINK("#'顧客'!A12","C0001")` links to the customer's row.
+The results' 顧客ID cells are `=HYPERLINK("#'顧客'!A12","C0001")` links to the customer's row; B4, beside the
+検索結果 label, says how many matched and how many are shown (「51件中20件を表示…」).
+
+Ties rank the most recently active customer first: the job reads 注文 and 対応履歴 for `last_active` (core
+`search.last_active`). Those sheets are optional here, and one that cannot be read (a bad date) only costs the
+tie-break, never the search: staff must find a customer even while an order row is wrong.
 """
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ TITLE = "顧客検索"
 RESULTS_TABLE = "検索結果表"  # not 検索結果: the built workbook has a defined name of that name, and Excel
                               # refuses a table that shares its name with a defined name
 RESULTS_ROW = 5          # header row of 検索結果, as in the built workbook
+RESULTS_LABEL = "検索結果"  # in A4, as in the built workbook
+COUNT_CELL = f"B{RESULTS_ROW - 1}"  # beside the 検索結果 label
 QUERY_LABELS = ("検索語", "検索", "キーワード", "query")
 LIMIT_LABELS = ("件数", "表示件数", "limit")
 _SCAN_ROWS, _SCAN_COLS = RESULTS_ROW - 1, 12  # where labels are looked for: above the results
@@ -99,16 +106,41 @@ def results_table(results: pd.DataFrame, customers: pd.DataFrame, lang: str = "j
 
 
 def find(customers: pd.DataFrame, query: str, limit: int = 20, lang: str | None = None) -> pd.DataFrame:
-    """Core search over a conformed customers table, reusing its index while the table is unchanged."""
+    """Core search over a conformed customers table, reusing its index while the table is unchanged;
+    `.attrs["total"]` = how many matched."""
     return core.search(core.index_for(customers), query, limit, lang=lang)
 
 
+def count_line(results: pd.DataFrame, where: str, lang: str | None = None, cell: str = "") -> str:
+    """「51件中20件を表示(--limit で増やせます)」: `where` is "cli" or "sheet"; on the sheet, `cell` is the 件数
+    cell to raise (without one, the 設定 sheet's 検索の表示件数)."""
+    total, shown = results.attrs.get("total", len(results)), len(results)
+    if total > shown:
+        key = "search_count_more_cli" if where == "cli" else \
+            "search_count_more_sheet" if cell else "search_count_more_settings"
+        return messages.text(key, lang, total=total, shown=shown, cell=cell)
+    return messages.text("search_count", lang, total=total, shown=shown)
+
+
+def read_customers(book) -> pd.DataFrame:
+    """顧客 with `last_active` from 注文 and 対応履歴 (each optional; unreadable = unknown, see the docstring)."""
+    customers = book.read("customers")
+    tables = {}
+    for name in ("orders", "contacts"):
+        try:
+            tables[name] = book.read(name, required=False)
+        except BadInput:
+            tables[name] = None
+    customers["last_active"] = core.last_active(customers, tables["orders"], tables["contacts"])
+    return customers
+
+
 def search_book(book_path, query: str, limit: int | None = None, lang: str | None = None) -> pd.DataFrame:
-    """What `xlcrm search BOOK "query"` prints: results, nothing written to the book.
+    """What `xlcrm search BOOK "query"` prints: results (`.attrs["total"]` = all matches), nothing written.
 
     `limit` defaults to the 設定 sheet's 検索の表示件数 (20). A book open in Excel is read as last saved."""
     with open_book(book_path, read_only=True) as book:
-        customers = book.read("customers")
+        customers = read_customers(book)
         if limit is None:
             limit = book.settings().get("search_limit", 20)
     return find(customers, query, limit, lang)
@@ -124,23 +156,29 @@ def search(book, settings, *, query: str | None = None, limit: int | None = None
         raise BadInput([Problem(SHEET, where.get("row") or 2, where.get("column", QUERY_LABELS[0]),
                                 "search_empty_query", cell=where.get("cell", "B2"))])
     n = limit if limit is not None else _limit(sheet_limit, settings.get("search_limit", 20), where)
-    customers = book.read("customers")
+    customers = read_customers(book)
     results = find(customers, query, n, settings.get("lang"))
     table = results_table(results, customers, lang)
     if not where.get("cell"):  # no query cell yet: lay the sheet out as the built workbook does
         book.write_range(SHEET, "A1", [[TITLE], [QUERY_LABELS[0], query, LIMIT_LABELS[0], n]])
-        where["cell"] = "B2"
+        book.write_range(SHEET, f"A{RESULTS_ROW - 1}", [[RESULTS_LABEL]])
+        where.update(cell="B2", limit_cell="D2")
+    limit_cell = where.get("limit_cell", "")
+    book.write_range(SHEET, COUNT_CELL, [[count_line(results, "sheet", settings.get("lang"), limit_cell)]])
     book.write_table(RESULTS_TABLE, table, sheet=SHEET, at=f"A{RESULTS_ROW}", formula_columns=(table.columns[0],))
-    ja = messages.text("search_done", "ja", query_cell=where["cell"], n=len(results))
-    en = messages.text("search_done", "en", query_cell=where["cell"], n=len(results))
+    total = results.attrs.get("total", len(results))
+    ja = messages.text("search_done", "ja", query_cell=where["cell"], n=len(results), total=total)
+    en = messages.text("search_done", "en", query_cell=where["cell"], n=len(results), total=total)
     book.journal("search", ja, en)  # the query itself may be a customer's name: never in the journal
-    return JobResult(ja, en, {"results": len(results)})
+    return JobResult(ja, en, {"results": len(results), "total": total})
 
 
 # --- the sheet formula =CRM_SEARCH(query, 顧客[#All], [limit]) ------------------------------------------------------
 
-_SEARCH_KEYS = [c for c in core.COLUMNS if c in schema.CUSTOMERS.by_key]
-_CELL_PARSERS = {"phone": schema.parse_phone, "postcode": schema.parse_postcode}
+# 登録日 too, when the range has it: it breaks ties between equal scores (the formula sees no orders)
+_SEARCH_KEYS = [c for c in core.COLUMNS + core.ACTIVITY_COLUMNS if c in schema.CUSTOMERS.by_key]
+_CELL_PARSERS = {"phone": schema.parse_phone, "postcode": schema.parse_postcode,
+                 "date": lambda v: (d.date().isoformat() if (d := schema.parse_date(v)) else "")}
 _INDEXES: dict[int, core.SearchIndex] = {}  # hash of the cells passed → their index (one table at a time)
 
 

@@ -104,8 +104,14 @@ def full_width(s: str) -> str:
 
 
 def _landline(rng) -> str:
-    """A 10-digit fixed-line number (area codes 03–06; 070/080/090 are mobiles, 11 digits)."""
-    return f"0{int(rng.integers(3, 7))}{int(rng.integers(0, 10**8)):08d}"
+    """A 10-digit fixed-line number in 03 (Tokyo) or 06 (Osaka), both with 2-digit area codes; a subscriber number
+    starting 2–9, as real ones do (phonenumbers rejects 03-0…, and so would staff)."""
+    return f"0{3 if int(rng.integers(3, 7)) < 5 else 6}{int(rng.integers(2 * 10**7, 10**8))}"
+
+
+def _mobile(rng) -> str:
+    """070/080/090 and 8 digits, the first not 0 (090-0… is not allocated: phonenumbers rejects it)."""
+    return f"0{rng.choice([70, 80, 90])}{int(rng.integers(10**7, 10**8))}"
 
 
 def _phone_fmt(rng, digits: str) -> str:
@@ -146,7 +152,7 @@ def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25, hard: bool =
                 if rng.random() < 0.4 else ""
             postcode = f"{int(rng.integers(1000000, 9999999)):07d}"
             address = (place, c, bldg, postcode)
-        mobile = f"0{rng.choice([70, 80, 90])}{int(rng.integers(0, 10**8)):08d}" if rng.random() < 0.85 else ""
+        mobile = _mobile(rng) if rng.random() < 0.85 else ""
         if landline is None and rng.random() < 0.45:
             landline = _landline(rng)
         user = f"{romaji(giv[1])}.{romaji(fam[1])}{int(rng.integers(1, 999))}"
@@ -222,7 +228,7 @@ def _record(rng, p, *, variant: bool, married: bool, fam_w, moved: bool = False,
         c1, c2, c3 = int(rng.integers(1, 10)), int(rng.integers(1, 30)), int(rng.integers(1, 25))
         bldg, postcode, landline = "", f"{int(rng.integers(1000000, 9999999)):07d}", ""
         if not mobile:
-            mobile = f"0{rng.choice([70, 80, 90])}{int(rng.integers(0, 10**8)):08d}"
+            mobile = _mobile(rng)
         if email and rng.random() < 0.5:
             email = email.split("@")[0] + "@" + DOMAINS[rng.integers(0, len(DOMAINS))]
     if moved:  # moved house: new address, postcode and landline; name, birth date, mobile and e-mail stay

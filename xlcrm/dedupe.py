@@ -240,10 +240,8 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     fam_raw, giv_raw = _split_by_known_families(fam_raw, giv_raw)
     f["fam"] = _norm(fam_raw, _name_key)
     f["giv"] = _norm(giv_raw, _name_key)
-    f["full"] = f["fam"] + f["giv"]
     f["fam_v"] = _norm(f["fam"], _name_variant)
     f["giv_v"] = _norm(f["giv"], _name_variant)
-    f["full_v"] = f["fam_v"] + f["giv_v"]
     # which names this list types as family names more often than as given names: 中島 in 陽太 中島 is the
     # family name typed last, 琴音 in 琴音 佐藤 the given name typed first (_name_pairs, swapped entries)
     cf = pd.Series(f["fam_v"].to_numpy(object)).value_counts()
@@ -259,6 +257,17 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     f["kana"] = _norm(kana_raw, normalize.kana)
     f["kana_fam"] = _norm(kfam.where(kgiv != "", ""), normalize.kana)
     f["kana_giv"] = _norm(kgiv, normalize.kana)
+    # a record typed given name first (明美 鈴木) when the list says so, its "given" name being typed as a family
+    # name elsewhere and its "family" name as a given name: put back in order once, here
+    rev = f["giv_isfam"] & ~f["fam_isfam"] & (f["fam_v"] != "").to_numpy() & (f["giv_v"] != "").to_numpy()
+    if rev.any():
+        for a, b in (("fam", "giv"), ("fam_v", "giv_v"), ("kana_fam", "kana_giv"), ("fam_isfam", "giv_isfam")):
+            x, y = np.asarray(f[a]), np.asarray(f[b])
+            x, y = np.where(rev, y, x), np.where(rev, x, y)
+            f[a], f[b] = (x, y) if x.dtype == bool else (pd.Series(x, index=idx, dtype=object),
+                                                         pd.Series(y, index=idx, dtype=object))
+    f["full"] = f["fam"] + f["giv"]
+    f["full_v"] = f["fam_v"] + f["giv_v"]
     f["dob"] = _norm(_joined(cols.get("birth_date", []), idx), _date_key)
     f["email"] = _norm(_joined(cols.get("email", []), idx), normalize.email)
     f["email_local"] = f["email"].str.split("@").str[0].fillna("")
@@ -883,6 +892,10 @@ def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Compar
     rng = np.random.default_rng(seed)
     learned: set[str] = set()
     iters = 0
+    # pairs the names or sex already tell apart (families, twins) teach nothing about one person: left out, or
+    # the twins sharing a birth date, address and landline would teach the birth-date session that one person's
+    # records share a landline rather than a mobile
+    known_apart = two_people(levels, f, pairs)
     for rule, leave_out in TRAINING_SESSIONS:
         ignore = {c.key for c in comps if c.key in leave_out}
         if all(c.key in learned or c.key in ignore for c in comps) or any(c not in f.columns for c in rule):
@@ -892,7 +905,7 @@ def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Compar
         for c in rule:
             k = f.codes(c)
             same &= (k[pairs[:, 0]] >= 0) & (k[pairs[:, 0]] == k[pairs[:, 1]])
-        sel = np.flatnonzero(same)
+        sel = np.flatnonzero(same & ~known_apart)
         if len(sel) < 50:
             continue
         if len(sel) > MAX_TRAINING_PAIRS:

@@ -7,15 +7,20 @@ Pipeline (pure pandas/numpy, DataFrames in and out):
 2. `candidate_pairs`: blocking on several normalised keys (phone, e-mail, name + birth date, given name + birth date
    for a married surname, kana + postcode, address, …) so that 100,000 rows never meet 5·10⁹ pairs.
 3. `compare`: each pair gets one *level* per field (exact / after 異体字 folding / same reading only / fuzzy /
-   different / missing).
+   different / missing), as the registry `COMPARISONS` says: per field its levels and how each is decided.
 4. `fit`: Fellegi–Sunter weights with no labels, as splink does it: u (chance agreement) from random pairs,
    m (agreement among true matches) by EM sessions each blocked on one field, then the match prior.
 5. `match_weight`, `reasons`: weight, probability and a reason a clerk can read in Japanese and English.
 6. `cluster`: connected components over accepted pairs, cut where they would chain unrelated people or join a
    pair staff decided are different people; cluster IDs kept stable across runs.
 
-Different kanji with the same reading (伊藤/伊東) is its own weak level, never "equal". Pairs who share an address
-or landline but have clearly different given names are a household (同一世帯): labelled, never merged.
+Different kanji with the same reading (伊藤/伊東) is its own weak level, never "equal".
+
+Households: the model treats fields as independent, but a family shares its surname, address, landline, e-mail
+and (twins) birth date. Two records whose Japanese given names disagree outright (not a variant, not one reading in
+other kanji) or whose sex differs are two people (`two_people`); for them that shared agreement counts nothing
+(`match_weight(apart=…)`), so their probability stays low, and when they share a home they are labelled
+同一世帯(別人) (`status` "household"), shown, never proposed as a match.
 """
 from __future__ import annotations
 

@@ -110,6 +110,19 @@ def test_not_a_phone(raw):
     assert N.phone_kind(raw) == ""
 
 
+@given(st.text(alphabet="0123456789", min_size=8, max_size=10), st.sampled_from(["+81 ", "+81-", "+81 (0)", "+81"]))
+@settings(max_examples=2000, deadline=None)
+def test_phone_international_fast_path_agrees_with_phonenumbers(digits, prefix):
+    s = prefix + digits
+    try:
+        p = phonenumbers.parse(s, "JP")
+        ok = p.country_code == 81 and phonenumbers.is_valid_number(p)
+        expected = "0" + phonenumbers.national_significant_number(p) if ok else ""
+    except phonenumbers.NumberParseException:
+        expected = ""
+    assert N.phone(s) == expected
+
+
 @given(st.text(alphabet="0123456789", min_size=8, max_size=10))
 @settings(max_examples=2000, deadline=None)
 def test_phone_fast_path_agrees_with_phonenumbers(digits):

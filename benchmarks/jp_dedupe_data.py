@@ -11,6 +11,11 @@ a building dropped, postcodes with and without 〒 and hyphen, an old e-mail, a 
 reading and address; same given name, birth date and mobile). Hard negatives: families at one address sharing the
 landline (different given names), strangers with the same name and reading, 伊藤/伊東-type pairs (same reading,
 different kanji) in the same town.
+
+`make(..., hard=True)` is the harder customer sheet of issue #17: families sharing one e-mail address (and the
+landline and address), twins (one birth date, address and often e-mail; own given names and mobiles), people who
+moved house, kana slips, 様 after a name, addresses without the prefecture or without the city, family and given
+names swapped, and a 性別 column.
 """
 from __future__ import annotations
 
@@ -99,8 +104,14 @@ def full_width(s: str) -> str:
 
 
 def _landline(rng) -> str:
-    """A 10-digit fixed-line number (area codes 03–06; 070/080/090 are mobiles, 11 digits)."""
-    return f"0{int(rng.integers(3, 7))}{int(rng.integers(0, 10**8)):08d}"
+    """A 10-digit fixed-line number in 03 (Tokyo) or 06 (Osaka), both with 2-digit area codes; a subscriber number
+    starting 2–9, as real ones do (phonenumbers rejects 03-0…, and so would staff)."""
+    return f"0{3 if int(rng.integers(3, 7)) < 5 else 6}{int(rng.integers(2 * 10**7, 10**8))}"
+
+
+def _mobile(rng) -> str:
+    """070/080/090 and 8 digits, the first not 0 (090-0… is not allocated: phonenumbers rejects it)."""
+    return f"0{rng.choice([70, 80, 90])}{int(rng.integers(10**7, 10**8))}"
 
 
 def _phone_fmt(rng, digits: str) -> str:
@@ -117,15 +128,18 @@ def _address_fmt(rng, town: str, c1: int, c2: int, c3: int) -> str:
             f"{town}{full_width(f'{c1}-{c2}-{c3}')}", f"{town}{c1}丁目{c2}-{c3}"][k]
 
 
-def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25) -> tuple[pd.DataFrame, pd.Series]:
+def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25, hard: bool = False
+         ) -> tuple[pd.DataFrame, pd.Series]:
     rng = np.random.default_rng(seed)
     fam_w = 1 / np.arange(1, len(FAMILY) + 1) ** 0.7
     fam_w /= fam_w.sum()
     persons = []
 
     def new_person(pid, *, family=None, address=None, landline=None, email_domain=None, given=None, dob=None,
-                   place=None):
-        female = bool(rng.integers(0, 2))
+                   place=None, email=None, female=None):
+        drawn = bool(rng.integers(0, 2))
+        if female is None:  # the hard sheet has 性別: there a given name fits the sex
+            female = given in FEMALE if (hard and given is not None) else drawn
         fam = family or FAMILY[rng.choice(len(FAMILY), p=fam_w)]
         giv = given or (FEMALE if female else MALE)[rng.integers(0, 35)]
         if dob is None:
@@ -138,11 +152,12 @@ def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25) -> tuple[pd.
                 if rng.random() < 0.4 else ""
             postcode = f"{int(rng.integers(1000000, 9999999)):07d}"
             address = (place, c, bldg, postcode)
-        mobile = f"0{rng.choice([70, 80, 90])}{int(rng.integers(0, 10**8)):08d}" if rng.random() < 0.85 else ""
+        mobile = _mobile(rng) if rng.random() < 0.85 else ""
         if landline is None and rng.random() < 0.45:
             landline = _landline(rng)
         user = f"{romaji(giv[1])}.{romaji(fam[1])}{int(rng.integers(1, 999))}"
-        email = f"{user}@{DOMAINS[rng.integers(0, len(DOMAINS))]}" if rng.random() < 0.7 else ""
+        if email is None:
+            email = f"{user}@{DOMAINS[rng.integers(0, len(DOMAINS))]}" if rng.random() < 0.7 else ""
         p = dict(pid=pid, fam=fam, giv=giv, dob=dob, address=address, mobile=mobile, landline=landline or "",
                  email=email, female=female)
         persons.append(p)
@@ -155,12 +170,14 @@ def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25) -> tuple[pd.
             head = new_person(pid, landline=_landline(rng))
             pid += 1
             taken = {head["giv"][0]}
+            # on the hard sheet most families also share one e-mail address (the head's)
+            shared_mail = head["email"] if hard and head["email"] and rng.random() < 0.7 else None
             for _ in range(int(rng.integers(1, 4))):
                 pool = [g for g in MALE + FEMALE if g[0] not in taken]  # no two of a family share a given name
                 giv = pool[rng.integers(0, len(pool))]
                 taken.add(giv[0])
                 new_person(pid, family=head["fam"], address=head["address"], landline=head["landline"],
-                           place=head["address"][0], given=giv)
+                           place=head["address"][0], given=giv, email=shared_mail)
                 pid += 1
         elif r < 0.09:  # strangers with the same name and reading
             a = new_person(pid)
@@ -173,6 +190,13 @@ def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25) -> tuple[pd.
             a = new_person(pid, family=pair[0])
             new_person(pid + 1, family=pair[1], given=a["giv"], place=a["address"][0])
             pid += 2
+        elif hard and r < 0.135:  # twins: one birth date, address, landline and often e-mail; own names, mobiles
+            a = new_person(pid, landline=_landline(rng) if rng.random() < 0.6 else None)
+            pool = [g for g in MALE + FEMALE if g[0] != a["giv"][0] and g[1] != a["giv"][1]]
+            new_person(pid + 1, family=a["fam"], address=a["address"], landline=a["landline"],
+                       place=a["address"][0], given=pool[rng.integers(0, len(pool))], dob=a["dob"],
+                       email=a["email"] if a["email"] and rng.random() < 0.6 else None)
+            pid += 2
         else:
             new_person(pid)
             pid += 1
@@ -183,8 +207,10 @@ def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25) -> tuple[pd.
         if rng.random() < dup_rate:
             copies += 1 + int(rng.random() < 0.2)
         married = bool(p["female"] and copies > 1 and rng.random() < 0.25)
+        moved = bool(hard and copies > 1 and not married and rng.random() < 0.2)
         for k in range(copies):
-            rows.append(_record(rng, p, variant=k > 0, married=married and k == copies - 1, fam_w=fam_w))
+            rows.append(_record(rng, p, variant=k > 0, married=married and k == copies - 1, fam_w=fam_w,
+                                moved=moved and k == copies - 1, hard=hard))
     df = pd.DataFrame(rows)
     df = df.sample(frac=1, random_state=seed).reset_index(drop=True)
     df.insert(0, "customer_id", [f"C{i + 1:06d}" for i in range(len(df))])
@@ -192,7 +218,7 @@ def make(people: int = 8000, seed: int = 0, dup_rate: float = 0.25) -> tuple[pd.
     return df, truth
 
 
-def _record(rng, p, *, variant: bool, married: bool, fam_w) -> dict:
+def _record(rng, p, *, variant: bool, married: bool, fam_w, moved: bool = False, hard: bool = False) -> dict:
     fam, giv = p["fam"], p["giv"]
     place, (c1, c2, c3), bldg, postcode = p["address"]
     mobile, landline, email, dob = p["mobile"], p["landline"], p["email"], p["dob"]
@@ -202,15 +228,29 @@ def _record(rng, p, *, variant: bool, married: bool, fam_w) -> dict:
         c1, c2, c3 = int(rng.integers(1, 10)), int(rng.integers(1, 30)), int(rng.integers(1, 25))
         bldg, postcode, landline = "", f"{int(rng.integers(1000000, 9999999)):07d}", ""
         if not mobile:
-            mobile = f"0{rng.choice([70, 80, 90])}{int(rng.integers(0, 10**8)):08d}"
+            mobile = _mobile(rng)
         if email and rng.random() < 0.5:
             email = email.split("@")[0] + "@" + DOMAINS[rng.integers(0, len(DOMAINS))]
+    if moved:  # moved house: new address, postcode and landline; name, birth date, mobile and e-mail stay
+        place = PLACES[rng.integers(0, len(PLACES))]
+        c1, c2, c3 = int(rng.integers(1, 10)), int(rng.integers(1, 30)), int(rng.integers(1, 25))
+        bldg, postcode = "", f"{int(rng.integers(1000000, 9999999)):07d}"
+        landline = _landline(rng) if landline else ""
     fam_written = fam[0]
     if variant and fam[0] in ITAIJI and rng.random() < 0.6:
         fam_written = ITAIJI[fam[0]][rng.integers(0, len(ITAIJI[fam[0]]))]
     sep = ["", " ", "　"][rng.integers(0, 3)] if variant else " "
     name = f"{fam_written}{sep}{giv[0]}"
     kana = f"{fam[1]} {giv[1]}"
+    if variant and hard:
+        if rng.random() < 0.08:  # family and given name swapped, the way a form in Latin order is read
+            name, kana = f"{giv[0]} {fam_written}", f"{giv[1]} {fam[1]}"
+        if rng.random() < 0.1:
+            name += "様"
+        if rng.random() < 0.1:  # a kana slip: one character of the reading dropped or doubled
+            k = int(rng.integers(0, len(kana)))
+            if kana[k] != " ":
+                kana = kana[:k] + kana[k + 1:] if rng.random() < 0.5 else kana[:k] + kana[k] + kana[k:]
     if variant:
         k = rng.integers(0, 5)
         kana = [kana, hiragana(kana), half_kana(kana), kana.replace(" ", ""), ""][k]
@@ -231,8 +271,13 @@ def _record(rng, p, *, variant: bool, married: bool, fam_w) -> dict:
     address = _address_fmt(rng, place[2], c1, c2, c3) if variant else f"{place[2]}{c1}丁目{c2}番{c3}号"
     pref = place[0]
     city = place[1]
-    if variant and rng.random() < 0.2:  # prefecture typed into the address cell, 都道府県 left blank
+    r = rng.random() if variant else 1.0
+    if r < 0.2:  # prefecture typed into the address cell, 都道府県 left blank
         address, pref = pref + city + address, ""
+    elif hard and r < 0.35:  # the address starts at the city or ward, 都道府県 left blank
+        address, pref = city + address, ""
+    elif hard and r < 0.45:  # the city left out: 都道府県 and the town only
+        pass
     else:
         address = city + address
     if variant and rng.random() < 0.3:
@@ -243,10 +288,14 @@ def _record(rng, p, *, variant: bool, married: bool, fam_w) -> dict:
               full_width(f"{postcode[:3]}-{postcode[3:]}")][rng.integers(0, 4)]
     else:
         pc = f"{postcode[:3]}-{postcode[3:]}"
-    return dict(person_id=p["pid"], name=name, kana=kana,
+    out = dict(person_id=p["pid"], name=name, kana=kana,
                 birth_date="" if pd.isna(dob) else dob.strftime("%Y/%m/%d"),
                 postcode=pc, prefecture=pref, address=address, building=bldg, phone=phone_col, mobile=mobile_col,
                 email=email)
+    if hard:  # 性別 in the forms staff type it, sometimes blank
+        out["gender"] = ["", *(("女", "女性", "F") if p["female"] else ("男", "男性", "M"))][
+            int(rng.integers(0, 4)) if variant else 1 + int(rng.integers(0, 3))]
+    return out
 
 
 def main():
@@ -254,8 +303,9 @@ def main():
     ap.add_argument("--people", type=int, default=8000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--hard", action="store_true", help="the harder sheet of issue #17 (households, twins, …)")
     a = ap.parse_args()
-    df, truth = make(a.people, a.seed)
+    df, truth = make(a.people, a.seed, hard=a.hard)
     df.assign(person_id=truth.to_numpy()).to_csv(a.out, index=False)
     print(f"{len(df)} records of {truth.nunique()} people -> {a.out}")
 

@@ -46,21 +46,51 @@ CASES = [
 ]
 
 
-def frame(background: int = 300, seed: int = 1) -> pd.DataFrame:
-    """Customers (English keys) with the CASES first and generated customers after them."""
+# issue #17: families sharing one e-mail, twins, moved house, 様, swapped names, kana slips, no prefecture; 性別 last
+HARD_CASES = [
+    # twins: one birth date, address and e-mail; other given names and mobiles
+    ["H0001", "林 真由美", "ハヤシ マユミ", "1995/04/01", "135-0061", "東京都", "江東区豊洲1-2-27", "", "",
+     "090-2000-0001", "hayashi.home@example.jp", "女"],
+    ["H0002", "林 麻衣", "ハヤシ マイ", "1995/04/01", "135-0061", "東京都", "江東区豊洲1丁目2番27号", "", "",
+     "090-2000-0002", "hayashi.home@example.jp", "女"],
+    # twins of other sex sharing birth date, address, landline and e-mail
+    ["H0003", "丸山 純子", "マルヤマ ジュンコ", "1988/10/10", "926-0000", "石川県", "七尾市藤橋町亥45-1", "", "0767-52-0000",
+     "", "maruyama@example.jp", "女性"],
+    ["H0004", "丸山 翔太", "マルヤマ ショウタ", "1988/10/10", "926-0000", "", "石川県七尾市藤橋町亥45-1", "", "0767-52-0000",
+     "", "maruyama@example.jp", "男性"],
+    # one person: moved house (new address and landline), 様 after the name, family and given name swapped
+    ["H0005", "小川 直樹", "オガワ ナオキ", "1970/12/24", "141-0021", "東京都", "品川区上大崎1-10-15 2階", "",
+     "03-3400-1111", "080-7000-1234", "naoki1224@example.jp", "男"],
+    ["H0006", "直樹 小川様", "ナオキ オガワ", "1970/12/24", "590-0000", "大阪府", "堺市堺区南花田口町2丁3-10", "",
+     "072-200-2222", "08070001234", "", "M"],
+    # one person: a kana slip and the address without its prefecture
+    ["H0007", "大野 恵子", "オオノ ケイコ", "1962/06/15", "135-0061", "東京都", "江東区豊洲3-3-3", "", "",
+     "070-3000-4444", "", "F"],
+    ["H0008", "大野 恵子", "オオノ ケコ", "1962/06/15", "", "", "江東区豊洲三丁目3番3号", "", "", "07030004444", "", ""],
+]
+
+
+def frame(background: int = 300, seed: int = 1, hard: bool = False) -> pd.DataFrame:
+    """Customers (English keys) with the CASES first and generated customers after them; hard: the HARD_CASES
+    too, and a 性別 (gender) column (blank for the others)."""
     bg, _truth = jp_dedupe_data.make(background, seed)
     bg = bg.assign(customer_id=[f"B{i:05d}" for i in range(len(bg))])
     cases = pd.DataFrame(CASES, columns=COLUMNS)
-    return pd.concat([cases, bg[COLUMNS]], ignore_index=True)
+    out = pd.concat([cases, bg[COLUMNS]], ignore_index=True)
+    if hard:
+        out = pd.concat([pd.DataFrame(HARD_CASES, columns=[*COLUMNS, "gender"]), out.assign(gender="")],
+                        ignore_index=True)
+    return out
 
 
-def make_book(path, background: int = 300, orders: bool = True):
-    """A workbook with 顧客 (Japanese headers and a staff column), 注文 and 対応履歴."""
-    df = frame(background)
+def make_book(path, background: int = 300, orders: bool = True, hard: bool = False):
+    """A workbook with 顧客 (Japanese headers and a staff column), 注文 and 対応履歴; hard: with HARD_CASES
+    and 性別."""
+    df = frame(background, hard=hard)
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "顧客"
-    ws.append(HEADERS_JA + ["登録日", "備考", "スタッフメモ"])
+    ws.append(HEADERS_JA + (["性別"] if hard else []) + ["登録日", "備考", "スタッフメモ"])
     for k, r in enumerate(df.itertuples(index=False)):
         note = {"T0001": "電話は夕方", "T0002": "旧住所あり"}.get(r.customer_id, None)
         reg = dt.datetime(2020, 1, 1) + dt.timedelta(days=k)

@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dedupe_data import CASES, COLUMNS, frame, make_book
+from dedupe_data import CASES, COLUMNS, HARD_CASES, frame, make_book
 from xlcrm import cli, dedupe
 from xlcrm.book import open_book
 from xlcrm.jobs import run
@@ -52,6 +52,77 @@ def test_same_reading_different_kanji_is_not_a_match(result):
     # 洋子/陽子 (both ヨウコ) at one address, landline and family e-mail, born 28 years apart: a household
     assert cluster_of(result, "T0009") != cluster_of(result, "T0010")
     assert pair(result, "T0009", "T0010").household
+
+
+@pytest.fixture(scope="module")
+def hard():
+    return dedupe.find_duplicates(frame(hard=True))
+
+
+@pytest.mark.parametrize("a, b", [("H0001", "H0002"), ("H0003", "H0004")])
+def test_twins_sharing_address_and_email_are_one_household_not_one_person(hard, a, b):
+    # 林 真由美/林 麻衣: one birth date, address and e-mail; 丸山 純子/丸山 翔太: also the landline, other sex
+    assert cluster_of(hard, a) != cluster_of(hard, b)
+    p = pair(hard, a, b)
+    assert p.household and p.status == "household" and not p.accepted
+    assert p.match_probability < 0.01          # never 「一致確率 100%」
+    assert p.reason_ja.startswith("同一世帯(別人): 名不一致")
+    assert p.reason_en.startswith("same household (different people): given name different")
+
+
+def test_different_sex_is_named_as_a_reason(hard):
+    assert "性別不一致" in pair(hard, "H0003", "H0004").reason_ja
+
+
+def test_moved_house_with_swapped_names_and_honorific_is_one_person(hard):
+    # new address and landline; 直樹 小川様 typed given name first with 様; same birth date and mobile
+    assert cluster_of(hard, "H0005") == cluster_of(hard, "H0006")
+    p = pair(hard, "H0005", "H0006")
+    assert p.status == "match" and "名一致" in p.reason_ja and "電話(携帯)一致" in p.reason_ja
+
+
+def test_kana_slip_and_address_without_prefecture_are_one_person(hard):
+    assert cluster_of(hard, "H0007") == cluster_of(hard, "H0008")
+    assert "住所一致" in pair(hard, "H0007", "H0008").reason_ja
+
+
+def test_a_given_name_with_one_reading_is_not_two_people():
+    # 恵子/啓子 (both ケイコ): a mis-conversion when the birth date agrees, not a household
+    f = dedupe.prepare(pd.DataFrame({"name": ["中村 恵子", "中村 啓子", "中村 花子"], "kana": ["ナカムラ ケイコ"] * 2 + [""],
+                                     "birth_date": ["1970/01/01"] * 3, "gender": ["女", "女", "男"]}),
+                       {"name": "name", "kana": "kana", "birth_date": "birth_date", "gender": "sex"})
+    comps = dedupe._comparisons(f)
+    pairs = np.array([[0, 1], [0, 2]])
+    lv = dedupe.compare(f, pairs, comps)
+    assert dedupe.two_people(lv, f, pairs).tolist() == [False, True]
+
+
+def test_household_evidence_counts_nothing_once_names_tell_two_people_apart(hard):
+    comps = dedupe._comparisons(dedupe.prepare(frame(hard=True), dedupe.SCHEMA_KINDS))
+    lv = pd.DataFrame({c.key: [0] for c in comps})   # everything agrees exactly …
+    lv["given"] = dedupe._NAME_LEVELS.index("different")  # … but the given name
+    lv["phone"] = 1                                   # a landline
+    w_apart = dedupe.match_weight(hard.model, lv, comps, np.array([True]))[0]
+    w_plain = dedupe.match_weight(hard.model, lv, comps)[0]
+    assert w_apart < w_plain and 1 / (1 + 2.0 ** -w_apart) < 0.01
+
+
+def test_latin_given_names_that_differ_are_a_typo_not_two_people():
+    # FEBRL-style slips (joshua/jsohua, katherine/kate) are no proof of two people; 太郎/次郎 are
+    df = pd.DataFrame({"name": ["smith joshua", "smith xavier", "山田 太郎", "山田 次郎"]})
+    f = dedupe.prepare(df, {"name": "name"})
+    pairs = np.array([[0, 1], [2, 3]])
+    lv = dedupe.compare(f, pairs, dedupe._comparisons(f))
+    assert dedupe.two_people(lv, f, pairs).tolist() == [False, True]
+
+
+def test_comparison_registry_is_consistent():
+    keys = [c.key for c in dedupe.COMPARISONS]
+    assert len(keys) == len(set(keys))
+    for c in dedupe.COMPARISONS:
+        assert c.levels[-1] == "different" and set(c.match_levels) <= set(c.levels) and set(c.shared) <= set(c.levels)
+        assert all(lv in dedupe.LEVEL_TEXT for lv in c.levels) and c.decide is not None and c.applies is not None
+        assert not c.home or c.shared
 
 
 def test_same_reading_is_weaker_evidence_than_the_same_name(result):
@@ -97,6 +168,19 @@ def test_incremental_check_pairs_only_new_rows():
     touched = inc.pairs["id_a"].eq("T0002") | inc.pairs["id_b"].eq("T0002")
     assert touched.all() and len(inc.pairs) >= 1
     assert cluster_of(inc, "T0001") == cluster_of(inc, "T0002")
+
+
+def test_job_shows_a_household_as_such_and_never_prefills_a_merge(tmp_path):
+    p = make_book(tmp_path / "crm.xlsx", hard=True)
+    run("dedupe", p)
+    with open_book(p) as b:
+        cand = b.read_raw("重複候補")
+        cust = b.read_raw("顧客")
+    row = cand[cand["ペアキー"] == "H0003|H0004"].iloc[0]
+    assert row["区分"] == "同一世帯(別人)" and row["判定"] in (None, "") and row["グループ"] in (None, "")
+    assert row["一致確率"] < 0.01 and row["理由"].startswith("同一世帯(別人)")
+    warn = dict(zip(cust["顧客ID"], cust["重複警告"]))
+    assert warn["H0003"] in (None, "") and warn["H0005"] == warn["H0006"] != ""
 
 
 def test_job_writes_candidates_and_warning_and_keeps_decisions(tmp_path):

@@ -110,6 +110,19 @@ def test_not_a_phone(raw):
     assert N.phone_kind(raw) == ""
 
 
+@given(st.text(alphabet="0123456789", min_size=8, max_size=10), st.sampled_from(["+81 ", "+81-", "+81 (0)", "+81"]))
+@settings(max_examples=2000, deadline=None)
+def test_phone_international_fast_path_agrees_with_phonenumbers(digits, prefix):
+    s = prefix + digits
+    try:
+        p = phonenumbers.parse(s, "JP")
+        ok = p.country_code == 81 and phonenumbers.is_valid_number(p)
+        expected = "0" + phonenumbers.national_significant_number(p) if ok else ""
+    except phonenumbers.NumberParseException:
+        expected = ""
+    assert N.phone(s) == expected
+
+
 @given(st.text(alphabet="0123456789", min_size=8, max_size=10))
 @settings(max_examples=2000, deadline=None)
 def test_phone_fast_path_agrees_with_phonenumbers(digits):
@@ -170,11 +183,44 @@ def test_address_place_names_keep_their_numerals():
 
 def test_address_prefecture_split():
     assert N.address("静岡市葵区追手町9-6").prefecture == "静岡県"          # city named like its prefecture
-    assert N.address("大阪狭山市狭山1丁目2384番地の1").prefecture == ""     # not 大阪府 + 狭山市
+    a = N.address("大阪狭山市狭山1丁目2384番地の1")                       # not 大阪 + 狭山市: the city is 大阪狭山市
+    assert a.city_rest == "大阪狭山市狭山1-2384-1" and a.prefecture == "大阪府"  # (inferred from the city)
     assert N.address("神奈川 横浜市中区山下町279").prefecture == "神奈川県"
     assert N.address("北海道札幌市").prefecture == "北海道"
     assert N.prefecture("京都") == "京都府" and N.prefecture("愛知県") == "愛知県" and N.prefecture("東京市") == ""
     assert len(N.PREFECTURES) == 47
+
+
+def test_cho_without_me_is_a_block_number():
+    # 堺市 writes 丁 without 目; 八丁堀 and 丁田町 are town names and keep their 丁
+    a = N.address("大阪府堺市堺区南花田口町2丁3-10")
+    assert a.city_rest == "堺市堺区南花田口町2-3-10"
+    assert N.address("大阪府堺市堺区南花田口町二丁3-10").key == a.key == N.address("堺市堺区南花田口町2丁目3-10").key
+    assert N.address("東京都中央区八丁堀3-4-5").city_rest == "中央区八丁堀3-4-5"
+    assert N.address("静岡県浜松市中央区丁田町1-2").city_rest == "浜松市中央区丁田町1-2"
+
+
+@pytest.mark.parametrize("raw", ["品川区上大崎1-10-15 2階", "品川区上大崎1-10-15　２階", "品川区上大崎1丁目10番15号2階",
+                                 "品川区上大崎1-10-15-2階", "品川区上大崎一丁目十番十五号 二階", "品川区上大崎1-10-15 2F"])
+def test_a_floor_after_the_street_number_is_building(raw):
+    a = N.address(raw)
+    assert (a.city_rest, a.building) == ("品川区上大崎1-10-15", "2階")
+    assert N.address("神奈川県鎌倉市二階堂123").city_rest == "鎌倉市二階堂123"   # a town, not a floor
+
+
+def test_prefecture_inferred_from_a_unique_municipality():
+    assert N.address("江東区豊洲1-2-27").key == N.address("東京都江東区豊洲1-2-27").key
+    assert N.address("七尾市藤橋町亥45-1").key == N.address("石川県七尾市藤橋町亥45-1").key
+    assert N.address("七尾市藤橋町亥45-1").prefecture == "石川県"
+    assert N.address("横浜市港北区日吉1-2-3").prefecture == "神奈川県"
+    assert N.address("港北区日吉1-2-3").prefecture == "神奈川県"      # a ward only one designated city has
+    assert N.address("東神楽町ひじり野北1条1").prefecture == "北海道"   # 上川郡 left out
+    # names in more than one prefecture are not guessed
+    for s in ("府中市宮西町1-1", "伊達市梁川町1", "中央区銀座1-2-3", "北区梅田1-2"):
+        assert N.address(s).prefecture == "", s
+    # the prefecture column, when given, wins over the table
+    assert N.address("府中市宮西町1-1", "東京都").prefecture == "東京都"
+    assert N.infer_prefecture("本町1-2-3") == ""
 
 
 def test_address_variant_place_spellings():

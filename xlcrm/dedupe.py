@@ -7,15 +7,20 @@ Pipeline (pure pandas/numpy, DataFrames in and out):
 2. `candidate_pairs`: blocking on several normalised keys (phone, e-mail, name + birth date, given name + birth date
    for a married surname, kana + postcode, address, …) so that 100,000 rows never meet 5·10⁹ pairs.
 3. `compare`: each pair gets one *level* per field (exact / after 異体字 folding / same reading only / fuzzy /
-   different / missing).
+   different / missing), as the registry `COMPARISONS` says: per field its levels and how each is decided.
 4. `fit`: Fellegi–Sunter weights with no labels, as splink does it: u (chance agreement) from random pairs,
    m (agreement among true matches) by EM sessions each blocked on one field, then the match prior.
 5. `match_weight`, `reasons`: weight, probability and a reason a clerk can read in Japanese and English.
 6. `cluster`: connected components over accepted pairs, cut where they would chain unrelated people or join a
    pair staff decided are different people; cluster IDs kept stable across runs.
 
-Different kanji with the same reading (伊藤/伊東) is its own weak level, never "equal". Pairs who share an address
-or landline but have clearly different given names are a household (同一世帯): labelled, never merged.
+Different kanji with the same reading (伊藤/伊東) is its own weak level, never "equal".
+
+Households: the model treats fields as independent, but a family shares its surname, address, landline, e-mail
+and (twins) birth date. Two records whose Japanese given names disagree outright (not a variant, not one reading in
+other kanji) or whose sex differs are two people (`two_people`); for them that shared agreement counts nothing
+(`match_weight(apart=…)`), so their probability stays low, and when they share a home they are labelled
+同一世帯(別人) (`status` "household"), shown, never proposed as a match.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -36,12 +42,13 @@ from scipy.sparse.csgraph import connected_components
 from . import normalize
 
 KINDS = ("name", "family_name", "given_name", "kana", "phone", "email", "postcode", "prefecture", "address",
-         "building", "birth_date", "id_number", "other")
+         "building", "birth_date", "sex", "id_number", "other")
 
 # Our customer table's columns (English keys after schema.conform) and their kinds: no --map needed.
 SCHEMA_KINDS = {
     "name": "name", "kana": "kana", "birth_date": "birth_date", "postcode": "postcode", "prefecture": "prefecture",
     "address": "address", "building": "building", "phone": "phone", "mobile": "phone", "email": "email",
+    "gender": "sex",
 }
 
 # --- 1. features ---------------------------------------------------------------------------------------------------
@@ -165,6 +172,15 @@ def _date_key(s: str) -> str:
     return f"{y}{int(mo):02d}{int(d):02d}"
 
 
+_SEX = {"男": "m", "男性": "m", "m": "m", "male": "m", "man": "m", "女": "f", "女性": "f", "f": "f", "female": "f",
+        "woman": "f"}
+
+
+def _sex(s: str) -> str:
+    """m / f from 男・男性・M・male and 女・女性・F・female; "" for anything else (blank, その他, 1/2 codes)."""
+    return _SEX.get(_fold_latin(normalize.nfkc(s)).strip(), "")
+
+
 def _digits_or_text(s: str) -> str:
     return _fold_latin(normalize.nfkc(s)).replace(" ", "")
 
@@ -201,7 +217,7 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
     finally:
         if pool is not None:
             pool.shutdown()
-    return Features({c: (np.asarray(v, bool) if c.endswith("_mobile") else np.asarray(v, dtype=object).astype(str))
+    return Features({c: (np.asarray(v, bool) if c.endswith(("_mobile", "_isfam")) else np.asarray(v, dtype=object).astype(str))
                      for c, v in f.items()}, df.index)
 
 
@@ -229,10 +245,15 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     fam_raw, giv_raw = _split_by_known_families(fam_raw, giv_raw)
     f["fam"] = _norm(fam_raw, _name_key)
     f["giv"] = _norm(giv_raw, _name_key)
-    f["full"] = f["fam"] + f["giv"]
     f["fam_v"] = _norm(f["fam"], _name_variant)
     f["giv_v"] = _norm(f["giv"], _name_variant)
-    f["full_v"] = f["fam_v"] + f["giv_v"]
+    # which names this list types as family names more often than as given names: 中島 in 陽太 中島 is the
+    # family name typed last, 琴音 in 琴音 佐藤 the given name typed first (_name_pairs, swapped entries)
+    cf = pd.Series(f["fam_v"].to_numpy(object)).value_counts()
+    cg = pd.Series(f["giv_v"].to_numpy(object)).value_counts()
+    famish = lambda v: (cf.reindex(v).fillna(0).to_numpy() >= cg.reindex(v).fillna(0).to_numpy())  # noqa: E731
+    f["fam_isfam"] = famish(f["fam_v"].to_numpy(object))
+    f["giv_isfam"] = famish(f["giv_v"].to_numpy(object))
     # family and given in a fixed order, so a swapped entry (ryan joel / joel ryan) shares a blocking key
     fv, gv = f["fam_v"], f["giv_v"]
     lo, hi = fv.where(fv <= gv, gv), gv.where(fv <= gv, fv)
@@ -241,6 +262,17 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     f["kana"] = _norm(kana_raw, normalize.kana)
     f["kana_fam"] = _norm(kfam.where(kgiv != "", ""), normalize.kana)
     f["kana_giv"] = _norm(kgiv, normalize.kana)
+    # a record typed given name first (明美 鈴木) when the list says so, its "given" name being typed as a family
+    # name elsewhere and its "family" name as a given name: put back in order once, here
+    rev = f["giv_isfam"] & ~f["fam_isfam"] & (f["fam_v"] != "").to_numpy() & (f["giv_v"] != "").to_numpy()
+    if rev.any():
+        for a, b in (("fam", "giv"), ("fam_v", "giv_v"), ("kana_fam", "kana_giv"), ("fam_isfam", "giv_isfam")):
+            x, y = np.asarray(f[a]), np.asarray(f[b])
+            x, y = np.where(rev, y, x), np.where(rev, x, y)
+            f[a], f[b] = (x, y) if x.dtype == bool else (pd.Series(x, index=idx, dtype=object),
+                                                         pd.Series(y, index=idx, dtype=object))
+    f["full"] = f["fam"] + f["giv"]
+    f["full_v"] = f["fam_v"] + f["giv_v"]
     f["dob"] = _norm(_joined(cols.get("birth_date", []), idx), _date_key)
     f["email"] = _norm(_joined(cols.get("email", []), idx), normalize.email)
     f["email_local"] = f["email"].str.split("@").str[0].fillna("")
@@ -248,6 +280,7 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     # and strangers with one name share it. Only one with digits (taro1985, emi766) is evidence of its own
     f["email_local_id"] = f["email_local"].where(f["email_local"].str.contains(r"\d", regex=True), "")
     f["idnum"] = _norm(_joined(cols.get("id_number", []), idx), _digits_or_text)
+    f["sex"] = _norm(_joined(cols.get("sex", []), idx), _sex)
     # phones: every phone column is one set per person (staff type the mobile into 電話番号 and vice versa)
     phones = cols.get("phone", [])
     for i in range(max(2, len(phones))):
@@ -433,15 +466,6 @@ def candidate_pairs(f: pd.DataFrame, rules=BLOCKING_RULES, max_block: int = MAX_
 
 # --- 3. comparison levels ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Comparison:
-    key: str
-    ja: str                          # field name as a clerk says it
-    en: str
-    levels: tuple[str, ...]          # level names; the last one is "different"; -1 (not listed) = missing
-    match_levels: tuple[str, ...]    # levels that count as agreement in the reason text
-
-
 _DOB_LEVELS = ("exact", "one_edit", "swapped_md", "different")
 _ADDR_LEVELS = ("exact", "fuzzy_high", "postcode_only", "near", "different")
 _NAME_LEVELS = ("exact", "variant", "swapped", "fuzzy_high", "reading", "fuzzy_low", "different")
@@ -461,39 +485,6 @@ LEVEL_TEXT = {  # (ja, en) appended to the field name in a reason
     "near": ("(同じ町・番地違い)近い", "same area, other house number"),
     "different": ("不一致", "different"),
 }
-
-
-def _comparisons(f: pd.DataFrame) -> list[Comparison]:
-    has = lambda c: c in f.columns and bool((f[c] != "").any())  # noqa: E731
-    out = []
-    if has("giv"):
-        out.append(Comparison("family", "姓", "family name", _NAME_LEVELS, _NAME_LEVELS[:4]))
-        out.append(Comparison("given", "名", "given name", _NAME_LEVELS, _NAME_LEVELS[:4]))
-    elif has("fam"):
-        out.append(Comparison("name", "氏名", "name", _NAME_LEVELS, _NAME_LEVELS[:4]))
-    if has("dob"):
-        out.append(Comparison("dob", "生年月日", "birth date", _DOB_LEVELS, ("exact", "one_edit", "swapped_md")))
-    if has("ph0") or has("ph1"):
-        out.append(Comparison("phone", "電話", "phone", ("mobile", "landline", "different"), ("mobile", "landline")))
-    if has("email"):
-        out.append(Comparison("email", "メール", "e-mail", ("exact", "local", "different"), ("exact", "local")))
-    if has("addr") or has("postcode"):
-        # one comparison for where someone lives: address and postcode say the same thing twice, and counting
-        # them as independent evidence would merge every family at one address
-        out.append(Comparison("addr", "住所", "address", _ADDR_LEVELS, ("exact", "fuzzy_high", "postcode_only")))
-    if has("pref") and not (has("addr") or has("postcode")):
-        # with an address, the prefecture says nothing more (a move changes both): counted once, in 住所
-        out.append(Comparison("pref", "都道府県", "prefecture", ("exact", "different"), ("exact",)))
-    if has("building"):
-        out.append(Comparison("building", "建物", "building", ("exact", "fuzzy_high", "different"),
-                              ("exact", "fuzzy_high")))
-    if has("idnum"):
-        out.append(Comparison("idnum", "番号", "ID number", ("exact", "one_edit", "different"), ("exact", "one_edit")))
-    for c in f.columns:
-        if c.startswith("other:") and has(c):
-            nm = c.split(":", 1)[1]
-            out.append(Comparison(c, nm, nm, ("exact", "fuzzy_high", "different"), ("exact", "fuzzy_high")))
-    return out
 
 
 def _workers(n: int) -> int:
@@ -534,9 +525,10 @@ def _levels_simple(a, b, levels, high=0.9, low=0.75) -> np.ndarray:
     return out
 
 
-def _name_levels(a, b, av, bv, a_other, b_other, ak, bk) -> np.ndarray:
-    """Name-part levels: exact, 異体字/kana-folded equal, swapped with the other part, typo, same reading only,
-    somewhat similar, different. The reading (ak/bk) is used only when the written names differ."""
+def _name_levels(a, b, av, bv, swapped, ak, bk) -> np.ndarray:
+    """Name-part levels: exact, 異体字/kana-folded equal, equal once one record's family and given names are
+    swapped back (`swapped`: that pair's parts were compared crosswise), typo, same reading only, somewhat
+    similar, different. The reading (ak/bk) is used only when the written names differ."""
     L = {n: i for i, n in enumerate(_NAME_LEVELS)}
     out = np.full(len(a), L["different"], np.int8)
     miss = (a == "") | (b == "")
@@ -550,9 +542,9 @@ def _name_levels(a, b, av, bv, a_other, b_other, ak, bk) -> np.ndarray:
     out[(s >= 0.75) & latin] = L["fuzzy_low"]
     out[(ak != "") & (ak == bk) & (av != bv)] = L["reading"]
     out[(s >= 0.9) & latin & (np.char.str_len(av.astype(str)) >= 4)] = L["fuzzy_high"]
-    out[(a_other != "") & (a == b_other) & (b == a_other) & (a != b)] = L["swapped"]
     out[av == bv] = L["variant"]
     out[a == b] = L["exact"]
+    out[swapped & (av == bv)] = L["swapped"]
     out[miss] = -1
     return out
 
@@ -601,6 +593,22 @@ def _name_pairs(g, i, j) -> dict[str, tuple]:
                 fa[k], ga[k], fva[k], gva[k] = whole[:cut], whole[cut:], wv[:cut], wv[cut:]
     kf_i, kf_j, kg_i, kg_j = g("kana_fam")[i], g("kana_fam")[j], g("kana_giv")[i], g("kana_giv")[j]
     k_i, k_j = g("kana")[i], g("kana")[j]
+    # one record typed the given name first (真由美 林 against 林 真由美, also after a marriage: 真由美 林 against
+    # 佐藤 真由美): its parts, written and read, are put back in order and the parts then equal are 姓名入替. Which
+    # record is swapped: the one that has the shared name in the slot the list does not mostly type it in
+    cross = (fv_i != fv_j) & (gv_i != gv_j) & (fv_i != "") & (fv_j != "") & (gv_i != "") & (gv_j != "")
+    gf, fg = cross & (gv_i == fv_j), cross & (fv_i == gv_j)
+    isfam_gi, isfam_fi = g("giv_isfam")[i], g("fam_isfam")[i]
+    swap_i = (gf & ~fg & isfam_gi) | (fg & ~gf & ~isfam_fi)
+    swap_j = (gf | fg) & ~swap_i
+    swap = swap_i | swap_j
+    if swap.any():  # np.where: the two columns' fixed-width dtypes may differ, an in-place swap would cut
+        fam_i, giv_i = np.where(swap_i, giv_i, fam_i), np.where(swap_i, fam_i, giv_i)
+        fv_i, gv_i = np.where(swap_i, gv_i, fv_i), np.where(swap_i, fv_i, gv_i)
+        kf_i, kg_i = np.where(swap_i, kg_i, kf_i), np.where(swap_i, kf_i, kg_i)
+        fam_j, giv_j = np.where(swap_j, giv_j, fam_j), np.where(swap_j, fam_j, giv_j)
+        fv_j, gv_j = np.where(swap_j, gv_j, fv_j), np.where(swap_j, fv_j, gv_j)
+        kf_j, kg_j = np.where(swap_j, kg_j, kf_j), np.where(swap_j, kf_j, kg_j)
     whole_reading = (kf_i == "") | (kf_j == "")
     rk_fi = np.where(whole_reading, k_i, kf_i)
     rk_fj = np.where(whole_reading, k_j, kf_j)
@@ -612,82 +620,164 @@ def _name_pairs(g, i, j) -> dict[str, tuple]:
     blank = np.full(len(i), "", dtype=object).astype(str)
     return {
         "family": (np.where(nosplit, full_i, fam_i), np.where(nosplit, full_j, fam_j),
-                   np.where(nosplit, fullv_i, fv_i), np.where(nosplit, fullv_j, fv_j),
-                   np.where(nosplit, blank, giv_i), np.where(nosplit, blank, giv_j),
+                   np.where(nosplit, fullv_i, fv_i), np.where(nosplit, fullv_j, fv_j), swap & ~nosplit,
                    np.where(nosplit, k_i, rk_fi), np.where(nosplit, k_j, rk_fj)),
-        "given": (np.where(nosplit, blank, giv_i), np.where(nosplit, blank, giv_j), gv_i, gv_j, fam_i, fam_j,
+        "given": (np.where(nosplit, blank, giv_i), np.where(nosplit, blank, giv_j), gv_i, gv_j, swap & ~nosplit,
                   rk_gi, rk_gj),
-        "name": (full_i, full_j, fullv_i, fullv_j, blank, blank, k_i, k_j),
+        "name": (full_i, full_j, fullv_i, fullv_j, np.zeros(len(i), bool), k_i, k_j),
     }
 
 
-def compare(f: pd.DataFrame, pairs: np.ndarray, comps: list[Comparison] | None = None) -> pd.DataFrame:
+class _PairData:
+    """The features of both records of each pair, each column fetched once (numpy fancy indexing)."""
+
+    def __init__(self, f: Features, pairs: np.ndarray):
+        self.f, self.i, self.j = f, pairs[:, 0], pairs[:, 1]
+        self._names = None
+
+    def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        v = self.f[col]
+        return v[self.i], v[self.j]
+
+    def names(self) -> dict[str, tuple]:
+        if self._names is None:
+            self._names = _name_pairs(self.f.__getitem__, self.i, self.j)
+        return self._names
+
+
+def _decide_name(part: str):
+    return lambda d, c: _name_levels(*d.names()[part])
+
+
+def _decide_dob(d: _PairData, c) -> np.ndarray:
+    a, b = d("dob")
+    lv = _levels_simple(a, b, ("exact", "one_edit", "different"))
+    lv = np.where(lv == 2, 3, lv).astype(np.int8)
+    k = np.flatnonzero(lv == 3)
+    if len(k):
+        # YYYYMMDD as integers: same year, month and day swapped (4/9 typed for 9/4)
+        x, y = a[k].astype("U8").astype(np.int64), b[k].astype("U8").astype(np.int64)
+        swapped = (x // 10000 == y // 10000) & (x // 100 % 100 == y % 100) & (x % 100 == y // 100 % 100)
+        lv[k[swapped]] = 2
+    return lv
+
+
+def _decide_phone(d: _PairData, c) -> np.ndarray:
+    """mobile / landline / different over every phone column at once: a phone in 電話番号 equals one in 携帯電話."""
+    f, i, j = d.f, d.i, d.j
+    phs = [c2 for c2 in f.columns if re.fullmatch(r"ph\d+", c2)]
+    codes = f.shared_codes(tuple(phs))  # one code space over all phone columns: compare ints, not text
+    n = len(i)
+    mobile_eq, land_eq, any_i, any_j = (np.zeros(n, bool) for _ in range(4))
+    for p in phs:
+        v, mob = codes[p], f[p + "_mobile"]
+        vi = v[i]
+        any_i |= vi >= 0
+        any_j |= v[j] >= 0
+        for q in phs:
+            eq = (vi >= 0) & (vi == codes[q][j])
+            mobile_eq |= eq & mob[i]
+            land_eq |= eq & ~mob[i]
+    lv = np.full(n, 2, np.int8)
+    lv[land_eq] = 1
+    lv[mobile_eq] = 0
+    lv[~(any_i & any_j)] = -1
+    return lv
+
+
+def _decide_email(d: _PairData, c) -> np.ndarray:
+    e, loc = d.f.codes("email"), d.f.codes("email_local_id")
+    i, j = d.i, d.j
+    lv = np.full(len(i), 2, np.int8)
+    lv[(loc[i] >= 0) & (loc[i] == loc[j])] = 1
+    lv[e[i] == e[j]] = 0
+    lv[(e[i] < 0) | (e[j] < 0)] = -1
+    return lv
+
+
+def _decide_addr(d: _PairData, c) -> np.ndarray:
+    return _addr_levels(*d("addr"), *d("postcode"), *d("addr_digits"), *d("addr_text"))
+
+
+def _decide_exact(col: str):
+    def decide(d: _PairData, c) -> np.ndarray:
+        a, b = d(col)
+        lv = np.where(a == b, 0, 1).astype(np.int8)
+        lv[(a == "") | (b == "")] = -1
+        return lv
+    return decide
+
+
+def _decide_simple(col: str):
+    return lambda d, c: _levels_simple(*d(col), c.levels)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field compared pair by pair: its levels (strongest first; the last is "different"; -1 = missing on
+    either side) and how each pair's level is decided.
+
+    shared: agreeing levels a family at one address shares (surname, address, landline, family e-mail, a twin's
+    birth date). Between two people told apart by a given name or a sex that disagree they are no evidence of one
+    person: their agreement is what a household looks like. home: agreement here puts two people in one household."""
+    key: str
+    ja: str                          # field name as a clerk says it
+    en: str
+    levels: tuple[str, ...]
+    match_levels: tuple[str, ...]    # levels that count as agreement in the reason text
+    decide: Callable[["_PairData", "Comparison"], np.ndarray] = field(compare=False, repr=False, default=None)
+    applies: Callable[[Callable[[str], bool]], bool] = field(compare=False, repr=False, default=None)
+    shared: tuple[str, ...] = ()
+    home: bool = False
+
+
+# The comparisons, in the order reasons list them. `applies` is given has(feature) -> the list has that feature.
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("family", "姓", "family name", _NAME_LEVELS, _NAME_LEVELS[:4], _decide_name("family"),
+               lambda has: has("giv"), shared=_NAME_LEVELS[:5]),
+    Comparison("given", "名", "given name", _NAME_LEVELS, _NAME_LEVELS[:4], _decide_name("given"),
+               lambda has: has("giv")),
+    Comparison("name", "氏名", "name", _NAME_LEVELS, _NAME_LEVELS[:4], _decide_name("name"),
+               lambda has: has("fam") and not has("giv")),
+    Comparison("dob", "生年月日", "birth date", _DOB_LEVELS, _DOB_LEVELS[:3], _decide_dob,
+               lambda has: has("dob"), shared=("exact",)),
+    Comparison("sex", "性別", "sex", ("exact", "different"), ("exact",), _decide_exact("sex"),
+               lambda has: has("sex")),
+    Comparison("phone", "電話", "phone", ("mobile", "landline", "different"), ("mobile", "landline"), _decide_phone,
+               lambda has: has("ph0") or has("ph1"), shared=("landline",), home=True),
+    Comparison("email", "メール", "e-mail", ("exact", "local", "different"), ("exact", "local"), _decide_email,
+               lambda has: has("email"), shared=("exact", "local"), home=True),
+    # one comparison for where someone lives: address and postcode say the same thing twice, and counting them as
+    # independent evidence would merge every family at one address
+    Comparison("addr", "住所", "address", _ADDR_LEVELS, _ADDR_LEVELS[:3], _decide_addr,
+               lambda has: has("addr") or has("postcode"), shared=_ADDR_LEVELS[:4], home=True),
+    # with an address, the prefecture says nothing more (a move changes both): counted once, in 住所
+    Comparison("pref", "都道府県", "prefecture", ("exact", "different"), ("exact",), _decide_exact("pref"),
+               lambda has: has("pref") and not (has("addr") or has("postcode")), shared=("exact",)),
+    Comparison("building", "建物", "building", ("exact", "fuzzy_high", "different"), ("exact", "fuzzy_high"),
+               _decide_simple("building"), lambda has: has("building"), shared=("exact", "fuzzy_high"), home=True),
+    Comparison("idnum", "番号", "ID number", ("exact", "one_edit", "different"), ("exact", "one_edit"),
+               _decide_simple("idnum"), lambda has: has("idnum")),
+)
+
+
+def _comparisons(f: Features) -> list[Comparison]:
+    """The comparisons this list's features allow: the registry's, then one per column of kind "other"."""
+    has = lambda c: c in f.columns and bool((f[c] != "").any())  # noqa: E731
+    out = [c for c in COMPARISONS if c.applies(has)]
+    for col in f.columns:
+        if col.startswith("other:") and has(col):
+            nm = col.split(":", 1)[1]
+            out.append(Comparison(col, nm, nm, ("exact", "fuzzy_high", "different"), ("exact", "fuzzy_high"),
+                                  _decide_simple(col)))
+    return out
+
+
+def compare(f: Features, pairs: np.ndarray, comps: list[Comparison] | None = None) -> pd.DataFrame:
     """One int8 level column per comparison (-1 = missing on either side), one row per pair."""
     comps = comps if comps is not None else _comparisons(f)
-    i, j = pairs[:, 0], pairs[:, 1]
-    cache: dict[str, np.ndarray] = {}
-
-    def g(c):
-        if c not in cache:
-            cache[c] = f[c]
-        return cache[c]
-    out = {}
-    names = None
-    for c in comps:
-        if c.key in ("family", "given", "name"):
-            if names is None:
-                names = _name_pairs(g, i, j)
-            out[c.key] = _name_levels(*names[c.key])
-        elif c.key == "dob":
-            d = g("dob")
-            lv = _levels_simple(d[i], d[j], ("exact", "one_edit", "different"))
-            lv = np.where(lv == 2, 3, lv).astype(np.int8)
-            k = np.flatnonzero(lv == 3)
-            if len(k):
-                # YYYYMMDD as integers: same year, month and day swapped (4/9 typed for 9/4)
-                a = d[i[k]].astype("U8").astype(np.int64)
-                b = d[j[k]].astype("U8").astype(np.int64)
-                swapped = (a // 10000 == b // 10000) & (a // 100 % 100 == b % 100) & (a % 100 == b // 100 % 100)
-                lv[k[swapped]] = 2
-            out[c.key] = lv
-        elif c.key == "phone":
-            phs = [c2 for c2 in f.columns if re.fullmatch(r"ph\d+", c2)]
-            codes = f.shared_codes(tuple(phs))  # one code space over all phone columns: compare ints, not text
-            n = len(pairs)
-            mobile_eq = np.zeros(n, bool)
-            land_eq = np.zeros(n, bool)
-            any_i = np.zeros(n, bool)
-            any_j = np.zeros(n, bool)
-            for p in phs:
-                v, mob = codes[p], f[p + "_mobile"]
-                vi = v[i]
-                any_i |= vi >= 0
-                any_j |= v[j] >= 0
-                for q in phs:
-                    eq = (vi >= 0) & (vi == codes[q][j])
-                    mobile_eq |= eq & mob[i]
-                    land_eq |= eq & ~mob[i]
-            lv = np.full(n, 2, np.int8)
-            lv[land_eq] = 1
-            lv[mobile_eq] = 0
-            lv[~(any_i & any_j)] = -1
-            out[c.key] = lv
-        elif c.key == "email":
-            e, loc = f.codes("email"), f.codes("email_local_id")
-            lv = np.full(len(pairs), 2, np.int8)
-            lv[(loc[i] >= 0) & (loc[i] == loc[j])] = 1
-            lv[e[i] == e[j]] = 0
-            lv[(e[i] < 0) | (e[j] < 0)] = -1
-            out[c.key] = lv
-        elif c.key == "addr":
-            out[c.key] = _addr_levels(g("addr")[i], g("addr")[j], g("postcode")[i], g("postcode")[j],
-                                      g("addr_digits")[i], g("addr_digits")[j], g("addr_text")[i], g("addr_text")[j])
-        else:
-            col = {"pref": "pref", "building": "building", "idnum": "idnum"}.get(c.key, c.key)
-            v = g(col)
-            out[c.key] = _levels_simple(v[i], v[j], c.levels)
-    return pd.DataFrame(out)
-
+    d = _PairData(f, pairs)
+    return pd.DataFrame({c.key: c.decide(d, c) for c in comps})
 
 # --- 4. the model --------------------------------------------------------------------------------------------------
 
@@ -807,6 +897,10 @@ def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Compar
     rng = np.random.default_rng(seed)
     learned: set[str] = set()
     iters = 0
+    # pairs the names or sex already tell apart (families, twins) teach nothing about one person: left out, or
+    # the twins sharing a birth date, address and landline would teach the birth-date session that one person's
+    # records share a landline rather than a mobile
+    known_apart = two_people(levels, f, pairs)
     for rule, leave_out in TRAINING_SESSIONS:
         ignore = {c.key for c in comps if c.key in leave_out}
         if all(c.key in learned or c.key in ignore for c in comps) or any(c not in f.columns for c in rule):
@@ -816,7 +910,7 @@ def fit(f: Features, pairs: np.ndarray, levels: pd.DataFrame, comps: list[Compar
         for c in rule:
             k = f.codes(c)
             same &= (k[pairs[:, 0]] >= 0) & (k[pairs[:, 0]] == k[pairs[:, 1]])
-        sel = np.flatnonzero(same)
+        sel = np.flatnonzero(same & ~known_apart)
         if len(sel) < 50:
             continue
         if len(sel) > MAX_TRAINING_PAIRS:
@@ -857,30 +951,82 @@ def _prior_only(arr, comps, m, u, max_iter) -> tuple[float, int]:
     return prior, it
 
 
-def match_weight(model: Model, levels: pd.DataFrame, comps: list[Comparison]) -> np.ndarray:
-    """log2 Bayes factor of each pair plus the prior odds (splink's match weight)."""
+def match_weight(model: Model, levels: pd.DataFrame, comps: list[Comparison],
+                 apart: np.ndarray | None = None) -> np.ndarray:
+    """log2 Bayes factor of each pair plus the prior odds (splink's match weight).
+
+    apart: pairs already told apart as two people (`two_people`). For them the agreement of a shared field
+    (surname, address, landline, e-mail, birth date) counts for nothing: among two members of one family it is
+    what they share, not chance, so its Bayes factor is 1 there (it still counts against them when it
+    disagrees). This is the dependence the independent-fields model leaves out."""
     w = np.full(len(levels), np.log2(model.prior / (1 - model.prior)))
     for c in comps:
         x = levels[c.key].to_numpy()
-        bf = np.log2(model.m[c.key] / model.u[c.key])
-        w += np.where(x >= 0, bf[np.clip(x, 0, None)], 0.0)
+        bf = _log2_bf(model, c)
+        term = np.where(x >= 0, bf[np.clip(x, 0, None)], 0.0)
+        if apart is not None and c.shared:
+            shared = apart & np.isin(x, [c.levels.index(n) for n in c.shared])
+            term = np.where(shared, np.minimum(term, 0.0), term)
+        w += term
     return w
 
 
-def reasons(levels: pd.DataFrame, comps: list[Comparison]) -> tuple[np.ndarray, np.ndarray]:
-    """Reason text per pair (ja, en): agreeing fields first, then the differing ones. Built once per distinct
+def _log2_bf(model: Model, c: Comparison) -> np.ndarray:
+    """log2 m/u per level, a near agreement (異体字, 姓名入替, a typo) capped at the exact agreement's: rarer among
+    random pairs than the exact one, it would otherwise weigh more (one name typed in the other order is no more
+    evidence of one person than the name typed the same way)."""
+    bf = np.log2(model.m[c.key] / model.u[c.key])
+    if c.levels[0] in c.match_levels:
+        near = [c.levels.index(n) for n in c.match_levels[1:]]
+        bf[near] = np.minimum(bf[near], bf[0])
+    return bf
+
+
+def two_people(levels: pd.DataFrame, f: Features | None = None, pairs: np.ndarray | None = None) -> np.ndarray:
+    """Pairs the names or the sex say are two people, whatever else they share: a given name that disagrees
+    outright (not a variant, another reading of the same name or a 異体字; written and read differently), a
+    different sex, or one reading in other kanji with another birth date (洋子/陽子, mother and daughter).
+
+    Given names in Latin letters are left out: there a letter slip is a typo (FEBRL's 'jsohua'), and nothing
+    tells a typo from another name."""
+    n = len(levels)
+    lv = lambda k: levels[k].to_numpy() if k in levels.columns else np.full(n, -1)  # noqa: E731
+    given = lv("given")
+    out = lv("sex") == 1
+    out |= (given == _NAME_LEVELS.index("reading")) & (lv("dob") == len(_DOB_LEVELS) - 1)
+    diff = given == _NAME_LEVELS.index("different")
+    if diff.any() and f is not None and pairs is not None:
+        k = np.flatnonzero(diff)
+        g = f["giv"]
+        jp = _japanese_mask(g)
+        diff[k] = jp[pairs[k, 0]] & jp[pairs[k, 1]]
+    return out | diff
+
+
+def _japanese_mask(col: np.ndarray) -> np.ndarray:
+    return _per_unique(col, _has_japanese).astype(bool)
+
+
+HOUSEHOLD_LABEL = ("同一世帯(別人)", "same household (different people)")
+
+
+def reasons(levels: pd.DataFrame, comps: list[Comparison], household: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Reason text per pair (ja, en): agreeing fields first, then the differing ones; for a household
+    (同一世帯(別人)) the label and what tells the two apart first, then what they share. Built once per distinct
     combination of levels (a few hundred), not per pair."""
     if len(levels) == 0:
         return np.empty(0, object), np.empty(0, object)
     keys = [c.key for c in comps]
     lv = levels[keys].to_numpy().astype(np.int64) + 1   # 0 = missing
-    code = np.zeros(len(lv), np.int64)
+    code = np.zeros(len(lv), np.int64) if household is None else np.asarray(household, np.int64)
     for k in range(lv.shape[1]):
         code = code * 16 + lv[:, k]
     _, first, inv = np.unique(code, return_index=True, return_inverse=True)
     combos = lv[first] - 1
+    house = np.zeros(len(first), bool) if household is None else np.asarray(household, bool)[first]
     ja, en = [], []
-    for row in combos:
+    for row, hh in zip(combos, house):
         agree_ja, agree_en, diff_ja, diff_en = [], [], [], []
         for c, x in zip(comps, row):
             if x < 0:
@@ -893,33 +1039,30 @@ def reasons(levels: pd.DataFrame, comps: list[Comparison]) -> tuple[np.ndarray, 
             elif name == "different" or name == "fuzzy_low":
                 diff_ja.append(c.ja + t_ja)
                 diff_en.append(f"{c.en} {t_en}")
-        ja.append("・".join(agree_ja + diff_ja))
-        en.append(", ".join(agree_en + diff_en))
+        if hh:
+            ja.append(f"{HOUSEHOLD_LABEL[0]}: " + "・".join(diff_ja + agree_ja))
+            en.append(f"{HOUSEHOLD_LABEL[1]}: " + ", ".join(diff_en + agree_en))
+        else:
+            ja.append("・".join(agree_ja + diff_ja))
+            en.append(", ".join(agree_en + diff_en))
     inv = np.asarray(inv).reshape(-1)
     return np.array(ja, object)[inv], np.array(en, object)[inv]
 
 
 # --- 5. households, clusters ---------------------------------------------------------------------------------------
 
-def _household(f: pd.DataFrame, pairs: np.ndarray, levels: pd.DataFrame) -> np.ndarray:
-    """Same address or landline, clearly different given names, and nothing personal in common (birth date,
-    mobile, ID number): a family at one address, not one person twice. Given names that differ in their
-    reading too (typed フリガナ) mark a household even with one birth date (twins); given names with one reading
-    but other kanji do when the birth dates differ."""
-    if "given" not in levels.columns or len(pairs) == 0:
-        return np.zeros(len(pairs), bool)
-    lv = lambda k: levels[k].to_numpy() if k in levels.columns else np.full(len(pairs), -1)  # noqa: E731
-    diff, reading = _NAME_LEVELS.index("different"), _NAME_LEVELS.index("reading")
-    given_diff = (lv("given") == diff) | ((lv("given") == -1) & (lv("family") == diff))
-    # 洋子 and 陽子 (both ヨウコ) at one address with two birth dates: mother and daughter, not a typo
-    given_diff |= (lv("given") == reading) & (lv("dob") == len(_DOB_LEVELS) - 1)
-    shared = (lv("addr") == 0) | (lv("phone") == 1)
-    # a family shares an e-mail address often enough that it is not personal; a birth date or a mobile is
-    personal = (lv("dob") == 0) | (lv("phone") == 0) | np.isin(lv("idnum"), (0, 1))
-    kg = f["kana_giv"]
-    ki, kj = kg[pairs[:, 0]], kg[pairs[:, 1]]
-    reading_diff = (ki != "") & (kj != "") & (ki != kj) & (lv("phone") != 0) & (lv("email") != 0)
-    return given_diff & shared & (~personal | reading_diff)
+def _household(levels: pd.DataFrame, comps: list[Comparison], apart: np.ndarray) -> np.ndarray:
+    """Two people (`two_people`) who share an address, a landline, an e-mail address or a building and nothing
+    personal (a mobile, an ID number): one household, 同一世帯(別人). Twins too: a birth date is shared there."""
+    n = len(levels)
+    home = np.zeros(n, bool)
+    for c in comps:
+        if c.home:
+            x = levels[c.key].to_numpy()
+            home |= np.isin(x, [c.levels.index(s) for s in c.shared])
+    lv = lambda k: levels[k].to_numpy() if k in levels.columns else np.full(n, -1)  # noqa: E731
+    personal = (lv("phone") == 0) | np.isin(lv("idnum"), (0, 1))
+    return apart & home & ~personal
 
 
 def _pairs_in(ids: np.ndarray, pairs: np.ndarray, decided: set[frozenset] | None) -> np.ndarray:
@@ -1040,21 +1183,29 @@ def find_duplicates(df: pd.DataFrame, kinds: dict[str, str] | None = None, *, id
     levels = compare(f, pairs, comps)
     if model is None:
         model = fit(f, pairs, levels, comps)
-    w = match_weight(model, levels, comps)
+    apart = two_people(levels, f, pairs)
+    w = match_weight(model, levels, comps, apart)
     prob = 1 / (1 + np.power(2.0, -w))
-    household = _household(f, pairs, levels)
+    household = _household(levels, comps, apart)
+    # what a household pair would score if its names and sex were not told apart: the sheet shows the households
+    # a clerk could take for one person twice (high), not every family with its own e-mails and birth dates
+    alike = prob.copy()
+    if household.any():
+        k = np.flatnonzero(household)
+        alike[k] = 1 / (1 + np.power(2.0, -match_weight(model, levels.iloc[k], comps)))
     decided_no = _pairs_in(ids, pairs, cannot_link)
     decided_yes = _pairs_in(ids, pairs, must_link)
     accept = ((prob >= threshold) & ~household & ~decided_no) | decided_yes
     cid = cluster(ids, pairs, accept, w + decided_yes * 1000.0, cannot_link=cannot_link, previous=previous)
     # only the pairs someone will look at get a reason and a row: accepted, for review, households, decided
     keep = np.flatnonzero((prob >= review_threshold) | household | decided_yes | decided_no | accept)
-    ja, en = reasons(levels.iloc[keep], comps)
+    ja, en = reasons(levels.iloc[keep], comps, household=household[keep])
     pk = pairs[keep]
+    status = np.where(accept[keep], "match", np.where(household[keep], "household", "review"))
     pair_df = pd.DataFrame({
         "id_a": ids[pk[:, 0]], "id_b": ids[pk[:, 1]], "pos_a": pk[:, 0], "pos_b": pk[:, 1],
         "match_weight": w[keep], "match_probability": prob[keep], "household": household[keep],
-        "accepted": accept[keep], "reason_ja": ja, "reason_en": en})
+        "alike_probability": alike[keep], "accepted": accept[keep], "status": status, "reason_ja": ja, "reason_en": en})
     for c in comps:
         pair_df["level_" + c.key] = levels[c.key].to_numpy()[keep]
     # per record: its best accepted link (score and reason), within its cluster

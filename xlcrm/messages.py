@@ -118,10 +118,10 @@ _SEARCH = {
 }
 _DEDUPE = {
     "dedupe_too_few": ("顧客が{n}件のため、名寄せする組み合わせがありません。", "{n} customer(s): nothing to compare."),
-    "dedupe_done": ("重複候補 {groups}グループ({records}件)、要確認 {review}ペア、同一世帯 {households}ペア。"
+    "dedupe_done": ("重複候補 {groups}グループ({records}件)、要確認 {review}ペア、同一世帯(別人) {households}ペア。"
                     "「重複候補」シートの「判定」に 統合 / 別人 / 保留 を入力してください。",
                     "{groups} duplicate group(s) ({records} records), {review} pair(s) to check, {households} "
-                    "household pair(s). Fill in 判定 on the 重複候補 sheet: 統合 (merge) / 別人 (different) / 保留 (hold)."),
+                    "same-household pair(s) (different people). Fill in 判定 on the 重複候補 sheet: 統合 (merge) / 別人 (different) / 保留 (hold)."),
     "dedupe_new_done": ("新しい顧客 {new}件を確認: 重複の可能性 {warned}件(「重複警告」列)。",
                         "Checked {new} new customer(s): {warned} may be duplicates (column 重複警告)."),
     "dedupe_table_done": ("{records}件 → {clusters}人(重複 {dupes}件)。出力: {out}",

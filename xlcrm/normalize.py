@@ -4,7 +4,9 @@ Every function takes one raw cell value (str, number, None, NaN) and returns a c
 The string functions are idempotent: f(f(x)) == f(x). `series(values, f)` applies one to a pandas Series,
 computing each distinct value once; `address_frame(addresses, prefectures, buildings)` does `address` over columns.
 Addresses: `address` splits (prefecture, city_rest, building, key) for dedupe; `address_text` is the flat folded
-form search matches fragments against.
+form search matches fragments against. An address written from the city or ward on (江東区豊洲1-2-27) gets its
+prefecture from the municipality, by `data/municipalities.txt` (built from Japan Post's postcode data, see
+`data/README.md`), only when the name is unique in Japan (府中市 is in 東京都 and 広島県: not guessed).
 
 Evidence levels for names (strongest first), used by search and dedupe:
   `name_plain` equal   same characters after width/kana/space folding          (髙橋 太郎 == 髙橋太郎)
@@ -32,6 +34,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import cache
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -248,6 +252,7 @@ _JP = phonenumbers.PhoneMetadata.metadata_for_region("JP")
 _EXT = re.compile(r"(?:内線|ext\.?|x|#).*$", re.IGNORECASE)
 _PHONE_SEP = re.compile(r"[\s\-‐‑‒–—―−ー().]+")
 _NATIONAL = re.compile(r"0(?!0|10)(\d{8,10})")  # 00…/010… are international prefixes
+_INTL_JP = re.compile(r"\+810?([1-9]\d{8,9})")  # +81 90-…, +81 (0)3-…: the national significant number
 
 
 def _desc(d):
@@ -319,8 +324,8 @@ def _phone_parse(s) -> tuple[str, str]:
     if not t.isascii() or "x" in t or "X" in t or "#" in t:
         t = _EXT.sub("", t)
     digits = _PHONE_SEP.sub("", t)
-    m = _NATIONAL.fullmatch(digits)
-    if m:  # the common case, without phonenumbers' parser (30 µs a number)
+    m = _NATIONAL.fullmatch(digits) or _INTL_JP.fullmatch(digits)
+    if m:  # the common cases (0…, +81 …), without phonenumbers' parser (30 µs a number)
         nsn = m.group(1)
     else:
         try:
@@ -390,11 +395,14 @@ _KDIGIT = {c: i for i, c in enumerate("〇一二三四五六七八九")}
 _KUNIT = {"十": 10, "百": 100, "千": 1000}
 _DASH_BETWEEN = re.compile(f"(?<=[\\d{_KNUM}])\\s*[{re.escape(_DASHES)}ー]\\s*(?=[\\d{_KNUM}])")
 # kanji numerals only where they are block numbers: before 丁目/番地/番/号, or after '1番' '2-' …
-_KNUM_BEFORE = re.compile(f"[{_KNUM}]+(?=丁目|番地|番(?![町丁])|号|の[\\d{_KNUM}]|-)")
-_KNUM_AFTER = re.compile(f"(?:(?<=\\d丁目)|(?<=\\d番地)|(?<=\\d番)|(?<=\\d-)|(?<=\\dの))[{_KNUM}]+"
+# 丁 without 目 (堺市: 南花田口町2丁3-10) only between block numbers: 八丁堀, 丁田町 are town names
+_KNUM_BEFORE = re.compile(f"[{_KNUM}]+(?=丁目|丁[\\d{_KNUM}]|番地|番(?![町丁])|号|の[\\d{_KNUM}]|-"
+                          f"|階(?![\u3400-\u9fff]))")  # 二階 (a floor), not 二階堂 (a town)
+_KNUM_AFTER = re.compile(f"(?:(?<=\\d丁目)|(?<=\\d丁)|(?<=\\d番地)|(?<=\\d番)|(?<=\\d-)|(?<=\\dの))[{_KNUM}]+"
                          f"(?![\u3400-\u9fff])")
-_BLOCK = re.compile(r"(?<=\d)(?:丁目の?|番地?の?(?![町丁])|の(?=\d))")  # 1丁目2番地の3 → 1-2-3
+_BLOCK = re.compile(r"(?<=\d)(?:丁目の?|丁(?=\d)|番地?の?(?![町丁])|の(?=\d))")  # 1丁目2番地の3 → 1-2-3
 _GOU = re.compile(r"(?<=\d)号(?![室館棟])")
+_GOU_THEN = re.compile(r"(?<=\d)号(?=\d)")  # 15号2階, 3号101: what follows 号 is building or room, not more street
 _ROOM_AFTER = re.compile(r"(?<=\d)-(\d+)号室")  # 1-2-3-101号室: the room is building, not block
 _MULTI_HYPHEN = re.compile(r"-{2,}")
 _TRAILING_HYPHEN = re.compile(r"(?<=\d)-+(?!\d)")  # 1丁目 → 1- → 1
@@ -435,7 +443,7 @@ def _blocks(t: str) -> str:
         if "丁" in t or "番" in t or "の" in t:
             t = _BLOCK.sub("-", t)
         if "号" in t:
-            t = _GOU.sub("", t)
+            t = _GOU.sub("", _GOU_THEN.sub(" ", t))
             if "号室" in t:
                 t = _ROOM_AFTER.sub(r" \1", t)
         if "-" in t:
@@ -453,6 +461,8 @@ def _building(t: str) -> str:
     t = _SPACES.sub("", t).casefold()
     t = _DASH_BETWEEN.sub("-", t).strip("-,、，。")
     t = _ROOM.sub("", t)
+    if "f" in t:
+        t = _FLOOR_F.sub("階", t)  # 2F == 2階
     return _compose(itaiji(t))
 
 
@@ -509,7 +519,45 @@ def _street_numbers(t: str, cs: set | None = None) -> str:
     return t
 
 
+_MUNICIPALITIES = Path(__file__).with_name("data") / "municipalities.txt"
+
+
+def _fold_place(t: str) -> str:
+    return _NO.sub("ノ", _GA.sub("ケ", t)).translate(_SMALL_KE)
+
+
+@cache
+def _municipality_table() -> tuple[dict[str, str], int]:
+    """Municipality name (folded as streets are) → its prefecture, '' when the name is in more than one
+    prefecture; and the longest name's length."""
+    out: dict[str, str] = {}
+    for line in _MUNICIPALITIES.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        pref, name = line.split("\t")
+        name = _fold_place(itaiji(nfkc(name)))
+        out[name] = pref if out.get(name, pref) == pref else ""
+    return out, max(map(len, out), default=0)
+
+
+def infer_prefecture(street: str) -> str:
+    """The prefecture of an address written from its municipality on (江東区豊洲…, 七尾市…, 横浜市港北区…), by the
+    longest municipality name it starts with; '' when none, or when that name is in several prefectures."""
+    table, longest = _municipality_table()
+    for n in range(min(longest, len(street) - 1), 1, -1):
+        pref = table.get(street[:n])
+        if pref is not None:
+            return pref
+    return ""
+
+
+_FLOOR_F = re.compile(r"(?<=\d)f(?![a-z])")
+_FLOOR = re.compile(r"-(\d+)(?=(?:階|f|F)(?![\u3400-\u9fff]))")  # 1-10-15-2階: the floor is building, not street
+
+
 def _finish(t: str, pref: str, building: str, cs: set) -> Address:
+    if "階" in t or "F" in t or "f" in t:
+        t = _FLOOR.sub(r" \1", t, count=1)
     street, bldg = t, ""
     for m in _CHAIN.finditer(t):
         nxt = t[m.end():m.end() + 1]
@@ -522,7 +570,9 @@ def _finish(t: str, pref: str, building: str, cs: set) -> Address:
         street = _compose(street)  # a lone ゛ (NFKC: space + combining mark) meets its kana once spaces go
         cs = cs | set(street)      # か+゛ became が
     if not cs.isdisjoint(_GA_NO_CHARS):
-        street = _NO.sub("ノ", _GA.sub("ケ", street)).translate(_SMALL_KE)
+        street = _fold_place(street)
+    if not pref:
+        pref = infer_prefecture(street)
     bldg, extra = _building(bldg), (_building(nfkc(building)) if building else "")
     if extra and extra not in bldg:
         bldg = extra if bldg in extra else bldg + extra

@@ -25,7 +25,10 @@ STATE = "_xlcrm_dedupe"   # hidden: customer_id -> cluster_id of the last run, a
 WARN = "重複警告"
 DECISIONS = {"統合": "統合", "merge": "統合", "別人": "別人", "different": "別人", "保留": "保留", "hold": "保留"}
 COLUMNS = ["グループ", "顧客ID", "相手ID", "氏名", "相手氏名", "一致確率", "区分", "理由", "Reason", "判定", "ペアキー"]
-KIND_MATCH, KIND_REVIEW, KIND_HOUSEHOLD, KIND_DECIDED = "同一人物候補", "要確認", "同一世帯", "判定済み"
+# 同一世帯(別人): two people of one household (a given name or the sex disagrees; address, e-mail … shared).
+# Shown so staff see why they are not proposed; 判定 is left blank, a merge happens only if staff write 統合.
+KIND_MATCH, KIND_REVIEW, KIND_DECIDED = "同一人物候補", "要確認", "判定済み"
+KIND_HOUSEHOLD = dedupe.HOUSEHOLD_LABEL[0]
 
 
 def _pair_key(a: str, b: str) -> str:
@@ -97,8 +100,8 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
     for r in p.itertuples(index=False):
         key = _pair_key(r.id_a, r.id_b)
         dec = decisions.pop(key, "")
-        if r.household:
-            if r.match_probability < settings.get("dedupe_review", 0.05) and not dec:
+        if r.household:  # shown when, names and sex aside, it looks like one person twice
+            if r.alike_probability < settings.get("dedupe_review", 0.05) and not dec:
                 continue
             kind = KIND_HOUSEHOLD
         elif dec == "別人":

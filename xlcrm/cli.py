@@ -60,9 +60,18 @@ def _add_foundation(sub) -> None:
 
     p = sub.add_parser("export", help="表をCSVに書き出す / export a table to CSV")
     p.add_argument("book")
-    p.add_argument("--table", required=True, help="表の名前 / table name (顧客, 注文, フォローリスト, ...)")
+    p.add_argument("--table", required=True,
+                   help="表の名前、または 宛名ラベル(〒・住所・建物名・氏名 様)/ table name (顧客, 注文, フォローリスト, "
+                        "...) or 宛名ラベル, the address-label layout")
     p.add_argument("--out", required=True)
-    p.add_argument("--encoding", choices=["cp932", "utf-8-sig", "utf-8"], default="utf-8-sig")
+    p.add_argument("--encoding", choices=["utf-8-sig", "utf-8", "cp932"], default="utf-8-sig",
+                   help="utf-8-sig(BOM付き、Excel向け)/ utf-8(BOMなし)/ cp932(Shift_JIS、DM・宛名ソフト向け)")
+    p.add_argument("--strict", action="store_true",
+                   help="文字コードにない文字を置き換えずに中止 / refuse characters the encoding lacks instead of "
+                        "replacing them with the nearest one (𠮷→吉)")
+    p.add_argument("--as-typed", action="store_true",
+                   help="入力どおりの値で書き出す(既定は日付 yyyy/mm/dd・金額は数値・電話と郵便番号は同じ形) / "
+                        "cells as typed (default: clean values)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("run", help="リボンのボタンと同じ処理をブックに実行 / run a ribbon job on a workbook")
@@ -92,7 +101,8 @@ def _cmd_import(args) -> int:
 
 def _cmd_export(args) -> int:
     from .jobs.io import export_table
-    _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding), args.lang)
+    _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding, strict=args.strict,
+                               as_typed=args.as_typed), args.lang)
     _snapshot_note(args.book, args.lang)
     return 0
 

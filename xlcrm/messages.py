@@ -43,14 +43,26 @@ _SCHEMA = {
 
 # --- workbook layer ---------------------------------------------------------------------------------------------
 _BOOK = {
-    "book_locked": ("ブック「{name}」は他の人(またはExcel)が開いています(~$ファイルあり)。閉じてから実行してください。",
+    "book_locked": ("ブック「{name}」は他の人(またはExcel)が開いています(Excelの ~$ ファイルあり)。閉じてから実行してください。",
                     "The workbook '{name}' is open elsewhere (an Excel owner file ~$ exists). Close it and try again."),
+    "book_locked_lo": ("ブック「{name}」はLibreOfficeで開かれています(.~lock.{name}# ファイルあり)。閉じてから実行してください。",
+                       "The workbook '{name}' is open in LibreOffice (a .~lock.{name}# file exists). Close it and try again."),
     "book_busy": ("ブック「{name}」は別のxlcrmの処理が書き込み中です。終わってから実行してください。",
                   "Another xlcrm job is writing '{name}'. Try again when it has finished."),
     "book_changed": ("ブック「{name}」は読み込んだ後に変更されました。上書きせずに中止しました。もう一度実行してください。",
                      "The workbook '{name}' changed after it was read. Nothing was overwritten; run the job again."),
-    "book_not_found": ("ブック「{name}」が見つかりません", "workbook '{name}' not found"),
-    "not_a_workbook": ("「{name}」はExcelブック(.xlsx/.xlsm)として読めません", "'{name}' cannot be read as an Excel workbook (.xlsx/.xlsm)"),
+    "book_not_found": ("ブック「{name}」が見つかりません。ファイル名と場所を確かめてください。",
+                       "workbook '{name}' not found. Check the file name and folder."),
+    "not_a_workbook": ("「{name}」はExcelブック(.xlsx/.xlsm)として読めません。Excelで開けるか確かめ、.xlsx か .xlsm のブックを指定してください。",
+                       "'{name}' cannot be read as an Excel workbook (.xlsx/.xlsm). Check that Excel opens it and give an .xlsx or .xlsm book."),
+    "book_empty": ("「{name}」は空のファイルです(0バイト)。保存し直したブックか、バックアップを指定してください。",
+                   "'{name}' is an empty file (0 bytes). Give a saved copy of the workbook or its backup."),
+    "book_ods": ("「{name}」はLibreOffice/OpenDocumentの表計算(.ods)です。「名前を付けて保存」で Excel 2007-365 (.xlsx) 形式にしてから指定してください。",
+                 "'{name}' is a LibreOffice/OpenDocument spreadsheet (.ods). Save it as Excel 2007-365 (.xlsx) and try again."),
+    "book_xls": ("「{name}」は古いExcel形式(.xls)です。Excelで開いて「Excel マクロ有効ブック (.xlsm)」か .xlsx で保存し直してください。",
+                 "'{name}' is an old Excel file (.xls). Open it in Excel and save it as .xlsm or .xlsx."),
+    "book_is_csv": ("「{name}」はCSV(テキスト)でブックではありません。CSVは「xlcrm import {name} --into ブック」で取り込めます。",
+                    "'{name}' is a CSV (text) file, not a workbook. Import it with 'xlcrm import {name} --into BOOK'."),
     "book_encrypted": ("「{name}」はパスワードで保護されています。保護を外してから実行してください。",
                        "'{name}' is password-protected. Remove the password and try again."),
     "book_too_large": ("「{name}」は展開後のサイズが大きすぎます(安全のため中止)",
@@ -86,6 +98,16 @@ _CSV = {
                       "'{name}' line {line}: cannot be read as CSV (an unclosed quote \" or similar)"),
     "csv_extra_fields": ("見出しより列の多い行です", "this row has more fields than the header row"),
     "csv_duplicate_header": ("見出しが重複しています({other}列と同じ)", "duplicate header (same as column {other})"),
+    "export_done": ("{table} を {n:,}行 書き出しました: {out}({encoding})",
+                    "Exported {n:,} rows of {table} to {out} ({encoding})"),
+    "export_substituted": ("{encoding}にない文字を{n:,}セルで置き換えました(置き換えずに中止するには --strict):",
+                           "Replaced characters {encoding} lacks in {n:,} cells (--strict refuses instead):"),
+    "export_as_number": ("数値", "a plain number"),
+    "export_dropped": ("(削除: 異体字セレクタ)", "(dropped: variation selector)"),
+    "export_kept_as_typed": ("読み取れない値{n:,}件は入力どおり書き出しました(最初: {sheet}!{cell})",
+                             "{n:,} cells that cannot be read were exported as typed (first: {sheet}!{cell})"),
+    "export_labels_skipped": ("DM不可の{dm:,}人と住所が空の{no_address:,}人は除きました",
+                              "Left out {dm:,} customers marked DM不可 and {no_address:,} without an address"),
 }
 
 # --- search / dedupe --------------------------------------------------------------------------------------------
@@ -702,6 +724,13 @@ class XlcrmError(Exception):
 
 class BookLocked(XlcrmError):
     exit_code = 3
+
+
+class BadFile(XlcrmError):
+    """A file that is not what the command needs (missing, empty, not a workbook, protected): the user picks
+    another file or saves it again, so it is bad input (exit 2). The message names the file and what to do."""
+
+    exit_code = 2
 
 
 class BadInput(XlcrmError):

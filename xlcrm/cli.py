@@ -52,7 +52,9 @@ def _add_foundation(sub) -> None:
     p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: today)")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("import", help="CSVを取り込む / import customers, orders, contacts CSVs")
+    p = sub.add_parser("import", help="CSVを取り込む / import customers, orders, contacts CSVs",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _lazy_epilog(p, _accepted_headers)
     p.add_argument("csv", nargs="+", help="CSV files (UTF-8, UTF-8 BOM or cp932)")
     p.add_argument("--into", required=True, help="取り込み先のブック / target workbook")
     p.add_argument("--update", action="store_true", help="既存IDの行も上書き / overwrite rows whose ID exists")
@@ -74,8 +76,9 @@ def _add_foundation(sub) -> None:
                         "cells as typed (default: clean values)")
     p.set_defaults(func=_cmd_export)
 
+    from .jobs import JOBS   # a dict of names: cheap to import
     p = sub.add_parser("run", help="リボンのボタンと同じ処理をブックに実行 / run a ribbon job on a workbook")
-    p.add_argument("job", help="rfm, lapse, followup, dashboard, dedupe, merge, search, ...")
+    p.add_argument("job", metavar="JOB", help="ジョブ / job: " + ", ".join(JOBS))
     p.add_argument("book")
     p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
     p.set_defaults(func=_cmd_run)
@@ -84,6 +87,28 @@ def _add_foundation(sub) -> None:
     p.add_argument("book")
     p.add_argument("--change", help="取り消す変更ID / change id from 変更履歴 (default: the last one)")
     p.set_defaults(func=_cmd_undo)
+
+
+def _lazy_epilog(p: argparse.ArgumentParser, make) -> None:
+    """Fill `p`'s epilog only when its help is shown (`make` may import pandas; parsing must not)."""
+    plain = p.format_help
+
+    def format_help():
+        p.epilog = make()
+        return plain()
+    p.format_help = format_help
+
+
+def _accepted_headers() -> str:
+    """Each table's headers `import` recognises (required ones marked *), Japanese, English key and aliases."""
+    from . import schema
+    lines = ["見出し(* は必須、ほかの列もそのまま取り込みます)/ accepted headers (* required; other columns are kept):"]
+    for t in (schema.CUSTOMERS, schema.ORDERS, schema.CONTACTS):
+        lines.append(f"  {t.ja} ({t.key}):")
+        for c in t.columns:
+            names = " / ".join((c.ja, c.key, *c.aliases))
+            lines.append(f"    {'*' if c.required else ' '} {names}")
+    return "\n".join(lines)
 
 
 def _cmd_demo(args) -> int:
@@ -541,6 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_pipeline,
                 _add_survey, _add_referrals, _add_steps, _add_build):
         add(sub)
+    for p in sub.choices.values():   # global options after the subcommand too: `xlcrm dashboard BOOK --lang en`
+        p.add_argument("--lang", choices=["ja", "en"], default=argparse.SUPPRESS,
+                       help="メッセージの言語 / message language")
     return parser
 
 

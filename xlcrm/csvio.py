@@ -75,6 +75,10 @@ def column_letter(i: int) -> str:
 
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """The text and the codec it was in: UTF-8 with BOM, UTF-8, or cp932. BadInput(csv_encoding) otherwise."""
+    if not data.strip(b" \t\r\n") or data == codecs.BOM_UTF8:
+        raise BadInput(key="csv_empty", name=name)
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or data[1:200:2].count(0) > 20:
+        raise BadInput(key="csv_utf16", name=name)   # Excel's "Unicode text": UTF-16, a NUL in every ASCII char
     if data.startswith(codecs.BOM_UTF8):
         candidates = ("utf-8-sig",)
     else:
@@ -84,11 +88,13 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-        if "\x00" in text:  # UTF-16 (Excel's "Unicode text") or a binary file
-            break
+        if "\x00" in text:   # text with a NUL byte in it: a damaged file, or a binary one named .csv
+            raise BadInput(key="csv_nul", name=name, line=text.count("\n", 0, text.index("\x00")) + 1)
         if enc == "cp932" and _BAD_CP932.search(text):
             break
         return text, enc
+    if b"\x00" in data:
+        raise BadInput(key="csv_binary", name=name)
     raise BadInput(key="csv_encoding", name=name)
 
 
@@ -171,6 +177,18 @@ def _frame(body, headers, lines, name, encoding, table) -> pd.DataFrame:
     df.attrs = {"sheet": name, "letters": {h: column_letter(i) for i, h in enumerate(headers)},
                 "encoding": encoding, "table": key}
     return df
+
+
+def closest_table(headers) -> tuple[str, list[str]]:
+    """For headers that fit no table: the table that recognises most of them, and its required headers missing."""
+    best = None
+    for t in (schema.CUSTOMERS, schema.ORDERS, schema.CONTACTS):
+        found = set(schema.header_map(headers, t).values())
+        missing = [c.ja for c in t.columns if c.required and c.key not in found]
+        score = (len(found & set(t.by_key)) - len(missing), -len(missing))
+        if best is None or score > best[0]:
+            best = (score, t.ja, missing)
+    return best[1], best[2]
 
 
 def guess_table(headers) -> str | None:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import messages, schema
 from ..book import open_book
-from ..messages import BadInput, Problem
+from ..messages import BadFile, BadInput, Problem
 from . import JobResult
 
 _BOOL_TEXT = {"dm_ok": ("可", "不可"), "mail_ok": ("可", "不可"), "subscription": ("定期", "")}
@@ -33,13 +33,19 @@ def import_csvs(book_path, csv_paths, *, update: bool = False) -> JobResult:
     Rows whose ID is already in the book are skipped (or overwritten with `update`); staff columns are kept.
     Nothing is written if any CSV has a problem.
     """
-    from ..csvio import guess_table, read_csv
+    from ..csvio import closest_table, guess_table, read_csv
     incoming: dict[str, pd.DataFrame] = {}
     for p in map(Path, csv_paths):
+        if not p.is_file():
+            raise BadFile("csv_not_found", name=p.name)
         raw = read_csv(p)
         key = guess_table(list(raw.columns))
         if key is None:
-            raise BadInput([Problem(p.name, None, "", "csv_unknown_table", name=p.name)])
+            table, missing = closest_table(list(raw.columns))
+            if not missing:   # every table's required columns present, and two fit equally well
+                raise BadInput([Problem(p.name, None, "", "csv_unknown_table", name=p.name)])
+            raise BadInput([Problem(p.name, None, "", "csv_closest_table", name=p.name, table=table,
+                                    missing="、".join(missing))])
         incoming[key] = schema.conform(raw, key, sheet=p.name)
     counts = {}
     with open_book(book_path) as book:
@@ -80,10 +86,14 @@ def import_csvs(book_path, csv_paths, *, update: bool = False) -> JobResult:
                                                     [c for c in add.columns if c not in body.columns])],
                                  ignore_index=True)
                 added = len(add)
-            book.write_table(t.ja, body, key=None, text_columns=_text_headers(t, body.columns))
             counts[key] = {"added": added, "updated": updated}
+            if added or updated:
+                book.write_table(t.ja, body, key=None, text_columns=_text_headers(t, body.columns))
         summary_ja = "、".join(f"{schema.table(k).ja} 追加{v['added']}件 更新{v['updated']}件" for k, v in counts.items())
         summary_en = ", ".join(f"{k}: {v['added']} added, {v['updated']} updated" for k, v in counts.items())
+        if not any(v["added"] or v["updated"] for v in counts.values()):   # nothing to add: the book stays as it is
+            return JobResult("取り込む行がありません(ブックは変更していません): " + summary_ja,
+                             "Nothing to import (the workbook is unchanged): " + summary_en, counts)
         book.journal("import", "CSV取り込み: " + summary_ja, "CSV import: " + summary_en)
         book.save()
     return JobResult("取り込みました: " + summary_ja, "Imported: " + summary_en, counts)

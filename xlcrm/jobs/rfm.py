@@ -155,7 +155,7 @@ def _status_counts(status) -> dict:
 # schema accepts still works through the general path. tests/test_rfm_jobs.py checks these against the schema.
 FAST_HEADERS = {"customer_id": ("customer_id", "顧客ID"), "order_date": ("order_date", "注文日"),
                 "amount": ("amount", "金額")}
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".ods")   # the last two: refused, saying how to convert
 
 
 class Orders:
@@ -169,6 +169,9 @@ class Orders:
 def _detect_encoding(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(1 << 20)
+    if not head.strip(b" \t\r\n\xef\xbb\xbf") or b"\x00" in head:
+        from ..csvio import decode
+        decode(head, path.name)   # empty, UTF-16 or binary: raises the message that says which and what to do
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -348,8 +351,8 @@ def read_orders(input_path) -> tuple[Orders, dict | None]:
     """Orders from a workbook (its 注文 table, checked as the jobs check it; also returns its 設定) or a CSV
     (settings None). A workbook open in Excel is read as last saved: nothing is written to it."""
     p = Path(input_path)
-    if not p.exists():
-        raise messages.XlcrmError("book_not_found", name=p.name)
+    if not p.is_file():
+        raise messages.BadFile("book_not_found" if is_workbook(p) else "csv_not_found", name=p.name)
     if is_workbook(p):
         from ..book import open_book
         from .orders import read_orders as read_book_orders

@@ -13,7 +13,7 @@ import pytest
 
 from corpus import hostile
 from xlcrm.cli import main
-from xlcrm.csvio import fit_text, read_csv
+from xlcrm.csvio import fit_text
 from xlcrm.jobs import run
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import dedupe, merge, schema
-from ..messages import BadFile, BadInput, Problem, XlcrmError, text
+from ..messages import BadFile, BadInput, Problem, text
 from . import JobResult
 
 CANDIDATES = "重複候補"

@@ -37,7 +37,7 @@ def test_undo_from_the_command_line(book_path, capsys):
 
 
 def test_missing_book_is_a_clear_error(tmp_path, capsys):
-    assert main(["--lang", "ja", "undo", str(tmp_path / "nai.xlsm")]) == 1
+    assert main(["--lang", "ja", "undo", str(tmp_path / "nai.xlsm")]) == 2   # bad input: the user names another
     assert "見つかりません" in capsys.readouterr().err
 
 

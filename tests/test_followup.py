@@ -48,8 +48,8 @@ def shop():
         ("o10", "K", "2024-05-01", 3000, None), ("o11", "BD", "2024-01-05", 3000, None),
     ])
     cons = contacts([
-        ("C000001", "K", "2024-06-10 10:00", "クレーム", "未対応", "破損", "", "電話"),
-        ("C000002", "P2", "2024-06-12 15:00", "問い合わせ", "完了", "資料請求", "", "電話"),
+        ("R000001", "K", "2024-06-10 10:00", "クレーム", "未対応", "破損", "", "電話"),
+        ("R000002", "P2", "2024-06-12 15:00", "問い合わせ", "完了", "資料請求", "", "電話"),
     ])
     rfm = rfm_frame([
         ("A", 1, 5000, "2024-06-12", "2024-06-12", 2), ("B", 1, 4000, "2024-05-21", "2024-05-21", 2),
@@ -126,7 +126,7 @@ def test_opt_outs_dm_refused_never_gets_dm_and_blank_mail_is_not_marketing_opt_i
 def test_rows_are_readable_and_keyed_by_rule_customer_and_period():
     rows = gen().set_index("rule")
     assert rows.loc["winback", "follow_id"] == "winback:W:20240201"
-    assert rows.loc["complaint", "follow_id"] == "complaint:K:C000001"
+    assert rows.loc["complaint", "follow_id"] == "complaint:K:R000001"
     assert rows.loc["f2", "reason"] == "購入1回・初回購入から25日(2回目はまだ)"
     assert rows.loc["subscription", "due"] == D("2024-06-18")   # the day before the delivery, within 3 days
     assert rows.loc["complaint", "due"] == D("2024-06-16")
@@ -212,15 +212,15 @@ def test_completed_rows_go_to_contact_history_once():
     new, lst2 = followup.completed_contacts(lst, cons, D("2024-06-16 17:00"), rule_names=names)
     assert len(new) == 1
     r = new.iloc[0]
-    assert (r["contact_id"], r["customer_id"], r["type"], r["status"]) == ("C000003", "Z", "フォロー", "完了")
+    assert (r["contact_id"], r["customer_id"], r["type"], r["status"]) == ("R000003", "Z", "フォロー", "完了")
     assert "休眠顧客の掘り起こし" in r["summary"] and "DM送付済" in r["summary"]
-    assert lst2.set_index("follow_id").loc["dormant:Z:20230110", "contact_ref"] == "C000003"
+    assert lst2.set_index("follow_id").loc["dormant:Z:20230110", "contact_ref"] == "R000003"
     cons2 = pd.concat([cons, new], ignore_index=True)
     again, lst3 = followup.completed_contacts(lst2, cons2, D("2024-06-17 17:00"))
     assert again.empty
     # and a refresh keeps the marker
     lst4, _ = followup.refresh(lst3, gen(), D("2024-06-17 09:00"))
-    assert lst4.set_index("follow_id").loc["dormant:Z:20230110", "contact_ref"] == "C000003"
+    assert lst4.set_index("follow_id").loc["dormant:Z:20230110", "contact_ref"] == "R000003"
 
 
 def test_open_list_is_sorted_for_monday_morning():

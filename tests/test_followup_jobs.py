@@ -57,7 +57,7 @@ def test_followup_job_writes_the_list_and_rules_and_keeps_staff_edits(book_path)
     lst2 = sheet(book_path, "フォローリスト").set_index("フォローID")
     row = lst2.loc["complaint:C0002:K1"]
     assert (row["状態"], row["結果メモ"], row["担当者"], row["私のメモ"]) == ("完了", "謝罪し再送", "鈴木", "次回は午前")
-    assert row["履歴ID"].startswith("C")
+    assert row["履歴ID"].startswith("R")   # 対応履歴's prefix, never a customer's C
     hist = sheet(book_path, "対応履歴")
     assert len(hist) == 2 and hist.iloc[-1]["種別"] == "フォロー" and "謝罪し再送" in hist.iloc[-1]["内容"]
     r3 = run("followup", book_path)
@@ -100,7 +100,7 @@ def test_record_contact_from_the_card_form_and_the_timeline(book_path):
     ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
     assert ws["E2"].value is None and ws["E3"].value is None          # the form is cleared
     assert ws.cell(TIMELINE_ROW + 2, 3).value == "定期の解約方法の問い合わせ"   # newest first on the timeline
-    assert r2.counts["contact_id"] == new["対応ID"]
+    assert r2.counts["contact_id"] == new["対応ID"] and new["対応ID"].startswith("R")   # never C…, a customer's prefix
 
 
 def test_record_contact_rejects_unknown_customer_and_type(book_path):

@@ -157,11 +157,11 @@ def test_refused_files_exit_cleanly_from_the_command_line(case, built, tmp_path,
     src, outcome = built(case)
     path = hostile.copy(src, tmp_path / "book")
     original = path.read_bytes()
-    assert main(["--lang", "en", "undo", str(path)]) == 1
+    assert main(["--lang", "en", "undo", str(path)]) == 2   # bad input: the user gives another file or saves it again
     out, err = capsys.readouterr()
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert path.name in err
-    assert main(["--lang", "ja", "undo", str(path)]) == 1
+    assert main(["--lang", "ja", "undo", str(path)]) == 2
     assert path.name in capsys.readouterr().err
     assert_untouched(path, original)
 
@@ -317,7 +317,7 @@ def test_job_commands_on_hostile_books_speak_plainly(case, command, built, tmp_p
     assert "Traceback" not in err
     assert_no_secrets(err)
     if outcome.kind == "refused" and not outcome.may_fail:
-        assert code == 1 and path.name in err
+        assert code == 2 and path.name in err
     elif outcome.kind == "bad" and code != 0:
         assert code == 2 and "sheet '" in err and "column" in err
     elif case in ("empty_tables", "all_empty"):

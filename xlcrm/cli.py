@@ -52,7 +52,9 @@ def _add_foundation(sub) -> None:
     p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: today)")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("import", help="CSVを取り込む / import customers, orders, contacts CSVs")
+    p = sub.add_parser("import", help="CSVを取り込む / import customers, orders, contacts CSVs",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _lazy_epilog(p, _accepted_headers)
     p.add_argument("csv", nargs="+", help="CSV files (UTF-8, UTF-8 BOM or cp932)")
     p.add_argument("--into", required=True, help="取り込み先のブック / target workbook")
     p.add_argument("--update", action="store_true", help="既存IDの行も上書き / overwrite rows whose ID exists")
@@ -60,13 +62,23 @@ def _add_foundation(sub) -> None:
 
     p = sub.add_parser("export", help="表をCSVに書き出す / export a table to CSV")
     p.add_argument("book")
-    p.add_argument("--table", required=True, help="表の名前 / table name (顧客, 注文, フォローリスト, ...)")
+    p.add_argument("--table", required=True,
+                   help="表の名前、または 宛名ラベル(〒・住所・建物名・氏名 様)/ table name (顧客, 注文, フォローリスト, "
+                        "...) or 宛名ラベル, the address-label layout")
     p.add_argument("--out", required=True)
-    p.add_argument("--encoding", choices=["cp932", "utf-8-sig", "utf-8"], default="utf-8-sig")
+    p.add_argument("--encoding", choices=["utf-8-sig", "utf-8", "cp932"], default="utf-8-sig",
+                   help="utf-8-sig(BOM付き、Excel向け)/ utf-8(BOMなし)/ cp932(Shift_JIS、DM・宛名ソフト向け)")
+    p.add_argument("--strict", action="store_true",
+                   help="文字コードにない文字を置き換えずに中止 / refuse characters the encoding lacks instead of "
+                        "replacing them with the nearest one (𠮷→吉)")
+    p.add_argument("--as-typed", action="store_true",
+                   help="入力どおりの値で書き出す(既定は日付 yyyy/mm/dd・金額は数値・電話と郵便番号は同じ形) / "
+                        "cells as typed (default: clean values)")
     p.set_defaults(func=_cmd_export)
 
+    from .jobs import JOBS   # a dict of names: cheap to import
     p = sub.add_parser("run", help="リボンのボタンと同じ処理をブックに実行 / run a ribbon job on a workbook")
-    p.add_argument("job", help="rfm, lapse, followup, dashboard, dedupe, merge, search, ...")
+    p.add_argument("job", metavar="JOB", help="ジョブ / job: " + ", ".join(JOBS))
     p.add_argument("book")
     p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
     p.set_defaults(func=_cmd_run)
@@ -75,6 +87,28 @@ def _add_foundation(sub) -> None:
     p.add_argument("book")
     p.add_argument("--change", help="取り消す変更ID / change id from 変更履歴 (default: the last one)")
     p.set_defaults(func=_cmd_undo)
+
+
+def _lazy_epilog(p: argparse.ArgumentParser, make) -> None:
+    """Fill `p`'s epilog only when its help is shown (`make` may import pandas; parsing must not)."""
+    plain = p.format_help
+
+    def format_help():
+        p.epilog = make()
+        return plain()
+    p.format_help = format_help
+
+
+def _accepted_headers() -> str:
+    """Each table's headers `import` recognises (required ones marked *), Japanese, English key and aliases."""
+    from . import schema
+    lines = ["見出し(* は必須、ほかの列もそのまま取り込みます)/ accepted headers (* required; other columns are kept):"]
+    for t in (schema.CUSTOMERS, schema.ORDERS, schema.CONTACTS):
+        lines.append(f"  {t.ja} ({t.key}):")
+        for c in t.columns:
+            names = " / ".join((c.ja, c.key, *c.aliases))
+            lines.append(f"    {'*' if c.required else ' '} {names}")
+    return "\n".join(lines)
 
 
 def _cmd_demo(args) -> int:
@@ -92,7 +126,8 @@ def _cmd_import(args) -> int:
 
 def _cmd_export(args) -> int:
     from .jobs.io import export_table
-    _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding), args.lang)
+    _print_result(export_table(args.book, args.table, args.out, encoding=args.encoding, strict=args.strict,
+                               as_typed=args.as_typed), args.lang)
     _snapshot_note(args.book, args.lang)
     return 0
 
@@ -552,6 +587,9 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_pipeline,
                 _add_survey, _add_referrals, _add_steps, _add_build):
         add(sub)
+    for p in sub.choices.values():   # global options after the subcommand too: `xlcrm dashboard BOOK --lang en`
+        p.add_argument("--lang", choices=["ja", "en"], default=argparse.SUPPRESS,
+                       help="メッセージの言語 / message language")
     return parser
 
 

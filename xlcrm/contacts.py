@@ -8,18 +8,18 @@ import pandas as pd
 from . import messages, schema
 from .messages import BadInput, Problem
 
-_ID_RE = re.compile(r"^C(\d+)$")
-
-
 def next_ids(contacts: pd.DataFrame | None, n: int) -> list[str]:
-    """`n` new 対応ID (C000001 style) after the largest existing one; ids typed in other styles are skipped."""
+    """`n` new 対応ID after the largest existing one: the table's prefix (R000001; customers are C00001, so a
+    contact ID never reads as a customer's) and its sequence's width; IDs typed in other styles are skipped."""
+    prefix = schema.CONTACTS.id_prefix
     used = set(contacts["contact_id"]) if contacts is not None and len(contacts) else set()
-    nums = [int(m.group(1)) for m in (_ID_RE.match(str(x)) for x in used) if m]
-    start = max(nums, default=0) + 1
+    pattern = re.compile(rf"^{prefix}(\d+)$")
+    found = [m.group(1) for m in (pattern.match(str(x)) for x in used) if m]
+    width = max((len(d) for d in found), default=6)
+    i = max((int(d) for d in found), default=0) + 1
     out = []
-    i = start
     while len(out) < n:
-        cid = f"C{i:06d}"
+        cid = f"{prefix}{i:0{width}d}"
         if cid not in used:
             out.append(cid)
         i += 1

@@ -12,6 +12,16 @@ file. A phone number typed '+81 90-1234-5678' is not a plain number, so it is qu
 as a formula and show #NAME?). To keep export → import lossless, `read_csv` removes exactly one such quote, and
 `write_csv` adds one to a cell that already starts with quotes followed by a trigger character ("'=x" → "''=x").
 
+Writing cp932 (what DM, label and shipping tools read), a character cp932 lacks becomes its nearest cp932
+counterpart and each such substitution is reported with its cell (`strict=True` refuses instead, naming the cells).
+No PyPI library maps "the nearest cp932 character" (jaconv and mojimoji convert widths and kana only; Windows'
+best-fit table bestfit932.txt is not packaged for Python), so the mapping is assembled, in this order, from: a
+short table of the characters Japanese Windows and Shift_JIS software disagree on (the 〜/－/∥ mapping
+differences, the ASCII-range ¥, dashes), the 異体字 table of `normalize` (𠮷 → 吉, 﨑 kept since cp932 has it),
+NFKC (no-break space, ㍻ → 平成, compatibility forms), Python's own cp932 best-fit (〜 → ～), and 〓 (the geta mark
+Japanese typesetting uses for a missing character) when nothing fits. Variation selectors are dropped: the base
+character stays.
+
 Encodings are detected by strict decodes in a fixed order (BOM → UTF-8 → cp932) rather than by a statistical
 detector (chardet / charset-normalizer): only these three are supported, and a strict decode is exact where a
 detector guesses. Python's cp932 codec decodes the bytes Windows leaves undefined to private-use characters; such
@@ -29,6 +39,7 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +49,8 @@ from . import schema
 from .messages import BadInput, Problem
 
 ENCODINGS = {  # accepted spellings -> (Python codec, name shown to users)
-    "utf-8-sig": ("utf-8-sig", "UTF-8"), "utf8-sig": ("utf-8-sig", "UTF-8"),
+    "utf-8-sig": ("utf-8-sig", "UTF-8 (BOM)"), "utf8-sig": ("utf-8-sig", "UTF-8 (BOM)"),
+    "utf-8": ("utf-8", "UTF-8"), "utf8": ("utf-8", "UTF-8"),
     "cp932": ("cp932", "cp932 (Shift_JIS)"), "shift_jis": ("cp932", "cp932 (Shift_JIS)"),
     "sjis": ("cp932", "cp932 (Shift_JIS)"), "windows-31j": ("cp932", "cp932 (Shift_JIS)"),
 }
@@ -63,6 +75,10 @@ def column_letter(i: int) -> str:
 
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """The text and the codec it was in: UTF-8 with BOM, UTF-8, or cp932. BadInput(csv_encoding) otherwise."""
+    if not data.strip(b" \t\r\n") or data == codecs.BOM_UTF8:
+        raise BadInput(key="csv_empty", name=name)
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or data[1:200:2].count(0) > 20:
+        raise BadInput(key="csv_utf16", name=name)   # Excel's "Unicode text": UTF-16, a NUL in every ASCII char
     if data.startswith(codecs.BOM_UTF8):
         candidates = ("utf-8-sig",)
     else:
@@ -72,11 +88,13 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-        if "\x00" in text:  # UTF-16 (Excel's "Unicode text") or a binary file
-            break
+        if "\x00" in text:   # text with a NUL byte in it: a damaged file, or a binary one named .csv
+            raise BadInput(key="csv_nul", name=name, line=text.count("\n", 0, text.index("\x00")) + 1)
         if enc == "cp932" and _BAD_CP932.search(text):
             break
         return text, enc
+    if b"\x00" in data:
+        raise BadInput(key="csv_binary", name=name)
     raise BadInput(key="csv_encoding", name=name)
 
 
@@ -161,6 +179,18 @@ def _frame(body, headers, lines, name, encoding, table) -> pd.DataFrame:
     return df
 
 
+def closest_table(headers) -> tuple[str, list[str]]:
+    """For headers that fit no table: the table that recognises most of them, and its required headers missing."""
+    best = None
+    for t in (schema.CUSTOMERS, schema.ORDERS, schema.CONTACTS):
+        found = set(schema.header_map(headers, t).values())
+        missing = [c.ja for c in t.columns if c.required and c.key not in found]
+        score = (len(found & set(t.by_key)) - len(missing), -len(missing))
+        if best is None or score > best[0]:
+            best = (score, t.ja, missing)
+    return best[1], best[2]
+
+
 def guess_table(headers) -> str | None:
     """'customers', 'orders' or 'contacts': the table whose required columns are all among `headers` and which
     recognises the most of them; None when none or two tables fit equally well."""
@@ -215,29 +245,37 @@ def neutralise(s: str) -> str:
     return s
 
 
-def write_csv(df: pd.DataFrame, path, encoding: str = "utf-8-sig", *, sheet: str | None = None) -> Path:
+def write_csv(df: pd.DataFrame, path, encoding: str = "utf-8-sig", *, sheet: str | None = None,
+              strict: bool = True, substitutions: list | None = None, numbers=()) -> Path:
     """Write `df` (its column names as the header row) to `path`, atomically (temp file, then os.replace).
 
-    encoding: "utf-8-sig" (UTF-8 with BOM, which Excel needs to read UTF-8) or "cp932" (Shift_JIS). A cell the
-    encoding cannot hold — or that cp932 would silently turn into another character, like 〜 (U+301C) into ～ —
-    raises BadInput(csv_unencodable) before anything is written. The problems name the source sheet — `sheet`, or
-    `df.attrs["sheet"]` as a book's `read_raw` sets it — with the frame's index as rows and `df.attrs["letters"]`
-    as columns, so staff can fix the cell in the workbook; for a frame from nowhere, the file and the line the
-    cell would have been written on.
+    encoding: "utf-8-sig" (UTF-8 with BOM, which Excel needs to read UTF-8), "utf-8" (no BOM) or "cp932"
+    (Shift_JIS). With `strict`, a cell the encoding cannot hold — or that cp932 would silently turn into another
+    character, like 〜 (U+301C) into ～ — raises BadInput(csv_unencodable) before anything is written. Otherwise
+    each such character becomes its nearest counterpart (module docstring) and a `Substitution` per cell is
+    appended to `substitutions`; in the columns named in `numbers` (amounts) a cell like "¥12,960" becomes 12960.
+    Problems and substitutions name the source sheet — `sheet`, or `df.attrs["sheet"]` as a book's `read_raw`
+    sets it — with the frame's index as rows and `df.attrs["letters"]` as columns, so staff can fix the cell in
+    the workbook; for a frame from nowhere, the file and the line the cell would have been written on.
     """
     path = Path(path)
     try:
         codec, label = ENCODINGS[encoding.lower()]
     except KeyError:
-        raise ValueError(f"unsupported encoding {encoding!r}: use utf-8-sig or cp932") from None
+        raise ValueError(f"unsupported encoding {encoding!r}: use utf-8-sig, utf-8 or cp932") from None
     headers = [_cell_text(h) for h in df.columns]
     columns = [[neutralise(s) if s[:1] in _FIRST else s for s in _column_texts(df.iloc[:, j])]
                for j in range(df.shape[1])]
     headers = [neutralise(h) for h in headers]
     sheet = sheet or df.attrs.get("sheet")
     letters = df.attrs.get("letters", {}) if sheet else {}
-    _check_encodable(headers, columns, df.index, codec, label, path.name, sheet,
-                     [letters.get(h) or column_letter(j) for j, h in enumerate(df.columns)])
+    letters = [letters.get(h) or column_letter(j) for j, h in enumerate(df.columns)]
+    if not strict:
+        subs = _substitute(headers, columns, df.index, codec, path.name, sheet, letters,
+                           {j for j, h in enumerate(df.columns) if h in set(numbers)})
+        if substitutions is not None:
+            substitutions.extend(subs)
+    _check_encodable(headers, columns, df.index, codec, label, path.name, sheet, letters)
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(headers)
@@ -253,22 +291,124 @@ def _encodes(s: str, codec: str) -> bool:
         return False
 
 
+def _rows(columns, index, sheet) -> tuple[list[int], int]:
+    """The row each record is named by, and the header's: the sheet's rows, or for a frame from nowhere the line
+    each record would start on in the file (line 1 is the header row)."""
+    if sheet is None:
+        breaks = [sum(len(_LINE_BREAK.findall(col[i])) for col in columns) for i in range(len(index))]
+        rows = (2 + np.arange(len(breaks)) + np.concatenate([[0], np.cumsum(breaks)[:-1]])).astype(int).tolist()
+        return rows, 1
+    rows = [int(r) if isinstance(r, (int, np.integer)) else i + 2 for i, r in enumerate(index)]
+    return rows, rows[0] - 1 if rows else 1
+
+
 def _check_encodable(headers, columns, index, codec, label, name, sheet, letters):
     if all(_encodes("\n".join(col), codec) for col in columns) and _encodes("\n".join(headers), codec):
         return
-    if sheet is None:  # the line each record would start on: line 1 is the header row
-        breaks = [sum(len(_LINE_BREAK.findall(col[i])) for col in columns) for i in range(len(index))]
-        rows = (2 + np.arange(len(breaks)) + np.concatenate([[0], np.cumsum(breaks)[:-1]])).astype(int).tolist()
-        header_row = 1
-    else:
-        rows = [int(r) if isinstance(r, (int, np.integer)) else i + 2 for i, r in enumerate(index)]
-        header_row = rows[0] - 1 if rows else 1
+    rows, header_row = _rows(columns, index, sheet)
     bad = [(header_row, j) for j, h in enumerate(headers) if not _encodes(h, codec)]
     for j, col in enumerate(columns):
         if not _encodes("\n".join(col), codec):
             bad += [(rows[i], j) for i, s in enumerate(col) if not _encodes(s, codec)]
     raise BadInput([Problem(sheet or name, row, headers[j], "csv_unencodable", cell=f"{letters[j]}{row}",
                             encoding=label) for row, j in sorted(bad)])
+
+
+# --- the nearest character an encoding has --------------------------------------------------------------------
+
+class Substitution:
+    """One cell whose text was changed to fit the encoding: where, and each (character, replacement) pair
+    (replacement None: the amount written as a plain number)."""
+
+    __slots__ = ("sheet", "row", "column", "cell", "pairs")
+
+    def __init__(self, sheet, row, column, cell, pairs):
+        self.sheet, self.row, self.column, self.cell, self.pairs = sheet, row, column, cell, pairs
+
+    def __repr__(self) -> str:
+        return f"Substitution({self.sheet!r}, {self.cell!r}, {self.pairs!r})"
+
+
+# What Japanese Windows (cp932) and Shift_JIS / Unicode software disagree on, and the ASCII-range yen sign.
+_NEAREST = {
+    "\u00a5": "円",        # ¥: Python's cp932 has no yen sign below 0x80 (0x5C is the backslash)
+    "\u301c": "\uff5e",   # 〜 WAVE DASH → ～ (the character cp932 has at 0x8160)
+    "\u2016": "\u2225",   # ‖ → ∥
+    "\u2212": "\uff0d",   # − MINUS SIGN → －
+    "\u2014": "\u2015",   # — EM DASH → ―
+    "\u2013": "\uff0d", "\u2010": "\uff0d", "\u2011": "\uff0d", "\u2012": "\uff0d",   # – ‐ ‑ ‒ → －
+    "\u00a2": "\uffe0", "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u00a6": "\uffe4",   # ¢ £ ¬ ¦ → full width
+    "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "",   # zero-width characters and joiners: nothing to show
+}
+_YEN_AMOUNT = re.compile(r"\u00a5\s*([0-9０-９][0-9０-９,，.]*)")
+GETA = "〓"
+
+
+def nearest(c: str, codec: str = "cp932") -> str:
+    """The character (or characters, or "") that stands for `c` in `codec`; 〓 when nothing does."""
+    if c in _NEAREST:
+        return _NEAREST[c]
+    from .normalize import ITAIJI
+    cp = ord(c)
+    if cp in ITAIJI:
+        v = ITAIJI[cp]
+        if v is None or _encodes(v, codec):   # None: a variation selector, the base character before it stays
+            return v or ""
+    k = unicodedata.normalize("NFKC", c)
+    if k != c and _encodes(k, codec):
+        return k
+    try:
+        return c.encode(codec).decode(codec)   # the codec's own best fit (〜 → ～)
+    except UnicodeError:
+        return GETA
+
+
+def fit_text(s: str, codec: str = "cp932", *, number: bool = False) -> tuple[str, list[tuple[str, str]]]:
+    """`s` with every character `codec` cannot hold replaced by its nearest one, and the (was, now) pairs.
+
+    number: the cell is an amount ("¥12,960" → "12960"). Elsewhere ¥ before digits moves behind them as 円."""
+    if number:
+        try:
+            v = schema.parse_amount(s)
+        except ValueError:
+            v = None
+        if v is not None:
+            return _cell_text(v), [("¥" if "\u00a5" in s else s[:1], None)]   # None: "as a plain number"
+    t = unicodedata.normalize("NFC", s)   # the same text, composed (か + ゛ → が): not a substitution
+    pairs = []
+    if "\u00a5" in t:
+        t, n = _YEN_AMOUNT.subn(r"\1円", t)
+        if n:
+            pairs.append(("¥", "円"))
+    out = []
+    for c in t:
+        if _encodes(c, codec):
+            out.append(c)
+        else:
+            r = nearest(c, codec)
+            out.append(r)
+            pairs.append((c, r))
+    return "".join(out), pairs
+
+
+def _substitute(headers, columns, index, codec, name, sheet, letters, numbers) -> list[Substitution]:
+    """Replace, in place, what `codec` cannot hold; one Substitution per changed cell."""
+    out = []
+    rows = None
+    for j, col in enumerate([headers, *columns]):
+        if _encodes("\n".join(col), codec):
+            continue
+        if rows is None:
+            rows, header_row = _rows(columns, index, sheet)
+        for i, s in enumerate(col):
+            if _encodes(s, codec):
+                continue
+            t, pairs = fit_text(s, codec, number=j - 1 in numbers)
+            col[i] = neutralise(t) if t[:1] in _FIRST else t
+            k = j - 1 if j else i
+            row = rows[i] if j else header_row
+            out.append(Substitution(sheet or name, row, headers[k], f"{letters[k]}{row}", pairs))
+    return out
 
 
 def _atomic_write(path: Path, payload: bytes) -> None:

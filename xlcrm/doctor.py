@@ -30,6 +30,7 @@ class Finding:
     key: str
     fix: str | None = None
     kw: dict = field(default_factory=dict)
+    bad_input: bool = False   # the workbook given cannot be read at all: exit 2, like every command
 
     def message(self, lang: str | None = None) -> str:
         line = f"{_MARK[self.level]} {text(self.key, lang, **self.kw)}"
@@ -115,6 +116,11 @@ def check(workbook: str | Path | None = None, conf: list[list] | None = None, *,
     local = workbook is not None and not is_url(workbook) and Path(workbook).is_file()
     if is_url(workbook):
         findings.append(Finding(WARN, "dr_url", "dr_url_fix", {"path": workbook}))
+    elif workbook is not None and conf is None:
+        unreadable = _unreadable(Path(workbook))
+        if unreadable is not None:   # the rest is about a workbook: only the Python checks still apply
+            findings.append(unreadable)
+            local, workbook = False, None
     if conf is None and local:
         conf = read_conf(workbook)
     if expected_version is None:
@@ -179,6 +185,22 @@ def check(workbook: str | Path | None = None, conf: list[list] | None = None, *,
     return sorted(findings, key=lambda f: order[f.level])
 
 
+def _unreadable(path: Path) -> Finding | None:
+    """A finding when the file is missing or not a workbook we can read (the same checks as every command)."""
+    from .book.ooxml import check_package
+    from .messages import BadFile
+    if not path.is_file():
+        return Finding(ERROR, "book_not_found", None, {"name": path.name}, bad_input=True)
+    try:
+        check_package(path)
+        read_conf(path)
+    except BadFile as e:
+        return Finding(ERROR, e.key, None, e.kw, bad_input=True)
+    except Exception:  # noqa: BLE001 — calamine's errors for a damaged part: the file cannot be read
+        return Finding(ERROR, "not_a_workbook", None, {"name": path.name}, bad_input=True)
+    return None
+
+
 def report(findings: list[Finding], lang: str | None = None) -> str:
     lines = [f.message(lang) for f in findings]
     if not any(f.level in (ERROR, WARN) for f in findings):
@@ -187,6 +209,8 @@ def report(findings: list[Finding], lang: str | None = None) -> str:
 
 
 def exit_code(findings: list[Finding]) -> int:
+    if any(f.bad_input for f in findings):
+        return 2
     return 1 if any(f.level == ERROR for f in findings) else 0
 
 

@@ -196,6 +196,7 @@ def _bgnbd(h, as_of_day, since, repeat, rhythm, p, out, explain):
         out["fit"] = e.fit
         for k in ("p_alive", "expected_purchases", "p_no_purchase"):
             out[k] = np.full(n, np.nan)
+        out["p_alive_missing"] = np.full(n, "fit_refused", dtype=object)
         reason = rhythm["reason"]
         if explain:
             pj, pe = messages.CATALOGUE["lapse_reason_fallback"]
@@ -209,6 +210,8 @@ def _bgnbd(h, as_of_day, since, repeat, rhythm, p, out, explain):
     t = p["horizon_days"] / p["unit_days"]
     pa = bgnbd.p_alive(fit, x, t_x, T)
     out["p_alive"] = np.where(repeat, pa, np.nan)    # BG/NBD's 1.0 for one-order customers says nothing
+    # why a P(alive) is blank, per customer (None: it is there): said in JSON and CSV beside the figure
+    out["p_alive_missing"] = np.where(repeat, np.where(np.isfinite(pa), None, "not_finite"), "one_order")
     out["expected_purchases"] = bgnbd.expected_purchases(fit, t, x, t_x, T)
     out["p_no_purchase"] = bgnbd.p_no_purchase(fit, t, x, t_x, T)
     code = np.where(pa < p["lapse_p_alive"], 2, np.where(pa < p["warn_p_alive"], 1, 0))
@@ -235,7 +238,8 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
 
     Columns: customer_id, status (稼働 / 離脱予兆 / 離脱 / 休眠), status_en, expected_next (date), days_since_last,
     interval_days, warn_after_days, lapse_after_days, reason_ja, reason_en, method; with bgnbd also p_alive,
-    expected_purchases and p_no_purchase (next `horizon_days`). `params` override DEFAULTS. `df.attrs` holds
+    expected_purchases and p_no_purchase (next `horizon_days`) and p_alive_missing (why p_alive is blank, else
+    None). `params` override DEFAULTS. `df.attrs` holds
     "method" (the one actually used), "fit" (BG/NBD parameters) and "fallback" (why BG/NBD was refused).
     """
     import pandas as pd
@@ -266,6 +270,7 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     if method == "bgnbd":
         for k in ("p_alive", "expected_purchases", "p_no_purchase"):
             df[k] = a[k]
+        df["p_alive_missing"] = a["p_alive_missing"]   # why p_alive is blank: one_order, fit_refused, not_finite
     if explain:
         df["reason_ja"] = pd.Series(a["reason_ja"], dtype=object).astype(str)
         df["reason_en"] = pd.Series(a["reason_en"], dtype=object).astype(str)

@@ -43,14 +43,26 @@ _SCHEMA = {
 
 # --- workbook layer ---------------------------------------------------------------------------------------------
 _BOOK = {
-    "book_locked": ("ブック「{name}」は他の人(またはExcel)が開いています(~$ファイルあり)。閉じてから実行してください。",
+    "book_locked": ("ブック「{name}」は他の人(またはExcel)が開いています(Excelの ~$ ファイルあり)。閉じてから実行してください。",
                     "The workbook '{name}' is open elsewhere (an Excel owner file ~$ exists). Close it and try again."),
+    "book_locked_lo": ("ブック「{name}」はLibreOfficeで開かれています(.~lock.{name}# ファイルあり)。閉じてから実行してください。",
+                       "The workbook '{name}' is open in LibreOffice (a .~lock.{name}# file exists). Close it and try again."),
     "book_busy": ("ブック「{name}」は別のxlcrmの処理が書き込み中です。終わってから実行してください。",
                   "Another xlcrm job is writing '{name}'. Try again when it has finished."),
     "book_changed": ("ブック「{name}」は読み込んだ後に変更されました。上書きせずに中止しました。もう一度実行してください。",
                      "The workbook '{name}' changed after it was read. Nothing was overwritten; run the job again."),
-    "book_not_found": ("ブック「{name}」が見つかりません", "workbook '{name}' not found"),
-    "not_a_workbook": ("「{name}」はExcelブック(.xlsx/.xlsm)として読めません", "'{name}' cannot be read as an Excel workbook (.xlsx/.xlsm)"),
+    "book_not_found": ("ブック「{name}」が見つかりません。ファイル名と場所を確かめてください。",
+                       "workbook '{name}' not found. Check the file name and folder."),
+    "not_a_workbook": ("「{name}」はExcelブック(.xlsx/.xlsm)として読めません。Excelで開けるか確かめ、.xlsx か .xlsm のブックを指定してください。",
+                       "'{name}' cannot be read as an Excel workbook (.xlsx/.xlsm). Check that Excel opens it and give an .xlsx or .xlsm book."),
+    "book_empty": ("「{name}」は空のファイルです(0バイト)。保存し直したブックか、バックアップを指定してください。",
+                   "'{name}' is an empty file (0 bytes). Give a saved copy of the workbook or its backup."),
+    "book_ods": ("「{name}」はLibreOffice/OpenDocumentの表計算(.ods)です。「名前を付けて保存」で Excel 2007-365 (.xlsx) 形式にしてから指定してください。",
+                 "'{name}' is a LibreOffice/OpenDocument spreadsheet (.ods). Save it as Excel 2007-365 (.xlsx) and try again."),
+    "book_xls": ("「{name}」は古いExcel形式(.xls)です。Excelで開いて「Excel マクロ有効ブック (.xlsm)」か .xlsx で保存し直してください。",
+                 "'{name}' is an old Excel file (.xls). Open it in Excel and save it as .xlsm or .xlsx."),
+    "book_is_csv": ("「{name}」はCSV(テキスト)でブックではありません。CSVは「xlcrm import {name} --into ブック」で取り込めます。",
+                    "'{name}' is a CSV (text) file, not a workbook. Import it with 'xlcrm import {name} --into BOOK'."),
     "book_encrypted": ("「{name}」はパスワードで保護されています。保護を外してから実行してください。",
                        "'{name}' is password-protected. Remove the password and try again."),
     "book_too_large": ("「{name}」は展開後のサイズが大きすぎます(安全のため中止)",
@@ -82,10 +94,34 @@ _CSV = {
                         "has characters that {encoding} cannot encode (or would turn into other characters)"),
     "csv_unknown_table": ("「{name}」がどの表(顧客/注文/対応履歴)か判定できません",
                           "cannot tell which table (customers/orders/contacts) '{name}' is"),
+    "csv_closest_table": ("「{name}」がどの表か判定できません。いちばん近いのは「{table}」ですが、必須の列 {missing} がありません。"
+                          "見出し行に加えてください(受け付ける見出しは xlcrm import --help)。",
+                          "cannot tell which table '{name}' is. The closest is {table}, but it lacks the required "
+                          "column(s) {missing}. Add them to the header row (accepted headers: xlcrm import --help)."),
+    "csv_not_found": ("「{name}」が見つかりません。ファイル名と場所を確かめてください。",
+                      "'{name}' not found. Check the file name and folder."),
+    "csv_empty": ("「{name}」は空です(見出し行もありません)。データを保存したCSVを指定してください。",
+                  "'{name}' is empty (not even a header row). Give a CSV with the data saved in it."),
+    "csv_utf16": ("「{name}」はUTF-16(Excelの「Unicode テキスト」)です。Excelで「CSV UTF-8(コンマ区切り)」か「CSV(コンマ区切り)」で保存し直してください。",
+                  "'{name}' is UTF-16 (Excel's 'Unicode Text'). Save it from Excel as 'CSV UTF-8 (Comma delimited)' or 'CSV (Comma delimited)'."),
+    "csv_nul": ("「{name}」{line}行目にNUL文字(0x00)があります。壊れているか、CSVではないファイルです。元の表から保存し直してください。",
+                "'{name}' has a NUL byte (0x00) on line {line}: it is damaged or not a CSV. Save it again from its source."),
+    "csv_binary": ("「{name}」はテキストではありません(CSVではないファイル)。CSVで保存したファイルを指定してください。",
+                   "'{name}' is not text (not a CSV). Give a file saved as CSV."),
     "csv_malformed": ("「{name}」{line}行目: CSVとして読めません(引用符「\"」の閉じ忘れなど)",
                       "'{name}' line {line}: cannot be read as CSV (an unclosed quote \" or similar)"),
     "csv_extra_fields": ("見出しより列の多い行です", "this row has more fields than the header row"),
     "csv_duplicate_header": ("見出しが重複しています({other}列と同じ)", "duplicate header (same as column {other})"),
+    "export_done": ("{table} を {n:,}行 書き出しました: {out}({encoding})",
+                    "Exported {n:,} rows of {table} to {out} ({encoding})"),
+    "export_substituted": ("{encoding}にない文字を{n:,}セルで置き換えました(置き換えずに中止するには --strict):",
+                           "Replaced characters {encoding} lacks in {n:,} cells (--strict refuses instead):"),
+    "export_as_number": ("数値", "a plain number"),
+    "export_dropped": ("(削除: 異体字セレクタ)", "(dropped: variation selector)"),
+    "export_kept_as_typed": ("読み取れない値{n:,}件は入力どおり書き出しました(最初: {sheet}!{cell})",
+                             "{n:,} cells that cannot be read were exported as typed (first: {sheet}!{cell})"),
+    "export_labels_skipped": ("DM不可の{dm:,}人と住所が空の{no_address:,}人は除きました",
+                              "Left out {dm:,} customers marked DM不可 and {no_address:,} without an address"),
 }
 
 # --- search / dedupe --------------------------------------------------------------------------------------------
@@ -184,6 +220,12 @@ _LAPSE = {
                            "days (lapsing below {warn}%, lapsed below {lapse}%); {days} days since the last order"),
     "lapse_reason_bgnbd_one_order": ("BG/NBDは購入1回の顧客を判定できないため購入リズムで判定: ",
                                      "BG/NBD cannot judge one-order customers, so the rhythm rule applies: "),
+    "lapse_p_alive_one_order": ("購入1回のため算出しません(BG/NBDは2回以上購入した顧客だけを判定します)",
+                                "not computed: one order only (BG/NBD judges customers with two or more orders)"),
+    "lapse_p_alive_fit_refused": ("BG/NBDの当てはめを採用しなかったため算出していません({why})",
+                                  "not computed: the BG/NBD fit was refused ({why})"),
+    "lapse_p_alive_not_finite": ("数値計算で値が求まりませんでした(購入履歴が極端です)",
+                                 "could not be computed (an extreme purchase history)"),
     "lapse_reason_fallback": ("BG/NBDを使えないため購入リズムで判定({why}): ",
                               "BG/NBD not used ({why}); judged by rhythm: "),
     "lapse_reason_dormant": ("最終注文から{days}日({dormant_days}日超で休眠)",
@@ -726,6 +768,13 @@ class XlcrmError(Exception):
 
 class BookLocked(XlcrmError):
     exit_code = 3
+
+
+class BadFile(XlcrmError):
+    """A file that is not what the command needs (missing, empty, not a workbook, protected): the user picks
+    another file or saves it again, so it is bad input (exit 2). The message names the file and what to do."""
+
+    exit_code = 2
 
 
 class BadInput(XlcrmError):

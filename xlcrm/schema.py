@@ -38,6 +38,7 @@ class Table:
     ja: str
     columns: tuple[Column, ...]
     id_column: str | None = None
+    id_prefix: str = ""   # the letter xlcrm's generated IDs carry (C00001 customer, O000001 order, R000001 contact)
     by_key: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -79,7 +80,7 @@ CUSTOMERS = Table("customers", "顧客", (
     Column("registered_on", "登録日", "date"),
     Column("notes", "備考", aliases=("メモ",)),
     Column("referrer_id", "紹介者ID", "id", aliases=("紹介者", "紹介元ID", "紹介者番号")),
-), id_column="customer_id")
+), id_column="customer_id", id_prefix="C")
 
 ORDERS = Table("orders", "注文", (
     Column("order_id", "注文ID", "id", required=True, aliases=("注文番号", "受注番号")),
@@ -91,7 +92,7 @@ ORDERS = Table("orders", "注文", (
     Column("channel", "チャネル", aliases=("チャネル", "経路", "販売経路")),
     Column("subscription", "定期", "bool", aliases=("定期購入",)),
     Column("coupon", "クーポン", aliases=("クーポンコード",)),   # the code a step chain sent (redemption)
-), id_column="order_id")
+), id_column="order_id", id_prefix="O")
 
 CONTACTS = Table("contacts", "対応履歴", (
     Column("contact_id", "対応ID", "id", required=True),
@@ -104,7 +105,7 @@ CONTACTS = Table("contacts", "対応履歴", (
     Column("status", "状態", "choice", choices=CONTACT_STATUS),
     Column("score", "評価", "number", aliases=("スコア", "点数", "満足度", "NPS")),   # アンケート / レビュー
     Column("stage", "商談段階", "choice", choices=SFA_STAGES, aliases=("段階", "ステージ")),  # SFA stage reached
-), id_column="contact_id")
+), id_column="contact_id", id_prefix="R")
 
 SETTINGS = Table("settings", "設定", (
     Column("key", "項目", required=True, aliases=("キー",)),

@@ -481,12 +481,12 @@ BOMB_PARTS = ["sheet", "xl/sharedStrings.xml", "xl/workbook.xml", "[Content_Type
 
 REFUSED = {
     "not_a_workbook": (not_a_workbook, Refused("not_a_workbook")),
-    "empty_file": (empty_file, Refused("not_a_workbook")),
+    "empty_file": (empty_file, Refused("book_empty")),
     "word_document": (word_document, Refused("not_a_workbook")),
     "truncated": (truncated, Refused("not_a_workbook")),
     "corrupt_sheet": (corrupt_sheet, Refused("book_damaged", may_fail=True)),
     "encrypted": (encrypted, Refused("book_encrypted")),
-    "legacy_xls": (legacy_xls, Refused("not_a_workbook")),
+    "legacy_xls": (legacy_xls, Refused("book_xls")),
     "zip_bomb": (zip_bomb, Refused("book_too_large")),
     **{f"billion_laughs:{part}": (xml_bomb(part), Refused("book_unsafe")) for part in BOMB_PARTS},
     "external_entity:sheet": (xml_bomb("sheet", EXTERNAL_ENTITY, "&xxe;"), Refused("book_unsafe")),

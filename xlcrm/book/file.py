@@ -26,7 +26,7 @@ except ImportError:  # Windows: the lock file alone
     fcntl = None
 
 from .. import schema
-from ..messages import BadInput, BookLocked, Problem, XlcrmError
+from ..messages import BadFile, BadInput, BookLocked, Problem, XlcrmError
 from . import fastsave, ooxml
 from .base import Book, TableLoc, _range_ends, col_letter
 
@@ -43,14 +43,28 @@ def owner_files(path: Path) -> list[Path]:
     return [path.with_name(x) for x in sorted(names)]
 
 
+def owner_program(path: Path) -> str | None:
+    """'excel' or 'libreoffice': the suite whose owner file lies beside the book; None when none does."""
+    for f in owner_files(Path(path)):
+        if f.exists():
+            return "libreoffice" if f.name.startswith(".~lock.") else "excel"
+    return None
+
+
 def open_elsewhere(path: Path) -> bool:
     """Whether Excel or LibreOffice has the book open (its owner file lies beside it)."""
-    return any(f.exists() for f in owner_files(Path(path)))
+    return owner_program(path) is not None
+
+
+def locked_error(path: Path) -> BookLocked:
+    """The refusal for a book open elsewhere, naming the program whose lock file is there."""
+    who = owner_program(path)
+    return BookLocked("book_locked_lo" if who == "libreoffice" else "book_locked", name=path.name)
 
 
 def check_not_open(path: Path) -> None:
     if open_elsewhere(path):
-        raise BookLocked("book_locked", name=path.name)
+        raise locked_error(path)
 
 
 def fingerprint(path: Path) -> str:
@@ -184,7 +198,7 @@ class FileBook(Book):
         self.wait = wait
         self.read_only = read_only
         if not self.path.exists():
-            raise XlcrmError("book_not_found", name=self.path.name)
+            raise BadFile("book_not_found", name=self.path.name)
         if not read_only:
             check_not_open(self.path)
         # One snapshot of the file for everything: the safety checks, the fingerprint, calamine now and openpyxl
@@ -193,14 +207,14 @@ class FileBook(Book):
             self._bytes = self.path.read_bytes()
         except PermissionError:
             if read_only and open_elsewhere(self.path):   # an office suite that denies even reading
-                raise BookLocked("book_locked", name=self.path.name) from None
+                raise locked_error(self.path) from None
             raise
         ooxml.check_package(self.path, self._bytes)
         self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
         try:
             self._cal = pc.CalamineWorkbook.from_filelike(io.BytesIO(self._bytes), load_tables=True)
         except Exception:
-            raise XlcrmError("not_a_workbook", name=self.path.name) from None
+            raise BadFile("not_a_workbook", name=self.path.name) from None
         self._wb = None
         self._grid_cache = (None, None)
         self._dirty = False
@@ -223,7 +237,7 @@ class FileBook(Book):
             except XlcrmError:
                 raise
             except Exception:  # openpyxl reports bad XML as ValueError/KeyError/…: the file is damaged
-                raise XlcrmError("book_damaged", name=self.path.name, sheet="*") from None
+                raise BadFile("book_damaged", name=self.path.name, sheet="*") from None
         return self._wb
 
     def _cal_grid(self, sheet: str) -> list[list]:
@@ -243,7 +257,7 @@ class FileBook(Book):
         except XlcrmError:
             raise
         except Exception:
-            raise XlcrmError("book_damaged", name=self.path.name, sheet=sheet) from None
+            raise BadFile("book_damaged", name=self.path.name, sheet=sheet) from None
 
     # --- engine primitives ------------------------------------------------------------------------------------
     def table_names(self) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from defusedxml import ElementTree as ET
 
-from ..messages import XlcrmError
+from ..messages import BadFile
 
 MAX_UNPACKED = 2 * 1024 ** 3     # 2 GiB unpacked: the largest legal sheet (1,048,576 rows) fits well below this
 MAX_RATIO = 200                  # deflate rarely exceeds ~100:1 on real sheets; bombs are 1000:1 and more
@@ -43,24 +43,34 @@ def check_package(path: Path, data: bytes | None = None) -> None:
         # binary .xls is an OLE file with a 'Workbook' (or 'Book') stream: not a workbook we read, not "protected".
         legacy = not _has_ole_stream(data, "EncryptedPackage") and (
             _has_ole_stream(data, "Workbook") or _has_ole_stream(data, "Book\0"))
-        raise XlcrmError("not_a_workbook" if legacy else "book_encrypted", name=name)
+        raise BadFile("book_xls" if legacy else "book_encrypted", name=name)
     if not zipfile.is_zipfile(src):
-        raise XlcrmError("not_a_workbook", name=name)
+        raise BadFile(_not_a_workbook(path, data), name=name)
     try:
         with zipfile.ZipFile(src) as z:
             infos = z.infolist()
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or not any(n.startswith("xl/workbook") for n in names):
-                raise XlcrmError("not_a_workbook", name=name)
+                ods = "mimetype" in names and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument")
+                raise BadFile("book_ods" if ods else "not_a_workbook", name=name)
             total = sum(i.file_size for i in infos)
             packed = sum(i.compress_size for i in infos) or 1
             if total > MAX_UNPACKED or (total > 50 * 1024 ** 2 and total / packed > MAX_RATIO):
-                raise XlcrmError("book_too_large", name=name)
+                raise BadFile("book_too_large", name=name)
             for info in infos:
                 if _declares_dtd(z, info):
-                    raise XlcrmError("book_unsafe", name=name)
+                    raise BadFile("book_unsafe", name=name)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError):
-        raise XlcrmError("not_a_workbook", name=name) from None
+        raise BadFile("not_a_workbook", name=name) from None
+
+
+def _not_a_workbook(path: Path, data: bytes) -> str:
+    """The message key for a file that is no zip at all: empty, a CSV given where a book belongs, or anything."""
+    if not data.strip():
+        return "book_empty"
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return "book_is_csv"
+    return "not_a_workbook"
 
 
 _PROLOG_LIMIT = 1 << 20  # a real part's prolog is an XML declaration; a megabyte of comments before the root is not

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import dedupe, merge, schema
-from ..messages import BadInput, Problem, XlcrmError, text
+from ..messages import BadFile, BadInput, Problem, text
 from . import JobResult
 
 CANDIDATES = "重複候補"
@@ -321,7 +321,7 @@ def dedupe_table(input_path, out_path, *, id_column: str | None = None, mapping:
     """Dedupe any table: writes customer_id, cluster_id, match_score, match_reason per input row (UTF-8 CSV)."""
     path, out = Path(input_path), Path(out_path)
     if not path.exists():
-        raise XlcrmError("book_not_found", name=path.name)
+        raise BadFile("book_not_found", name=path.name)
     df = read_any(path)
     df.columns = [str(c).strip() for c in df.columns]
     kinds = table_kinds(df.columns, mapping or {})

@@ -109,8 +109,10 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     """Ribbon "lapse": 離脱状態, expected next order, reason (and P(alive) with bgnbd) into 顧客.
 
     離脱状態 is always written in Japanese (稼働 / 離脱予兆 / 離脱 / 休眠: the words staff filter on); the reason
-    follows 言語 on 設定. Customers without orders get blank cells.
+    follows 言語 on 設定. Customers without orders get blank cells; a blank P(alive) is explained in the reason.
     """
+    import pandas as pd
+
     from .. import lapse
     opts = lapse_options(settings)
     if method:
@@ -122,6 +124,11 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     df = lapse.assess(orders, as_of, **opts)
     lang = settings.get("lang", "ja")
     df["reason"] = df["reason_ja"] if lang == "ja" else df["reason_en"]
+    if "p_alive_missing" in df:   # a blank 継続確率 says why, in the reason beside it
+        notes = _p_alive_notes(df["p_alive_missing"].to_numpy(), df.attrs.get("fallback"), df.attrs.get("fit") or {})
+        note = pd.Series(notes[0] if lang == "ja" else notes[1], index=df.index)
+        label = LAPSE_COLUMNS["p_alive"][0 if lang == "ja" else 1]
+        df["reason"] = df["reason"].where(note.eq(""), (df["reason"] + f" / {label}: " + note).str.slice(0, 255))
     cols = dict(LAPSE_COLUMNS)
     if "p_alive" not in df:
         cols.pop("p_alive")
@@ -155,7 +162,7 @@ def _status_counts(status) -> dict:
 # schema accepts still works through the general path. tests/test_rfm_jobs.py checks these against the schema.
 FAST_HEADERS = {"customer_id": ("customer_id", "顧客ID"), "order_date": ("order_date", "注文日"),
                 "amount": ("amount", "金額")}
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".ods")   # the last two: refused, saying how to convert
 
 
 class Orders:
@@ -169,6 +176,9 @@ class Orders:
 def _detect_encoding(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(1 << 20)
+    if not head.strip(b" \t\r\n\xef\xbb\xbf") or b"\x00" in head:
+        from ..csvio import decode
+        decode(head, path.name)   # empty, UTF-16 or binary: raises the message that says which and what to do
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -348,8 +358,8 @@ def read_orders(input_path) -> tuple[Orders, dict | None]:
     """Orders from a workbook (its 注文 table, checked as the jobs check it; also returns its 設定) or a CSV
     (settings None). A workbook open in Excel is read as last saved: nothing is written to it."""
     p = Path(input_path)
-    if not p.exists():
-        raise messages.XlcrmError("book_not_found", name=p.name)
+    if not p.is_file():
+        raise messages.BadFile("book_not_found" if is_workbook(p) else "csv_not_found", name=p.name)
     if is_workbook(p):
         from ..book import open_book
         from .orders import read_orders as read_book_orders
@@ -493,6 +503,9 @@ def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_j
     if meth == "bgnbd":
         for k in ("p_alive", "expected_purchases", "p_no_purchase"):
             cols[k] = a[k]
+        fit = a.get("fit")
+        cols["p_alive_note_ja"], cols["p_alive_note_en"] = _p_alive_notes(a["p_alive_missing"], a.get("fallback"),
+                                                                          fit.params() if fit else {})
     cols["reason_ja"], cols["reason_en"] = a["reason_ja"], a["reason_en"]
     used = "rhythm" if "fallback" in a else meth
     counts = _status_counts(cols["status"].values())
@@ -505,6 +518,9 @@ def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_j
                "customers": len(has), "counts": counts, "fallback": a.get("fallback"), **dates.counts()}
         if dates.note("ja"):
             doc["dates_note_ja"], doc["dates_note_en"] = dates.note("ja"), dates.note("en")
+        if meth == "bgnbd":   # how many P(alive) are blank, and why (each row says it in p_alive_note_*)
+            from collections import Counter
+            doc["p_alive_missing"] = dict(Counter(c for c in a["p_alive_missing"] if c))
         if fit is not None:
             doc.update({"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b,
                         "log_likelihood": fit.log_likelihood, "converged": fit.converged})
@@ -522,6 +538,19 @@ def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_j
     ja, en = dates.add_to(messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw))
     return JobResult(ja, en, {**counts, "method": used, "fallback": a.get("fallback"), **dates.counts(),
                               "dates": dates})
+
+
+def _p_alive_notes(missing, fallback: str | None, fit_kw: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer, ja and en: why P(alive) is blank ("" where it is there). `missing`: lapse's p_alive_missing."""
+    from ..bgnbd import MIN_REPEATERS
+    kw = {**fit_kw, "min_repeaters": MIN_REPEATERS}
+    out = []
+    for g in ("ja", "en"):
+        why = messages.text(fallback, g, **kw) if fallback else ""
+        texts = {code: messages.text(f"lapse_p_alive_{code}", g, why=why)
+                 for code in ("one_order", "fit_refused", "not_finite")}
+        out.append(np.array([texts.get(c, "") if c else "" for c in missing], dtype=object))
+    return out[0], out[1]
 
 
 def _json_row(cols: dict, i: int) -> dict:

@@ -19,6 +19,8 @@ import pandas as pd
 from . import schema
 from .schema import Column, Table
 
+__all__ = ["CAMPAIGNS_TABLE", "MEMBERS_TABLE", "seed_for", "split", "outcomes", "compare", "report_table"]
+
 CAMPAIGNS_TABLE = Table("campaigns", "キャンペーン", (
     Column("campaign_id", "キャンペーンID", "id", required=True),
     Column("rules", "ルール"),

@@ -8,6 +8,8 @@ import pandas as pd
 from . import messages, schema
 from .messages import BadInput, Problem
 
+__all__ = ["next_ids", "new_contact", "TIMELINE_COLUMNS", "TIMELINE_HEADERS", "timeline", "card"]
+
 _ID_RE = re.compile(r"^C(\d+)$")
 
 

@@ -100,3 +100,11 @@ def test_a_late_return_is_no_order_for_lapse_or_rfm(tmp_path, capsys):
     rfm_file(path, out, as_of="2024-06-30")
     got = pd.read_csv(out, encoding="utf-8-sig").set_index("customer_id")
     assert got.at["C1", "recency_days"] == 179
+
+
+def test_a_return_in_a_campaign_window_is_no_purchase():
+    from xlcrm import campaign
+    members = pd.DataFrame({"customer_id": ["C1", "C2"], "group": ["連絡", "対照"]})
+    o = frame([("C1", 10, -3000.0), ("C1", 2, 4800.0), ("C2", 11, 0.0)])
+    got = campaign.outcomes(members, o, BASE + pd.Timedelta(days=5), 30).set_index("customer_id")
+    assert not got["bought"].any() and got.at["C1", "revenue"] == -3000.0

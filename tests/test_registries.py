@@ -105,3 +105,26 @@ def test_store_channels_is_a_setting_staff_can_edit():
     got = settings.load(_settings_sheet([("来店チャネル", "店舗、催事")]))
     assert got.store_channels == ["店舗", "催事"]
     assert "来店チャネル" in set(settings.sheet_rows("ja")["key"])
+
+
+@pytest.mark.parametrize("r", followup.RULES, ids=lambda r: r.id)
+def test_every_follow_up_rule_is_on_a_new_rules_sheet_and_can_be_switched_off(r):
+    raw = followup.default_rules()
+    raw.index = range(2, 2 + len(raw))
+    rules = followup.parse_rules(raw)
+    assert rules[r.id].params == {k: float(v) for k, (_, v) in r.params.items()}
+    assert rules[r.id].marketing == r.marketing and rules[r.id].channels
+    # its parameters are named on the sheet in Japanese, and a wrong one names them back
+    raw.loc[raw["rule"].eq(r.id), "params"] = "ないパラメータ=1"
+    with pytest.raises(messages.BadInput) as e:
+        followup.parse_rules(raw)
+    assert all(ja in e.value.message("ja") for ja, _ in r.params.values())
+    # 有効 off: the rule gives no rows, whatever the data
+    raw = followup.default_rules()
+    raw.loc[raw["rule"].eq(r.id), "enabled"] = False
+    off = followup.parse_rules(raw)
+    from test_followup import shop
+    cust, ords, cons, rfm, lap = shop()
+    on = followup.candidates(cust, ords, cons, rfm, lap, rules, "2024-06-15", only=(r.id,))
+    assert followup.candidates(cust, ords, cons, rfm, lap, off, "2024-06-15", only=(r.id,)).empty
+    assert set(on["rule"]) <= {r.id}

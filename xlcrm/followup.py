@@ -29,7 +29,7 @@ from .purchases import purchase_days
 from .schema import Column, Table
 
 __all__ = ["CHANNELS", "STATUSES", "OPEN", "RULES_TABLE", "FOLLOW_TABLE", "default_rules", "Rule", "parse_rules", "Facts",
-           "Found", "RuleDef", "RULES", "BY_ID", "MARKETING", "PARAMS", "candidates", "SYSTEM_COLUMNS", "STAFF_COLUMNS",
+           "Found", "RuleDef", "RULES", "BY_ID", "candidates", "SYSTEM_COLUMNS", "STAFF_COLUMNS",
            "empty_list", "refresh", "completed_contacts"]
 
 CHANNELS = ("電話", "メール", "DM", "LINE")
@@ -145,7 +145,7 @@ def parse_rules(rules: pd.DataFrame, sheet: str = "ルール") -> dict[str, Rule
                 raise
             h, c = cell("params", row)
             problems.append(Problem(sheet, int(row), h, str(e.args[0]), cell=c,
-                                    names=" / ".join(ja for ja, _ in PARAMS[rid].values())))
+                                    names=" / ".join(ja for ja, _ in BY_ID[rid].params.values())))
             continue
         chans = []
         for w in re.split(r"[,、，;；/／\s→>]+", unicodedata.normalize("NFKC", d["channels"]).strip()):
@@ -160,14 +160,14 @@ def parse_rules(rules: pd.DataFrame, sheet: str = "ルール") -> dict[str, Rule
             if ch not in chans:
                 chans.append(ch)
         out[rid] = Rule(rid, d["enabled"], d["name"], params, tuple(chans), float(d["priority"]),
-                        int(d["due_days"]), d["action"], MARKETING[rid])
+                        int(d["due_days"]), d["action"], BY_ID[rid].marketing)
     if problems:
         raise BadInput(problems)
     return out
 
 
 def _parse_params(rid: str, text: str) -> dict:
-    spec = PARAMS[rid]
+    spec = BY_ID[rid].params
     names = {}
     for key, (ja, _) in spec.items():
         names[ja] = key
@@ -425,8 +425,6 @@ RULES: tuple[RuleDef, ...] = (
             _referral),
 )
 BY_ID = {r.id: r for r in RULES}
-MARKETING = {r.id: r.marketing for r in RULES}     # marketing rules need explicit mail opt-in
-PARAMS = {r.id: r.params for r in RULES}           # rule -> {param key: (Japanese name, default)}
 
 
 def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataFrame | None,

@@ -112,3 +112,10 @@ def ribbon_book(tmp_path) -> Path:
         zo.writestr("customUI/customUI14.xml", CUSTOMUI14.encode("utf-8"))
     tmp.replace(path)
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules with a `slow` test first, so under pytest-xdist (`--dist loadscope`: a module's tests stay on one
+    worker, sharing its fixtures) the long ones start at once instead of ending the run alone on one core."""
+    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow)

@@ -117,7 +117,7 @@ def test_opt_outs_dm_refused_never_gets_dm_and_blank_mail_is_not_marketing_opt_i
     allrows = gen()
     dm_refused = set(cust.index[cust["dm_ok"].eq(False).fillna(False).astype(bool)])
     assert not ((allrows["channel"] == "DM") & allrows["customer_id"].isin(dm_refused)).any()
-    marketing = allrows["rule"].map(followup.MARKETING)
+    marketing = allrows["rule"].map({r.id: r.marketing for r in followup.RULES})
     opted_in = allrows["customer_id"].map(cust["mail_ok"].eq(True).fillna(False))
     assert not ((allrows["channel"] == "メール") & marketing & ~opted_in.astype(bool)).any()
     assert gen().attrs["skipped_optout"]["f2"] == 1     # B2

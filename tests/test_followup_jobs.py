@@ -47,7 +47,7 @@ def test_followup_job_writes_the_list_and_rules_and_keeps_staff_edits(book_path)
     keys = set(lst["フォローID"])
     assert "complaint:C0002:K1" in keys and "prospect:C0003:none" in keys
     rules = sheet(book_path, "ルール")
-    assert len(rules) == len(followup.PARAMS) and set(rules["有効"]) == {"○"}
+    assert len(rules) == len(followup.RULES) and set(rules["有効"]) == {"○"}
     assert set(lst["担当者"]) <= {"山田", "鈴木"}
     # a clerk works the list: closes the complaint, adds a note and a column of her own
     edit(book_path, "フォローリスト", "フォローID", "complaint:C0002:K1", 状態="完了", 結果メモ="謝罪し再送",

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlcrm import lapse
+from xlcrm import purchases, lapse
 
 
 def orders(rows):
@@ -87,10 +87,10 @@ def test_unknown_method_and_parameter_are_refused():
         lapse.assess(SHOP, AS_OF, warn_dayz=3)
 
 
-def test_history_arrays_median_gap():
+def test_purchase_history_median_gap():
     codes = np.array([0, 0, 0, 0, 1, 1])
     days = np.array([0, 10, 30, 60, 5, 5])
-    h = lapse.history_arrays(codes, 2, days)
+    h = purchases.history(codes, 2, days)
     assert h["median_gap"][0] == 20 and np.isnan(h["median_gap"][1])
     assert list(h["distinct"]) == [4, 1] and list(h["second"]) == [10, -1]
 

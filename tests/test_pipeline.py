@@ -310,7 +310,7 @@ def test_stalled_rule_in_candidates_goes_to_the_deal_owner():
     assert rows.loc["A", "follow_id"] == "stalled:A:20240410"  # period = the day the stage was reached
     assert rows.loc["C", "staff"] == "鈴木" and rows.loc["A", "staff"] == "山田" and rows.loc["E", "staff"] == ""
     assert rows.loc["C", "reason"] == "商談が「提案」のまま90日(2024-04-01から)"
-    assert rows["channel"].eq("電話").all() and not followup.MARKETING["stalled"]
+    assert rows["channel"].eq("電話").all() and not followup.BY_ID["stalled"].marketing
     # the rule's own days (ルール sheet), not the 商談 sheet's setting
     raw = followup.default_rules()
     raw.loc[raw["rule"].eq("stalled"), "params"] = "停滞日数=85"

@@ -436,6 +436,6 @@ def test_libreoffice_renders_the_referrals_sheet(demo, tmp_path):
 
 
 def test_the_rule_is_a_service_rule():
-    assert fu.MARKETING["referral"] is False
+    assert fu.BY_ID["referral"].marketing is False
     rules = fu.parse_rules(None)
     assert rules["referral"].enabled and rules["referral"].params == {"lookback_days": 90.0}

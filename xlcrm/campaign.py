@@ -17,7 +17,10 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .purchases import is_purchase
 from .schema import Column, Table
+
+__all__ = ["CAMPAIGNS_TABLE", "MEMBERS_TABLE", "seed_for", "split", "outcomes", "compare", "report_table"]
 
 CAMPAIGNS_TABLE = Table("campaigns", "キャンペーン", (
     Column("campaign_id", "キャンペーンID", "id", required=True),
@@ -60,14 +63,15 @@ def split(customer_ids, control_pct: float, seed: int) -> pd.DataFrame:
 
 
 def outcomes(members: pd.DataFrame, orders: pd.DataFrame, start, window_days: int) -> pd.DataFrame:
-    """Per member: bought (any order in [start, start + window)) and revenue in that window."""
+    """Per member: bought (a purchase, as `xlcrm.purchases` counts one, in [start, start + window)) and revenue in
+    that window, net of returns."""
     start = pd.Timestamp(start).normalize()
     end = start + pd.Timedelta(days=int(window_days))
     o = orders[orders["order_date"].ge(start) & orders["order_date"].lt(end)]
     rev = o.groupby("customer_id")["amount"].sum()
     out = members[["customer_id", "group"]].copy()
     out["revenue"] = out["customer_id"].map(rev).fillna(0.0).astype(float)
-    out["bought"] = schema.isin(out["customer_id"], o["customer_id"])
+    out["bought"] = schema.isin(out["customer_id"], o["customer_id"][is_purchase(o["amount"].to_numpy(dtype=float))])
     return out
 
 

@@ -269,8 +269,9 @@ def _add_rfm(sub) -> None:
     p = sub.add_parser("lapse", help="離脱・休眠を判定 / lapse and dormancy status per customer")
     p.add_argument("input", help="ブック(.xlsx/.xlsm)または注文CSV / workbook or orders CSV")
     p.add_argument("--as-of", type=_as_of, default=None, help="基準日 / as-of date (default: 設定 or today)")
-    p.add_argument("--method", choices=["days", "rhythm", "bgnbd"], default=None,
-                   help="days(固定日数)/ rhythm(購入リズム)/ bgnbd (default: 設定 or rhythm)")
+    from .lapse import REGISTRY
+    p.add_argument("--method", choices=[m.name for m in REGISTRY], default=None,
+                   help=" / ".join(f"{m.name}({m.label_ja})" for m in REGISTRY) + " (default: 設定 or rhythm)")
     p.add_argument("--out", default=None, help="出力CSV / output CSV (default: stdout)")
     p.add_argument("--json", action="store_true",
                    help="JSONで要約(bgnbdは r, alpha, a, b, 対数尤度)/ JSON summary (bgnbd: r, alpha, a, b, log-likelihood)")

@@ -8,6 +8,9 @@ import pandas as pd
 from . import messages, schema
 from .messages import BadInput, Problem
 
+__all__ = ["next_ids", "new_contact", "TIMELINE_COLUMNS", "TIMELINE_HEADERS", "timeline", "card"]
+
+
 def next_ids(contacts: pd.DataFrame | None, n: int) -> list[str]:
     """`n` new 対応ID after the largest existing one: the table's prefix (R000001; customers are C00001, so a
     contact ID never reads as a customer's) and its sequence's width; IDs typed in other styles are skipped."""

@@ -19,7 +19,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from . import journey
+from . import journey, purchases
+
+__all__ = ["STATUSES", "status_by_segment", "kpis", "f2_by_month", "cohort_matrix", "monthly_revenue", "MODEL_NAMES",
+           "forecast", "segment_counts", "update_history", "history_wide", "segment_movement", "movement_summary",
+           "roll_snapshot", "build"]
 
 STATUSES = ("稼働", "離脱予兆", "離脱", "休眠")
 
@@ -45,9 +49,8 @@ class _History:
     days; `raw_month` / `raw_amount` keep every order line (unsorted) for revenue sums.
 
     Ids are encoded with the RFM module's fast encoder; one sort of a packed (customer, day) int64 key replaces a
-    two-key lexsort. Purchases are distinct order days: two lines of one day's basket are not a repeat. As in RFM
-    and the journey funnel, only positive amounts are purchases (a return or a ¥0 row makes nobody a buyer or a
-    repeater, so the KPIs agree with the funnel), while revenue is net of returns.
+    two-key lexsort. First, last and second purchase day and the number of purchase days are `xlcrm.purchases`'
+    (a return or a ¥0 row makes nobody a buyer or a repeater, as in RFM and the funnel); revenue is net of returns.
     """
 
     def __init__(self, orders: pd.DataFrame, as_of):
@@ -59,11 +62,11 @@ class _History:
         amount = orders["amount"].to_numpy(dtype=float)
         self.raw_amount = amount[keep]
         self.raw_month = day[keep].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-        keep &= amount > 0
+        keep &= purchases.is_purchase(amount)
         codes, uniq = factorize_ids(orders["customer_id"].array) if len(orders) else (np.zeros(0, np.int64), [])
         codes, day = np.asarray(codes, dtype=np.int64)[keep], day[keep]
         used = np.zeros(len(uniq), dtype=bool)
-        used[codes] = True                   # customers whose orders all lie after as_of drop out
+        used[codes] = True                   # customers without a purchase up to as_of drop out
         codes = (np.cumsum(used) - 1)[codes]
         self.ids = np.asarray(uniq, dtype=object)[used]
         n = len(self.ids)
@@ -76,20 +79,10 @@ class _History:
             code = day = np.zeros(0, np.int64)
         self.code, self.day = code, day
         self.month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-        new_cust = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
-        new_day = new_cust | np.r_[True, day[1:] != day[:-1]] if len(code) else np.zeros(0, bool)
-        starts = np.flatnonzero(new_cust)
-        self.first_day = day[starts]
-        self.first_month = self.month[starts]
-        self.last_day = day[np.r_[starts[1:], len(code)] - 1] if len(code) else np.zeros(0, np.int64)
-        # the second distinct day: the distinct day right after a customer's first one, if it is the same customer
-        dpos = np.flatnonzero(new_day)
-        dcode = code[dpos]
-        first_of_cust = np.r_[True, dcode[1:] != dcode[:-1]] if len(dpos) else np.zeros(0, bool)
-        has_second = np.r_[~first_of_cust[1:], False] & first_of_cust if len(dpos) else np.zeros(0, bool)
-        self.second_day = np.full(n, np.iinfo(np.int64).max)
-        self.second_day[dcode[has_second]] = day[dpos[np.flatnonzero(has_second) + 1]]
-        self.days_bought = np.bincount(dcode, minlength=n)
+        ph = purchases.history(code, n, day, gaps=False)
+        self.first_day, self.last_day, self.days_bought = ph["first"], ph["last"], ph["distinct"]
+        self.first_month = self.first_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        self.second_day = np.where(ph["second"] >= 0, ph["second"], np.iinfo(np.int64).max)
 
     def __len__(self):
         return len(self.ids)

@@ -18,13 +18,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from . import messages, schema
 from .messages import BadInput, Problem
+from .purchases import purchase_days
 from .schema import Column, Table
+
+__all__ = ["CHANNELS", "STATUSES", "OPEN", "RULES_TABLE", "FOLLOW_TABLE", "default_rules", "Rule", "parse_rules", "Facts",
+           "Found", "RuleDef", "RULES", "BY_ID", "candidates", "SYSTEM_COLUMNS", "STAFF_COLUMNS",
+           "empty_list", "refresh", "completed_contacts"]
 
 CHANNELS = ("電話", "メール", "DM", "LINE")
 STATUSES = ("未着手", "対応中", "完了", "不要")
@@ -61,61 +67,14 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
     Column("contact_ref", "履歴ID"),
 ), id_column="follow_id")
 
-# Marketing rules need explicit mail opt-in; service rules only need "not refused".
-MARKETING = {"thanks": False, "f2": True, "subscription": False, "winback": True, "birthday": True,
-             "complaint": False, "dormant": True, "prospect": True,
-             "stalled": False,   # the salesperson's own deal: a service contact, not marketing
-             "survey": False,    # an apology / hearing call after a low score: service
-             "referral": False}  # a thank-you and reward to the referrer
-
-# rule -> {param key: (Japanese name, default)}
-PARAMS: dict[str, dict[str, tuple[str, float]]] = {
-    "thanks": {"days": ("日数", 7)},
-    "f2": {"min_days": ("開始日数", 20), "max_days": ("終了日数", 40)},
-    "subscription": {"lead_days": ("事前日数", 7)},
-    "winback": {"min_m": ("M以上", 4)},
-    "birthday": {"lead_days": ("先行日数", 0)},
-    "complaint": {"after_days": ("経過日数", 2)},
-    "dormant": {"max_days": ("最長日数", 730)},
-    "prospect": {"after_days": ("経過日数", 14)},
-    "stalled": {"days": ("停滞日数", 30)},
-    "survey": {"within_days": ("対象日数", 30)},
-    "referral": {"lookback_days": ("対象日数", 90)},
-}
-
-_DEFAULTS = [  # rule, name, channels, priority, due_days, action, note
-    ("thanks", "初回購入のお礼", "メール、DM", 3, 3, "初回購入のお礼を送る(使い方のご案内を添えて)",
-     "初回購入から「日数」日以内の顧客。"),
-    ("f2", "F2転換(2回目購入の後押し)", "メール、DM、電話", 2, 7, "2回目の購入につながるご案内(特典・使い方)を送る",
-     "購入1回の顧客で、初回購入から「開始日数」〜「終了日数」日の間。"),
-    ("subscription", "定期便の事前連絡", "メール、電話", 3, 3, "次回お届け前のご連絡(お届け日・変更・スキップの確認)",
-     "定期購入の顧客で、次回予定日まで「事前日数」日以内。"),
-    ("winback", "優良顧客の離脱予兆", "電話、メール、DM", 1, 3, "担当者からお礼とご様子伺いの連絡をする",
-     "離脱予兆の顧客で、RFMのM(購入金額)スコアが「M以上」。"),
-    ("birthday", "誕生月", "DM、メール、LINE", 4, 14, "誕生月のお祝いと特典を送る",
-     "今日から「先行日数」日後の月が誕生月の顧客。"),
-    ("complaint", "クレームの折り返し", "電話", 1, 1, "クレームの折り返し連絡と対応状況の確認",
-     "対応履歴の種別=クレームで状態が完了でなく、「経過日数」日以上たったもの。"),
-    ("dormant", "休眠顧客の掘り起こし", "DM、メール", 4, 30, "掘り起こしDM(再購入の特典付き)を送る",
-     "休眠の顧客で、最終購入から「最長日数」日以内(0なら制限なし)。"),
-    ("prospect", "見込み顧客のフォロー", "電話、メール", 3, 7, "資料・サンプルの感想を伺い、初回購入をご案内する",
-     "区分=見込みで購入がなく、最後の連絡(なければ登録日)から「経過日数」日以上。"),
-    ("stalled", "商談の停滞", "電話、メール", 2, 3, "止まっている商談を次の段階へ(提案・見積の確認、日程の相談)",
-     "商談段階が問い合わせ・提案・見積のまま「停滞日数」日以上変わらない商談。商談の担当者に割り当てる。"),
-    ("survey", "低評価のお詫び・ヒアリング", "電話、メール", 1, 2, "お詫びとご不満の内容を伺う連絡(担当者から)",
-     "最新のアンケート・レビューの評価が低評価(設定「低評価の基準」以下)で、回答から「対象日数」日以内。"),
-    ("referral", "紹介特典の送付", "DM、メール、電話", 2, 7, "紹介のお礼と紹介特典を紹介者に送る",
-     "紹介者IDのある顧客が初回購入してから「対象日数」日以内。紹介1件につき紹介者に1行(完了=特典送付済み)。"),
-]
-
-
 def default_rules() -> pd.DataFrame:
     """The ルール table of a new workbook (English keys; `schema.to_sheet(df, RULES_TABLE)` for headers)."""
     rows = []
-    for rule, name, channels, prio, due, action, note in _DEFAULTS:
-        params = "、".join(f"{ja}={_fmt(v)}" for ja, v in PARAMS[rule].values())
-        rows.append({"rule": rule, "enabled": True, "name": name, "params": params, "channels": channels,
-                     "priority": float(prio), "due_days": float(due), "action": action, "note": note})
+    for r in RULES:
+        params = "、".join(f"{ja}={_fmt(v)}" for ja, v in r.params.values())
+        rows.append({"rule": r.id, "enabled": True, "name": r.name, "params": params, "channels": r.channels,
+                     "priority": float(r.priority), "due_days": float(r.due_days), "action": r.action,
+                     "note": r.note})
     df = pd.DataFrame(rows)
     df["enabled"] = df["enabled"].astype("boolean")
     return df
@@ -186,7 +145,7 @@ def parse_rules(rules: pd.DataFrame, sheet: str = "ルール") -> dict[str, Rule
                 raise
             h, c = cell("params", row)
             problems.append(Problem(sheet, int(row), h, str(e.args[0]), cell=c,
-                                    names=" / ".join(ja for ja, _ in PARAMS[rid].values())))
+                                    names=" / ".join(ja for ja, _ in BY_ID[rid].params.values())))
             continue
         chans = []
         for w in re.split(r"[,、，;；/／\s→>]+", unicodedata.normalize("NFKC", d["channels"]).strip()):
@@ -201,14 +160,14 @@ def parse_rules(rules: pd.DataFrame, sheet: str = "ルール") -> dict[str, Rule
             if ch not in chans:
                 chans.append(ch)
         out[rid] = Rule(rid, d["enabled"], d["name"], params, tuple(chans), float(d["priority"]),
-                        int(d["due_days"]), d["action"], MARKETING[rid])
+                        int(d["due_days"]), d["action"], BY_ID[rid].marketing)
     if problems:
         raise BadInput(problems)
     return out
 
 
 def _parse_params(rid: str, text: str) -> dict:
-    spec = PARAMS[rid]
+    spec = BY_ID[rid].params
     names = {}
     for key, (ja, _) in spec.items():
         names[ja] = key
@@ -257,6 +216,215 @@ def _pick_channel(rule: Rule, reach: pd.DataFrame) -> pd.Series:
 
 def _day(ts) -> str:
     return pd.Timestamp(ts).strftime("%Y%m%d") if not pd.isna(ts) else "none"
+
+
+@dataclass
+class Facts:
+    """What the rules look at on one run of `candidates`: the as-of day, customers (index customer_id), RFM
+    figures (`stats`), lapse status (`lap`), orders, contacts, first / last purchase per customer (from RFM, so
+    `xlcrm.purchases`' definition), the 設定's survey scale and `t(key, **kw)` for reasons in the list's language."""
+    as_of: pd.Timestamp
+    customers: pd.DataFrame
+    cust: pd.DataFrame
+    orders: pd.DataFrame
+    contacts: pd.DataFrame | None
+    stats: pd.DataFrame
+    lap: pd.DataFrame
+    first: pd.Series
+    last: pd.Series
+    freq: pd.Series
+    survey_scale: object
+    lang: str
+
+    def t(self, key, **kw):
+        return messages.text(key, self.lang, **kw)
+
+
+@dataclass
+class Found:
+    """A rule's customers with, per row, the period (the episode the row is about; part of フォローID), the
+    reason, and optionally an event date the row is due before and a staff member of its own."""
+    ids: object
+    period: list
+    reason: list
+    due: object = None
+    staff: object = None
+
+
+def _thanks(f: Facts, p: dict):
+    age = (f.as_of - f.first).dt.days
+    sel = age.between(0, p["days"])
+    return Found(f.stats.index[sel], ["first"] * int(sel.sum()),
+                 [f.t("fu_reason_thanks", days=int(d), date=f"{x:%Y-%m-%d}") for d, x in zip(age[sel], f.first[sel])])
+
+
+def _f2(f: Facts, p: dict):
+    age = (f.as_of - f.first).dt.days
+    # one purchase so far = one purchase day (RFM may count two orders of one day as 2; that is no repeat)
+    days = purchase_days(f.orders, f.as_of)["customer_id"].value_counts()
+    sel = days.reindex(f.stats.index).eq(1) & age.between(p["min_days"], p["max_days"])
+    return Found(f.stats.index[sel], ["1"] * int(sel.sum()), [f.t("fu_reason_f2", days=int(d)) for d in age[sel]])
+
+
+def _subscription(f: Facts, p: dict):
+    if not len(f.lap) or "subscription" not in f.orders:
+        return None
+    o = f.orders[f.orders["order_date"].le(f.as_of)].sort_values("order_date", kind="stable")
+    # a subscriber = the latest order is a 定期 one (blank counts as not: groupby.last would skip it)
+    flag = o["subscription"].fillna(False).astype(bool)
+    last_sub = flag.groupby(o["customer_id"]).last()
+    subs = last_sub.index[last_sub.to_numpy()]
+    nxt = pd.to_datetime(f.lap["expected_next"]).reindex(subs)
+    days = (nxt - f.as_of).dt.days
+    sel = days.between(0, p["lead_days"])
+    return Found(subs[sel.to_numpy()], [_day(x) for x in nxt[sel]],
+                 [f.t("fu_reason_sub", date=f"{x:%Y-%m-%d}", days=int(d)) for x, d in zip(nxt[sel], days[sel])],
+                 due=nxt[sel] - pd.Timedelta(days=1))
+
+
+def _winback(f: Facts, p: dict):
+    if not len(f.lap):
+        return None
+    lap, stats = f.lap, f.stats
+    m = (stats["m"] if "m" in stats else pd.Series(np.nan, index=stats.index)).astype(float).reindex(lap.index)
+    sel = lap["status"].eq("離脱予兆") & m.ge(p["min_m"])
+    ds = lap.loc[sel, "days_since_last"].astype(float) if "days_since_last" in lap else (
+        f.as_of - f.last.reindex(lap.index)[sel]).dt.days
+    return Found(lap.index[sel], [_day(x) for x in f.last.reindex(lap.index)[sel]],
+                 [f.t("fu_reason_winback", days=int(d), m=int(mm)) for d, mm in zip(ds, m[sel])])
+
+
+def _birthday(f: Facts, p: dict):
+    if "birth_date" not in f.cust:
+        return None
+    target = f.as_of + pd.Timedelta(days=p["lead_days"])
+    sel = pd.to_datetime(f.cust["birth_date"]).dt.month.eq(target.month)
+    return Found(f.cust.index[sel.to_numpy()], [f"{target.year}"] * int(sel.sum()),
+                 [f.t("fu_reason_birthday", month=target.month)] * int(sel.sum()))
+
+
+def _complaint(f: Facts, p: dict):
+    if f.contacts is None or not len(f.contacts):
+        return None
+    c = f.contacts[f.contacts["type"].eq("クレーム") & f.contacts["status"].ne("完了")]
+    age = (f.as_of - pd.to_datetime(c["at"]).dt.normalize()).dt.days
+    c = c[age.ge(p["after_days"]).to_numpy()]
+    age = age[age.ge(p["after_days"])]
+    return Found(c["customer_id"], list(c["contact_id"]),
+                 [f.t("fu_reason_complaint", days=int(d), date=f"{x:%Y-%m-%d}")
+                  for d, x in zip(age, pd.to_datetime(c["at"]))])
+
+
+def _dormant(f: Facts, p: dict):
+    if not len(f.lap):
+        return None
+    ds = (f.as_of - f.last.reindex(f.lap.index)).dt.days
+    sel = f.lap["status"].eq("休眠") & (ds.le(p["max_days"]) if p["max_days"] > 0 else True)
+    return Found(f.lap.index[sel], [_day(x) for x in f.last.reindex(f.lap.index)[sel]],
+                 [f.t("fu_reason_dormant", days=int(d)) for d in ds[sel]])
+
+
+def _prospect(f: Facts, p: dict):
+    if "kind" not in f.cust:
+        return None
+    cust, contacts = f.cust, f.contacts
+    pro = cust[cust["kind"].eq("見込み") & ~cust.index.isin(f.stats.index[f.freq.gt(0)] if len(f.stats) else [])]
+    touch = pd.to_datetime(pro["registered_on"]) if "registered_on" in pro else pd.Series(pd.NaT, index=pro.index)
+    if contacts is not None and len(contacts):
+        lc = contacts[contacts["at"].le(f.as_of + pd.Timedelta(days=1))].groupby("customer_id")["at"].max()
+        touch = pd.concat([touch, pd.to_datetime(lc).dt.normalize().reindex(pro.index)], axis=1).max(axis=1)
+    age = (f.as_of - touch).dt.days
+    sel = age.ge(p["after_days"]) | touch.isna()
+    return Found(pro.index[sel.to_numpy()], [_day(x) for x in touch[sel]],
+                 [f.t("fu_reason_prospect", days=int(d)) if not pd.isna(d) else f.t("fu_reason_prospect_none")
+                  for d in age[sel]])
+
+
+def _stalled(f: Facts, p: dict):
+    if f.contacts is None or not len(f.contacts):
+        return None
+    from .pipeline import stalled_followups
+    st = stalled_followups(f.customers, f.orders, f.contacts, f.as_of, int(p["days"]))
+    return Found(st["customer_id"], [_day(x) for x in st["since"]],
+                 [f.t("pl_reason_stalled", stage=f.t(f"pl_stage_{s}"), days=int(d), date=f"{x:%Y-%m-%d}")
+                  for s, d, x in zip(st["stage"], st["days"], st["since"])], staff=st["owner"].to_numpy())
+
+
+def _survey(f: Facts, p: dict):
+    from . import surveys
+    low = surveys.low_score_followups(f.contacts, f.survey_scale or surveys.make_scale(), f.as_of, p["within_days"])
+    return Found(low["customer_id"], list(low["contact_id"]),
+                 [f.t("sv_reason", type=ty, type_en=f.t("sv_type_" + ty), score=surveys.fmt_score(sc),
+                      date=f"{x:%Y-%m-%d}") for ty, sc, x in zip(low["type"], low["score"], low["at"])])
+
+
+def _referral(f: Facts, p: dict):
+    if "referrer_id" not in f.cust:
+        return None
+    from .referrals import rewards
+    r = rewards(f.customers, f.orders, f.as_of, p["lookback_days"])
+    return Found(r["referrer_id"], list(r["customer_id"]),
+                 [f.t("rf_reason", name=n, id=i, date=f"{d:%Y-%m-%d}")
+                  for n, i, d in zip(r["name"], r["customer_id"], r["first_order"])])
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """One follow-up rule: its row on a new ルール sheet (name, parameters with their Japanese names and defaults,
+    channels, priority, due-in days, action, note), whether it is marketing (needs e-mail opt-in) and
+    `find(facts, params) -> Found | None`. Adding a rule = one RuleDef here, its reason in messages.py, a test."""
+    id: str
+    name: str
+    params: dict
+    channels: str
+    priority: int
+    due_days: int
+    action: str
+    note: str
+    marketing: bool
+    find: Callable[[Facts, dict], Found | None]
+
+
+RULES: tuple[RuleDef, ...] = (
+    RuleDef("thanks", "初回購入のお礼", {"days": ("日数", 7)}, "メール、DM", 3, 3,
+            "初回購入のお礼を送る(使い方のご案内を添えて)", "初回購入から「日数」日以内の顧客。", False, _thanks),
+    RuleDef("f2", "F2転換(2回目購入の後押し)", {"min_days": ("開始日数", 20), "max_days": ("終了日数", 40)},
+            "メール、DM、電話", 2, 7, "2回目の購入につながるご案内(特典・使い方)を送る",
+            "購入1回の顧客で、初回購入から「開始日数」〜「終了日数」日の間。", True, _f2),
+    RuleDef("subscription", "定期便の事前連絡", {"lead_days": ("事前日数", 7)}, "メール、電話", 3, 3,
+            "次回お届け前のご連絡(お届け日・変更・スキップの確認)", "定期購入の顧客で、次回予定日まで「事前日数」日以内。",
+            False, _subscription),
+    RuleDef("winback", "優良顧客の離脱予兆", {"min_m": ("M以上", 4)}, "電話、メール、DM", 1, 3,
+            "担当者からお礼とご様子伺いの連絡をする", "離脱予兆の顧客で、RFMのM(購入金額)スコアが「M以上」。", True,
+            _winback),
+    RuleDef("birthday", "誕生月", {"lead_days": ("先行日数", 0)}, "DM、メール、LINE", 4, 14, "誕生月のお祝いと特典を送る",
+            "今日から「先行日数」日後の月が誕生月の顧客。", True, _birthday),
+    RuleDef("complaint", "クレームの折り返し", {"after_days": ("経過日数", 2)}, "電話", 1, 1,
+            "クレームの折り返し連絡と対応状況の確認", "対応履歴の種別=クレームで状態が完了でなく、「経過日数」日以上たったもの。",
+            False, _complaint),
+    RuleDef("dormant", "休眠顧客の掘り起こし", {"max_days": ("最長日数", 730)}, "DM、メール", 4, 30,
+            "掘り起こしDM(再購入の特典付き)を送る", "休眠の顧客で、最終購入から「最長日数」日以内(0なら制限なし)。", True,
+            _dormant),
+    RuleDef("prospect", "見込み顧客のフォロー", {"after_days": ("経過日数", 14)}, "電話、メール", 3, 7,
+            "資料・サンプルの感想を伺い、初回購入をご案内する",
+            "区分=見込みで購入がなく、最後の連絡(なければ登録日)から「経過日数」日以上。", True, _prospect),
+    # the salesperson's own deal: a service contact, not marketing
+    RuleDef("stalled", "商談の停滞", {"days": ("停滞日数", 30)}, "電話、メール", 2, 3,
+            "止まっている商談を次の段階へ(提案・見積の確認、日程の相談)",
+            "商談段階が問い合わせ・提案・見積のまま「停滞日数」日以上変わらない商談。商談の担当者に割り当てる。", False,
+            _stalled),
+    # an apology / hearing call after a low score: service
+    RuleDef("survey", "低評価のお詫び・ヒアリング", {"within_days": ("対象日数", 30)}, "電話、メール", 1, 2,
+            "お詫びとご不満の内容を伺う連絡(担当者から)",
+            "最新のアンケート・レビューの評価が低評価(設定「低評価の基準」以下)で、回答から「対象日数」日以内。", False,
+            _survey),
+    # a thank-you and reward to the referrer: service
+    RuleDef("referral", "紹介特典の送付", {"lookback_days": ("対象日数", 90)}, "DM、メール、電話", 2, 7,
+            "紹介のお礼と紹介特典を紹介者に送る",
+            "紹介者IDのある顧客が初回購入してから「対象日数」日以内。紹介1件につき紹介者に1行(完了=特典送付済み)。", False,
+            _referral),
+)
+BY_ID = {r.id: r for r in RULES}
 
 
 def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataFrame | None,
@@ -313,106 +481,16 @@ def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataF
         })
         frames.append(df)
 
-    def on(rid):
-        return rid in rules and rules[rid].enabled and (only is None or rid in only)
-
-    def t(key, **kw):
-        return messages.text(key, lang, **kw)
-
-    freq = stats["frequency"].astype(float) if len(stats) else pd.Series(dtype=float)
-    first = pd.to_datetime(stats["first_order"]) if len(stats) else pd.Series(dtype="datetime64[ns]")
-    last = pd.to_datetime(stats["last_order"]) if len(stats) else pd.Series(dtype="datetime64[ns]")
-
-    if on("thanks"):
-        p = rules["thanks"].params
-        age = (as_of - first).dt.days
-        sel = age.between(0, p["days"])
-        emit("thanks", stats.index[sel], ["first"] * int(sel.sum()),
-             [t("fu_reason_thanks", days=int(d), date=f"{x:%Y-%m-%d}") for d, x in zip(age[sel], first[sel])])
-    if on("f2"):
-        p = rules["f2"].params
-        age = (as_of - first).dt.days
-        # one purchase so far = one order day (RFM may count two orders of one day as 2; that is no repeat)
-        o = orders[orders["order_date"].le(as_of)]
-        days = o.drop_duplicates(["customer_id", "order_date"])["customer_id"].value_counts()
-        sel = days.reindex(stats.index).eq(1) & age.between(p["min_days"], p["max_days"])
-        emit("f2", stats.index[sel], ["1"] * int(sel.sum()),
-             [t("fu_reason_f2", days=int(d)) for d in age[sel]])
-    if on("subscription") and len(lap) and "subscription" in orders:
-        p = rules["subscription"].params
-        o = orders[orders["order_date"].le(as_of)].sort_values("order_date", kind="stable")
-        # a subscriber = the latest order is a 定期 one (blank counts as not: groupby.last would skip it)
-        flag = o["subscription"].fillna(False).astype(bool)
-        last_sub = flag.groupby(o["customer_id"]).last()
-        subs = last_sub.index[last_sub.to_numpy()]
-        nxt = pd.to_datetime(lap["expected_next"]).reindex(subs)
-        days = (nxt - as_of).dt.days
-        sel = days.between(0, p["lead_days"])
-        emit("subscription", subs[sel.to_numpy()], [_day(x) for x in nxt[sel]],
-             [t("fu_reason_sub", date=f"{x:%Y-%m-%d}", days=int(d)) for x, d in zip(nxt[sel], days[sel])],
-             due=nxt[sel] - pd.Timedelta(days=1))
-    if on("winback") and len(lap):
-        p = rules["winback"].params
-        m = (stats["m"] if "m" in stats else pd.Series(np.nan, index=stats.index)).astype(float).reindex(lap.index)
-        sel = lap["status"].eq("離脱予兆") & m.ge(p["min_m"])
-        ds = lap.loc[sel, "days_since_last"].astype(float) if "days_since_last" in lap else (
-            as_of - last.reindex(lap.index)[sel]).dt.days
-        emit("winback", lap.index[sel], [_day(x) for x in last.reindex(lap.index)[sel]],
-             [t("fu_reason_winback", days=int(d), m=int(mm)) for d, mm in zip(ds, m[sel])])
-    if on("birthday") and "birth_date" in cust:
-        p = rules["birthday"].params
-        target = as_of + pd.Timedelta(days=p["lead_days"])
-        bd = pd.to_datetime(cust["birth_date"])
-        sel = bd.dt.month.eq(target.month)
-        emit("birthday", cust.index[sel.to_numpy()], [f"{target.year}"] * int(sel.sum()),
-             [t("fu_reason_birthday", month=target.month)] * int(sel.sum()))
-    if on("complaint") and contacts is not None and len(contacts):
-        p = rules["complaint"].params
-        c = contacts[contacts["type"].eq("クレーム") & contacts["status"].ne("完了")]
-        age = (as_of - pd.to_datetime(c["at"]).dt.normalize()).dt.days
-        c = c[age.ge(p["after_days"]).to_numpy()]
-        age = age[age.ge(p["after_days"])]
-        emit("complaint", c["customer_id"], list(c["contact_id"]),
-             [t("fu_reason_complaint", days=int(d), date=f"{x:%Y-%m-%d}")
-              for d, x in zip(age, pd.to_datetime(c["at"]))])
-    if on("dormant") and len(lap):
-        p = rules["dormant"].params
-        ds = (as_of - last.reindex(lap.index)).dt.days
-        sel = lap["status"].eq("休眠") & (ds.le(p["max_days"]) if p["max_days"] > 0 else True)
-        emit("dormant", lap.index[sel], [_day(x) for x in last.reindex(lap.index)[sel]],
-             [t("fu_reason_dormant", days=int(d)) for d in ds[sel]])
-    if on("prospect") and "kind" in cust:
-        p = rules["prospect"].params
-        pro = cust[cust["kind"].eq("見込み") & ~cust.index.isin(stats.index[freq.gt(0)] if len(stats) else [])]
-        touch = pd.to_datetime(pro["registered_on"]) if "registered_on" in pro else pd.Series(
-            pd.NaT, index=pro.index)
-        if contacts is not None and len(contacts):
-            lc = contacts[contacts["at"].le(as_of + pd.Timedelta(days=1))].groupby("customer_id")["at"].max()
-            touch = pd.concat([touch, pd.to_datetime(lc).dt.normalize().reindex(pro.index)], axis=1).max(axis=1)
-        age = (as_of - touch).dt.days
-        sel = age.ge(p["after_days"]) | touch.isna()
-        emit("prospect", pro.index[sel.to_numpy()], [_day(x) for x in touch[sel]],
-             [t("fu_reason_prospect", days=int(d)) if not pd.isna(d) else t("fu_reason_prospect_none")
-              for d in age[sel]])
-    if on("stalled") and contacts is not None and len(contacts):
-        from .pipeline import stalled_followups
-        st = stalled_followups(customers, orders, contacts, as_of, int(rules["stalled"].params["days"]))
-        emit("stalled", st["customer_id"], [_day(x) for x in st["since"]],
-             [t("pl_reason_stalled", stage=t(f"pl_stage_{s}"), days=int(d), date=f"{x:%Y-%m-%d}")
-              for s, d, x in zip(st["stage"], st["days"], st["since"])], staff=st["owner"].to_numpy())
-    if on("survey"):
-        from . import surveys
-        low = surveys.low_score_followups(contacts, survey_scale or surveys.make_scale(), as_of,
-                                          rules["survey"].params["within_days"])
-        emit("survey", low["customer_id"], list(low["contact_id"]),
-             [t("sv_reason", type=ty, type_en=t("sv_type_" + ty), score=surveys.fmt_score(sc), date=f"{x:%Y-%m-%d}")
-              for ty, sc, x in zip(low["type"], low["score"], low["at"])])
-    if on("referral") and "referrer_id" in cust:
-        from .referrals import rewards
-        r = rewards(customers, orders, as_of, rules["referral"].params["lookback_days"])
-        emit("referral", r["referrer_id"], list(r["customer_id"]),
-             [t("rf_reason", name=n, id=i, date=f"{d:%Y-%m-%d}") for n, i, d in zip(r["name"], r["customer_id"],
-                                                                                   r["first_order"])])
+    facts = Facts(as_of, customers, cust, orders, contacts, stats, lap,
+                  first=pd.to_datetime(stats["first_order"]) if len(stats) else pd.Series(dtype="datetime64[ns]"),
+                  last=pd.to_datetime(stats["last_order"]) if len(stats) else pd.Series(dtype="datetime64[ns]"),
+                  freq=stats["frequency"].astype(float) if len(stats) else pd.Series(dtype=float),
+                  survey_scale=survey_scale, lang=lang)
+    for r in RULES:
+        if r.id in rules and rules[r.id].enabled and (only is None or r.id in only):
+            found = r.find(facts, rules[r.id].params)
+            if found is not None:
+                emit(r.id, found.ids, found.period, found.reason, due=found.due, staff=found.staff)
 
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["follow_id", "customer_id", "name", "reason", "action", "channel", "priority", "due", "staff",

@@ -28,7 +28,11 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from . import purchases
 from .rfm import segment_key
+
+__all__ = ["STEPS", "TOP_SEGMENTS", "STORE_CHANNELS", "NO_CHANNEL", "stages", "funnel", "biggest_drop", "funnel_by",
+           "channels", "visits", "month_complete", "build"]
 
 STEPS = ("prospect", "first", "f2", "repeat", "top")
 TOP_SEGMENTS = ("champions", "loyal")
@@ -64,7 +68,7 @@ def _orders_upto(orders: pd.DataFrame, as_of) -> pd.DataFrame:
     o["dayn"] = o["day"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     codes, labels = pd.factorize(o["customer_id"].astype(str))
     o["cust"] = codes
-    o["buy"] = o["amount"].to_numpy(dtype=float) > 0
+    o["buy"] = purchases.is_purchase(o["amount"].to_numpy(dtype=float))
     o["channel"] = _channel(o["channel"]) if "channel" in o else NO_CHANNEL
     if "subscription" in o:
         o["subscription"] = o["subscription"].fillna(False).astype(bool)
@@ -90,15 +94,6 @@ def _distinct(k: np.ndarray) -> np.ndarray:
     return k[np.r_[True, k[1:] != k[:-1]]] if len(k) else k
 
 
-def _days_per(cust: np.ndarray, dayn: np.ndarray, n: int) -> np.ndarray:
-    """Distinct days per customer code."""
-    if not len(cust):
-        return np.zeros(n, dtype=np.int64)
-    d0 = dayn.min()
-    k = _distinct(_key((cust, n), (dayn - d0, int(dayn.max() - d0) + 1)))
-    return np.bincount(k // (int(dayn.max() - d0) + 1), minlength=n)
-
-
 def stages(customers: pd.DataFrame, orders: pd.DataFrame, as_of, scored: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer: first_order, first_month ('2024-01'), acq_channel, days (distinct order days),
     subscription, segment_key and a boolean column per funnel step (STEPS)."""
@@ -106,7 +101,7 @@ def stages(customers: pd.DataFrame, orders: pd.DataFrame, as_of, scored: pd.Data
     labels = o.attrs["customers"]
     b = o[o["buy"].to_numpy()]
     cust, n = b["cust"].to_numpy(), len(labels)
-    days = _days_per(cust, b["dayn"].to_numpy(), n)
+    days = purchases.distinct_days(cust, n, b["dayn"].to_numpy())
     # the first purchase: earliest date, then the order listed first
     first_i = np.lexsort((b["_pos"].to_numpy(), b["order_date"].to_numpy(), cust))
     lead = first_i[np.r_[True, cust[first_i][1:] != cust[first_i][:-1]]] if len(first_i) else first_i

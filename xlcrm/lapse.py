@@ -11,19 +11,24 @@
   method is used instead (said in each reason and in `df.attrs["fallback"]`). BG/NBD gives P(alive) = 1 to
   customers without a repeat order, so those are judged by the rhythm rule for one-order customers.
 
-Every method marks 休眠 after `dormant_days`. The expected next-order date is the last order plus the customer's
+Orders here are purchases as `xlcrm.purchases` defines them (a return or a ¥0 row is none), so the days since the
+last order agree with RFM's. Every method marks 休眠 after `dormant_days`. The expected next-order date is the last order plus the customer's
 typical interval (one-order customers: first order plus the shop's median first-to-second time).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
-from . import messages
-from .rfm import sorted_unique
+from . import messages, purchases
+
+__all__ = ["STATUS", "STATUS_EN", "DEFAULTS", "assess_arrays", "Case", "Method", "REGISTRY", "BY_NAME", "METHODS",
+           "CHOICES", "method_name", "method_or_error", "assess", "assess_all"]
 
 STATUS = ("稼働", "離脱予兆", "離脱", "休眠")               # codes 0..3
 STATUS_EN = ("Active", "Lapsing", "Lapsed", "Dormant")
-METHODS = ("days", "rhythm", "bgnbd")
 
 DEFAULTS = {
     "warn_days": 90, "lapse_days": 180, "dormant_days": 365,
@@ -33,50 +38,9 @@ DEFAULTS = {
 }
 
 
-def history_arrays(codes: np.ndarray, n: int, days: np.ndarray) -> dict:
-    """Per customer: first and last order day, distinct order days, second distinct day and median gap (days).
-
-    Orders must be on or before the as-of day. Customers without orders get first = last = -1 sentinel and
-    distinct = 0. Gaps are between distinct order days, so two orders on one day are one purchase.
-    """
-    codes = np.asarray(codes, dtype=np.int64)
-    days = np.asarray(days, dtype=np.int64)
-    if len(days) == 0:
-        z = np.zeros(n, dtype=np.int64)
-        return {"first": z - 1, "last": z - 1, "distinct": z, "second": z - 1, "median_gap": np.full(n, np.nan)}
-    lo = int(days.min())
-    span = int(days.max()) - lo + 1
-    key = sorted_unique(codes * span + (days - lo))       # sorted distinct (customer, day)
-    c, d = key // span, key % span + lo
-    start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-    cust = c[start]
-    cnt = np.diff(np.r_[start, len(c)])
-    first = np.full(n, -1, dtype=np.int64)
-    last = np.full(n, -1, dtype=np.int64)
-    distinct = np.zeros(n, dtype=np.int64)
-    second = np.full(n, -1, dtype=np.int64)
-    first[cust] = d[start]
-    last[cust] = d[start + cnt - 1]
-    distinct[cust] = cnt
-    rep = cnt > 1
-    second[cust[rep]] = d[start[rep] + 1]
-    # gaps between consecutive distinct days of the same customer, then the median per customer
-    same = c[1:] == c[:-1]
-    gap, gc = (d[1:] - d[:-1])[same], c[1:][same]
-    median_gap = np.full(n, np.nan)
-    if len(gap):
-        gspan = int(gap.max()) + 1
-        g = np.sort(gc * gspan + gap)
-        gcust, gval = g // gspan, (g % gspan).astype(np.float64)
-        gs = np.flatnonzero(np.r_[True, gcust[1:] != gcust[:-1]])
-        gn = np.diff(np.r_[gs, len(g)])
-        median_gap[gcust[gs]] = (gval[gs + (gn - 1) // 2] + gval[gs + gn // 2]) / 2
-    return {"first": first, "last": last, "distinct": distinct, "second": second, "median_gap": median_gap}
-
-
 def assess_arrays(h: dict, as_of_day: int, method: str = "rhythm", *, explain: bool = True, **params) -> dict:
-    """Statuses and explanations from `history_arrays` output (customers with at least one order)."""
-    if method not in METHODS:
+    """Statuses and explanations from `purchases.history` output (customers with at least one purchase)."""
+    if method not in BY_NAME:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     p = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
     unknown = set(params) - set(DEFAULTS)
@@ -96,16 +60,7 @@ def assess_arrays(h: dict, as_of_day: int, method: str = "rhythm", *, explain: b
            "repeat_orders": np.maximum(distinct - 1, 0)}
 
     rhythm = _rhythm(h, since, repeat, f2, have_f2, p, explain)
-    if method == "days":
-        code = np.where(since > p["lapse_days"], 2, np.where(since > p["warn_days"], 1, 0))
-        reason = _days_reasons(since, p, explain)
-        out["warn_after_days"] = np.full(len(since), float(p["warn_days"]))
-        out["lapse_after_days"] = np.full(len(since), float(p["lapse_days"]))
-    elif method == "rhythm":
-        code, reason = rhythm["code"], rhythm["reason"]
-        out["warn_after_days"], out["lapse_after_days"] = rhythm["warn"], rhythm["lapse"]
-    else:
-        code, reason = _bgnbd(h, as_of_day, since, repeat, rhythm, p, out, explain)
+    code, reason = BY_NAME[method].judge(Case(h, as_of_day, since, repeat, rhythm, p, out, explain))
     dormant = since > p["dormant_days"]
     code = np.where(dormant, 3, code)
     if explain:
@@ -145,10 +100,18 @@ def _fmt(key: str, days, **kw):
     return np.array(out[0].to_pylist(), dtype=object), np.array(en.to_pylist(), dtype=object)
 
 
-def _days_reasons(since, p, explain):
-    if not explain:
-        return None
-    return _fmt("lapse_reason_days", since, warn=p["warn_days"], lapse=p["lapse_days"])
+def _judge_days(c: Case):
+    since, p = c.since, c.p
+    code = np.where(since > p["lapse_days"], 2, np.where(since > p["warn_days"], 1, 0))
+    c.out["warn_after_days"] = np.full(len(since), float(p["warn_days"]))
+    c.out["lapse_after_days"] = np.full(len(since), float(p["lapse_days"]))
+    reason = _fmt("lapse_reason_days", since, warn=p["warn_days"], lapse=p["lapse_days"]) if c.explain else None
+    return code, reason
+
+
+def _judge_rhythm(c: Case):
+    c.out["warn_after_days"], c.out["lapse_after_days"] = c.rhythm["warn"], c.rhythm["lapse"]
+    return c.rhythm["code"], c.rhythm["reason"]
 
 
 def _rhythm(h, since, repeat, f2, have_f2, p, explain):
@@ -185,8 +148,10 @@ def _rhythm(h, since, repeat, f2, have_f2, p, explain):
     return out
 
 
-def _bgnbd(h, as_of_day, since, repeat, rhythm, p, out, explain):
+def _judge_bgnbd(c: Case):
     from . import bgnbd
+    h, as_of_day, since, repeat, rhythm, p, out, explain = (c.h, c.as_of_day, c.since, c.repeat, c.rhythm, c.p,
+                                                           c.out, c.explain)
     x, t_x, T = bgnbd.from_days(h["first"], h["last"], h["distinct"], as_of_day, p["unit_days"])
     n = len(since)
     try:
@@ -233,8 +198,68 @@ def _bgnbd(h, as_of_day, since, repeat, rhythm, p, out, explain):
     return code, reason
 
 
+# --- the methods -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """What a method judges from: purchase history `h`, days since the last purchase, whether each customer has
+    bought on 2+ days, the rhythm rule's result (the fallback for one-order customers), parameters `p`; `out`
+    takes the method's per-customer columns (warn_after_days, lapse_after_days, and its own `columns`)."""
+    h: dict
+    as_of_day: int
+    since: np.ndarray
+    repeat: np.ndarray
+    rhythm: dict
+    p: dict
+    out: dict
+    explain: bool
+
+
+@dataclass(frozen=True)
+class Method:
+    """A lapse method: its name (設定, formulas, --method), other spellings staff type, a short label for 設定's
+    explanation, the columns it adds, and `judge(case) -> (status codes 0..2, (reason_ja, reason_en) or None)`."""
+    name: str
+    words: tuple[str, ...]
+    label_ja: str
+    label_en: str
+    judge: Callable[[Case], tuple]
+    columns: tuple[str, ...] = ()
+
+
+# Everything that lists lapse methods reads this tuple: 設定's 離脱判定の方式, LAPSE_STATUS, `xlcrm lapse --method`,
+# the message for a bad method and `assess_all` (tests/test_lapse.py::test_every_method_is_offered_everywhere).
+REGISTRY: tuple[Method, ...] = (
+    Method("days", ("日数", "固定日数"), "固定日数", "fixed days", _judge_days),
+    Method("rhythm", ("リズム", "購入リズム"), "その顧客の購入間隔", "the customer's own interval", _judge_rhythm),
+    Method("bgnbd", ("bg/nbd",), "統計モデル", "statistical model", _judge_bgnbd,
+           columns=("p_alive", "expected_purchases", "p_no_purchase")),
+)
+BY_NAME = {m.name: m for m in REGISTRY}
+METHODS = tuple(BY_NAME)
+CHOICES = " / ".join(METHODS)                   # for messages: "days / rhythm / bgnbd"
+
+
+def method_name(text) -> str:
+    """The method's name for any spelling in REGISTRY (case and width folded); ValueError('lapse_bad_method')."""
+    import unicodedata
+    k = unicodedata.normalize("NFKC", str(text or "")).strip().lower()
+    for m in REGISTRY:
+        if k == m.name or k in (unicodedata.normalize("NFKC", w).lower() for w in m.words):
+            return m.name
+    raise ValueError("lapse_bad_method")
+
+
+def method_or_error(text) -> str:
+    """`method_name`, or BadInput naming the methods there are (CLI, sheet formulas)."""
+    try:
+        return method_name(text)
+    except ValueError:
+        raise messages.BadInput(key="lapse_bad_method", choices=CHOICES) from None
+
+
 def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **params):
-    """One row per customer with orders on or before `as_of`.
+    """One row per customer with a purchase (`xlcrm.purchases`) on or before `as_of`.
 
     Columns: customer_id, status (稼働 / 離脱予兆 / 離脱 / 休眠), status_en, expected_next (date), days_since_last,
     interval_days, warn_after_days, lapse_after_days, reason_ja, reason_en, method; with bgnbd also p_alive,
@@ -247,10 +272,9 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     as_of_day = _day(as_of)
     d = order_days(orders["order_date"])
     codes, uniques = factorize_ids(orders["customer_id"].array)
-    keep = d <= as_of_day
-    h = history_arrays(codes[keep], len(uniques), d[keep])
+    h = purchases.history(codes, len(uniques), d, orders["amount"].to_numpy(dtype=np.float64), as_of_day)
     has = np.flatnonzero(h["distinct"] > 0)
-    if len(has) < len(uniques):        # customers whose orders all come after the as-of date
+    if len(has) < len(uniques):        # customers without a purchase up to the as-of date
         h = {k: v[has] for k, v in h.items()}
         uniques = uniques[has]
     a = assess_arrays(h, as_of_day, method, explain=explain, **params)
@@ -267,9 +291,9 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     })
     for k in ("status", "status_en"):
         df[k] = df[k].astype(str)
+    for k in BY_NAME[method].columns:
+        df[k] = a[k]
     if method == "bgnbd":
-        for k in ("p_alive", "expected_purchases", "p_no_purchase"):
-            df[k] = a[k]
         df["p_alive_missing"] = a["p_alive_missing"]   # why p_alive is blank: one_order, fit_refused, not_finite
     if explain:
         df["reason_ja"] = pd.Series(a["reason_ja"], dtype=object).astype(str)

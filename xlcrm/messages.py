@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+__all__ = ["CATALOGUE", "default_lang", "text", "both", "XlcrmError", "BookLocked", "BadInput", "Problem"]
+
 # --- common ---------------------------------------------------------------------------------------------------
 _COMMON = {
     "done": ("完了しました。", "Done."),
@@ -199,8 +201,7 @@ _RFM = {
     "rfm_file_done": ("RFMを書き出しました: {n:,}人 → {out}", "RFM written: {n:,} customers -> {out}"),
 }
 _LAPSE = {
-    "lapse_bad_method": ("方式は days(日数)・rhythm(購入リズム)・bgnbd のいずれかで指定してください",
-                         "method must be days, rhythm or bgnbd"),
+    "lapse_bad_method": ("方式は {choices} のいずれかで指定してください", "method must be one of {choices}"),
     "lapse_reason_days": ("最終注文から{days}日(固定日数: {warn}日超で離脱予兆、{lapse}日超で離脱)",
                           "{days} days since the last order (fixed days: lapsing after {warn}, lapsed after {lapse})"),
     "lapse_reason_rhythm": ("最終注文から{days}日。いつもの購入間隔は約{interval}日(離脱予兆{warn}日超、離脱{lapse}日超)",

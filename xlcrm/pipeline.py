@@ -27,6 +27,9 @@ import pandas as pd
 from .purchases import first_purchase
 from .schema import SFA_STAGES
 
+__all__ = ["OPEN_STAGES", "CLOSED", "FUNNEL_STAGES", "RANK", "history", "deals", "current", "in_period", "by_staff",
+           "funnel", "stalled", "build", "stalled_followups"]
+
 OPEN_STAGES = SFA_STAGES[:3]                  # 問い合わせ, 提案, 見積
 WON, LOST = SFA_STAGES[3], SFA_STAGES[4]
 CLOSED = (WON, LOST)

@@ -26,6 +26,9 @@ import pandas as pd
 from .messages import BadInput, Problem
 from .purchases import first_purchase, purchase_days
 
+__all__ = ["SHEET", "links", "purchases", "facts", "compare", "f2_difference", "referrers", "referral_list", "build",
+           "rewards"]
+
 SHEET = "顧客"
 
 

@@ -25,8 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .purchases import distinct_days, is_purchase, sorted_unique
+
+__all__ = ["DEFAULT_THRESHOLDS", "SEGMENTS", "DEFAULT_SEGMENT_MAP", "segment_key", "SegmentMap", "DEFAULT_SEGMENTS",
+           "summarize_arrays", "quintile_scores", "fixed_scores", "check_bounds", "score_arrays", "rfm_codes",
+           "factorize_ids", "encode_arrow_ids", "order_days", "summarize", "score", "CODES", "labels"]
+
 # --- fixed thresholds --------------------------------------------------------------------------------------------
-# Defaults follow the 単品リピート convention quoted in /work/shared/FINDINGS.md (うちでのこづち): R5 ≤ 30 days …
+# Defaults follow the 単品リピート convention of うちでのこづち (a Japanese repeat-order CRM tool): R5 ≤ 30 days …
 # R1 ≥ 366 days; F1 = 1 order … F5 ≥ 12; M1 ≤ ¥5,000 … M5 ≥ ¥20,001. The middle cut points are ours.
 #   r: days at most for R5, R4, R3, R2 (more than the last → R1)
 #   f: orders at least for F2, F3, F4, F5 (fewer than the first → F1)
@@ -131,7 +137,7 @@ def summarize_arrays(codes: np.ndarray, n: int, days: np.ndarray, amounts: np.nd
     days = np.asarray(days, dtype=np.int64)
     amounts = np.asarray(amounts, dtype=np.float64)
     total = np.maximum(np.bincount(codes, weights=amounts, minlength=n), 0.0)
-    buy = amounts > 0
+    buy = is_purchase(amounts)
     if not buy.all():
         codes, days = codes[buy], days[buy]
     count = np.bincount(codes, minlength=n)
@@ -142,7 +148,7 @@ def summarize_arrays(codes: np.ndarray, n: int, days: np.ndarray, amounts: np.nd
     if frequency == "orders":
         freq = count.astype(np.int64)
     elif frequency == "days":
-        freq = distinct_days(codes, n, days)
+        freq = distinct_days(codes, n, days)     # rows left are purchases
     else:
         raise ValueError(f"frequency must be 'orders' or 'days', not {frequency!r}")
     if monetary == "total":
@@ -154,28 +160,6 @@ def summarize_arrays(codes: np.ndarray, n: int, days: np.ndarray, amounts: np.nd
         raise ValueError(f"monetary must be 'total' or 'mean', not {monetary!r}")
     return {"orders": count, "frequency": freq, "monetary": money, "first": first, "last": last,
             "recency_days": as_of_day - last, "tenure_days": as_of_day - first}
-
-
-def distinct_days(codes: np.ndarray, n: int, days: np.ndarray) -> np.ndarray:
-    """Number of distinct order days per customer (two orders on one day count once)."""
-    lo = int(days.min()) if len(days) else 0
-    span = int(days.max()) - lo + 1 if len(days) else 1
-    key = sorted_unique(codes.astype(np.int64) * span + (days - lo))
-    return np.bincount((key // span).astype(np.intp), minlength=n).astype(np.int64)
-
-
-def sorted_unique(a: np.ndarray, return_counts: bool = False):
-    """np.unique by sorting: numpy 2's hash-based unique is several times slower on a million integers."""
-    s = np.sort(a, kind="stable" if a.dtype.kind == "V" else None)
-    if len(s) == 0:
-        return (s, np.zeros(0, dtype=np.int64)) if return_counts else s
-    new = np.empty(len(s), dtype=bool)
-    new[0] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    u = s[new]
-    if not return_counts:
-        return u
-    return u, np.diff(np.r_[np.flatnonzero(new), len(s)])
 
 
 def quintile_scores(x: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:

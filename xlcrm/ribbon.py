@@ -105,7 +105,7 @@ def _book_lang(xl_book) -> str | None:
     try:
         from .book import open_book
         with open_book(xl_book) as book:
-            return book.settings().get("lang")
+            return book.settings().lang
     except Exception:  # noqa: BLE001 — a broken 設定 sheet is reported by the job itself, in the default language
         return None
 

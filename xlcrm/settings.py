@@ -11,8 +11,12 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from . import lapse as _lapse
 from . import schema
 from .messages import BadInput, Problem
+
+__all__ = ["Spec", "GENERAL", "SEARCH", "DEDUPE", "RFM", "LAPSE", "FOLLOWUP", "DASHBOARD", "PIPELINE", "SURVEYS", "STEPS",
+           "JOURNEY", "SPECS", "Settings", "defaults", "load", "sheet_rows"]
 
 
 @dataclass(frozen=True)
@@ -200,12 +204,16 @@ RFM: list[Spec] = [
            f"R{r}の顧客のセグメント名(F1〜F5の順に5つ、読点区切り)。",
            f"Segment names for R{r} customers (five, for F1 to F5, comma-separated).") for r in (5, 4, 3, 2, 1)],
 ]
+def _lapse_method(v):
+    return _lapse.method_name(schema.parse_text(v))
+
+
+_lapse_method.choices = _lapse.CHOICES      # named in the message for a bad cell
+
 LAPSE: list[Spec] = [
-    Spec("lapse_method", "離脱判定の方式", "rhythm",
-         _choice({"rhythm": "rhythm", "リズム": "rhythm", "購入リズム": "rhythm", "days": "days", "日数": "days",
-                  "固定日数": "days", "bgnbd": "bgnbd", "bg/nbd": "bgnbd"}, "lapse_bad_method"),
-         "rhythm(その顧客の購入間隔)、days(固定日数)、bgnbd(統計モデル)。",
-         "rhythm (the customer's own interval), days (fixed days) or bgnbd (statistical model)."),
+    Spec("lapse_method", "離脱判定の方式", "rhythm", _lapse_method,
+         "、".join(f"{m.name}({m.label_ja})" for m in _lapse.REGISTRY) + "。",
+         ", ".join(f"{m.name} ({m.label_en})" for m in _lapse.REGISTRY) + "."),
     Spec("lapse_warn_days", "離脱予兆の日数", 90, _int, "固定日数: 最終注文からこの日数を超えたら離脱予兆。",
          "Fixed days: lapsing after this many days without an order."),
     Spec("lapse_lapse_days", "離脱の日数", 180, _int, "固定日数: この日数を超えたら離脱。",
@@ -327,24 +335,39 @@ STEPS: list[Spec] = [
          "fixed by customer and trigger day."),
 ]
 
+# --- journey (ジャーニー) ----------------------------------------------------------------------------------------
+JOURNEY: list[Spec] = [
+    Spec("store_channels", "来店チャネル", ["店舗"], _names,
+         "ジャーニーの来店数で「来店」と数える注文のチャネル(読点区切り)。",
+         "Order channels that count as a store visit on the journey sheet (comma-separated)."),
+]
+
 SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *PIPELINE, *SURVEYS,
-                     *STEPS]
+                     *STEPS, *JOURNEY]
+_BY_KEY = {s.key: s for s in SPECS}
 
 
 class Settings(dict):
-    """Typed settings by English key; attribute access for convenience (s.as_of)."""
+    """The settings by English key, as typed by their Spec's parser. Read them as attributes (`s.lapse_method`):
+    one property per Spec, generated below, so reading a setting that has no Spec is an AttributeError instead
+    of a silent default (tests/test_settings_specs.py checks every read in xlcrm/)."""
 
-    def __getattr__(self, k):
-        try:
-            return self[k]
-        except KeyError:
-            raise AttributeError(k) from None
+    def __setitem__(self, k, v):
+        if k not in _BY_KEY:
+            raise KeyError(f"no setting {k!r}: declare a Spec in xlcrm/settings.py")
+        super().__setitem__(k, v)
 
     def as_of_date(self, given=None) -> pd.Timestamp:
         """The day a job counts up to: `given` (its own --as-of) when set, else 基準日 on 設定, else today."""
         if given is not None:
             return pd.Timestamp(given).normalize()
         return self["as_of"] if self.get("as_of") is not None else pd.Timestamp(dt.date.today())
+
+
+for _s in SPECS:
+    setattr(Settings, _s.key, property(lambda self, _k=_s.key: self[_k] if _k in self else _BY_KEY[_k].default,
+                                       doc=_s.help_en))
+del _s
 
 
 def defaults() -> Settings:
@@ -370,7 +393,8 @@ def load(table: pd.DataFrame | None, overrides: dict | None = None, sheet: str =
                 header = table.attrs.get("headers", {}).get("value", "値")
                 lt = table.attrs.get("letters", {}).get(header, "")
                 problems.append(Problem(sheet, int(row), header, e.args[0] if e.args else "bad_number",
-                                        cell=f"{lt}{row}" if lt else "", choices="ja / en"))
+                                        cell=f"{lt}{row}" if lt else "",
+                                        choices=getattr(spec.parse, "choices", "ja / en")))
     if problems:
         raise BadInput(problems)
     for k, v in (overrides or {}).items():

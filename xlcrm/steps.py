@@ -31,8 +31,13 @@ import pandas as pd
 from . import followup as fu
 from . import messages
 from .messages import BadInput, Problem
-from .purchases import purchase_days
+from .purchases import is_purchase, purchase_days
 from .schema import Column, Table
+
+__all__ = ["TRIGGERS", "KINDS", "REPLACES", "STEPS_TABLE", "PLACEHOLDERS", "default_steps", "Step", "Chain",
+           "check_coupon", "expand_coupon", "parse_steps", "progress", "follow_id", "split_id", "candidates", "covered",
+           "closing_notes", "MIN_JUDGED", "draw", "listed", "held_out", "verdict", "control_comparison", "report",
+           "summary"]
 
 TRIGGERS = ("初回購入", "登録")
 KINDS = ("販促", "案内")
@@ -494,7 +499,7 @@ def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | 
     age = (pd.to_datetime(r["stop"]) - r["trigger"]).dt.days.to_numpy(dtype=float)
     r["ordered"] = r["state"].eq("stopped").to_numpy(dtype=bool) & (age >= lo) & (age < hi)
     r["issued"] = r["coupon"].ne("")
-    o = orders[orders["order_date"].le(as_of) & orders["amount"].gt(0)]
+    o = orders[orders["order_date"].le(as_of).to_numpy() & is_purchase(orders["amount"].to_numpy(dtype=float))]
     if "coupon" in o and r["issued"].any():
         used = pd.DataFrame({"customer_id": o["customer_id"], "code": _code(o["coupon"]), "day": o["order_date"]})
         m = r[r["issued"]].assign(code=lambda x: _code(x["coupon"]),

@@ -19,6 +19,10 @@ import pandas as pd
 from . import schema
 from .messages import BadInput, Problem
 
+__all__ = ["SURVEY_TYPES", "SCALES", "DEFAULT_LOW", "DEFAULT_HIGH", "LAPSED", "NO_ORDERS", "MIN_GROUP", "Scale",
+           "make_scale", "fmt_score", "responses", "per_customer", "stats", "overall", "by_group", "low_then_lapse",
+           "monthly", "build", "low_score_followups"]
+
 SURVEY_TYPES = ("アンケート", "レビュー")
 SCALES = {"1-5": (1.0, 5.0), "0-10": (0.0, 10.0)}
 DEFAULT_LOW = {"1-5": 2.0, "0-10": 6.0}     # at or below: a low score (NPS detractors are 0–6)

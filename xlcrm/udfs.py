@@ -152,7 +152,8 @@ class _Prepared:
             if len(bad):
                 _bad_row(kind, int(bad[0]))
         keep = real & (days <= self.as_of_day)
-        self.codes, self.days, self.amounts = codes[keep], days[keep].astype(np.int64), amounts[keep]
+        self.codes, self.days = codes[keep], days[keep].astype(np.int64)
+        self.amounts = amounts[keep] if order_amounts is not None else None  # None: every order row is a purchase
         self.n = len(keys)
         ccodes, ckeys = _keys(cust) if cust else (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object))
         ckeys = ckeys[ccodes]
@@ -291,27 +292,26 @@ def RFM_M(customer_ids, order_customer_ids, order_dates, order_amounts, as_of=No
 @xw.arg("customer_ids", ndim=2)
 @xw.arg("order_customer_ids", ndim=2)
 @xw.arg("order_dates", ndim=2)
+@xw.arg("order_amounts", ndim=2)
 @xw.ret(transpose=False)
-def DAYS_SINCE_LAST_ORDER(customer_ids, order_customer_ids, order_dates, as_of=None):
-    """最終注文からの日数 / days since the last order on or before as_of (blank as_of = today); "" if none."""
-    import numpy as np
-    p = _Prepared(customer_ids, order_customer_ids, order_dates, None, as_of)
-    last = np.full(p.n, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last, p.codes, p.days)
-    has = np.bincount(p.codes, minlength=p.n) > 0
-    return p.pick(np.where(has, p.as_of_day - last, 0).tolist(), has)
+def DAYS_SINCE_LAST_ORDER(customer_ids, order_customer_ids, order_dates, as_of=None, order_amounts=None):
+    """最終注文からの日数 / days since the last order on or before as_of (blank as_of = today); "" if none.
 
-
-def _lapse(customer_ids, order_customer_ids, order_dates, as_of, method):
-    from . import lapse
-    p = _Prepared(customer_ids, order_customer_ids, order_dates, None, as_of)
-    h = lapse.history_arrays(p.codes, p.n, p.days)
+    order_amounts (optional, 注文[金額]): given, returns and ¥0 rows are no purchase, as in RFM and the 離脱判定
+    button; left out, every order row counts."""
+    from . import purchases
+    p = _Prepared(customer_ids, order_customer_ids, order_dates, order_amounts, as_of)
+    h = purchases.history(p.codes, p.n, p.days, p.amounts, gaps=False)
     has = h["distinct"] > 0
-    from .messages import BadInput
-    m = str(method or "rhythm").strip().lower()
-    m = {"リズム": "rhythm", "購入リズム": "rhythm", "日数": "days", "固定日数": "days", "bg/nbd": "bgnbd"}.get(m, m)
-    if m not in lapse.METHODS:
-        raise BadInput(key="lapse_bad_method")
+    return p.pick((p.as_of_day - h["last"]).tolist(), has)
+
+
+def _lapse(customer_ids, order_customer_ids, order_dates, as_of, method, order_amounts=None):
+    from . import lapse, purchases
+    p = _Prepared(customer_ids, order_customer_ids, order_dates, order_amounts, as_of)
+    h = purchases.history(p.codes, p.n, p.days, p.amounts)
+    has = h["distinct"] > 0
+    m = lapse.method_or_error(method or "rhythm")
     sub = {k: v[has] for k, v in h.items()}
     a = lapse.assess_arrays(sub, p.as_of_day, m, explain=False)
     return p, has, a
@@ -321,16 +321,19 @@ def _lapse(customer_ids, order_customer_ids, order_dates, as_of, method):
 @xw.arg("customer_ids", ndim=2)
 @xw.arg("order_customer_ids", ndim=2)
 @xw.arg("order_dates", ndim=2)
+@xw.arg("order_amounts", ndim=2)
 @xw.ret(transpose=False)
-def LAPSE_STATUS(customer_ids, order_customer_ids, order_dates, as_of=None, method="rhythm", lang="ja"):
+def LAPSE_STATUS(customer_ids, order_customer_ids, order_dates, as_of=None, method="rhythm", lang="ja",
+                 order_amounts=None):
     """離脱状態(稼働 / 離脱予兆 / 離脱 / 休眠)/ lapse status per customer; "" for customers without orders.
 
     method: "rhythm" (購入リズム, default), "days" (固定日数 90/180/365) or "bgnbd" (falls back to rhythm when the
     model does not fit); lang: "ja" or "en" (Active / Lapsing / Lapsed / Dormant). Default 設定 values apply.
+    order_amounts (optional, 注文[金額]): given, returns and ¥0 rows are no purchase; left out, every row counts.
     """
     import numpy as np
     from .lapse import STATUS, STATUS_EN
-    p, has, a = _lapse(customer_ids, order_customer_ids, order_dates, as_of, method)
+    p, has, a = _lapse(customer_ids, order_customer_ids, order_dates, as_of, method, order_amounts)
     labels = np.array(STATUS_EN if str(lang).lower().startswith("en") else STATUS, dtype=object)
     out = np.full(p.n, "", dtype=object)
     out[has] = labels[a["status_code"]]
@@ -341,12 +344,14 @@ def LAPSE_STATUS(customer_ids, order_customer_ids, order_dates, as_of=None, meth
 @xw.arg("customer_ids", ndim=2)
 @xw.arg("order_customer_ids", ndim=2)
 @xw.arg("order_dates", ndim=2)
+@xw.arg("order_amounts", ndim=2)
 @xw.ret(transpose=False)
-def NEXT_ORDER_DATE(customer_ids, order_customer_ids, order_dates, as_of=None):
+def NEXT_ORDER_DATE(customer_ids, order_customer_ids, order_dates, as_of=None, order_amounts=None):
     """次回注文予定日 / expected next order: last order + the customer's usual interval (one-order customers:
-    first order + the shop's median time to a second order). Returns dates (format the cells as dates)."""
+    first order + the shop's median time to a second order). Returns dates (format the cells as dates).
+    order_amounts (optional, 注文[金額]): given, returns and ¥0 rows are no purchase; left out, every row counts."""
     import numpy as np
-    p, has, a = _lapse(customer_ids, order_customer_ids, order_dates, as_of, "rhythm")
+    p, has, a = _lapse(customer_ids, order_customer_ids, order_dates, as_of, "rhythm", order_amounts)
     out = np.full(p.n, "", dtype=object)
     exp = a["expected_next_day"]
     ok = np.isfinite(exp)

@@ -257,7 +257,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
 
 def dashboard(book, settings, *, as_of=None) -> JobResult:
     """Recompute the dashboard and rewrite the ダッシュボード sheet with its charts; keep the segment history."""
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     blocks, formats, refs = layout(d, lang)
@@ -265,7 +265,7 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     if d["history"] is not None and len(d["history"]):
-        write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.get("header_lang", "ja"))
+        write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.header_lang)
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
     book.format_sheet(SHEET, number_formats=formats, bold=refs["titles"] + refs["bold"], title="A1",
@@ -294,11 +294,11 @@ def compute(book, settings, as_of) -> dict:
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
     scored, lap = scores(settings, orders, as_of)
-    seg = "segment" if settings.get("lang", "ja") == "en" else "segment_ja"
+    seg = "segment" if settings.lang == "en" else "segment_ja"
     d = db.build(customers, orders, scored, lap, as_of, segment_col=seg, history=read_table(book, HISTORY_TABLE),
-                 snapshot=read_table(book, SNAPSHOT_TABLE), f2_days=int(settings.get("f2_days", 90)),
-                 cohort_months=int(settings.get("cohort_months", 12)),
-                 horizon=int(settings.get("forecast_months", 6)), holdout=int(settings.get("forecast_holdout", 6)))
+                 snapshot=read_table(book, SNAPSHOT_TABLE), f2_days=int(settings.f2_days),
+                 cohort_months=int(settings.cohort_months),
+                 horizon=int(settings.forecast_months), holdout=int(settings.forecast_holdout))
     d["dates"] = got.dates
     return d
 
@@ -598,7 +598,7 @@ def report(book_path, out_dir, *, as_of=None, overrides: dict | None = None) -> 
         s = book.settings(overrides)
         as_of = s.as_of_date(as_of)
         d = compute(book, s, as_of)
-    figs = figures(d, s.get("lang", "ja"))
+    figs = figures(d, s.lang)
     files = []
     for name, fig in figs.items():
         p = out / f"{name}.png"

@@ -89,8 +89,8 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
         return _check_new(book, customers, previous, model, settings)
     cannot = {frozenset(k.split("|")) for k, v in decisions.items() if v == "別人"}
     must = {frozenset(k.split("|")) for k, v in decisions.items() if v == "統合"}
-    res = dedupe.find_duplicates(customers, threshold=settings.get("dedupe_threshold", 0.5),
-                                 review_threshold=settings.get("dedupe_review", 0.05), cannot_link=cannot,
+    res = dedupe.find_duplicates(customers, threshold=settings.dedupe_threshold,
+                                 review_threshold=settings.dedupe_review, cannot_link=cannot,
                                  must_link=must, previous=previous)
     names = dict(zip(ids, customers["name"].to_numpy(object)))
     p = res.pairs
@@ -101,7 +101,7 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
         key = _pair_key(r.id_a, r.id_b)
         dec = decisions.pop(key, "")
         if r.household:  # shown when, names and sex aside, it looks like one person twice
-            if r.alike_probability < settings.get("dedupe_review", 0.05) and not dec:
+            if r.alike_probability < settings.dedupe_review and not dec:
                 continue
             kind = KIND_HOUSEHOLD
         elif dec == "別人":
@@ -148,8 +148,8 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
 def _check_new(book, customers, previous, model, settings) -> JobResult:
     ids = customers["customer_id"].to_numpy(object)
     new = ~pd.Series(ids).isin(list(previous)).to_numpy()
-    res = dedupe.find_duplicates(customers, threshold=settings.get("dedupe_threshold", 0.5),
-                                 review_threshold=settings.get("dedupe_review", 0.05), model=model, only_new=new,
+    res = dedupe.find_duplicates(customers, threshold=settings.dedupe_threshold,
+                                 review_threshold=settings.dedupe_review, model=model, only_new=new,
                                  previous=previous)
     warn = {}
     p = res.pairs[~res.pairs["household"]].sort_values("match_probability", ascending=False)
@@ -209,7 +209,7 @@ def merge_book(book, settings) -> JobResult:
     known = set(customers["customer_id"])
     groups = [[x for x in g if x in known] for g in groups]
     groups = [g for g in groups if len(g) > 1]
-    plans = merge.plan(groups, customers, orders, settings.get("merge_master", "most_orders"))
+    plans = merge.plan(groups, customers, orders, settings.merge_master)
     now = dt.datetime.now().replace(microsecond=0)
     merge_id = "M" + now.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:3]
     cust_raw, ord_raw, con_raw = _raw(book, "customers"), _raw(book, "orders"), _raw(book, "contacts")

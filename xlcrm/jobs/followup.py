@@ -30,7 +30,7 @@ def _now() -> pd.Timestamp:
 
 
 def _lang(settings) -> str:
-    return settings.get("lang", "ja")
+    return settings.lang
 
 
 # --- shared with the dashboard job ------------------------------------------------------------------------------
@@ -241,9 +241,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     if campaign:
         if not len(gen):
             raise BadInput([], key="fu_campaign_empty")
-        seed = settings.get("campaign_seed")
+        seed = settings.campaign_seed
         seed = cp.seed_for(campaign) if seed is None else int(seed)
-        pct = float(settings.get("control_pct", 10.0))
+        pct = float(settings.control_pct)
         groups = cp.split(gen["customer_id"], pct, seed)
         control = set(groups.loc[groups["group"].eq(cp.CONTROL), "customer_id"])
         treated_rows = gen[~gen["customer_id"].isin(control)]
@@ -252,16 +252,16 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
         new_members.insert(0, "campaign_id", campaign)
         members = pd.concat([members, new_members], ignore_index=True) if members is not None else new_members
         row = pd.DataFrame([{"campaign_id": campaign, "rules": ",".join(sorted(set(gen["rule"]))),
-                             "start": as_of, "window_days": float(settings.get("campaign_days", 30)),
+                             "start": as_of, "window_days": float(settings.campaign_days),
                              "control_pct": pct, "seed": float(seed), "treated": float(len(groups) - len(control)),
                              "control": float(len(control)), "created": now}])
         campaigns = pd.concat([campaigns, row], ignore_index=True) if campaigns is not None else row
-        lst, c = fu.refresh(existing, treated_rows, now, staff_list=settings.get("staff", []), rules=rule_set,
+        lst, c = fu.refresh(existing, treated_rows, now, staff_list=settings.staff, rules=rule_set,
                             campaign_id=campaign, held_out=control | held_out, scope=only or tuple(rule_set),
                             lang=lang)
         counts.update(c, treated=len(groups) - len(control), control=len(control), seed=seed)
     else:
-        lst, c = fu.refresh(existing, gen, now, staff_list=settings.get("staff", []), rules=rule_set,
+        lst, c = fu.refresh(existing, gen, now, staff_list=settings.staff, rules=rule_set,
                             held_out=held_out, notes=notes, lang=lang)
         counts.update(c)
     names = {k: v.name for k, v in rule_set.items()}
@@ -274,7 +274,7 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
         if headers.get("follow_id") == "follow_id":   # an English-headed list: a column added since (クーポン) too
             headers.update({c.key: c.key for c in fu.FOLLOW_TABLE.columns if c.key not in headers})
         lst.attrs["headers"] = headers
-    hl = settings.get("header_lang", "ja")
+    hl = settings.header_lang
     loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id", header_lang=hl)
     written = loc.headers if loc is not None else []
     decorate_list(book, loc, {k: next((h for h in written if schema.header_map([h], fu.FOLLOW_TABLE).get(h) == k),
@@ -317,7 +317,7 @@ def campaign_report(book, settings, *, campaign: str, as_of=None) -> JobResult:
     c = campaigns.set_index("campaign_id").loc[campaign]
     orders = read_orders(book).orders
     m = members[members["campaign_id"].eq(campaign)]
-    window = int(c["window_days"]) if not pd.isna(c["window_days"]) else int(settings.get("campaign_days", 30))
+    window = int(c["window_days"]) if not pd.isna(c["window_days"]) else int(settings.campaign_days)
     out = cp.outcomes(m, orders, c["start"], window)
     res = cp.compare(out, seed=int(c["seed"]) if not pd.isna(c["seed"]) else 0)
     table = cp.report_table(res, lang)

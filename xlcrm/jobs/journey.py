@@ -108,24 +108,24 @@ def compute(book, settings, as_of) -> dict:
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
     scored = scores(orders, as_of, rfm_options(settings)) if len(orders) else None
-    store = settings.get("store_channels") or jr.STORE_CHANNELS
+    store = settings.store_channels or jr.STORE_CHANNELS
     if isinstance(store, str):
         store = tuple(s for s in store.replace("、", ",").split(",") if s.strip())
-    d = jr.build(customers, orders, as_of, scored, store_channels=store, window_days=int(settings.get("f2_days", 90)))
+    d = jr.build(customers, orders, as_of, scored, store_channels=store, window_days=int(settings.f2_days))
     d["dates"] = got.dates   # orders after the as-of date, for the summary
     return d
 
 
 def journey(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the ジャーニー sheet and the 来店回数 / 最終来店日 columns of 顧客."""
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     blocks, formats, refs = layout(d, lang)
     book.reset_sheet(SHEET)
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
-    hl = settings.get("header_lang", "ja")
+    hl = settings.header_lang
     v = d["visits"]
     book.update_columns("customers", pd.DataFrame({
         "customer_id": v["customer_id"],

@@ -110,14 +110,14 @@ def _read(book, as_of):
 
 
 def options(settings) -> dict:
-    return {"period_days": int(settings.get("pipeline_period_days", 365)),
-            "stall_days": int(settings.get("pipeline_stall_days", 30))}
+    return {"period_days": int(settings.pipeline_period_days),
+            "stall_days": int(settings.pipeline_stall_days)}
 
 
 def pipeline(book, settings, *, as_of=None, staff: str | None = None) -> JobResult:
     """Rewrite the 商談 sheet and the 商談段階 / 段階日 columns of 顧客. `staff` narrows the returned view (the
     counts' "view") to one owner; the sheet always shows everyone."""
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     as_of = settings.as_of_date(as_of)
     customers, orders, contacts, dates = _read(book, as_of)
     d = pl.build(customers, orders, contacts, as_of, **options(settings))
@@ -136,7 +136,7 @@ def pipeline(book, settings, *, as_of=None, staff: str | None = None) -> JobResu
     book.format_sheet(SHEET, number_formats=lay["formats"], bold=lay["bold"], title="A1", notes=lay["notes"],
                       centre=lay["centre"], widths=lay["widths"])
     charts = int(bool(lay["chart"]) and book.add_bar_chart(SHEET, horizontal=True, **lay["chart"]))
-    hl = settings.get("header_lang", "ja")
+    hl = settings.header_lang
     cur = d["current"]
     book.update_columns("customers", pd.DataFrame({
         "customer_id": cur["customer_id"].to_numpy(),

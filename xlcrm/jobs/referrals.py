@@ -136,14 +136,14 @@ def layout(d: dict, status: dict[str, str], lang: str, window: float = 90) -> tu
 def compute(book, settings, as_of) -> dict:
     """Read 顧客 and 注文, check every 紹介者ID (BadInput before anything is written), build."""
     got = read_orders(book, as_of)
-    d = rf.build(got.customers, got.orders, as_of, f2_days=int(settings.get("f2_days", 90)), merged=merged_ids(book))
+    d = rf.build(got.customers, got.orders, as_of, f2_days=int(settings.f2_days), merged=merged_ids(book))
     d["dates"] = got.dates   # orders after the as-of date, for the summary
     return d
 
 
 def referrals(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the 紹介 sheet and the 紹介人数 column of 顧客."""
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     status, window = reward_status(book)
@@ -152,7 +152,7 @@ def referrals(book, settings, *, as_of=None) -> JobResult:
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     n = d["referred_count"]
-    hl = settings.get("header_lang", "ja")
+    hl = settings.header_lang
     book.update_columns("customers", pd.DataFrame({"customer_id": n["customer_id"],
                                                    _t("count", hl): n["referred"].to_numpy()}), key="customer_id")
     book.format_sheet(SHEET, number_formats=formats, bold=refs["titles"], title="A1", notes=["A2", "A3",

@@ -48,11 +48,11 @@ LAPSE_COLUMNS = {
 def rfm_options(settings) -> dict:
     """Core parameters of `rfm.summarize` / `rfm.score` from 設定."""
     return {
-        "method": settings.get("rfm_method", "quintile"),
-        "frequency": settings.get("rfm_frequency", "orders"),
-        "monetary": settings.get("rfm_monetary", "total"),
-        "thresholds": {"r": settings.get("rfm_r_days"), "f": settings.get("rfm_f_orders"),
-                       "m": settings.get("rfm_m_yen")},
+        "method": settings.rfm_method,
+        "frequency": settings.rfm_frequency,
+        "monetary": settings.rfm_monetary,
+        "thresholds": {"r": settings.rfm_r_days, "f": settings.rfm_f_orders,
+                       "m": settings.rfm_m_yen},
         "segment_map": {r: settings[f"rfm_segments_r{r}"] for r in range(1, 6) if f"rfm_segments_r{r}" in settings},
     }
 
@@ -60,14 +60,8 @@ def rfm_options(settings) -> dict:
 def lapse_options(settings) -> dict:
     """Core parameters of `lapse.assess` from 設定 (setting key lapse_X -> parameter X)."""
     from .. import lapse
-    names = {"lapse_warn_days": "warn_days", "lapse_lapse_days": "lapse_days", "lapse_dormant_days": "dormant_days",
-             "lapse_warn_factor": "warn_factor", "lapse_lapse_factor": "lapse_factor", "lapse_min_days": "min_days",
-             "lapse_warn_quantile": "warn_quantile", "lapse_lapse_quantile": "lapse_quantile",
-             "lapse_warn_p_alive": "warn_p_alive", "lapse_lapse_p_alive": "lapse_p_alive",
-             "lapse_horizon_days": "horizon_days"}
-    params = {p: settings[k] for k, p in names.items() if settings.get(k) is not None}
-    assert set(params) <= set(lapse.DEFAULTS)
-    return {"method": settings.get("lapse_method", "rhythm"), **params}
+    params = {p: getattr(settings, f"lapse_{p}") for p in lapse.DEFAULTS if hasattr(settings, f"lapse_{p}")}
+    return {"method": settings.lapse_method, **params}
 
 
 def _headers(cols: dict, lang: str) -> dict:
@@ -92,10 +86,10 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     got = read_book_orders(book, as_of)
     customers, orders = got.customers, got.orders
     s = scores(orders, as_of, opts)
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     if lang == "ja":
         s["segment"] = s["segment_ja"]
-    out = s[["customer_id", *RFM_COLUMNS]].rename(columns=_headers(RFM_COLUMNS, settings.get("header_lang", "ja")))
+    out = s[["customer_id", *RFM_COLUMNS]].rename(columns=_headers(RFM_COLUMNS, settings.header_lang))
     book.update_columns("customers", out, key="customer_id")
     day = str(as_of)[:10]
     kw = {"n": len(customers), "scored": len(s), "as_of": day}
@@ -122,7 +116,7 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     got = read_book_orders(book, as_of)
     customers, orders = got.customers, got.orders
     df = lapse.assess(orders, as_of, **opts)
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     df["reason"] = df["reason_ja"] if lang == "ja" else df["reason_en"]
     if "p_alive_missing" in df:   # a blank 継続確率 says why, in the reason beside it
         notes = _p_alive_notes(df["p_alive_missing"].to_numpy(), df.attrs.get("fallback"), df.attrs.get("fit") or {})
@@ -132,7 +126,7 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     cols = dict(LAPSE_COLUMNS)
     if "p_alive" not in df:
         cols.pop("p_alive")
-    out = df[["customer_id", *cols]].rename(columns=_headers(cols, settings.get("header_lang", "ja")))
+    out = df[["customer_id", *cols]].rename(columns=_headers(cols, settings.header_lang))
     book.update_columns("customers", out, key="customer_id")
     counts = _status_counts(df["status"])
     kw = {"n": len(customers), "method": df.attrs["method"], **counts}
@@ -476,19 +470,16 @@ def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_j
     and with bgnbd the fitted r, alpha, a, b and log-likelihood (or why the fit was refused); without `out` the
     rows are in the JSON too. Without either, the CSV goes to stdout.
     """
-    from .. import lapse
+    from .. import lapse, purchases
     stdout = stdout or sys.stdout
     o, s = read_orders(input_path)
     opts = lapse_options(s) if s is not None else {"method": "rhythm"}
     if method:
-        if method not in lapse.METHODS:
-            raise messages.XlcrmError("lapse_bad_method")
-        opts["method"] = method
+        opts["method"] = lapse.method_or_error(method)
     if as_of is None and s is not None:
         as_of = s.as_of_date()
     day = _as_of_day(as_of)
-    keep = o.days <= day
-    h = lapse.history_arrays(o.codes[keep], len(o.ids), o.days[keep])
+    h = purchases.history(o.codes, len(o.ids), o.days, o.amounts, day)
     has = np.flatnonzero(h["distinct"] > 0)
     if len(has) == 0:
         raise messages.BadInput(key="rfm_no_orders")

@@ -142,22 +142,22 @@ def search_book(book_path, query: str, limit: int | None = None, lang: str | Non
     with open_book(book_path, read_only=True) as book:
         customers = read_customers(book)
         if limit is None:
-            limit = book.settings().get("search_limit", 20)
+            limit = book.settings().search_limit
     return find(customers, query, limit, lang)
 
 
 def search(book, settings, *, query: str | None = None, limit: int | None = None, **_options) -> JobResult:
     """The ribbon's 検索 button: read the query on 検索, write 検索結果表 with links to 顧客."""
-    lang = settings.get("header_lang", "ja")
+    lang = settings.header_lang
     sheet_query, sheet_limit, where = read_query(book)
     if query is None:
         query = sheet_query
     if not str(query).strip():
         raise BadInput([Problem(SHEET, where.get("row") or 2, where.get("column", QUERY_LABELS[0]),
                                 "search_empty_query", cell=where.get("cell", "B2"))])
-    n = limit if limit is not None else _limit(sheet_limit, settings.get("search_limit", 20), where)
+    n = limit if limit is not None else _limit(sheet_limit, settings.search_limit, where)
     customers = read_customers(book)
-    results = find(customers, query, n, settings.get("lang"))
+    results = find(customers, query, n, settings.lang)
     table = results_table(results, customers, lang)
     if not where.get("cell"):  # no query cell yet: lay the sheet out as the built workbook does
         book.write_range(SHEET, "A1", [[TITLE], [QUERY_LABELS[0], query, LIMIT_LABELS[0], n]])

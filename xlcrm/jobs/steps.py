@@ -23,11 +23,11 @@ def read_steps(book) -> tuple[dict, bool]:
 
 
 def options(settings) -> dict:
-    return {"last_days": int(settings.get("step_last_days", 30))}
+    return {"last_days": int(settings.step_last_days)}
 
 
 def control_pct(settings) -> float:
-    return float(settings.get("step_control_pct", 0.0) or 0.0)
+    return float(settings.step_control_pct or 0.0)
 
 
 def step_rows(chains: dict, customers, orders, existing, as_of, now, *, held_out=(), last_days=30, control_pct=0.0,
@@ -135,14 +135,14 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
 
 def steps(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the ステップ状況 sheet: per chain and step, where customers stand and what the steps achieved."""
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     as_of = settings.as_of_date(as_of)
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
     chains, _ = read_steps(book)
     follow = read_table(book, fu.FOLLOW_TABLE)
     opts = options(settings)
-    coupon_days = int(settings.get("coupon_days", 30))
+    coupon_days = int(settings.coupon_days)
     prog = st.progress(chains, customers, orders, as_of, **opts)
     pct = control_pct(settings)
     shown = prog[~st.held_out(prog, pct, st.listed(follow))]    # the chain's own figures leave the control group out

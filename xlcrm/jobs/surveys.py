@@ -31,14 +31,14 @@ def _blank(v):
 
 def scale_of(settings) -> sv.Scale:
     """The answer scale and thresholds from 設定 (BadInput naming the 設定 item when they do not fit)."""
-    return sv.make_scale(settings.get("survey_scale", "1-5"), settings.get("survey_low"), settings.get("survey_high"))
+    return sv.make_scale(settings.survey_scale, settings.survey_low, settings.survey_high)
 
 
 def compute(book, settings, as_of) -> dict:
     """Read 設定, 顧客, 注文 and 対応履歴 (BadInput before anything is written), score RFM and lapse as their jobs
     do, build every table of the sheet."""
     from .followup import scores
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     scale = scale_of(settings)
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
@@ -47,7 +47,7 @@ def compute(book, settings, as_of) -> dict:
         answers = contacts[contacts["type"].isin(sv.SURVEY_TYPES) & contacts["score"].notna()]
         schema.check_references(customers, answers, contacts.attrs.get("sheet", schema.CONTACTS.ja))
     scored, lap = scores(settings, orders, as_of) if len(orders) else (None, None)
-    d = sv.build(customers, contacts, scored, lap, as_of, scale, days=int(settings.get("survey_days", 90)), lang=lang)
+    d = sv.build(customers, contacts, scored, lap, as_of, scale, days=int(settings.survey_days), lang=lang)
     d["dates"] = got.dates   # orders after the as-of date, for the summary
     return d
 
@@ -156,7 +156,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
 
 def survey(book, settings, *, as_of=None) -> JobResult:
     """Rewrite the 満足度 sheet and the 最新評価 / 評価日 columns of 顧客."""
-    lang = settings.get("lang", "ja")
+    lang = settings.lang
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     blocks, fmt = layout(d, lang)
@@ -164,7 +164,7 @@ def survey(book, settings, *, as_of=None) -> JobResult:
     for cell, rows in blocks:
         book.write_range(SHEET, cell, rows)
     charts = _decorate(book, fmt)
-    hl = settings.get("header_lang", "ja")
+    hl = settings.header_lang
     latest = d["latest"]
     book.update_columns("customers", pd.DataFrame({
         "customer_id": latest["customer_id"],

@@ -164,7 +164,7 @@ def search(book, settings, *, query: str | None = None, limit: int | None = None
         book.write_range(SHEET, f"A{RESULTS_ROW - 1}", [[RESULTS_LABEL]])
         where.update(cell="B2", limit_cell="D2")
     limit_cell = where.get("limit_cell", "")
-    book.write_range(SHEET, COUNT_CELL, [[count_line(results, "sheet", settings.get("lang"), limit_cell)]])
+    book.write_range(SHEET, COUNT_CELL, [[count_line(results, "sheet", settings.lang, limit_cell)]])
     book.write_table(RESULTS_TABLE, table, sheet=SHEET, at=f"A{RESULTS_ROW}", formula_columns=(table.columns[0],))
     total = results.attrs.get("total", len(results))
     ja = messages.text("search_done", "ja", query_cell=where["cell"], n=len(results), total=total)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .base import Book, TableLoc, col_letter
+from .base import Book, TableLoc, col_letter, locate_in_grid, pick_table
 
 DATE_FORMAT = "yyyy/mm/dd"
 FORMULA_START = ("=", "+", "-", "@")
@@ -46,16 +46,15 @@ class LiveBook(Book):
             return self._loc(sheet, t)
         if name not in self.sheet_names():
             return None
-        from .file import _pick_table  # a Ctrl+T table keeps Excel's name (テーブル1): use it, never overlap it
         s = self.xw.sheets[name]
-        picked = _pick_table(name, [self._loc(s, t) for t in s.tables])
+        # a Ctrl+T table keeps Excel's name (テーブル1): use it, never overlap it
+        picked = pick_table(name, [self._loc(s, t) for t in s.tables])
         if picked is not None:
             return picked
-        from .file import _locate_in_grid
         used = self.xw.sheets[name].used_range
         grid = used.options(ndim=2).value or []
         pad = [[None] * (used.column - 1) + list(r) for r in grid]
-        loc = _locate_in_grid(name, name, [[None]] * (used.row - 1) + pad)
+        loc = locate_in_grid(name, name, [[None]] * (used.row - 1) + pad)
         return loc
 
     def _values(self, loc: TableLoc) -> list[list]:

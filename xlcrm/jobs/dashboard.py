@@ -25,7 +25,7 @@ from .. import messages, schema
 from ..book.base import col_letter
 from ..schema import Column, Table
 from . import JobResult
-from .followup import read_table, scores, write_table
+from .common import read_table, scores, write_table
 from .orders import read_orders
 
 SHEET = "ダッシュボード"

@@ -16,8 +16,8 @@ from .. import followup as fu
 from .. import merge, messages
 from .. import referrals as rf
 from . import JobResult
+from .common import plain, read_table
 from .orders import read_orders
-from .followup import read_table
 
 SHEET = "紹介"
 COMPARE_AT = 5

@@ -10,8 +10,8 @@ from .. import followup as fu
 from .. import messages
 from .. import steps as st
 from . import JobResult
+from .common import read_editable, read_table
 from .orders import read_orders
-from .followup import read_editable, read_table
 
 STEPS_SHEET = st.STEPS_TABLE.ja
 REPORT_SHEET = "ステップ状況"

@@ -14,6 +14,7 @@ import pandas as pd
 from .. import messages, schema
 from .. import surveys as sv
 from . import JobResult
+from .common import scores
 from .orders import read_orders
 
 SHEET = "満足度"
@@ -37,7 +38,6 @@ def scale_of(settings) -> sv.Scale:
 def compute(book, settings, as_of) -> dict:
     """Read 設定, 顧客, 注文 and 対応履歴 (BadInput before anything is written), score RFM and lapse as their jobs
     do, build every table of the sheet."""
-    from .followup import scores
     lang = settings.get("lang", "ja")
     scale = scale_of(settings)
     got = read_orders(book, as_of)

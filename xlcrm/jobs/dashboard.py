@@ -449,7 +449,7 @@ def figures(d: dict, lang: str = "ja") -> dict:
     """name -> matplotlib Figure. Without a Japanese font the labels fall back to English (no tofu boxes)."""
     import matplotlib   # see _pictures
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # see _pictures
     font = _japanese_font()
     if lang != "en" and font is None:
         lang = "en"

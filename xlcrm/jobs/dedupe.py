@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import dedupe, merge, schema
+from ..csvio import read_csv
 from ..messages import BadInput, Problem, XlcrmError, text
 from . import JobResult
 
@@ -296,7 +297,6 @@ def read_any(path: Path) -> pd.DataFrame:
         df = pd.read_excel(path, dtype=object, engine="calamine").fillna("")
         df.index = pd.RangeIndex(2, 2 + len(df))
         return df
-    from ..csvio import read_csv
     return read_csv(path)
 
 

@@ -9,6 +9,8 @@ import pandas as pd
 
 from .. import schema
 from ..book import open_book
+from ..build import build_workbook
+from ..demo import make_demo
 from ..messages import text
 from . import JOBS, run
 from .io import _text_headers
@@ -36,8 +38,6 @@ def set_setting(book, item: str, value) -> None:
 
 def run_demo(out, *, customers: int = 1000, seed: int = 0, as_of=None, lang: str = "ja"):
     """Build the demo workbook at `out` and run every job that exists; yields one line per step."""
-    from ..build import build_workbook
-    from ..demo import make_demo
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():

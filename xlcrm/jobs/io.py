@@ -7,6 +7,7 @@ import pandas as pd
 
 from .. import schema
 from ..book import open_book
+from ..csvio import guess_table, read_csv, write_csv
 from ..messages import BadInput, Problem
 from . import JobResult
 
@@ -31,7 +32,6 @@ def import_csvs(book_path, csv_paths, *, update: bool = False) -> JobResult:
     Rows whose ID is already in the book are skipped (or overwritten with `update`); staff columns are kept.
     Nothing is written if any CSV has a problem.
     """
-    from ..csvio import guess_table, read_csv
     incoming: dict[str, pd.DataFrame] = {}
     for p in map(Path, csv_paths):
         raw = read_csv(p)
@@ -95,7 +95,6 @@ def _text_headers(t: schema.Table, headers) -> tuple:
 def export_table(book_path, table: str, out, *, encoding: str = "utf-8-sig") -> JobResult:
     """Write one table of the book to CSV for mail-merge or DM tools (formula-like cells neutralised).
     A book open in Excel is read as last saved."""
-    from ..csvio import write_csv
     with open_book(book_path, read_only=True) as book:
         try:
             name = schema.table(table).ja

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import messages, schema
 from .. import surveys as sv
+from ..book import open_book
 from ..book.report import Chart, Report
 from . import JobResult
 from .common import scores
@@ -194,7 +195,6 @@ def _counts(d: dict) -> dict:
 def report(target, *, overrides: dict | None = None) -> dict:
     """The figures of the 満足度 sheet as plain JSON-ready data, read-only (`xlcrm survey BOOK --json`; a book
     open in Excel is read as last saved)."""
-    from ..book import open_book
     with open_book(target, read_only=True) as book:
         settings = book.settings(overrides)
         d = compute(book, settings, settings.as_of_date())

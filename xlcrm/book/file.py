@@ -20,6 +20,9 @@ from pathlib import Path
 
 import python_calamine as pc
 
+# openpyxl (about 0.8 s to import, python -X importtime) is imported inside the methods that write: a job that only
+# reads (search, export, report) never pays for it.
+
 try:
     import fcntl
 except ImportError:  # Windows: the lock file alone

@@ -65,32 +65,3 @@ def test_a_real_job_reports_its_steps(book_path):
     jobs.run("rfm", book_path, progress=lambda key, **kw: seen.append(messages.text(key, "en", **kw)))
     assert seen == ["Reading 設定...", "Reading 顧客...", "Reading 注文...", "Writing 顧客...",
                     f"Saving {book_path.name}..."]
-
-
-def test_the_live_engine_calls_exist_in_xlwings():
-    """No Excel here: the report API's xlwings calls are checked against xlwings' own signatures (autospec)."""
-    from unittest import mock
-
-    import xlwings
-
-    from xlcrm.book.live import LiveBook
-    sheet = mock.create_autospec(xlwings.main.Sheet, instance=True)
-    sheet.name = "商談"
-    sheet.charts = mock.create_autospec(xlwings.main.Charts, instance=True)
-    sheet.pictures = mock.create_autospec(xlwings.main.Pictures, instance=True)
-    sheet.charts.__iter__.return_value = iter([])
-    sheet.pictures.__iter__.return_value = iter([])
-    xb = mock.MagicMock()
-    xb.sheets = mock.MagicMock()
-    xb.sheets.__iter__.return_value = iter([sheet])
-    xb.sheets.__getitem__.return_value = sheet
-    book = LiveBook(xb)
-    book.reset_sheet("商談")
-    sheet.clear.assert_called_once_with()
-    book.format_sheet("商談", number_formats={"C6:C8": "0.0%"}, bold=["A4"], notes=["A2"], centre=["B6:B8"],
-                      widths={"A": 22})
-    assert book.add_bar_chart("商談", "E4", title="t", values="B6:B8", categories="A6:A8")
-    sheet.charts.add.assert_called_once()
-    kw = sheet.charts.add.call_args.kwargs
-    assert set(kw) == {"left", "top", "width", "height"} and kw["width"] == pytest.approx(15 * 72 / 2.54)
-    sheet.range.assert_any_call("A6:A8,B6:B8")          # categories and values as one two-area source

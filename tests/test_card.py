@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from xlcrm import contacts as ct
-from xlcrm.jobs import demo
-from xlcrm.jobs.followup import TIMELINE_ROW, customer_card, run_job
+from xlcrm.jobs import demo, run
+from xlcrm.jobs.followup import TIMELINE_ROW, customer_card
 
 AS_OF = "2026-06-30"
 
@@ -59,7 +59,7 @@ def test_the_card_sheet_of_a_referred_customer_with_a_rating(demo_book):
         cust, cont = b.read("customers"), b.read("contacts")
     rated = set(cont.loc[cont["score"].notna(), "customer_id"])
     cid = next(c for c in cust.loc[cust["referrer_id"].ne(""), "customer_id"] if c in rated)
-    run_job(customer_card, demo_book, customer=cid)
+    run(customer_card, demo_book, customer=cid)
     ws = openpyxl.load_workbook(demo_book)["顧客カルテ"]
     card = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(2, TIMELINE_ROW - 1)}
     assert card["紹介者"].startswith(cust.loc[cust["customer_id"].eq(cid), "referrer_id"].iloc[0] + " ")

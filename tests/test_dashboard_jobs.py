@@ -97,36 +97,30 @@ def test_libreoffice_renders_the_dashboard_with_its_charts(shop, tmp_path):
     assert "ここが改善のポイントです" in dash and "◀最大の離脱" in dash
 
 
-def test_live_excel_gets_the_report_figures_as_pictures_through_the_xlwings_api(shop):
-    """No Excel here: the xlwings calls are checked against xlwings' own signatures (autospec)."""
-    from unittest import mock
-
-    import xlwings
-
-    from xlcrm.book import open_book
-    from xlcrm.jobs import dashboard as job
-    with open_book(shop) as book:
-        s = book.settings()
-        d = job.compute(book, s, s.as_of_date())
-    sheet = mock.create_autospec(xlwings.main.Sheet, instance=True)
-    sheet.pictures = mock.create_autospec(xlwings.main.Pictures, instance=True)
-    sheet.name = job.SHEET
+def test_live_excel_gets_the_report_figures_as_pictures(shop):
+    """No Excel here: the whole job runs on the live engine over the in-memory xlwings double (tests/
+    xlwings_double.py, calls bound to xlwings' own signatures), its sheets holding the shop's cells. The live
+    engine draws no line charts, so the report's figures are placed as pictures, and no native chart beside them."""
     import matplotlib.pyplot as plt
+
+    import xlwings_double as xwd
+    from xlcrm.jobs import dashboard as job
+    src = openpyxl.load_workbook(shop)
+    xl = xwd.Book(*src.sheetnames)
+    for ws in src.worksheets:
+        xl.sheets[ws.title].range("A1").value = [list(r) for r in ws.iter_rows(values_only=True)]
     before = set(plt.get_fignums())
-    n = job._pictures(sheet, d, "ja")
-    assert set(plt.get_fignums()) <= before        # closed once added: Excel's Python lives for the whole session
-    names = [c.kwargs["name"] for c in sheet.pictures.add.call_args_list]
-    assert n == 6 and names == ["xlcrm_revenue", "xlcrm_f2", "xlcrm_status", "xlcrm_cohort", "xlcrm_segments",
-                                "xlcrm_funnel"]
-    assert all(c.kwargs["update"] for c in sheet.pictures.add.call_args_list)
-    assert sheet.range.call_args_list[-1] == mock.call(job.CHARTS["funnel"])   # beside the funnel block
-    # the live path draws pictures only: no native chart on top of them
-    book = mock.Mock(spec=["xw", "add_bar_chart"])
-    book.xw.sheets = mock.MagicMock()
-    book.xw.sheets.__getitem__.return_value = sheet
-    _, _, refs = job.layout(d, "ja")
-    assert job._decorate(book, d, refs, "ja") == 6
-    book.add_bar_chart.assert_not_called()
+    r = run("dashboard", xl)
+    assert set(plt.get_fignums()) <= before        # closed once placed: Excel's Python lives for the whole session
+    sheet = xl.sheets[job.SHEET]
+    names = [p.name for p in sheet.pictures]
+    assert r.counts["charts"] == 6 and names == ["xlcrm_revenue", "xlcrm_f2", "xlcrm_status", "xlcrm_cohort",
+                                                 "xlcrm_segments", "xlcrm_funnel"]
+    assert sheet.pictures[-1]._anchor == job.CHARTS["funnel"]            # beside the funnel block
+    assert len(sheet.charts) == 0 and len(sheet.cells.conditional_formats) == 0
+    assert sheet.range("A4").value == "顧客数" and sheet.range("B4").value == 600
+    run("dashboard", xl)                            # refreshed: the same six pictures, not twelve
+    assert [p.name for p in sheet.pictures] == names
 
 
 def test_a_new_shop_without_orders_runs_followup_dashboard_and_report(tmp_path):

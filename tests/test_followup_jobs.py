@@ -8,7 +8,7 @@ import pytest
 
 from xlcrm import followup
 from xlcrm.jobs import run
-from xlcrm.jobs.followup import TIMELINE_ROW, campaign_report, customer_card, run_job
+from xlcrm.jobs.followup import TIMELINE_ROW, campaign_report, customer_card
 from xlcrm.messages import BadInput
 
 from conftest import sheet
@@ -82,7 +82,7 @@ def test_bad_rule_parameter_stops_before_anything_is_written(book_path):
 
 
 def test_record_contact_from_the_card_form_and_the_timeline(book_path):
-    r = run_job(customer_card, book_path, customer="C0002")
+    r = run(customer_card, book_path, customer="C0002")
     assert r.counts["timeline"] >= 2
     wb = openpyxl.load_workbook(book_path)
     ws = wb["顧客カルテ"]
@@ -134,7 +134,7 @@ def test_campaign_holds_out_a_seeded_control_group_and_reports(book_path):
     assert control not in set(sheet(book_path, "フォローリスト")["顧客ID"])
     with pytest.raises(BadInput):
         run("followup", book_path, campaign="CP1", rules="prospect")
-    rep = run_job(campaign_report, book_path, campaign="CP1")
+    rep = run(campaign_report, book_path, campaign="CP1")
     assert rep.counts["result"]["treated"]["n"] + rep.counts["result"]["control"]["n"] == 2
     ws = openpyxl.load_workbook(book_path)["キャンペーン結果"]
     assert ws["A1"].value.startswith("キャンペーン CP1") and ws["A2"].value == "項目"
@@ -178,10 +178,10 @@ def test_english_settings_give_english_headers_reasons_and_dashboard(book_path):
 
 
 def test_opening_another_customer_leaves_nothing_of_the_previous_card(book_path):
-    run_job(customer_card, book_path, customer="C0001")
+    run(customer_card, book_path, customer="C0001")
     ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
     assert ws.cell(TIMELINE_ROW + 2, 2).value is not None
-    run_job(customer_card, book_path, customer="C0003")     # a prospect: no orders, no contacts
+    run(customer_card, book_path, customer="C0003")     # a prospect: no orders, no contacts
     ws = openpyxl.load_workbook(book_path)["顧客カルテ"]
     assert ws["B2"].value == "C0003"
     assert all(ws.cell(r, c).value is None for r in range(TIMELINE_ROW + 2, 40) for c in range(1, 9))

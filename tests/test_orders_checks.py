@@ -77,14 +77,15 @@ def _refusal(f):
 
 def test_every_job_refuses_orders_of_unknown_customers_alike_and_writes_nothing(tmp_path, capsys):
     from xlcrm.jobs.dashboard import report
-    from xlcrm.jobs.followup import customer_card, run_job
-    from xlcrm.jobs.rfm import lapse_file, rfm_file
+    from xlcrm.jobs.followup import customer_card
+    from xlcrm.jobs.lapse import lapse_file
+    from xlcrm.jobs.rfm import rfm_file
     book = write_book(tmp_path / "CRM.xlsx", ORDERS + ORPHANS)
     before = sha(book)
     got = {tag: _refusal(lambda tag=tag: run(tag, book)) for tag in ("rfm", "lapse", "followup", "dashboard",
                                                                      "journey", "pipeline", "survey", "steps",
                                                                      "referrals")}
-    got["card"] = _refusal(lambda: run_job(customer_card, book, customer="C0001"))
+    got["card"] = _refusal(lambda: run(customer_card, book, customer="C0001"))
     got["report"] = _refusal(lambda: report(book, tmp_path / "png"))
     got["rfm --out"] = _refusal(lambda: rfm_file(book, tmp_path / "rfm.csv"))
     got["lapse --out"] = _refusal(lambda: lapse_file(book, tmp_path / "lapse.csv"))

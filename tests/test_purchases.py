@@ -10,7 +10,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from xlcrm import dashboard, followup, journey, lapse, purchases, referrals, rfm
-from xlcrm.jobs.rfm import lapse_file, rfm_file
+from xlcrm.jobs.lapse import lapse_file
+from xlcrm.jobs.rfm import rfm_file
 
 from fu_data import customers as customer_frame
 from fu_data import orders as order_frame

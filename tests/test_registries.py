@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from xlcrm import cli, followup, lapse, messages, settings, udfs
-from xlcrm.jobs.rfm import lapse_file
+from xlcrm.jobs.lapse import lapse_file
 
 XLCRM = Path(__file__).resolve().parents[1] / "xlcrm"
 

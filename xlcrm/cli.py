@@ -291,7 +291,8 @@ def _cmd_rfm(args) -> int:
 
 
 def _cmd_lapse(args) -> int:
-    from .jobs.rfm import is_workbook, lapse_file
+    from .jobs.lapse import lapse_file
+    from .jobs.rfm import is_workbook
     result = lapse_file(args.input, args.out, as_of=args.as_of, method=args.method, as_json=args.json)
     if args.out is not None and not args.json:
         _print_result(result, args.lang)
@@ -375,14 +376,16 @@ def _cmd_contact(args) -> int:
 
 
 def _cmd_card(args) -> int:
-    from .jobs.followup import customer_card, run_job
-    _print_result(run_job(customer_card, args.book, customer=args.customer), args.lang)
+    from .jobs import run
+    from .jobs.followup import customer_card
+    _print_result(run(customer_card, args.book, customer=args.customer), args.lang)
     return 0
 
 
 def _cmd_campaign_report(args) -> int:
-    from .jobs.followup import campaign_report, run_job
-    _print_result(run_job(campaign_report, args.book, overrides=_as_of_overrides(args), campaign=args.campaign),
+    from .jobs import run
+    from .jobs.followup import campaign_report
+    _print_result(run(campaign_report, args.book, overrides=_as_of_overrides(args), campaign=args.campaign),
                   args.lang)
     return 0
 

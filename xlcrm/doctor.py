@@ -22,6 +22,7 @@ from .messages import text
 
 OK, INFO, WARN, ERROR = "ok", "info", "warn", "error"
 _MARK = {OK: "✔", INFO: "ℹ", WARN: "⚠", ERROR: "✖"}
+CONF_ROWS = 1000   # xlwings reads its settings down to the first blank row: far fewer than this
 
 
 @dataclass
@@ -222,14 +223,12 @@ def set_interpreter(workbook: str | Path, interpreter: str | None = None, platfo
     os_name = "Mac" if platform == "darwin" else "Win"
     key = f"Interpreter_{os_name}"
     with open_book(workbook) as book:
-        if "xlwings.conf" not in book.wb.sheetnames:
+        if "xlwings.conf" not in book.sheet_names():
             from .messages import XlcrmError
             raise XlcrmError("dr_no_conf")
-        ws = book.wb["xlwings.conf"]
         row = None
         last = 0
-        for r in range(1, ws.max_row + 1):
-            k = ws.cell(r, 1).value
+        for r, (k,) in enumerate(book.read_range("xlwings.conf", "A1", CONF_ROWS, 1), start=1):
             if k in (None, ""):
                 break
             last = r

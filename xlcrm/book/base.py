@@ -20,6 +20,7 @@ import pandas as pd
 
 from .. import schema, settings as settings_mod
 from ..messages import BadInput, Problem
+from .report import Chart, Report
 
 JOURNAL = "変更履歴"
 JOURNAL_HEADERS = ["日時", "処理", "実行者", "内容", "Summary", "変更ID", "取消"]
@@ -27,6 +28,10 @@ UNDO_SHEET = "_xlcrm_undo"   # hidden: before-images of the last changes, so 取
 UNDO_KEEP = 20               # changes kept undoable
 UNDO_MAX_CHARS = 20_000_000  # and at most this much undo data in the book (backups hold the rest)
 _CHUNK = 30000               # a cell holds 32,767 characters at most
+HEADER_SCAN_ROWS = 30        # a table typed on a sheet has its header row within these
+# what an engine may offer beyond values (Book.capabilities)
+CAPABILITIES = frozenset({"number_formats", "widths", "fonts", "validations", "conditional_formats", "color_scales",
+                          "fills", "bar_charts", "line_charts", "pictures", "page_setup"})
 
 
 @dataclass
@@ -353,27 +358,132 @@ class Book:
         self._put(sheet, r, c, [[_cell_value(v) for v in row] for row in rows])
 
     # --- generated report sheets (dashboard, journey, ...) --------------------------------------------------------
-    # A generated sheet is blanked and written again on every refresh; these keep the jobs free of engine code.
+    # A generated sheet is blanked and written again on every refresh. Jobs describe it as a `Report` value and call
+    # `write_report`; the primitives below are all a job may ask of an engine (no openpyxl or xlwings in jobs).
+    # An engine says what it can draw through `capabilities()`; a primitive outside them raises NotImplementedError.
+    def capabilities(self) -> frozenset[str]:
+        """What this engine can do beyond cell values: a subset of `CAPABILITIES`."""
+        return frozenset()
+
+    def _unable(self, what: str):
+        return NotImplementedError(f"{type(self).__name__} cannot {what}")
+
     def reset_sheet(self, sheet: str) -> None:
         """Make `sheet` blank (values, formats, charts and xlcrm's pictures go), creating it if missing; it keeps
         its place among the sheets. Clearing a fixed range instead would leave a used range far larger than the
         report."""
         raise NotImplementedError
 
+    def set_number_formats(self, sheet: str, formats: dict[str, str]) -> None:
+        """{"C6:C10": "0.0%", "B4": "#,##0"}: a number format per cell or range."""
+        raise self._unable("set number formats")
+
+    def set_widths(self, sheet: str, widths: dict[str, float], *, at_least: bool = False) -> None:
+        """Column widths in characters ({"A": 22}); `at_least` keeps a column staff made wider."""
+        raise self._unable("set column widths")
+
+    def set_font(self, sheet: str, cells, *, bold: bool = False, size: float | None = None,
+                 color: str | None = None) -> None:
+        """The font of each cell or range in `cells`: bold, size in points, colour as hex RGB ("595959")."""
+        raise self._unable("set fonts")
+
+    def set_row_heights(self, sheet: str, heights: dict[int, float]) -> None:
+        """Row heights in points ({1: 26})."""
+        raise self._unable("set row heights")
+
+    def centre(self, sheet: str, ranges) -> None:
+        """Centre the cells of each range horizontally."""
+        raise self._unable("align cells")
+
+    def fill(self, sheet: str, rng: str, color: str, *, border: str | None = None) -> None:
+        """A solid background (hex RGB) over `rng`; with `border`, a thin box of that colour round each cell."""
+        raise self._unable("fill cells")
+
+    def add_list_validation(self, sheet: str, rng: str, options, *, replace: bool = True) -> None:
+        """A drop-down of `options` on `rng`. `replace`: a drop-down of the same options elsewhere on the sheet
+        (the last refresh's, sized to last time's rows) goes first, so they never pile up."""
+        raise self._unable("add drop-down lists")
+
+    def add_formula_highlight(self, sheet: str, rng: str, formula: str, fill: str, *, match=()) -> None:
+        """Tint the rows of `rng` where `formula` (relative to its top-left cell, no leading '=') is true.
+        An earlier rule with the same formula, or whose formula contains every string of `match` (the same
+        rule on columns that have moved since), is removed first: refreshing never piles rules up."""
+        raise self._unable("add conditional formats")
+
+    def add_color_scale(self, sheet: str, rng: str, *, low: str = "FFFFFF", high: str = "2E75B6") -> None:
+        """A two-colour scale over `rng`: `low` at zero (or the lowest value), `high` at the highest."""
+        raise self._unable("add colour scales")
+
+    def add_chart(self, sheet: str, chart: Chart) -> bool:
+        """Draw `chart` (a `report.Chart`); True when the engine drew it."""
+        return False
+
+    def add_bar_chart(self, sheet: str, anchor: str, *, title: str, values: str, categories: str,
+                      series_name: str = "", horizontal: bool = True, top_down: bool = True,
+                      number_format: str | None = "#,##0", color: str = "2E75B6", width_cm: float = 15.0,
+                      height_cm: float = 7.5, **more) -> bool:
+        """A bar chart of `values` ("B6:B10") by `categories` ("A6:A10") at `anchor`. Horizontal bars read
+        top-down in sheet order (a funnel). `more`: the other fields of `report.Chart`. True when drawn."""
+        more.setdefault("colors", (color,))
+        return self.add_chart(sheet, Chart("bar", anchor, title, values, categories, series_name=series_name,
+                                           horizontal=horizontal, top_down=top_down, number_format=number_format,
+                                           width_cm=width_cm, height_cm=height_cm, **more))
+
+    def add_line_chart(self, sheet: str, anchor: str, *, title: str, values: str, categories: str,
+                       **more) -> bool:
+        """A line chart of the columns of `values` by `categories`; `more`: the other fields of `report.Chart`."""
+        return self.add_chart(sheet, Chart("line", anchor, title, values, categories, **more))
+
+    def add_picture(self, sheet: str, anchor: str, png: bytes, *, name: str, width_cm: float,
+                    height_cm: float) -> bool:
+        """A PNG image at `anchor`, `width_cm` × `height_cm`; `name` identifies it on later refreshes."""
+        raise self._unable("add pictures")
+
+    def page_setup(self, sheet: str, *, landscape: bool = True, fit_width: bool = True,
+                   title_rows: tuple[int, int] | None = None, paper: str | None = None,
+                   print_area: str | None = None) -> None:
+        """How the sheet prints: landscape, one page wide (any number of pages tall), rows repeated on every
+        page (`title_rows` = (first, last)), paper "A4", a print area ("A1:H40")."""
+        raise self._unable("set up pages")
+
     def format_sheet(self, sheet: str, *, number_formats: dict | None = None, bold=(), title: str | None = "A1",
                      notes=(), centre=(), widths: dict | None = None) -> None:
         """Dress a report sheet: number formats per range ({"C6:C10": "0.0%"}), bold block titles, a large
         `title` cell, small grey `notes` cells, centred ranges, column widths ({"A": 22}). It prints landscape,
         one page wide (owners print the dashboard for the Monday meeting)."""
-        raise NotImplementedError
+        if number_formats:
+            self.set_number_formats(sheet, number_formats)
+        if bold:
+            self.set_font(sheet, bold, bold=True)
+        if title:
+            self.set_font(sheet, [title], bold=True, size=16)
+            self.set_row_heights(sheet, {_parse_cell(title)[0]: 26})
+        if notes:
+            self.set_font(sheet, notes, size=9, color="595959")
+        if centre:
+            self.centre(sheet, centre)
+        if widths:
+            self.set_widths(sheet, widths)
+        self.page_setup(sheet, landscape=True, fit_width=True)
 
-    def add_bar_chart(self, sheet: str, anchor: str, *, title: str, values: str, categories: str,
-                      series_name: str = "", horizontal: bool = True, top_down: bool = True,
-                      number_format: str = "#,##0", color: str = "2E75B6", width_cm: float = 15.0,
-                      height_cm: float = 7.5) -> bool:
-        """A one-series bar chart of `values` ("B6:B10") by `categories` ("A6:A10") at `anchor`. Horizontal bars
-        read top-down in sheet order (a funnel). True when the engine drew a chart."""
-        return False
+    def write_report(self, sheet: str, report: Report) -> int:
+        """Regenerate `sheet` from `report`: blank it, write the blocks, format, then the charts and colour scales
+        the engine can draw — or, when it lacks one a chart needs and the report offers pictures, the pictures
+        instead. Returns how many charts or pictures were drawn."""
+        self.reset_sheet(sheet)
+        for cell, rows in report.blocks:
+            self.write_range(sheet, cell, rows)
+        self.format_sheet(sheet, number_formats=report.number_formats, bold=report.bold, title=report.title,
+                          notes=report.notes, centre=report.centre, widths=report.widths)
+        caps = self.capabilities()
+        needed = {c.capability for c in report.charts} | ({"color_scales"} if report.color_scales else set())
+        if report.pictures is not None and not needed <= caps and "pictures" in caps:
+            return sum(bool(self.add_picture(sheet, p.anchor, p.png, name=p.name, width_cm=p.width_cm,
+                                             height_cm=p.height_cm)) for p in report.pictures())
+        if "color_scales" in caps:
+            for rng in report.color_scales:
+                self.add_color_scale(sheet, rng)
+        return sum(bool(self.add_chart(sheet, c)) for c in report.charts if c.capability in caps)
 
     # --- journal and undo -------------------------------------------------------------------------------------
     def journal(self, job: str, summary_ja: str, summary_en: str = "") -> None:
@@ -480,6 +590,61 @@ class Book:
             for c, vals in b["before"].items():
                 df[c] = [_unjson(v) for v in vals] if vals is not None else None
             self.update_columns(name, df, key=b["key"])
+
+
+def pick_table(name: str, tables: list[TableLoc]) -> TableLoc | None:
+    """The Excel Table on sheet `name` that holds table `name` when staff made it with Ctrl+T ("テーブル1").
+
+    Reading around it as a plain range would work, but writing would then lay a second Table over the first,
+    which Excel treats as a corrupt file. With several, the one whose headers know most of the schema's columns.
+    """
+    if not tables:
+        return None
+    try:
+        t = schema.table(name)
+    except KeyError:
+        return tables[0] if len(tables) == 1 else None
+
+    def score(loc):
+        hmap = schema.header_map([str(h) for h in loc.headers if h not in (None, "")], t)
+        return sum(1 for k in hmap.values() if k in t.by_key)
+    best = max(tables, key=score)
+    return best if score(best) > 0 or len(tables) == 1 else None
+
+
+def locate_in_grid(name: str, sheet: str, grid: list[list]) -> TableLoc | None:
+    """A table typed on a sheet without being an Excel Table: find its header row (it need not be row 1)."""
+    try:
+        t = schema.table(name)
+    except KeyError:
+        t = None
+    best, best_score = None, 0
+    for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
+        cells = [v for v in row if v not in (None, "")]
+        if not cells:
+            continue
+        if t is None:
+            best = r
+            break
+        hmap = schema.header_map([str(v) for v in cells], t)
+        score = sum(1 for k in hmap.values() if k in t.by_key)
+        if score > best_score:
+            best, best_score = r, score
+    if best is None:
+        return None
+    row = grid[best]
+    cols = [i for i, v in enumerate(row) if v not in (None, "")]
+    c0, c1 = cols[0], cols[-1]
+    last = best
+    for r in range(best + 1, len(grid)):
+        if any(v not in (None, "") for v in grid[r][c0:c1 + 1]):
+            last = r
+    # Data right of the last header (an extension number under a merged 電話番号 header) belongs to the table:
+    # left out, a job adding a column would write straight over it.
+    while any(c1 + 1 < len(grid[r]) and grid[r][c1 + 1] not in (None, "") for r in range(best + 1, last + 1)):
+        c1 += 1
+    headers = [row[i] if i < len(row) and row[i] not in (None, "") else None for i in range(c0, c1 + 1)]
+    return TableLoc(name, sheet, best + 1, c0 + 1, headers, last - best, False)
 
 
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # an Excel sheet

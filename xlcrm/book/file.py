@@ -20,6 +20,9 @@ from pathlib import Path
 
 import python_calamine as pc
 
+# openpyxl (about 0.8 s to import, python -X importtime) is imported inside the methods that write: a job that only
+# reads (search, export, report) never pays for it.
+
 try:
     import fcntl
 except ImportError:  # Windows: the lock file alone
@@ -28,12 +31,13 @@ except ImportError:  # Windows: the lock file alone
 from .. import schema
 from ..messages import BadFile, BadInput, BookLocked, Problem, XlcrmError
 from . import fastsave, ooxml
-from .base import Book, TableLoc, _range_ends, col_letter
+from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter
+from .base import locate_in_grid as _locate_in_grid
+from .base import pick_table as _pick_table
 
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy/mm/dd"
 DATETIME_FORMAT = "yyyy/mm/dd hh:mm"
-HEADER_SCAN_ROWS = 30
 
 
 def owner_files(path: Path) -> list[Path]:
@@ -395,58 +399,164 @@ class FileBook(Book):
         else:
             wb.create_sheet(sheet)
 
-    def format_sheet(self, sheet, *, number_formats=None, bold=(), title="A1", notes=(), centre=(), widths=None):
-        from openpyxl.styles import Alignment, Font
-        ws = self.wb[sheet]
+    def capabilities(self):
+        return CAPABILITIES
+
+    def _ws(self, sheet: str):
+        """The openpyxl worksheet of `sheet`: the one way report primitives reach openpyxl."""
+        return self.wb[sheet]
+
+    def _cells(self, sheet: str, rng: str):
+        ws = self._ws(sheet)
         self._dirty = True
+        return [c for row in (ws[rng] if ":" in rng else [[ws[rng]]]) for c in row]
 
-        def cells(rng):
-            return (c for row in (ws[rng] if ":" in rng else [[ws[rng]]]) for c in row)
-
-        for rng, fmt in (number_formats or {}).items():
-            for c in cells(rng):
+    def set_number_formats(self, sheet, formats):
+        for rng, fmt in formats.items():
+            for c in self._cells(sheet, rng):
                 c.number_format = fmt
-        for cell in bold:
-            ws[cell].font = Font(bold=True)
-        if title:
-            ws[title].font = Font(size=16, bold=True)
-            ws.row_dimensions[ws[title].row].height = 26
-        for cell in notes:
-            ws[cell].font = Font(size=9, color="595959")
-        for rng in centre:
-            for c in cells(rng):
-                c.alignment = Alignment(horizontal="center")
-        for col, w in (widths or {}).items():
-            ws.column_dimensions[col].width = w
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
 
-    def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
-                      top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):
-        from openpyxl.chart import BarChart, Reference, Series
-        ws = self.wb[sheet]
-        (vc, v0), (_, v1) = _range_ends(values)
-        (cc, c0), (_, c1) = _range_ends(categories)
-        ch = BarChart()
-        ch.type, ch.gapWidth = ("bar" if horizontal else "col"), 40
-        ch.title = title
-        series = Series(Reference(ws, min_col=vc, min_row=v0, max_row=v1), title=series_name or None)
-        series.graphicalProperties.solidFill = color
-        ch.series.append(series)
-        ch.set_categories(Reference(ws, min_col=cc, min_row=c0, max_row=c1))
-        if horizontal and top_down:
+    def set_widths(self, sheet, widths, *, at_least=False):
+        ws = self._ws(sheet)
+        self._dirty = True
+        for col, w in widths.items():
+            dim = ws.column_dimensions[col]
+            dim.width = max(dim.width or 0, w) if at_least else w
+
+    def set_font(self, sheet, cells, *, bold=False, size=None, color=None):
+        from openpyxl.styles import Font
+        for rng in cells:
+            for c in self._cells(sheet, rng):
+                c.font = Font(bold=bold or None, size=size, color=color)
+
+    def set_row_heights(self, sheet, heights):
+        ws = self._ws(sheet)
+        self._dirty = True
+        for row, h in heights.items():
+            ws.row_dimensions[row].height = h
+
+    def centre(self, sheet, ranges):
+        from openpyxl.styles import Alignment
+        for rng in ranges:
+            for c in self._cells(sheet, rng):
+                c.alignment = Alignment(horizontal="center")
+
+    def fill(self, sheet, rng, color, *, border=None):
+        from openpyxl.styles import Border, PatternFill, Side
+        side = Side(style="thin", color=border) if border else None
+        for c in self._cells(sheet, rng):
+            c.fill = PatternFill("solid", start_color=color, end_color=color)
+            if side:
+                c.border = Border(top=side, bottom=side, left=side, right=side)
+
+    def add_list_validation(self, sheet, rng, options, *, replace=True):
+        from openpyxl.worksheet.datavalidation import DataValidation
+        ws = self._ws(sheet)
+        self._dirty = True
+        formula = '"' + ",".join(map(str, options)) + '"'
+        if replace:
+            ws.data_validations.dataValidation = [v for v in ws.data_validations.dataValidation
+                                                  if v.formula1 != formula]
+        dv = DataValidation(type="list", formula1=formula, allow_blank=True)
+        dv.add(rng)
+        ws.add_data_validation(dv)
+
+    def add_formula_highlight(self, sheet, rng, formula, fill, *, match=()):
+        from openpyxl.formatting.rule import FormulaRule
+        from openpyxl.styles import PatternFill
+        ws = self._ws(sheet)
+        self._dirty = True
+        cf = ws.conditional_formatting
+
+        def ours(rule):
+            f = rule.formula[0] if rule.formula else None
+            return f is not None and (f == formula or bool(match) and all(m in f for m in match))
+        # openpyxl offers no removal: its ConditionalFormattingList keeps the rules per range in _cf_rules
+        for area in list(cf._cf_rules):
+            cf._cf_rules[area] = [r for r in cf._cf_rules[area] if not ours(r)]
+            if not cf._cf_rules[area]:
+                del cf._cf_rules[area]
+        cf.add(rng, FormulaRule(formula=[formula], fill=PatternFill("solid", start_color=fill, end_color=fill)))
+
+    def add_color_scale(self, sheet, rng, *, low="FFFFFF", high="2E75B6"):
+        from openpyxl.formatting.rule import ColorScaleRule
+        self._dirty = True
+        self._ws(sheet).conditional_formatting.add(rng, ColorScaleRule(start_type="num", start_value=0,
+                                                                       start_color=low, end_type="max",
+                                                                       end_color=high))
+
+    def add_chart(self, sheet, chart):
+        from openpyxl.chart import BarChart, LineChart, Reference, Series
+        ws = self._ws(sheet)
+        (vc0, vr0), (vc1, vr1) = _range_ends(chart.values)
+        (cc, cr0), (_, cr1) = _range_ends(chart.categories)
+        bar = chart.kind == "bar"
+        ch = BarChart() if bar else LineChart()
+        if bar:
+            ch.type, ch.gapWidth = ("bar" if chart.horizontal else "col"), chart.gap_width
+            if chart.stacked:
+                ch.grouping, ch.overlap = "stacked", 100
+        ch.title = chart.title
+        if chart.series_in_first_row:
+            ch.add_data(Reference(ws, min_col=vc0, max_col=vc1, min_row=vr0, max_row=vr1), titles_from_data=True)
+        else:
+            for col in range(vc0, vc1 + 1):
+                ch.series.append(Series(Reference(ws, min_col=col, min_row=vr0, max_row=vr1),
+                                        title=chart.series_name or None))
+        ch.set_categories(Reference(ws, min_col=cc, min_row=cr0, max_row=cr1))
+        for s, color in zip(ch.series, chart.colors):
+            if bar:
+                s.graphicalProperties.solidFill = color
+            else:
+                s.graphicalProperties.line.solidFill = color
+        for s, dash in zip(ch.series, chart.dashes):
+            if dash:
+                s.graphicalProperties.line.dashStyle = dash
+        if not bar:
+            for s in ch.series:
+                s.smooth = False
+        if bar and chart.horizontal and chart.top_down:
             ch.x_axis.scaling.orientation = "maxMin"    # the first row on top, as in the sheet
         ch.x_axis.delete = False
         ch.y_axis.delete = False
-        ch.y_axis.numFmt = number_format
-        ch.y_axis.scaling.min = 0          # bars from zero: a spreadsheet's auto scale would magnify small gaps
-        ch.y_axis.majorGridlines = None
-        ch.legend = None
-        ch.width, ch.height = width_cm, height_cm
-        ws.add_chart(ch, anchor)
+        if chart.number_format:
+            ch.y_axis.numFmt = chart.number_format
+        if chart.y_min is not None:
+            ch.y_axis.scaling.min = chart.y_min
+        if not chart.gridlines:
+            ch.y_axis.majorGridlines = None
+        if chart.legend is None:
+            ch.legend = None
+        else:
+            ch.legend.position = {"bottom": "b", "right": "r", "top": "t", "left": "l"}[chart.legend]
+        ch.width, ch.height = chart.width_cm, chart.height_cm
+        ws.add_chart(ch, chart.anchor)
         self._dirty = True
         return True
+
+    def add_picture(self, sheet, anchor, png, *, name, width_cm, height_cm):
+        from openpyxl.drawing.image import Image
+        img = Image(io.BytesIO(png))
+        px = 96 / 2.54                       # openpyxl sizes images in pixels at 96 dpi
+        img.width, img.height = round(width_cm * px), round(height_cm * px)
+        self._ws(sheet).add_image(img, anchor)
+        self._dirty = True
+        return True
+
+    def page_setup(self, sheet, *, landscape=True, fit_width=True, title_rows=None, paper=None, print_area=None):
+        ws = self._ws(sheet)
+        self._dirty = True
+        if landscape:
+            ws.page_setup.orientation = "landscape"
+        if paper == "A4":
+            ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        if fit_width:
+            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if title_rows:
+            ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
+        if print_area:
+            ws.print_area = print_area
 
     def _formulas(self, sheet, r0, c0, r1, c1):
         ws = self.wb[sheet]
@@ -647,61 +757,6 @@ def _table_name(name: str) -> str:
     """An Excel table name: no spaces or punctuation, not starting with a digit."""
     out = "".join(ch if (ch.isalnum() or ch in "_") else "_" for ch in name)
     return out if out[:1].isalpha() or out[:1] == "_" else "_" + out
-
-
-def _pick_table(name: str, tables: list[TableLoc]) -> TableLoc | None:
-    """The Excel Table on sheet `name` that holds table `name` when staff made it with Ctrl+T ("テーブル1").
-
-    Reading around it as a plain range would work, but writing would then lay a second Table over the first,
-    which Excel treats as a corrupt file. With several, the one whose headers know most of the schema's columns.
-    """
-    if not tables:
-        return None
-    try:
-        t = schema.table(name)
-    except KeyError:
-        return tables[0] if len(tables) == 1 else None
-
-    def score(loc):
-        hmap = schema.header_map([str(h) for h in loc.headers if h not in (None, "")], t)
-        return sum(1 for k in hmap.values() if k in t.by_key)
-    best = max(tables, key=score)
-    return best if score(best) > 0 or len(tables) == 1 else None
-
-
-def _locate_in_grid(name: str, sheet: str, grid: list[list]) -> TableLoc | None:
-    """A table typed on a sheet without being an Excel Table: find its header row (it need not be row 1)."""
-    try:
-        t = schema.table(name)
-    except KeyError:
-        t = None
-    best, best_score = None, 0
-    for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
-        cells = [v for v in row if v not in (None, "")]
-        if not cells:
-            continue
-        if t is None:
-            best = r
-            break
-        hmap = schema.header_map([str(v) for v in cells], t)
-        score = sum(1 for k in hmap.values() if k in t.by_key)
-        if score > best_score:
-            best, best_score = r, score
-    if best is None:
-        return None
-    row = grid[best]
-    cols = [i for i, v in enumerate(row) if v not in (None, "")]
-    c0, c1 = cols[0], cols[-1]
-    last = best
-    for r in range(best + 1, len(grid)):
-        if any(v not in (None, "") for v in grid[r][c0:c1 + 1]):
-            last = r
-    # Data right of the last header (an extension number under a merged 電話番号 header) belongs to the table:
-    # left out, a job adding a column would write straight over it.
-    while any(c1 + 1 < len(grid[r]) and grid[r][c1 + 1] not in (None, "") for r in range(best + 1, last + 1)):
-        c1 += 1
-    headers = [row[i] if i < len(row) and row[i] not in (None, "") else None for i in range(c0, c1 + 1)]
-    return TableLoc(name, sheet, best + 1, c0 + 1, headers, last - best, False)
 
 
 def _can_be_table(ws, loc: TableLoc, ref: str) -> bool:

@@ -6,8 +6,10 @@ shared logic (keeping staff columns, journal, undo) is in `base.Book`. Excel its
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 
-from .base import Book, TableLoc, col_letter
+from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter, locate_in_grid, pick_table
 
 DATE_FORMAT = "yyyy/mm/dd"
 FORMULA_START = ("=", "+", "-", "@")
@@ -46,16 +48,15 @@ class LiveBook(Book):
             return self._loc(sheet, t)
         if name not in self.sheet_names():
             return None
-        from .file import _pick_table  # a Ctrl+T table keeps Excel's name (テーブル1): use it, never overlap it
         s = self.xw.sheets[name]
-        picked = _pick_table(name, [self._loc(s, t) for t in s.tables])
+        # a Ctrl+T table keeps Excel's name (テーブル1): use it, never overlap it
+        picked = pick_table(name, [self._loc(s, t) for t in s.tables])
         if picked is not None:
             return picked
-        from .file import _locate_in_grid
         used = self.xw.sheets[name].used_range
         grid = used.options(ndim=2).value or []
         pad = [[None] * (used.column - 1) + list(r) for r in grid]
-        loc = _locate_in_grid(name, name, [[None]] * (used.row - 1) + pad)
+        loc = locate_in_grid(name, name, [[None]] * (used.row - 1) + pad)
         return loc
 
     def _values(self, loc: TableLoc) -> list[list]:
@@ -116,45 +117,121 @@ class LiveBook(Book):
             chart.delete()
         sh.clear()
 
-    def format_sheet(self, sheet, *, number_formats=None, bold=(), title="A1", notes=(), centre=(), widths=None):
-        sh = self.xw.sheets[sheet]
-        for rng, fmt in (number_formats or {}).items():
-            sh.range(rng).number_format = fmt
-        for cell in bold:
-            sh.range(cell).font.bold = True
-        if title:
-            sh.range(title).font.size = 16
-            sh.range(title).font.bold = True
-        for cell in notes:
-            sh.range(cell).font.size = 9
-            sh.range(cell).font.color = (89, 89, 89)
-        for rng in centre:
-            sh.range(rng).api.HorizontalAlignment = -4108      # xlCenter
-        for col, w in (widths or {}).items():
-            sh.range(f"{col}:{col}").column_width = w
-        ps = sh.api.PageSetup
-        ps.Orientation = 2                                      # xlLandscape
-        ps.Zoom = False
-        ps.FitToPagesWide, ps.FitToPagesTall = 1, False
+    # Everything below uses xlwings' own API (0.37: conditional formats, validation, borders, chart axes), not COM,
+    # except page setup, which xlwings does not cover. Line charts are left out: xlwings draws no dashed lines, and
+    # the dashboard places its matplotlib figures as pictures instead (write_report decides by `capabilities`).
+    def capabilities(self):
+        return CAPABILITIES - {"line_charts"}
 
-    def add_bar_chart(self, sheet, anchor, *, title, values, categories, series_name="", horizontal=True,
-                      top_down=True, number_format="#,##0", color="2E75B6", width_cm=15.0, height_cm=7.5):
+    def set_number_formats(self, sheet, formats):
         sh = self.xw.sheets[sheet]
-        at = sh.range(anchor)
+        for rng, fmt in formats.items():
+            sh.range(rng).number_format = fmt
+
+    def set_widths(self, sheet, widths, *, at_least=False):
+        sh = self.xw.sheets[sheet]
+        for col, w in widths.items():
+            r = sh.range(f"{col}:{col}")
+            r.column_width = max(r.column_width or 0, w) if at_least else w
+
+    def set_font(self, sheet, cells, *, bold=False, size=None, color=None):
+        sh = self.xw.sheets[sheet]
+        for rng in cells:
+            font = sh.range(rng).font
+            font.bold = bool(bold)
+            if size:
+                font.size = size
+            if color:
+                font.color = "#" + color
+
+    def set_row_heights(self, sheet, heights):
+        sh = self.xw.sheets[sheet]
+        for row, h in heights.items():
+            sh.range(f"{row}:{row}").row_height = h
+
+    def centre(self, sheet, ranges):
+        sh = self.xw.sheets[sheet]
+        for rng in ranges:
+            sh.range(rng).horizontal_alignment = "center"
+
+    def fill(self, sheet, rng, color, *, border=None):
+        r = self.xw.sheets[sheet].range(rng)
+        r.color = "#" + color
+        if border:
+            r.borders.set("all", line_style="continuous", weight="thin", color="#" + border)
+
+    def add_list_validation(self, sheet, rng, options, *, replace=True):
+        # Excel keeps one validation per cell: setting it replaces the last refresh's on these cells
+        self.xw.sheets[sheet].range(rng).data_validation.set_list([str(o) for o in options])
+
+    def add_formula_highlight(self, sheet, rng, formula, fill, *, match=()):
+        sh = self.xw.sheets[sheet]
+        for rule in list(sh.cells.conditional_formats):
+            f = (rule.formula or "").lstrip("=")
+            if f and (f == formula or bool(match) and all(m in f for m in match)):
+                rule.delete()
+        sh.range(rng).conditional_formats.add_custom("=" + formula, fill_color="#" + fill)
+
+    def add_color_scale(self, sheet, rng, *, low="FFFFFF", high="2E75B6"):
+        self.xw.sheets[sheet].range(rng).conditional_formats.add_color_scale(["#" + low, "#" + high])
+
+    def add_chart(self, sheet, chart):
+        if chart.kind != "bar":
+            return False
+        sh = self.xw.sheets[sheet]
+        at = sh.range(chart.anchor)
         cm = 72 / 2.54
-        chart = sh.charts.add(left=at.left, top=at.top, width=width_cm * cm, height=height_cm * cm)
-        chart.chart_type = "bar_clustered" if horizontal else "column_clustered"
-        chart.set_source_data(sh.range(f"{categories},{values}"))
-        c = chart.api[1]                                        # Excel's Chart object (Windows COM)
-        c.HasTitle = True
-        c.ChartTitle.Text = title
-        c.HasLegend = False
-        if horizontal and top_down:
-            c.Axes(1).ReversePlotOrder = True                  # xlCategory: the first row on top
-        c.Axes(2).TickLabels.NumberFormat = number_format     # xlValue
-        c.Axes(2).MinimumScale = 0                             # bars from zero
-        c.SeriesCollection(1).Format.Fill.ForeColor.RGB = int(color[4:6] + color[2:4] + color[0:2], 16)  # BGR
+        c = sh.charts.add(left=at.left, top=at.top, width=chart.width_cm * cm, height=chart.height_cm * cm)
+        c.chart_type = ("bar" if chart.horizontal else "column") + ("_stacked" if chart.stacked else "_clustered")
+        categories = chart.categories
+        if chart.series_in_first_row:   # the series names' row: the categories start one row lower
+            (cc, cr0), (cc1, cr1) = _range_ends(categories)
+            categories = f"{col_letter(cc)}{cr0 - 1}:{col_letter(cc1)}{cr1}"
+        c.set_source_data(sh.range(f"{categories},{chart.values}"))
+        c.title = chart.title
+        c.legend.visible = chart.legend is not None
+        if chart.legend is not None:
+            c.legend.position = chart.legend
+        if chart.horizontal and chart.top_down:
+            c.category_axis.reverse_order = True                 # the first row on top
+        if chart.number_format:
+            c.value_axis.number_format = chart.number_format
+        if chart.y_min is not None:
+            c.value_axis.minimum_scale = chart.y_min
+        series = list(c.series)
+        if chart.series_name and not chart.series_in_first_row and series:
+            series[0].name = chart.series_name
+        for s, color in zip(series, chart.colors):
+            s.fill_color = "#" + color
         return True
+
+    def add_picture(self, sheet, anchor, png, *, name, width_cm, height_cm):
+        sh = self.xw.sheets[sheet]
+        cm = 72 / 2.54
+        fd, path = tempfile.mkstemp(suffix=".png")      # xlwings places a picture from a file (or a figure)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(png)
+            sh.pictures.add(path, name=f"xlcrm_{name}", update=True, anchor=sh.range(anchor),
+                            width=width_cm * cm, height=height_cm * cm)
+        finally:
+            os.unlink(path)
+        return True
+
+    def page_setup(self, sheet, *, landscape=True, fit_width=True, title_rows=None, paper=None, print_area=None):
+        sh = self.xw.sheets[sheet]
+        ps = sh.api.PageSetup                                    # Excel's PageSetup (Windows COM)
+        if landscape:
+            ps.Orientation = 2                                   # xlLandscape
+        if paper == "A4":
+            ps.PaperSize = 9                                     # xlPaperA4
+        if fit_width:
+            ps.Zoom = False
+            ps.FitToPagesWide, ps.FitToPagesTall = 1, False
+        if title_rows:
+            ps.PrintTitleRows = f"${title_rows[0]}:${title_rows[1]}"
+        if print_area:
+            sh.page_setup.print_area = print_area
 
     def _define_table(self, loc: TableLoc, new: bool) -> None:
         s = self.xw.sheets[loc.sheet]

@@ -1,7 +1,7 @@
 """Jobs: one function per user action — read tables, call the core, write the tables the job owns.
 
 A job has the signature `job(book, settings, **options) -> JobResult`. It reads through the book, writes only
-its own columns and sheets, and calls `book.journal(...)`; it does not save. `run(tag, target)` opens the book
+its own columns and sheets, and calls `book.journal(...)`; it does not save. `run(tag or job, target)` opens the book
 (a path or a live xlwings Book), runs the job and saves — the ribbon, the CLI and the tests all go through it.
 `JOBS` maps a ribbon tag to the job's import path, so nothing imports every domain up front.
 """
@@ -30,7 +30,7 @@ JOBS: dict[str, str] = {
     "merge": "xlcrm.jobs.dedupe:merge_book",
     "undo_merge": "xlcrm.jobs.dedupe:undo_merge_book",
     "rfm": "xlcrm.jobs.rfm:refresh_rfm",
-    "lapse": "xlcrm.jobs.rfm:refresh_lapse",
+    "lapse": "xlcrm.jobs.lapse:refresh_lapse",
     "followup": "xlcrm.jobs.followup:followup",
     "record_contact": "xlcrm.jobs.followup:record_contact",
     "dashboard": "xlcrm.jobs.dashboard:dashboard",
@@ -48,13 +48,14 @@ def resolve(tag: str):
     return getattr(importlib.import_module(module), func)
 
 
-def run(tag: str, target, *, overrides: dict | None = None, progress=None, **options) -> JobResult:
-    """Open the book, run the job `tag` with the book's settings (plus overrides), save, return the result.
-    `progress(message_key, **kw)` is called at each step (reading, writing, saving; see messages `step_*`)."""
-    from ..book import open_book
-    job = resolve(tag)
+def run(job, target, *, overrides: dict | None = None, progress=None, **options) -> JobResult:
+    """Open the book, run `job` (a tag of `JOBS`, or a job function such as `followup.customer_card`) with the
+    book's settings (plus overrides), save, return the result. `progress(message_key, **kw)` is called at each
+    step (reading, writing, saving; see messages `step_*`)."""
+    from ..book import open_book   # the book layer loads pandas: `xlcrm rfm orders.csv` imports this package without
+    func = resolve(job) if isinstance(job, str) else job
     with open_book(target) as book:
         book.progress = progress
-        result = job(book, book.settings(overrides), **options)
+        result = func(book, book.settings(overrides), **options)
         book.save()
     return result

@@ -1,12 +1,9 @@
 """The dashboard job (ダッシュボード sheet) and the PNG report (`xlcrm report BOOK --out DIR`).
 
-The sheet is regenerated on every refresh through the book's report-sheet API (reset, write, format, bar
-charts): figures and the data blocks the charts read, then the charts. With the file engine they are native Excel
-charts (live data, render in Excel and LibreOffice): the funnel and channel bars through `book.add_bar_chart`; the
-line charts, the stacked status bars and the cohort colour scale, which that API does not cover, with openpyxl
-directly. With the live engine (Excel open) the same matplotlib figures as the PNG report are placed as pictures
-(xlwings `pictures.add(fig, update=True)`), since building charts over COM is version-sensitive and the pictures
-are what the report shows anyway.
+The sheet is a `Report` regenerated on every refresh: figures and the data blocks the charts read, native charts
+over them (line charts, F2 and status bars, the funnel and channel bars) and the cohort colour scale. An engine
+without native line charts (live Excel through xlwings) gets the same matplotlib figures as the PNG report placed
+as pictures instead, since those are what the report shows anyway.
 
 The funnel block (見込み → 初回購入 → F2 → 定期・リピート → 優良) shows `journey.build`'s figures, the same as the
 ジャーニー sheet, and points at the step that loses the most customers.
@@ -14,6 +11,7 @@ The funnel block (見込み → 初回購入 → F2 → 定期・リピート �
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +20,12 @@ import pandas as pd
 from .. import dashboard as db
 from .. import journey as jr
 from .. import messages, schema
+from ..book import open_book
 from ..book.base import col_letter
+from ..book.report import Chart, Picture, Report
 from ..schema import Column, Table
 from . import JobResult
-from .followup import read_table, scores, write_table
+from .common import read_table, scores, write_table
 from .orders import read_orders
 
 SHEET = "ダッシュボード"
@@ -86,8 +86,8 @@ def _funnel_blocks(d: dict, lang: str, tx: dict, formats: dict, refs: dict) -> l
     fu, worst = d["funnel"], d["funnel_drop"]
     rows = [[tx["funnel"]], list(tx["funnel_cols"])]
     for x in fu.itertuples():
-        rows.append([_step(x.step, lang), int(x.customers), _blank(float(x.conversion)), _blank(float(x.drop_off)),
-                     _blank(float(x.overall)), None, tx["funnel_mark"] if x.step == worst else None])
+        rows.append([_step(x.step, lang), int(x.customers), (float(x.conversion)), (float(x.drop_off)),
+                     (float(x.overall)), None, tx["funnel_mark"] if x.step == worst else None])
     blocks.append((f"A{r}", rows))
     first, n = r + 2, len(fu)
     refs["funnel"] = (first, n)
@@ -112,8 +112,8 @@ def _funnel_blocks(d: dict, lang: str, tx: dict, formats: dict, refs: dict) -> l
     ch = _channels(d)
     rows = [[tx["channels"]], list(tx["channel_cols"])]
     for name, x in ch.iterrows():
-        rows.append([_channel(name, lang), int(x["first_purchases"]), _blank(float(x["f2_rate"])),
-                     _blank(float(x["repeat_rate"]))])
+        rows.append([_channel(name, lang), int(x["first_purchases"]), (float(x["f2_rate"])),
+                     (float(x["repeat_rate"]))])
     if not len(ch):
         rows[1:] = [[messages.text("db_no_channels", lang)]]
     blocks.append((f"A{r}", rows))
@@ -154,12 +154,9 @@ def _drop_label(d: dict, lang: str) -> str:
     return f"{_step(steps[steps.index(worst) - 1], lang)} → {_step(worst, lang)}" if worst else "-"
 
 
-def _blank(v):
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-
-
-def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict]:
-    """The blocks to write (cell, rows), number formats per range, and the data ranges the charts read."""
+def layout(d: dict, lang: str) -> Report:
+    """The ダッシュボード sheet: KPIs, the forecast check, the funnel and channels, the data blocks and the charts
+    over them (or the report's figures as pictures, where the engine draws no line charts)."""
     tx = _texts(lang)
     blocks, formats, refs = [], {}, {}
     now = dt.datetime.now().replace(microsecond=0)
@@ -168,7 +165,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     kr = _kpi_rows(d, lang)
     r0, c0 = KPI_AT
     refs["titles"], refs["bold"], refs["notes"] = [f"A{r0}"], [], []
-    blocks.append((f"A{r0}", [list(tx["kpi"])] + [[label, _blank(v)] for label, v, _ in kr]))
+    blocks.append((f"A{r0}", [list(tx["kpi"])] + [[label, (v)] for label, v, _ in kr]))
     for i, (_, _, fmt) in enumerate(kr):
         if fmt:
             formats[f"B{r0 + 1 + i}"] = fmt
@@ -203,7 +200,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     f2 = d["f2"].tail(24)
     rows = [[tx["f2"]], list(tx["f2_cols"])]
     for m, x in f2.iterrows():
-        rows.append([m, int(x["first_buyers"]), int(x["converted"]), _blank(float(x["rate"])),
+        rows.append([m, int(x["first_buyers"]), int(x["converted"]), (float(x["rate"])),
                      tx["yes"] if x["complete"] else ""])
     blocks.append((f"F{r}", rows))
     refs["f2"] = (r + 1, 6, len(rows) - 2)
@@ -224,7 +221,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     co = d["cohorts"]
     rows = [[tx["cohort"]], [""] + [tx["cohort_size"]] + [f"+{k}" for k in co.columns[1:]]]
     for m, x in co.iterrows():
-        rows.append([m, int(x["size"])] + [_blank(float(v)) for v in x.iloc[1:]])
+        rows.append([m, int(x["size"])] + [(float(v)) for v in x.iloc[1:]])
     blocks.append((f"A{r2}", rows))
     if len(co):
         last_col = col_letter(2 + len(co.columns) - 1)
@@ -252,7 +249,9 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
         rows.append([tx["no_previous"]])
     blocks.append((f"{col_letter(len(hw.columns) + 3 if len(hw) else 6)}{r3}", rows))
     refs["titles"] += [cell for cell, _ in blocks[data:]]
-    return blocks + funnel, formats, refs
+    return Report(blocks + funnel, number_formats=formats, bold=refs["titles"] + refs["bold"], notes=refs["notes"],
+                  widths=WIDTHS, charts=_charts(d, refs, lang), color_scales=[refs["cohort"]] if "cohort" in refs else [],
+                  pictures=lambda: _pictures(d, lang))
 
 
 def dashboard(book, settings, *, as_of=None) -> JobResult:
@@ -260,17 +259,11 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     lang = settings.lang
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
-    blocks, formats, refs = layout(d, lang)
-    book.reset_sheet(SHEET)
-    for cell, rows in blocks:
-        book.write_range(SHEET, cell, rows)
+    charts = book.write_report(SHEET, layout(d, lang))
     if d["history"] is not None and len(d["history"]):
         write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.header_lang)
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
-    book.format_sheet(SHEET, number_formats=formats, bold=refs["titles"] + refs["bold"], title="A1",
-                      notes=refs["notes"], widths=WIDTHS)
-    charts = _decorate(book, d, refs, lang)
     k, fc = d["kpis"], d["forecast"]
     mape = fc["mape"].get(fc["model"], np.nan) if fc["model"] else np.nan
     counts = {"customers": k["customers"], "active": k["active"], "repeat_rate": k["repeat_rate"],
@@ -305,126 +298,76 @@ def compute(book, settings, as_of) -> dict:
 
 # --- charts ------------------------------------------------------------------------------------------------------
 
-def _decorate(book, d, refs, lang) -> int:
-    """The charts; returns how many were drawn. Live Excel: the report's figures as pictures. File engine: the
-    funnel and channel bars through the book's chart API, the rest (line charts, stacked bars, the cohort colour
-    scale, which the API does not offer) with openpyxl."""
-    if hasattr(book, "xw"):          # live engine
-        return _pictures(book.xw.sheets[SHEET], d, lang)
-    n = _native(book.wb[SHEET], refs, lang) if hasattr(book, "wb") else 0
+def _charts(d, refs, lang) -> list[Chart]:
+    """Native charts over the data blocks: revenue and forecast lines, F2 by month, status by segment (stacked),
+    segments over time (bars for a single snapshot), the funnel and the channels."""
     tx = _texts(lang)
+    out = []
+    size = {"width_cm": 17.0, "height_cm": 8.5}
+    auto = {"number_format": None, "y_min": None, "gridlines": True}     # the spreadsheet's own axis
+    r, c, rows = refs["revenue"]
+    if rows:
+        out.append(Chart("line", CHARTS["revenue"], tx["revenue"], values=_cells(r, c + 1, r + rows, c + 3),
+                         categories=_cells(r + 1, c, r + rows, c), series_in_first_row=True,
+                         colors=("2E75B6", "A5A5A5", "ED7D31"), dashes=(None, "dash", "sysDot"), legend="bottom",
+                         y_min=None, **size))
+    r, c, rows = refs["f2"]
+    if rows:
+        out.append(Chart("bar", CHARTS["f2"], tx["f2"], values=_cells(r, c + 3, r + rows, c + 3),
+                         categories=_cells(r + 1, c, r + rows, c), series_in_first_row=True, horizontal=False,
+                         number_format="0%", colors=("70AD47",), gridlines=True, gap_width=150, **size))
+    r, c, rows, cols = refs["status"]
+    if rows and cols:   # tall enough that every segment keeps its label
+        out.append(Chart("bar", CHARTS["status"], tx["status"], values=_cells(r, c + 1, r + rows, c + cols),
+                         categories=_cells(r + 1, c, r + rows, c), series_in_first_row=True, stacked=True,
+                         top_down=False, colors=("70AD47", "FFC000", "ED7D31", "A5A5A5", "5B9BD5"),
+                         legend="bottom", **auto, width_cm=17.0, height_cm=11.0))
+    r, c, rows, cols = refs["segments"]
+    if rows and cols:   # one snapshot: bars
+        out.append(Chart("line" if rows > 1 else "bar", CHARTS["segments"], tx["segments"],
+                         values=_cells(r, c + 1, r + rows, c + cols), categories=_cells(r + 1, c, r + rows, c),
+                         series_in_first_row=True, horizontal=False, colors=(), legend="right", gap_width=150,
+                         **auto, width_cm=17.0, height_cm=11.0))
     bars = {"width_cm": 15.0, "height_cm": 8.5}
     first, rows = refs["funnel"]
     if d["kpis"]["buyers"]:          # a funnel of prospects only is a single bar: the table says it
         last = first + rows - 1
-        n += book.add_bar_chart(SHEET, CHARTS["funnel"], title=tx["funnel_chart"], values=f"B{first}:B{last}",
-                                categories=f"A{first}:A{last}", series_name=tx["funnel_cols"][1], **bars)
+        out.append(Chart("bar", CHARTS["funnel"], tx["funnel_chart"], values=f"B{first}:B{last}",
+                         categories=f"A{first}:A{last}", series_name=tx["funnel_cols"][1], **bars))
     first, rows = refs["channels"]
     if rows:
         last = first + rows - 1
-        n += book.add_bar_chart(SHEET, CHARTS["channels"], title=tx["channels_chart"], values=f"C{first}:C{last}",
-                                categories=f"A{first}:A{last}", series_name=tx["channel_cols"][2],
-                                number_format="0%", color="70AD47", **bars)
-    return n
+        out.append(Chart("bar", CHARTS["channels"], tx["channels_chart"], values=f"C{first}:C{last}",
+                         categories=f"A{first}:A{last}", series_name=tx["channel_cols"][2], number_format="0%",
+                         colors=("70AD47",), **bars))
+    return out
 
 
-def _native(ws, refs, lang) -> int:
-    """Native line and stacked-bar charts over the data blocks and the cohort colour scale (the sheet is new)."""
-    from openpyxl.chart import BarChart, LineChart, Reference
-    from openpyxl.formatting.rule import ColorScaleRule
-    tx = _texts(lang)
-    if "cohort" in refs:
-        ws.conditional_formatting.add(refs["cohort"], ColorScaleRule(start_type="num", start_value=0,
-                                                                     start_color="FFFFFF", end_type="max",
-                                                                     end_color="2E75B6"))
-    n = 0
-    def size(ch, w=17.0, h=8.5):
-        ch.width, ch.height = w, h
-        return ch
-
-    r, c, rows = refs["revenue"]
-    if rows:
-        ch = size(LineChart())
-        ch.title = tx["revenue"]
-        data = Reference(ws, min_col=c + 1, max_col=c + 3, min_row=r, max_row=r + rows)
-        ch.add_data(data, titles_from_data=True)
-        ch.set_categories(Reference(ws, min_col=c, min_row=r + 1, max_row=r + rows))
-        ch.y_axis.numFmt = "#,##0"
-        ch.y_axis.majorGridlines = None
-        colors = ("2E75B6", "A5A5A5", "ED7D31")
-        for s, col in zip(ch.series, colors):
-            s.graphicalProperties.line.solidFill = col
-            s.smooth = False
-        ch.series[1].graphicalProperties.line.dashStyle = "dash"
-        ch.series[2].graphicalProperties.line.dashStyle = "sysDot"
-        ch.x_axis.delete = False
-        ch.y_axis.delete = False
-        ch.legend.position = "b"
-        ws.add_chart(ch, CHARTS["revenue"])
-        n += 1
-    r, c, rows = refs["f2"]
-    if rows:
-        ch = size(BarChart())
-        ch.title = tx["f2"]
-        ch.add_data(Reference(ws, min_col=c + 3, min_row=r, max_row=r + rows), titles_from_data=True)
-        ch.set_categories(Reference(ws, min_col=c, min_row=r + 1, max_row=r + rows))
-        ch.y_axis.numFmt = "0%"
-        ch.y_axis.scaling.min = 0
-        ch.legend = None
-        ch.x_axis.delete = False
-        ch.y_axis.delete = False
-        ch.series[0].graphicalProperties.solidFill = "70AD47"
-        ws.add_chart(ch, CHARTS["f2"])
-        n += 1
-    r, c, rows, cols = refs["status"]
-    if rows and cols:
-        ch = size(BarChart(), h=11.0)   # tall enough that every segment keeps its label
-        ch.type, ch.grouping, ch.overlap, ch.gapWidth = "bar", "stacked", 100, 40
-        ch.title = tx["status"]
-        ch.add_data(Reference(ws, min_col=c + 1, max_col=c + cols, min_row=r, max_row=r + rows),
-                    titles_from_data=True)
-        ch.set_categories(Reference(ws, min_col=c, min_row=r + 1, max_row=r + rows))
-        for s, col in zip(ch.series, ("70AD47", "FFC000", "ED7D31", "A5A5A5", "5B9BD5")):
-            s.graphicalProperties.solidFill = col
-        ch.x_axis.delete = False
-        ch.y_axis.delete = False
-        ch.legend.position = "b"
-        ws.add_chart(ch, CHARTS["status"])
-        n += 1
-    r, c, rows, cols = refs["segments"]
-    if rows and cols:
-        ch = size(LineChart(), h=11.0) if rows > 1 else size(BarChart(), h=11.0)  # one snapshot: bars
-        ch.title = tx["segments"]
-        ch.add_data(Reference(ws, min_col=c + 1, max_col=c + cols, min_row=r, max_row=r + rows),
-                    titles_from_data=True)
-        ch.set_categories(Reference(ws, min_col=c, min_row=r + 1, max_row=r + rows))
-        ch.x_axis.delete = False
-        ch.y_axis.delete = False
-        ch.legend.position = "r"
-        ws.add_chart(ch, CHARTS["segments"])
-        n += 1
-    return n
+def _cells(r0: int, c0: int, r1: int, c1: int) -> str:
+    return f"{col_letter(c0)}{r0}:{col_letter(c1)}{r1}"
 
 
-def _pictures(sheet, d, lang) -> int:
-    """Live Excel: the report's matplotlib figures as pictures (number formats are the book's format_sheet)."""
+def _pictures(d, lang) -> list[Picture]:
+    """The report's matplotlib figures as PNG pictures, 17 cm wide (the native charts' width) at their own
+    aspect ratio, each where its native chart would be."""
+    # matplotlib.pyplot takes seconds to import (python -X importtime: 7 s here, CPU shared): loaded only where
+    # pictures replace native charts, and for the PNG report
     import matplotlib.pyplot as plt
-    figs = figures(d, lang)
-    cm = 72 / 2.54
-    for name, fig in figs.items():
+    out = []
+    for name, fig in figures(d, lang).items():
         w, h = fig.get_size_inches()
-        width = 17 * cm   # the native charts' width; the figure's own aspect ratio decides the height
-        sheet.pictures.add(fig, name=f"xlcrm_{name}", update=True, anchor=sheet.range(PICTURES[name]),
-                           width=width, height=width * h / w)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
         plt.close(fig)      # the Python behind Excel lives on: every refresh's figures would stay in memory
-    return len(figs)
+        out.append(Picture(name, PICTURES[name], buf.getvalue(), 17.0, 17.0 * h / w))
+    return out
 
 
 # --- matplotlib figures (the PNG report and the live-Excel pictures) --------------------------------------------
 
 def _japanese_font() -> str | None:
     """A CJK font matplotlib can use (Noto Sans CJK from fonts-noto-cjk, or a common Japanese font)."""
-    from matplotlib import font_manager
+    from matplotlib import font_manager   # see _pictures
     wanted = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "Yu Gothic", "Meiryo",
               "Hiragino Sans", "TakaoGothic", "Noto Serif CJK JP")
     have = {f.name for f in font_manager.fontManager.ttflist}
@@ -481,7 +424,7 @@ def _funnel_figure(plt, fd: pd.DataFrame, tx: dict):
 
 def _channels_figure(plt, cd: pd.DataFrame, tx: dict):
     """F2 rate and repeat rate per channel, side by side, with their percentages."""
-    import matplotlib
+    import matplotlib   # see _pictures
     fig, ax = plt.subplots(figsize=(8, max(3.0, 0.55 * len(cd) + 1.5)), dpi=110)
     y = np.arange(len(cd))
     h = 0.38
@@ -504,9 +447,9 @@ def _channels_figure(plt, cd: pd.DataFrame, tx: dict):
 
 def figures(d: dict, lang: str = "ja") -> dict:
     """name -> matplotlib Figure. Without a Japanese font the labels fall back to English (no tofu boxes)."""
-    import matplotlib
+    import matplotlib   # see _pictures
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # see _pictures
     font = _japanese_font()
     if lang != "en" and font is None:
         lang = "en"
@@ -590,8 +533,7 @@ def figures(d: dict, lang: str = "ja") -> dict:
 def report(book_path, out_dir, *, as_of=None, overrides: dict | None = None) -> JobResult:
     """The dashboard's charts as PNG files in `out_dir` (read-only on the book: one open in Excel is read as
     last saved)."""
-    import matplotlib.pyplot as plt
-    from ..book import open_book
+    import matplotlib.pyplot as plt   # see _pictures
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with open_book(book_path, read_only=True) as book:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .. import dedupe, merge, schema
-from ..messages import BadFile, BadInput, Problem, text
+from ..csvio import read_csv
+from ..messages import BadFile, BadInput, Problem, XlcrmError, text
 from . import JobResult
 
 CANDIDATES = "重複候補"
@@ -299,7 +300,6 @@ def read_any(path: Path) -> pd.DataFrame:
         df = pd.read_excel(path, dtype=object, engine="calamine").fillna("")
         df.index = pd.RangeIndex(2, 2 + len(df))
         return df
-    from ..csvio import read_csv
     return read_csv(path)
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import demo as data   # xlcrm.demo: the made-up shop
 from .. import schema
 from ..book import open_book
+from ..build import build_workbook
 from ..messages import text
 from . import JOBS, run
 from .io import _text_headers
@@ -36,15 +38,13 @@ def set_setting(book, item: str, value) -> None:
 
 def run_demo(out, *, customers: int = 1000, seed: int = 0, as_of=None, lang: str = "ja"):
     """Build the demo workbook at `out` and run every job that exists; yields one line per step."""
-    from ..build import build_workbook
-    from ..demo import make_demo
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()
     build_workbook(out)
     yield f"{'ブックを作成' if lang == 'ja' else 'Built workbook'}: {out}"
-    frames = make_demo(customers=customers, seed=seed, as_of=as_of)
+    frames = data.make_demo(customers=customers, seed=seed, as_of=as_of)
     with open_book(out, backups=0) as book:
         for key in ("customers", "orders", "contacts"):
             t = schema.table(key)

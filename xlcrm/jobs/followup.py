@@ -9,12 +9,14 @@ import pandas as pd
 from .. import campaign as cp
 from .. import contacts as ct
 from .. import followup as fu
-from .. import lapse, messages, schema
+from .. import messages, schema
 from ..book.base import col_letter
 from ..messages import BadInput, Problem
-from . import JobResult
+from . import JobResult, steps
+from .common import read_editable, read_table, scores, write_table
 from .io import _text_headers, sheet_values
 from .orders import read_orders
+from .referrals import check as check_referrals
 from .surveys import scale_of
 
 FOLLOW_SHEET = fu.FOLLOW_TABLE.ja
@@ -33,52 +35,15 @@ def _lang(settings) -> str:
     return settings.lang
 
 
-# --- shared with the dashboard job ------------------------------------------------------------------------------
-
-def scores(settings, orders: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(RFM scored, lapse) for `as_of`, with the 設定 interpreted exactly as the rfm / lapse jobs do."""
-    from .rfm import lapse_options, rfm_options
-    from .rfm import scores as rfm_scores
-    scored = rfm_scores(orders, as_of, rfm_options(settings))
-    opts = lapse_options(settings)
-    lap = lapse.assess(orders, as_of, method=opts.pop("method"), **opts)
-    return scored, lap
-
-
-def read_table(book, t: schema.Table) -> pd.DataFrame | None:
-    """A generated table of this domain (its own Table spec), conformed; None if the sheet does not exist."""
-    raw = book.read_raw(t.ja)
-    if raw is None:
-        return None
-    return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
-
-
-def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None, header_lang: str = "ja"):
-    """Write a table of this domain under the headers the sheet already uses (from `df.attrs`), or, for a new
-    sheet, Japanese headers (English keys when 見出しの言語 = en)."""
-    headers = dict(df.attrs.get("headers", {}))
-    if not headers and header_lang == "en" and not book.has_table(t.ja):
-        headers = {c.key: c.key for c in t.columns}
-    body = sheet_values(df, t, headers)
-    return book.write_table(t.ja, body, key=headers.get(key, t.header(key)) if key else None,
-                            text_columns=_text_headers(t, body.columns))
-
-
-_STATUS_LIST = '"' + ",".join(fu.STATUSES) + '"'
-
-
 def decorate_list(book, loc, headers: dict) -> None:
-    """File engine: a 状態 drop-down (未着手/対応中/完了/不要) and overdue open rows tinted red.
+    """A 状態 drop-down (未着手/対応中/完了/不要), overdue open rows tinted red, room for the result memo, and
+    printing landscape on A4 with the header row on every page — as far as the engine can.
 
-    Both are replaced, not added, on every refresh (found by their formula), so they never pile up. The live
-    engine leaves the sheet's own validation alone (Excel keeps it as staff set it).
+    The drop-down and the tint are replaced, not added, on every refresh, so they never pile up.
     """
-    if not hasattr(book, "wb") or hasattr(book, "xw") or loc is None or loc.rows == 0:
+    if loc is None or loc.rows == 0:
         return
-    from openpyxl.formatting.rule import FormulaRule
-    from openpyxl.styles import PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
-    ws = book.wb[loc.sheet]
+    caps = book.capabilities()
     names = [str(h) for h in loc.headers]
     status_h, due_h = headers.get("status", "状態"), headers.get("due", "期限")
     if status_h not in names or due_h not in names:
@@ -86,43 +51,18 @@ def decorate_list(book, loc, headers: dict) -> None:
     sc = col_letter(loc.first_col + names.index(status_h))
     dc = col_letter(loc.first_col + names.index(due_h))
     first, last = loc.header_row + 1, loc.header_row + loc.rows
-    ws.data_validations.dataValidation = [v for v in ws.data_validations.dataValidation
-                                          if v.formula1 != _STATUS_LIST]
-    dv = DataValidation(type="list", formula1=_STATUS_LIST, allow_blank=True)
-    dv.add(f"{sc}{first}:{sc}{last}")
-    ws.add_data_validation(dv)
-    # printed on Monday morning: landscape, one page wide, header row on every page
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.print_title_rows = f"{loc.header_row}:{loc.header_row}"
+    if "validations" in caps:
+        book.add_list_validation(loc.sheet, f"{sc}{first}:{sc}{last}", fu.STATUSES)
+    if "page_setup" in caps:     # printed on Monday morning
+        book.page_setup(loc.sheet, landscape=True, fit_width=True, paper="A4", title_rows=(loc.header_row,) * 2)
     memo_h = headers.get("memo", "結果メモ")
-    if memo_h in names:   # room to type the result (a new table is sized to its empty contents)
-        dim = ws.column_dimensions[col_letter(loc.first_col + names.index(memo_h))]
-        dim.width = max(dim.width or 0, 30)
-    overdue = f'AND(OR(${sc}{first}="未着手",${sc}{first}="対応中"),${dc}{first}<>"",${dc}{first}<TODAY())'
-    cf = ws.conditional_formatting
-    for rng in list(cf._cf_rules):
-        cf._cf_rules[rng] = [r for r in cf._cf_rules[rng] if not (r.formula and "TODAY()" in r.formula[0]
-                                                                  and f"${sc}" in r.formula[0])]
-        if not cf._cf_rules[rng]:
-            del cf._cf_rules[rng]
-    end = col_letter(loc.first_col + len(names) - 1)
-    cf.add(f"{col_letter(loc.first_col)}{first}:{end}{last}",
-           FormulaRule(formula=[overdue], fill=PatternFill("solid", start_color="FCE4E4", end_color="FCE4E4")))
-
-
-def read_editable(book, t: schema.Table, defaults, parse) -> tuple[dict, bool]:
-    """An editable sheet staff tune (ルール, ステップ), parsed by `parse`; a book without one gets the default rows
-    `defaults()` written as its sheet (returns created=True)."""
-    raw = read_table(book, t)
-    if raw is None:
-        df = defaults()
-        df["enabled"] = df["enabled"].map(lambda v: "○" if v else "×")
-        book.write_table(t.ja, schema.to_sheet(df, t))
-        return parse(None), True
-    return parse(raw, sheet=raw.attrs.get("sheet", t.ja)), False
+    if memo_h in names and "widths" in caps:   # room to type the result (a new table is sized to its contents)
+        book.set_widths(loc.sheet, {col_letter(loc.first_col + names.index(memo_h)): 30}, at_least=True)
+    if "conditional_formats" in caps:
+        overdue = f'AND(OR(${sc}{first}="未着手",${sc}{first}="対応中"),${dc}{first}<>"",${dc}{first}<TODAY())'
+        end = col_letter(loc.first_col + len(names) - 1)
+        book.add_formula_highlight(loc.sheet, f"{col_letter(loc.first_col)}{first}:{end}{last}", overdue, "FCE4E4",
+                                   match=('"未着手"', "TODAY()"))
 
 
 def read_rules(book) -> tuple[dict, bool]:
@@ -179,16 +119,6 @@ def running_controls(members: pd.DataFrame | None, campaigns: pd.DataFrame | Non
     return set(m["customer_id"])
 
 
-def run_job(job, target, *, overrides: dict | None = None, **options) -> JobResult:
-    """`jobs.run` for the jobs of this domain that have no ribbon button (customer_card, campaign_report):
-    open the book, run, save."""
-    from ..book import open_book
-    with open_book(target) as book:
-        result = job(book, book.settings(overrides), **options)
-        book.save()
-    return result
-
-
 # --- jobs ------------------------------------------------------------------------------------------------------
 
 def followup(book, settings, *, as_of=None, now=None, campaign: str | None = None, rules=None) -> JobResult:
@@ -202,8 +132,7 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     rule_set, created = read_rules(book)
     added = [] if created else add_missing_rules(book)
     if "referral" in rule_set and rule_set["referral"].enabled:   # its rows name referrers: 紹介者ID must be sound
-        from .referrals import check
-        check(book, customers)
+        check_referrals(book, customers)
     existing = read_table(book, fu.FOLLOW_TABLE)
     campaigns = read_table(book, cp.CAMPAIGNS_TABLE)
     members = read_table(book, cp.MEMBERS_TABLE)
@@ -227,10 +156,9 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     counts = {"skipped_optout": sum(gen.attrs.get("skipped_optout", {}).values())}
     notes = None
     if not campaign:   # step chains run on the everyday list; a campaign generates only its rules
-        from .steps import control_pct, options, read_steps, step_rows
-        chains, _ = read_steps(book)
-        srows, cover, notes = step_rows(chains, customers, orders, existing, as_of, now, held_out=held_out,
-                                        control_pct=control_pct(settings), lang=lang, **options(settings))
+        chains, _ = steps.read_steps(book)
+        srows, cover, notes = steps.step_rows(chains, customers, orders, existing, as_of, now, held_out=held_out,
+                                        control_pct=steps.control_pct(settings), lang=lang, **steps.options(settings))
         # a chain replaces the rules it overlaps (お礼, F2 / prospect) for the customers it covers
         drop = [rid in cover and cid in cover[rid] for rid, cid in zip(gen["rule"], gen["customer_id"])]
         gen = pd.concat([gen[~pd.Series(drop, index=gen.index, dtype=bool)].assign(coupon=""), srows],
@@ -408,20 +336,13 @@ CARD_WIDTHS = {"A": 17, "B": 26, "C": 40, "D": 18, "E": 30, "F": 10, "G": 10, "H
 
 
 def _style_card(book, n_timeline: int) -> None:
-    """Widths that fit both the card and the timeline below it, bold headings, amounts, landscape print; with the
-    file engine also the form's input cells tinted."""
+    """Widths that fit both the card and the timeline below it, bold headings, amounts, landscape print, and the
+    form's input cells tinted."""
     heads = ["A1", "B1", "D1", "E1", f"A{TIMELINE_ROW}"] + [f"{col_letter(c)}{TIMELINE_ROW + 1}" for c in range(1, 9)]
     amounts = {f"D{TIMELINE_ROW + 2}:D{TIMELINE_ROW + 1 + n_timeline}": "#,##0"} if n_timeline else {}
     book.format_sheet(CARD_SHEET, number_formats=amounts, bold=heads, title=None, widths=CARD_WIDTHS)
-    if not hasattr(book, "wb") or hasattr(book, "xw"):
-        return
-    from openpyxl.styles import Border, PatternFill, Side
-    ws = book.wb[CARD_SHEET]
-    thin = Side(style="thin", color="BFBFBF")
-    for r in FORM.values():
-        cell = ws.cell(r, 5)
-        cell.fill = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
-        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+    if "fills" in book.capabilities():
+        book.fill(CARD_SHEET, f"E{min(FORM.values())}:E{max(FORM.values())}", "FFF2CC", border="BFBFBF")
 
 
 def record_contact(book, settings, *, customer: str | None = None, type: str | None = None,

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import messages, schema
 from ..book import open_book
+from ..csvio import ENCODINGS, closest_table, guess_table, read_csv, write_csv
 from ..messages import BadFile, BadInput, Problem
 from . import JobResult
 
@@ -33,7 +34,6 @@ def import_csvs(book_path, csv_paths, *, update: bool = False) -> JobResult:
     Rows whose ID is already in the book are skipped (or overwritten with `update`); staff columns are kept.
     Nothing is written if any CSV has a problem.
     """
-    from ..csvio import closest_table, guess_table, read_csv
     incoming: dict[str, pd.DataFrame] = {}
     for p in map(Path, csv_paths):
         if not p.is_file():
@@ -118,7 +118,6 @@ def export_table(book_path, table: str, out, *, encoding: str = "utf-8-sig", str
     summary; `strict` refuses them instead. Formula-like cells are neutralised. A book open in Excel is read as
     last saved.
     """
-    from ..csvio import ENCODINGS, write_csv
     label = ENCODINGS.get(encoding.lower(), (None, encoding))[1]
     kept: list = []
     skipped = None

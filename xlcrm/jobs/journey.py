@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from .. import journey as jr
 from .. import messages
 from ..book.base import col_letter
+from ..book.report import Chart, Report
 from . import JobResult
 from .orders import read_orders
 from .rfm import rfm_options, scores
@@ -28,16 +28,12 @@ def _t(key: str, lang: str) -> str:
     return messages.text("jr_" + key, lang)
 
 
-def _blank(v):
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-
-
 def _label(channel: str, lang: str) -> str:
     return _t("no_channel", lang) if channel == jr.NO_CHANNEL else channel
 
 
-def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict]:
-    """The blocks to write (cell, rows), number formats per range, and where the titles and funnel are."""
+def layout(d: dict, lang: str) -> Report:
+    """The ジャーニー sheet: funnel (with its bar chart beside it), channels, funnel by channel and by month."""
     blocks, formats, refs = [], {}, {"titles": []}
     now = dt.datetime.now().replace(microsecond=0)
     as_of_label = messages.text("db_as_of", lang)
@@ -50,8 +46,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     fu = d["funnel"]
     rows = [[_t("funnel", lang)], _t("funnel_cols", lang).split("|")]
     for x in fu.itertuples():
-        rows.append([_t("step_" + x.step, lang), int(x.customers), _blank(float(x.conversion)),
-                     _blank(float(x.drop_off)), _blank(float(x.overall))])
+        rows.append([_t("step_" + x.step, lang), int(x.customers), float(x.conversion),
+                     float(x.drop_off), float(x.overall)])
     blocks.append((f"A{r}", rows))
     refs["titles"].append(f"A{r}")
     refs["funnel"] = (r + 2, len(fu))
@@ -65,8 +61,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
     rows = [[_t("channels", lang)], _t("channel_cols", lang).split("|")]
     for name, x in ch.iterrows():
         rows.append([_label(name, lang), int(x["orders"]), float(x["revenue"]), int(x["buyers"]),
-                     int(x["first_purchases"]), int(x["f2"]), _blank(float(x["f2_rate"])), int(x["repeaters"]),
-                     _blank(float(x["repeat_rate"]))])
+                     int(x["first_purchases"]), int(x["f2"]), float(x["f2_rate"]), int(x["repeaters"]),
+                     float(x["repeat_rate"])])
     if not len(ch):
         rows.append([_t("none", lang)])
     blocks.append((f"A{r}", rows))
@@ -89,7 +85,7 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
         for name, x in by.iterrows():
             rows.append([_label(name, lang) if head == "channel" else name]
                         + [int(x[s]) for s in jr.STEPS[1:]]
-                        + [_blank(float(x[f"{s}_rate"])) for s in jr.STEPS[2:]]
+                        + [float(x[f"{s}_rate"]) for s in jr.STEPS[2:]]
                         + ([] if head == "channel" else [yes if x["complete"] else ""]))
         if not len(by):
             rows.append([_t("none", lang)])
@@ -100,7 +96,12 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict, dict
             if head == "month":
                 refs["centre"] = [f"I{r + 1}:I{r + 1 + len(by)}"]
         r += len(rows) + 2
-    return blocks, formats, refs
+    first, n = refs["funnel"]
+    charts = [Chart("bar", CHART_AT, _t("funnel", lang), values=f"B{first}:B{first + n - 1}",
+                    categories=f"A{first}:A{first + n - 1}")] if n else []
+    return Report(blocks, number_formats=formats, bold=refs["titles"], notes=["A2", "A3"],
+                  centre=refs.get("centre", []), widths={"A": 22, **{col_letter(i): 13 for i in range(2, 10)}},
+                  charts=charts)
 
 
 def compute(book, settings, as_of) -> dict:
@@ -121,17 +122,13 @@ def journey(book, settings, *, as_of=None) -> JobResult:
     lang = settings.lang
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
-    blocks, formats, refs = layout(d, lang)
-    book.reset_sheet(SHEET)
-    for cell, rows in blocks:
-        book.write_range(SHEET, cell, rows)
+    charts = book.write_report(SHEET, layout(d, lang))
     hl = settings.header_lang
     v = d["visits"]
     book.update_columns("customers", pd.DataFrame({
         "customer_id": v["customer_id"],
         _t("visit_count", hl): v["visit_count"].to_numpy(),
         _t("last_visit", hl): v["last_visit"].to_numpy()}), key="customer_id")
-    charts = _decorate(book, formats, refs, lang)
     fu = d["funnel"].set_index("step")
     worst = jr.biggest_drop(d["funnel"])
     counts = {s: int(fu.loc[s, "customers"]) for s in jr.STEPS}
@@ -143,14 +140,3 @@ def journey(book, settings, *, as_of=None) -> JobResult:
     book.journal("journey", ja, en)
     return JobResult(ja, en, {**counts, **d["dates"].counts()})
 
-
-def _decorate(book, formats, refs, lang) -> int:
-    """Number formats, bold titles, widths and the funnel bar chart beside the funnel block."""
-    book.format_sheet(SHEET, number_formats=formats, bold=refs["titles"], title="A1", notes=["A2", "A3"],
-                      centre=refs.get("centre", []),
-                      widths={"A": 22, **{col_letter(i): 13 for i in range(2, 10)}})
-    first, n = refs["funnel"]
-    if not n:
-        return 0
-    return int(book.add_bar_chart(SHEET, CHART_AT, title=_t("funnel", lang), values=f"B{first}:B{first + n - 1}",
-                                  categories=f"A{first}:A{first + n - 1}"))

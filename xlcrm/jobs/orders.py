@@ -93,7 +93,7 @@ def check_days(days: np.ndarray, as_of, where: Callable[[int], str], *, today=No
 
 def cell_namer(orders) -> Callable[[int], str]:
     """`where` for a conformed orders frame: 注文!C1234 (its sheet, the 注文日 column's letter, the row)."""
-    from ..schema import ORDERS
+    from ..schema import ORDERS   # pandas: see the import at the top
     sheet = orders.attrs.get("sheet", ORDERS.ja)
     header = orders.attrs.get("headers", {}).get("order_date", ORDERS.header("order_date"))
     letter = orders.attrs.get("letters", {}).get(header, "")
@@ -121,7 +121,7 @@ def read_orders(book, as_of=None, *, today=None, required: bool = True) -> Order
     """顧客 and 注文, conformed; BadInput when an order names a customer not on 顧客 (the cells of the first few,
     and the total). With `as_of`, `dates` tells about orders dated after it or after today. Without `required`,
     a book with no 注文 sheet gives orders None."""
-    from .. import schema
+    from .. import schema   # pandas: see the import at the top
     customers = book.read("customers")
     orders = book.read("orders", required=required)
     if orders is not None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from .. import messages, schema
 from .. import pipeline as pl
+from ..book.report import Chart, Report
 from ..messages import BadInput
 from . import JobResult
+from .common import plain
 from .orders import read_orders
 
 SHEET = "商談"
@@ -26,10 +27,6 @@ def _t(key: str, lang: str, **kw) -> str:
     return messages.text("pl_" + key, lang, **kw)
 
 
-def _blank(v):
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-
-
 def _stage(s: str, lang: str) -> str:
     return _t("stage_" + s, lang) if s in schema.SFA_STAGES else s
 
@@ -38,11 +35,10 @@ def _owner(o: str, lang: str) -> str:
     return _t("total", lang) if o == "*" else _t("nobody", lang) if o == "" else o
 
 
-def layout(d: dict, names: pd.Series, lang: str) -> dict:
-    """What the 商談 sheet shows: blocks [(cell, rows)], number formats, bold cells, notes, widths, the chart."""
-    out = {"blocks": [], "formats": {}, "bold": [], "centre": [], "notes": ["A2", "A3"], "chart": None,
-           "widths": {"A": 16, "B": 16, **{c: 13 for c in "CDEFGHJ"}, "I": 19}}
-    blocks, formats = out["blocks"], out["formats"]
+def layout(d: dict, names: pd.Series, lang: str) -> Report:
+    """The 商談 sheet: pipeline by 担当者, stage conversion with its bar chart, stalled deals."""
+    out = Report([], notes=["A2", "A3"], widths={"A": 16, "B": 16, **{c: 13 for c in "CDEFGHJ"}, "I": 19})
+    blocks, formats = out.blocks, out.number_formats
     now = dt.datetime.now().replace(microsecond=0)
     blocks.append(("A1", [[_t("title", lang), None, None, f"{messages.text('db_as_of', lang)}: {d['as_of']:%Y-%m-%d}",
                            None, None, f"{messages.text('db_updated', lang)}: {now:%Y-%m-%d %H:%M}"]]))
@@ -53,11 +49,11 @@ def layout(d: dict, names: pd.Series, lang: str) -> dict:
     rows = [[_t("by_staff", lang, days=d["period_days"])], _t("staff_cols", lang).split("|")]
     for owner, x in bs.iterrows():
         rows.append([_owner(owner, lang), *(int(x[s]) for s in pl.OPEN_STAGES), int(x["open"]), int(x["won"]),
-                     int(x["lost"]), _blank(float(x["win_rate"])), _blank(float(x["avg_days_to_win"])),
+                     int(x["lost"]), float(x["win_rate"]), float(x["avg_days_to_win"]),
                      int(x["stalled"])])
     blocks.append((f"A{r}", rows))
-    out["bold"] += [f"A{r}", f"A{r + len(rows) - 1}"]          # the block title and the total row
-    out["centre"].append(f"B{r + 1}:J{r + 1}")
+    out.bold += [f"A{r}", f"A{r + len(rows) - 1}"]          # the block title and the total row
+    out.centre.append(f"B{r + 1}:J{r + 1}")
     end = r + len(rows) - 1
     formats[f"H{r + 2}:H{end}"] = "0.0%"
     formats[f"I{r + 2}:I{end}"] = "0.0"
@@ -67,15 +63,15 @@ def layout(d: dict, names: pd.Series, lang: str) -> dict:
     rows = [[_t("funnel", lang, days=d["period_days"])], _t("funnel_cols", lang).split("|")]
     for x in fu.itertuples():
         moved = None if pd.isna(x.moved_on) else int(x.moved_on)
-        rows.append([_stage(x.stage, lang), int(x.reached), moved, _blank(float(x.conversion)),
+        rows.append([_stage(x.stage, lang), int(x.reached), moved, float(x.conversion),
                      int(x.lost), int(x.open_now)])
     blocks.append((f"A{r}", rows))
-    out["bold"].append(f"A{r}")
-    out["centre"].append(f"B{r + 1}:F{r + 1}")
+    out.bold.append(f"A{r}")
+    out.centre.append(f"B{r + 1}:F{r + 1}")
     formats[f"D{r + 2}:D{r + 1 + len(fu)}"] = "0.0%"
     if fu["reached"].sum():
-        out["chart"] = {"anchor": f"H{r}", "title": _t("chart", lang), "values": f"B{r + 2}:B{r + 1 + len(fu)}",
-                        "categories": f"A{r + 2}:A{r + 1 + len(fu)}", "series_name": rows[1][1]}
+        out.charts.append(Chart("bar", f"H{r}", _t("chart", lang), values=f"B{r + 2}:B{r + 1 + len(fu)}",
+                                categories=f"A{r + 2}:A{r + 1 + len(fu)}", series_name=rows[1][1]))
         r = max(r + len(rows), r + CHART_ROWS) + 1
     else:
         r += len(rows) + 2
@@ -88,11 +84,11 @@ def layout(d: dict, names: pd.Series, lang: str) -> dict:
     if not len(st):
         rows.append([_t("none_deals" if not len(d["deals"]) else "none_stalled", lang)])
     blocks.append((f"A{r}", rows))
-    out["bold"].append(f"A{r}")
-    out["centre"].append(f"B{r + 1}:F{r + 1}")
+    out.bold.append(f"A{r}")
+    out.centre.append(f"B{r + 1}:F{r + 1}")
     if len(st):
         formats[f"D{r + 2}:D{r + 1 + len(st)}"] = "yyyy/mm/dd"
-        out["centre"] += [f"C{r + 2}:C{r + 1 + len(st)}", f"F{r + 2}:F{r + 1 + len(st)}"]   # short labels
+        out.centre += [f"C{r + 2}:C{r + 1 + len(st)}", f"F{r + 2}:F{r + 1 + len(st)}"]   # short labels
     return out
 
 
@@ -129,13 +125,7 @@ def pipeline(book, settings, *, as_of=None, staff: str | None = None) -> JobResu
             raise BadInput([], key="pl_unknown_staff", staff=staff, known=" / ".join(known) or "-")
         view = pl.build(customers, orders, contacts, as_of, staff=staff, **options(settings))
     names = customers.drop_duplicates("customer_id").set_index("customer_id")["name"]
-    lay = layout(d, names, lang)
-    book.reset_sheet(SHEET)
-    for cell, rows in lay["blocks"]:
-        book.write_range(SHEET, cell, rows)
-    book.format_sheet(SHEET, number_formats=lay["formats"], bold=lay["bold"], title="A1", notes=lay["notes"],
-                      centre=lay["centre"], widths=lay["widths"])
-    charts = int(bool(lay["chart"]) and book.add_bar_chart(SHEET, horizontal=True, **lay["chart"]))
+    charts = book.write_report(SHEET, layout(d, names, lang))
     hl = settings.header_lang
     cur = d["current"]
     book.update_columns("customers", pd.DataFrame({
@@ -145,7 +135,7 @@ def pipeline(book, settings, *, as_of=None, staff: str | None = None) -> JobResu
     total = d["by_staff"].loc["*"]
     rate = "-" if pd.isna(total["win_rate"]) else f"{total['win_rate']:.0%}"
     counts = {k: int(total[k]) for k in ("open", "won", "lost", "stalled")}
-    counts.update(win_rate=_blank(float(total["win_rate"])), customers=len(cur), charts=charts,
+    counts.update(win_rate=plain(float(total["win_rate"])), customers=len(cur), charts=charts,
                   view=_view(view, names))
     msg = {g: messages.text("pl_done", g, rate=rate, period=d["period_days"], **{k: counts[k] for k in
                                                                               ("open", "won", "lost", "stalled")})
@@ -161,9 +151,9 @@ def _view(d: dict, names: pd.Series) -> dict:
     st = d["stalled"]
     return {
         "as_of": f"{d['as_of']:%Y-%m-%d}", "period_days": d["period_days"], "stall_days": d["stall_days"],
-        "by_staff": [{k: _blank(v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        "by_staff": [{k: plain(v) for k, v in r.items()}
                      for r in bs.to_dict("records")],
-        "funnel": [{k: _blank(v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        "funnel": [{k: plain(v) for k, v in r.items()}
                    for r in d["funnel"].to_dict("records")],
         "stalled": [{"customer_id": x.customer_id, "name": names.get(x.customer_id, ""), "stage": x.stage,
                      "since": f"{x.since:%Y-%m-%d}", "days": int(x.days), "owner": x.owner}

@@ -15,9 +15,10 @@ import pandas as pd
 from .. import followup as fu
 from .. import merge, messages
 from .. import referrals as rf
+from ..book.report import Chart, Report
 from . import JobResult
+from .common import plain, read_table
 from .orders import read_orders
-from .followup import read_table
 
 SHEET = "紹介"
 COMPARE_AT = 5
@@ -33,10 +34,6 @@ FORMATS = {"buy_rate": "0.0%", "f2_rate": "0.0%", "repeat_rate": "0.0%", "revenu
 
 def _t(key: str, lang: str, **kw) -> str:
     return messages.text("rf_" + key, lang, **kw)
-
-
-def _blank(v):
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
 
 
 def _pct(v) -> str:
@@ -66,8 +63,9 @@ def reward_status(book) -> tuple[dict[str, str], float]:
     return dict(zip(lst["follow_id"], lst["status"].replace("", "未着手"))), window
 
 
-def layout(d: dict, status: dict[str, str], lang: str, window: float = 90) -> tuple[list, dict, dict]:
-    """The blocks to write (cell, rows), number formats per range, and where the titles and the chart data are.
+def layout(d: dict, status: dict[str, str], lang: str, window: float = 90) -> Report:
+    """The 紹介 sheet: referred vs not (with a bar chart of the top referrers beside it), the referrer ranking,
+    and every referral with the state of its reward.
 
     A referral's reward state: the 状態 of its フォローリスト row; 未購入 before the first purchase; 対象期間外 when
     the first purchase is older than the rule's window and no row was ever made (before the rule was used)."""
@@ -81,7 +79,7 @@ def layout(d: dict, status: dict[str, str], lang: str, window: float = 90) -> tu
     cmp = d["compare"]
     rows = [[_t("compare", lang)], _t("compare_cols", lang).split("|")]
     for i, k in enumerate(ROWS):
-        rows.append([_t("k_" + k, lang), _blank(float(cmp.loc["referred", k])), _blank(float(cmp.loc["other", k]))])
+        rows.append([_t("k_" + k, lang), float(cmp.loc["referred", k]), float(cmp.loc["other", k])])
         if k in FORMATS:
             formats[f"B{r + 2 + i}:C{r + 2 + i}"] = FORMATS[k]
         else:
@@ -130,7 +128,14 @@ def layout(d: dict, status: dict[str, str], lang: str, window: float = 90) -> tu
         formats[f"E{r + 2}:E{r + 1 + len(lst)}"] = "yyyy-mm-dd"
         formats[f"G{r + 2}:G{r + 1 + len(lst)}"] = "¥#,##0"
         refs["centre"] += [f"F{r + 2}:F{r + 1 + len(lst)}", f"H{r + 2}:H{r + 1 + len(lst)}"]
-    return blocks, formats, refs
+    charts = []
+    if refs["chart"]:
+        first, k = refs["chart"]
+        charts.append(Chart("bar", CHART_AT, _t("chart", lang, n=k), values=f"C{first}:C{first + k - 1}",
+                            categories=f"B{first}:B{first + k - 1}"))
+    return Report(blocks, number_formats=formats, bold=refs["titles"], notes=["A2", "A3", *refs["notes"]],
+                  centre=refs["centre"], widths={"A": 24, **{c: 16 for c in "BCD"}, **{c: 13 for c in "EFGH"}},
+                  charts=charts)
 
 
 def compute(book, settings, as_of) -> dict:
@@ -147,33 +152,20 @@ def referrals(book, settings, *, as_of=None) -> JobResult:
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
     status, window = reward_status(book)
-    blocks, formats, refs = layout(d, status, lang, window)
-    book.reset_sheet(SHEET)
-    for cell, rows in blocks:
-        book.write_range(SHEET, cell, rows)
+    charts = book.write_report(SHEET, layout(d, status, lang, window))
     n = d["referred_count"]
     hl = settings.header_lang
     book.update_columns("customers", pd.DataFrame({"customer_id": n["customer_id"],
                                                    _t("count", hl): n["referred"].to_numpy()}), key="customer_id")
-    book.format_sheet(SHEET, number_formats=formats, bold=refs["titles"], title="A1", notes=["A2", "A3",
-                                                                                             *refs["notes"]],
-                      centre=refs["centre"], widths={"A": 24, "B": 16, "C": 16, "D": 16, "E": 13, "F": 13, "G": 13,
-                                                     "H": 13})
-    charts = 0
-    if refs["chart"]:
-        first, k = refs["chart"]
-        charts = int(book.add_bar_chart(SHEET, CHART_AT, title=_t("chart", lang, n=k),
-                                        values=f"C{first}:C{first + k - 1}", categories=f"B{first}:B{first + k - 1}",
-                                        height_cm=7.5))
     cmp = d["compare"]
     lst = d["referrals"]
     rewards = pd.Series([status.get(f"referral:{a}:{b}", "") for a, b in zip(lst["referrer_id"], lst["customer_id"])],
                         dtype=object)
     counts = {"links": len(lst), "referrers": len(d["referrers"]), "bought": int(lst["first_order"].notna().sum()),
-              "f2_referred": _blank(float(cmp.loc["referred", "f2_rate"])),
-              "f2_other": _blank(float(cmp.loc["other", "f2_rate"])),
-              "f2_diff": [_blank(x) for x in d["f2_diff"]],
-              "compare": {g: {k: int(cmp.loc[g, k]) if k in COUNTS else _blank(float(cmp.loc[g, k]))
+              "f2_referred": plain(float(cmp.loc["referred", "f2_rate"])),
+              "f2_other": plain(float(cmp.loc["other", "f2_rate"])),
+              "f2_diff": [plain(x) for x in d["f2_diff"]],
+              "compare": {g: {k: int(cmp.loc[g, k]) if k in COUNTS else plain(float(cmp.loc[g, k]))
                               for k in cmp.columns} for g in cmp.index},
               "top_referrers": [{"customer_id": x.customer_id, "referred": int(x.referred), "bought": int(x.bought),
                                  "revenue": float(x.revenue)} for x in d["referrers"].head(TOP).itertuples()],

@@ -1,10 +1,9 @@
-"""Jobs and commands for RFM scores and lapse status.
+"""The RFM job and command.
 
 * `refresh_rfm(book, settings)` — ribbon tag "rfm": scores every customer from 注文 and writes the RFM columns
   of 顧客 (the columns in `RFM_COLUMNS`; staff's own columns are not touched).
-* `refresh_lapse(book, settings)` — ribbon tag "lapse": writes the lapse columns of 顧客 (`LAPSE_COLUMNS`).
-* `rfm_file(input, out, as_of)` / `lapse_file(...)` — the `xlcrm rfm` / `xlcrm lapse` commands: INPUT is a workbook
-  or an orders CSV with Japanese or English headers.
+* `rfm_file(input, out, as_of)` — the `xlcrm rfm` command: INPUT is a workbook or an orders CSV with Japanese or
+  English headers. Its readers and writers serve the lapse command too (jobs/lapse.py).
 
 The CSV path imports neither pandas nor openpyxl when the file is clean (ids, ISO or y/m/d dates, plain numbers):
 pyarrow reads it and numpy scores it, because a whole `xlcrm rfm orders.csv` run is compared with a DuckDB script
@@ -13,15 +12,22 @@ a bad cell) goes through `schema.conform`, whose errors name the CSV line.
 """
 from __future__ import annotations
 
-import json
+import csv
+import datetime as dt
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .. import messages
-from ..rfm import _buffer_ints, _from_numpy
+from .. import messages, rfm
+from ..rfm import _buffer_ints, _from_numpy, encode_arrow_ids, factorize_ids, order_days
 from . import JobResult
+from .orders import cell_namer, check_days
+from .orders import read_orders as read_book_orders
+
+# Imported where used, for start-up time (`xlcrm rfm orders.csv` is compared with a DuckDB script): pyarrow
+# (about 0.4 s) only for CSV input and output, xlcrm.schema / csvio (pandas, about 1.4 s) and the book layer only
+# for input that is not a clean CSV or is a workbook.
 
 # Columns of 顧客 these jobs own: key -> (Japanese header, English header).
 RFM_COLUMNS = {
@@ -37,12 +43,7 @@ RFM_COLUMNS = {
     "last_order": ("最終注文日", "Last order"),
     "recency_days": ("最終注文からの日数", "Days since last order"),
 }
-LAPSE_COLUMNS = {
-    "status": ("離脱状態", "Lapse status"),
-    "expected_next": ("次回注文予定日", "Expected next order"),
-    "reason": ("離脱判定の理由", "Lapse reason"),
-    "p_alive": ("継続確率", "P(alive)"),
-}
+
 
 
 def rfm_options(settings) -> dict:
@@ -57,20 +58,12 @@ def rfm_options(settings) -> dict:
     }
 
 
-def lapse_options(settings) -> dict:
-    """Core parameters of `lapse.assess` from 設定 (setting key lapse_X -> parameter X)."""
-    from .. import lapse
-    params = {p: getattr(settings, f"lapse_{p}") for p in lapse.DEFAULTS if hasattr(settings, f"lapse_{p}")}
-    return {"method": settings.lapse_method, **params}
-
-
 def _headers(cols: dict, lang: str) -> dict:
     return {k: (ja if lang == "ja" else en) for k, (ja, en) in cols.items()}
 
 
 def scores(orders, as_of, opts: dict):
     """The scored RFM table for `orders` with options from `rfm_options` (one row per customer with orders)."""
-    from .. import rfm
     summary = rfm.summarize(orders, as_of, frequency=opts["frequency"], monetary=opts["monetary"])
     thresholds = {k: v for k, v in opts.get("thresholds", {}).items() if v is not None}
     return rfm.score(summary, method=opts["method"], thresholds=thresholds, segment_map=opts.get("segment_map"))
@@ -82,7 +75,6 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     if method:
         opts["method"] = method
     as_of = as_of if as_of is not None else settings.as_of_date()
-    from .orders import read_orders as read_book_orders
     got = read_book_orders(book, as_of)
     customers, orders = got.customers, got.orders
     s = scores(orders, as_of, opts)
@@ -97,57 +89,6 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     book.journal("rfm", ja, en)
     return JobResult(ja, en, {"customers": len(customers), "scored": len(s), "method": opts["method"],
                               "segments": s["segment"].value_counts().to_dict(), **got.dates.counts()})
-
-
-def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> JobResult:
-    """Ribbon "lapse": 離脱状態, expected next order, reason (and P(alive) with bgnbd) into 顧客.
-
-    離脱状態 is always written in Japanese (稼働 / 離脱予兆 / 離脱 / 休眠: the words staff filter on); the reason
-    follows 言語 on 設定. Customers without orders get blank cells; a blank P(alive) is explained in the reason.
-    """
-    import pandas as pd
-
-    from .. import lapse
-    opts = lapse_options(settings)
-    if method:
-        opts["method"] = method
-    as_of = as_of if as_of is not None else settings.as_of_date()
-    from .orders import read_orders as read_book_orders
-    got = read_book_orders(book, as_of)
-    customers, orders = got.customers, got.orders
-    df = lapse.assess(orders, as_of, **opts)
-    lang = settings.lang
-    df["reason"] = df["reason_ja"] if lang == "ja" else df["reason_en"]
-    if "p_alive_missing" in df:   # a blank 継続確率 says why, in the reason beside it
-        notes = _p_alive_notes(df["p_alive_missing"].to_numpy(), df.attrs.get("fallback"), df.attrs.get("fit") or {})
-        note = pd.Series(notes[0] if lang == "ja" else notes[1], index=df.index)
-        label = LAPSE_COLUMNS["p_alive"][0 if lang == "ja" else 1]
-        df["reason"] = df["reason"].where(note.eq(""), (df["reason"] + f" / {label}: " + note).str.slice(0, 255))
-    cols = dict(LAPSE_COLUMNS)
-    if "p_alive" not in df:
-        cols.pop("p_alive")
-    out = df[["customer_id", *cols]].rename(columns=_headers(cols, settings.header_lang))
-    book.update_columns("customers", out, key="customer_id")
-    counts = _status_counts(df["status"])
-    kw = {"n": len(customers), "method": df.attrs["method"], **counts}
-    ja, en = messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw)
-    if df.attrs.get("fallback"):
-        from ..bgnbd import MIN_REPEATERS
-        why = {g: messages.text(df.attrs["fallback"], g, **(df.attrs.get("fit") or {}), min_repeaters=MIN_REPEATERS)
-               for g in ("ja", "en")}
-        ja += "\n" + messages.text("bgnbd_refused", "ja", why=why["ja"])
-        en += "\n" + messages.text("bgnbd_refused", "en", why=why["en"])
-    ja, en = got.dates.add_to(ja, en)
-    book.journal("lapse", ja, en)
-    return JobResult(ja, en, {"customers": len(customers), "assessed": len(df), **counts,
-                              "method": df.attrs["method"], "fallback": df.attrs.get("fallback"),
-                              "fit": df.attrs.get("fit"), **got.dates.counts()})
-
-
-def _status_counts(status) -> dict:
-    from ..lapse import STATUS
-    vals = np.asarray(status, dtype=object)
-    return {k: int((vals == s).sum()) for k, s in zip(("active", "lapsing", "lapsed", "dormant"), STATUS)}
 
 
 # --- CSV / workbook input for the CLI ----------------------------------------------------------------------------
@@ -255,7 +196,6 @@ def _csv_date_cell(path: Path, enc: str, column: int):
         letter = chr(65 + r) + letter
 
     def where(k: int) -> str:
-        import csv
         with open(path, encoding=enc, newline="") as f:
             reader = csv.reader(f)
             seen, last = -1, 0          # -1: the header record
@@ -287,7 +227,6 @@ def _maybe_padded(ids) -> bool:
 
 def _encode(ids):
     """Codes and distinct ids (an Arrow array) of an Arrow string array."""
-    from ..rfm import encode_arrow_ids
     return encode_arrow_ids(ids.combine_chunks() if hasattr(ids, "combine_chunks") else ids)
 
 
@@ -336,8 +275,6 @@ def _conformed_csv(path: Path) -> Orders:
 def _frame_arrays(df) -> Orders:
     """Orders arrays from a conformed orders DataFrame (workbook or the general CSV path)."""
     import pyarrow as pa
-    from ..rfm import factorize_ids, order_days
-    from .orders import cell_namer
     codes, uniq = factorize_ids(df["customer_id"].array)
     return Orders(codes, pa.array(uniq), order_days(df["order_date"]), df["amount"].to_numpy(dtype=np.float64),
                   cell_namer(df))
@@ -356,7 +293,6 @@ def read_orders(input_path) -> tuple[Orders, dict | None]:
         raise messages.BadFile("book_not_found" if is_workbook(p) else "csv_not_found", name=p.name)
     if is_workbook(p):
         from ..book import open_book
-        from .orders import read_orders as read_book_orders
         with open_book(p, read_only=True) as book:
             orders = read_book_orders(book).orders
             s = book.settings()
@@ -366,12 +302,10 @@ def read_orders(input_path) -> tuple[Orders, dict | None]:
 
 def _dates(o: Orders, day: int):
     """The `DateCheck` of the file's orders against the as-of day (and today)."""
-    from .orders import check_days
     return check_days(o.days, np.datetime64(day, "D"), o.where)
 
 
 def _as_of_day(as_of) -> int:
-    import datetime as dt
     if as_of is None:
         as_of = dt.date.today()
     return int(np.datetime64(str(as_of)[:10], "D").astype(np.int64))
@@ -380,7 +314,6 @@ def _as_of_day(as_of) -> int:
 def rfm_table(o: Orders, as_of_day: int, *, method="quintile", frequency="orders", monetary="total",
               thresholds=None, segment_map=None) -> dict:
     """Column name -> array: the CSV the `rfm` command writes (the columns of rfm.score)."""
-    from .. import rfm
     keep = o.days <= as_of_day
     codes, days, amounts = (o.codes, o.days, o.amounts) if keep.all() else \
         (o.codes[keep], o.days[keep], o.amounts[keep])
@@ -460,99 +393,3 @@ def rfm_file(input_path, out, as_of=None, method: str | None = None) -> JobResul
     ja, en = dates.add_to(messages.text("rfm_file_done", "ja", n=n, out=out),
                           messages.text("rfm_file_done", "en", n=n, out=out))
     return JobResult(ja, en, {"customers": n, **dates.counts(), "dates": dates})
-
-
-def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_json: bool = False,
-               stdout=None) -> JobResult:
-    """`xlcrm lapse INPUT --as-of DATE [--method days|rhythm|bgnbd] [--out FILE] [--json]`.
-
-    Writes one row per customer to `out` (CSV). With `as_json`, prints a JSON summary — the method used, counts,
-    and with bgnbd the fitted r, alpha, a, b and log-likelihood (or why the fit was refused); without `out` the
-    rows are in the JSON too. Without either, the CSV goes to stdout.
-    """
-    from .. import lapse, purchases
-    stdout = stdout or sys.stdout
-    o, s = read_orders(input_path)
-    opts = lapse_options(s) if s is not None else {"method": "rhythm"}
-    if method:
-        opts["method"] = lapse.method_or_error(method)
-    if as_of is None and s is not None:
-        as_of = s.as_of_date()
-    day = _as_of_day(as_of)
-    h = purchases.history(o.codes, len(o.ids), o.days, o.amounts, day)
-    has = np.flatnonzero(h["distinct"] > 0)
-    if len(has) == 0:
-        raise messages.BadInput(key="rfm_no_orders")
-    h = {k: v[has] for k, v in h.items()}
-    meth = opts.pop("method")
-    a = lapse.assess_arrays(h, day, meth, **opts)
-    code = a["status_code"]
-    cols = {"customer_id": _take(o.ids, has), "status": Labels(code, lapse.STATUS),
-            "status_en": Labels(code, lapse.STATUS_EN), "expected_next": a["expected_next_day"],
-            "days_since_last": a["days_since_last"], "interval_days": a["interval_days"],
-            "warn_after_days": a["warn_after_days"], "lapse_after_days": a["lapse_after_days"]}
-    if meth == "bgnbd":
-        for k in ("p_alive", "expected_purchases", "p_no_purchase"):
-            cols[k] = a[k]
-        fit = a.get("fit")
-        cols["p_alive_note_ja"], cols["p_alive_note_en"] = _p_alive_notes(a["p_alive_missing"], a.get("fallback"),
-                                                                          fit.params() if fit else {})
-    cols["reason_ja"], cols["reason_en"] = a["reason_ja"], a["reason_en"]
-    used = "rhythm" if "fallback" in a else meth
-    counts = _status_counts(cols["status"].values())
-    dates = _dates(o, day)
-    if out is not None or not as_json:
-        _write_csv(cols, out, date_cols=("expected_next",))
-    if as_json:
-        fit = a.get("fit")
-        doc = {"method": used, "requested_method": meth, "as_of": str(np.datetime64(day, "D")),
-               "customers": len(has), "counts": counts, "fallback": a.get("fallback"), **dates.counts()}
-        if dates.note("ja"):
-            doc["dates_note_ja"], doc["dates_note_en"] = dates.note("ja"), dates.note("en")
-        if meth == "bgnbd":   # how many P(alive) are blank, and why (each row says it in p_alive_note_*)
-            from collections import Counter
-            doc["p_alive_missing"] = dict(Counter(c for c in a["p_alive_missing"] if c))
-        if fit is not None:
-            doc.update({"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b,
-                        "log_likelihood": fit.log_likelihood, "converged": fit.converged})
-        if a.get("fallback"):
-            from ..bgnbd import MIN_REPEATERS
-            kw = {**(fit.params() if fit else {}), "min_repeaters": MIN_REPEATERS}
-            doc["fallback_reason_ja"] = messages.text(a["fallback"], "ja", **kw)
-            doc["fallback_reason_en"] = messages.text(a["fallback"], "en", **kw)
-        if out is None:
-            vals = {k: v.values() if isinstance(v, Labels) else v if isinstance(v, np.ndarray) else
-                    np.asarray(v.to_pylist(), dtype=object) for k, v in cols.items()}
-            doc["rows"] = [_json_row(vals, i) for i in range(len(has))]
-        stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
-    kw = {"n": len(has), "method": used, **counts}
-    ja, en = dates.add_to(messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw))
-    return JobResult(ja, en, {**counts, "method": used, "fallback": a.get("fallback"), **dates.counts(),
-                              "dates": dates})
-
-
-def _p_alive_notes(missing, fallback: str | None, fit_kw: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Per customer, ja and en: why P(alive) is blank ("" where it is there). `missing`: lapse's p_alive_missing."""
-    from ..bgnbd import MIN_REPEATERS
-    kw = {**fit_kw, "min_repeaters": MIN_REPEATERS}
-    out = []
-    for g in ("ja", "en"):
-        why = messages.text(fallback, g, **kw) if fallback else ""
-        texts = {code: messages.text(f"lapse_p_alive_{code}", g, why=why)
-                 for code in ("one_order", "fit_refused", "not_finite")}
-        out.append(np.array([texts.get(c, "") if c else "" for c in missing], dtype=object))
-    return out[0], out[1]
-
-
-def _json_row(cols: dict, i: int) -> dict:
-    row = {}
-    for k, v in cols.items():
-        x = v[i]
-        if k == "expected_next":
-            x = None if not np.isfinite(x) else str(np.datetime64(int(x), "D"))
-        elif isinstance(x, np.generic):
-            x = x.item()
-        if isinstance(x, float) and not np.isfinite(x):
-            x = None
-        row[k] = x
-    return row

@@ -9,9 +9,10 @@ import pandas as pd
 from .. import followup as fu
 from .. import messages
 from .. import steps as st
+from ..book.report import Report
 from . import JobResult
+from .common import read_editable, read_table
 from .orders import read_orders
-from .followup import read_editable, read_table
 
 STEPS_SHEET = st.STEPS_TABLE.ja
 REPORT_SHEET = "ステップ状況"
@@ -77,9 +78,8 @@ def control_block(r: int, comp: list[dict], chains: dict, pct: float, judge_days
     return blocks, formats, titles, notes, centre
 
 
-def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, lang: str, control=None):
-    """(blocks [(cell, rows)], number formats {range: format}, title cells, note cells, centred ranges) of the
-    ステップ状況 sheet: the chains, each chain's steps, the coupons, the hold-out comparison (`control`: the
+def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, lang: str, control=None) -> Report:
+    """The ステップ状況 sheet: the chains, each chain's steps, the coupons, the hold-out comparison (`control`: the
     arguments of `control_block` after the row). Nine columns: one page wide."""
     t = lambda k, **kw: messages.text("st_" + k, lang, **kw)   # noqa: E731
     now = dt.datetime.now().replace(microsecond=0)
@@ -130,7 +130,8 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
         titles += ti
         notes += n
         centre += c
-    return blocks, formats, titles, notes, centre
+    return Report(blocks, number_formats=formats, bold=titles, notes=notes, centre=centre,
+                  widths={"A": 8, "B": 11, "C": 5, **{c: 7 for c in "DEFGI"}, "H": 9})
 
 
 def steps(book, settings, *, as_of=None) -> JobResult:
@@ -149,13 +150,8 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     table = st.report(chains, shown, follow, orders, as_of, coupon_days=coupon_days, **opts)
     summary = st.summary(chains, shown, **opts)
     comp = st.control_comparison(chains, prog, follow, as_of, pct=pct, judge_days=coupon_days) if pct else []
-    blocks, formats, titles, notes, centre = layout(summary, table, as_of, coupon_days, lang,
-                                                    control=(comp, chains, pct, coupon_days))
-    book.reset_sheet(REPORT_SHEET)
-    for cell, rows in blocks:
-        book.write_range(REPORT_SHEET, cell, rows)
-    book.format_sheet(REPORT_SHEET, number_formats=formats, bold=titles, title="A1", notes=notes, centre=centre,
-                      widths={"A": 8, "B": 11, "C": 5, **{c: 7 for c in "DEFGI"}, "H": 9})
+    book.write_report(REPORT_SHEET, layout(summary, table, as_of, coupon_days, lang,
+                                           control=(comp, chains, pct, coupon_days)))
     counts = {k: int(table[k].sum()) for k in ("reached", "open", "done", "ordered", "issued", "redeemed")}
     counts["chains"] = len(chains)
     msg = {g: messages.text("st_done", g, **counts) for g in ("ja", "en")}

@@ -13,7 +13,10 @@ import pandas as pd
 
 from .. import messages, schema
 from .. import surveys as sv
+from ..book import open_book
+from ..book.report import Chart, Report
 from . import JobResult
+from .common import scores
 from .orders import read_orders
 
 SHEET = "満足度"
@@ -25,10 +28,6 @@ def _t(key: str, lang: str, **kw) -> str:
     return messages.text("sv_" + key, lang, **kw)
 
 
-def _blank(v):
-    return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-
-
 def scale_of(settings) -> sv.Scale:
     """The answer scale and thresholds from 設定 (BadInput naming the 設定 item when they do not fit)."""
     return sv.make_scale(settings.survey_scale, settings.survey_low, settings.survey_high)
@@ -37,7 +36,6 @@ def scale_of(settings) -> sv.Scale:
 def compute(book, settings, as_of) -> dict:
     """Read 設定, 顧客, 注文 and 対応履歴 (BadInput before anything is written), score RFM and lapse as their jobs
     do, build every table of the sheet."""
-    from .followup import scores
     lang = settings.lang
     scale = scale_of(settings)
     got = read_orders(book, as_of)
@@ -52,8 +50,9 @@ def compute(book, settings, as_of) -> dict:
     return d
 
 
-def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
-    """The blocks to write (cell, rows) and how to format them (number formats, bold titles, notes, chart)."""
+def layout(d: dict, lang: str) -> Report:
+    """The 満足度 sheet: overall, by RFM segment (with its bar chart), by lapse status, low scores before lapse,
+    the monthly trend."""
     scale: sv.Scale = d["scale"]
     blocks, fmt = [], {"number_formats": {}, "bold": [], "notes": [], "centre": [], "chart": None}
     now = dt.datetime.now().replace(microsecond=0)
@@ -66,8 +65,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
     nps = scale.nps
 
     def stat_cells(x):
-        return [_blank(float(x["average"])), _blank(float(x["low_share"])), _blank(float(x["high_share"]))] + (
-            [_blank(float(x["nps"]))] if nps else [])
+        return [float(x["average"]), float(x["low_share"]), float(x["high_share"])] + (
+            [float(x["nps"])] if nps else [])
 
     def formats(r, n, first_col):
         """Average, shares and NPS columns from `first_col` for rows r..r+n-1."""
@@ -108,16 +107,16 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
         fmt["bold"].append(f"A{r}")
         formats(r + 2, len(table), "C")
         if key == "by_segment" and len(table):
-            fmt["chart"] = {"anchor": CHART_AT, "title": _t("chart", lang), "values": f"C{r + 2}:C{r + 1 + len(table)}",
-                            "categories": f"A{r + 2}:A{r + 1 + len(table)}",
-                            "height_cm": max(7.5, 0.6 * len(table) + 2)}     # room for every label
+            fmt["chart"] = Chart("bar", CHART_AT, _t("chart", lang), values=f"C{r + 2}:C{r + 1 + len(table)}",
+                                 categories=f"A{r + 2}:A{r + 1 + len(table)}", number_format="0.0",
+                                 colors=("70AD47",), height_cm=max(7.5, 0.6 * len(table) + 2))  # every label
         r += len(rows) + 1
 
     ll = d["low_lapse"]
     rows = [[_t("low_lapse", lang, days=ll["days"], cutoff=f"{ll['cutoff']:%Y-%m-%d}")],
             _t("low_lapse_cols", lang).split("|")]
     for band, x in ll["table"].iterrows():
-        rows.append([_t("band_" + band, lang), int(x["customers"]), int(x["lapsed"]), _blank(float(x["rate"]))])
+        rows.append([_t("band_" + band, lang), int(x["customers"]), int(x["lapsed"]), float(x["rate"])])
     fmt["number_formats"][f"D{r + 2}:D{r + 4}"] = "0.0%"
     if not np.isnan(ll["p"]):
         rows.append([_t("fisher", lang, p=f"{ll['p']:.3f}", odds="∞" if np.isinf(ll["odds_ratio"])
@@ -136,8 +135,8 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
     cols = cols if nps else cols[:-1]
     rows = [[_t("monthly", lang)], cols]
     for m, x in mo.iterrows():
-        rows.append([m, int(x["answers"]), _blank(float(x["average"])), _blank(float(x["low_share"]))]
-                    + ([_blank(float(x["nps"]))] if nps else []))
+        rows.append([m, int(x["answers"]), float(x["average"]), float(x["low_share"])]
+                    + ([float(x["nps"])] if nps else []))
     if not len(mo):
         rows.append([_t("none", lang)])
     blocks.append((f"A{r}", rows))
@@ -151,7 +150,9 @@ def layout(d: dict, lang: str) -> tuple[list[tuple[str, list[list]]], dict]:
     for cell, rows in blocks[1:]:        # column headers over numbers: centred
         head = int(cell[1:]) + 1
         fmt["centre"].append(f"B{head}:{chr(ord('A') + len(rows[1]) - 1)}{head}")
-    return blocks, fmt
+    return Report(blocks, number_formats=fmt["number_formats"], bold=fmt["bold"], notes=fmt["notes"],
+                  centre=fmt["centre"], widths={"A": 30, **{c: 14 for c in "BCDEFG"}},
+                  charts=[fmt["chart"]] if fmt["chart"] else [])
 
 
 def survey(book, settings, *, as_of=None) -> JobResult:
@@ -159,11 +160,7 @@ def survey(book, settings, *, as_of=None) -> JobResult:
     lang = settings.lang
     as_of = settings.as_of_date(as_of)
     d = compute(book, settings, as_of)
-    blocks, fmt = layout(d, lang)
-    book.reset_sheet(SHEET)
-    for cell, rows in blocks:
-        book.write_range(SHEET, cell, rows)
-    charts = _decorate(book, fmt)
+    charts = book.write_report(SHEET, layout(d, lang))
     hl = settings.header_lang
     latest = d["latest"]
     book.update_columns("customers", pd.DataFrame({
@@ -195,22 +192,9 @@ def _counts(d: dict) -> dict:
             "p": ll["p"], "verdict": ll["verdict"], "ignored": d["ignored"], "unscored": d["unscored"]}
 
 
-def _decorate(book, fmt: dict) -> int:
-    """Number formats, bold titles, grey notes, widths and the bar chart, through the book's report-sheet API."""
-    book.format_sheet(SHEET, number_formats=fmt["number_formats"], bold=fmt["bold"], title="A1",
-                      notes=fmt["notes"], centre=fmt["centre"], widths={"A": 30, **{c: 14 for c in "BCDEFG"}})
-    ch = fmt["chart"]
-    if ch is None:
-        return 0
-    return int(book.add_bar_chart(SHEET, ch["anchor"], title=ch["title"], values=ch["values"],
-                                  categories=ch["categories"], number_format="0.0", color="70AD47",
-                                  height_cm=ch["height_cm"]))
-
-
 def report(target, *, overrides: dict | None = None) -> dict:
     """The figures of the 満足度 sheet as plain JSON-ready data, read-only (`xlcrm survey BOOK --json`; a book
     open in Excel is read as last saved)."""
-    from ..book import open_book
     with open_book(target, read_only=True) as book:
         settings = book.settings(overrides)
         d = compute(book, settings, settings.as_of_date())

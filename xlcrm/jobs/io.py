@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import phonenumbers
 
-from .. import messages, schema
+from .. import messages, normalize, schema
 from ..book import open_book
-from ..csvio import ENCODINGS, closest_table, guess_table, read_csv, write_csv
+from ..csvio import ENCODINGS, _cell_text, closest_table, guess_table, read_csv, write_csv
 from ..messages import BadFile, BadInput, Problem
 from . import JobResult
 
@@ -173,9 +174,6 @@ def _substitution_lines(subs, label: str, lang: str) -> list[str]:
 
 
 def _fmt_phone(s: str) -> str | None:
-    import phonenumbers
-
-    from .. import normalize
     d = normalize.phone(s)
     if not d:
         return None
@@ -183,7 +181,6 @@ def _fmt_phone(s: str) -> str | None:
 
 
 def _fmt_postcode(s: str) -> str | None:
-    from .. import normalize
     d = normalize.postcode(s)
     return f"{d[:3]}-{d[3:]}" if d else None
 
@@ -191,7 +188,6 @@ def _fmt_postcode(s: str) -> str | None:
 def _clean_column(values: pd.Series, c: schema.Column, sheet: str, letters: dict, header: str,
                   kept: list) -> pd.Series:
     """A column's cells in one format; a cell that cannot be read keeps its text and is added to `kept`."""
-    from ..csvio import _cell_text
     problems: list = []
     parsed = schema.parse_column(values, c, sheet, problems, letters, header)
     if c.kind in ("date", "datetime"):

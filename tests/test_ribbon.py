@@ -404,3 +404,73 @@ def test_the_status_bar_shows_each_step_of_the_job(book_path, job_module):
     assert steps[1:] == ["xlcrm: 「RFM分析」設定を読み込んでいます…", "xlcrm: 「RFM分析」顧客を読み込んでいます…", "xlcrm: 「RFM分析」注文を読み込んでいます…",
                          "xlcrm: 「RFM分析」RFMに書き込んでいます…", f"xlcrm: 「RFM分析」{book_path.name}を保存しています…"]
     assert app.status_bar is False
+
+
+def test_a_failure_before_any_message_box_is_a_short_message_on_stderr(tmp_path, monkeypatch, capsys):
+    """xlwings' RunPython shows what Python wrote to stderr when it exits non-zero: that must be our message and
+    the log's path, not a traceback, e.g. when the calling workbook cannot be found."""
+    import logging
+
+    import xlwings as xw
+    monkeypatch.setattr(ribbon, "LOG_FILE", tmp_path / "logs" / "ribbon.log")
+    monkeypatch.setattr(logging.getLogger("xlcrm.ribbon"), "handlers", [])
+    monkeypatch.setenv("XLCRM_LANG", "ja")
+
+    def no_caller():
+        raise RuntimeError("顧客 山田太郎 090-1234-5678")  # a message that could quote a cell
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(no_caller))
+    with pytest.raises(SystemExit) as exit_:
+        ribbon.run("rfm")
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("予期しないエラーが発生しました: RuntimeError\n")
+    assert f"詳しい記録: {tmp_path / 'logs' / 'ribbon.log'}(サポートに送ってください)" in err
+    assert "Traceback" not in err and "山田" not in err
+    log = (tmp_path / "logs" / "ribbon.log").read_text(encoding="utf-8")
+    assert "ribbon job rfm failed: RuntimeError" in log and "in no_caller" in log and "山田" not in log
+
+
+def test_the_log_is_per_user_under_localappdata(monkeypatch):
+    monkeypatch.setenv("LOCALAPPDATA", r"C:\Users\staff\AppData\Local")
+    assert str(ribbon._log_dir()).replace("/", "\\") == r"C:\Users\staff\AppData\Local\xlcrm\logs"
+    assert ribbon.LOG_FILE.name == "ribbon.log" and ribbon.LOG_FILE.parent.parts[-2:] == ("xlcrm", "logs")
+
+
+def test_an_unwritable_log_folder_falls_back_to_the_temp_folder(book_path, job_module, tmp_path, monkeypatch):
+    import logging
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(ribbon, "LOG_FILE", blocker / "logs" / "ribbon.log")  # a folder under a file
+    monkeypatch.setattr(ribbon.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(logging.getLogger("xlcrm.ribbon"), "handlers", [])
+    app = FakeApp()
+    job_module.seen["app"] = app
+    job_module.behaviour = lambda book, settings: 1 / 0
+    ribbon.dispatch("rfm", book_path, app, lang="ja")
+    assert str(tmp_path / "xlcrm-ribbon.log") in app.alerts[0]["prompt"]
+    assert "ZeroDivisionError" in (tmp_path / "xlcrm-ribbon.log").read_text(encoding="utf-8")
+
+
+def test_the_vba_guard_texts_are_generated_from_the_catalogue():
+    """XlcrmRibbon's Japanese/English messages come from messages.py as UTF-16 hex (the module is code page 1252);
+    decoding the generated module gives back every vba_ text in both languages."""
+    from xlcrm.build import ribbon_module_source
+    from xlcrm.messages import CATALOGUE
+    src = ribbon_module_source()
+    src.encode("ascii")
+    texts = {}
+    for m in re.finditer(r'Case "((?:ja|en):vba_\w+|\w+)"\r\n((?:\s+codes = [^\r\n]*\r\n)+)', src):
+        hexed = "".join(re.findall(r'"([0-9A-F]*)"', m.group(2)))
+        texts[m.group(1)] = bytes.fromhex(hexed).decode("utf-16-be")
+    keys = [k for k in CATALOGUE if k.startswith("vba_")]
+    assert len(keys) >= 10
+    for k in keys:
+        assert (texts[f"ja:{k}"], texts[f"en:{k}"]) == CATALOGUE[k]
+        for lang_text in CATALOGUE[k]:  # VBA fills in only these
+            assert set(re.findall(r"\{(\w+)\}", lang_text)) <= {"python", "version", "log", "book"}, k
+    assert texts["settings_sheet"] == "設定" and texts["settings_lang"] == "言語"
+    assert texts["doctor_label"] == "環境チェック"
+    assert "Python が見つかりません" in texts["ja:vba_no_python"]
+    # the guard runs before RunPython for every job, and the doctor button does not go through it first
+    assert "If PythonReady() Then RunPython" in src
+    assert re.search(r'If control\.Tag = "doctor" Then\r\n\s+CrmDoctor', src)

@@ -615,6 +615,10 @@ _BUILD = {
     "build_current": ("{path} はソースから作ったものと同じです。", "{path} is what the sources build."),
     "build_stale": ("{path} はソースと違います(xlcrm build-workbook で作り直してください)。",
                     "{path} differs from what the sources build (run xlcrm build-workbook)."),
+    "build_vba_syntax": ("ブックのVBAに構文エラーがあります({n}件)。ブックは作っていません。",
+                         "The workbook's VBA has {n} syntax error(s); nothing was written."),
+    "build_vba_unchecked": ("VBAの構文は確認していません(確認するには pip install 'xlcrm[build]')。",
+                            "VBA syntax not checked (pip install 'xlcrm[build]' to check it)."),
     "conf_written": ("{path} の xlwings.conf に Interpreter_{os} = {interpreter} を書き込みました。",
                      "Wrote Interpreter_{os} = {interpreter} into the xlwings.conf sheet of {path}."),
     # doctor: each finding is one line; the *_fix lines say what to do

@@ -201,6 +201,13 @@ def vba_modules(n_sheets: int) -> list[ovba.Module]:
     return mods
 
 
+def syntax_problems() -> list:
+    """Syntax errors of every module of the workbook's VBA project, on each platform (needs the `build` extra's
+    antlr4-vba; see xlcrm/build/vbasyntax.py)."""
+    from . import vbasyntax
+    return vbasyntax.project_problems(vba_modules(_count_sheets()))
+
+
 def customui_xml() -> bytes:
     return (SRC / "customUI.xml").read_bytes()
 

@@ -190,16 +190,16 @@ Private Function Fill(ByVal message As String, ByVal python As String) As String
 End Function
 
 ' ja or en: the language row of the settings sheet (key in column A, value in B); Japanese when it cannot be read.
+' Application.Match rather than Range.Find, which would change the Find dialog's settings for the user.
 Private Function BookLang() As String
-    Dim found As Range
+    Dim settingsSheet As Worksheet, found As Variant
     BookLang = "ja"
     On Error GoTo done
-    With ThisWorkbook.Worksheets(XlcrmText("settings_sheet")).Columns(1)
-        Set found = .Find(What:=XlcrmText("settings_lang"), LookIn:=xlValues, LookAt:=xlWhole)
-        If found Is Nothing Then Set found = .Find(What:="lang", LookIn:=xlValues, LookAt:=xlWhole)
-    End With
-    If Not found Is Nothing Then
-        If LCase$(Left$(Trim$(CStr(found.Offset(0, 1).Value)), 2)) = "en" Then BookLang = "en"
+    Set settingsSheet = ThisWorkbook.Worksheets(XlcrmText("settings_sheet"))
+    found = Application.Match(XlcrmText("settings_lang"), settingsSheet.Columns(1), 0)
+    If IsError(found) Then found = Application.Match("lang", settingsSheet.Columns(1), 0)
+    If Not IsError(found) Then
+        If LCase$(Left$(Trim$(CStr(settingsSheet.Cells(found, 2).Value)), 2)) = "en" Then BookLang = "en"
     End If
 done:
 End Function

@@ -17,6 +17,7 @@ own platform: a slip in a `#If Mac Then` branch would otherwise surface only on 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 # The constants VBA predefines (MS-VBAL 3.4.1.1), per platform the workbook supports. Mac Office 2016+ is VBA7.
@@ -26,6 +27,10 @@ PLATFORMS: dict[str, dict[str, object]] = {
     "Mac": {"VBA6": True, "VBA7": True, "WIN16": False, "WIN32": False, "WIN64": False, "MAC": True,
             "MAC_OFFICE_VERSION": 16},
 }
+# SHA-256 of texts that parsed without error in this process: the Python ANTLR runtime needs about a minute of CPU
+# for the first parse of the workbook's project, so a second check of the same text (--check after a build, each
+# platform's identical branches) is skipped.
+_PARSED: set[str] = set()
 CLASS_HEADER = "VERSION 1.0 CLASS\r\nBEGIN\r\n  MultiUse = -1  'True\r\nEND\r\n"
 
 
@@ -223,14 +228,15 @@ def module_problems(name: str, source: str, kind: str = "standard",
     text = export_text(source, kind)
     offset = CLASS_HEADER.count("\r\n") if text.startswith(CLASS_HEADER) else 0
     problems: list[SyntaxProblem] = []
-    seen: set[str] = set()
     for platform in platforms:
         visible, errors = preprocess(text, platform)
         if not errors:
-            if visible in seen:  # no #If in this module, or none that differs here: parsed already
+            key = hashlib.sha256(visible.encode("utf-8")).hexdigest()
+            if key in _PARSED:  # the same text parsed without error already (another platform, an earlier call)
                 continue
-            seen.add(visible)
             _, errors = _parse(visible, vbaLexer, vbaParser)
+            if not errors:
+                _PARSED.add(key)
         problems += [SyntaxProblem(name, platform, max(line - offset, 0), col, msg) for line, col, msg in errors]
     return problems
 

@@ -28,8 +28,8 @@ PLATFORMS: dict[str, dict[str, object]] = {
             "MAC_OFFICE_VERSION": 16},
 }
 # SHA-256 of texts that parsed without error in this process: the Python ANTLR runtime needed 366 s of CPU
-# (measured) for the first parse of the workbook's 11 modules on 3 platforms, so a second check of the same text (--check after a build, each
-# platform's identical branches) is skipped.
+# (measured) for the first parse of the workbook's 11 modules on 3 platforms, so a second check of the same text
+# (--check after a build, each platform's identical branches) is skipped.
 _PARSED: set[str] = set()
 CLASS_HEADER = "VERSION 1.0 CLASS\r\nBEGIN\r\n  MultiUse = -1  'True\r\nEND\r\n"
 

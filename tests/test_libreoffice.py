@@ -59,4 +59,4 @@ def test_libreoffice_loads_every_vba_module(lo):
         basic = {Path(n).stem for n in z.namelist() if n.startswith("Basic/VBAProject/") and n.endswith(".xml")}
         ribbon = z.read("Basic/VBAProject/XlcrmRibbon.xml").decode("utf-8")
     assert {m.name for m in vba_modules(6)} <= basic
-    assert "Sub XlcrmRibbon(control As IRibbonControl)" in ribbon
+    assert "Public Sub CrmAction(control As IRibbonControl)" in ribbon

@@ -46,7 +46,7 @@ def test_a_button_for_every_job_with_label_icon_and_tips(ui):
     buttons = _buttons(ui)
     assert {b.get("tag"): b.get("label") for b in buttons} == TAGS
     for b in buttons:
-        assert b.get("onAction") == "XlcrmRibbon"
+        assert b.get("onAction") == "XlcrmRibbon.CrmAction"
         assert b.get("imageMso") and b.get("size") in ("large", "normal")
         for attr in ("label", "screentip", "supertip"):
             assert 0 < len(b.get(attr)) <= 1024, (b.get("id"), attr)  # customUI ST_String limit
@@ -67,14 +67,140 @@ def test_labels_read_from_the_xml(ui):
     assert ribbon.labels() == TAGS
 
 
-def test_every_onaction_exists_as_a_ribbon_callback_in_the_vba(tmp_path, ui):
-    path = build_workbook(tmp_path / "CRM.xlsm")
+# --- the callbacks Excel has to resolve, read back out of the built workbook with oletools ---------------------------
+
+CUSTOMUI_RELS = ("http://schemas.microsoft.com/office/2006/relationships/ui/extensibility",   # customUI.xml
+                 "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility")   # customUI14.xml
+# a procedure or Declare'd external, on one logical line (continuations joined); group 1 Public/Private/Friend
+_PROC = re.compile(r"^[ \t]*(?:(Public|Private|Friend)[ \t]+)?(?:Static[ \t]+)?(?:Declare[ \t]+(?:PtrSafe[ \t]+)?)?"
+                   r"(Sub|Function|Property[ \t]+(?:Get|Let|Set))[ \t]+(\w+)[ \t]*(?:Lib[ \t]+\"[^\"]*\"[ \t]*)?"
+                   r"(?:Alias[ \t]+\"[^\"]*\"[ \t]*)?\(([^)]*)\)", re.I)
+
+
+def vba_of_book(path) -> dict[str, tuple[str, str]]:
+    """module name -> (bas or cls, source), as oletools' olevba extracts them from the workbook."""
+    from oletools.olevba import VBA_Parser
+    parser = VBA_Parser(str(path))
+    try:
+        return {name.rsplit(".", 1)[0]: (name.rsplit(".", 1)[1], code)
+                for _, _, name, code in parser.extract_macros()}
+    finally:
+        parser.close()
+
+
+def procedures(source: str) -> list[tuple[str, str, str, str]]:
+    """(visibility, kind, name, parameters) of every procedure in a module; a standard module's procedures
+    without Private are Public."""
+    logical = re.sub(r" _\r?\n", " ", source)
+    out = []
+    for line in logical.splitlines():
+        m = _PROC.match(line)
+        if m:
+            out.append(((m.group(1) or "Public").capitalize(), re.sub(r"\s+", " ", m.group(2)).capitalize(),
+                        m.group(3), re.sub(r"\s+", " ", m.group(4).strip())))
+    return out
+
+
+def ribbon_callbacks(path) -> list[tuple[str, str, str]]:
+    """(part, attribute, value) of every callback attribute (on*, get*) in every customUI part of the package."""
     with zipfile.ZipFile(path) as z:
-        vba = "\r\n".join(ovba.read_modules(z.read("xl/vbaProject.bin")).values())
-    for action in {b.get("onAction") for b in _buttons(ui)}:
-        assert re.search(rf"^Sub {action}\(control As IRibbonControl\)\r\n", vba, re.M), action
+        rels = ET.fromstring(z.read("_rels/.rels"))
+        parts = [r.get("Target").lstrip("/") for r in rels if r.get("Type") in CUSTOMUI_RELS]
+        out = []
+        for part in parts:
+            for e in ET.fromstring(z.read(part)).iter():
+                out += [(part, k, v) for k, v in e.attrib.items() if re.match(r"(on|get)[A-Z]", k)]
+    return out
+
+
+def ribbon_problems(path) -> list[str]:
+    """Why Excel could not run a ribbon callback of the workbook at `path` (empty: every one resolves)."""
+    vba = vba_of_book(path)
+    procs = {name: procedures(code) for name, (_, code) in vba.items()}
+    problems = [f"procedure {p[2]} in module {m} has the name of module {p[2]}"
+                for m, ps in procs.items() for p in ps if p[2].lower() in {n.lower() for n in vba}]
+    callbacks = ribbon_callbacks(path)
+    if not callbacks:
+        problems.append("no ribbon callbacks found")
+    for part, attr, value in callbacks:
+        if attr != "onAction":
+            problems.append(f"{part}: {attr}={value!r}: only onAction callbacks are checked here")
+            continue
+        module, _, proc = value.rpartition(".")
+        if not module or module not in vba or vba[module][0] != "bas":
+            problems.append(f"{part}: onAction={value!r} does not name a standard module as Module.Procedure")
+            continue
+        mine = [p for p in procs[module] if p[2].lower() == proc.lower()]
+        if mine != [("Public", "Sub", proc, "control As IRibbonControl")]:
+            problems.append(f"{part}: onAction={value!r}: {module} has {mine}, not one Public Sub "
+                            f"{proc}(control As IRibbonControl)")
+        others = [m for m, ps in procs.items() if m != module and any(p[2].lower() == proc.lower() for p in ps)]
+        if others:
+            problems.append(f"{part}: onAction={value!r}: {proc} is also a procedure of {others}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    return build_workbook(tmp_path_factory.mktemp("ribbon") / "CRM.xlsm")
+
+
+def test_every_onaction_resolves_to_one_public_ribbon_sub_in_the_named_module(built_book):
+    callbacks = ribbon_callbacks(built_book)
+    assert {v for _, _, v in callbacks} == {"XlcrmRibbon.CrmAction"} and len(callbacks) == len(TAGS)
+    assert ribbon_problems(built_book) == []
+    vba = vba_of_book(built_book)
+    # every module of the book was read, ours, xlwings' and the document modules
+    assert {"XlcrmRibbon", "xlwings", "xlwings_udfs", "Dictionary", "ThisWorkbook"} <= set(vba)
+    assert len([p for _, (_, code) in vba.items() for p in procedures(code)]) > 80  # the reader finds xlwings' too
     # the callback dispatches by tag into xlcrm.ribbon.run
-    assert "RunPython \"import xlcrm.ribbon as r; r.run('\" & control.Tag & \"')\"" in vba
+    assert "RunPython \"import xlcrm.ribbon as r; r.run('\" & control.Tag & \"')\"" in vba["XlcrmRibbon"][1]
+
+
+def test_the_check_catches_a_callback_named_like_its_module(built_book, tmp_path):
+    """What the workbook shipped with before: Sub XlcrmRibbon in module XlcrmRibbon, onAction="XlcrmRibbon"
+    (Excel: マクロ 'XlcrmRibbon' を実行できません)."""
+    from xlcrm.build import PROJECT_ID, vba_modules
+    mods = [ovba.Module(m.name, m.source.replace("Public Sub CrmAction(", "Sub XlcrmRibbon("), m.kind)
+            for m in vba_modules(6)]
+    with zipfile.ZipFile(built_book) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts["xl/vbaProject.bin"] = ovba.vba_project(mods, PROJECT_ID)
+    parts["customUI/customUI.xml"] = parts["customUI/customUI.xml"].replace(b'"XlcrmRibbon.CrmAction"', b'"XlcrmRibbon"')
+    old = tmp_path / "old.xlsm"
+    with zipfile.ZipFile(old, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    problems = ribbon_problems(old)
+    assert "procedure XlcrmRibbon in module XlcrmRibbon has the name of module XlcrmRibbon" in problems
+    assert sum("does not name a standard module as Module.Procedure" in p for p in problems) == len(TAGS)
+
+
+def test_the_check_catches_a_private_or_mistyped_callback_and_a_twin(built_book, tmp_path):
+    from xlcrm.build import PROJECT_ID, vba_modules
+
+    def book_with(replace_in_ribbon, extra_in_udfs=""):
+        mods = []
+        for m in vba_modules(6):
+            src = m.source
+            if m.name == "XlcrmRibbon":
+                src = src.replace("Public Sub CrmAction(control As IRibbonControl)", replace_in_ribbon)
+            if m.name == "xlwings_udfs":
+                src += extra_in_udfs
+            mods.append(ovba.Module(m.name, src, m.kind))
+        with zipfile.ZipFile(built_book) as z:
+            parts = {i.filename: z.read(i) for i in z.infolist()}
+        parts["xl/vbaProject.bin"] = ovba.vba_project(mods, PROJECT_ID)
+        path = tmp_path / f"b{len(list(tmp_path.iterdir()))}.xlsm"
+        with zipfile.ZipFile(path, "w") as z:
+            for name, data in parts.items():
+                z.writestr(name, data)
+        return path
+    assert any("not one Public Sub" in p for p in ribbon_problems(book_with("Private Sub CrmAction(control As IRibbonControl)")))
+    assert any("not one Public Sub" in p for p in ribbon_problems(book_with("Public Sub CrmAction(ctl As Object)")))
+    assert any("is also a procedure of ['xlwings_udfs']" in p
+               for p in ribbon_problems(book_with("Public Sub CrmAction(control As IRibbonControl)",
+                                                  "Sub CrmAction()\r\nEnd Sub\r\n")))
 
 
 def test_every_registered_job_has_a_ribbon_button():
@@ -278,3 +404,73 @@ def test_the_status_bar_shows_each_step_of_the_job(book_path, job_module):
     assert steps[1:] == ["xlcrm: 「RFM分析」設定を読み込んでいます…", "xlcrm: 「RFM分析」顧客を読み込んでいます…", "xlcrm: 「RFM分析」注文を読み込んでいます…",
                          "xlcrm: 「RFM分析」RFMに書き込んでいます…", f"xlcrm: 「RFM分析」{book_path.name}を保存しています…"]
     assert app.status_bar is False
+
+
+def test_a_failure_before_any_message_box_is_a_short_message_on_stderr(tmp_path, monkeypatch, capsys):
+    """xlwings' RunPython shows what Python wrote to stderr when it exits non-zero: that must be our message and
+    the log's path, not a traceback, e.g. when the calling workbook cannot be found."""
+    import logging
+
+    import xlwings as xw
+    monkeypatch.setattr(ribbon, "LOG_FILE", tmp_path / "logs" / "ribbon.log")
+    monkeypatch.setattr(logging.getLogger("xlcrm.ribbon"), "handlers", [])
+    monkeypatch.setenv("XLCRM_LANG", "ja")
+
+    def no_caller():
+        raise RuntimeError("顧客 山田太郎 090-1234-5678")  # a message that could quote a cell
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(no_caller))
+    with pytest.raises(SystemExit) as exit_:
+        ribbon.run("rfm")
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("予期しないエラーが発生しました: RuntimeError\n")
+    assert f"詳しい記録: {tmp_path / 'logs' / 'ribbon.log'}(サポートに送ってください)" in err
+    assert "Traceback" not in err and "山田" not in err
+    log = (tmp_path / "logs" / "ribbon.log").read_text(encoding="utf-8")
+    assert "ribbon job rfm failed: RuntimeError" in log and "in no_caller" in log and "山田" not in log
+
+
+def test_the_log_is_per_user_under_localappdata(monkeypatch):
+    monkeypatch.setenv("LOCALAPPDATA", r"C:\Users\staff\AppData\Local")
+    assert str(ribbon._log_dir()).replace("/", "\\") == r"C:\Users\staff\AppData\Local\xlcrm\logs"
+    assert ribbon.LOG_FILE.name == "ribbon.log" and ribbon.LOG_FILE.parent.parts[-2:] == ("xlcrm", "logs")
+
+
+def test_an_unwritable_log_folder_falls_back_to_the_temp_folder(book_path, job_module, tmp_path, monkeypatch):
+    import logging
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(ribbon, "LOG_FILE", blocker / "logs" / "ribbon.log")  # a folder under a file
+    monkeypatch.setattr(ribbon.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(logging.getLogger("xlcrm.ribbon"), "handlers", [])
+    app = FakeApp()
+    job_module.seen["app"] = app
+    job_module.behaviour = lambda book, settings: 1 / 0
+    ribbon.dispatch("rfm", book_path, app, lang="ja")
+    assert str(tmp_path / "xlcrm-ribbon.log") in app.alerts[0]["prompt"]
+    assert "ZeroDivisionError" in (tmp_path / "xlcrm-ribbon.log").read_text(encoding="utf-8")
+
+
+def test_the_vba_guard_texts_are_generated_from_the_catalogue():
+    """XlcrmRibbon's Japanese/English messages come from messages.py as UTF-16 hex (the module is code page 1252);
+    decoding the generated module gives back every vba_ text in both languages."""
+    from xlcrm.build import ribbon_module_source
+    from xlcrm.messages import CATALOGUE
+    src = ribbon_module_source()
+    src.encode("ascii")
+    texts = {}
+    for m in re.finditer(r'Case "((?:ja|en):vba_\w+|\w+)"\r\n((?:\s+codes = [^\r\n]*\r\n)+)', src):
+        hexed = "".join(re.findall(r'"([0-9A-F]*)"', m.group(2)))
+        texts[m.group(1)] = bytes.fromhex(hexed).decode("utf-16-be")
+    keys = [k for k in CATALOGUE if k.startswith("vba_")]
+    assert len(keys) >= 10
+    for k in keys:
+        assert (texts[f"ja:{k}"], texts[f"en:{k}"]) == CATALOGUE[k]
+        for lang_text in CATALOGUE[k]:  # VBA fills in only these
+            assert set(re.findall(r"\{(\w+)\}", lang_text)) <= {"python", "version", "log", "book"}, k
+    assert texts["settings_sheet"] == "設定" and texts["settings_lang"] == "言語"
+    assert texts["doctor_label"] == "環境チェック"
+    assert "Python が見つかりません" in texts["ja:vba_no_python"]
+    # the guard runs before RunPython for every job, and the doctor button does not go through it first
+    assert "If PythonReady() Then RunPython" in src
+    assert re.search(r'If control\.Tag = "doctor" Then\r\n\s+CrmDoctor', src)

@@ -555,7 +555,18 @@ def _cmd_build(args) -> int:
     from pathlib import Path
 
     from . import build
+    from .build import vbasyntax
     from .messages import text
+    # the VBA must parse before anything is written or called current: Excel compiles it only when staff open it
+    if vbasyntax.available():
+        problems = build.syntax_problems()
+        if problems:
+            print(text("build_vba_syntax", args.lang, n=len(problems)), file=sys.stderr)
+            for p in problems[:20]:
+                print(f"  {p}", file=sys.stderr)
+            return 1
+    else:
+        print(text("build_vba_unchecked", args.lang), file=sys.stderr)
     if args.check:
         current = build.is_current(args.out)
         print(text("build_current" if current else "build_stale", args.lang, path=args.out))

@@ -666,6 +666,10 @@ _BUILD = {
     "build_current": ("{path} はソースから作ったものと同じです。", "{path} is what the sources build."),
     "build_stale": ("{path} はソースと違います(xlcrm build-workbook で作り直してください)。",
                     "{path} differs from what the sources build (run xlcrm build-workbook)."),
+    "build_vba_syntax": ("ブックのVBAに構文エラーがあります({n}件)。ブックは作っていません。",
+                         "The workbook's VBA has {n} syntax error(s); nothing was written."),
+    "build_vba_unchecked": ("VBAの構文は確認していません(確認するには pip install 'xlcrm[build]')。",
+                            "VBA syntax not checked (pip install 'xlcrm[build]' to check it)."),
     "conf_written": ("{path} の xlwings.conf に Interpreter_{os} = {interpreter} を書き込みました。",
                      "Wrote Interpreter_{os} = {interpreter} into the xlwings.conf sheet of {path}."),
     # doctor: each finding is one line; the *_fix lines say what to do
@@ -732,9 +736,57 @@ _BUILD = {
                              "The wheel lacks {n} file(s) of the package (check package-data in pyproject.toml): {files}"),
 }
 
+# --- the ribbon's VBA guard (XlcrmRibbon.bas): shown by VBA before Python runs ---------------------------------
+# The build writes these into the VBA module (UTF-16 as hex: VBA source is code page 1252); VBA fills in
+# {python}, {version} (the workbook's xlwings), {log} and {book} itself. Keys start with vba_.
+_VBA = {
+    "vba_no_python": ("Python が見つかりません(xlwings.conf シートの Interpreter_Win: {python})。\n"
+                      "python.org の Python 3.11 以上を入れ、コマンドプロンプトで「py -m pip install xlcrm」、"
+                      "ブックを閉じてから「xlcrm set-interpreter \"{book}\"」を実行してください。",
+                      "Python was not found (Interpreter_Win on the xlwings.conf sheet: {python}).\n"
+                      "Install Python 3.11+ from python.org, run 'py -m pip install xlcrm' in a command prompt, close "
+                      "the workbook and run 'xlcrm set-interpreter \"{book}\"'."),
+    "vba_store_python": ("Python の場所が Microsoft Store 版の入り口です({python})。Excel からは使えません。\n"
+                         "python.org の Python 3.11 以上を入れ、ブックを閉じてから"
+                         "「xlcrm set-interpreter \"{book}\"」を実行してください。",
+                         "The Python set is the Microsoft Store stub ({python}), which Excel cannot use.\n"
+                         "Install Python 3.11+ from python.org, close the workbook and run "
+                         "'xlcrm set-interpreter \"{book}\"'."),
+    "vba_no_xlwings": ("この Python に xlwings が入っていません: {python}\n"
+                       "コマンドプロンプトで「\"{python}\" -m pip install xlcrm」を実行してください。",
+                       "xlwings is not installed in this Python: {python}\n"
+                       "Run '\"{python}\" -m pip install xlcrm' in a command prompt."),
+    "vba_xlwings_version": ("この Python の xlwings の版がブック(xlwings {version})と違います: {python}\n"
+                            "「\"{python}\" -m pip install xlwings=={version}」を実行してください。",
+                            "This Python's xlwings is not the workbook's version ({version}): {python}\n"
+                            "Run '\"{python}\" -m pip install xlwings=={version}'."),
+    "vba_no_xlcrm": ("この Python に xlcrm が入っていません: {python}\n"
+                     "コマンドプロンプトで「\"{python}\" -m pip install xlcrm」を実行してください。",
+                     "xlcrm is not installed in this Python: {python}\n"
+                     "Run '\"{python}\" -m pip install xlcrm' in a command prompt."),
+    "vba_xlcrm_broken": ("xlcrm を読み込めませんでした(必要なパッケージが足りない可能性があります): {python}\n"
+                         "「\"{python}\" -m pip install --force-reinstall xlcrm」を実行してください。"
+                         "詳しい記録: {log}(サポートに送ってください)",
+                         "xlcrm could not be loaded (a package it needs may be missing): {python}\n"
+                         "Run '\"{python}\" -m pip install --force-reinstall xlcrm'. "
+                         "Details: {log} (send it to support)."),
+    "vba_see_doctor": ("CRMタブの「環境チェック」と docs/excel.md(トラブルシューティング)も参照してください。",
+                       "See also the CRM tab's 環境チェック button and docs/excel.md (troubleshooting)."),
+    "vba_see_docs": ("手順は docs/excel.md の「Windows のセットアップ」にあります。",
+                     "The steps are in docs/excel.md, 'Windows set-up'."),
+    "vba_doctor_python": ("Python: {python}", "Python: {python}"),
+    "vba_doctor_python_missing": ("Python: 見つかりません(Interpreter_Win: {python})",
+                                  "Python: not found (Interpreter_Win: {python})"),
+    "vba_doctor_dll": ("xlwings の DLL(シート関数用): {python} にあります", "xlwings DLL (for sheet functions): in {python}"),
+    "vba_doctor_no_dll": ("xlwings の DLL(シート関数用)が見つかりません。シート関数を使うには"
+                          "「\"{python}\" -m pip install --force-reinstall xlwings=={version}」を実行してください。",
+                          "The xlwings DLL (for sheet functions) was not found. For sheet functions run "
+                          "'\"{python}\" -m pip install --force-reinstall xlwings=={version}'."),
+}
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
-    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS,
+    **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS, **_VBA,
 }
 
 

@@ -4,11 +4,17 @@
 registered under the tag in `xlcrm.jobs.JOBS` through the live engine and tells the user in a message box what
 changed. Errors a user can act on appear as their message; anything else as a short message naming a log file —
 never a traceback. Screen updating and the status bar are restored whatever happens.
+
+The log is `%LOCALAPPDATA%\\xlcrm\\logs\\ribbon.log` (elsewhere `~/.local/state/xlcrm/logs/ribbon.log`): per user and
+outside the workbook's folder, which may be a shared or OneDrive folder that would sync it to others. It holds
+where a job failed (the stack and the exception's type), never the exception's message or a cell value. The
+ribbon's VBA writes its Python check to `python-check.log` in the same folder.
 """
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 import traceback
 import xml.etree.ElementTree as ET
@@ -20,7 +26,14 @@ from .messages import XlcrmError, text
 
 TITLE = "xlcrm"
 SETTINGS_SHEET = "設定"
-LOG_FILE = Path(tempfile.gettempdir()) / "xlcrm-ribbon.log"
+
+
+def _log_dir() -> Path:
+    base = os.environ.get("LOCALAPPDATA") or os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "xlcrm" / "logs"
+
+
+LOG_FILE = _log_dir() / "ribbon.log"
 _NS = {"ui": "http://schemas.microsoft.com/office/2006/01/customui"}
 
 
@@ -33,11 +46,22 @@ def labels() -> dict[str, str]:
 
 
 def run(tag: str, caller=None):
-    """Entry point of every ribbon button. `caller` is the xlwings Book (default: `xw.Book.caller()`)."""
-    if caller is None:
-        import xlwings as xw
-        caller = xw.Book.caller()
-    return dispatch(tag, caller, caller.app)
+    """Entry point of every ribbon button. `caller` is the xlwings Book (default: `xw.Book.caller()`).
+
+    Whatever fails before `dispatch` can show a message box (finding the calling workbook, or the message box
+    itself) is logged, and the short message goes to stderr with exit code 1: xlwings' RunPython shows stderr in
+    its error box, so staff see that message instead of a traceback."""
+    try:
+        if caller is None:
+            import xlwings as xw
+            caller = xw.Book.caller()
+        return dispatch(tag, caller, caller.app)
+    except Exception as e:  # noqa: BLE001 — see above
+        log = _log(tag, e)
+        lang = messages.default_lang()
+        print(text("unexpected", lang, kind=type(e).__name__) + "\n" + text("ribbon_log", lang, log=log),
+              file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def dispatch(tag: str, xl_book, app, lang: str | None = None):
@@ -47,10 +71,11 @@ def dispatch(tag: str, xl_book, app, lang: str | None = None):
     test's fake provides.
     """
     lang = lang or _book_lang(xl_book) or messages.default_lang()
-    label = labels().get(tag, tag)
-    app.screen_updating = False
-    app.status_bar = text("ribbon_running", lang, label=label)
+    label = tag
     try:
+        label = labels().get(tag, tag)
+        app.screen_updating = False
+        app.status_bar = text("ribbon_running", lang, label=label)
         result, message = _run_job(tag, xl_book, app, lang)
         if message:
             app.screen_updating = True  # so the user sees the changes behind the message box
@@ -60,9 +85,9 @@ def dispatch(tag: str, xl_book, app, lang: str | None = None):
         app.screen_updating = True
         app.alert(e.message(lang), title=f"{TITLE}: {label}", mode="critical")
     except Exception as e:  # noqa: BLE001 — a traceback is no use to office staff; it goes to the log
-        _log(tag, e)
+        log = _log(tag, e)
         app.screen_updating = True
-        app.alert(text("unexpected", lang, kind=type(e).__name__) + "\n" + text("ribbon_log", lang, log=LOG_FILE),
+        app.alert(text("unexpected", lang, kind=type(e).__name__) + "\n" + text("ribbon_log", lang, log=log),
                   title=f"{TITLE}: {label}", mode="critical")
     finally:
         app.screen_updating = True
@@ -120,14 +145,29 @@ def _conf_rows(xl_book) -> list[list] | None:
     return sheet.range((1, 1), (last, 2)).options(ndim=2).value
 
 
-def _log(tag: str, e: Exception) -> None:
+def _log(tag: str, e: BaseException) -> Path:
     """Where it failed, for whoever supports the shop: the stack and the exception type, never its message
-    (which may quote a cell), in a file only this user can read."""
+    (which may quote a cell), in a file only this user can read. Returns the log's path (the temp folder's if
+    the usual folder cannot be written)."""
     logger = logging.getLogger("xlcrm.ribbon")
+    path = LOG_FILE
     if not logger.handlers:
-        os.close(os.open(LOG_FILE, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
-        h = logging.FileHandler(LOG_FILE, encoding="utf-8")
+        for path in (LOG_FILE, Path(tempfile.gettempdir()) / "xlcrm-ribbon.log"):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+                h = logging.FileHandler(path, encoding="utf-8")
+                break
+            except OSError:
+                continue
+        else:
+            return path
         h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         logger.addHandler(h)
         logger.propagate = False
-    logger.error("ribbon job %s failed: %s\n%s", tag, type(e).__name__, "".join(traceback.format_tb(e.__traceback__)))
+    else:
+        path = Path(getattr(logger.handlers[0], "baseFilename", path))
+    # file, line and function of each frame; no source lines (a caller's line could hold a literal) and no locals
+    frames = "".join(f"  {f.filename}:{f.lineno} in {f.name}\n" for f in traceback.extract_tb(e.__traceback__))
+    logger.error("ribbon job %s failed: %s\n%s", tag, type(e).__name__, frames)
+    return path

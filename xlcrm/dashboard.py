@@ -285,10 +285,12 @@ def segment_counts(scored: pd.DataFrame, date, *, segment_col: str = "segment_ja
 
 def update_history(history: pd.DataFrame | None, snapshot: pd.DataFrame) -> pd.DataFrame:
     """History of segment counts with this refresh's snapshot (a second refresh on the same date replaces it)."""
+    # sorted on the first refresh too: the same figures always give the same sheet (an unchanged book is not rewritten)
     if history is None or not len(history):
-        return snapshot.reset_index(drop=True)
-    h = history[pd.to_datetime(history["date"]).ne(snapshot["date"].iloc[0])] if len(snapshot) else history
-    out = pd.concat([h, snapshot], ignore_index=True)
+        out = snapshot.copy()
+    else:
+        h = history[pd.to_datetime(history["date"]).ne(snapshot["date"].iloc[0])] if len(snapshot) else history
+        out = pd.concat([h, snapshot], ignore_index=True)
     out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
     return out.sort_values(["date", "segment"], kind="stable").reset_index(drop=True)
 

@@ -86,6 +86,10 @@ _BOOK = {
                    "sheet '{sheet}' cannot hold {rows:,} rows x {cols:,} columns (an Excel sheet holds 1,048,576 x 16,384)"),
     "cell_occupied": ("表を広げる先のセルに入力があります。上書きしないよう中止しました(セルを移動してください)",
                       "is not empty and lies where the table must grow; move that cell (nothing was overwritten)"),
+    "formula_without_value": ("数式の計算結果が保存されていません(計算しないソフトで作られたファイル)。ExcelかLibreOfficeで開いて保存し直してください",
+                              "is a formula saved without its result (made by a program that does not calculate); open and save the book in Excel or LibreOffice"),
+    "recalc_on_open": ("書き込んだ値を使う数式があるため、次にExcelで開いたときに再計算されます。",
+                       "Formulas use the values written: the book recalculates when next opened in Excel."),
 }
 
 # --- CSV import / export ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import datetime as dt
 import getpass
 import json
 import math
+import re
 import unicodedata
 import uuid
 import zlib
@@ -27,6 +28,7 @@ JOURNAL_HEADERS = ["日時", "処理", "実行者", "内容", "Summary", "変更
 UNDO_SHEET = "_xlcrm_undo"   # hidden: before-images of the last changes, so 取り消し can restore them
 UNDO_KEEP = 20               # changes kept undoable
 UNDO_MAX_CHARS = 20_000_000  # and at most this much undo data in the book (backups hold the rest)
+_STAMP = re.compile(r"^(?:更新|Updated): \d{4}-\d{2}-\d{2} \d{2}:\d{2}$")  # a report's refresh time
 _CHUNK = 30000               # a cell holds 32,767 characters at most
 HEADER_SCAN_ROWS = 30        # a table typed on a sheet has its header row within these
 # what an engine may offer beyond values (Book.capabilities)
@@ -365,6 +367,10 @@ class Book:
         """What this engine can do beyond cell values: a subset of `CAPABILITIES`."""
         return frozenset()
 
+    def _volatile(self, sheet: str, row: int, col: int) -> None:
+        """The cell holds the refresh time ("更新: 2024-06-30 09:15"): if nothing else on the sheet changed, the
+        engine may keep the old one, so an unchanged report leaves the book unwritten."""
+
     def _unable(self, what: str):
         return NotImplementedError(f"{type(self).__name__} cannot {what}")
 
@@ -473,6 +479,11 @@ class Book:
         self.reset_sheet(sheet)
         for cell, rows in report.blocks:
             self.write_range(sheet, cell, rows)
+            r0, c0 = _parse_cell(cell)
+            for i, row in enumerate(rows):
+                for j, v in enumerate(row):
+                    if isinstance(v, str) and _STAMP.match(v):
+                        self._volatile(sheet, r0 + i, c0 + j)
         self.format_sheet(sheet, number_formats=report.number_formats, bold=report.bold, title=report.title,
                           notes=report.notes, centre=report.centre, widths=report.widths)
         caps = self.capabilities()

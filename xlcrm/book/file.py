@@ -1,8 +1,9 @@
-"""The file engine: python-calamine reads, openpyxl writes, saved atomically after a backup.
+"""The file engine: python-calamine reads, the package is edited in place, saved atomically after a backup.
 
-Reads go through calamine (fast, no formulas evaluated, no macros run). The first write loads the book into
-openpyxl (keep_vba); `save()` writes a temp file beside the book, repairs what openpyxl drops, checks that nobody
-changed the book since it was read, backs the old file up and swaps the new one in with os.replace.
+Reads go through calamine (fast, no formulas evaluated, no macros run). Writes are collected per sheet and rendered
+at `save()` into only the parts they change: the rows a job wrote, its table parts, styles it needed, workbook and
+relationship entries for new sheets. Every other part of the file is copied byte for byte (package.py). The new
+file is written beside the book, checked, the old one backed up and the new one swapped in with os.replace.
 """
 from __future__ import annotations
 
@@ -10,28 +11,35 @@ import datetime as dt
 import errno
 import hashlib
 import io
+import math
 import os
+import posixpath
 import re
 import socket
 import stat
 import time
+import unicodedata
 from contextlib import contextmanager
+from html import escape, unescape
 from pathlib import Path
 
 import python_calamine as pc
 
-# openpyxl (about 0.8 s to import, python -X importtime) is imported inside the methods that write: a job that only
-# reads (search, export, report) never pays for it.
+# openpyxl (about 0.8 s to import, python -X importtime) is imported only to serialise charts and pictures of report
+# sheets (no workbook is ever loaded into it): a job that only reads or writes cells never pays for it.
 
 try:
     import fcntl
 except ImportError:  # Windows: the lock file alone
     fcntl = None
 
-from .. import schema
 from ..messages import BadFile, BadInput, BookLocked, Problem, XlcrmError
-from . import fastsave, ooxml
+from . import ooxml
 from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter
+from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_TABLE, OFFICE_REL, T_CALCCHAIN, T_DRAWING, T_SHEET,
+                      T_STYLES, T_TABLE, Package, Rels, attrs, rels_path, resolve, set_attr)
+from .sheetxml import MAIN_NS, R_NS, SKELETON, SheetXml, cells_of, col_number, patch_row
+from .styles import Styles
 from .base import locate_in_grid as _locate_in_grid
 from .base import pick_table as _pick_table
 
@@ -186,8 +194,88 @@ def _write_error(e: OSError, path: Path) -> XlcrmError:
     return XlcrmError("write_failed", name=path.name, reason=_reason(e))
 
 
+class _Table:
+    """An Excel Table (ListObject) part: its name, place and columns, edited as text."""
+
+    def __init__(self, sheet: str, part: str, text: str):
+        self.sheet, self.part, self.text, self.orig = sheet, part, text, text
+        m = re.search(r"<(?:\w+:)?table\b([^>]*)>", text)
+        head = attrs(m.group(1)) if m else {}
+        self.name = head.get("displayName") or head.get("name") or ""
+        self.id = int(head.get("id", 0) or 0)
+        self.ref = head.get("ref", "A1:A2")
+        self.header_rows = int(head.get("headerRowCount", 1) or 0)
+        self.totals = int(head.get("totalsRowCount", 0) or 0)
+        self.columns = [_unescape_x(attrs(m.group(1)).get("name", "")) for m in
+                        re.finditer(r"<(?:\w+:)?tableColumn\b([^>]*?)/?>", text)]
+
+    def loc(self) -> TableLoc:
+        (c0, r0), (_c1, r1) = _range_ends(self.ref)
+        return TableLoc(self.name, self.sheet, r0, c0, list(self.columns), r1 - r0 - self.totals, True)
+
+    def update(self, ref: str, headers: list[str]) -> None:
+        text = self.text
+        m = re.search(r"<(?:\w+:)?table\b[^>]*>", text)
+        text = text[:m.start()] + set_attr(m.group(0), "ref", ref) + text[m.end():]
+        m = re.search(r"<(?:\w+:)?autoFilter\b[^>]*?/?>", text)
+        if m:
+            text = text[:m.start()] + set_attr(m.group(0), "ref", ref) + text[m.end():]
+        if headers != self.columns:
+            els = {}
+            ids = []
+            for m in re.finditer(r"<((?:\w+:)?)tableColumn\b([^>]*?)(?:/>|>.*?</(?:\w+:)?tableColumn>)", text, re.S):
+                a = attrs(m.group(2))
+                els[_unescape_x(a.get("name", ""))] = m.group(0)
+                ids.append(int(a.get("id", 0) or 0))
+            p = re.match(r"<((?:\w+:)?)", re.search(r"<(?:\w+:)?tableColumns\b", text).group(0)).group(1)
+            nxt = max(ids + [0]) + 1
+            out = []
+            for h in headers:
+                if h in els:
+                    out.append(els[h])
+                else:
+                    out.append(f'<{p}tableColumn id="{nxt}" name="{escape(_escape_x(h))}"/>')
+                    nxt += 1
+            m = re.search(r"<(?:\w+:)?tableColumns\b.*?</(?:\w+:)?tableColumns>", text, re.S)
+            text = (text[:m.start()] + f'<{p}tableColumns count="{len(headers)}">' + "".join(out)
+                    + f"</{p}tableColumns>" + text[m.end():])
+            self.columns = list(headers)
+        self.text, self.ref = text, ref
+
+
+class _Sheet:
+    """What a job did to one worksheet this session, kept until the book is saved."""
+
+    def __init__(self, name: str, part: str, text: str | None, grid: list[list]):
+        self.name, self.part = name, part
+        self.text = text                 # the part's text as on disk; None: a new or blanked sheet
+        self.orig = grid                 # values as read (calamine), for telling what really changed
+        self.cur = [list(r) for r in grid]
+        self.dirty: set[int] = set()
+        self.formulas: dict[tuple[int, int], str] = {}
+        self.fmt: dict[int, list] = {}   # column -> [(first row, last row, style changes)]
+        self.body_top: dict[int, int] = {}
+        self.widths: dict[int, tuple[float, bool]] = {}
+        self.heights: dict[int, float] = {}
+        self.validations: list[tuple[str, str, bool]] = []
+        self.highlights: list[tuple] = []
+        self.page: dict | None = None
+        self.charts: list = []
+        self.pictures: list = []
+        self.freeze: str | None = None
+        self.new = False
+        self.reset = False
+        self.hidden = False
+        self.volatile: set[tuple[int, int]] = set()
+
+    def row(self, r: int) -> list:
+        while len(self.cur) < r:
+            self.cur.append([])
+        return self.cur[r - 1]
+
+
 class FileBook(Book):
-    """A workbook file (.xlsx/.xlsm) on disk.
+    """A workbook file (.xlsx/.xlsm) on disk, read by calamine and edited as a package in place.
 
     `read_only`: for commands that only read (search, export, report, survey --json, `rfm`/`lapse` on a book).
     Such a book may be open in Excel: it is read as last saved (the bytes on disk, read once), and it can never
@@ -201,12 +289,13 @@ class FileBook(Book):
         self.backups = backups
         self.wait = wait
         self.read_only = read_only
+        self.notices: list[tuple[str, dict]] = []
         if not self.path.exists():
             raise BadFile("book_not_found", name=self.path.name)
         if not read_only:
             check_not_open(self.path)
-        # One snapshot of the file for everything: the safety checks, the fingerprint, calamine now and openpyxl
-        # at the first write. Re-reading the path later could mix in a version someone saved meanwhile.
+        # One snapshot of the file for everything: the safety checks, the fingerprint, the reads and the parts
+        # copied into the new file. Re-reading the path later could mix in a version someone saved meanwhile.
         try:
             self._bytes = self.path.read_bytes()
         except PermissionError:
@@ -217,45 +306,71 @@ class FileBook(Book):
         self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
         try:
             self._cal = pc.CalamineWorkbook.from_filelike(io.BytesIO(self._bytes), load_tables=True)
+            self._pkg = Package(self._bytes)
+            self._read_workbook()
+        except XlcrmError:
+            raise
         except Exception:
             raise BadFile("not_a_workbook", name=self.path.name) from None
-        self._wb = None
         self._grid_cache = (None, None)
-        self._dirty = False
-        self._touched: set[str] = set()  # sheets written this session: read back from openpyxl, the rest from calamine
+        self._sheets: dict[str, _Sheet] = {}
+        self._tables: list[_Table] | None = None
+        self._names: dict[tuple[str, str], str | None] = {}     # (sheet, defined name) -> formula
+        self._checked: set[str] = set()
 
-    # --- openpyxl, loaded on the first write --------------------------------------------------------------------
-    @property
-    def wb(self):
-        if self._wb is None:
-            import openpyxl
-            # check_package already refused any DTD; defusedxml is the second fence should one slip through
-            if not openpyxl.DEFUSEDXML and not openpyxl.LXML:
-                raise XlcrmError("book_unsafe", name=self.path.name)
-            try:
-                vba = self.path.suffix.lower() in (".xlsm", ".xltm")
-                # keep_links: external-link parts are kept as opaque data (never fetched) so staff's formulas
-                # that refer to other workbooks are not orphaned by a save
-                self._wb = openpyxl.load_workbook(io.BytesIO(self._bytes), keep_vba=vba, keep_links=True,
-                                                  rich_text=False)
-            except XlcrmError:
-                raise
-            except Exception:  # openpyxl reports bad XML as ValueError/KeyError/…: the file is damaged
-                raise BadFile("book_damaged", name=self.path.name, sheet="*") from None
-        return self._wb
+    # --- the package's map ------------------------------------------------------------------------------------
+    def _read_workbook(self) -> None:
+        root = Rels(self._pkg.text("_rels/.rels"))
+        doc = next((r for r in root.items() if r.get("Type", "").endswith("/officeDocument")), None)
+        self._wb_part = resolve("", doc["Target"]) if doc else "xl/workbook.xml"
+        wb = self._pkg.text(self._wb_part)
+        rels = self._pkg.rels(self._wb_part)
+        self._wb_sheets = []      # [{name, part, attrs}] in workbook order (worksheets only have a part)
+        for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*?)/?>", wb):
+            a = attrs(m.group(1))
+            rid = next((v for k, v in a.items() if k.endswith(":id") or k == "id"), None)
+            rel = rels.get(rid) if rid else None
+            part = resolve(self._wb_part, rel["Target"]) if rel and rel.get("Type") == T_SHEET else None
+            self._wb_sheets.append({"name": a.get("name", ""), "part": part, "attrs": a})
+        pr = re.search(r"<(?:\w+:)?workbookPr\b([^>]*)", wb)
+        self._date1904 = bool(pr) and attrs(pr.group(1)).get("date1904", "0").lower() in ("1", "true")
+        style = next((r for r in rels.items() if r.get("Type") == T_STYLES), None)
+        self._styles_part = resolve(self._wb_part, style["Target"]) if style else None
 
+    def _sheet_part(self, sheet: str) -> str | None:
+        return next((s["part"] for s in self._wb_sheets if s["name"] == sheet), None)
+
+    def _table_defs(self) -> list[_Table]:
+        if self._tables is None:
+            self._tables = []
+            for s in self._wb_sheets:
+                if not s["part"] or not self._pkg.has(s["part"]):
+                    continue
+                for r in self._pkg.rels(s["part"]).by_type(T_TABLE):
+                    part = resolve(s["part"], r["Target"])
+                    if self._pkg.has(part):
+                        with self._reading(s["name"]):
+                            self._tables.append(_Table(s["name"], part, self._pkg.text(part)))
+        return self._tables
+
+    # --- reading ----------------------------------------------------------------------------------------------
     def _cal_grid(self, sheet: str) -> list[list]:
         """A sheet's cells from calamine; the last one is kept, as locating a table and reading it come in pairs
         (parsing a million-row sheet once instead of twice saves a third of the read)."""
         if self._grid_cache[0] != sheet:
             self._grid_cache = (None, None)
             with self._reading(sheet):
-                self._grid_cache = (sheet, self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
+                grid = self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            self._grid_cache = (sheet, [[None if v == "" else v for v in row] for row in grid])
         return self._grid_cache[1]
+
+    def _grid(self, sheet: str) -> list[list]:
+        sh = self._sheets.get(sheet)
+        return sh.cur if sh is not None else self._cal_grid(sheet)
 
     @contextmanager
     def _reading(self, sheet: str):
-        """calamine parses a sheet only when asked: a torn or malformed part surfaces here, as a clear message."""
+        """A torn or malformed part surfaces when it is read: a clear message, never a traceback."""
         try:
             yield
         except XlcrmError:
@@ -263,361 +378,311 @@ class FileBook(Book):
         except Exception:
             raise BadFile("book_damaged", name=self.path.name, sheet=sheet) from None
 
-    # --- engine primitives ------------------------------------------------------------------------------------
     def table_names(self) -> list[str]:
-        if self._wb is None:
-            return list(self._cal.table_names)
-        return [t.displayName for ws in self._wb.worksheets for t in ws.tables.values()]
+        return [t.name for t in self._table_defs()]
 
     def sheet_names(self) -> list[str]:
-        return list(self._cal.sheet_names) if self._wb is None else list(self._wb.sheetnames)
+        return [s["name"] for s in self._wb_sheets]
 
     def _locate(self, name: str) -> TableLoc | None:
-        fast = self._locate_cal(name)
-        if self._wb is None or (fast is not None and fast.sheet not in self._touched):
-            return fast  # untouched this session: calamine reads it ten times faster than openpyxl
-        return self._locate_xl(name)
-
-    def _locate_cal(self, name):
         folded = name.lower()
         on_sheet = []
-        for tn in self._cal.table_names:
-            with self._reading(tn):
-                t = self._cal.get_table_by_name(tn)
-            (r0, c0), (r1, _c1) = t.start, t.end
-            loc = TableLoc(tn, t.sheet, r0, c0 + 1, list(t.columns), r1 - r0 + 1, True)
-            if tn.lower() == folded:
+        for t in self._table_defs():
+            loc = t.loc()
+            if t.name.lower() == folded:
                 return loc
             if t.sheet == name:
                 on_sheet.append(loc)
-        if name not in self._cal.sheet_names:
+        if name not in self.sheet_names() or self._sheet_part(name) is None:
             return None
-        return _pick_table(name, on_sheet) or _locate_in_grid(name, name, self._cal_grid(name))
-
-    def _locate_xl(self, name):
-        from openpyxl.utils.cell import range_boundaries
-        folded = name.lower()
-        on_sheet = []
-        for ws in self._wb.worksheets:
-            for t in ws.tables.values():
-                tn = t.displayName
-                c0, r0, c1, r1 = range_boundaries(t.ref)
-                headers = [ws.cell(r0, c).value for c in range(c0, c1 + 1)]
-                loc = TableLoc(tn, ws.title, r0, c0, headers, r1 - r0, True)
-                if tn.lower() == folded:
-                    return loc
-                if ws.title == name:
-                    on_sheet.append(loc)
-        if name not in self._wb.sheetnames:
-            return None
-        picked = _pick_table(name, on_sheet)
-        if picked is not None:
-            return picked
-        ws = self._wb[name]
-        grid = [list(r) for r in ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=ws.max_column,
-                                               values_only=True)]
-        return _locate_in_grid(name, name, grid)
+        return _pick_table(name, on_sheet) or _locate_in_grid(name, name, self._grid(name))
 
     def _values(self, loc: TableLoc) -> list[list]:
         n = len(loc.headers)
-        if self._wb is None or loc.sheet not in self._touched:
-            if loc.listobject:
+        if loc.sheet not in self._sheets:
+            self._check_formulas(loc)
+            if loc.listobject and loc.name in self._cal.table_names:
                 with self._reading(loc.sheet):
                     rows = self._cal.get_table_by_name(loc.name).to_python()
-            else:
-                grid = self._cal_grid(loc.sheet)
-                rows = [r[loc.first_col - 1:loc.first_col - 1 + n] for r in
-                        grid[loc.header_row:loc.header_row + loc.rows]]
-            return [[None if v == "" else v for v in (list(r) + [None] * n)[:n]] for r in rows]
-        ws = self._wb[loc.sheet]
-        return [list(r) for r in ws.iter_rows(min_row=loc.header_row + 1, max_row=loc.header_row + loc.rows,
-                                               min_col=loc.first_col, max_col=loc.first_col + n - 1,
-                                               values_only=True)]
+                return [[None if v == "" else v for v in (list(r) + [None] * n)[:n]] for r in rows]
+        grid = self._grid(loc.sheet)
+        c0 = loc.first_col - 1
+        out = []
+        for r in grid[loc.header_row:loc.header_row + loc.rows]:
+            row = r[c0:c0 + n]
+            out.append(row + [None] * (n - len(row)) if len(row) < n else row)
+        out += [[None] * n for _ in range(loc.rows - len(out))]
+        return out
+
+    def _check_formulas(self, loc: TableLoc) -> None:
+        """A formula cell with no cached value (written by a tool that does not calculate) would read as blank:
+        name it instead, with what to do."""
+        if loc.sheet in self._checked:
+            return
+        self._checked.add(loc.sheet)
+        part = self._sheet_part(loc.sheet)
+        if not part or not self._pkg.has(part):
+            return
+        data = self._pkg.read(part)
+        if b"<f" not in data and b":f" not in data:
+            return
+        p = SheetXml(data.decode("utf-8")).p
+        q = re.escape(p)
+        for m in re.finditer(rf"<{q}c\b([^>]*?)>(.*?)</{q}c>", data.decode("utf-8"), re.S):
+            inner = m.group(2)
+            if f"<{p}f" not in inner or re.search(rf"<{q}v>[^<]", inner) or 't="str"' in m.group(1):
+                continue    # a result is stored (an empty one counts only for a text formula: t="str")
+            ref = re.search(r'\br="([A-Z]+)(\d+)"', m.group(1))
+            if not ref:
+                continue
+            r, c = int(ref.group(2)), col_number(ref.group(1))
+            if loc.header_row < r <= loc.header_row + loc.rows and loc.first_col <= c < loc.first_col + len(
+                    loc.headers):
+                raise BadInput([Problem(loc.sheet, r, str(loc.headers[c - loc.first_col]), "formula_without_value",
+                                        cell=f"{ref.group(1)}{r}")])
+
+    # --- writing cells ----------------------------------------------------------------------------------------
+    def _touch(self, sheet: str) -> _Sheet:
+        sh = self._sheets.get(sheet)
+        if sh is None:
+            part = self._sheet_part(sheet)
+            if part is None:
+                raise BadInput([Problem(sheet, None, sheet, "missing_table", table=sheet)])
+            with self._reading(sheet):
+                text = self._pkg.text(part)
+                grid = [list(r) for r in self._cal_grid(sheet)] if sheet in self._cal.sheet_names else []
+            sh = self._sheets[sheet] = _Sheet(sheet, part, text, grid)
+            if self._grid_cache[0] == sheet:
+                self._grid_cache = (None, None)
+        return sh
 
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
-        self._dirty = True
-        self._touched.add(sheet)
-        ws = self.wb[sheet]
-        cells = ws._cells            # ws.cell() validates each call: a sixth of a large write
+        sh = self._touch(sheet)
+        merged = _merged_ranges(sh)
         for i, values in enumerate(rows):
-            for j, v in enumerate(values):
-                cell = cells.get((row + i, col + j))
-                if cell is None:
-                    if v is None:
-                        continue     # a blank written into a blank cell
-                    cell = Cell(ws, row=row + i, column=col + j)
-                    ws._add_cell(cell)
-                if isinstance(cell, MergedCell):
-                    if v is None:
-                        continue  # nothing to write, and a merged cell shows nothing of its own anyway
-                    raise BadInput([Problem(sheet, row + i, str(rows[0][j]) if len(rows) > 1 else "", "merged_cell",
-                                            cell=f"{col_letter(col + j)}{row + i}")])
-                if isinstance(v, str) and (ILLEGAL_CHARACTERS_RE.search(v) or "\r" in v):
-                    v = _escape_controls(v)
-                cell.value = v
-                if cell.data_type == "f" and (j not in formula_cols or i == 0):
-                    cell.data_type = "s"  # customer text like '=1+1' is text, never a formula
-                if i == 0 and len(rows) > 1:
-                    continue
-                if j in text_cols and isinstance(v, str):  # '@' on a date or number cell would hide what it is
-                    cell.number_format = TEXT_FORMAT
-                elif isinstance(v, dt.datetime):
-                    cell.number_format = DATETIME_FORMAT if (v.hour or v.minute) else DATE_FORMAT
-                elif isinstance(v, dt.date):
-                    cell.number_format = DATE_FORMAT
+            r = row + i
+            line = sh.row(r)
+            end = col - 1 + len(values)
+            if len(line) < end:
+                line.extend([None] * (end - len(line)))
+            line[col - 1:end] = values
+            sh.dirty.add(r)
+            for j in formula_cols:
+                v = values[j] if j < len(values) else None
+                key = (r, col + j)
+                if i > 0 or len(rows) == 1:
+                    if isinstance(v, str) and v.startswith("="):
+                        sh.formulas[key] = v[1:]
+                        line[col - 1 + j] = _cached(v)
+                        continue
+                sh.formulas.pop(key, None)
+            if sh.formulas:
+                for j in range(len(values)):
+                    if j not in formula_cols:
+                        sh.formulas.pop((r, col + j), None)
+            if merged:
+                for j, v in enumerate(values):
+                    if v is not None and _in_merge(merged, r, col + j):
+                        raise BadInput([Problem(sheet, r, str(rows[0][j]) if len(rows) > 1 else "", "merged_cell",
+                                                cell=f"{col_letter(col + j)}{r}")])
+        if len(rows) > 1:
+            for j in range(len(rows[0])):
+                c = col + j
+                sh.body_top[c] = row + 1
+                if j in text_cols:
+                    sh.fmt.setdefault(c, []).append((row + 1, row + len(rows) - 1, {"text": True}))
 
     def _clear(self, sheet, row, col, nrows, ncols):
-        self._dirty = True
-        self._touched.add(sheet)
-        ws = self.wb[sheet]
+        sh = self._touch(sheet)
+        blank = [None] * ncols
         for r in range(row, row + nrows):
-            for c in range(col, col + ncols):
-                cell = ws.cell(r, c)
-                if cell.value is not None:
-                    cell.value = None
+            if r > len(sh.cur):
+                break
+            line = sh.cur[r - 1]
+            if len(line) >= col:
+                end = min(len(line), col - 1 + ncols)
+                line[col - 1:end] = blank[:end - col + 1]
+                sh.dirty.add(r)
+        if sh.formulas:
+            for key in [k for k in sh.formulas if row <= k[0] < row + nrows and col <= k[1] < col + ncols]:
+                del sh.formulas[key]
+
+    def _first_filled(self, sheet, r0, c0, r1, c1):
+        grid = self._grid(sheet)
+        for r in range(r0, min(r1, len(grid)) + 1):
+            line = grid[r - 1]
+            for c in range(c0, min(c1, len(line)) + 1):
+                if line[c - 1] not in (None, ""):
+                    return r, c
+        return None
 
     def _ensure_sheet(self, sheet, hidden=False):
-        if sheet in self.wb.sheetnames:
+        if sheet in self.sheet_names():
             return False
-        self._dirty = True
-        self._touched.add(sheet)
-        ws = self.wb.create_sheet(sheet)
-        if hidden:
-            ws.sheet_state = "hidden"
+        taken = {s["part"] for s in self._wb_sheets}
+        n = 1
+        while f"xl/worksheets/sheet{n}.xml" in taken or self._pkg.has(f"xl/worksheets/sheet{n}.xml"):
+            n += 1
+        part = f"xl/worksheets/sheet{n}.xml"
+        self._wb_sheets.append({"name": sheet, "part": part, "attrs": {}, "new": True})
+        sh = self._sheets[sheet] = _Sheet(sheet, part, None, [])
+        sh.new = True
+        sh.hidden = hidden
         return True
 
-    # --- report sheets (openpyxl) ----------------------------------------------------------------------------
     def reset_sheet(self, sheet):
-        self._dirty = True
-        self._touched.add(sheet)
-        wb = self.wb
-        if sheet in wb.sheetnames:
-            idx = wb.sheetnames.index(sheet)
-            wb.remove(wb[sheet])
-            wb.create_sheet(sheet, idx)
-        else:
-            wb.create_sheet(sheet)
+        if self._ensure_sheet(sheet):
+            return
+        sh = self._touch(sheet)
+        sh.reset = True
+        sh.text = None
+        sh.orig = []
+        sh.cur = []
+        sh.dirty.clear()
+        sh.formulas.clear()
+        for attr in ("fmt", "body_top", "widths", "heights"):
+            getattr(sh, attr).clear()
+        sh.validations, sh.highlights, sh.charts, sh.pictures = [], [], [], []
+        sh.page = sh.freeze = None
+        sh.original = self._pkg.text(sh.part)     # what "unchanged" compares with
+        if self._tables is not None:
+            self._tables = [t for t in self._tables if t.sheet != sheet]
+        for key in [k for k in self._names if k[0] == sheet]:
+            del self._names[key]
 
+    # --- tables -----------------------------------------------------------------------------------------------
+    def _define_table(self, loc: TableLoc, new: bool) -> None:
+        ref = (f"{col_letter(loc.first_col)}{loc.header_row}:"
+               f"{col_letter(loc.first_col + len(loc.headers) - 1)}{loc.header_row + max(loc.rows, 1)}")
+        headers = [str(h) for h in loc.headers]
+        existing = next((t for t in self._table_defs() if t.name.lower() == loc.name.lower()), None)
+        if existing is not None:
+            existing.update(ref, headers)
+            return
+        sh = self._touch(loc.sheet)
+        names = [h.strip().lower() for h in headers if h.strip()]
+        if len(names) != len(headers) or len(set(names)) != len(names) or any(
+                _overlaps(m, ref) for m in _merged_ranges(sh, raw=True)):
+            return  # staff's plain range stays a plain range: Excel would 'repair' (delete) such a table
+        taken = {t.part for t in self._tables}
+        n = 1
+        while f"xl/tables/table{n}.xml" in taken or self._pkg.has(f"xl/tables/table{n}.xml"):
+            n += 1
+        part = f"xl/tables/table{n}.xml"
+        tid = max([t.id for t in self._tables] + [0]) + 1
+        name = _table_name(loc.name)
+        cols = "".join(f'<tableColumn id="{i}" name="{escape(_escape_x(h))}"/>' for i, h in enumerate(headers, 1))
+        text = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<table xmlns="{MAIN_NS}" id="{tid}" name="{escape(name)}" displayName="{escape(name)}" '
+                f'ref="{ref}"><autoFilter ref="{ref}"/><tableColumns count="{len(headers)}">{cols}</tableColumns>'
+                '<tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" showLastColumn="0" '
+                'showRowStripes="1" showColumnStripes="0"/></table>')
+        t = _Table(loc.sheet, part, text)
+        t.orig = None
+        self._tables.append(t)
+        if new and loc.header_row == 1 and loc.first_col == 1:
+            sh.freeze = "A2"
+            for i, h in enumerate(headers):
+                c = loc.first_col + i
+                values = [h] + [sh.cur[r - 1][c - 1] if r <= len(sh.cur) and c <= len(sh.cur[r - 1]) else None
+                                for r in range(loc.header_row + 1, loc.header_row + 1 + min(loc.rows, 200))]
+                width = max((_text_width(v) for v in values if v is not None), default=8)
+                sh.widths.setdefault(c, (min(max(width + 2, 8), 60), False))
+
+    # --- formatting (report sheets and the columns a job owns) --------------------------------------------------
     def capabilities(self):
         return CAPABILITIES
 
-    def _ws(self, sheet: str):
-        """The openpyxl worksheet of `sheet`: the one way report primitives reach openpyxl."""
-        return self.wb[sheet]
+    def _volatile(self, sheet, row, col):
+        self._touch(sheet).volatile.add((row, col))
 
-    def _cells(self, sheet: str, rng: str):
-        ws = self._ws(sheet)
-        self._dirty = True
-        return [c for row in (ws[rng] if ":" in rng else [[ws[rng]]]) for c in row]
+    def _style(self, sheet: str, rng: str, change: dict) -> None:
+        sh = self._touch(sheet)
+        (c0, r0), (c1, r1) = _range_ends(rng)
+        for c in range(c0, c1 + 1):
+            sh.fmt.setdefault(c, []).append((r0, r1, change))
+        sh.dirty.update(range(r0, r1 + 1))
 
     def set_number_formats(self, sheet, formats):
         for rng, fmt in formats.items():
-            for c in self._cells(sheet, rng):
-                c.number_format = fmt
-
-    def set_widths(self, sheet, widths, *, at_least=False):
-        ws = self._ws(sheet)
-        self._dirty = True
-        for col, w in widths.items():
-            dim = ws.column_dimensions[col]
-            dim.width = max(dim.width or 0, w) if at_least else w
+            self._style(sheet, rng, {"num_fmt": fmt})
 
     def set_font(self, sheet, cells, *, bold=False, size=None, color=None):
-        from openpyxl.styles import Font
         for rng in cells:
-            for c in self._cells(sheet, rng):
-                c.font = Font(bold=bold or None, size=size, color=color)
-
-    def set_row_heights(self, sheet, heights):
-        ws = self._ws(sheet)
-        self._dirty = True
-        for row, h in heights.items():
-            ws.row_dimensions[row].height = h
+            self._style(sheet, rng, {"font": (bool(bold), size, color)})
 
     def centre(self, sheet, ranges):
-        from openpyxl.styles import Alignment
         for rng in ranges:
-            for c in self._cells(sheet, rng):
-                c.alignment = Alignment(horizontal="center")
+            self._style(sheet, rng, {"halign": "center"})
 
     def fill(self, sheet, rng, color, *, border=None):
-        from openpyxl.styles import Border, PatternFill, Side
-        side = Side(style="thin", color=border) if border else None
-        for c in self._cells(sheet, rng):
-            c.fill = PatternFill("solid", start_color=color, end_color=color)
-            if side:
-                c.border = Border(top=side, bottom=side, left=side, right=side)
+        self._style(sheet, rng, {"fill": color, "border": border})
+
+    def set_widths(self, sheet, widths, *, at_least=False):
+        sh = self._touch(sheet)
+        for col, w in widths.items():
+            c = col_number(col)
+            prev = sh.widths.get(c)
+            sh.widths[c] = (max(prev[0], w), prev[1]) if at_least and prev else (w, at_least)
+
+    def set_row_heights(self, sheet, heights):
+        sh = self._touch(sheet)
+        sh.heights.update(heights)
+        sh.dirty.update(heights)
 
     def add_list_validation(self, sheet, rng, options, *, replace=True):
-        from openpyxl.worksheet.datavalidation import DataValidation
-        ws = self._ws(sheet)
-        self._dirty = True
         formula = '"' + ",".join(map(str, options)) + '"'
-        if replace:
-            ws.data_validations.dataValidation = [v for v in ws.data_validations.dataValidation
-                                                  if v.formula1 != formula]
-        dv = DataValidation(type="list", formula1=formula, allow_blank=True)
-        dv.add(rng)
-        ws.add_data_validation(dv)
+        self._touch(sheet).validations.append((rng, formula, replace))
 
     def add_formula_highlight(self, sheet, rng, formula, fill, *, match=()):
-        from openpyxl.formatting.rule import FormulaRule
-        from openpyxl.styles import PatternFill
-        ws = self._ws(sheet)
-        self._dirty = True
-        cf = ws.conditional_formatting
-
-        def ours(rule):
-            f = rule.formula[0] if rule.formula else None
-            return f is not None and (f == formula or bool(match) and all(m in f for m in match))
-        # openpyxl offers no removal: its ConditionalFormattingList keeps the rules per range in _cf_rules
-        for area in list(cf._cf_rules):
-            cf._cf_rules[area] = [r for r in cf._cf_rules[area] if not ours(r)]
-            if not cf._cf_rules[area]:
-                del cf._cf_rules[area]
-        cf.add(rng, FormulaRule(formula=[formula], fill=PatternFill("solid", start_color=fill, end_color=fill)))
+        self._touch(sheet).highlights.append(("expression", rng, formula, fill, tuple(match)))
 
     def add_color_scale(self, sheet, rng, *, low="FFFFFF", high="2E75B6"):
-        from openpyxl.formatting.rule import ColorScaleRule
-        self._dirty = True
-        self._ws(sheet).conditional_formatting.add(rng, ColorScaleRule(start_type="num", start_value=0,
-                                                                       start_color=low, end_type="max",
-                                                                       end_color=high))
+        self._touch(sheet).highlights.append(("colorScale", rng, low, high, ()))
 
     def add_chart(self, sheet, chart):
-        from openpyxl.chart import BarChart, LineChart, Reference, Series
-        ws = self._ws(sheet)
-        (vc0, vr0), (vc1, vr1) = _range_ends(chart.values)
-        (cc, cr0), (_, cr1) = _range_ends(chart.categories)
-        bar = chart.kind == "bar"
-        ch = BarChart() if bar else LineChart()
-        if bar:
-            ch.type, ch.gapWidth = ("bar" if chart.horizontal else "col"), chart.gap_width
-            if chart.stacked:
-                ch.grouping, ch.overlap = "stacked", 100
-        ch.title = chart.title
-        if chart.series_in_first_row:
-            ch.add_data(Reference(ws, min_col=vc0, max_col=vc1, min_row=vr0, max_row=vr1), titles_from_data=True)
-        else:
-            for col in range(vc0, vc1 + 1):
-                ch.series.append(Series(Reference(ws, min_col=col, min_row=vr0, max_row=vr1),
-                                        title=chart.series_name or None))
-        ch.set_categories(Reference(ws, min_col=cc, min_row=cr0, max_row=cr1))
-        for s, color in zip(ch.series, chart.colors):
-            if bar:
-                s.graphicalProperties.solidFill = color
-            else:
-                s.graphicalProperties.line.solidFill = color
-        for s, dash in zip(ch.series, chart.dashes):
-            if dash:
-                s.graphicalProperties.line.dashStyle = dash
-        if not bar:
-            for s in ch.series:
-                s.smooth = False
-        if bar and chart.horizontal and chart.top_down:
-            ch.x_axis.scaling.orientation = "maxMin"    # the first row on top, as in the sheet
-        ch.x_axis.delete = False
-        ch.y_axis.delete = False
-        if chart.number_format:
-            ch.y_axis.numFmt = chart.number_format
-        if chart.y_min is not None:
-            ch.y_axis.scaling.min = chart.y_min
-        if not chart.gridlines:
-            ch.y_axis.majorGridlines = None
-        if chart.legend is None:
-            ch.legend = None
-        else:
-            ch.legend.position = {"bottom": "b", "right": "r", "top": "t", "left": "l"}[chart.legend]
-        ch.width, ch.height = chart.width_cm, chart.height_cm
-        ws.add_chart(ch, chart.anchor)
-        self._dirty = True
+        sh = self._touch(sheet)
+        if sh.text is not None and not sh.reset and "<drawing" in sh.text:
+            return False     # staff's own drawing on the sheet: never rewritten
+        sh.charts.append(chart)
         return True
 
     def add_picture(self, sheet, anchor, png, *, name, width_cm, height_cm):
-        from openpyxl.drawing.image import Image
-        img = Image(io.BytesIO(png))
-        px = 96 / 2.54                       # openpyxl sizes images in pixels at 96 dpi
-        img.width, img.height = round(width_cm * px), round(height_cm * px)
-        self._ws(sheet).add_image(img, anchor)
-        self._dirty = True
+        sh = self._touch(sheet)
+        if sh.text is not None and not sh.reset and "<drawing" in sh.text:
+            return False
+        sh.pictures.append((anchor, png, width_cm, height_cm))
         return True
 
     def page_setup(self, sheet, *, landscape=True, fit_width=True, title_rows=None, paper=None, print_area=None):
-        ws = self._ws(sheet)
-        self._dirty = True
-        if landscape:
-            ws.page_setup.orientation = "landscape"
-        if paper == "A4":
-            ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        if fit_width:
-            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        sh = self._touch(sheet)
+        sh.page = {"landscape": landscape, "fit_width": fit_width, "paper": paper}
+        quoted = "'" + sheet.replace("'", "''") + "'"
         if title_rows:
-            ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
+            self._names[(sheet, "_xlnm.Print_Titles")] = f"{quoted}!${title_rows[0]}:${title_rows[1]}"
         if print_area:
-            ws.print_area = print_area
-
-    def _formulas(self, sheet, r0, c0, r1, c1):
-        ws = self.wb[sheet]
-        return {(cell.row, cell.column): cell.value
-                for row in ws.iter_rows(min_row=r0, max_row=min(r1, ws.max_row), min_col=c0, max_col=c1)
-                for cell in row if cell.data_type == "f"}
-
-    def _put_formula(self, sheet, row, col, formula):
-        self._dirty = True
-        self.wb[sheet].cell(row, col).value = formula
-
-    def _first_filled(self, sheet, r0, c0, r1, c1):
-        ws = self.wb[sheet]
-        r1 = min(r1, ws.max_row)
-        c1 = min(c1, ws.max_column)
-        for i, row in enumerate(ws.iter_rows(min_row=r0, max_row=r1, min_col=c0, max_col=c1, values_only=True)):
-            for j, v in enumerate(row):
-                if v not in (None, ""):
-                    return r0 + i, c0 + j
-        return None
-
-    def _define_table(self, loc: TableLoc, new: bool) -> None:
-        from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
-        ws = self.wb[loc.sheet]
-        ref = (f"{col_letter(loc.first_col)}{loc.header_row}:"
-               f"{col_letter(loc.first_col + len(loc.headers) - 1)}{loc.header_row + max(loc.rows, 1)}")
-        existing = next((t for t in ws.tables.values() if t.displayName.lower() == loc.name.lower()), None)
-        if existing is None and not _can_be_table(ws, loc, ref):
-            return  # staff's plain range stays a plain range: Excel would 'repair' (delete) such a table
-        if existing is None:
-            t = Table(displayName=_table_name(loc.name), ref=ref)
-            t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-            ws.add_table(t)
-            if new and loc.header_row == 1 and loc.first_col == 1:
-                ws.freeze_panes = "A2"
-                _autowidth(ws, loc)
-        else:
-            old = {c.name: c for c in existing.tableColumns}
-            cols = []
-            for i, h in enumerate(loc.headers, start=1):
-                c = old.get(str(h)) or TableColumn(id=i, name=str(h))
-                c.id = i
-                cols.append(c)
-            existing.tableColumns = cols
-            existing.ref = ref
-            if existing.autoFilter is not None:
-                existing.autoFilter.ref = ref
+            (c0, r0), (c1, r1) = _range_ends(print_area)
+            self._names[(sheet, "_xlnm.Print_Area")] = \
+                f"{quoted}!${col_letter(c0)}${r0}:${col_letter(c1)}${r1}"
 
     # --- saving -----------------------------------------------------------------------------------------------
     def save(self) -> Path | None:
-        """Write the changes: temp file, repair, check nobody changed the book, backup, atomic replace.
+        """Write the changes: the new package to a temp file, checked, the old file backed up, an atomic replace.
 
-        Returns the backup's path, or None when there was nothing to write. Whatever fails — disk full, a
-        read-only folder, a kill — the book on disk is the old one or the new one, and no half-written temp
-        file or backup is left behind.
+        Returns the backup's path, or None when nothing would change (then nothing is written, not even the
+        journal). Whatever fails — disk full, a read-only folder, a kill — the book on disk is the old one or the
+        new one, and no half-written temp file or backup is left behind.
         """
-        if not self._dirty and not self._journal_rows:
+        if not self._sheets and not self._journal_rows and not self._tables_changed():
             return None
         if self.read_only:
             raise RuntimeError("a book opened read-only is never saved")
+        self._render()
+        if not self._pkg.changed():
+            self._journal_rows, self._undo_ops = [], []
+            return None
         self._flush_journal()
+        self._render()
         self._step("step_saving", name=self.path.name)
         with write_lock(self.path, self.wait):
             check_not_open(self.path)
@@ -634,8 +699,8 @@ class FileBook(Book):
             backup = None
             try:
                 _create_private(tmp)  # never readable by others while it holds customer data
-                fastsave.save(self._wb, tmp)
-                ooxml.restore_parts(self.path, tmp)
+                with open(tmp, "wb") as out:
+                    self._pkg.write(out)
                 pc.CalamineWorkbook.from_path(str(tmp)).close()  # it must open before it replaces anything
                 os.chmod(tmp, mode)
                 _fsync(tmp)
@@ -643,15 +708,21 @@ class FileBook(Book):
                 os.replace(tmp, self.path)
                 _fsync_dir(self.path.parent)
             except BaseException as e:
-                for leftover in (tmp, ooxml.parts_temp(tmp)):
-                    leftover.unlink(missing_ok=True)
+                tmp.unlink(missing_ok=True)
                 if backup is not None and self.path.exists() and fingerprint(self.path) == self._fingerprint:
                     backup.unlink(missing_ok=True)  # the replace did not happen: this copy backs up nothing new
                 if isinstance(e, OSError):
                     raise _write_error(e, self.path) from None
                 raise
-        self._fingerprint = fingerprint(self.path)
-        self._dirty = False
+        # from here on the book is the file just written, read afresh
+        self._bytes = self.path.read_bytes()
+        self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
+        self._cal.close()
+        self._cal = pc.CalamineWorkbook.from_filelike(io.BytesIO(self._bytes), load_tables=True)
+        self._pkg = Package(self._bytes)
+        self._read_workbook()
+        self._sheets, self._tables, self._names = {}, None, {}
+        self._grid_cache = (None, None)
         return backup
 
     def _remove_dead_temps(self) -> None:
@@ -711,7 +782,6 @@ class FileBook(Book):
     def close(self) -> None:
         if self._cal is not None:
             self._cal.close()
-        self._wb = None
 
     def __enter__(self):
         return self
@@ -719,21 +789,399 @@ class FileBook(Book):
     def __exit__(self, *exc):
         self.close()
 
+    def _tables_changed(self) -> bool:
+        return any(t.text != t.orig for t in self._tables or [])
+
+    def _render(self) -> None:
+        """Every part this session changes, into the package (from a clean slate: rendering twice gives the same
+        parts)."""
+        pkg = self._pkg
+        pkg.new, pkg.removed = {}, set()
+        self._gone: set[str] = set()      # parts removed: their content types go unless written again
+        styles = Styles(pkg.text(self._styles_part)) if self._styles_part and pkg.has(self._styles_part) else None
+        if styles is None:
+            raise BadFile("book_damaged", name=self.path.name, sheet="styles")
+        wb = pkg.text(self._wb_part)
+        wb_rels = pkg.rels(self._wb_part)
+        values_changed, new_formulas = set(), False
+        for s in self._wb_sheets:
+            if s.get("new"):
+                rid = wb_rels.add(T_SHEET, posixpath.relpath(s["part"], posixpath.dirname(self._wb_part)))
+                wb = _add_sheet(wb, s["name"], rid, self._sheets[s["name"]].hidden)
+                pkg.set_override(s["part"], CT_SHEET)
+        for sh in self._sheets.values():
+            text, changed_cells, uncached = self._render_stamped(sh, styles)
+            if sh.text is None or text != sh.text:
+                pkg.put(sh.part, text)
+            if changed_cells:
+                values_changed.add(sh.name)
+            new_formulas |= uncached
+        for t in self._tables or []:
+            if t.orig is None:
+                pkg.set_override(t.part, CT_TABLE)
+            if t.text != t.orig:
+                pkg.put(t.part, t.text)
+        pkg.drop_stale_overrides(self._gone)
+        if styles.changed:
+            pkg.put(self._styles_part, styles.text)
+        wb = self._defined_names(wb)
+        if values_changed or new_formulas:
+            wb = self._after_value_changes(wb, wb_rels, values_changed, new_formulas)
+        pkg.put(self._wb_part, wb)
+        pkg.put_rels(self._wb_part, wb_rels)
+
+    def _render_stamped(self, sh: _Sheet, styles: Styles) -> tuple[str, bool, bool]:
+        """A report whose only change is its refresh time keeps the old time: the part stays as it was."""
+        original = getattr(sh, "original", None)
+        if sh.volatile and original is not None:
+            old = {}
+            for r, c in sh.volatile:
+                line = sh.row(r)
+                old[(r, c)] = line[c - 1] if c <= len(line) else None
+            prior = self._prior_values(original, sh.volatile)
+            if prior:
+                for (r, c), v in prior.items():
+                    sh.row(r)[c - 1] = v
+                state = (dict(self._pkg.new), set(self._pkg.removed), styles.text,
+                         {k: list(v) for k, v in styles._lists.items()}, styles.changed, set(self._gone))
+                text, _changed, uncached = self._render_sheet(sh, styles)
+                if text == original:
+                    return text, False, uncached
+                self._pkg.new, self._pkg.removed, styles.text, styles._lists, styles.changed, self._gone = state
+                for (r, c), v in old.items():
+                    sh.row(r)[c - 1] = v
+        return self._render_sheet(sh, styles)
+
+    def _prior_values(self, text: str, cells) -> dict:
+        """The stamps' values in the sheet as it was on disk (inline or shared text), or {} if one is missing."""
+        xml = SheetXml(text)
+        out = {}
+        for r, c in cells:
+            row = xml.row_text(r)
+            hit = next(((s, e) for cc, s, e, _a in cells_of(row, xml.p) if cc == c), None) if row else None
+            if hit is None:
+                return {}
+            t = re.findall(r"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>", row[hit[0]:hit[1]], re.S)
+            if not t:
+                return {}
+            out[(r, c)] = unescape("".join(t))
+        return out
+
+    def _render_sheet(self, sh: _Sheet, styles: Styles) -> tuple[str, bool, bool]:
+        xml = SheetXml(sh.text if sh.text is not None else SKELETON)
+        p = xml.p
+        changed_any = False
+        style_cache: dict = {}
+        date_s: dict = {}
+        rendered_s: dict = {}
+        fmt_cols = sorted(sh.fmt)
+        for r in sorted(sh.dirty):
+            cur = sh.cur[r - 1] if r <= len(sh.cur) else []
+            orig = sh.orig[r - 1] if r <= len(sh.orig) else []
+            cols = set()
+            for c in range(1, max(len(cur), len(orig)) + 1):
+                a = cur[c - 1] if c <= len(cur) else None
+                b = orig[c - 1] if c <= len(orig) else None
+                if not _same(a, b):
+                    cols.add(c)
+            for c in fmt_cols:
+                if any(r0 <= r <= r1 for r0, r1, _ch in sh.fmt[c]):
+                    cols.add(c)
+            cols.update(c for (fr, c) in sh.formulas if fr == r)
+            height = sh.heights.get(r)
+            if not cols and height is None:
+                continue
+            row_text = xml.row_text(r)
+            existing = {c: (s, e, a) for c, s, e, a in cells_of(row_text, p)} if row_text else {}
+            edits = {}
+            for c in sorted(cols):
+                v = cur[c - 1] if c <= len(cur) else None
+                old = existing.get(c)
+                old_attrs = attrs(old[2]) if old else {}
+                if old:
+                    base = int(old_attrs.get("s", 0) or 0)
+                else:
+                    # a row added to a table on disk looks like the rows above it (its base format, not the job's
+                    # changes); a sheet drawn afresh has no rows to take after
+                    inherit = sh.text is not None and r - 1 >= sh.body_top.get(c, 1 << 30)
+                    base = rendered_s.get((r - 1, c)) if inherit else None
+                    if base is None and inherit:
+                        above = xml.row_text(r - 1)
+                        hit = next((a for cc, _s, _e, a in cells_of(above, p) if cc == c), None) if above else None
+                        base = int(attrs(hit).get("s", 0) or 0) if hit else None
+                    if base is None:
+                        base = xml.col_style(c)
+                change = {}
+                for r0, r1, ch in sh.fmt.get(c, ()):
+                    if r0 <= r <= r1:
+                        change.update(ch)
+                s = self._cell_style(styles, base, v, change, style_cache, date_s)
+                rendered_s[(r, c)] = base
+                f = sh.formulas.get((r, c))
+                value_changed = c <= max(len(cur), len(orig)) and not _same(
+                    v, orig[c - 1] if c <= len(orig) else None)
+                if old and not value_changed and f is None and s == base:
+                    continue
+                if value_changed or f is not None:
+                    changed_any = True
+                edits[c] = _cell_xml(f"{col_letter(c)}{r}", s, v, f, p, self._date1904, old_attrs)
+            if edits or height is not None:
+                xml.set_row(r, patch_row(row_text, r, edits, p, height))
+        if sh.widths:
+            widths = {}
+            for c, (w, at_least) in sh.widths.items():
+                old = xml.col_width(c)
+                widths[c] = max(old or 0, w) if at_least else w
+            xml.set_col_widths(widths)
+        if sh.freeze:
+            xml.freeze(sh.freeze, int(re.sub(r"\D", "", sh.freeze)))
+        extent = max(len(sh.cur), xml.max_row())
+        width = max((len(r) for r in sh.cur), default=0)
+        if extent and width:
+            xml.set_dimension(f"A1:{col_letter(width)}{extent}")
+        self._render_validations(sh, xml)
+        self._render_highlights(sh, xml, styles)
+        rels = self._pkg.rels(sh.part)
+        if sh.reset:
+            self._drop_owned(sh, rels)
+        if sh.page:
+            self._render_page(sh, xml)
+        if sh.charts or sh.pictures:
+            rid = self._render_drawing(sh, rels)
+            xml.set("drawing", f'<{p}drawing r:id="{rid}"/>')
+        tables = [t for t in self._tables or [] if t.sheet == sh.name]
+        have = {resolve(sh.part, r["Target"]) for r in rels.by_type(T_TABLE)}
+        for t in tables:
+            if t.part not in have:
+                rels.add(T_TABLE, posixpath.relpath(t.part, posixpath.dirname(sh.part)))
+        if tables and any(t.part not in have for t in tables):
+            parts = "".join(f'<{p}tablePart r:id="{r["Id"]}"/>' for r in rels.by_type(T_TABLE))
+            xml.set("tableParts", f'<{p}tableParts count="{len(rels.by_type(T_TABLE))}">{parts}</{p}tableParts>')
+        if rels.items() or self._pkg.has(rels_path(sh.part)):
+            self._pkg.put_rels(sh.part, rels)
+        text = xml.render()
+        if 'r:id="' in text and "xmlns:r=" not in text[:text.find(">", text.find("worksheet"))]:
+            text = re.sub(r"(<(?:\w+:)?worksheet\b)", rf'\1 xmlns:r="{R_NS}"', text, 1)
+        uncached = any(r > len(sh.cur) or c > len(sh.cur[r - 1]) or sh.cur[r - 1][c - 1] is None
+                       for r, c in sh.formulas)
+        return text, changed_any, uncached
+
+    def _cell_style(self, styles: Styles, base: int, v, change: dict, cache: dict, date_s: dict) -> int:
+        kind = ("datetime" if isinstance(v, dt.datetime) and (v.hour or v.minute) else
+                "date" if isinstance(v, (dt.date, dt.datetime)) else "text" if isinstance(v, str) else "")
+        key = (base, kind, tuple(sorted((k, v2) for k, v2 in change.items())))
+        if key in cache:
+            return cache[key]
+        want = {k: v2 for k, v2 in change.items() if k != "text" and v2 not in (None, False)}
+        if change.get("text") and kind == "text":
+            want.setdefault("num_fmt", TEXT_FORMAT)
+        if kind in ("date", "datetime") and "num_fmt" not in want:
+            if base not in date_s:
+                date_s[base] = styles.is_date(base)
+            if not date_s[base]:
+                want["num_fmt"] = DATETIME_FORMAT if kind == "datetime" else DATE_FORMAT
+        s = styles.derive(base, **want) if want else base
+        cache[key] = s
+        return s
+
+    def _render_validations(self, sh: _Sheet, xml: SheetXml) -> None:
+        if not sh.validations:
+            return
+        p = xml.p
+        old = xml.get("dataValidations")
+        items = []
+        head = f"<{p}dataValidations>"
+        if old:
+            q = re.escape(p)
+            items = [m.group(0) for m in re.finditer(
+                rf"<{q}dataValidation\b(?:[^>]*?/>|[^>]*?>.*?</{q}dataValidation>)", old, re.S)]
+            head = old.split(">", 1)[0] + ">"
+            if head.endswith("/>"):
+                head = head[:-2].rstrip() + ">"
+        for rng, formula, replace in sh.validations:
+            if replace:
+                items = [x for x in items if _formula1(x) != formula]
+            items.append(f'<{p}dataValidation type="list" allowBlank="1" showInputMessage="1" showErrorMessage="1" '
+                         f'sqref="{rng}"><{p}formula1>{escape(formula, quote=False)}</{p}formula1>'
+                         f"</{p}dataValidation>")
+        xml.set("dataValidations", set_attr(head, "count", str(len(items))) + "".join(items)
+                + f"</{p}dataValidations>")
+
+    def _render_highlights(self, sh: _Sheet, xml: SheetXml, styles: Styles) -> None:
+        if not sh.highlights:
+            return
+        p = xml.p
+        blocks = [(b, [unescape(x) for x in re.findall(r"<(?:\w+:)?formula>(.*?)</(?:\w+:)?formula>", b, re.S)])
+                  for b in xml.get_all("conditionalFormatting")]
+        for kind, rng, *rest in sh.highlights:      # in order: a later rule replaces an earlier one of the same kind
+            if kind == "expression":
+                formula, match = rest[0], rest[2]
+                blocks = [(b, fs) for b, fs in blocks
+                          if not any(f == formula or (match and all(m in f for m in match)) for f in fs)]
+            blocks.append(((kind, rng, *rest), [rest[0]] if kind == "expression" else []))
+        prio = max([int(x) for b, _fs in blocks if isinstance(b, str) for x in re.findall(r'priority="(\d+)"', b)]
+                   + [0])
+        out = []
+        for b, _fs in blocks:
+            if isinstance(b, str):
+                out.append(b)
+                continue
+            kind, rng, *rest = b
+            prio += 1
+            if kind == "expression":
+                dxf = styles.dxf_fill(rest[1])
+                out.append(f'<{p}conditionalFormatting sqref="{rng}"><{p}cfRule type="expression" dxfId="{dxf}" '
+                           f'priority="{prio}"><{p}formula>{escape(rest[0], quote=False)}</{p}formula></{p}cfRule>'
+                           f"</{p}conditionalFormatting>")
+            else:
+                out.append(f'<{p}conditionalFormatting sqref="{rng}"><{p}cfRule type="colorScale" '
+                           f'priority="{prio}"><{p}colorScale><{p}cfvo type="num" val="0"/><{p}cfvo type="max"/>'
+                           f'<{p}color rgb="FF{rest[0]}"/><{p}color rgb="FF{rest[1]}"/></{p}colorScale></{p}cfRule>'
+                           f"</{p}conditionalFormatting>")
+        xml.set_all("conditionalFormatting", out)
+
+    def _render_page(self, sh: _Sheet, xml: SheetXml) -> None:
+        p = xml.p
+        page = sh.page
+        old = xml.get("pageSetup")
+        tag, rest = (old.split(">", 1)[0] + ">", old.split(">", 1)[1]) if old else (f"<{p}pageSetup/>", "")
+        if page["landscape"]:
+            tag = set_attr(tag, "orientation", "landscape")
+        if page["paper"] == "A4":
+            tag = set_attr(tag, "paperSize", "9")
+        if page["fit_width"]:
+            tag = set_attr(set_attr(tag, "fitToWidth", "1"), "fitToHeight", "0")
+            xml.set_fit_to_page()
+        new = tag + rest
+        if new != old:
+            if xml.get("pageMargins") is None:
+                xml.set("pageMargins", f'<{p}pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
+                                       f'header="0.3" footer="0.3"/>')
+            xml.set("pageSetup", new)
+
+    def _drop_owned(self, sh: _Sheet, rels: Rels) -> None:
+        """A blanked sheet's drawing (with its charts and pictures), tables and comments go with its cells."""
+        for r in rels.items():
+            if r.get("TargetMode") == "External":
+                continue
+            part = resolve(sh.part, r["Target"])
+            if r["Type"] in (T_DRAWING, T_TABLE) or r["Type"].endswith(("/comments", "/vmlDrawing")):
+                if r["Type"] == T_DRAWING and self._pkg.has(part):
+                    for rr in self._pkg.rels(part).items():
+                        if rr.get("TargetMode") != "External":
+                            child = resolve(part, rr["Target"])
+                            if self._shared(child, part):
+                                continue
+                            self._pkg.remove(child)
+                            self._pkg.remove(rels_path(child))
+                            self._gone.add(child)
+                    self._pkg.remove(rels_path(part))
+                self._pkg.remove(part)
+                self._gone.add(part)
+                rels.remove(r["Id"])
+
+    def _shared(self, part: str, owner: str) -> bool:
+        """Whether a part (a picture) is also used by another drawing than `owner`."""
+        for name in self._pkg.names():
+            if name.endswith(".rels") and "/drawings/_rels/" in name and name != rels_path(owner):
+                for r in Rels(self._pkg.text(name)).items():
+                    if resolve(name.replace("_rels/", "").removesuffix(".rels"), r.get("Target", "")) == part:
+                        return True
+        return False
+
+    def _render_drawing(self, sh: _Sheet, rels: Rels) -> str:
+        from openpyxl.chart import BarChart, LineChart, Reference, Series
+        from openpyxl.drawing.image import Image
+        from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+        from openpyxl.xml.functions import tostring
+        drawing = SpreadsheetDrawing()
+        quoted = "'" + sh.name.replace("'", "''") + "'"
+        for chart in sh.charts:
+            ch = _chart(chart, quoted, BarChart, LineChart, Reference, Series)
+            part = self._pkg.free_name("xl/charts/chart{}.xml")
+            ch._id = int(re.search(r"(\d+)\.xml$", part).group(1))
+            self._pkg.put(part, tostring(ch._write()))
+            self._pkg.set_override(part, CT_CHART)
+            drawing.charts.append(ch)
+        for anchor, png, w, h in sh.pictures:
+            img = Image(io.BytesIO(png))
+            px = 96 / 2.54                       # openpyxl sizes images in pixels at 96 dpi
+            img.width, img.height = round(w * px), round(h * px)
+            img.anchor = anchor
+            part = self._pkg.free_name("xl/media/image{}.png")
+            img._id = int(re.search(r"(\d+)\.png$", part).group(1))
+            self._pkg.put(part, png)
+            self._pkg.ensure_default("png", "image/png")
+            drawing.images.append(img)
+        part = self._pkg.free_name("xl/drawings/drawing{}.xml")
+        self._pkg.put(part, tostring(drawing._write()))
+        self._pkg.put(rels_path(part), tostring(drawing._write_rels()))
+        self._pkg.set_override(part, CT_DRAWING)
+        return rels.add(T_DRAWING, posixpath.relpath(part, posixpath.dirname(sh.part)))
+
+    def _defined_names(self, wb: str) -> str:
+        if not self._names:
+            return wb
+        p = re.search(r"<(\w+:)?workbook\b", wb).group(1) or ""
+        index = {s["name"]: i for i, s in enumerate(self._wb_sheets)}
+        for (sheet, name), value in sorted(self._names.items()):
+            i = index[sheet]
+            pat = re.compile(r'<(?:\w+:)?definedName\b[^>]*name="' + re.escape(name) + r'"[^>]*localSheetId="'
+                             + str(i) + r'"[^>]*>.*?</(?:\w+:)?definedName>|<(?:\w+:)?definedName\b[^>]*localSheetId="'
+                             + str(i) + r'"[^>]*name="' + re.escape(name) + r'"[^>]*>.*?</(?:\w+:)?definedName>',
+                             re.S)
+            wb = pat.sub("", wb)
+            if value is None:
+                continue
+            el = f'<{p}definedName name="{name}" localSheetId="{i}">{escape(value, quote=False)}</{p}definedName>'
+            m = re.search(r"</(?:\w+:)?definedNames>", wb)
+            if m:
+                wb = wb[:m.start()] + el + wb[m.start():]
+            else:
+                wb = _insert_before(wb, ("calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr",
+                                         "smartTagTypes", "webPublishing", "fileRecoveryPr", "webPublishObjects",
+                                         "extLst"), f"<{p}definedNames>{el}</{p}definedNames>")
+        return wb
+
+    def _after_value_changes(self, wb: str, wb_rels: Rels, changed: set[str], new_formulas: bool) -> str:
+        """Formulas that depend on what was written are recalculated when the book is next opened (and the job says
+        so); a calculation chain that may no longer match is dropped (Excel rebuilds it)."""
+        depends = new_formulas
+        for s in self._wb_sheets:
+            if depends or not s["part"] or s.get("new") or not self._pkg.has(s["part"]):
+                continue
+            data = self._bytes_of(s["part"])
+            if b"<f" not in data and b":f>" not in data:
+                continue
+            if s["name"] in changed or any(n.encode("utf-8") in data for n in changed if n != s["name"]):
+                depends = True
+        if not depends:
+            return wb
+        for r in wb_rels.by_type(T_CALCCHAIN):
+            part = resolve(self._wb_part, r["Target"])
+            self._pkg.remove(part)
+            self._pkg.set_override(part, None)
+            wb_rels.remove(r["Id"])
+        m = re.search(r"<(?:\w+:)?calcPr\b[^>]*?/?>", wb)
+        if m:
+            tag = set_attr(m.group(0), "fullCalcOnLoad", "1")
+            wb = wb[:m.start()] + tag + wb[m.end():]
+        else:
+            p = re.search(r"<(\w+:)?workbook\b", wb).group(1) or ""
+            wb = _insert_before(wb, ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+                                     "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"),
+                                f'<{p}calcPr fullCalcOnLoad="1"/>')
+        if ("recalc_on_open", {}) not in self.notices:
+            self.notices.append(("recalc_on_open", {}))
+        return wb
+
+    def _bytes_of(self, part: str) -> bytes:
+        return self._pkg.zip.read(part) if part in self._pkg.infos else b""
+
 
 def _create_private(path: Path) -> None:
     fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     os.close(fd)
-
-
-def _escape_controls(s: str) -> str:
-    """Control characters (and CR) as Excel itself stores them (_x000B_), so they survive instead of breaking the save.
-
-    openpyxl refuses them (IllegalCharacterError, whose message carries the cell's text) although Excel accepts
-    them from a paste; calamine reads _xHHHH_ back as the character, so a read-write round trip is lossless.
-    """
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    s = s.replace("\r", "_x000D_")  # XML would turn a bare CR into LF on reading
-    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
 
 
 def _fsync(path: Path) -> None:
@@ -759,21 +1207,198 @@ def _table_name(name: str) -> str:
     return out if out[:1].isalpha() or out[:1] == "_" else "_" + out
 
 
-def _can_be_table(ws, loc: TableLoc, ref: str) -> bool:
-    """An Excel Table needs distinct, non-blank header texts and no merged cells inside it."""
-    from openpyxl.worksheet.cell_range import CellRange
-    names = [str(h).strip().lower() for h in loc.headers if h not in (None, "")]
-    if len(names) != len(loc.headers) or len(set(names)) != len(names):
+def _cell_xml(ref: str, s: int, v, f: str | None, p: str, date1904: bool, old: dict) -> str | None:
+    """One cell's XML: the value typed as Excel types it, text inline (sharedStrings is never rewritten)."""
+    head = f'<{p}c r="{ref}"' + (f' s="{s}"' if s else "") + (f' ph="{old["ph"]}"' if old.get("ph") else "")
+    if f is not None:
+        fx = f"<{p}f>{_xml_text(f)}</{p}f>"
+        if v is None:
+            return f"{head}>{fx}</{p}c>"
+        if isinstance(v, str):
+            return f'{head} t="str">{fx}<{p}v>{_xml_text(v)}</{p}v></{p}c>'
+        return f"{head}>{fx}<{p}v>{_number(v, date1904)}</{p}v></{p}c>"
+    if v is None:
+        return f"{head}/>" if s else None
+    if isinstance(v, bool):
+        return f'{head} t="b"><{p}v>{int(v)}</{p}v></{p}c>'
+    if isinstance(v, str):
+        space = ' xml:space="preserve"' if v != v.strip() or "\n" in v else ""
+        return f'{head} t="inlineStr"><{p}is><{p}t{space}>{_xml_text(v)}</{p}t></{p}is></{p}c>'
+    num = _number(v, date1904)
+    if num is None:
+        return f'{head} t="inlineStr"><{p}is><{p}t>{_xml_text(str(v))}</{p}t></{p}is></{p}c>'
+    return f"{head}><{p}v>{num}</{p}v></{p}c>"
+
+
+_EPOCH = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
+
+
+def _number(v, date1904: bool) -> str | None:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return None
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None:
+            v = v.replace(tzinfo=None)
+        d = v - _EPOCH[date1904]
+        return _number(d.days + d.seconds / 86400 + d.microseconds / 86400e6, date1904)
+    if isinstance(v, dt.date):
+        return str((dt.datetime(v.year, v.month, v.day) - _EPOCH[date1904]).days)
+    if isinstance(v, dt.time):
+        return _number((v.hour * 3600 + v.minute * 60 + v.second) / 86400, date1904)
+    if isinstance(v, dt.timedelta):
+        return _number(v.total_seconds() / 86400, date1904)
+    return None
+
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
+
+
+def _xml_text(s: str) -> str:
+    """Text for an XML element: escaped, control characters (and CR) as Excel stores them (_x000B_), a literal
+    '_x0041_' kept literal (_x005F_) — calamine and Excel read all of it back as the original text."""
+    s = re.sub(r"_(x[0-9A-Fa-f]{4}_)", r"_x005F_\1", s)
+    s = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
+    return escape(s, quote=False)
+
+
+def _same(a, b) -> bool:
+    """Whether a value written equals the value read (so the cell, formula and all, is left as it was)."""
+    if a is None:
+        return b is None
+    if b is None:
         return False
-    area = CellRange(ref)
-    return not any(area.isdisjoint(m) is False for m in ws.merged_cells.ranges)
+    ta, tb = type(a), type(b)
+    if ta is tb and ta is not dt.datetime:
+        return a == b
+    if ta is bool or tb is bool:
+        return False
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dt.date) and isinstance(b, dt.date):
+        da = a if isinstance(a, dt.datetime) else dt.datetime(a.year, a.month, a.day)
+        db = b if isinstance(b, dt.datetime) else dt.datetime(b.year, b.month, b.day)
+        return abs((da.replace(tzinfo=None) - db.replace(tzinfo=None)).total_seconds()) < 0.001
+    return False
 
 
-def _autowidth(ws, loc: TableLoc) -> None:
-    import unicodedata
-    for i, h in enumerate(loc.headers):
-        letter = col_letter(loc.first_col + i)
-        values = [h] + [ws.cell(loc.header_row + r, loc.first_col + i).value for r in range(1, min(loc.rows, 200) + 1)]
-        width = max((sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(v))
-                     for v in values if v is not None), default=8)
-        ws.column_dimensions[letter].width = min(max(width + 2, 8), 60)
+def _cached(formula: str):
+    """The value a formula we write shows, where we know it (HYPERLINK's label), else None."""
+    m = re.match(r'^=HYPERLINK\(\s*"(?:[^"]|"")*"\s*,\s*"((?:[^"]|"")*)"\s*\)$', formula, re.I)
+    return m.group(1).replace('""', '"') if m else None
+
+
+def _merged_ranges(sh: _Sheet, raw: bool = False):
+    if not hasattr(sh, "_merged"):
+        refs = SheetXml(sh.text).merged() if sh.text else []
+        sh._merged = refs, [(*_range_ends(r)[0][::-1], *_range_ends(r)[1][::-1]) for r in refs if r]
+    return sh._merged[0] if raw else sh._merged[1]
+
+
+def _in_merge(merged, r: int, c: int) -> bool:
+    return any(r0 <= r <= r1 and c0 <= c <= c1 and (r, c) != (r0, c0) for r0, c0, r1, c1 in merged)
+
+
+def _overlaps(a: str, b: str) -> bool:
+    (ac0, ar0), (ac1, ar1) = _range_ends(a)
+    (bc0, br0), (bc1, br1) = _range_ends(b)
+    return ac0 <= bc1 and bc0 <= ac1 and ar0 <= br1 and br0 <= ar1
+
+
+def _formula1(validation: str) -> str | None:
+    m = re.search(r"<(?:\w+:)?formula1>(.*?)</(?:\w+:)?formula1>", validation, re.S)
+    return unescape(m.group(1)) if m else None
+
+
+def _text_width(v) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(v))
+
+
+def _escape_x(s: str) -> str:
+    return s.replace("\r", "_x000d_").replace("\n", "_x000a_")
+
+
+def _unescape_x(s: str) -> str:
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), s)
+
+
+def _insert_before(wb: str, later: tuple[str, ...], element: str) -> str:
+    """workbook.xml with `element` put before the first of `later` present (schema order), else at the end."""
+    for tag in later:
+        m = re.search(rf"<(?:\w+:)?{tag}\b", wb)
+        if m:
+            return wb[:m.start()] + element + wb[m.start():]
+    m = re.search(r"</(?:\w+:)?workbook>", wb)
+    return wb[:m.start()] + element + wb[m.start():]
+
+
+def _add_sheet(wb: str, name: str, rid: str, hidden) -> str:
+    """workbook.xml with one more <sheet> (a fresh sheetId; hidden, or very hidden with hidden="very")."""
+    root = re.search(r"<(\w+:)?workbook\b[^>]*>", wb)
+    p = root.group(1) or ""
+    rp = re.search(r'xmlns:(\w+)="' + re.escape(OFFICE_REL) + '"', root.group(0))
+    if rp is None:
+        wb = wb[:root.end() - 1] + f' xmlns:r="{OFFICE_REL}"' + wb[root.end() - 1:]
+        rprefix = "r"
+    else:
+        rprefix = rp.group(1)
+    ids = [int(x) for x in re.findall(r'<(?:\w+:)?sheet\b[^>]*\bsheetId="(\d+)"', wb)]
+    state = ' state="veryHidden"' if hidden == "very" else ' state="hidden"' if hidden else ""
+    el = f'<{p}sheet name="{escape(name)}" sheetId="{max(ids + [0]) + 1}"{state} {rprefix}:id="{rid}"/>'
+    m = re.search(rf"</{re.escape(p)}sheets>", wb)
+    return wb[:m.start()] + el + wb[m.start():]
+
+
+def _chart(chart, quoted: str, BarChart, LineChart, Reference, Series):
+    """An openpyxl chart object for a `report.Chart` (openpyxl only serialises it: no workbook is loaded)."""
+    (vc0, vr0), (vc1, vr1) = _range_ends(chart.values)
+    (cc, cr0), (_, cr1) = _range_ends(chart.categories)
+
+    def ref(c0, r0, c1, r1):
+        return Reference(range_string=f"{quoted}!${col_letter(c0)}${r0}:${col_letter(c1)}${r1}")
+    bar = chart.kind == "bar"
+    ch = BarChart() if bar else LineChart()
+    if bar:
+        ch.type, ch.gapWidth = ("bar" if chart.horizontal else "col"), chart.gap_width
+        if chart.stacked:
+            ch.grouping, ch.overlap = "stacked", 100
+    ch.title = chart.title
+    if chart.series_in_first_row:
+        ch.add_data(ref(vc0, vr0, vc1, vr1), titles_from_data=True)
+    else:
+        for col in range(vc0, vc1 + 1):
+            ch.series.append(Series(ref(col, vr0, col, vr1), title=chart.series_name or None))
+    ch.set_categories(ref(cc, cr0, cc, cr1))
+    for s, color in zip(ch.series, chart.colors):
+        if bar:
+            s.graphicalProperties.solidFill = color
+        else:
+            s.graphicalProperties.line.solidFill = color
+    for s, dash in zip(ch.series, chart.dashes):
+        if dash:
+            s.graphicalProperties.line.dashStyle = dash
+    if not bar:
+        for s in ch.series:
+            s.smooth = False
+    if bar and chart.horizontal and chart.top_down:
+        ch.x_axis.scaling.orientation = "maxMin"    # the first row on top, as in the sheet
+    ch.x_axis.delete = False
+    ch.y_axis.delete = False
+    if chart.number_format:
+        ch.y_axis.numFmt = chart.number_format
+    if chart.y_min is not None:
+        ch.y_axis.scaling.min = chart.y_min
+    if not chart.gridlines:
+        ch.y_axis.majorGridlines = None
+    if chart.legend is None:
+        ch.legend = None
+    else:
+        ch.legend.position = {"bottom": "b", "right": "r", "top": "t", "left": "l"}[chart.legend]
+    ch.width, ch.height = chart.width_cm, chart.height_cm
+    ch.anchor = chart.anchor
+    return ch

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from .. import messages
+
 
 @dataclass
 class JobResult:
@@ -58,4 +60,7 @@ def run(job, target, *, overrides: dict | None = None, progress=None, **options)
         book.progress = progress
         result = func(book, book.settings(overrides), **options)
         book.save()
+    for key, kw in getattr(book, "notices", ()):   # what saving did beyond the job (e.g. recalculation on open)
+        result.summary_ja += "\n" + messages.text(key, "ja", **kw)
+        result.summary_en += "\n" + messages.text(key, "en", **kw)
     return result

@@ -1,0 +1,266 @@
+"""The file engine keeps the customer's workbook: on books other programs made, a job rewrites only its own parts.
+
+For every book of the corpus (XlsxWriter with VBA, openpyxl, LibreOffice from xlsx and from ods) and every job:
+parts the job does not own stay byte for byte, formulas keep their cached values, a second run with nothing changed
+writes nothing, and a LibreOffice round trip gives the same figures.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import python_calamine as pc
+
+from xlcrm import jobs
+from xlcrm.book import open_book
+from xlcrm.messages import BadInput
+
+from corpus import books
+
+KINDS = ["xlsxwriter", "openpyxl", "libreoffice", "libreoffice_ods"]
+JOBS = {"rfm": {}, "followup": {}, "dashboard": {},
+        "record_contact": {"customer": "C0001", "type": "フォロー", "summary": "電話でフォローしました"}}
+lo_needed = pytest.mark.skipif(not books.has_libreoffice(), reason="LibreOffice not installed")
+
+
+def _kind_param(kind):
+    return pytest.param(kind, marks=lo_needed) if kind.startswith("libreoffice") else kind
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Each corpus book built once per module (LibreOffice takes seconds); tests copy it."""
+    made = {}
+
+    def get(kind):
+        if kind not in made:
+            made[kind] = books.build(kind, tmp_path_factory.mktemp(kind))
+        return made[kind]
+    return get
+
+
+def _copy(src: Path, tmp: Path) -> Path:
+    dst = tmp / ("CRM" + src.suffix)
+    shutil.copyfile(src, dst)
+    return dst
+
+
+def _entries(path: Path) -> dict[str, tuple]:
+    """Each zip entry's stored form: (CRC, compressed size, compressed bytes) — equal means copied raw."""
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        out = {}
+        for i in z.infolist():
+            f.seek(i.header_offset + 26)
+            n, m = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+            f.seek(i.header_offset + 30 + n + m)
+            out[i.filename] = (i.CRC, i.compress_size, f.read(i.compress_size))
+        return out
+
+
+def _sheet_parts(path: Path) -> dict[str, str]:
+    """sheet name -> part path."""
+    with zipfile.ZipFile(path) as z:
+        wb = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    targets = {m.group(1): m.group(2) for m in re.finditer(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels)}
+    targets.update({m.group(2): m.group(1) for m in
+                    re.finditer(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
+    out = {}
+    for m in re.finditer(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', wb):
+        t = targets[m.group(2)]
+        out[m.group(1)] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    return out
+
+
+def _formula_cells(xml: str) -> dict[str, str]:
+    """ref -> the whole cell text, for every formula cell."""
+    return {m.group(1): m.group(0) for m in
+            re.finditer(r'<c r="([A-Z]+\d+)"[^>]*>(?:(?!</c>).)*?<f[ >/](?:(?!</c>).)*</c>', xml, re.S)}
+
+
+def _values(path: Path) -> dict[str, list]:
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    return {s: wb.get_sheet_by_name(s).to_python() for s in wb.sheet_names}
+
+
+def _run(kind_path: Path, job: str):
+    return jobs.run(job, kind_path, **JOBS[job])
+
+
+OWNED_ALWAYS = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+                "xl/calcChain.xml", "docProps/app.xml"}
+
+
+@pytest.mark.parametrize("job", list(JOBS))
+@pytest.mark.parametrize("kind", [_kind_param(k) for k in KINDS])
+def test_a_job_rewrites_only_its_own_parts(corpus, tmp_path, kind, job):
+    book = _copy(corpus(kind), tmp_path)
+    before, sheets_before, values_before = _entries(book), _sheet_parts(book), _values(book)
+    with zipfile.ZipFile(book) as z:
+        xml_before = {s: z.read(p).decode() for s, p in sheets_before.items()}
+    _run(book, job)
+    after, values_after = _entries(book), _values(book)
+    written = {s for s in sheets_before if values_before.get(s) != values_after.get(s)}
+    with zipfile.ZipFile(book) as z:
+        xml_after = {s: z.read(p).decode() for s, p in sheets_before.items()}
+    owned_parts = set(OWNED_ALWAYS)
+    for s in written | {"変更履歴", "_xlcrm_undo"}:
+        if s in sheets_before:
+            p = sheets_before[s]
+            owned_parts |= {p, p.replace("worksheets/", "worksheets/_rels/") + ".rels"}
+    with zipfile.ZipFile(book) as z:   # the tables on sheets the job wrote are its own
+        for s in written:
+            rels = sheets_before[s].replace("worksheets/", "worksheets/_rels/") + ".rels"
+            if rels in z.namelist():
+                owned_parts |= {"xl/" + t.replace("../", "").lstrip("/").removeprefix("xl/")
+                                for t in re.findall(r'Target="([^"]*tables/[^"]+)"', z.read(rels).decode())}
+    changed = sorted(p for p in before if p not in owned_parts and before[p] != after.get(p))
+    assert changed == [], f"{job} on a {kind} book changed parts it does not own"
+    # untouched sheets read the same; formulas keep their text and cached values everywhere (注文!金額, メモ)
+    for s in sheets_before:
+        if s not in written and s in values_before:
+            assert values_after[s] == values_before[s], s
+        lost = {ref for ref, cell in _formula_cells(xml_before[s]).items()
+                if "<v" in cell and _formula_cells(xml_after[s]).get(ref) != cell}
+        assert not lost, f"{s}: formula cells changed {sorted(lost)[:5]}"
+    # the written sheets' formulas still there: 注文!金額 reads as its amounts
+    with open_book(book) as b:
+        amounts = b.read("orders")["amount"].tolist()
+    assert amounts == [r[3] for r in books.orders()]
+
+
+@pytest.mark.parametrize("job", ["rfm", "followup", "dashboard"])
+@pytest.mark.parametrize("kind", [_kind_param(k) for k in KINDS])
+def test_a_second_run_with_nothing_changed_writes_nothing(corpus, tmp_path, kind, job):
+    book = _copy(corpus(kind), tmp_path)
+    _run(book, job)
+    first = book.read_bytes()
+    backups = sorted((tmp_path / "CRM_backup").glob("*")) if (tmp_path / "CRM_backup").exists() else []
+    _run(book, job)
+    assert book.read_bytes() == first, f"a second {job} rewrote the {kind} book"
+    assert sorted((tmp_path / "CRM_backup").glob("*")) == backups if backups else True
+
+
+@lo_needed
+@pytest.mark.parametrize("kind", ["xlsxwriter", "openpyxl"])
+def test_a_refresh_after_a_libreoffice_round_trip_gives_the_same_figures(corpus, tmp_path, kind):
+    book = _copy(corpus(kind), tmp_path)
+    if book.suffix == ".xlsm":    # LibreOffice keeps the VBA of an .xlsm only as .xlsm; the figures are what matter
+        book = book.rename(book.with_suffix(".xlsx"))
+        with zipfile.ZipFile(book) as z:
+            assert "xl/vbaProject.bin" in z.namelist()
+    jobs.run("rfm", book)
+    jobs.run("followup", book)
+    with open_book(book) as b:
+        rfm_before, fu_before = b.read_raw("顧客"), b.read_raw("フォローリスト")
+    again = books.libreoffice(book, tmp_path / "round")
+    jobs.run("rfm", again)
+    jobs.run("followup", again)
+    with open_book(again) as b:
+        rfm_after, fu_after = b.read_raw("顧客"), b.read_raw("フォローリスト")
+    cols = [c for c in rfm_before.columns if c.startswith(("R", "F", "M", "RFM", "セグメント", "購入"))]
+    assert cols
+    pd.testing.assert_frame_equal(rfm_after[cols].reset_index(drop=True), rfm_before[cols].reset_index(drop=True),
+                                  check_dtype=False)
+    assert len(fu_after) == len(fu_before)
+    assert fu_after.iloc[:, :4].astype(str).equals(fu_before.iloc[:, :4].astype(str))
+
+
+def test_libreoffice_booleans_stored_as_formulas_read_as_booleans_every_time(tmp_path):
+    """LibreOffice stores TRUE/FALSE as formulas with cached values; after an xlcrm save they must still read."""
+    if not books.has_libreoffice():
+        pytest.skip("LibreOffice not installed")
+    import openpyxl
+    src = books.openpyxl_book(tmp_path / "src.xlsx")
+    wb = openpyxl.load_workbook(src)
+    ws = wb["顧客"]
+    ws.cell(1, ws.max_column + 1, "定期")
+    for r in range(2, ws.max_row + 1):
+        ws.cell(r, ws.max_column, r % 2 == 0)
+    t = ws.tables["顧客"]
+    t.ref = f"A1:{books._col(ws.max_column)}{ws.max_row}"
+    t.tableColumns = []
+    t._initialise_columns()
+    for cell, col in zip(ws[1], t.tableColumns):
+        col.name = str(cell.value)
+    wb.save(src)
+    book = books.libreoffice(src, tmp_path)
+    with zipfile.ZipFile(book) as z:
+        assert re.search(rb"<f[^>]*>(TRUE|FALSE)\(\)</f>", z.read(_sheet_parts(book)["顧客"]))
+    jobs.run("rfm", book)
+    with open_book(book) as b:
+        first = b.read_raw("顧客")["定期"].tolist()
+    jobs.run("rfm", book)
+    with open_book(book) as b:
+        assert b.read_raw("顧客")["定期"].tolist() == first == [r % 2 == 0 for r in range(2, 2 + len(first))]
+
+
+def test_a_formula_without_a_cached_value_is_named_with_what_to_do(tmp_path):
+    import openpyxl
+    src = books.openpyxl_book(tmp_path / "CRM.xlsx")
+    wb = openpyxl.load_workbook(src)
+    wb["注文"]["D3"] = "=3500+480"        # openpyxl never calculates: no cached value is stored
+    wb.save(src)
+    before = src.read_bytes()
+    with pytest.raises(BadInput) as e:
+        jobs.run("rfm", src)
+    p = e.value.problems[0]
+    assert (p.sheet, p.row, p.column) == ("注文", 3, "金額")
+    assert "LibreOffice" in e.value.message("ja") and "保存し直して" in e.value.message("ja")
+    assert src.read_bytes() == before
+
+
+def test_writing_values_formulas_depend_on_sets_recalculation_and_says_so(corpus, tmp_path):
+    src = corpus("xlsxwriter")    # XlsxWriter asks for a full recalculation on load itself: take that away first
+    book = books.rewrite_parts(src, tmp_path / "CRM.xlsm", {"xl/workbook.xml": lambda b: b.replace(
+        b' fullCalcOnLoad="1"', b"")})
+    result = jobs.run("record_contact", book, **JOBS["record_contact"])   # メモ uses 顧客 and 注文, not 対応履歴
+    with zipfile.ZipFile(book) as z:
+        assert b"fullCalcOnLoad" not in z.read("xl/workbook.xml")
+    assert "再計算" not in result.summary_ja
+    result = jobs.run("rfm", book)                                        # 顧客 feeds メモ!A4
+    with zipfile.ZipFile(book) as z:
+        assert b'fullCalcOnLoad="1"' in z.read("xl/workbook.xml")
+    assert "再計算" in result.summary_ja
+
+
+def test_cells_the_job_writes_take_their_columns_format(corpus, tmp_path):
+    """New rows of 対応履歴 look like the rows above (the date column stays a date); RFM dates are dates."""
+    import openpyxl
+    book = _copy(corpus("xlsxwriter"), tmp_path)
+    jobs.run("record_contact", book, **JOBS["record_contact"])
+    jobs.run("rfm", book)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["対応履歴"]
+    assert ws.cell(ws.max_row, 3).is_date and ws.cell(ws.max_row, 3).number_format == ws.cell(2, 3).number_format
+    cust = wb["顧客"]
+    headers = [c.value for c in cust[1]]
+    dated = [h for h in headers if h and str(h).endswith("日") and h != "生年月日"]
+    assert dated
+    for h in dated:
+        cell = cust.cell(2, headers.index(h) + 1)
+        if cell.value is not None:
+            assert cell.is_date, h
+
+
+def test_a_truly_broken_file_is_refused_with_exit_2(tmp_path, corpus):
+    from xlcrm import cli
+    book = _copy(corpus("openpyxl"), tmp_path)
+    data = book.read_bytes()
+    book.write_bytes(data[: len(data) // 2])
+    assert cli.main(["run", "rfm", str(book)]) == 2
+
+
+def test_the_vba_project_and_pictures_survive_byte_for_byte(corpus, tmp_path):
+    book = _copy(corpus("xlsxwriter"), tmp_path)
+    before = _entries(book)
+    for job in ("rfm", "followup", "dashboard"):
+        _run(book, job)
+    after = _entries(book)
+    kept = [p for p in before if p.endswith((".bin", ".png", ".vml")) or "/drawings/" in p or "/charts/" in p
+            or "comments" in p]
+    assert kept and all(after.get(p) == before[p] for p in kept)

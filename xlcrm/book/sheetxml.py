@@ -1,0 +1,307 @@
+"""One worksheet part as text, patched where a job writes and copied everywhere else.
+
+The part is split at its `sheetData`: the rows a job writes are re-rendered, every other row is kept as the exact
+text it was (formulas with their cached values, shared formulas, rich text, styles, attributes from other
+programs). Elements around the cells (columns, panes, validations, conditional formats, page setup, table parts)
+are replaced or inserted one by one at the place the schema gives them, leaving the rest as it was.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+
+from .package import attrs, set_attr
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+SKELETON = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{R_NS}"><sheetData/></worksheet>')
+# CT_Worksheet's children, in the order the schema requires
+ORDER = ["sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr",
+         "sheetProtection", "protectedRanges", "scenarios", "autoFilter", "sortState", "dataConsolidate",
+         "customSheetViews", "mergeCells", "phoneticPr", "conditionalFormatting", "dataValidations", "hyperlinks",
+         "printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks", "customProperties",
+         "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF",
+         "picture", "oleObjects", "controls", "webPublishItems", "tableParts", "extLst"]
+_HEAD = set(ORDER[:ORDER.index("sheetData")])
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+class SheetXml:
+    """A worksheet part: head (up to and with <sheetData>), the rows, and the tail (from </sheetData>)."""
+
+    def __init__(self, text: str):
+        m = re.search(r"<(\w+:)?worksheet\b", text)
+        self.p = (m.group(1) or "") if m else ""
+        p = re.escape(self.p)
+        m = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", text)
+        if m is None:                       # a worksheet without sheetData is invalid, but cheap to mend
+            at = self._insert_at(text, "sheetData")
+            text = text[:at] + f"<{self.p}sheetData/>" + text[at:]
+            m = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", text)
+        if m.group(1):
+            self.head = text[:m.start()] + text[m.start():m.end() - 2].rstrip() + ">"
+            self.body = ""
+            self.tail = f"</{self.p}sheetData>" + text[m.end():]
+        else:
+            close = text.index(f"</{self.p}sheetData>", m.end())
+            self.head, self.body, self.tail = text[:m.end()], text[m.end():close], text[close:]
+        self._rows = None
+        self.new_rows: dict[int, str] = {}
+
+    # --- rows ------------------------------------------------------------------------------------------------
+    def rows(self) -> tuple[list[int], list[tuple[int, int]]]:
+        """Row numbers in document order and their (start, end) in the body."""
+        if self._rows is None:
+            nums, spans = [], []
+            p = re.escape(self.p)
+            close = f"</{self.p}row>"
+            prev = 0
+            for m in re.finditer(rf"<{p}row\b([^>]*?)(/?)>", self.body):
+                r = attrs(m.group(1)).get("r")
+                r = int(r) if r else prev + 1
+                end = m.end() if m.group(2) else self.body.index(close, m.end()) + len(close)
+                nums.append(r)
+                spans.append((m.start(), end))
+                prev = r
+            self._rows = (nums, spans)
+        return self._rows
+
+    def row_text(self, r: int) -> str | None:
+        if r in self.new_rows:
+            return self.new_rows[r]
+        nums, spans = self.rows()
+        i = bisect_left(nums, r)
+        if i < len(nums) and nums[i] == r:
+            s, e = spans[i]
+            return self.body[s:e]
+        return None
+
+    def set_row(self, r: int, text: str | None) -> None:
+        self.new_rows[r] = text or ""
+
+    def max_row(self) -> int:
+        nums = self.rows()[0]
+        return max([0] + nums + [r for r, t in self.new_rows.items() if t])
+
+    def render_body(self) -> str:
+        if not self.new_rows:
+            return self.body
+        nums, spans = self.rows()
+        out, last = [], 0
+        pending = sorted(r for r in self.new_rows if r not in set(nums))
+        j = 0
+        for r, (s, e) in zip(nums, spans):
+            while j < len(pending) and pending[j] < r:
+                out.append(self.body[last:s])
+                last = s
+                out.append(self.new_rows[pending[j]])
+                j += 1
+            if r in self.new_rows:
+                out.append(self.body[last:s])
+                out.append(self.new_rows[r])
+                last = e
+        out.append(self.body[last:])
+        out.extend(self.new_rows[r] for r in pending[j:])
+        return "".join(out)
+
+    def render(self) -> str:
+        return self.head + self.render_body() + self.tail
+
+    # --- elements around the cells -----------------------------------------------------------------------------
+    def _part(self, tag: str) -> str:
+        return "head" if tag in _HEAD else "tail"
+
+    def _scope(self, where: str) -> tuple[str, int]:
+        """The text to search for top-level elements (the tail stops at extLst, whose content is not ours)."""
+        text = getattr(self, where)
+        if where == "tail":
+            m = re.search(rf"<{re.escape(self.p)}extLst\b", text)
+            return text, (m.start() if m else len(text))
+        return text, len(text)
+
+    def _pattern(self, tag: str):
+        p = re.escape(self.p)
+        return re.compile(rf"<{p}{tag}\b(?:[^>]*?/>|[^>]*?>.*?</{p}{tag}>)", re.S)
+
+    def get_all(self, tag: str) -> list[str]:
+        text, limit = self._scope(self._part(tag))
+        return [m.group(0) for m in self._pattern(tag).finditer(text, 0, limit)]
+
+    def get(self, tag: str) -> str | None:
+        found = self.get_all(tag)
+        return found[0] if found else None
+
+    def set_all(self, tag: str, elements: list[str]) -> None:
+        """Replace every `tag` element by `elements` (none: removed), at the place the schema gives them."""
+        where = self._part(tag)
+        text, limit = self._scope(where)
+        matches = list(self._pattern(tag).finditer(text, 0, limit))
+        if matches:
+            at = matches[0].start()
+            for m in reversed(matches):
+                text = text[:m.start()] + text[m.end():]
+        else:
+            at = self._insert_at(text, tag, where)
+        text = text[:at] + "".join(elements) + text[at:]
+        setattr(self, where, text)
+
+    def set(self, tag: str, element: str | None) -> None:
+        self.set_all(tag, [] if element is None else [element])
+
+    def _insert_at(self, text: str, tag: str, where: str = "head") -> int:
+        p = re.escape(self.p)
+        later = ORDER[ORDER.index(tag) + 1:]
+        best = None
+        for t in later:
+            m = re.search(rf"<{p}{t}\b", text)
+            if m and (best is None or m.start() < best):
+                best = m.start()
+        if best is not None:
+            return best
+        if where == "head":
+            return len(text) - len(re.search(rf"<{p}sheetData\b[^>]*>$", text).group(0)) \
+                if re.search(rf"<{p}sheetData\b[^>]*>$", text) else len(text)
+        return text.rindex(f"</{self.p}worksheet>")
+
+    # --- columns -----------------------------------------------------------------------------------------------
+    def col_ranges(self) -> list[list]:
+        """[[min, max, attrs], …] from <cols>."""
+        cols = self.get("cols")
+        if not cols:
+            return []
+        p = re.escape(self.p)
+        return [[int(a["min"]), int(a["max"]), a] for a in
+                (attrs(m.group(1)) for m in re.finditer(rf"<{p}col\b([^>]*?)/?>", cols))]
+
+    def col_style(self, c: int) -> int:
+        for lo, hi, a in self.col_ranges():
+            if lo <= c <= hi:
+                return int(a.get("style", 0) or 0)
+        return 0
+
+    def col_width(self, c: int) -> float | None:
+        for lo, hi, a in self.col_ranges():
+            if lo <= c <= hi and a.get("width"):
+                return float(a["width"])
+        return None
+
+    def set_col_widths(self, widths: dict[int, float]) -> None:
+        ranges = self.col_ranges()
+        for c, w in sorted(widths.items()):
+            hit = next((x for x in ranges if x[0] <= c <= x[1]), None)
+            if hit is None:
+                ranges.append([c, c, {"min": str(c), "max": str(c)}])
+                hit = ranges[-1]
+            else:
+                lo, hi, a = hit
+                ranges.remove(hit)
+                if lo < c:
+                    ranges.append([lo, c - 1, dict(a, max=str(c - 1))])
+                if c < hi:
+                    ranges.append([c + 1, hi, dict(a, min=str(c + 1))])
+                hit = [c, c, dict(a, min=str(c), max=str(c))]
+                ranges.append(hit)
+            hit[2]["width"] = f"{w:g}"
+            hit[2]["customWidth"] = "1"
+        ranges.sort(key=lambda x: x[0])
+        order = ["min", "max", "width", "style", "hidden", "bestFit", "customWidth", "phonetic", "outlineLevel",
+                 "collapsed"]
+        els = []
+        for _lo, _hi, a in ranges:
+            keys = [k for k in order if k in a] + [k for k in a if k not in order]
+            els.append(f"<{self.p}col " + " ".join(f'{k}="{a[k]}"' for k in keys) + "/>")
+        new = f"<{self.p}cols>" + "".join(els) + f"</{self.p}cols>"
+        if new != self.get("cols"):
+            self.set("cols", new)
+
+    # --- small settings ---------------------------------------------------------------------------------------
+    def set_dimension(self, ref: str) -> None:
+        old = self.get("dimension")
+        if old is not None and attrs(old).get("ref") != ref:
+            self.set("dimension", f'<{self.p}dimension ref="{ref}"/>')
+
+    def freeze(self, cell: str, row: int) -> None:
+        pane = (f'<{self.p}pane ySplit="{row - 1}" topLeftCell="{cell}" activePane="bottomLeft" state="frozen"/>'
+                f'<{self.p}selection pane="bottomLeft" activeCell="{cell}" sqref="{cell}"/>')
+        self.set("sheetViews", f'<{self.p}sheetViews><{self.p}sheetView workbookViewId="0">{pane}'
+                               f"</{self.p}sheetView></{self.p}sheetViews>")
+
+    def set_fit_to_page(self) -> None:
+        pr = self.get("sheetPr")
+        p = self.p
+        if pr is None:
+            self.set("sheetPr", f'<{p}sheetPr><{p}pageSetUpPr fitToPage="1"/></{p}sheetPr>')
+            return
+        m = re.search(rf"<{re.escape(p)}pageSetUpPr\b[^>]*?/>", pr)
+        if m:
+            new = pr[:m.start()] + set_attr(m.group(0), "fitToPage", "1") + pr[m.end():]
+        elif pr.endswith("/>"):
+            new = pr[:-2].rstrip() + f'><{p}pageSetUpPr fitToPage="1"/></{p}sheetPr>'
+        else:
+            i = pr.rindex("</")
+            new = pr[:i] + f'<{p}pageSetUpPr fitToPage="1"/>' + pr[i:]
+        if new != pr:
+            self.set("sheetPr", new)
+
+    def merged(self) -> list[str]:
+        mc = self.get("mergeCells") or ""
+        return [attrs(m.group(1)).get("ref", "") for m in re.finditer(rf"<{re.escape(self.p)}mergeCell\b([^>]*)/>", mc)]
+
+
+_CELL = {}
+
+
+def cells_of(row: str, p: str = "") -> list[tuple[int, int, int, str]]:
+    """The cells of one row's text: (column, start, end, start-tag text)."""
+    pat = _CELL.get(p)
+    if pat is None:
+        q = re.escape(p)
+        pat = _CELL[p] = re.compile(rf"<{q}c\b([^>]*?)(?:/>|>.*?</{q}c>)", re.S)
+    out, prev = [], 0
+    head_end = row.find(">") + 1
+    for m in pat.finditer(row, head_end):
+        a = m.group(1)
+        r = re.search(r'\br="([A-Z]+)', a)
+        c = col_number(r.group(1)) if r else prev + 1
+        out.append((c, m.start(), m.end(), a))
+        prev = c
+    return out
+
+
+def patch_row(row: str | None, r: int, cells: dict[int, str | None], p: str = "",
+              height: float | None = None) -> str:
+    """Row `r`'s text with `cells` (column → cell text, None to remove) put in column order."""
+    if row is None:
+        row = f'<{p}row r="{r}"/>'
+    existing = cells_of(row, p)
+    head_end = row.find(">") + 1
+    head = row[:head_end]
+    self_closing = head.endswith("/>")
+    keep = [(c, row[s:e]) for c, s, e, _a in existing if c not in cells]
+    add = [(c, t) for c, t in cells.items() if t]
+    merged = sorted(keep + add, key=lambda x: x[0])
+    if self_closing:
+        head = head[:-2].rstrip() + ">"
+    cols = [c for c, _t in merged]
+    if "spans=" in head:
+        head = set_attr(head, "spans", f"{min(cols)}:{max(cols)}" if cols else None)
+    if height is not None:
+        head = set_attr(set_attr(head, "ht", f"{height:g}"), "customHeight", "1")
+    if not merged and height is None and 's="' not in head and "ht=" not in head and "hidden=" not in head:
+        return ""
+    return head + "".join(t for _c, t in merged) + f"</{p}row>"

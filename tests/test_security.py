@@ -20,7 +20,7 @@ import pytest
 
 from corpus import hostile
 from corpus.jobs import score
-from xlcrm.book import ooxml, open_book
+from xlcrm.book import open_book
 from xlcrm.messages import XlcrmError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ READER = textwrap.dedent("""
                 import openpyxl
                 wb = openpyxl.load_workbook(p)
                 text = repr([list(ws.iter_rows(values_only=True)) for ws in wb.worksheets])
-            else:  # our own package code: relationships and content types, as restore_parts reads them
+            else:  # our own package code: relationships and content types, as ooxml reads them
                 import zipfile
                 from xlcrm.book import ooxml
                 with zipfile.ZipFile(p) as z:
@@ -76,14 +76,23 @@ def test_no_reader_expands_entities(reader, bombs):
     assert verdicts and all(v != "expanded" and v != "memory" for v in verdicts.values()), verdicts
 
 
-def test_openpyxl_uses_defusedxml_and_the_engine_insists(monkeypatch, tmp_path):
+def test_the_file_engine_never_loads_a_workbook_into_openpyxl(monkeypatch, tmp_path):
+    """Untrusted parts are read by calamine and edited as text after check_package refused any DTD: openpyxl's XML
+    loader (whose safety hangs on defusedxml being installed) is never run over a customer's book."""
     assert openpyxl.DEFUSEDXML is True  # defusedxml is a dependency and OPENPYXL_DEFUSEDXML is not switched off
     path = hostile.baseline(tmp_path / "CRM.xlsx")
-    monkeypatch.setattr(openpyxl, "DEFUSEDXML", False)
-    monkeypatch.setattr(openpyxl, "LXML", False)
-    with open_book(path) as b, pytest.raises(XlcrmError) as e:
+
+    def refuse(*a, **k):
+        raise AssertionError("openpyxl.load_workbook was called")
+    monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+    monkeypatch.setattr("openpyxl.reader.excel.load_workbook", refuse)
+    with open_book(path) as b:
         b.write_table("メモ", pd.DataFrame({"a": [1]}))
-    assert e.value.key == "book_unsafe"
+        b.update_columns("customers", pd.DataFrame({"customer_id": ["C0001"], "区分": ["見込み"]}), key="customer_id")
+        b.journal("t", "t", "t")
+        b.save()
+    with open_book(path) as b:
+        assert b.read_raw("メモ")["a"].tolist() == [1]
 
 
 @pytest.mark.parametrize("prolog", [
@@ -298,15 +307,15 @@ def test_no_copy_of_the_book_is_ever_more_readable_than_the_book(tmp_path, monke
     path = hostile.baseline(tmp_path / "CRM.xlsx")
     os.chmod(path, mode)
     seen = []
-    real = ooxml.restore_parts
+    from xlcrm.book import file as file_mod
+    real = file_mod._fsync
 
-    def spy(original, saved):  # the temp file, at its most complete moment before the swap
-        seen.append(stat.S_IMODE(os.stat(saved).st_mode))
-        real(original, saved)
-        for p in Path(saved).parent.iterdir():
-            if p.name.startswith(".") and p.is_file():
-                seen.append(stat.S_IMODE(p.stat().st_mode))
-    monkeypatch.setattr(ooxml, "restore_parts", spy)
+    def spy(p):  # the temp file, complete and checked, just before it is made durable and swapped in
+        for q in Path(p).parent.iterdir():
+            if q.name.startswith(".") and q.is_file():
+                seen.append(stat.S_IMODE(q.stat().st_mode))
+        real(p)
+    monkeypatch.setattr(file_mod, "_fsync", spy)
     with open_book(path) as b:
         b.write_table("メモ", pd.DataFrame({"a": [1]}))
         backup = b.save()

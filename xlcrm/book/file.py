@@ -36,10 +36,10 @@ except ImportError:  # Windows: the lock file alone
 from ..messages import BadFile, BadInput, BookLocked, Problem, XlcrmError
 from . import ooxml
 from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter
-from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_TABLE, OFFICE_REL, T_CALCCHAIN, T_DRAWING, T_SHEET,
+from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_STYLES, CT_TABLE, OFFICE_REL, T_CALCCHAIN, T_DRAWING, T_SHEET,
                       T_STYLES, T_TABLE, Package, Rels, attrs, rels_path, resolve, set_attr)
 from .sheetxml import MAIN_NS, R_NS, SKELETON, SheetXml, cells_of, col_number, patch_row
-from .styles import Styles
+from .styles import MINIMAL_STYLES, Styles
 from .base import locate_in_grid as _locate_in_grid
 from .base import pick_table as _pick_table
 
@@ -267,6 +267,7 @@ class _Sheet:
         self.reset = False
         self.hidden = False
         self.volatile: set[tuple[int, int]] = set()
+        self.cleared: list[tuple[int, int, int, int]] = []   # blanked blocks: their formulas go even if unread
 
     def row(self, r: int) -> list:
         while len(self.cur) < r:
@@ -494,6 +495,8 @@ class FileBook(Book):
 
     def _clear(self, sheet, row, col, nrows, ncols):
         sh = self._touch(sheet)
+        sh.cleared.append((row, col, row + nrows - 1, col + ncols - 1))
+        sh.dirty.update(range(row, min(row + nrows, len(sh.cur) + 1)))
         blank = [None] * ncols
         for r in range(row, row + nrows):
             if r > len(sh.cur):
@@ -540,6 +543,7 @@ class FileBook(Book):
         sh.cur = []
         sh.dirty.clear()
         sh.formulas.clear()
+        sh.cleared.clear()
         for attr in ("fmt", "body_top", "widths", "heights"):
             getattr(sh, attr).clear()
         sh.validations, sh.highlights, sh.charts, sh.pictures = [], [], [], []
@@ -798,9 +802,8 @@ class FileBook(Book):
         pkg = self._pkg
         pkg.new, pkg.removed = {}, set()
         self._gone: set[str] = set()      # parts removed: their content types go unless written again
-        styles = Styles(pkg.text(self._styles_part)) if self._styles_part and pkg.has(self._styles_part) else None
-        if styles is None:
-            raise BadFile("book_damaged", name=self.path.name, sheet="styles")
+        has_styles = bool(self._styles_part) and pkg.has(self._styles_part)
+        styles = Styles(pkg.text(self._styles_part) if has_styles else MINIMAL_STYLES)
         wb = pkg.text(self._wb_part)
         wb_rels = pkg.rels(self._wb_part)
         values_changed, new_formulas = set(), False
@@ -823,6 +826,10 @@ class FileBook(Book):
                 pkg.put(t.part, t.text)
         pkg.drop_stale_overrides(self._gone)
         if styles.changed:
+            if not has_styles:     # a book written without a styles part (it is optional) gets one
+                self._styles_part = self._styles_part or "xl/styles.xml"
+                wb_rels.add(T_STYLES, posixpath.relpath(self._styles_part, posixpath.dirname(self._wb_part)))
+                pkg.set_override(self._styles_part, CT_STYLES)
             pkg.put(self._styles_part, styles.text)
         wb = self._defined_names(wb)
         if values_changed or new_formulas:
@@ -889,10 +896,18 @@ class FileBook(Book):
                     cols.add(c)
             cols.update(c for (fr, c) in sh.formulas if fr == r)
             height = sh.heights.get(r)
-            if not cols and height is None:
+            blanked = [(c0, c1) for r0, c0, r1, c1 in sh.cleared if r0 <= r <= r1]
+            if not cols and height is None and not blanked:
                 continue
             row_text = xml.row_text(r)
             existing = {c: (s, e, a) for c, s, e, a in cells_of(row_text, p)} if row_text else {}
+            for c, (s0, e0, _a) in existing.items():
+                # a formula whose result was never stored reads as blank: blanking it must still remove it
+                if (c not in cols and any(c0 <= c <= c1 for c0, c1 in blanked)
+                        and (cur[c - 1] if c <= len(cur) else None) is None and "<" in row_text[s0:e0][2:]):
+                    cols.add(c)
+            if not cols and height is None:
+                continue
             edits = {}
             for c in sorted(cols):
                 v = cur[c - 1] if c <= len(cur) else None
@@ -920,7 +935,8 @@ class FileBook(Book):
                 f = sh.formulas.get((r, c))
                 value_changed = c <= max(len(cur), len(orig)) and not _same(
                     v, orig[c - 1] if c <= len(orig) else None)
-                if old and not value_changed and f is None and s == base:
+                if old and not value_changed and f is None and s == base and not (
+                        v is None and "<" in row_text[old[0]:old[1]][2:]):
                     continue
                 if value_changed or f is not None:
                     changed_any = True
@@ -938,7 +954,10 @@ class FileBook(Book):
         extent = max(len(sh.cur), xml.max_row())
         width = max((len(r) for r in sh.cur), default=0)
         if extent and width:
-            xml.set_dimension(f"A1:{col_letter(width)}{extent}")
+            if sh.text is None:     # readers that trust it (openpyxl's read-only mode) size rows by it
+                xml.set("dimension", f'<{p}dimension ref="A1:{col_letter(width)}{extent}"/>')
+            else:
+                xml.set_dimension(f"A1:{col_letter(width)}{extent}")
         self._render_validations(sh, xml)
         self._render_highlights(sh, xml, styles)
         rels = self._pkg.rels(sh.part)

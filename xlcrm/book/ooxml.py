@@ -1,14 +1,11 @@
-"""The workbook as a zip of XML parts: safety checks before parsing, and repairs after openpyxl saves.
+"""The workbook as a zip of XML parts: the safety checks every file passes before anything reads it.
 
-openpyxl 3.1.5 keeps the 2006 ribbon relationship (`…/2006/relationships/ui/extensibility`) but drops the 2007
-one that points at `customUI/customUI14.xml`, orphaning the ribbon. `restore_parts` puts back every package-level
-relationship of the original that the saved file lacks, with its parts and content types.
-All XML here is parsed with defusedxml: the workbook may come from anywhere.
+A workbook may come from anywhere: no DTD (entity declarations), no zip bomb, no encrypted or legacy container
+passes. The little XML parsed here is parsed with defusedxml.
 """
 from __future__ import annotations
 
 import io
-import os
 import posixpath
 import zipfile
 import zlib
@@ -161,104 +158,3 @@ def _content_types(z: zipfile.ZipFile):
     defaults = {el.get("Extension").lower(): el.get("ContentType") for el in root.findall(f"{{{CT_NS}}}Default")}
     overrides = {el.get("PartName"): el.get("ContentType") for el in root.findall(f"{{{CT_NS}}}Override")}
     return defaults, overrides
-
-
-def _part_closure(z: zipfile.ZipFile, part: str) -> list[str]:
-    """A part and every part its relationships point to (a ribbon's images), recursively."""
-    out, todo = [], [part]
-    while todo:
-        p = todo.pop()
-        if p in out or p not in z.namelist():
-            continue
-        out.append(p)
-        rp = _rels_path(p)
-        if rp in z.namelist():
-            out.append(rp)
-            for r in _rels(z, rp):
-                if r.get("TargetMode") != "External":
-                    todo.append(_resolve(posixpath.dirname(p), r["Target"]))
-    return out
-
-
-def restore_parts(original: Path, saved: Path) -> None:
-    """Put back into `saved` the ribbon relationships (and their parts) of `original` that a save dropped."""
-    with zipfile.ZipFile(original) as zo:
-        missing_rels = []
-        with zipfile.ZipFile(saved) as zs:
-            have = {(r["Type"], _resolve("", r["Target"])) for r in _rels(zs, "_rels/.rels")}
-            for r in _rels(zo, "_rels/.rels"):
-                if r["Type"] in UI_TYPES and (r["Type"], _resolve("", r["Target"])) not in have:
-                    missing_rels.append(r)
-        if not missing_rels:
-            return
-        parts = []
-        for r in missing_rels:
-            parts += _part_closure(zo, _resolve("", r["Target"]))
-        d_orig, o_orig = _content_types(zo)
-        _rewrite(saved, zo, missing_rels, parts, d_orig, o_orig)
-
-
-def parts_temp(saved: Path) -> Path:
-    """Where `restore_parts` builds its repaired copy of `saved` (the caller cleans it up if a save fails)."""
-    return saved.with_name(saved.name + ".parts")
-
-
-def _rewrite(saved: Path, zo: zipfile.ZipFile, rels: list[dict], parts: list[str], d_orig, o_orig) -> None:
-    tmp = parts_temp(saved)
-    os.close(os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))  # private, like `saved` itself
-    with zipfile.ZipFile(saved) as zs, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zt:
-        present = set(zs.namelist())
-        used_ids = {r["Id"] for r in _rels(zs, "_rels/.rels")}
-        for info in zs.infolist():
-            data = zs.read(info.filename)
-            if info.filename == "_rels/.rels":
-                data = _add_rels(data, rels, used_ids)
-            elif info.filename == "[Content_Types].xml":
-                data = _add_content_types(data, parts, d_orig, o_orig)
-            zt.writestr(info, data)
-        for p in parts:
-            if p not in present:
-                zt.writestr(zo.getinfo(p), zo.read(p))
-    tmp.replace(saved)
-
-
-def _add_rels(data: bytes, rels: list[dict], used_ids: set) -> bytes:
-    text = data.decode("utf-8")
-    add = []
-    for r in rels:
-        rid = r["Id"]
-        n = 1
-        while rid in used_ids:
-            rid, n = f"rIdUi{n}", n + 1
-        used_ids.add(rid)
-        add.append(f'<Relationship Id="{rid}" Type="{r["Type"]}" Target="{r["Target"]}"/>')
-    return text.replace("</Relationships>", "".join(add) + "</Relationships>").encode("utf-8")
-
-
-def _add_content_types(data: bytes, parts: list[str], d_orig: dict, o_orig: dict) -> bytes:
-    root = ET.fromstring(data)
-    defaults = {el.get("Extension").lower() for el in root.findall(f"{{{CT_NS}}}Default")}
-    overrides = {el.get("PartName") for el in root.findall(f"{{{CT_NS}}}Override")}
-    add = []
-    for p in parts:
-        pn = "/" + p
-        ext = posixpath.splitext(p)[1].lstrip(".").lower()
-        if pn in o_orig and pn not in overrides:
-            add.append(f'<Override PartName="{pn}" ContentType="{o_orig[pn]}"/>')
-        elif pn not in o_orig and ext not in defaults and ext in d_orig:
-            add.append(f'<Default Extension="{ext}" ContentType="{d_orig[ext]}"/>')
-            defaults.add(ext)
-    text = data.decode("utf-8")
-    return text.replace("</Types>", "".join(add) + "</Types>").encode("utf-8")
-
-
-def ribbon_parts(path: Path) -> dict[str, bytes]:
-    """The ribbon parts of a workbook and the relationship types pointing at them (for tests and doctor)."""
-    with zipfile.ZipFile(path) as z:
-        out = {}
-        for r in _rels(z, "_rels/.rels"):
-            if r["Type"] in UI_TYPES:
-                p = _resolve("", r["Target"])
-                if p in z.namelist():
-                    out[r["Type"]] = z.read(p)
-        return out

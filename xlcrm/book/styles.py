@@ -14,6 +14,16 @@ from .package import attrs
 
 # built-in number formats (ECMA-376 18.8.30) a job asks for by code
 BUILTIN = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "@": 49}
+MINIMAL_STYLES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                  '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                  '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+                  '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+                  '<fill><patternFill patternType="gray125"/></fill></fills>'
+                  '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+                  '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+                  '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+                  '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+                  "</styleSheet>")
 _DATE_IDS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
 _SECTIONS = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
              "tableStyles", "colors", "extLst")

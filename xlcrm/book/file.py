@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import bisect
 import hashlib
 import io
 import math
@@ -251,6 +252,7 @@ class _Sheet:
         self.text = text                 # the part's text as on disk; None: a new or blanked sheet
         self.orig = grid                 # values as read (calamine), for telling what really changed
         self.cur = [list(r) for r in grid]
+        self.written: set[int] = set()   # columns written: only those can differ from what was read
         self.dirty: set[int] = set()
         self.formulas: dict[tuple[int, int], str] = {}
         self.fmt: dict[int, list] = {}   # column -> [(first row, last row, style changes)]
@@ -313,7 +315,7 @@ class FileBook(Book):
             raise
         except Exception:
             raise BadFile("not_a_workbook", name=self.path.name) from None
-        self._grid_cache = (None, None)
+        self._grids: dict[str, list] = {}
         self._sheets: dict[str, _Sheet] = {}
         self._tables: list[_Table] | None = None
         self._names: dict[tuple[str, str], str | None] = {}     # (sheet, defined name) -> formula
@@ -356,14 +358,18 @@ class FileBook(Book):
 
     # --- reading ----------------------------------------------------------------------------------------------
     def _cal_grid(self, sheet: str) -> list[list]:
-        """A sheet's cells from calamine; the last one is kept, as locating a table and reading it come in pairs
-        (parsing a million-row sheet once instead of twice saves a third of the read)."""
-        if self._grid_cache[0] != sheet:
-            self._grid_cache = (None, None)
+        """A sheet's cells from calamine. The last two are kept: a job reads 顧客 and 注文, then writes 顧客 — parsing
+        a large sheet once instead of twice saves a third of the job."""
+        grid = self._grids.pop(sheet, None)
+        if grid is None:
             with self._reading(sheet):
-                grid = self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            self._grid_cache = (sheet, [[None if v == "" else v for v in row] for row in grid])
-        return self._grid_cache[1]
+                raw = self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            grid = [[None if v == "" else v for v in row] for row in raw]
+            del raw
+        self._grids[sheet] = grid
+        while len(self._grids) > 2:
+            self._grids.pop(next(iter(self._grids)))
+        return grid
 
     def _grid(self, sheet: str) -> list[list]:
         sh = self._sheets.get(sheet)
@@ -402,10 +408,6 @@ class FileBook(Book):
         n = len(loc.headers)
         if loc.sheet not in self._sheets:
             self._check_formulas(loc)
-            if loc.listobject and loc.name in self._cal.table_names:
-                with self._reading(loc.sheet):
-                    rows = self._cal.get_table_by_name(loc.name).to_python()
-                return [[None if v == "" else v for v in (list(r) + [None] * n)[:n]] for r in rows]
         grid = self._grid(loc.sheet)
         c0 = loc.first_col - 1
         out = []
@@ -425,22 +427,34 @@ class FileBook(Book):
         if not part or not self._pkg.has(part):
             return
         data = self._pkg.read(part)
-        if b"<f" not in data and b":f" not in data:
+        hits = [m.start() for m in re.finditer(rb"<(?:\w+:)?f[ >/]", data)]
+        if not hits:    # most input sheets hold no formula at all: one scan of the bytes
             return
-        p = SheetXml(data.decode("utf-8")).p
+        root = re.search(rb"<(\w+:)?worksheet\b", data)
+        p = (root.group(1) or b"") if root else b""
         q = re.escape(p)
-        for m in re.finditer(rf"<{q}c\b([^>]*?)>(.*?)</{q}c>", data.decode("utf-8"), re.S):
+        cell = re.compile(rb"<" + q + rb"c\b([^>]*?)>(.*?)</" + q + rb"c>", re.S)
+        starts = [m.start() for m in re.finditer(rb"<" + q + rb"c\b", data)]
+        seen = set()
+        for h in hits:
+            i = bisect.bisect_right(starts, h) - 1
+            if i < 0 or i in seen:
+                continue
+            seen.add(i)
+            m = cell.match(data, starts[i])
+            if m is None:
+                continue
             inner = m.group(2)
-            if f"<{p}f" not in inner or re.search(rf"<{q}v>[^<]", inner) or 't="str"' in m.group(1):
+            if re.search(rb"<" + q + rb"v>[^<]", inner) or b't="str"' in m.group(1):
                 continue    # a result is stored (an empty one counts only for a text formula: t="str")
-            ref = re.search(r'\br="([A-Z]+)(\d+)"', m.group(1))
+            ref = re.search(rb'\br="([A-Z]+)(\d+)"', m.group(1))
             if not ref:
                 continue
-            r, c = int(ref.group(2)), col_number(ref.group(1))
+            r, c = int(ref.group(2)), col_number(ref.group(1).decode())
             if loc.header_row < r <= loc.header_row + loc.rows and loc.first_col <= c < loc.first_col + len(
                     loc.headers):
                 raise BadInput([Problem(loc.sheet, r, str(loc.headers[c - loc.first_col]), "formula_without_value",
-                                        cell=f"{ref.group(1)}{r}")])
+                                        cell=f"{ref.group(1).decode()}{r}")])
 
     # --- writing cells ----------------------------------------------------------------------------------------
     def _touch(self, sheet: str) -> _Sheet:
@@ -451,16 +465,32 @@ class FileBook(Book):
                 raise BadInput([Problem(sheet, None, sheet, "missing_table", table=sheet)])
             with self._reading(sheet):
                 text = self._pkg.text(part)
-                grid = [list(r) for r in self._cal_grid(sheet)] if sheet in self._cal.sheet_names else []
+                grid = self._cal_grid(sheet) if sheet in self._cal.sheet_names else []
+            self._grids.pop(sheet, None)        # from now on the sheet's state is the one place it is read from
             sh = self._sheets[sheet] = _Sheet(sheet, part, text, grid)
-            if self._grid_cache[0] == sheet:
-                self._grid_cache = (None, None)
         return sh
 
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
         sh = self._touch(sheet)
         merged = _merged_ranges(sh)
-        for i, values in enumerate(rows):
+        width = max((len(v) for v in rows), default=0)
+        sh.written.update(range(col, col + width))
+        if not merged and not formula_cols and not sh.formulas:   # the common case, kept lean: 100k rows
+            cur = sh.cur
+            last = row + len(rows) - 1
+            while len(cur) < last:
+                cur.append([])
+            for i, values in enumerate(rows):
+                line = cur[row + i - 1]
+                end = col - 1 + len(values)
+                if len(line) < end:
+                    line.extend([None] * (end - len(line)))
+                line[col - 1:end] = values
+            sh.dirty.update(range(row, last + 1))
+            rows_iter = ()
+        else:
+            rows_iter = enumerate(rows)
+        for i, values in rows_iter:
             r = row + i
             line = sh.row(r)
             end = col - 1 + len(values)
@@ -495,6 +525,7 @@ class FileBook(Book):
 
     def _clear(self, sheet, row, col, nrows, ncols):
         sh = self._touch(sheet)
+        sh.written.update(range(col, col + ncols))
         sh.cleared.append((row, col, row + nrows - 1, col + ncols - 1))
         sh.dirty.update(range(row, min(row + nrows, len(sh.cur) + 1)))
         blank = [None] * ncols
@@ -726,7 +757,7 @@ class FileBook(Book):
         self._pkg = Package(self._bytes)
         self._read_workbook()
         self._sheets, self._tables, self._names = {}, None, {}
-        self._grid_cache = (None, None)
+        self._grids = {}
         return backup
 
     def _remove_dead_temps(self) -> None:
@@ -882,15 +913,17 @@ class FileBook(Book):
         date_s: dict = {}
         rendered_s: dict = {}
         fmt_cols = sorted(sh.fmt)
+        written = sorted(sh.written)
         for r in sorted(sh.dirty):
             cur = sh.cur[r - 1] if r <= len(sh.cur) else []
             orig = sh.orig[r - 1] if r <= len(sh.orig) else []
             cols = set()
-            for c in range(1, max(len(cur), len(orig)) + 1):
-                a = cur[c - 1] if c <= len(cur) else None
-                b = orig[c - 1] if c <= len(orig) else None
-                if not _same(a, b):
-                    cols.add(c)
+            if cur != orig:
+                for c in written:
+                    a = cur[c - 1] if c <= len(cur) else None
+                    b = orig[c - 1] if c <= len(orig) else None
+                    if a is not b and not _same(a, b):
+                        cols.add(c)
             for c in fmt_cols:
                 if any(r0 <= r <= r1 for r0, r1, _ch in sh.fmt[c]):
                     cols.add(c)
@@ -1172,7 +1205,8 @@ class FileBook(Book):
             data = self._bytes_of(s["part"])
             if b"<f" not in data and b":f>" not in data:
                 continue
-            if s["name"] in changed or any(n.encode("utf-8") in data for n in changed if n != s["name"]):
+            refs = _formula_refs(data.decode("utf-8"))
+            if (s["name"] in changed and refs) or any(_refers_to(refs, n) for n in changed if n != s["name"]):
                 depends = True
         if not depends:
             return wb
@@ -1344,6 +1378,22 @@ def _escape_x(s: str) -> str:
 
 def _unescape_x(s: str) -> str:
     return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), s)
+
+
+def _formula_refs(sheet_xml: str) -> list[str]:
+    """The part's formulas that refer to cells, string literals taken out (HYPERLINK("#'顧客'!A5","C1") refers to
+    nothing: its target is text)."""
+    out = []
+    for f in re.findall(r"<(?:\w+:)?f\b[^>]*>(.*?)</(?:\w+:)?f>", sheet_xml, re.S):
+        bare = re.sub(r'"(?:[^"]|"")*"', '""', unescape(f))
+        if re.search(r"\$?[A-Z]{1,3}\$?\d+|\$?[A-Z]{1,3}:\$?[A-Z]{1,3}|\d+:\d+|!|[^\W\d]\w*(?![\w(])", bare):
+            out.append(bare)
+    return out
+
+
+def _refers_to(formulas: list[str], sheet: str) -> bool:
+    quoted = "'" + sheet.replace("'", "''") + "'!"
+    return any(quoted in f or f"{sheet}!" in f for f in formulas)
 
 
 def _insert_before(wb: str, later: tuple[str, ...], element: str) -> str:

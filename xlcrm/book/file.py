@@ -358,7 +358,7 @@ class FileBook(Book):
 
     # --- reading ----------------------------------------------------------------------------------------------
     def _cal_grid(self, sheet: str) -> list[list]:
-        """A sheet's cells from calamine. The last two are kept: a job reads 顧客 and 注文, then writes 顧客 — parsing
+        """A sheet's cells from calamine. The last three are kept: a job reads 顧客, 注文 and 対応履歴, then writes 顧客 — parsing
         a large sheet once instead of twice saves a third of the job."""
         grid = self._grids.pop(sheet, None)
         if grid is None:
@@ -367,7 +367,7 @@ class FileBook(Book):
             grid = [[None if v == "" else v for v in row] for row in raw]
             del raw
         self._grids[sheet] = grid
-        while len(self._grids) > 2:
+        while len(self._grids) > 3:
             self._grids.pop(next(iter(self._grids)))
         return grid
 

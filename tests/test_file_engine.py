@@ -264,3 +264,31 @@ def test_the_vba_project_and_pictures_survive_byte_for_byte(corpus, tmp_path):
     kept = [p for p in before if p.endswith((".bin", ".png", ".vml")) or "/drawings/" in p or "/charts/" in p
             or "comments" in p]
     assert kept and all(after.get(p) == before[p] for p in kept)
+
+
+def test_a_report_whose_only_change_is_its_refresh_time_is_not_rewritten(corpus, tmp_path, monkeypatch):
+    import datetime as dt
+
+    import xlcrm.jobs.dashboard as dash
+    book = _copy(corpus("openpyxl"), tmp_path)
+
+    import types
+    real = dt.datetime
+
+    class Later(real):
+        shift = dt.timedelta(0)
+
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) + cls.shift
+    monkeypatch.setattr(dash, "dt", types.SimpleNamespace(**{**vars(dt), "datetime": Later}))
+    _run(book, "dashboard")
+    first = book.read_bytes()
+    Later.shift = dt.timedelta(hours=3)             # the same figures, three hours later
+    _run(book, "dashboard")
+    assert book.read_bytes() == first
+    jobs.run("dashboard", book, overrides={"as_of": pd.Timestamp("2024-07-31")})   # other figures
+    with open_book(book) as b:
+        cells = [v for row in b.read_range("ダッシュボード", "A1", 2, 8) for v in row if isinstance(v, str)]
+    stamp = (real.now() + Later.shift).strftime("%Y-%m-%d %H")   # a real change writes, with the new time
+    assert any(stamp in v for v in cells), cells

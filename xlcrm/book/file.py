@@ -1182,10 +1182,14 @@ class FileBook(Book):
                              + str(i) + r'"[^>]*>.*?</(?:\w+:)?definedName>|<(?:\w+:)?definedName\b[^>]*localSheetId="'
                              + str(i) + r'"[^>]*name="' + re.escape(name) + r'"[^>]*>.*?</(?:\w+:)?definedName>',
                              re.S)
-            wb = pat.sub("", wb)
+            el = f'<{p}definedName name="{name}" localSheetId="{i}">{escape(value, quote=False)}</{p}definedName>'
+            found = pat.search(wb)
+            if found:       # replaced where it stands: the names keep their order, an unchanged one its bytes
+                if unescape(re.sub(r"<[^>]+>", "", found.group(0))) != value:
+                    wb = wb[:found.start()] + (el if value is not None else "") + wb[found.end():]
+                continue
             if value is None:
                 continue
-            el = f'<{p}definedName name="{name}" localSheetId="{i}">{escape(value, quote=False)}</{p}definedName>'
             m = re.search(r"</(?:\w+:)?definedNames>", wb)
             if m:
                 wb = wb[:m.start()] + el + wb[m.start():]

@@ -201,13 +201,12 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(vbasyntax.CACHE_ENV, str(tmp_path / "vba"))
     monkeypatch.setattr(vbasyntax, "_PARSED", set())
     parsed: list[str] = []
-    real = vbasyntax._parse
+    real = vbasyntax._parse_text
 
-    def counting(text, lexer_cls, parser_cls):
-        if parser_cls.__name__ == "vbaParser":
-            parsed.append(text)
-        return real(text, lexer_cls, parser_cls)
-    monkeypatch.setattr(vbasyntax, "_parse", counting)
+    def counting(text, store):
+        parsed.append(text)
+        return real(text, store)
+    monkeypatch.setattr(vbasyntax, "_parse_text", counting)
     return tmp_path / "vba", parsed
 
 
@@ -215,7 +214,7 @@ def test_a_text_that_parsed_is_not_parsed_again_by_another_process(cache):
     root, parsed = cache
     assert vbasyntax.module_problems("Broken", MODULE) == []
     assert len(parsed) == 1  # no #If: the three platforms see one text
-    assert len(list(root.glob("*.ok"))) == 1
+    assert (root / f"{vbasyntax._key(MODULE)}.ok").exists()
     vbasyntax._PARSED.clear()  # what a new process knows
     assert vbasyntax.module_problems("Broken", MODULE) == []
     assert len(parsed) == 1
@@ -227,7 +226,7 @@ def test_a_text_with_a_syntax_error_is_parsed_and_fails_every_time(cache):
     for _ in range(2):
         vbasyntax._PARSED.clear()
         assert vbasyntax.module_problems("Broken", broken)
-    assert len(parsed) == 2 and not list(root.glob("*.ok"))
+    assert len(parsed) == 2 and not (root / f"{vbasyntax._key(broken)}.ok").exists()
 
 
 def test_each_distinct_text_of_a_project_is_parsed_once(cache):
@@ -263,3 +262,57 @@ def test_a_text_another_process_is_parsing_is_waited_for_and_read_from_the_cache
         store.put(key)  # the other process's parse succeeded
     worker.join(30)
     assert done == [[]] and not parsed
+
+
+# --- a procedure at a time ---------------------------------------------------------------------------------------
+
+PROCS = ["Sub A()\r\n    x = 1\r\nEnd Sub",
+         "Private Function F(ByVal n As Long) As Long\r\n    F = n * 2\r\nEnd Function",
+         "Public Property Get P() As Long\r\n    P = 1\r\nEnd Property", "Friend Static Sub S()\r\nEnd Sub"]
+
+
+def test_procedures_the_platforms_share_are_parsed_once(cache, monkeypatch):
+    _, parsed = cache
+    pieces: list[str] = []
+    real = vbasyntax._parse_tokens
+
+    def counting(tokens, rule):
+        pieces.append(rule)
+        return real(tokens, rule)
+    monkeypatch.setattr(vbasyntax, "_parse_tokens", counting)
+    mac = "Sub M()\r\n#If Mac Then\r\n    x = 1\r\n#Else\r\n    x = 2\r\n#End If\r\nEnd Sub"
+    module = "\r\n".join(['Attribute VB_Name = "M"', "Option Explicit", *PROCS[:3], mac, PROCS[3], ""])
+    assert vbasyntax.module_problems("M", module) == []
+    assert len(parsed) == 2  # Win64 and Win32 see one text, the Mac another
+    # the first text: declarations, then 5 procedures; the second: only its own branch of Sub M
+    assert pieces == ["startRule"] + ["proceduralModuleCode"] * 5 + ["proceduralModuleCode"]
+
+
+def test_a_slip_in_one_procedure_of_many_is_reported_at_its_line(cache):
+    broken = PROCS[1].replace("    F = n * 2", "    If n Then\r\n        F = n * 2")  # no End If
+    module = "\r\n".join(['Attribute VB_Name = "M"', "Option Explicit", PROCS[0], broken, *PROCS[2:], ""])
+    problems = vbasyntax.module_problems("M", module)
+    assert problems and {p.platform for p in problems} == set(vbasyntax.PLATFORMS)
+    assert 6 <= problems[0].line <= 9  # in Function F (lines 6-9), as the whole module's parse reports it
+
+
+FRAGMENTS = st.sampled_from([
+    *PROCS, "Sub B()\r\n    If x Then\r\nEnd Sub", "Sub C()", "End Sub", "Function G(\r\nEnd Function",
+    "  Sub Indented()\r\n  End Sub", "Option Explicit", "Private y As Long", "Public Const K = 1", "' a comment", "",
+    "    ", "REM remark", 'Attribute A.VB_Description = "d"', "Dim a, b",
+    'Private Declare PtrSafe Function GetTickCount Lib "kernel32" () As Long',
+    "Sub D(): x = 1: End Sub", "Sub E() _\r\n    \r\nEnd Sub", "Sub F()\r\n    x = 1 _\r\n      + 2\r\nEnd Sub",
+])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.booleans(), st.lists(FRAGMENTS, max_size=8), st.sampled_from(["", "\r\n", "\r\n\r\n", "\r\n  "]))
+def test_a_module_that_parses_in_pieces_parses_whole(is_class, body, tail):
+    """The shortcut in vbasyntax._parses_in_pieces against the grammar on the whole text: no module it accepts is
+    one the whole parse rejects (a module it does not accept is parsed whole)."""
+    from antlr4_vba.vbaLexer import vbaLexer
+    from antlr4_vba.vbaParser import vbaParser
+    head = [vbasyntax.CLASS_HEADER + 'Attribute VB_Name = "C"'] if is_class else ['Attribute VB_Name = "M"']
+    text = "\r\n".join([*head, *body]) + tail
+    if vbasyntax._parses_in_pieces(text, vbasyntax._DiskCache(None)):
+        assert vbasyntax._parse(text, vbaLexer, vbaParser)[1] == []

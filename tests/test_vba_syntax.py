@@ -2,12 +2,16 @@
 its #If blocks; a slip such as a missing End Sub fails the check and `xlcrm build-workbook`. No Excel needed."""
 from __future__ import annotations
 
+import sys
+import threading
 import time
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from xlcrm import cli
+from xlcrm import build, cli
 from xlcrm.build import build_workbook, ovba, vbasyntax
 
 pytest.importorskip("antlr4_vba")
@@ -36,12 +40,19 @@ def test_every_module_of_the_built_workbook_parses(book_modules):
     names = [n for n, _, _ in book_modules]
     assert {"XlcrmRibbon", "xlwings", "xlwings_udfs", "Dictionary", "ThisWorkbook", "Sheet1"} <= set(names)
     assert len(names) == 11  # 4 standard/class modules of ours and xlwings', ThisWorkbook, Sheet1..Sheet6
-    vbasyntax._PARSED.clear()  # parse for real, even if another test parsed the same text in this session
     started = time.process_time()
-    problems = vbasyntax.project_problems(book_modules)
-    print(f"parsed {len(names)} modules x {len(vbasyntax.PLATFORMS)} platforms in "
+    problems = vbasyntax.project_problems(book_modules)  # texts another test or build parsed come from the cache
+    print(f"checked {len(names)} modules x {len(vbasyntax.PLATFORMS)} platforms in "
           f"{time.process_time() - started:.1f} s CPU")
     assert problems == []
+
+
+def test_the_built_workbook_holds_the_modules_the_build_checks(book_modules):
+    """`xlcrm build-workbook` checks the sources it is about to embed; they are the texts in the built workbook, so
+    the build and the test above check (and parse, or find in the cache) the same texts."""
+    built = {n: vbasyntax.export_text(s, "class" if k == "class" else "standard") for n, s, k in book_modules}
+    sources = {m.name: vbasyntax.export_text(m.source, m.kind) for m in build.vba_modules(6)}
+    assert built == sources
 
 
 def test_xlwings_branches_differ_per_platform(book_modules):
@@ -108,3 +119,200 @@ def test_build_workbook_refuses_vba_that_does_not_parse(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert "ブックのVBAに構文エラーがあります" in err and "VBA module XlcrmRibbon (Win64) line" in err
     assert cli.main(["build-workbook", "--out", str(out), "--check"]) == 1
+
+
+# --- conditional compilation sees the directive lines only ----------------------------------------------------------
+
+def outline(tree) -> list[tuple[int, str, int, str]]:
+    """(depth, directive, line, expression) of every directive of a vba_cc parse tree, in order: all that the
+    evaluation reads."""
+    from antlr4_vba.vba_ccParser import vba_ccParser as P
+    kinds = {P.CcConstContext: "#Const", P.CcIfContext: "#If", P.CcElseifContext: "#ElseIf",
+             P.CcElseContext: "#Else", P.CcEndifContext: "#End If"}
+    out = []
+
+    def walk(ctx, depth):
+        for child in ctx.getChildren():
+            kind = kinds.get(type(child))
+            if kind:
+                expr = child.ccExpression().getText() if hasattr(child, "ccExpression") else ""
+                out.append((depth, kind, vbasyntax._directive_line(child), expr))
+            elif hasattr(child, "getChildren"):
+                walk(child, depth + isinstance(child, P.CcIfBlockContext))
+    walk(tree, 0)
+    return out
+
+
+LINES = st.sampled_from([
+    "#If Mac Then", "#If Win64 And VBA7 Then ' 64-bit", "#ElseIf Win32 Then", "#Else", "#End If", "#EndIf",
+    "  #If Not Mac Then", "    #Else", "#Const Debugging = 1", "#If Debugging = 1 Then", "#IfX Then",
+    "Sub A()", "    x = 1", "End Sub", "' a comment with #If in it", "", "    ", '    s = "#If"',
+    "Dim d As Date: d = #1/2/2003#", "x = 1 _", "    + 2", "#",
+    'Private Declare PtrSafe Function F Lib "k" () As Long',
+])
+
+
+FILLER = st.lists(st.sampled_from(["    x = 1", "", "    ", "' #If in a comment", 'MsgBox "#Else"', "x = 1 _"]),
+                  max_size=2)
+IF_BLOCKS = st.recursive(
+    FILLER,
+    lambda inner: st.builds(
+        lambda head, block, elses, last, tail: [head, *block, *[x for e in elses for x in e], *last, "#End If",
+                                                *tail],
+        st.sampled_from(["#If Mac Then", "  #If Win64 Then ' 64", "#If Debugging = 1 Then"]), inner,
+        st.lists(st.builds(lambda block: ["#ElseIf VBA7 Then", *block], inner), max_size=2),
+        st.one_of(st.just([]), st.builds(lambda block: ["#Else", *block], inner)), FILLER),
+    max_leaves=6)
+MODULES = st.one_of(st.lists(LINES, max_size=14),  # mostly not valid
+                    st.builds(lambda c, b: c + b, st.lists(st.just("#Const Debugging = 1"), max_size=1), IF_BLOCKS))
+
+
+@settings(max_examples=200, deadline=None)
+@given(MODULES, st.sampled_from(["\r\n", "\n"]), st.booleans())
+def test_directives_only_keeps_validity_and_directive_structure(body, sep, trailing):
+    """The shortcut in vbasyntax.directives_only against the grammar on the whole text: the same verdict, and when
+    valid, the same directives at the same lines and nesting."""
+    from antlr4_vba.vba_ccLexer import vba_ccLexer
+    from antlr4_vba.vba_ccParser import vba_ccParser
+    text = sep.join(['Attribute VB_Name = "M"', *body]) + (sep if trailing else "")
+    reduced, lex_errors = vbasyntax.directives_only(text)
+    full_tree, full_errors = vbasyntax._parse(text, vba_ccLexer, vba_ccParser)
+    if lex_errors:
+        assert full_errors  # and _cc_tree reports the whole text's errors
+        return
+    assert reduced.count("\n") == text.count("\n")
+    tree, errors = vbasyntax._parse(reduced, vba_ccLexer, vba_ccParser)
+    assert bool(errors) == bool(full_errors)
+    if not errors:
+        assert outline(tree) == outline(full_tree)
+
+
+def test_conditional_compilation_error_is_reported_from_the_whole_text():
+    broken = MODULE.replace('    MsgBox "ok"\r\n', '    #If Mac Then\r\n        x = 1\r\n')  # no #End If
+    problems = vbasyntax.module_problems("Broken", broken)
+    assert {p.platform for p in problems} == set(vbasyntax.PLATFORMS) and problems[0].line > 0
+
+
+# --- the parse cache ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh disk cache, an empty in-process one, and a count of the texts the VBA grammar parses."""
+    monkeypatch.setenv(vbasyntax.CACHE_ENV, str(tmp_path / "vba"))
+    monkeypatch.setattr(vbasyntax, "_PARSED", set())
+    parsed: list[str] = []
+    real = vbasyntax._parse_text
+
+    def counting(text, store):
+        parsed.append(text)
+        return real(text, store)
+    monkeypatch.setattr(vbasyntax, "_parse_text", counting)
+    return tmp_path / "vba", parsed
+
+
+def test_a_text_that_parsed_is_not_parsed_again_by_another_process(cache):
+    root, parsed = cache
+    assert vbasyntax.module_problems("Broken", MODULE) == []
+    assert len(parsed) == 1  # no #If: the three platforms see one text
+    assert (root / f"{vbasyntax._key(MODULE)}.ok").exists()
+    vbasyntax._PARSED.clear()  # what a new process knows
+    assert vbasyntax.module_problems("Broken", MODULE) == []
+    assert len(parsed) == 1
+
+
+def test_a_text_with_a_syntax_error_is_parsed_and_fails_every_time(cache):
+    root, parsed = cache
+    broken = MODULE.replace("End Sub\r\n", "")
+    for _ in range(2):
+        vbasyntax._PARSED.clear()
+        assert vbasyntax.module_problems("Broken", broken)
+    assert len(parsed) == 2 and not (root / f"{vbasyntax._key(broken)}.ok").exists()
+
+
+def test_each_distinct_text_of_a_project_is_parsed_once(cache):
+    _, parsed = cache
+    mac = MODULE.replace('    MsgBox "ok"\r\n', '    #If Mac Then\r\n        x = 2\r\n    #End If\r\n')
+    assert vbasyntax.project_problems([("A", MODULE, "standard"), ("B", mac, "standard"),
+                                       ("C", MODULE, "standard")]) == []
+    # MODULE (A and C, every platform), B on Windows (its #If lines blank), B on the Mac
+    assert len(parsed) == len(set(parsed)) == 3 and MODULE in parsed
+
+
+def test_a_new_grammar_or_checker_does_not_read_old_results(cache, monkeypatch):
+    _, parsed = cache
+    assert vbasyntax.module_problems("Broken", MODULE) == []
+    vbasyntax._PARSED.clear()
+    monkeypatch.setattr(vbasyntax, "_fingerprint", lambda: b"antlr4-vba 0.0.68")
+    assert vbasyntax.module_problems("Broken", MODULE) == []
+    assert len(parsed) == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX flock")
+def test_a_text_another_process_is_parsing_is_waited_for_and_read_from_the_cache(cache):
+    root, parsed = cache
+    key = vbasyntax._key(vbasyntax.preprocess(MODULE, "Win64")[0])
+    store = vbasyntax._DiskCache(root)
+    done: list = []
+    with store.lock(key) as held:  # the other process
+        assert held
+        worker = threading.Thread(target=lambda: done.append(vbasyntax.module_problems("Broken", MODULE)))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive() and not parsed  # waiting, not parsing
+        store.put(key)  # the other process's parse succeeded
+    worker.join(30)
+    assert done == [[]] and not parsed
+
+
+# --- a procedure at a time ---------------------------------------------------------------------------------------
+
+PROCS = ["Sub A()\r\n    x = 1\r\nEnd Sub",
+         "Private Function F(ByVal n As Long) As Long\r\n    F = n * 2\r\nEnd Function",
+         "Public Property Get P() As Long\r\n    P = 1\r\nEnd Property", "Friend Static Sub S()\r\nEnd Sub"]
+
+
+def test_procedures_the_platforms_share_are_parsed_once(cache, monkeypatch):
+    _, parsed = cache
+    pieces: list[str] = []
+    real = vbasyntax._parse_tokens
+
+    def counting(tokens, rule):
+        pieces.append(rule)
+        return real(tokens, rule)
+    monkeypatch.setattr(vbasyntax, "_parse_tokens", counting)
+    mac = "Sub M()\r\n#If Mac Then\r\n    x = 1\r\n#Else\r\n    x = 2\r\n#End If\r\nEnd Sub"
+    module = "\r\n".join(['Attribute VB_Name = "M"', "Option Explicit", *PROCS[:3], mac, PROCS[3], ""])
+    assert vbasyntax.module_problems("M", module) == []
+    assert len(parsed) == 2  # Win64 and Win32 see one text, the Mac another
+    # the first text: declarations, then 5 procedures; the second: only its own branch of Sub M
+    assert pieces == ["startRule"] + ["proceduralModuleCode"] * 5 + ["proceduralModuleCode"]
+
+
+def test_a_slip_in_one_procedure_of_many_is_reported_at_its_line(cache):
+    broken = PROCS[1].replace("    F = n * 2", "    If n Then\r\n        F = n * 2")  # no End If
+    module = "\r\n".join(['Attribute VB_Name = "M"', "Option Explicit", PROCS[0], broken, *PROCS[2:], ""])
+    problems = vbasyntax.module_problems("M", module)
+    assert problems and {p.platform for p in problems} == set(vbasyntax.PLATFORMS)
+    assert 6 <= problems[0].line <= 9  # in Function F (lines 6-9), as the whole module's parse reports it
+
+
+FRAGMENTS = st.sampled_from([
+    *PROCS, "Sub B()\r\n    If x Then\r\nEnd Sub", "Sub C()", "End Sub", "Function G(\r\nEnd Function",
+    "  Sub Indented()\r\n  End Sub", "Option Explicit", "Private y As Long", "Public Const K = 1", "' a comment", "",
+    "    ", "REM remark", 'Attribute A.VB_Description = "d"', "Dim a, b",
+    'Private Declare PtrSafe Function GetTickCount Lib "kernel32" () As Long',
+    "Sub D(): x = 1: End Sub", "Sub E() _\r\n    \r\nEnd Sub", "Sub F()\r\n    x = 1 _\r\n      + 2\r\nEnd Sub",
+])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.booleans(), st.lists(FRAGMENTS, max_size=8), st.sampled_from(["", "\r\n", "\r\n\r\n", "\r\n  "]))
+def test_a_module_that_parses_in_pieces_parses_whole(is_class, body, tail):
+    """The shortcut in vbasyntax._parses_in_pieces against the grammar on the whole text: no module it accepts is
+    one the whole parse rejects (a module it does not accept is parsed whole)."""
+    from antlr4_vba.vbaLexer import vbaLexer
+    from antlr4_vba.vbaParser import vbaParser
+    head = [vbasyntax.CLASS_HEADER + 'Attribute VB_Name = "C"'] if is_class else ['Attribute VB_Name = "M"']
+    text = "\r\n".join([*head, *body]) + tail
+    if vbasyntax._parses_in_pieces(text, vbasyntax._DiskCache(None)):
+        assert vbasyntax._parse(text, vbaLexer, vbaParser)[1] == []

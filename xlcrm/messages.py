@@ -34,6 +34,7 @@ _SCHEMA = {
     "bad_bool": ("「可」「不可」(または ○/×, はい/いいえ)で入力してください",
                  "enter 可 or 不可 (or ○/×, yes/no)"),
     "bad_choice": ("次のいずれかで入力してください: {choices}", "must be one of: {choices}"),
+    "setting_bad_choice": ("次のいずれかを選んでください: {choices_ja}", "must be one of: {choices_en}"),
     "empty_id": ("IDが空です", "the ID is empty"),
     "empty_value": ("必須の値が空です", "a required value is empty"),
     "duplicate_id": ("IDが重複しています({other}行目と同じ)", "duplicate ID (same as row {other})"),
@@ -784,9 +785,49 @@ _VBA = {
                           "'\"{python}\" -m pip install --force-reinstall xlwings=={version}'."),
 }
 
+# --- 変更履歴: what each job is called in the 処理 column ------------------------------------------------------
+_JOB_LABELS = {
+    "job_demo": ("デモデータ作成", "Demo data"),
+    "job_import": ("CSV取り込み", "CSV import"),
+    "job_search": ("検索", "Search"),
+    "job_tidy": ("データ整形", "Tidy data"),
+    "job_dedupe": ("重複チェック", "Duplicate check"),
+    "job_merge": ("統合", "Merge"),
+    "job_undo_merge": ("統合の取り消し", "Merge undone"),
+    "job_rfm": ("RFM分析", "RFM analysis"),
+    "job_lapse": ("離脱判定", "Lapse check"),
+    "job_followup": ("フォローリスト更新", "Follow-up list"),
+    "job_record_contact": ("対応の記録", "Contact recorded"),
+    "job_campaign_report": ("キャンペーン結果", "Campaign report"),
+    "job_dashboard": ("ダッシュボード更新", "Dashboard"),
+    "job_journey": ("顧客ジャーニー", "Customer journey"),
+    "job_pipeline": ("商談", "Pipeline"),
+    "job_survey": ("満足度", "Satisfaction"),
+    "job_referrals": ("紹介", "Referrals"),
+    "job_steps": ("ステップ状況", "Step chains"),
+    "job_undo": ("取り消し", "Undo"),
+    "job_write": ("書き込み", "Write"),
+    "job_set-interpreter": ("Pythonの設定", "Python set-up"),
+}
+
+# --- データ整形 (tidy): text dates and amounts into real dates and numbers --------------------------------------
+_TIDY = {
+    "tidy_done": ("データ整形: {changed}セルを日付・数値に直しました({detail})。",
+                  "Tidy: {changed} cell(s) turned into real dates and numbers ({detail})."),
+    "tidy_nothing": ("データ整形: 直すセルはありませんでした(日付・金額はすべて日付・数値です)。",
+                     "Tidy: nothing to change (every date and amount is already a date or a number)."),
+    "tidy_sheet": ("{sheet} {n}セル", "{sheet} {n}"),
+    "tidy_unreadable": ("読めなかったセル {n}件(そのままにしています。正しい値を入力してください):",
+                        "{n} cell(s) could not be read (left as they are; please type the right value):"),
+    "tidy_cell": ("  {sheet}!{cell}({row}行目 列「{column}」)", "  {sheet}!{cell} (row {row}, column '{column}')"),
+    "tidy_undo": ("元に戻すときは「取り消し」を押してください(xlcrm undo)。",
+                  "To put them back, press 取り消し (xlcrm undo)."),
+}
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
     **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS, **_VBA,
+    **_JOB_LABELS, **_TIDY,
 }
 
 

@@ -12,6 +12,7 @@ import tempfile
 from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter, locate_in_grid, pick_table
 
 DATE_FORMAT = "yyyy/mm/dd"
+XL_SHEET_VERY_HIDDEN = 2
 FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -80,7 +81,7 @@ class LiveBook(Book):
         s.range((row, col)).value = values
         for j in date_cols:
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = DATE_FORMAT
-        for j, v in enumerate(rows[-1]):
+        for j, v in enumerate(rows[-1] if n > 1 else ()):      # a single row: Excel itself shows a date as a date
             if isinstance(v, dt.date) and j not in date_cols:
                 s.range((row + 1, col + j), (row + n - 1, col + j)).number_format = DATE_FORMAT
 
@@ -102,6 +103,8 @@ class LiveBook(Book):
         ws = self.xw.sheets.add(sheet, after=self.xw.sheets[-1])
         if hidden:
             ws.visible = False
+        if hidden == "very":
+            ws.api.Visible = XL_SHEET_VERY_HIDDEN                # not offered under 再表示; xlwings has no word for it
         return True
 
     # --- report sheets (xlwings) -------------------------------------------------------------------------------

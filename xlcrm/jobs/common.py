@@ -7,11 +7,23 @@ import math
 import numpy as np
 import pandas as pd
 
+from .. import followup as fu
 from .. import lapse, schema
+from ..campaign import MEMBERS_TABLE
 from .io import _text_headers, sheet_values
 from .lapse import lapse_options
 from .rfm import rfm_options
 from .rfm import scores as rfm_scores
+
+
+# Number formats of the columns jobs write: what staff read (¥26,380, 1,000, 2024/04/01, 12.5%).
+YEN = '"¥"#,##0'
+COUNT = "#,##0"
+WHOLE = "0"
+DATE = "yyyy/mm/dd"
+DATETIME = "yyyy/mm/dd hh:mm"
+RATE = "0.0%"
+ENABLED = ("○", "×")   # 有効 on ルール and ステップ
 
 
 def scores(settings, orders: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -27,7 +39,14 @@ def read_table(book, t: schema.Table) -> pd.DataFrame | None:
     raw = book.read_raw(t.ja)
     if raw is None:
         return None
-    return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
+    df = schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
+    if t is fu.FOLLOW_TABLE:     # the ids as xlcrm keeps them, whichever language wrote the sheet
+        attrs = df.attrs
+        df = fu.list_from_sheet(df)
+        df.attrs = attrs
+    elif t is MEMBERS_TABLE:
+        df["follow_id"] = [fu.id_from_sheet(x) if x else x for x in df["follow_id"]]
+    return df
 
 
 def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None, header_lang: str = "ja"):

@@ -78,3 +78,62 @@ def test_who_ran_it_is_the_operator_set_on_settings_or_the_one_staff_member(book
     set_setting(book_path, "実行者名", "店長 佐藤")
     run("rfm", book_path)
     assert journal(book_path)["実行者"].iloc[-1] == "店長 佐藤"
+
+
+# --- フォローリスト, ルール, ステップ ----------------------------------------------------------------------------------
+
+def _sheet(path, name) -> pd.DataFrame:
+    rows = list(openpyxl.load_workbook(path)[name].iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def _validations(ws) -> dict:
+    """header -> the drop-down's options, for the drop-downs on a table's data rows."""
+    heads = {c.column_letter: c.value for c in ws[1]}
+    out = {}
+    for v in ws.data_validations.dataValidation:
+        col = re.match(r"[A-Z]+", str(v.sqref)).group()
+        out[heads[col]] = v.formula1.strip('"').split(",")
+    return out
+
+
+def test_followup_sheets_say_rules_in_japanese_and_offer_drop_downs(book_path):
+    run("followup", book_path)
+    lst = _sheet(book_path, "フォローリスト")
+    shown = " ".join(map(str, lst[["ルール", "フォローID"]].to_numpy().ravel()))
+    assert not ENGLISH.findall(shown.replace("C000", "")), shown          # no complaint, prospect, step:F2
+    wb = openpyxl.load_workbook(book_path)
+    assert _validations(wb["ルール"]) == {"有効": ["○", "×"]}
+    assert _validations(wb["ステップ"]) == {"起点": ["初回購入", "登録"], "区分": ["販促", "案内"], "有効": ["○", "×"]}
+    ws = wb["フォローリスト"]
+    heads = [c.value for c in ws[1]]
+    due = heads.index("期限") + 1
+    assert ws.cell(2, due).number_format == "yyyy/mm/dd" and ws.column_dimensions["C"].width >= 40   # 理由
+    for name in ("ルール", "ステップ", "フォローリスト"):
+        assert wb[name].page_setup.orientation == "landscape" and wb[name].print_title_rows == "$1:$1", name
+
+
+def test_a_list_and_rules_written_with_english_ids_still_read_and_keep_staffs_edits(book_path):
+    run("followup", book_path, overrides={"lang": "en"})          # as books were written before #13
+    lst = _sheet(book_path, "フォローリスト")
+    assert "complaint:C0002:K1" in set(lst["フォローID"]) and "complaint" in set(lst["ルール"])
+    assert "thanks" in set(_sheet(book_path, "ルール")["ルールID"])
+    wb = openpyxl.load_workbook(book_path)
+    ws = wb["フォローリスト"]
+    heads = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[heads.index("フォローID")].value == "complaint:C0002:K1":
+            row[heads.index("状態")].value = "対応中"
+            row[heads.index("結果メモ")].value = "折り返し待ち"
+    ws = wb["ルール"]
+    heads = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == "prospect":
+            row[heads.index("有効")].value = "×"
+    wb.save(book_path)
+    r = run("followup", book_path)                                    # now in Japanese
+    lst = _sheet(book_path, "フォローリスト").set_index("フォローID")
+    assert r.counts["new"] == 0 and (lst.loc["クレーム:C0002:K1", "状態"], lst.loc["クレーム:C0002:K1", "結果メモ"]) == \
+        ("対応中", "折り返し待ち")
+    assert lst.loc["見込み:C0003:なし", "状態"] == "不要"                 # the rule staff switched off, read as 見込み
+    assert not any(k.startswith(("complaint", "prospect")) for k in lst.index)

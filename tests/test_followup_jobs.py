@@ -45,7 +45,7 @@ def test_followup_job_writes_the_list_and_rules_and_keeps_staff_edits(book_path)
     assert list(lst.columns[:13]) == ["顧客ID", "氏名", "理由", "推奨アクション", "クーポン", "チャネル", "優先度",
                                       "期限", "担当者", "状態", "結果メモ", "作成日時", "フォローID"]
     keys = set(lst["フォローID"])
-    assert "クレーム:C0002:K1" in keys and "見込み:C0003:none" in keys   # Japanese mode: no English rule ids
+    assert "クレーム:C0002:K1" in keys and "見込み:C0003:なし" in keys   # Japanese mode: no English rule ids
     assert set(lst["ルール"]) >= {"クレームの折り返し", "見込み顧客のフォロー"}
     rules = sheet(book_path, "ルール")
     assert len(rules) == len(followup.RULES) and set(rules["有効"]) == {"○"}

@@ -452,16 +452,24 @@ def rule_from_sheet(text) -> str:
     return _FROM_SHEET.get(k, k)
 
 
+_NO_DAY = ("none", "なし")    # the period of a row about no particular day (a prospect never contacted)
+
+
 def id_to_sheet(fid: str, lang: str = "ja") -> str:
-    """A フォローID as the sheet shows it: its head in the rule's Japanese key (complaint:C1:R9 -> クレーム:C1:R9)."""
-    head, sep, rest = str(fid).partition(":")
-    return rule_key(head, lang) + sep + rest if sep else str(fid)
+    """A フォローID as the sheet shows it: its head in the rule's Japanese key (complaint:C1:R9 -> クレーム:C1:R9,
+    prospect:C3:none -> 見込み:C3:なし)."""
+    parts = str(fid).split(":")
+    if len(parts) < 2 or lang == "en":
+        return str(fid)
+    return ":".join([rule_key(parts[0], lang)] + [_NO_DAY[1] if p == _NO_DAY[0] else p for p in parts[1:]])
 
 
 def id_from_sheet(fid: str) -> str:
-    """The フォローID inside xlcrm for one read from the sheet (either spelling of its head)."""
-    head, sep, rest = str(fid).partition(":")
-    return rule_from_sheet(head) + sep + rest if sep and head else str(fid)
+    """The フォローID inside xlcrm for one read from the sheet (either spelling)."""
+    parts = str(fid).split(":")
+    if len(parts) < 2 or not parts[0]:
+        return str(fid)
+    return ":".join([rule_from_sheet(parts[0])] + [_NO_DAY[0] if p == _NO_DAY[1] else p for p in parts[1:]])
 
 
 def rule_of(fid: str) -> str:

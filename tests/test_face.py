@@ -137,3 +137,64 @@ def test_a_list_and_rules_written_with_english_ids_still_read_and_keep_staffs_ed
         ("対応中", "折り返し待ち")
     assert lst.loc["見込み:C0003:なし", "状態"] == "不要"                 # the rule staff switched off, read as 見込み
     assert not any(k.startswith(("complaint", "prospect")) for k in lst.index)
+
+
+# --- 重複候補 --------------------------------------------------------------------------------------------------------
+
+def test_candidates_put_the_decision_beside_the_ids_as_a_drop_down(tmp_path):
+    from dedupe_data import make_book
+    p = make_book(tmp_path / "crm.xlsx", hard=True)
+    run("dedupe", p)
+    ws = openpyxl.load_workbook(p)["重複候補"]
+    heads = [c.value for c in ws[1]]
+    assert heads == ["グループ", "顧客ID", "相手ID", "判定", "氏名", "相手氏名", "一致確率", "区分", "理由", "ペアキー"]
+    cand = _sheet(p, "重複候補")
+    household = cand.index[cand["区分"].eq("同一世帯(別人)")] + 2        # sheet rows
+    assert len(household) and cand.loc[household - 2, "一致確率"].max() < 0.01
+    lists = {}
+    for v in ws.data_validations.dataValidation:
+        for rng in str(v.sqref).split():
+            a, _, b = rng.partition(":")
+            a, b = int(a[1:]), int((b or a)[1:])
+            assert rng.startswith("D")
+            lists.update({r: v.formula1 for r in range(a, b + 1)})
+    assert set(lists) == set(range(2, len(cand) + 2))                     # every row has its drop-down
+    assert {lists[r] for r in household} == {'"別人,保留"'}                 # a household is never offered a merge
+    assert {lists[r] for r in set(lists) - set(household)} == {'"統合,別人,保留"'}
+    assert ws["G2"].number_format == "0.0%" and ws.column_dimensions["D"].width == 8
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
+
+
+def test_an_old_candidates_sheet_takes_the_new_layout_and_merge_reads_the_ways_staff_say_merge(tmp_path):
+    from dedupe_data import make_book
+    p = make_book(tmp_path / "crm.xlsx")
+    wb = openpyxl.load_workbook(p)                                         # the sheet as it was before #13
+    add_table(wb.create_sheet("重複候補"), "重複候補", [
+        ["グループ", "顧客ID", "相手ID", "氏名", "相手氏名", "一致確率", "区分", "理由", "Reason", "判定", "ペアキー"],
+        ["T0001", "T0001", "T0002", "髙橋 一郎", "高橋一郎", 1, "同一人物候補", "…", "…", "統合する", "T0001|T0002"]])
+    wb.save(p)
+    run("dedupe", p)
+    cand = _sheet(p, "重複候補")
+    assert list(cand.columns[:4]) == ["グループ", "顧客ID", "相手ID", "判定"] and "Reason" not in cand.columns
+    assert cand.set_index("ペアキー").loc["T0001|T0002", "判定"] == "統合"   # staff's 統合する, as the drop-down says it
+    r = run("merge", p)
+    assert r.counts["groups"] == 1                                          # 統合する means 統合
+
+
+@pytest.mark.parametrize("word,expected", [("統合", 1), ("統合する", 1), ("する", 1), ("○", 1), ("別人", 0),
+                                           ("しない", 0), ("×", 0), ("保留", 0), ("△", 0)])
+def test_each_way_of_writing_a_decision(tmp_path, word, expected):
+    from dedupe_data import make_book
+    from test_merge import decide
+    p = make_book(tmp_path / "crm.xlsx")
+    run("dedupe", p)
+    decide(p, {"T0001|T0002": word})
+    assert run("merge", p).counts["groups"] == expected
+
+
+def test_candidates_in_english_mode_keep_the_english_reason(tmp_path):
+    from dedupe_data import make_book
+    p = make_book(tmp_path / "crm.xlsx")
+    run("dedupe", p, overrides={"lang": "en"})
+    cand = _sheet(p, "重複候補")
+    assert "Reason" in cand.columns and cand["Reason"].str.contains("equal").any()

@@ -198,3 +198,59 @@ def test_candidates_in_english_mode_keep_the_english_reason(tmp_path):
     run("dedupe", p, overrides={"lang": "en"})
     cand = _sheet(p, "重複候補")
     assert "Reason" in cand.columns and cand["Reason"].str.contains("equal").any()
+
+
+# --- 顧客: the columns jobs compute ----------------------------------------------------------------------------------
+
+def _column(ws, header) -> str:
+    return next(c.column_letter for c in ws[1] if c.value == header)
+
+
+def test_the_columns_jobs_add_to_customers_show_yen_dates_and_counts_and_fit(book_path):
+    for job in ("rfm", "lapse", "dedupe"):
+        run(job, book_path)
+    ws = openpyxl.load_workbook(book_path)["顧客"]
+    want = {"購入金額": '"¥"#,##0', "注文回数": "#,##0", "初回注文日": "yyyy/mm/dd", "最終注文日": "yyyy/mm/dd",
+            "次回注文予定日": "yyyy/mm/dd", "最終注文からの日数": "#,##0", "RFM": "0", "R": "0"}
+    for header, fmt in want.items():
+        col = _column(ws, header)
+        assert {ws[f"{col}{r}"].number_format for r in (2, 3, 4)} == {fmt}, header
+        assert ws.column_dimensions[col].width >= 10 if fmt == "yyyy/mm/dd" else True, header   # no ###
+    assert isinstance(ws[f"{_column(ws, 'RFM')}2"].value, int)                      # a number, not text
+    assert ws.column_dimensions[_column(ws, "最終注文からの日数")].width >= 2 * len("最終注文からの日数")
+    assert ws.column_dimensions[_column(ws, "離脱判定の理由")].width >= 40
+    assert ws.column_dimensions["E"].width == 14                               # staff's own width untouched
+
+
+# --- the same on the live engine (Excel through xlwings; here the in-memory double) ---------------------------------
+
+def live_copy(path):
+    """The book's sheets as Excel would hold them, in the xlwings double (cells only, as typed)."""
+    import xlwings_double as xwd
+    src = openpyxl.load_workbook(path)
+    xl = xwd.Book(*src.sheetnames)
+    for ws in src.worksheets:
+        xl.sheets[ws.title].range("A1").value = [list(r) for r in ws.iter_rows(values_only=True)]
+    return xl
+
+
+def test_live_excel_gets_the_same_formats_drop_downs_and_japanese_words(tmp_path):
+    from dedupe_data import make_book
+    from xlcrm.book.base import _parse_cell
+    xl = live_copy(make_book(tmp_path / "crm.xlsx", hard=True))
+    run("dedupe", xl)
+    run("rfm", xl)
+    cand = xl.sheets["重複候補"]
+    heads = cand.range("A1:J1").value
+    assert heads[:4] == ["グループ", "顧客ID", "相手ID", "判定"] and "Reason" not in heads
+    options = {tuple(v["options"]) for v in cand._validations}
+    assert options == {("統合", "別人", "保留"), ("別人", "保留")}
+    assert cand._formats[_parse_cell("G2")] == "0.0%" and cand.api.PageSetup.state["Orientation"] == 2
+    cust = xl.sheets["顧客"]
+    head = cust.range("A1:AZ1").value
+    col = head.index("購入金額") + 1
+    assert cust._formats[(2, col)] == '"¥"#,##0' and cust._widths[col] >= 11
+    assert cust._formats[(2, head.index("最終注文日") + 1)] == "yyyy/mm/dd"
+    journal = xl.sheets["変更履歴"].range("A1:F3").value
+    assert [r[1] for r in journal[1:]] == ["重複チェック", "RFM分析"] and "Summary" not in journal[0]
+    assert xl.sheets["_xlcrm_undo"].api.Visible == 2                           # very hidden

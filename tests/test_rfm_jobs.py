@@ -27,7 +27,8 @@ def test_rfm_job_writes_owned_columns_and_keeps_staff_columns(book_path):
     assert df.loc["C0001", "注文回数"] == 2 and df.loc["C0001", "購入金額"] == 7960
     assert str(df.loc["C0001", "最終注文日"])[:10] == "2024-02-05"
     assert df.loc["C0002", "最終注文からの日数"] == (pd.Timestamp("2024-06-30") - pd.Timestamp("2024-03-01")).days
-    assert df.loc["C0001", "RFM"] == "".join(str(int(df.loc["C0001", k])) for k in "RFM")
+    # a number (no "number stored as text" flag in Excel) reading as the three scores
+    assert df.loc["C0001", "RFM"] == int("".join(str(int(df.loc["C0001", k])) for k in "RFM"))
     assert df.loc["C0001", "セグメント"] in {ja for _en, ja in __import__("xlcrm.rfm").rfm.SEGMENTS.values()}
     assert pd.isna(df.loc["C0003", "RFM"]) and pd.isna(df.loc["C0003", "セグメント"])  # no orders: blank
     assert df.loc["C0001", "スタッフメモ"] == "電話は夕方"                                # staff column untouched

@@ -10,20 +10,11 @@ import pandas as pd
 from .. import followup as fu
 from .. import lapse, schema
 from ..campaign import MEMBERS_TABLE
+from .formats import COUNT, DATE, DATETIME, ENABLED, RATE, WHOLE, YEN, dress_customer_columns  # noqa: F401
 from .io import _text_headers, sheet_values
 from .lapse import lapse_options
 from .rfm import rfm_options
 from .rfm import scores as rfm_scores
-
-
-# Number formats of the columns jobs write: what staff read (¥26,380, 1,000, 2024/04/01, 12.5%).
-YEN = '"¥"#,##0'
-COUNT = "#,##0"
-WHOLE = "0"
-DATE = "yyyy/mm/dd"
-DATETIME = "yyyy/mm/dd hh:mm"
-RATE = "0.0%"
-ENABLED = ("○", "×")   # 有効 on ルール and ステップ
 
 
 def scores(settings, orders: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:

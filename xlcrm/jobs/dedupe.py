@@ -21,7 +21,7 @@ from ..book.base import col_letter
 from ..csvio import read_csv
 from ..messages import BadFile, BadInput, Problem, XlcrmError, text
 from . import JobResult
-from .common import RATE
+from .formats import RATE, dress_customer_columns
 
 CANDIDATES = "重複候補"
 STATE = "_xlcrm_dedupe"   # hidden: customer_id -> cluster_id of the last run, and the fitted model
@@ -152,6 +152,7 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
             if x in warn.index and not warn[x]:
                 warn[x] = f"要確認 {y}"
     book.update_columns("customers", pd.DataFrame({"customer_id": ids, WARN: warn.to_numpy()}), key="customer_id")
+    dress_customer_columns(book, {WARN: (None, 16)})
     state = pd.DataFrame({"customer_id": list(res.clusters["id"]) + ["#model"],
                           "cluster_id": list(res.clusters["cluster_id"]) + [res.model.to_json()]})
     book.write_table(STATE, state, hidden=True, text_columns=("customer_id", "cluster_id"))

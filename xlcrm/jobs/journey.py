@@ -15,6 +15,7 @@ from .. import messages
 from ..book.base import col_letter
 from ..book.report import Chart, Report
 from . import JobResult
+from .formats import COUNT, DATE, dress_customer_columns
 from .orders import read_orders
 from .rfm import rfm_options, scores
 
@@ -129,6 +130,7 @@ def journey(book, settings, *, as_of=None) -> JobResult:
         "customer_id": v["customer_id"],
         _t("visit_count", hl): v["visit_count"].to_numpy(),
         _t("last_visit", hl): v["last_visit"].to_numpy()}), key="customer_id")
+    dress_customer_columns(book, {_t("visit_count", hl): (COUNT, 6), _t("last_visit", hl): (DATE, 11)})
     fu = d["funnel"].set_index("step")
     worst = jr.biggest_drop(d["funnel"])
     counts = {s: int(fu.loc[s, "customers"]) for s in jr.STEPS}

@@ -15,6 +15,7 @@ import numpy as np
 from .. import lapse, messages, purchases
 from ..bgnbd import MIN_REPEATERS
 from . import JobResult
+from .formats import DATE, RATE, dress_customer_columns
 from .orders import read_orders as read_book_orders
 from .rfm import Labels, _as_of_day, _dates, _headers, _take, _write_csv, read_orders
 
@@ -24,6 +25,7 @@ LAPSE_COLUMNS = {
     "reason": ("離脱判定の理由", "Lapse reason"),
     "p_alive": ("継続確率", "P(alive)"),
 }
+LAPSE_FORMATS = {"status": (None, 8), "expected_next": (DATE, 11), "reason": (None, 40), "p_alive": (RATE, 7)}
 
 
 def lapse_options(settings) -> dict:
@@ -57,8 +59,10 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     cols = dict(LAPSE_COLUMNS)
     if "p_alive" not in df:
         cols.pop("p_alive")
-    out = df[["customer_id", *cols]].rename(columns=_headers(cols, settings.header_lang))
+    heads = _headers(cols, settings.header_lang)
+    out = df[["customer_id", *cols]].rename(columns=heads)
     book.update_columns("customers", out, key="customer_id")
+    dress_customer_columns(book, {heads[k]: v for k, v in LAPSE_FORMATS.items() if k in heads})
     counts = _status_counts(df["status"])
     kw = {"n": len(customers), "method": df.attrs["method"], **counts}
     ja, en = messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw)

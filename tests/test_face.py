@@ -254,3 +254,28 @@ def test_live_excel_gets_the_same_formats_drop_downs_and_japanese_words(tmp_path
     journal = xl.sheets["変更履歴"].range("A1:F3").value
     assert [r[1] for r in journal[1:]] == ["重複チェック", "RFM分析"] and "Summary" not in journal[0]
     assert xl.sheets["_xlcrm_undo"].api.Visible == 2                           # very hidden
+
+
+# --- report sheets ---------------------------------------------------------------------------------------------------
+
+def test_journey_counts_read_1000_as_1_000_and_its_note_names_the_setting(tmp_path):
+    from test_journey import write_book
+    p = write_book(tmp_path / "b.xlsx")
+    run("journey", p)
+    ws = openpyxl.load_workbook(p)["ジャーニー"]
+    assert ws["A6"].value == "見込み" and ws["B6"].number_format == "#,##0"      # the funnel's 人数
+    texts = " ".join(str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str))
+    assert "f2_days" not in texts and "F2判定日数" in texts
+
+
+def test_the_dashboard_says_its_forecast_in_japanese(tmp_path):
+    from test_journey import write_book
+    p = write_book(tmp_path / "b.xlsx")
+    r = run("dashboard", p)
+    ws = openpyxl.load_workbook(p)["ダッシュボード"]
+    texts = " ".join(str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str))
+    for word in ("MAPE", "Holt", "Winters"):
+        assert word not in texts and word not in r.summary_ja, word
+    assert "平均誤差率" in texts
+    en = run("dashboard", p, overrides={"lang": "en"})
+    assert "MAPE" in en.summary_en

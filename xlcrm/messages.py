@@ -292,7 +292,7 @@ _FOLLOWUP = {
                        "give a customer ID (cell B2 of the customer card, or --customer)"),
 }
 _DASHBOARD = {
-    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})"
+    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証の平均誤差率 {mape})"
                 "・いちばん離れる段階 {drop}",
                 "Dashboard refreshed: {active} active, repeat rate {repeat}, F2 {f2}, forecast {model} "
                 "(hold-out MAPE {mape}), largest drop-off: {drop}"),
@@ -314,7 +314,7 @@ _DASHBOARD = {
                     "Segment moves since last refresh (rows: before → columns: now)"),
     "db_no_previous": ("前回のスナップショットがありません(次回の更新から表示)",
                        "No previous snapshot yet (shown from the next refresh)"),
-    "db_models": ("予測モデルの検証(直近{k}か月を隠して予測, MAPE)", "Forecast check (last {k} months held out, MAPE)"),
+    "db_models": ("予測モデルの検証(直近{k}か月を隠して予測したときの平均誤差率)", "Forecast check (last {k} months held out, MAPE)"),
     "db_yes": ("○", "yes"),
     "db_k_customers": ("顧客数", "Customers"),
     "db_k_prospects": ("見込み顧客", "Prospects"),
@@ -328,7 +328,7 @@ _DASHBOARD = {
     "db_k_revenue_so_far": ("今月の売上(途中)", "Revenue this month (so far)"),
     "db_k_trend": ("売上傾向(円/月)", "Revenue trend (yen/month)"),
     "db_k_model": ("予測モデル", "Forecast model"),
-    "db_k_mape": ("予測の検証MAPE", "Forecast hold-out MAPE"),
+    "db_k_mape": ("予測の平均誤差率(検証)", "Forecast hold-out MAPE"),
     "db_k_drop": ("いちばん離れる段階(ファネル)", "Largest drop-off (funnel)"),
     "db_funnel": ("顧客ファネル(見込み → 優良)", "Customer funnel (prospects → top customers)"),
     "db_funnel_mark": ("◀ 最大の離脱", "◀ biggest drop-off"),
@@ -358,7 +358,7 @@ _JOURNEY = {
     "jr_title": ("カスタマージャーニー", "Customer journey"),
     "jr_note": ("各段階は前の段階の人だけを数えます。F2=別の日に2回目の購入、定期・リピート=3日以上購入または定期購入、"
                 "優良=RFMセグメントが優良・ロイヤル。|月別・チャネル別は初回購入から(獲得チャネル=初回注文のチャネル)。"
-                "「確定」のない月はF2判定の日数(f2_days)がまだ経っておらず、率はこれから上がります。",
+                "「確定」のない月はF2判定の日数(設定「F2判定日数」)がまだ経っておらず、率はこれから上がります。",
                 "Each step counts only customers of the step before. F2 = a second purchase on another day; repeat = "
                 "3+ purchase days or a subscription; top = RFM segment Champions or Loyal.|By month and channel the "
                 "funnel starts at the first purchase (acquisition channel = channel of the first order). Months not "

@@ -279,3 +279,89 @@ def test_the_dashboard_says_its_forecast_in_japanese(tmp_path):
     assert "平均誤差率" in texts
     en = run("dashboard", p, overrides={"lang": "en"})
     assert "MAPE" in en.summary_en
+
+
+# --- データ整形 ------------------------------------------------------------------------------------------------------
+
+def _tidy_book(path):
+    """Orders, customers and contacts as staff typed them: 和暦, slashes, full-width digits, ¥ and 円, one typo."""
+    import datetime as dt
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "顧客"
+    add_table(ws, "顧客", [["顧客ID", "氏名", "生年月日", "登録日", "電話番号"],
+                           ["C1", "髙橋 一郎", "昭和55年1月2日", dt.datetime(2022, 8, 20), "0312345678"],
+                           ["C2", "佐藤 花子", "1968-06-14", "２０２２／９／１４", "090-1111-2222"]])
+    ws.column_dimensions["C"].width = 30
+    add_table(wb.create_sheet("注文"), "注文", [
+        ["注文ID", "顧客ID", "注文日", "金額", "数量"],
+        ["O1", "C1", "令和7年7月30日", "¥1,000", "２"],
+        ["O2", "C1", dt.datetime(2024, 1, 5), 3980, 1],
+        ["O3", "C2", "2023/12/6", "１，２８０円", 1],
+        ["O4", "C2", "2023/13/45", "千円", 1]], top=3, left=2)
+    add_table(wb.create_sheet("対応履歴"), "対応履歴", [
+        ["対応ID", "顧客ID", "日時", "種別", "内容"],
+        ["R1", "C1", "２０２５/７/３１ 10:30", "問い合わせ", "配送日の確認"]])
+    wb.save(path)
+    return path
+
+
+def test_tidy_turns_text_dates_and_amounts_into_dates_and_numbers_and_names_the_rest(tmp_path):
+    import datetime as dt
+    p = _tidy_book(tmp_path / "b.xlsx")
+    r = run("tidy", p)
+    wb = openpyxl.load_workbook(p)
+    o, c = wb["注文"], wb["顧客"]
+    # 注文 starts at B3: header row 3, 注文日 in D, 金額 in E, 数量 in F
+    assert [o[f"D{i}"].value for i in (4, 5, 6)] == [dt.datetime(2025, 7, 30), dt.datetime(2024, 1, 5),
+                                                   dt.datetime(2023, 12, 6)]
+    assert [o[f"E{i}"].value for i in (4, 5, 6)] == [1000, 3980, 1280] and o["F4"].value == 2
+    assert (o["D4"].number_format, o["D6"].number_format, o["E4"].number_format) == ("yyyy/mm/dd",) * 2 + ("#,##0",)
+    assert (o["D7"].value, o["E7"].value) == ("2023/13/45", "千円")                     # unreadable: left as typed
+    assert c["C2"].value == dt.datetime(1980, 1, 2) and c["D3"].value == dt.datetime(2022, 9, 14)
+    assert c["E2"].value == "0312345678" and c.column_dimensions["C"].width == 30      # text and widths untouched
+    assert wb["対応履歴"]["C2"].value == dt.datetime(2025, 7, 31, 10, 30)
+    assert r.counts["changed"] == 9 and r.counts["by_sheet"] == {"顧客": 3, "注文": 5, "対応履歴": 1}
+    assert [(u["sheet"], u["row"], u["column"], u["cell"]) for u in r.counts["unreadable"]] == [
+        ("注文", 7, "注文日", "D7"), ("注文", 7, "金額", "E7")]
+    assert "注文!D7(7行目 列「注文日」)" in r.summary_ja and "注文!E7 (row 7, column '金額')" in r.summary_en
+    assert journal(p)["処理"].tolist() == ["データ整形"]
+    again = run("tidy", p)                                  # nothing left to do but the two cells to retype
+    assert again.counts["changed"] == 0 and "直すセルはありませんでした" in again.summary_ja
+
+
+def test_tidy_is_undone_by_undo(tmp_path):
+    from xlcrm.jobs.io import undo
+    p = _tidy_book(tmp_path / "b.xlsx")
+    before = {n: [[c.value for c in row] for row in openpyxl.load_workbook(p)[n].iter_rows()]
+              for n in ("顧客", "注文", "対応履歴")}
+    run("tidy", p)
+    assert undo(p).counts["undone"]
+    after = {n: [[c.value for c in row] for row in openpyxl.load_workbook(p)[n].iter_rows()]
+             for n in ("顧客", "注文", "対応履歴")}
+    assert after == before
+
+
+def test_tidy_from_the_command_line_and_the_ribbon_button(tmp_path, capsys):
+    from xml.etree import ElementTree as ET
+
+    from xlcrm.build import customui_xml
+    from xlcrm.cli import main
+    from xlcrm.jobs import JOBS
+    p = _tidy_book(tmp_path / "b.xlsx")
+    assert main(["tidy", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("データ整形: 9セルを日付・数値に直しました") and "注文!D7" in out
+    ns = "{http://schemas.microsoft.com/office/2006/01/customui}"
+    button = next(b for b in ET.fromstring(customui_xml()).iter(f"{ns}button") if b.get("tag") == "tidy")
+    assert button.get("label") == "データ整形" and button.get("onAction") == "XlcrmRibbon.CrmAction"
+    assert JOBS["tidy"] == "xlcrm.jobs.tidy:tidy"
+
+
+def test_tidy_on_the_live_engine(tmp_path):
+    import datetime as dt
+    xl = live_copy(_tidy_book(tmp_path / "b.xlsx"))
+    r = run("tidy", xl)
+    o = xl.sheets["注文"]
+    assert r.counts["changed"] == 9 and o.range("D4").value == dt.datetime(2025, 7, 30)
+    assert o._formats[(4, 4)] == "yyyy/mm/dd" and o._formats[(4, 5)] == "#,##0" and o.range("E6").value == 1280

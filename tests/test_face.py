@@ -365,3 +365,36 @@ def test_tidy_on_the_live_engine(tmp_path):
     o = xl.sheets["注文"]
     assert r.counts["changed"] == 9 and o.range("D4").value == dt.datetime(2025, 7, 30)
     assert o._formats[(4, 4)] == "yyyy/mm/dd" and o._formats[(4, 5)] == "#,##0" and o.range("E6").value == 1280
+
+
+# --- the demo, as staff open it ---------------------------------------------------------------------------------------
+
+ALLOWED = {"ID", "RFM", "F2", "EC", "LINE", "SNS", "DM", "NPS", "CRM", "BG/NBD", "xlcrm"}   # names, not English text
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from xlcrm.jobs.demo import run_demo
+    p = tmp_path_factory.mktemp("demo") / "CRM-demo.xlsm"
+    list(run_demo(p, customers=300, seed=5, as_of="2025-08-01"))
+    return p
+
+
+@pytest.mark.slow
+def test_no_english_word_on_any_sheet_staff_see_in_japanese_mode(demo):
+    wb = openpyxl.load_workbook(demo)
+    found = {}
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and "@" not in c.value:     # e-mail addresses are the customers'
+                    words = set(re.findall(r"[A-Za-z][A-Za-z_/\-]{2,}", c.value)) - ALLOWED
+                    words -= {w for w in words if w.startswith("xlcrm")}
+                    if words:
+                        found.setdefault(ws.title, set()).update(words)
+    assert found in ({}, {"設定": {"search"}}), found        # 設定 names the command `xlcrm search` once
+    assert {ws.title for ws in wb.worksheets if ws.sheet_state != "visible"} >= {"xlwings.conf"}
+    j = journal(demo)
+    assert set(j["実行者"]) == {"田中 美咲"}                     # the demo shop's 実行者名, never the OS account

@@ -335,7 +335,7 @@ _DASHBOARD = {
     "db_funnel_fix": ("いちばん多く離れているのは「{before} → {step}」: {n}人が進まず、転換率{rate}。ここが改善のポイントです。",
                       "Most customers are lost between {before} and {step}: {n} did not go on ({rate} did). "
                       "This is the step to fix."),
-    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートに(リボンの「顧客ジャーニー」/ xlcrm journey)。",
+    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートに(リボンの「顧客ジャーニー」で更新)。",
                        "The funnel by acquisition channel and by first-order month: the ジャーニー sheet (ribbon "
                        "顧客ジャーニー / xlcrm journey)."),
     "db_funnel_chart": ("顧客ファネル", "Customer funnel"),

@@ -92,7 +92,7 @@ GENERAL = [
     Spec("staff", "担当者一覧", [], _names, "フォローを割り振る担当者(読点区切り)。フォローリストの担当者の選択肢にもなります。",
          "Staff to assign follow-ups to (comma-separated); also the choices of 担当者 on the follow-up list."),
     Spec("operator", "実行者名", "", _text,
-         "変更履歴の「実行者」に記録する名前。空欄なら、担当者一覧が1人のときはその人、ほかはWindowsのユーザー名。",
+         "変更履歴の「実行者」に記録する名前。空欄なら、担当者一覧が1人のときはその人、ほかはパソコンのユーザー名。",
          "The name 変更履歴 records as who ran a job; blank = the one name of 担当者一覧, else the Windows user."),
     Spec("backups", "バックアップ保存数", 10, _int, "保存前に残すバックアップの数。", "How many backups to keep before each save."),
 ]

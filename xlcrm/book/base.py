@@ -594,7 +594,7 @@ class Book:
         if not self._journal_rows and not self._undo_ops:
             return
         now = dt.datetime.now().replace(microsecond=0)
-        change_id = now.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+        change_id = now.strftime("%Y%m%d-%H%M%S-") + f"{uuid.uuid4().int % 100000:05d}"   # digits, no "bff"
         jobs = [r[0] for r in self._journal_rows] or ["(write)"]
         undoable = bool(self._undo_ops)
         if undoable:

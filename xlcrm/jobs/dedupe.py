@@ -256,7 +256,7 @@ def merge_book(book, settings) -> JobResult:
     groups = [g for g in groups if len(g) > 1]
     plans = merge.plan(groups, customers, orders, settings.merge_master)
     now = dt.datetime.now().replace(microsecond=0)
-    merge_id = "M" + now.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:3]
+    merge_id = "M" + now.strftime("%Y%m%d%H%M%S") + f"{uuid.uuid4().int % 1000:03d}"   # digits only, as a 変更ID
     cust_raw, ord_raw, con_raw = _raw(book, "customers"), _raw(book, "orders"), _raw(book, "contacts")
     cust_new, ord_new, con_new, hist = merge.apply(plans, cust_raw, ord_raw, con_raw, merge_id=merge_id, now=now)
     book.write_table("顧客", cust_new.reset_index(drop=True))

@@ -398,3 +398,22 @@ def test_no_english_word_on_any_sheet_staff_see_in_japanese_mode(demo):
     assert {ws.title for ws in wb.worksheets if ws.sheet_state != "visible"} >= {"xlwings.conf"}
     j = journal(demo)
     assert set(j["実行者"]) == {"田中 美咲"}                     # the demo shop's 実行者名, never the OS account
+
+
+@pytest.mark.slow
+def test_every_sheet_a_job_writes_prints_landscape_one_page_wide(demo):
+    wb = openpyxl.load_workbook(demo)
+    tables = ("重複候補", "ルール", "ステップ", "変更履歴", "セグメント推移", "フォローリスト")
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible" or ws.title in ("顧客", "注文", "対応履歴", "検索", "設定"):
+            continue           # the template's sheets: the build sets them up (tests/test_build.py)
+        ps = ws.page_setup
+        assert ps.orientation == "landscape" and ps.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage, \
+            ws.title
+        if ws.title in tables:
+            assert ws.print_title_rows == "$1:$1" and ps.paperSize in (9, "9"), ws.title
+    seg = wb["セグメント推移"]
+    assert seg["A2"].number_format == "yyyy/mm/dd" and seg["C2"].number_format == "#,##0"
+    lst = wb["フォローリスト"]
+    staff = next(v for v in lst.data_validations.dataValidation if v.formula1.startswith('"田中'))
+    assert staff.formula1 == '"田中 美咲,山本 健太,小林 由紀,中村 直子,吉田 翔"'      # 担当者 from 設定's 担当者一覧

@@ -21,7 +21,7 @@ from ..book.base import col_letter
 from ..csvio import read_csv
 from ..messages import BadFile, BadInput, Problem, XlcrmError, text
 from . import JobResult
-from .formats import RATE, dress_customer_columns
+from .formats import DATETIME, RATE, dress_customer_columns
 
 CANDIDATES = "重複候補"
 STATE = "_xlcrm_dedupe"   # hidden: customer_id -> cluster_id of the last run, and the fitted model
@@ -284,6 +284,10 @@ def merge_book(book, settings) -> JobResult:
     return JobResult(ja, en, counts)
 
 
+HISTORY_WIDTHS = {"統合ID": 20, "日時": 16, "主顧客ID": 10, "統合元顧客ID": 12, "統合元の行": 30, "主の変更前": 30,
+                  "付け替えた注文": 20, "付け替えた対応": 20, "取消": 16, "付け替えた紹介者": 20}
+
+
 def _append_history(book, rows: pd.DataFrame) -> None:
     old = book.read_raw(merge.HISTORY)
     if old is not None and len(old):
@@ -291,6 +295,7 @@ def _append_history(book, rows: pd.DataFrame) -> None:
         rows = pd.concat([old.reset_index(drop=True), rows], ignore_index=True)
     book.write_table(merge.HISTORY, rows, text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前",
                                                         "付け替えた注文", "付け替えた対応", "付け替えた紹介者"))
+    book.dress_table(merge.HISTORY, number_formats={"日時": DATETIME, "取消": DATETIME}, widths=HISTORY_WIDTHS)
 
 
 def undo_merge_book(book, settings, *, merge_id: str | None = None) -> JobResult:

@@ -13,7 +13,8 @@ from .. import messages, schema
 from ..book.base import col_letter
 from ..messages import BadInput, Problem
 from . import JobResult, steps
-from .common import DATE, DATETIME, ENABLED, WHOLE, read_editable, read_table, scores, write_table
+from .common import (COUNT, DATE, DATETIME, ENABLED, WHOLE, dress_keys, read_editable, read_table, scores,
+                     write_table)
 from .io import _text_headers, sheet_values
 from .orders import read_orders
 from .referrals import check as check_referrals
@@ -241,6 +242,11 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
         write_table(book, campaigns, cp.CAMPAIGNS_TABLE, header_lang=hl)
         members = members.assign(follow_id=[fu.id_to_sheet(x, lang) if x else x for x in members["follow_id"]])
         write_table(book, members.reset_index(drop=True), cp.MEMBERS_TABLE, header_lang=hl)
+        dress_keys(book, cp.CAMPAIGNS_TABLE, number_formats={"start": DATE, "created": DATETIME, "window_days": WHOLE,
+                                                             "control_pct": "0.0", "seed": WHOLE, "treated": COUNT,
+                                                             "control": COUNT},
+                   widths={"campaign_id": 14, "rules": 20, "start": 11, "created": 16, "seed": 12})
+        dress_keys(book, cp.MEMBERS_TABLE, widths={"campaign_id": 14, "customer_id": 10, "group": 8, "follow_id": 26})
     ja = messages.text("fu_done", "ja", **counts)
     en = messages.text("fu_done", "en", **counts)
     if "step_rows" in counts:

@@ -417,3 +417,15 @@ def test_every_sheet_a_job_writes_prints_landscape_one_page_wide(demo):
     lst = wb["フォローリスト"]
     staff = next(v for v in lst.data_validations.dataValidation if v.formula1.startswith('"田中'))
     assert staff.formula1 == '"田中 美咲,山本 健太,小林 由紀,中村 直子,吉田 翔"'      # 担当者 from 設定's 担当者一覧
+
+
+def test_staff_pick_the_assignee_from_settings_staff_list_on_customers_and_contacts(book_path):
+    run("followup", book_path)                       # 設定's 担当者一覧: 山田、鈴木
+    wb = openpyxl.load_workbook(book_path)
+    assert _validations(wb["顧客"]).get("担当者") is None        # the test book's 顧客 has no 担当者 column
+    contacts = wb["対応履歴"]
+    staff = [v for v in contacts.data_validations.dataValidation if v.formula1 == '"山田,鈴木"']
+    assert len(staff) == 1 and str(staff[0].sqref) == "G2:G1048576"          # rows added later get it too
+    run("followup", book_path)
+    assert len([v for v in openpyxl.load_workbook(book_path)["対応履歴"].data_validations.dataValidation
+                if v.formula1 == '"山田,鈴木"']) == 1                          # replaced, never piled up

@@ -20,6 +20,7 @@ from .orders import read_orders
 from .referrals import check as check_referrals
 from .surveys import scale_of
 
+MAX_ROW = 1_048_576       # an Excel sheet's last row
 FOLLOW_SHEET = fu.FOLLOW_TABLE.ja
 RULES_SHEET = fu.RULES_TABLE.ja
 CARD_SHEET = "顧客カルテ"
@@ -70,6 +71,23 @@ def decorate_list(book, loc, headers: dict, staff=()) -> None:
         end = col_letter(loc.first_col + len(names) - 1)
         book.add_formula_highlight(loc.sheet, f"{col_letter(loc.first_col)}{first}:{end}{last}", overdue, "FCE4E4",
                                    match=('"未着手"', "TODAY()"))
+
+
+def staff_drop_downs(book, staff) -> None:
+    """担当者 on 顧客 and 対応履歴 as a drop-down of 設定's 担当者一覧, down to the sheet's last row (rows staff add
+    later too); nothing when the list is empty. The columns are staff's: only the drop-down is set."""
+    if not staff or "validations" not in book.capabilities():
+        return
+    for t in (schema.CUSTOMERS, schema.CONTACTS):
+        loc = book.locate(t.ja)
+        if loc is None:
+            continue
+        heads = schema.header_map([str(h) for h in loc.headers if h is not None], t)
+        h = next((h for h, k in heads.items() if k == "staff"), None)
+        if h is None:
+            continue
+        letter = col_letter(loc.first_col + [str(x) for x in loc.headers].index(h))
+        book.add_list_validation(loc.sheet, f"{letter}{loc.header_row + 1}:{letter}{MAX_ROW}", list(staff))
 
 
 def read_rules(book, lang: str = "ja") -> tuple[dict, bool]:
@@ -237,6 +255,7 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
                   staff=settings.staff)
     dress_rules(book)
     steps.dress_steps(book)
+    staff_drop_downs(book, settings.staff)
     append_contacts(book, new_contacts)
     if campaign:
         write_table(book, campaigns, cp.CAMPAIGNS_TABLE, header_lang=hl)

@@ -429,3 +429,15 @@ def test_staff_pick_the_assignee_from_settings_staff_list_on_customers_and_conta
     run("followup", book_path)
     assert len([v for v in openpyxl.load_workbook(book_path)["対応履歴"].data_validations.dataValidation
                 if v.formula1 == '"山田,鈴木"']) == 1                          # replaced, never piled up
+
+
+@pytest.mark.slow
+def test_an_english_demo_writes_english(tmp_path):
+    from xlcrm.jobs.demo import run_demo
+    p = tmp_path / "en.xlsm"
+    list(run_demo(p, customers=120, seed=2, as_of="2025-08-01", lang="en"))
+    j = journal(p)
+    assert "Duplicate check" in set(j["処理"]) and j["内容"].str.contains("refreshed").any()
+    assert "Reason" in _sheet(p, "重複候補").columns
+    lst = _sheet(p, "フォローリスト")
+    assert lst["フォローID"].str.match(r"^[a-z0-9]+:").all()

@@ -55,6 +55,8 @@ def run_demo(out, *, customers: int = 1000, seed: int = 0, as_of=None, lang: str
         # the shop's staff: the フォローリスト's 担当者 drop-down, and who 変更履歴 says ran the jobs
         set_setting(book, "担当者一覧", "、".join(data.STAFF))
         set_setting(book, "実行者名", data.STAFF[0])
+        if lang == "en":          # `xlcrm --lang en demo`: the words the jobs write are English too
+            set_setting(book, "言語", "英語")
         book.save()
     yield (f"デモデータ: 顧客 {len(frames['customers'])}件 / 注文 {len(frames['orders'])}件 / 対応履歴 {len(frames['contacts'])}件"
            if lang == "ja" else

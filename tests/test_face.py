@@ -441,3 +441,13 @@ def test_an_english_demo_writes_english(tmp_path):
     assert "Reason" in _sheet(p, "重複候補").columns
     lst = _sheet(p, "フォローリスト")
     assert lst["フォローID"].str.match(r"^[a-z0-9]+:").all()
+
+
+def test_tidy_leaves_a_formula_staff_wrote_as_it_is(tmp_path):
+    p = _tidy_book(tmp_path / "b.xlsx")
+    wb = openpyxl.load_workbook(p)
+    wb["注文"]["E6"] = '=TEXT(1280,"#,##0")&"円"'                  # reads "1,280円", but it is staff's formula
+    wb.save(p)
+    r = run("tidy", p)
+    assert openpyxl.load_workbook(p)["注文"]["E6"].value == '=TEXT(1280,"#,##0")&"円"'
+    assert r.counts["by_sheet"]["注文"] == 4

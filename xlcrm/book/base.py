@@ -377,9 +377,10 @@ class Book:
 
     def write_cells(self, sheet: str, cells: dict, *, number_formats: dict | None = None) -> int:
         """Set single cells in place, {(row, col): value} (1-based), leaving every other cell as it is; what they
-        held is remembered, so 取り消し (undo) puts it back. `number_formats` {(row, col): format} dresses the
-        cells written, as far as the engine can (a date typed as text becomes a date shown as yyyy/mm/dd).
-        Returns how many cells were written."""
+        held is remembered, so 取り消し (undo) puts it back. A cell holding staff's formula is left alone (as far
+        as the engine can tell formulas). `number_formats` {(row, col): format} dresses the cells written, as far
+        as the engine can (a date typed as text becomes a date shown as yyyy/mm/dd). Returns how many cells were
+        written."""
         if not cells:
             return 0
         self._step("step_writing", sheet=sheet)
@@ -389,6 +390,10 @@ class Book:
         before = []
         for c, rows in sorted(by_col.items()):
             rows.sort()
+            formulas = self._formulas(sheet, rows[0], c, rows[-1], c)
+            rows[:] = [r for r in rows if (r, c) not in formulas]
+            if not rows:
+                continue
             r0, r1 = rows[0], rows[-1]
             block = self._values(TableLoc(sheet, sheet, r0 - 1, c, [None], r1 - r0 + 1, False))
             for r in rows:
@@ -396,14 +401,18 @@ class Book:
                 before.append([r, c, _jsonable(old)])
             for run in _runs(rows):    # one block per run of adjacent rows: one call, not one per cell
                 self._put(sheet, run[0], c, [[_cell_value(cells[(r, c)])] for r in run])
+        if not before:
+            return 0
         self._remember("cells", sheet, {"cells": before})
+        written = {(r, c) for r, c, _ in before}
         if number_formats and "number_formats" in self.capabilities():
             by_fmt: dict[str, list[str]] = {}
             for (r, c), fmt in number_formats.items():
-                by_fmt.setdefault(fmt, []).append((r, c))
+                if (r, c) in written:
+                    by_fmt.setdefault(fmt, []).append((r, c))
             for fmt, where in by_fmt.items():
                 self.set_number_formats(sheet, {rng: fmt for rng in _ranges(where)})
-        return len(cells)
+        return len(written)
 
     # --- generated report sheets (dashboard, journey, ...) --------------------------------------------------------
     # A generated sheet is blanked and written again on every refresh. Jobs describe it as a `Report` value and call

@@ -73,6 +73,7 @@ def tidy(book, settings) -> JobResult:
     """Turn the text dates and amounts of 顧客 / 注文 / 対応履歴 into dates and numbers; name what cannot be read."""
     changes, unreadable = find(book)
     done = {sheet: book.write_cells(sheet, cells, number_formats=fmts) for sheet, (cells, fmts) in changes.items()}
+    done = {sheet: k for sheet, k in done.items() if k}     # a cell holding staff's formula is never replaced
     n = sum(done.values())
     out = {}
     for g in ("ja", "en"):

@@ -111,6 +111,13 @@ class Book:
         """Write a block of values. Text starting with '=' is written as text, except in `formula_cols`."""
         raise NotImplementedError
 
+    def _put_column(self, sheet: str, row: int, col: int, values: list) -> None:
+        """Write `values` down one column from (row, col): data cells only, no header row among them (what
+        `write_cells` and its undo write). Values as `_put` writes them: text starting with '=' stays text. This
+        default puts one cell at a time; an engine may write the run at once."""
+        for i, v in enumerate(values):
+            self._put(sheet, row + i, col, [[v]])
+
     def _clear(self, sheet: str, row: int, col: int, nrows: int, ncols: int) -> None:
         raise NotImplementedError
 
@@ -400,7 +407,7 @@ class Book:
                 old = block[r - r0][0] if r - r0 < len(block) and block[r - r0] else None
                 before.append([r, c, _jsonable(old)])
             for run in _runs(rows):    # one block per run of adjacent rows: one call, not one per cell
-                self._put(sheet, run[0], c, [[_cell_value(cells[(r, c)])] for r in run])
+                self._put_column(sheet, run[0], c, [_cell_value(cells[(r, c)]) for r in run])
         if not before:
             return 0
         self._remember("cells", sheet, {"cells": before})
@@ -697,7 +704,7 @@ class Book:
                 by_col.setdefault(c, {})[r] = _unjson(v)
             for c, vals in by_col.items():
                 for run in _runs(sorted(vals)):
-                    self._put(name, run[0], c, [[vals[r]] for r in run])
+                    self._put_column(name, run[0], c, [vals[r] for r in run])
         elif op["op"] == "new_table":
             loc = self._locate(name)
             if loc is not None:

@@ -85,6 +85,13 @@ class LiveBook(Book):
             if isinstance(v, dt.date) and j not in date_cols:
                 s.range((row + 1, col + j), (row + n - 1, col + j)).number_format = DATE_FORMAT
 
+    def _put_column(self, sheet, row, col, values):
+        if not values:
+            return
+        # one COM call for the run; customer text is never a formula (see _put)
+        self.xw.sheets[sheet].range((row, col)).value = [
+            ["'" + v if isinstance(v, str) and v[:1] in FORMULA_START else v] for v in values]
+
     def _first_filled(self, sheet, r0, c0, r1, c1):
         grid = self.xw.sheets[sheet].range((r0, c0), (r1, c1)).options(ndim=2).value or []
         for i, row in enumerate(grid):

@@ -390,15 +390,15 @@ def test_write_cells_sets_only_those_cells_and_undo_puts_back_what_they_held(eng
 
     import pandas as pd
     book, probe = engine
-    book.write_table("注文表", pd.DataFrame({"注文ID": ["O1", "O2", "O3", "O4"],
-                                             "注文日": ["令和7年7月30日", "2023/12/6", "２０２４／１／５", "不明"],
-                                             "金額": ["¥1,000", 500, "１，２００円", None]}))
+    book.write_table("注文表", pd.DataFrame({"注文ID": ["O1", "O2", "O3", "O4", "O5"],
+                                             "注文日": ["令和7年7月30日", "2023/12/6", "２０２４／１／５", "不明", None],
+                                             "金額": ["¥1,000", 500, "１，２００円", None, "-500"]}))
     book.journal("import", "取り込み", "import")
     book.save()                                            # typed yesterday; tidied today, as a change of its own
     new = {(2, 2): dt.datetime(2025, 7, 30), (3, 2): dt.datetime(2023, 12, 6), (4, 2): dt.datetime(2024, 1, 5),
-           (2, 3): 1000, (4, 3): 1200}
+           (2, 3): 1000, (4, 3): 1200, (6, 3): -500}
     fmts = {**{k: "yyyy/mm/dd" for k in new if k[1] == 2}, **{k: "#,##0" for k in new if k[1] == 3}}
-    assert book.write_cells("注文表", new, number_formats=fmts) == 5
+    assert book.write_cells("注文表", new, number_formats=fmts) == 6
     book.journal("tidy", "整形", "tidy")
     book.save()
     probe.done()
@@ -409,8 +409,8 @@ def test_write_cells_sets_only_those_cells_and_undo_puts_back_what_they_held(eng
     assert book.undo_last() is not None
     book.save()
     back = book.read_raw("注文表")
-    assert back["注文日"].tolist() == ["令和7年7月30日", "2023/12/6", "２０２４／１／５", "不明"]
-    assert back["金額"].tolist() == ["¥1,000", 500, "１，２００円", None]
+    assert back["注文日"].tolist() == ["令和7年7月30日", "2023/12/6", "２０２４／１／５", "不明", None]
+    assert back["金額"].tolist() == ["¥1,000", 500, "１，２００円", None, "-500"]     # text again, not a formula
 
 
 def test_dress_table_formats_the_data_cells_by_header(engine):

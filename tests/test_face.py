@@ -443,11 +443,27 @@ def test_an_english_demo_writes_english(tmp_path):
     assert lst["フォローID"].str.match(r"^[a-z0-9]+:").all()
 
 
+def _with_cached_result(path, sheet_part: str, cell: str, result: str) -> None:
+    """Store a formula's result in the file as Excel does (openpyxl writes formulas without one)."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    xml = parts[sheet_part].decode("utf-8")
+    xml, n = re.subn(rf'<c r="{cell}"([^>]*)><f>(.*?)</f><v\s*/?>(?:</v>)?</c>',
+                     lambda m: f'<c r="{cell}"{m.group(1)} t="str"><f>{m.group(2)}</f><v>{result}</v></c>', xml)
+    assert n == 1, xml[:2000]
+    parts[sheet_part] = xml.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
 def test_tidy_leaves_a_formula_staff_wrote_as_it_is(tmp_path):
     p = _tidy_book(tmp_path / "b.xlsx")
     wb = openpyxl.load_workbook(p)
     wb["注文"]["E6"] = '=TEXT(1280,"#,##0")&"円"'                  # reads "1,280円", but it is staff's formula
     wb.save(p)
+    _with_cached_result(p, "xl/worksheets/sheet2.xml", "E6", "1,280円")
     r = run("tidy", p)
     assert openpyxl.load_workbook(p)["注文"]["E6"].value == '=TEXT(1280,"#,##0")&"円"'
     assert r.counts["by_sheet"]["注文"] == 4

@@ -183,7 +183,7 @@ def test_undo_restores_what_a_job_overwrote(book_path):
     with open_book(book_path) as b:
         assert b.read_raw("顧客").equals(before)
         journal = b.read_raw("変更履歴")
-    assert journal["処理"].tolist() == ["test", "undo"]
+    assert journal["処理"].tolist() == ["test", "取り消し"]     # 処理 says the job in Japanese
     assert journal["取消"].notna().tolist() == [True, False]
 
 

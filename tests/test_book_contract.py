@@ -49,6 +49,9 @@ class FileProbe:
     def sheets(self):
         return self.wb.sheetnames
 
+    def sheet_state(self, sheet):
+        return self.wb[sheet].sheet_state
+
     def number_format(self, sheet, cell):
         return self.wb[sheet][cell].number_format
 
@@ -121,6 +124,9 @@ class LiveProbe:
 
     def sheets(self):
         return [s.name for s in self.xl.sheets]
+
+    def sheet_state(self, sheet):
+        return {2: "veryHidden", 0: "hidden", -1: "visible"}[self._sh(sheet).api.Visible]
 
     def number_format(self, sheet, cell):
         return self._sh(sheet)._formats.get(_parse_cell(cell), "General")
@@ -366,6 +372,80 @@ def test_tables_written_and_read_back(engine):
     assert list(back["電話番号"]) == ["0312345678", "0120111222"]
 
 
+def test_a_job_layout_change_reorders_and_retires_columns_and_undo_restores_the_old_order(engine):
+    import pandas as pd
+    book, probe = engine
+    old = pd.DataFrame({"顧客ID": ["C1", "C2"], "理由": ["a", "b"], "Reason": ["x", "y"], "判定": ["統合", None]})
+    book.write_table("候補", old)
+    book.write_cells("候補", {(2, 5): "staff"})           # a column staff typed beside it is not ours to drop
+    book.write_table("候補", pd.DataFrame({"顧客ID": ["C1", "C2"], "判定": ["統合", None], "理由": ["a", "b"]}),
+                     reorder=True, retire=("Reason",))
+    assert list(book.read_raw("候補").columns) == ["顧客ID", "判定", "理由"]
+    book.write_table("候補", pd.DataFrame({"顧客ID": ["C1"], "理由": ["a"]}))   # without reorder: staff's order kept
+    assert list(book.read_raw("候補").columns) == ["顧客ID", "判定", "理由"]
+
+
+def test_write_cells_sets_only_those_cells_and_undo_puts_back_what_they_held(engine):
+    import datetime as dt
+
+    import pandas as pd
+    book, probe = engine
+    book.write_table("注文表", pd.DataFrame({"注文ID": ["O1", "O2", "O3", "O4", "O5"],
+                                             "注文日": ["令和7年7月30日", "2023/12/6", "２０２４／１／５", "不明", None],
+                                             "金額": ["¥1,000", 500, "１，２００円", None, "-500"]}))
+    book.journal("import", "取り込み", "import")
+    book.save()                                            # typed yesterday; tidied today, as a change of its own
+    new = {(2, 2): dt.datetime(2025, 7, 30), (3, 2): dt.datetime(2023, 12, 6), (4, 2): dt.datetime(2024, 1, 5),
+           (2, 3): 1000, (4, 3): 1200, (6, 3): -500}
+    fmts = {**{k: "yyyy/mm/dd" for k in new if k[1] == 2}, **{k: "#,##0" for k in new if k[1] == 3}}
+    assert book.write_cells("注文表", new, number_formats=fmts) == 6
+    book.journal("tidy", "整形", "tidy")
+    book.save()
+    probe.done()
+    assert [probe.value("注文表", c) for c in ("B2", "B3", "B4", "B5", "C2", "C3", "C4")] == [
+        dt.datetime(2025, 7, 30), dt.datetime(2023, 12, 6), dt.datetime(2024, 1, 5), "不明", 1000, 500, 1200]
+    assert [probe.number_format("注文表", c) for c in ("B2", "B3", "B4", "C2", "C4")] == \
+        ["yyyy/mm/dd"] * 3 + ["#,##0"] * 2
+    assert book.undo_last() is not None
+    book.save()
+    back = book.read_raw("注文表")
+    assert back["注文日"].tolist() == ["令和7年7月30日", "2023/12/6", "２０２４／１／５", "不明", None]
+    assert back["金額"].tolist() == ["¥1,000", 500, "１，２００円", None, "-500"]     # text again, not a formula
+
+
+def test_dress_table_formats_the_data_cells_by_header(engine):
+    import pandas as pd
+    book, probe = engine
+    book.write_table("候補", pd.DataFrame({"顧客ID": ["C1", "C2"], "一致確率": [1.0, 0.25], "判定": [None, "別人"],
+                                           "金額": [26380, 1480]}))
+    loc = book.dress_table("候補", number_formats={"一致確率": "0.0%", "金額": '"¥"#,##0', "無い列": "0"},
+                           widths={"判定": 8, "一致確率": 9}, lists={"判定": ["統合", "別人", "保留"]},
+                           exact_widths=True)
+    assert (loc.sheet, loc.header_row, loc.rows) == ("候補", 1, 2)
+    probe.done()
+    assert [probe.number_format("候補", c) for c in ("B2", "B3", "D3", "B1")] == ["0.0%", "0.0%", '"¥"#,##0',
+                                                                                  "General"]
+    assert (probe.width("候補", "B"), probe.width("候補", "C")) == (9, 8)
+    assert probe.validations("候補") == [("C2:C3", ["統合", "別人", "保留"])]
+    assert probe.page("候補") == {"landscape": True, "one_page_wide": True, "a4": True, "title_rows": "1:1"}
+
+
+@pytest.mark.parametrize("kind", ["file", "live"])
+def test_xlcrms_own_sheets_are_very_hidden(kind, book_path, request):
+    import pandas as pd
+    if kind == "file":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="file engine: _ensure_sheet(hidden='very') "
+                                                                   "-> sheet_state veryHidden (the lead's engine)"))
+        book = open_book(book_path)
+        probe = FileProbe(book)
+    else:
+        book = LiveBook(xwd.Book("顧客"))
+        probe = LiveProbe(book)
+    book.write_table("_状態", pd.DataFrame({"k": ["a"], "v": ["b"]}), hidden=True)
+    probe.done()
+    assert probe.sheet_state("_状態") == "veryHidden"
+
+
 # --- the double itself ------------------------------------------------------------------------------------------
 
 def test_the_double_refuses_what_xlwings_refuses():
@@ -400,9 +480,10 @@ def test_every_member_of_the_double_exists_in_xlwings():
 
 
 def test_live_engine_never_touches_com_except_page_setup():
-    """xlwings' own API covers everything else: a COM call (Windows only) would go untested here."""
+    """xlwings' own API covers everything else: a COM call (Windows only) would go untested here. Besides page
+    setup and the user's name, only a very hidden sheet (xlwings knows shown and hidden only)."""
     import inspect as ins
 
     import xlcrm.book.live as live
     src = ins.getsource(live)
-    assert sorted(set(re.findall(r"\.api\b[.\[]?\w*", src))) == [".api.PageSetup", ".api.UserName"]
+    assert sorted(set(re.findall(r"\.api\b[.\[]?\w*", src))) == [".api.PageSetup", ".api.UserName", ".api.Visible"]

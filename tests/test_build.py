@@ -269,6 +269,48 @@ def test_settings_table_holds_the_default_settings(wb):
     assert [r[2] for r in rows] == list(expected["explanation"])
 
 
+def test_settings_with_a_few_values_show_japanese_labels_with_a_drop_down(wb):
+    ws = wb["設定"]
+    rows = {ws.cell(r, 1).value: (r, ws.cell(r, 2).value) for r in range(2, ws.max_row + 1)}
+    shown = {k: v for k, (_, v) in rows.items()}
+    assert (shown["統合の主レコード"], shown["RFM方式"], shown["離脱判定の方式"], shown["言語"]) == \
+        ("注文数が多い", "五分位", "購入リズム", "日本語")
+    assert not any(re.fullmatch(r"[a-z_]{3,}", str(v)) for v in shown.values())      # no most_orders, quintile
+    lists = {str(v.sqref): v.formula1.strip('"').split(",") for v in ws.data_validations.dataValidation}
+    for spec in settings.SPECS:
+        r, value = rows[spec.ja]
+        if spec.choices:
+            assert lists[f"B{r}"] == spec.labels("ja") and value in spec.labels("ja"), spec.ja
+            assert settings.load(_settings_table(spec.ja, value))[spec.key] == spec.default   # the label reads back
+        else:
+            assert f"B{r}" not in lists, spec.ja
+    assert ws.column_dimensions["B"].width >= 24                                  # 注文数が多い fits
+
+
+def _settings_table(key, value):
+    import pandas as pd
+    t = pd.DataFrame({"key": [key], "value": [value]})
+    t.index = [2]
+    return t
+
+
+def test_every_font_is_named_japanese_and_the_theme_too(parts):
+    styles = parts["xl/styles.xml"].decode("utf-8")
+    fonts = re.findall(r"<font>.*?</font>", re.search(r"<fonts[^>]*>(.*?)</fonts>", styles, re.S).group(1), re.S)
+    assert fonts and all('<name val="游ゴシック"/>' in f and "<scheme" not in f for f in fonts)
+    theme = parts["xl/theme/theme1.xml"].decode("utf-8")
+    for kind in ("minorFont", "majorFont"):
+        block = re.search(f"<a:{kind}>(.*?)</a:{kind}>", theme, re.S).group(1)
+        assert '<a:latin typeface="游ゴシック"' in block and '<a:ea typeface="游ゴシック"' in block
+        assert '<a:font script="Jpan" typeface="游ゴシック"/>' in block
+
+
+def test_xlwings_conf_is_very_hidden_and_the_first_sheet_is_shown(wb):
+    assert wb["xlwings.conf"].sheet_state == "veryHidden"
+    assert [ws.sheet_state for ws in wb.worksheets if ws.title != "xlwings.conf"] == ["visible"] * 5
+    assert wb.active.title == "顧客"
+
+
 def test_search_sheet_has_the_named_query_cell(wb):
     dn = wb.defined_names["検索語"]
     assert list(dn.destinations) == [("検索", "$B$2")]

@@ -52,7 +52,7 @@ def test_run_a_ribbon_job_headless(book_path, capsys):
     assert "RFM" in capsys.readouterr().out
     with open_book(book_path) as b:
         journal = b.read_raw("変更履歴")
-    assert journal["処理"].tolist() == ["rfm"]
+    assert journal["処理"].tolist() == ["RFM分析"]
     assert main(["run", "nosuchjob", str(book_path)]) == 2
 
 

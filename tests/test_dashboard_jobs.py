@@ -43,7 +43,7 @@ def test_dashboard_writes_kpis_blocks_and_five_native_charts(shop, tmp_path):
     assert labels["顧客数"] == 600 and 0 < labels["リピート率"] < 1
     from xlcrm.dashboard import MODEL_NAMES
     assert labels["予測モデル"] in {ja for ja, _ in MODEL_NAMES.values()}
-    assert r.counts["mape"] == pytest.approx(labels["予測の検証MAPE"] * 100)
+    assert r.counts["mape"] == pytest.approx(labels["予測の平均誤差率(検証)"] * 100)
     texts = set(v.values())
     assert {"月別売上と予測", "F2転換率(初回購入月別)", "継続率コホート(初回購入月×経過月)"} <= texts
     assert "前回のスナップショットがありません(次回の更新から表示)" in texts

@@ -45,35 +45,38 @@ def test_followup_job_writes_the_list_and_rules_and_keeps_staff_edits(book_path)
     assert list(lst.columns[:13]) == ["顧客ID", "氏名", "理由", "推奨アクション", "クーポン", "チャネル", "優先度",
                                       "期限", "担当者", "状態", "結果メモ", "作成日時", "フォローID"]
     keys = set(lst["フォローID"])
-    assert "complaint:C0002:K1" in keys and "prospect:C0003:none" in keys
+    assert "クレーム:C0002:K1" in keys and "見込み:C0003:なし" in keys   # Japanese mode: no English rule ids
+    assert set(lst["ルール"]) >= {"クレームの折り返し", "見込み顧客のフォロー"}
     rules = sheet(book_path, "ルール")
     assert len(rules) == len(followup.RULES) and set(rules["有効"]) == {"○"}
+    assert set(rules["ルールID"]) == set(followup.RULE_KEYS_JA.values())
     assert set(lst["担当者"]) <= {"山田", "鈴木"}
     # a clerk works the list: closes the complaint, adds a note and a column of her own
-    edit(book_path, "フォローリスト", "フォローID", "complaint:C0002:K1", 状態="完了", 結果メモ="謝罪し再送",
+    edit(book_path, "フォローリスト", "フォローID", "クレーム:C0002:K1", 状態="完了", 結果メモ="謝罪し再送",
          担当者="鈴木", 私のメモ="次回は午前")
     r2 = run("followup", book_path)
     assert r2.counts["recorded"] == 1 and r2.counts["new"] == 0
     lst2 = sheet(book_path, "フォローリスト").set_index("フォローID")
-    row = lst2.loc["complaint:C0002:K1"]
+    row = lst2.loc["クレーム:C0002:K1"]
     assert (row["状態"], row["結果メモ"], row["担当者"], row["私のメモ"]) == ("完了", "謝罪し再送", "鈴木", "次回は午前")
     assert row["履歴ID"].startswith("R")   # 対応履歴's prefix, never a customer's C
     hist = sheet(book_path, "対応履歴")
     assert len(hist) == 2 and hist.iloc[-1]["種別"] == "フォロー" and "謝罪し再送" in hist.iloc[-1]["内容"]
+    assert "クレームの折り返し" in hist.iloc[-1]["内容"] and "complaint" not in hist.iloc[-1]["内容"]
     r3 = run("followup", book_path)
     assert r3.counts["recorded"] == 0 and len(sheet(book_path, "対応履歴")) == 2
-    # the 状態 drop-down and the overdue tint are there once, however often the list is refreshed
+    # the 状態 and 担当者 (設定's 担当者一覧) drop-downs and the overdue tint are there once, however often the list
+    # is refreshed
     ws = openpyxl.load_workbook(book_path)["フォローリスト"]
-    lists = [v for v in ws.data_validations.dataValidation if v.type == "list"]
-    assert len(lists) == 1 and lists[0].formula1 == '"未着手,対応中,完了,不要"'
-    assert str(lists[0].sqref) == f"J2:J{ws.max_row}"
+    lists = sorted((str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation if v.type == "list")
+    assert lists == [(f"I2:I{ws.max_row}", '"山田,鈴木"'), (f"J2:J{ws.max_row}", '"未着手,対応中,完了,不要"')]
     rules = [r for rs in ws.conditional_formatting._cf_rules.values() for r in rs]
     assert len(rules) == 1 and "TODAY()" in rules[0].formula[0]
 
 
 def test_bad_rule_parameter_stops_before_anything_is_written(book_path):
     run("followup", book_path)
-    edit(book_path, "ルール", "ルールID", "f2", パラメータ="開始日数=二十")
+    edit(book_path, "ルール", "ルールID", "F2", パラメータ="開始日数=二十")
     before = sheet(book_path, "フォローリスト")
     with pytest.raises(BadInput) as e:
         run("followup", book_path)
@@ -115,7 +118,7 @@ def test_complaint_recorded_open_appears_as_callback_after_n_days(book_path):
     r = run("followup", book_path)
     keys = set(sheet(book_path, "フォローリスト")["フォローID"])
     new_id = sheet(book_path, "対応履歴").iloc[-1]["対応ID"]
-    assert f"complaint:C0001:{new_id}" in keys and r.counts["new"] >= 3
+    assert f"クレーム:C0001:{new_id}" in keys and r.counts["new"] >= 3
 
 
 def test_campaign_holds_out_a_seeded_control_group_and_reports(book_path):
@@ -202,11 +205,11 @@ def test_no_cli_section_shadows_another_sections_helper():
 
 def test_a_ルール_sheet_from_before_a_rule_existed_gets_its_row(book_path):
     run("followup", book_path)
-    edit(book_path, "ルール", "ルールID", "thanks", 社内メモ="春に見直す", 有効="×")
+    edit(book_path, "ルール", "ルールID", "お礼", 社内メモ="春に見直す", 有効="×")
     wb = openpyxl.load_workbook(book_path)          # an older book: no rows for the rules added since
     ws = wb["ルール"]
     ids = [c.value for c in ws["A"]]
-    for rid in ("referral", "survey"):
+    for rid in ("紹介", "低評価"):
         ws.delete_rows(ids.index(rid) + 1)
         ids.remove(rid)
     t = next(iter(ws.tables.values()))
@@ -217,6 +220,6 @@ def test_a_ルール_sheet_from_before_a_rule_existed_gets_its_row(book_path):
     assert r.counts["rules_added"] == ["survey", "referral"]
     assert "ルールシートに新しいルール2件を追加しました(低評価のお詫び・ヒアリング、紹介特典の送付)" in r.summary("ja")
     rules = sheet(book_path, "ルール").set_index("ルールID")
-    assert list(rules.index[-2:]) == ["survey", "referral"] and rules.loc["survey", "有効"] == "○"
-    assert rules.loc["thanks", "社内メモ"] == "春に見直す" and rules.loc["thanks", "有効"] == "×"   # staff's kept
+    assert list(rules.index[-2:]) == ["低評価", "紹介"] and rules.loc["低評価", "有効"] == "○"
+    assert rules.loc["お礼", "社内メモ"] == "春に見直す" and rules.loc["お礼", "有効"] == "×"   # staff's kept
     assert run("followup", book_path).counts["rules_added"] == []

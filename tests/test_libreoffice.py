@@ -43,12 +43,13 @@ def test_opens_and_converts_to_pdf_with_every_sheet(lo):
         for t in schema.TABLES.values():
             for c in t.columns:
                 assert c.ja in text, (t.ja, c.ja)
-        for word in ("顧客検索", "検索語", "UDF Modules", "xlcrm.udfs", "バックアップ保存数"):
+        for word in ("顧客検索", "検索語", "バックアップ保存数", "注文数が多い"):
             assert word in text
+        assert "UDF Modules" not in text          # xlwings.conf is very hidden: no page of its own
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(tmp / "page")], check=True, timeout=120)
         pages = sorted(tmp.glob("page-*.png"))
-        assert len(pages) >= 6  # one page or more per sheet
+        assert len(pages) >= 5  # one page or more per sheet staff see
         assert all(p.read_bytes().startswith(b"\x89PNG") for p in pages)
 
 

@@ -338,11 +338,11 @@ def test_followup_job_adds_a_stalled_row_for_the_owner(tmp_path):
     run("followup", p)
     rows = list(openpyxl.load_workbook(p)["フォローリスト"].values)
     lst = pd.DataFrame(rows[1:], columns=rows[0]).set_index("フォローID")
-    st = lst[lst["ルール"] == "stalled"]
-    assert sorted(st.index) == ["stalled:A:20240410", "stalled:C:20240401", "stalled:E:20240301"]
-    assert st.loc["stalled:C:20240401", "担当者"] == "鈴木"          # the deal's owner, not C's blank... own 担当者
-    assert st.loc["stalled:A:20240410", "担当者"] == "山田"
-    assert st.loc["stalled:E:20240301", "担当者"] in ("山田", "鈴木")   # nobody's deal: shared out as usual
+    st = lst[lst["ルール"] == "商談の停滞"]
+    assert sorted(st.index) == ["商談停滞:A:20240410", "商談停滞:C:20240401", "商談停滞:E:20240301"]
+    assert st.loc["商談停滞:C:20240401", "担当者"] == "鈴木"          # the deal's owner, not C's blank... own 担当者
+    assert st.loc["商談停滞:A:20240410", "担当者"] == "山田"
+    assert st.loc["商談停滞:E:20240301", "担当者"] in ("山田", "鈴木")   # nobody's deal: shared out as usual
     assert (st["チャネル"] == "電話").all() and (st["状態"] == "未着手").all()
 
 

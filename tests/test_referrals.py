@@ -226,8 +226,8 @@ def test_reward_row_appears_once_and_staffs_done_survives(tmp_path):
     run("followup", p)
     run("followup", p)
     lst = table(p, "フォローリスト")
-    rows = lst[lst["ルール"] == "referral"]
-    assert rows["フォローID"].tolist() == ["referral:F:H"]                # once, to the referrer, for H
+    rows = lst[lst["ルール"] == "紹介特典の送付"]
+    assert rows["フォローID"].tolist() == ["紹介:F:H"]                # once, to the referrer, for H
     row = rows.iloc[0]
     assert row["顧客ID"] == "F" and row["理由"] == "ご紹介の客H様(H)が初回購入(2024-06-25)"
     assert row["推奨アクション"] == "紹介のお礼と紹介特典を紹介者に送る" and row["状態"] == "未着手"
@@ -236,14 +236,14 @@ def test_reward_row_appears_once_and_staffs_done_survives(tmp_path):
     ws = wb["フォローリスト"]
     hdr = [c.value for c in ws[1]]
     for cells in ws.iter_rows(min_row=2):
-        if cells[hdr.index("フォローID")].value == "referral:F:H":
+        if cells[hdr.index("フォローID")].value == "紹介:F:H":
             cells[hdr.index("状態")].value = "完了"
     wb.save(p)
     run("followup", p)
     run("followup", p, overrides={"as_of": pd.Timestamp("2024-12-31")})    # long past the window: stays 完了
     lst = table(p, "フォローリスト")
-    rows = lst[lst["ルール"] == "referral"]
-    assert rows["フォローID"].tolist() == ["referral:F:H"] and rows["状態"].tolist() == ["完了"]
+    rows = lst[lst["ルール"] == "紹介特典の送付"]
+    assert rows["フォローID"].tolist() == ["紹介:F:H"] and rows["状態"].tolist() == ["完了"]
     run("referrals", p)
     v = sheet_cells(p)
     k = row_of(v, "H", "C")
@@ -255,18 +255,18 @@ def test_reward_window_is_set_on_the_rule_sheet(tmp_path):
     p = write_book(tmp_path / "b.xlsx")
     run("followup", p)                                    # writes the ルール sheet with the new rule on it
     rules = table(p, "ルール").set_index("ルールID")
-    assert rules.loc["referral", "名称"] == "紹介特典の送付" and rules.loc["referral", "パラメータ"] == "対象日数=90"
+    assert rules.loc["紹介", "名称"] == "紹介特典の送付" and rules.loc["紹介", "パラメータ"] == "対象日数=90"
     wb = openpyxl.load_workbook(p)
     ws = wb["ルール"]
     hdr = [c.value for c in ws[1]]
     for cells in ws.iter_rows(min_row=2):
-        if cells[hdr.index("ルールID")].value == "referral":
+        if cells[hdr.index("ルールID")].value == "紹介":
             cells[hdr.index("パラメータ")].value = "対象日数=200"
     wb.save(p)
     run("followup", p)
     lst = table(p, "フォローリスト")
-    assert sorted(lst.loc[lst["ルール"] == "referral", "フォローID"]) == ["referral:A:B", "referral:A:C",
-                                                                         "referral:F:H"]
+    assert sorted(lst.loc[lst["ルール"] == "紹介特典の送付", "フォローID"]) == ["紹介:A:B", "紹介:A:C",
+                                                                         "紹介:F:H"]
     run("referrals", p)
     v = sheet_cells(p)
     assert v[f"H{row_of(v, 'B', 'C')}"] == "未着手"      # inside the longer window: its row, not 対象期間外
@@ -407,7 +407,7 @@ def test_demo_referrals_agree_with_the_customer_sheet(demo):
     referred = cs["紹介者ID"].fillna("").astype(str).str.strip().ne("")
     assert 0 < referred.sum() == cs["紹介人数"].sum()
     lst = table(demo, "フォローリスト")
-    rewards = lst[lst["ルール"] == "referral"]
+    rewards = lst[lst["ルール"] == "紹介特典の送付"]
     v = sheet_cells(demo)
     states = [v.get(f"H{k}") for k in range(row_of(v, "紹介された顧客ID", "C") + 1, 2000) if v.get(f"C{k}")]
     assert len(states) == referred.sum()

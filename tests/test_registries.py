@@ -28,18 +28,20 @@ def _subparser(name):
 
 @pytest.mark.parametrize("m", lapse.REGISTRY, ids=lambda m: m.name)
 def test_every_lapse_method_is_offered_everywhere(m, tmp_path, capsys):
-    # 設定: the name and each spelling select it, and 説明 names it
+    # 設定: the name and each spelling select it; 説明 and the drop-down name it in Japanese (the English name is
+    # for English mode and the command line)
     for word in (m.name, *m.words):
         assert settings.load(_settings_sheet([("離脱判定の方式", word)])).lapse_method == m.name
     spec = next(s for s in settings.SPECS if s.key == "lapse_method")
-    assert f"{m.name}({m.label_ja})" in spec.help_ja and m.name in spec.help_en
+    assert f"{m.setting_ja}({m.label_ja})" in spec.help_ja and m.name in spec.help_en
+    assert m.setting_ja in spec.labels("ja") and m.name in spec.labels("en") and m.name not in spec.help_ja
     # the command line
     method_arg = next(a for a in _subparser("lapse")._actions if a.dest == "method")
     assert m.name in method_arg.choices and m.name in method_arg.help
     # the message for a bad method lists it, from the sheet and from a formula
     with pytest.raises(messages.BadInput) as e:
         settings.load(_settings_sheet([("離脱判定の方式", "magic")]))
-    assert m.name in e.value.message("ja") and m.name in e.value.message("en")
+    assert m.setting_ja in e.value.message("ja") and m.name in e.value.message("en")
     with pytest.raises(messages.BadInput) as e:
         udfs.LAPSE_STATUS([["C1"]], [["C1"]], [[45000.0]], 45100.0, "magic")
     assert m.name in e.value.message("en")

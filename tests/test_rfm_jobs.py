@@ -27,11 +27,12 @@ def test_rfm_job_writes_owned_columns_and_keeps_staff_columns(book_path):
     assert df.loc["C0001", "注文回数"] == 2 and df.loc["C0001", "購入金額"] == 7960
     assert str(df.loc["C0001", "最終注文日"])[:10] == "2024-02-05"
     assert df.loc["C0002", "最終注文からの日数"] == (pd.Timestamp("2024-06-30") - pd.Timestamp("2024-03-01")).days
-    assert df.loc["C0001", "RFM"] == "".join(str(int(df.loc["C0001", k])) for k in "RFM")
+    # a number (no "number stored as text" flag in Excel) reading as the three scores
+    assert df.loc["C0001", "RFM"] == int("".join(str(int(df.loc["C0001", k])) for k in "RFM"))
     assert df.loc["C0001", "セグメント"] in {ja for _en, ja in __import__("xlcrm.rfm").rfm.SEGMENTS.values()}
     assert pd.isna(df.loc["C0003", "RFM"]) and pd.isna(df.loc["C0003", "セグメント"])  # no orders: blank
     assert df.loc["C0001", "スタッフメモ"] == "電話は夕方"                                # staff column untouched
-    assert journal.iloc[-1]["処理"] == "rfm" and "RFM" in journal.iloc[-1]["内容"]
+    assert journal.iloc[-1]["処理"] == "RFM分析" and "RFM" in journal.iloc[-1]["内容"]
 
 
 def test_rfm_job_follows_the_settings_sheet(book_path):
@@ -52,7 +53,7 @@ def test_lapse_job_writes_status_next_date_and_reason(book_path):
     assert pd.isna(df.loc["C0003", "離脱状態"])
     # C0002's one order is 121 days old; the shop's only second order came after 31 days: lapsed too
     assert df.loc["C0002", "離脱状態"] == "離脱" and "2回目の注文" in df.loc["C0002", "離脱判定の理由"]
-    assert result.counts["lapsed"] == 2 and journal.iloc[-1]["処理"] == "lapse"
+    assert result.counts["lapsed"] == 2 and journal.iloc[-1]["処理"] == "離脱判定"
 
 
 def test_lapse_job_with_bgnbd_on_too_few_customers_falls_back_and_says_so(book_path):

@@ -16,7 +16,7 @@ from xlcrm.jobs import JobResult
 from xlcrm.messages import BadInput, Problem
 
 NS = "http://schemas.microsoft.com/office/2006/01/customui"
-TAGS = {"search": "検索", "dedupe": "重複チェック", "merge": "統合", "undo_merge": "統合を元に戻す", "rfm": "RFM分析",
+TAGS = {"search": "検索", "tidy": "データ整形", "dedupe": "重複チェック", "merge": "統合", "undo_merge": "統合を元に戻す", "rfm": "RFM分析",
         "lapse": "離脱判定", "followup": "フォローリスト更新", "record_contact": "対応を記録",
         "dashboard": "ダッシュボード更新", "journey": "顧客ジャーニー", "survey": "満足度", "referrals": "紹介",
         "pipeline": "商談", "steps": "ステップ状況", "undo": "取り消し", "doctor": "環境チェック",
@@ -38,8 +38,8 @@ def test_customui_is_the_2006_namespace_with_one_crm_tab(ui):
     assert ui.tag == f"{{{NS}}}customUI"
     tabs = ui.findall(f"{{{NS}}}ribbon/{{{NS}}}tabs/{{{NS}}}tab")
     assert [t.get("label") for t in tabs] == ["CRM"]
-    assert [g.get("label") for g in tabs[0].findall(f"{{{NS}}}group")] == ["検索", "名寄せ", "分析", "顧客の声・紹介・商談", "フォロー",
-                                                                          "設定"]
+    assert [g.get("label") for g in tabs[0].findall(f"{{{NS}}}group")] == ["検索", "データ", "名寄せ", "分析",
+                                                                          "顧客の声・紹介・商談", "フォロー", "設定"]
 
 
 def test_a_button_for_every_job_with_label_icon_and_tips(ui):

@@ -210,24 +210,24 @@ def test_followup_job_creates_the_steps_sheet_and_puts_step_rows_with_coupons_on
     assert steps["日数"].tolist() == [3, 14, 25] and steps["クーポン"].tolist()[2] == "F2-{顧客ID}"
     lst = sheet(path, "フォローリスト")
     assert list(lst.columns[:6]) == ["顧客ID", "氏名", "理由", "推奨アクション", "クーポン", "チャネル"]
-    assert sorted(lst["フォローID"]) == ["step:F2:A:20240601:1", "step:F2:B:20240601:1", "step:F2:N:20240601:1"]
-    assert set(lst["ルール"]) == {"step:F2"}          # the thanks rule is covered by the chain: no double お礼
+    assert sorted(lst["フォローID"]) == ["ステップ:F2:A:20240601:1", "ステップ:F2:B:20240601:1", "ステップ:F2:N:20240601:1"]
+    assert set(lst["ルール"]) == {"ステップF2"}          # the thanks rule is covered by the chain: no double お礼
     assert r.counts["step_rows"] == 3 and "うちステップ該当3件" in r.summary_ja
     # staff work the list; the next step comes on day 25 for B (A ordered on day 20)
     wb = openpyxl.load_workbook(path)
     ws = wb["フォローリスト"]
     heads = [c.value for c in ws[1]]
     for row in ws.iter_rows(min_row=2):
-        if row[heads.index("フォローID")].value == "step:F2:B:20240601:1":
+        if row[heads.index("フォローID")].value == "ステップ:F2:B:20240601:1":
             row[heads.index("状態")].value, row[heads.index("結果メモ")].value = "完了", "お礼メール済"
             row[heads.index("担当者")].value = "鈴木"
     wb.save(path)
     run("followup", path, as_of="2024-06-26")
     lst = sheet(path, "フォローリスト").set_index("フォローID")
-    assert tuple(lst.loc["step:F2:B:20240601:1", ["状態", "結果メモ", "担当者"]]) == ("完了", "お礼メール済", "鈴木")
-    assert lst.loc["step:F2:B:20240601:3", "クーポン"] == "F2-B"
-    assert lst.loc["step:F2:A:20240601:1", "状態"] == "不要"
-    assert "ご注文(2024-06-21)" in lst.loc["step:F2:A:20240601:1", "結果メモ"]
+    assert tuple(lst.loc["ステップ:F2:B:20240601:1", ["状態", "結果メモ", "担当者"]]) == ("完了", "お礼メール済", "鈴木")
+    assert lst.loc["ステップ:F2:B:20240601:3", "クーポン"] == "F2-B"
+    assert lst.loc["ステップ:F2:A:20240601:1", "状態"] == "不要"
+    assert "ご注文(2024-06-21)" in lst.loc["ステップ:F2:A:20240601:1", "結果メモ"]
     hist = sheet(path, "対応履歴")
     assert "ステップF2" in hist.iloc[-1]["内容"]        # the completed step row went to 対応履歴 once
     # the report sheet: B redeemed F2-B on 7/1 (day 30)
@@ -287,8 +287,8 @@ def test_an_old_list_without_the_coupon_column_still_refreshes(tmp_path):
     new = sheet(path, "フォローリスト")
     assert new.columns[-1] == "クーポン" and list(new.columns[:4]) == ["顧客ID", "氏名", "理由", "推奨アクション"]
     new = new.set_index("フォローID")
-    assert new.loc["step:F2:B:20240601:3", "クーポン"] == "F2-B"
-    assert new.loc["step:F2:B:20240601:1", "結果メモ"].startswith("電話済")
+    assert new.loc["ステップ:F2:B:20240601:3", "クーポン"] == "F2-B"
+    assert new.loc["ステップ:F2:B:20240601:1", "結果メモ"].startswith("電話済")
     r = run("steps", path, as_of="2024-07-05")     # orders without a クーポン column: nothing redeemed
     assert (r.counts["issued"], r.counts["redeemed"]) == (1, 0)
 

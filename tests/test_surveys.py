@@ -238,14 +238,14 @@ def test_followup_row_for_a_low_score_keeps_staff_edits_and_closes_when_a_better
     p = write_book(tmp_path / "b.xlsx")
     run("followup", p)
     lst = sheet(p, "フォローリスト").set_index("フォローID")
-    row = lst.loc["survey:E:K07"]
+    row = lst.loc["低評価:E:K07"]
     assert (row["理由"], row["優先度"], row["状態"]) == ("アンケートで低評価(2点, 2024-06-25)", 1, "未着手")
     assert row["期限"] == dt.datetime(2024, 7, 2) and row["チャネル"] == "電話"
-    assert not any(k.startswith("survey:B:") or k.startswith("survey:A:") for k in lst.index)
-    edit_row(p, "フォローリスト", "フォローID", "survey:E:K07", 状態="対応中", 結果メモ="留守電", 担当者="鈴木",
+    assert not any(k.startswith("低評価:B:") or k.startswith("低評価:A:") for k in lst.index)
+    edit_row(p, "フォローリスト", "フォローID", "低評価:E:K07", 状態="対応中", 結果メモ="留守電", 担当者="鈴木",
              期限=dt.datetime(2024, 7, 5))
     run("followup", p)
-    row = sheet(p, "フォローリスト").set_index("フォローID").loc["survey:E:K07"]
+    row = sheet(p, "フォローリスト").set_index("フォローID").loc["低評価:E:K07"]
     assert (row["状態"], row["結果メモ"], row["担当者"], row["期限"]) == ("対応中", "留守電", "鈴木",
                                                                     dt.datetime(2024, 7, 5))
     # E answers again, happier: the apology call is no longer called for
@@ -256,7 +256,7 @@ def test_followup_row_for_a_low_score_keeps_staff_edits_and_closes_when_a_better
     wb.save(p)
     r = run("followup", p)
     assert r.counts["closed"] == 1
-    row = sheet(p, "フォローリスト").set_index("フォローID").loc["survey:E:K07"]
+    row = sheet(p, "フォローリスト").set_index("フォローID").loc["低評価:E:K07"]
     assert row["状態"] == "不要" and row["結果メモ"].startswith("留守電 / 条件外になったため自動終了")
 
 
@@ -393,7 +393,7 @@ def test_demo_sheet_agrees_with_the_contact_sheet(demo):
     assert v[8, "A"] == "すべて" and v[8, "B"] == len(ans) > 50 and v[8, "C"] == ans["顧客ID"].nunique()
     assert v[8, "D"] == pytest.approx(ans["評価"].astype(float).mean())
     assert cs["最新評価"].notna().sum() == ans["顧客ID"].nunique()
-    rows = lst[lst["ルール"] == "survey"]
+    rows = lst[lst["ルール"] == "低評価のお詫び・ヒアリング"]
     assert len(rows) == 2       # the two recent low answers of this demo (a レビュー 2 and an アンケート 1)
     assert (cs.loc[rows["顧客ID"], "最新評価"] <= 2).all()
 

@@ -572,8 +572,22 @@ class ComPageSetup:
 
 
 class ComSheet:
-    def __init__(self):
-        self.PageSetup = ComPageSetup()
+    """Excel's Worksheet object: its PageSetup, and Visible (-1 shown, 0 hidden, 2 very hidden)."""
+
+    def __init__(self, sheet=None):
+        object.__setattr__(self, "PageSetup", ComPageSetup())
+        object.__setattr__(self, "_sheet", sheet)
+
+    def __setattr__(self, name, value):
+        if name != "Visible":
+            raise AttributeError(f"the double's Worksheet has no {name}")
+        assert value in (-1, 0, 2, True, False), value
+        object.__setattr__(self._sheet, "_visible", {-1: True, 0: False, 2: "very"}.get(value, value))
+
+    @property
+    def Visible(self):
+        v = self._sheet._visible
+        return 2 if v == "very" else -1 if v else 0
 
 
 @_checked
@@ -603,7 +617,7 @@ class Sheet(_Double):
             object.__setattr__(self, k, {})
         for k in ("_validations", "_rules", "_charts", "_pictures", "_tables"):
             object.__setattr__(self, k, [])
-        object.__setattr__(self, "_api", ComSheet())
+        object.__setattr__(self, "_api", ComSheet(self))
 
     def _used_cells(self):
         keys = set(self._values) | set(self._formats) | set(self._fonts) | set(self._fills)

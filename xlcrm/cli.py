@@ -83,10 +83,26 @@ def _add_foundation(sub) -> None:
     p.add_argument("--as-of", type=_date, default=None, help="基準日 / as-of date (default: 設定 or today)")
     p.set_defaults(func=_cmd_run)
 
+    p = sub.add_parser("tidy", help="データ整形: 文字の日付・金額を日付・数値に直す / turn dates and amounts typed as "
+                                    "text into real dates and numbers",
+                       description="顧客・注文・対応履歴の、文字で入った日付(令和7年7月30日, 2023/12/6, 全角数字)と"
+                                   "金額(¥1,000)を、その場で日付・数値に直します。読めないセルは一覧にします。"
+                                   "xlcrm undo で元に戻せます。 / In 顧客, 注文 and 対応履歴: dates and amounts typed as "
+                                   "text become dates and numbers in place; cells that cannot be read are listed. "
+                                   "Undo with xlcrm undo.")
+    p.add_argument("book")
+    p.set_defaults(func=_cmd_tidy)
+
     p = sub.add_parser("undo", help="直前の変更を取り消す / undo the last change")
     p.add_argument("book")
     p.add_argument("--change", help="取り消す変更ID / change id from 変更履歴 (default: the last one)")
     p.set_defaults(func=_cmd_undo)
+
+
+def _cmd_tidy(args) -> int:
+    from .jobs import run
+    _print_result(run("tidy", args.book), args.lang)
+    return 0
 
 
 def _lazy_epilog(p: argparse.ArgumentParser, make) -> None:

@@ -5,7 +5,7 @@ import re
 
 import pandas as pd
 
-from . import messages, schema
+from . import followup, messages, schema
 from .messages import BadInput, Problem
 
 __all__ = ["next_ids", "new_contact", "TIMELINE_COLUMNS", "TIMELINE_HEADERS", "timeline", "card"]
@@ -98,7 +98,7 @@ def timeline(customer_id: str, orders: pd.DataFrame, contacts: pd.DataFrame | No
             parts.append(pd.DataFrame({
                 "date": f["due"], "kind": messages.text("ct_kind_followup", lang), "detail": f["reason"],
                 "amount": float("nan"), "channel": f["channel"], "staff": f["staff"], "status": f["status"],
-                "ref": f["follow_id"]}))
+                "ref": [followup.id_to_sheet(x, lang) for x in f["follow_id"]]}))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "date" else float if c == "amount"
                                           else object) for c in TIMELINE_COLUMNS})

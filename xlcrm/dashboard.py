@@ -229,8 +229,8 @@ def _fit_predict(model: str, y: np.ndarray, h: int) -> np.ndarray:
 
 MODEL_NAMES = {"seasonal_naive": ("季節ナイーブ(前年同月)", "seasonal naive (same month last year)"),
                "linear": ("直線トレンド", "linear trend"),
-               "holt_winters": ("Holt-Winters(加法)", "Holt-Winters (additive)"),
-               "holt_damped": ("Holt-Winters(減衰トレンド)", "Holt-Winters (damped trend)"),
+               "holt_winters": ("ホルト・ウィンタース法(加法)", "Holt-Winters (additive)"),
+               "holt_damped": ("ホルト・ウィンタース法(減衰トレンド)", "Holt-Winters (damped trend)"),
                "naive": ("ナイーブ(前月と同じ)", "naive (last month)")}
 
 

@@ -67,12 +67,14 @@ FOLLOW_TABLE = Table("followups", "フォローリスト", (
     Column("contact_ref", "履歴ID"),
 ), id_column="follow_id")
 
-def default_rules() -> pd.DataFrame:
-    """The ルール table of a new workbook (English keys; `schema.to_sheet(df, RULES_TABLE)` for headers)."""
+def default_rules(lang: str | None = None) -> pd.DataFrame:
+    """The ルール table of a new workbook (English keys; `schema.to_sheet(df, RULES_TABLE)` for headers). The rule
+    column holds the English ids, or with `lang` the ルールID as that language's sheet shows it."""
     rows = []
     for r in RULES:
         params = "、".join(f"{ja}={_fmt(v)}" for ja, v in r.params.values())
-        rows.append({"rule": r.id, "enabled": True, "name": r.name, "params": params, "channels": r.channels,
+        rows.append({"rule": rule_key(r.id, lang) if lang else r.id, "enabled": True, "name": r.name,
+                     "params": params, "channels": r.channels,
                      "priority": float(r.priority), "due_days": float(r.due_days), "action": r.action,
                      "note": r.note})
     df = pd.DataFrame(rows)
@@ -118,11 +120,11 @@ def parse_rules(rules: pd.DataFrame, sheet: str = "ルール") -> dict[str, Rule
         return h, (f"{lt}{row}" if lt else "")
 
     for row, r in (rules.iterrows() if rules is not None else []):
-        rid = unicodedata.normalize("NFKC", str(r["rule"])).strip().lower()
+        rid = rule_from_sheet(r["rule"])
         if rid not in defaults:
             h, c = cell("rule", row)
             problems.append(Problem(sheet, int(row), h, "fu_unknown_rule", cell=c,
-                                    rules=" / ".join(defaults)))
+                                    rules=" / ".join(rule_key(k) for k in defaults)))
             continue
         d = rows[rid]
         for k in ("enabled", "name", "params", "channels", "priority", "due_days", "action"):
@@ -426,6 +428,80 @@ RULES: tuple[RuleDef, ...] = (
 )
 BY_ID = {r.id: r for r in RULES}
 
+# Rule ids as the sheets show them in Japanese mode: ルールID on ルール and the head of each フォローID
+# (クレーム:C00249:R000387). Inside xlcrm the English ids stay the keys; both spellings are read back, so a book
+# written in English (or before #13) reads as it did.
+RULE_KEYS_JA = {"thanks": "お礼", "f2": "F2", "subscription": "定期便", "winback": "離脱予兆", "birthday": "誕生月",
+                "complaint": "クレーム", "dormant": "休眠", "prospect": "見込み", "stalled": "商談停滞",
+                "survey": "低評価", "referral": "紹介"}
+STEP_KEY = ("step", "ステップ")     # the head of a step chain's rows (step:F2:… / ステップ:F2:…)
+_FROM_SHEET = {unicodedata.normalize("NFKC", v).lower(): k for k, v in RULE_KEYS_JA.items()}
+_FROM_SHEET[STEP_KEY[1]] = STEP_KEY[0]
+
+
+def rule_key(rid: str, lang: str = "ja") -> str:
+    """How ルールID shows the rule `rid` in `lang` (お礼 for thanks in Japanese, thanks in English)."""
+    if lang == "en":
+        return rid
+    return STEP_KEY[1] if rid == STEP_KEY[0] else RULE_KEYS_JA.get(rid, rid)
+
+
+def rule_from_sheet(text) -> str:
+    """The rule id for a ルールID as typed: its Japanese key (お礼) or its English id (thanks), folded."""
+    k = unicodedata.normalize("NFKC", str(text or "")).strip().lower()
+    return _FROM_SHEET.get(k, k)
+
+
+_NO_DAY = ("none", "なし")    # the period of a row about no particular day (a prospect never contacted)
+
+
+def id_to_sheet(fid: str, lang: str = "ja") -> str:
+    """A フォローID as the sheet shows it: its head in the rule's Japanese key (complaint:C1:R9 -> クレーム:C1:R9,
+    prospect:C3:none -> 見込み:C3:なし)."""
+    parts = str(fid).split(":")
+    if len(parts) < 2 or lang == "en":
+        return str(fid)
+    return ":".join([rule_key(parts[0], lang)] + [_NO_DAY[1] if p == _NO_DAY[0] else p for p in parts[1:]])
+
+
+def id_from_sheet(fid: str) -> str:
+    """The フォローID inside xlcrm for one read from the sheet (either spelling)."""
+    parts = str(fid).split(":")
+    if len(parts) < 2 or not parts[0]:
+        return str(fid)
+    return ":".join([rule_from_sheet(parts[0])] + [_NO_DAY[0] if p == _NO_DAY[1] else p for p in parts[1:]])
+
+
+def rule_of(fid: str) -> str:
+    """The rule a row belongs to, from its フォローID: complaint, or step:F2 for a step chain's row."""
+    head, _, rest = str(fid).partition(":")
+    if head == STEP_KEY[0]:
+        return f"{head}:{rest.split(':', 1)[0]}"
+    return head
+
+
+def list_to_sheet(lst: pd.DataFrame, names: dict, lang: str = "ja") -> pd.DataFrame:
+    """The list as the sheet shows it: フォローID in the sheet's spelling, ルール as the rule's name (ルール sheet's
+    名称, ステップF2 for a chain) — the English ids stay out of a Japanese sheet."""
+    def name(r):
+        if r in names:
+            return names[r]
+        if r.startswith(STEP_KEY[0] + ":"):
+            return messages.text("st_rule_name", lang, chain=r.split(":", 1)[1])
+        return BY_ID[r].name if r in BY_ID else r
+    out = lst.copy()
+    out["follow_id"] = [id_to_sheet(x, lang) for x in out["follow_id"]]
+    out["rule"] = [name(r) if lang == "ja" else r for r in out["rule"]]
+    return out
+
+
+def list_from_sheet(lst: pd.DataFrame) -> pd.DataFrame:
+    """The list as read from the sheet, with the ids xlcrm works with: フォローID's head and ルール from it."""
+    out = lst.copy()
+    out["follow_id"] = [id_from_sheet(x) for x in out["follow_id"]]
+    out["rule"] = [rule_of(x) if x else r for x, r in zip(out["follow_id"], out["rule"])]
+    return out
+
 
 def candidates(customers: pd.DataFrame, orders: pd.DataFrame, contacts: pd.DataFrame | None,
                rfm: pd.DataFrame, lapse: pd.DataFrame, rules: dict[str, Rule], as_of,
@@ -647,8 +723,8 @@ def completed_contacts(follow: pd.DataFrame, contacts: pd.DataFrame | None, now,
         memo = str(r["memo"] or "").strip()
         title = names.get(r["rule"], r["rule"])
         rows.append({"contact_id": cid, "customer_id": r["customer_id"], "at": now, "channel": r["channel"],
-                     "type": "フォロー", "summary": messages.text("fu_contact_summary", lang, title=title,
-                                                                   memo=memo or "-", fid=r["follow_id"]),
+                     "type": "フォロー", "summary": messages.text("fu_contact_summary", lang, title=title, memo=memo or "-",
+                                                                   fid=id_to_sheet(r["follow_id"], lang)),
                      "staff": r["staff"], "status": "完了"})
         follow.at[k, "contact_ref"] = cid
     new = pd.DataFrame(rows, columns=schema.CONTACTS.keys)

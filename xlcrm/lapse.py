@@ -217,8 +217,9 @@ class Case:
 
 @dataclass(frozen=True)
 class Method:
-    """A lapse method: its name (設定, formulas, --method), other spellings staff type, a short label for 設定's
-    explanation, the columns it adds, and `judge(case) -> (status codes 0..2, (reason_ja, reason_en) or None)`."""
+    """A lapse method: its name (formulas, --method), other spellings staff type (the first is what 設定's
+    drop-down shows), a short label for 設定's explanation, the columns it adds, and
+    `judge(case) -> (status codes 0..2, (reason_ja, reason_en) or None)`."""
     name: str
     words: tuple[str, ...]
     label_ja: str
@@ -226,13 +227,18 @@ class Method:
     judge: Callable[[Case], tuple]
     columns: tuple[str, ...] = ()
 
+    @property
+    def setting_ja(self) -> str:
+        """The method as 設定's 離脱判定の方式 shows it (Japanese, one of `words`)."""
+        return self.words[0]
+
 
 # Everything that lists lapse methods reads this tuple: 設定's 離脱判定の方式, LAPSE_STATUS, `xlcrm lapse --method`,
 # the message for a bad method and `assess_all` (tests/test_lapse.py::test_every_method_is_offered_everywhere).
 REGISTRY: tuple[Method, ...] = (
-    Method("days", ("日数", "固定日数"), "固定日数", "fixed days", _judge_days),
-    Method("rhythm", ("リズム", "購入リズム"), "その顧客の購入間隔", "the customer's own interval", _judge_rhythm),
-    Method("bgnbd", ("bg/nbd",), "統計モデル", "statistical model", _judge_bgnbd,
+    Method("days", ("固定日数", "日数"), "最終注文からの日数", "fixed days", _judge_days),
+    Method("rhythm", ("購入リズム", "リズム"), "その顧客の購入間隔", "the customer's own interval", _judge_rhythm),
+    Method("bgnbd", ("統計モデル", "bg/nbd"), "購入の回数と間隔から継続確率を推定", "statistical model", _judge_bgnbd,
            columns=("p_alive", "expected_purchases", "p_no_purchase")),
 )
 BY_NAME = {m.name: m for m in REGISTRY}

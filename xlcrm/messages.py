@@ -34,6 +34,7 @@ _SCHEMA = {
     "bad_bool": ("「可」「不可」(または ○/×, はい/いいえ)で入力してください",
                  "enter 可 or 不可 (or ○/×, yes/no)"),
     "bad_choice": ("次のいずれかで入力してください: {choices}", "must be one of: {choices}"),
+    "setting_bad_choice": ("次のいずれかを選んでください: {choices_ja}", "must be one of: {choices_en}"),
     "empty_id": ("IDが空です", "the ID is empty"),
     "empty_value": ("必須の値が空です", "a required value is empty"),
     "duplicate_id": ("IDが重複しています({other}行目と同じ)", "duplicate ID (same as row {other})"),
@@ -295,7 +296,7 @@ _FOLLOWUP = {
                        "give a customer ID (cell B2 of the customer card, or --customer)"),
 }
 _DASHBOARD = {
-    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証MAPE {mape})"
+    "db_done": ("ダッシュボードを更新: 稼働顧客{active}人・リピート率{repeat}・F2転換率{f2}・売上予測 {model}(検証の平均誤差率 {mape})"
                 "・いちばん離れる段階 {drop}",
                 "Dashboard refreshed: {active} active, repeat rate {repeat}, F2 {f2}, forecast {model} "
                 "(hold-out MAPE {mape}), largest drop-off: {drop}"),
@@ -317,7 +318,7 @@ _DASHBOARD = {
                     "Segment moves since last refresh (rows: before → columns: now)"),
     "db_no_previous": ("前回のスナップショットがありません(次回の更新から表示)",
                        "No previous snapshot yet (shown from the next refresh)"),
-    "db_models": ("予測モデルの検証(直近{k}か月を隠して予測, MAPE)", "Forecast check (last {k} months held out, MAPE)"),
+    "db_models": ("予測モデルの検証(直近{k}か月を隠して予測したときの平均誤差率)", "Forecast check (last {k} months held out, MAPE)"),
     "db_yes": ("○", "yes"),
     "db_k_customers": ("顧客数", "Customers"),
     "db_k_prospects": ("見込み顧客", "Prospects"),
@@ -331,14 +332,14 @@ _DASHBOARD = {
     "db_k_revenue_so_far": ("今月の売上(途中)", "Revenue this month (so far)"),
     "db_k_trend": ("売上傾向(円/月)", "Revenue trend (yen/month)"),
     "db_k_model": ("予測モデル", "Forecast model"),
-    "db_k_mape": ("予測の検証MAPE", "Forecast hold-out MAPE"),
+    "db_k_mape": ("予測の平均誤差率(検証)", "Forecast hold-out MAPE"),
     "db_k_drop": ("いちばん離れる段階(ファネル)", "Largest drop-off (funnel)"),
     "db_funnel": ("顧客ファネル(見込み → 優良)", "Customer funnel (prospects → top customers)"),
     "db_funnel_mark": ("◀ 最大の離脱", "◀ biggest drop-off"),
     "db_funnel_fix": ("いちばん多く離れているのは「{before} → {step}」: {n}人が進まず、転換率{rate}。ここが改善のポイントです。",
                       "Most customers are lost between {before} and {step}: {n} did not go on ({rate} did). "
                       "This is the step to fix."),
-    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートに(リボンの「顧客ジャーニー」/ xlcrm journey)。",
+    "db_funnel_more": ("獲得チャネル別・初回購入月別のファネルは「ジャーニー」シートに(リボンの「顧客ジャーニー」で更新)。",
                        "The funnel by acquisition channel and by first-order month: the ジャーニー sheet (ribbon "
                        "顧客ジャーニー / xlcrm journey)."),
     "db_funnel_chart": ("顧客ファネル", "Customer funnel"),
@@ -361,7 +362,7 @@ _JOURNEY = {
     "jr_title": ("カスタマージャーニー", "Customer journey"),
     "jr_note": ("各段階は前の段階の人だけを数えます。F2=別の日に2回目の購入、定期・リピート=3日以上購入または定期購入、"
                 "優良=RFMセグメントが優良・ロイヤル。|月別・チャネル別は初回購入から(獲得チャネル=初回注文のチャネル)。"
-                "「確定」のない月はF2判定の日数(f2_days)がまだ経っておらず、率はこれから上がります。",
+                "「確定」のない月はF2判定の日数(設定「F2判定日数」)がまだ経っておらず、率はこれから上がります。",
                 "Each step counts only customers of the step before. F2 = a second purchase on another day; repeat = "
                 "3+ purchase days or a subscription; top = RFM segment Champions or Loyal.|By month and channel the "
                 "funnel starts at the first purchase (acquisition channel = channel of the first order). Months not "
@@ -788,9 +789,49 @@ _VBA = {
                           "'\"{python}\" -m pip install --force-reinstall xlwings=={version}'."),
 }
 
+# --- 変更履歴: what each job is called in the 処理 column ------------------------------------------------------
+_JOB_LABELS = {
+    "job_demo": ("デモデータ作成", "Demo data"),
+    "job_import": ("CSV取り込み", "CSV import"),
+    "job_search": ("検索", "Search"),
+    "job_tidy": ("データ整形", "Tidy data"),
+    "job_dedupe": ("重複チェック", "Duplicate check"),
+    "job_merge": ("統合", "Merge"),
+    "job_undo_merge": ("統合の取り消し", "Merge undone"),
+    "job_rfm": ("RFM分析", "RFM analysis"),
+    "job_lapse": ("離脱判定", "Lapse check"),
+    "job_followup": ("フォローリスト更新", "Follow-up list"),
+    "job_record_contact": ("対応の記録", "Contact recorded"),
+    "job_campaign_report": ("キャンペーン結果", "Campaign report"),
+    "job_dashboard": ("ダッシュボード更新", "Dashboard"),
+    "job_journey": ("顧客ジャーニー", "Customer journey"),
+    "job_pipeline": ("商談", "Pipeline"),
+    "job_survey": ("満足度", "Satisfaction"),
+    "job_referrals": ("紹介", "Referrals"),
+    "job_steps": ("ステップ状況", "Step chains"),
+    "job_undo": ("取り消し", "Undo"),
+    "job_write": ("書き込み", "Write"),
+    "job_set-interpreter": ("Pythonの設定", "Python set-up"),
+}
+
+# --- データ整形 (tidy): text dates and amounts into real dates and numbers --------------------------------------
+_TIDY = {
+    "tidy_done": ("データ整形: {changed}セルを日付・数値に直しました({detail})。",
+                  "Tidy: {changed} cell(s) turned into real dates and numbers ({detail})."),
+    "tidy_nothing": ("データ整形: 直すセルはありませんでした(日付・金額はすべて日付・数値です)。",
+                     "Tidy: nothing to change (every date and amount is already a date or a number)."),
+    "tidy_sheet": ("{sheet} {n}セル", "{sheet} {n}"),
+    "tidy_unreadable": ("読めなかったセル {n}件(そのままにしています。正しい値を入力してください):",
+                        "{n} cell(s) could not be read (left as they are; please type the right value):"),
+    "tidy_cell": ("  {sheet}!{cell}({row}行目 列「{column}」)", "  {sheet}!{cell} (row {row}, column '{column}')"),
+    "tidy_undo": ("元に戻すときは「取り消し」を押してください(xlcrm undo)。",
+                  "To put them back, press 取り消し (xlcrm undo)."),
+}
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
     **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS, **_VBA,
+    **_JOB_LABELS, **_TIDY,
 }
 
 

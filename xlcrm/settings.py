@@ -27,6 +27,20 @@ class Spec:
     parse: Callable[[Any], Any]
     help_ja: str
     help_en: str
+    # a setting with a few values: (value, Japanese label, English label) each. The sheet shows the label of its
+    # language with a drop-down of them; `parse` accepts the labels and the values (English keys typed earlier).
+    choices: tuple[tuple[str, str, str], ...] = ()
+
+    def label(self, value, lang: str = "ja") -> Any:
+        """What the 値 cell shows for `value`: its label in `lang` (the value itself if it has none)."""
+        for v, ja, en in self.choices:
+            if v == value:
+                return ja if lang == "ja" else en
+        return value
+
+    def labels(self, lang: str = "ja") -> list[str]:
+        """The drop-down of this setting's 値 cell (empty if it takes any value)."""
+        return [ja if lang == "ja" else en for _, ja, en in self.choices]
 
 
 def _date_or_none(v):
@@ -67,11 +81,19 @@ def _names(v):
 
 
 # --- general -----------------------------------------------------------------------------------------------------
+_LANGS = (("ja", "日本語", "Japanese"), ("en", "英語", "English"))
+
 GENERAL = [
     Spec("as_of", "基準日", None, _date_or_none, "分析の基準日。空欄なら今日。", "As-of date for analyses; blank means today."),
-    Spec("lang", "言語", "ja", _lang, "メッセージの言語(ja / en)。", "Language of messages (ja / en)."),
-    Spec("header_lang", "見出しの言語", "ja", _lang, "新しく作る表の見出し(ja / en)。", "Headers of tables xlcrm creates (ja / en)."),
-    Spec("staff", "担当者一覧", [], _names, "フォローを割り振る担当者(読点区切り)。", "Staff to assign follow-ups to (comma-separated)."),
+    Spec("lang", "言語", "ja", _lang, "メッセージとシートに書く言葉の言語(日本語 / 英語)。",
+         "Language of messages and of the words xlcrm writes on sheets (Japanese / English).", _LANGS),
+    Spec("header_lang", "見出しの言語", "ja", _lang, "新しく作る表の見出しの言語(日本語 / 英語)。",
+         "Headers of tables xlcrm creates (Japanese / English).", _LANGS),
+    Spec("staff", "担当者一覧", [], _names, "フォローを割り振る担当者(読点区切り)。フォローリストの担当者の選択肢にもなります。",
+         "Staff to assign follow-ups to (comma-separated); also the choices of 担当者 on the follow-up list."),
+    Spec("operator", "実行者名", "", _text,
+         "変更履歴の「実行者」に記録する名前。空欄なら、担当者一覧が1人のときはその人、ほかはパソコンのユーザー名。",
+         "The name 変更履歴 records as who ran a job; blank = the one name of 担当者一覧, else the Windows user."),
     Spec("backups", "バックアップ保存数", 10, _int, "保存前に残すバックアップの数。", "How many backups to keep before each save."),
 ]
 
@@ -123,7 +145,9 @@ DEDUPE: list[Spec] = [
          "Pairs from this probability up to the match probability are listed as 'to check'."),
     Spec("merge_master", "統合の主レコード", "most_orders", _master_rule,
          "統合で残す顧客: 注文数が多い / 登録日が古い / 登録日が新しい。",
-         "Which record a merge keeps: most_orders / oldest / newest (registration date)."),
+         "Which record a merge keeps: most_orders / oldest / newest (registration date).",
+         (("most_orders", "注文数が多い", "most_orders"), ("oldest", "登録日が古い", "oldest"),
+          ("newest", "登録日が新しい", "newest"))),
 ]
 
 # --- rfm / lapse -------------------------------------------------------------------------------------------------
@@ -181,16 +205,19 @@ RFM: list[Spec] = [
     Spec("rfm_method", "RFM方式", "quintile",
          _choice({"quintile": "quintile", "五分位": "quintile", "5分位": "quintile", "相対": "quintile",
                   "fixed": "fixed", "固定": "fixed", "区切り": "fixed", "絶対": "fixed"}, "rfm_bad_method"),
-         "quintile(五分位: 顧客を5等分。同じ値は同じ点)か fixed(下の区切りで採点)。",
-         "quintile (customers split in fifths; equal values share a score) or fixed (the cut points below)."),
+         "五分位(顧客を5等分。同じ値は同じ点)か 固定(下の区切りで採点)。",
+         "quintile (customers split in fifths; equal values share a score) or fixed (the cut points below).",
+         (("quintile", "五分位", "quintile"), ("fixed", "固定", "fixed"))),
     Spec("rfm_frequency", "RFM頻度の数え方", "orders",
          _choice({"orders": "orders", "注文回数": "orders", "回数": "orders", "days": "days", "購入日数": "days",
                   "日数": "days"}, "rfm_bad_method"),
-         "orders(注文回数)か days(購入した日の数。同じ日の注文は1回)。",
-         "orders (number of orders) or days (distinct order days)."),
+         "注文回数か 購入日数(購入した日の数。同じ日の注文は1回)。",
+         "orders (number of orders) or days (distinct order days).",
+         (("orders", "注文回数", "orders"), ("days", "購入日数", "days"))),
     Spec("rfm_monetary", "RFM金額の集計", "total",
          _choice({"total": "total", "累計": "total", "合計": "total", "mean": "mean", "平均": "mean"}, "rfm_bad_method"),
-         "total(累計金額)か mean(1回あたり平均)。", "total (sum of amounts) or mean (per order)."),
+         "累計(累計金額)か 平均(1回あたり平均)。", "total (sum of amounts) or mean (per order).",
+         (("total", "累計", "total"), ("mean", "平均", "mean"))),
     Spec("rfm_r_days", "RFM R区切り(日)", (30, 90, 180, 365), _cut_points,
          "最終注文からの日数。この日数以内ならR5、R4、R3、R2。超えるとR1。",
          "Days since the last order: at most these for R5, R4, R3, R2; more is R1."),
@@ -208,12 +235,11 @@ def _lapse_method(v):
     return _lapse.method_name(schema.parse_text(v))
 
 
-_lapse_method.choices = _lapse.CHOICES      # named in the message for a bad cell
-
 LAPSE: list[Spec] = [
     Spec("lapse_method", "離脱判定の方式", "rhythm", _lapse_method,
-         "、".join(f"{m.name}({m.label_ja})" for m in _lapse.REGISTRY) + "。",
-         ", ".join(f"{m.name} ({m.label_en})" for m in _lapse.REGISTRY) + "."),
+         "、".join(f"{m.setting_ja}({m.label_ja})" for m in _lapse.REGISTRY) + "。",
+         ", ".join(f"{m.name} ({m.label_en})" for m in _lapse.REGISTRY) + ".",
+         tuple((m.name, m.setting_ja, m.name) for m in _lapse.REGISTRY)),
     Spec("lapse_warn_days", "離脱予兆の日数", 90, _int, "固定日数: 最終注文からこの日数を超えたら離脱予兆。",
          "Fixed days: lapsing after this many days without an order."),
     Spec("lapse_lapse_days", "離脱の日数", 180, _int, "固定日数: この日数を超えたら離脱。",
@@ -231,11 +257,11 @@ LAPSE: list[Spec] = [
          "One-order customers: lapsing once this share of second orders would have come (0.8 = 80%)."),
     Spec("lapse_lapse_quantile", "1回購入の離脱割合", 0.95, _fraction, "購入1回の顧客: この割合を過ぎたら離脱。",
          "One-order customers: lapsed past this share."),
-    Spec("lapse_warn_p_alive", "BG/NBD予兆の継続確率", 0.5, _fraction, "bgnbd: 継続確率がこれ未満なら離脱予兆。",
+    Spec("lapse_warn_p_alive", "BG/NBD予兆の継続確率", 0.5, _fraction, "統計モデル: 継続確率がこれ未満なら離脱予兆。",
          "bgnbd: lapsing below this P(alive)."),
-    Spec("lapse_lapse_p_alive", "BG/NBD離脱の継続確率", 0.2, _fraction, "bgnbd: 継続確率がこれ未満なら離脱。",
+    Spec("lapse_lapse_p_alive", "BG/NBD離脱の継続確率", 0.2, _fraction, "統計モデル: 継続確率がこれ未満なら離脱。",
          "bgnbd: lapsed below this P(alive)."),
-    Spec("lapse_horizon_days", "BG/NBD予測日数", 90, _int, "bgnbd: 期待購入回数と「購入しない確率」を出す期間(日)。",
+    Spec("lapse_horizon_days", "BG/NBD予測日数", 90, _int, "統計モデル: 期待購入回数と「購入しない確率」を出す期間(日)。",
          "bgnbd: days ahead for expected purchases and P(no purchase)."),
 ]
 
@@ -270,7 +296,7 @@ DASHBOARD: list[Spec] = [
     Spec("forecast_months", "売上予測の月数", 6, _int, "売上を何か月先まで予測するか。",
          "Months of revenue to forecast."),
     Spec("forecast_holdout", "予測検証の月数", 6, _int,
-         "予測モデルを選ぶため、直近この月数を隠して当てられるか試す(MAPE)。",
+         "予測モデルを選ぶため、直近この月数を隠して当てられるか試す(平均誤差率)。",
          "Recent months held out to choose the forecast model (MAPE)."),
 ]
 
@@ -298,7 +324,8 @@ SURVEYS: list[Spec] = [
                   "0-10": "0-10", "0〜10": "0-10", "0~10": "0-10", "11段階": "0-10", "10": "0-10", "nps": "0-10"},
                  "sv_bad_scale"),
          "アンケート・レビューの評価の尺度: 1-5(5段階・星)か 0-10(NPS)。",
-         "Scale of survey / review scores: 1-5 (stars) or 0-10 (NPS)."),
+         "Scale of survey / review scores: 1-5 (stars) or 0-10 (NPS).",
+         (("1-5", "1-5", "1-5"), ("0-10", "0-10", "0-10"))),
     Spec("survey_low", "低評価の基準", None, _score_or_none,
          "この点以下を低評価とする。空欄なら 1-5 は2、0-10 は6(NPSの批判者)。",
          "Scores at or below this are low; blank = 2 on 1-5, 6 on 0-10 (NPS detractors)."),
@@ -374,6 +401,9 @@ def defaults() -> Settings:
     return Settings({s.key: s.default for s in SPECS})
 
 
+_GENERIC_CHOICE = ("bad_choice", "lapse_bad_method", "rfm_bad_method")   # said better by the setting's own labels
+
+
 def load(table: pd.DataFrame | None, overrides: dict | None = None, sheet: str = "設定") -> Settings:
     """Settings from the 設定 table (conformed: key/value columns, index = sheet rows) plus CLI overrides."""
     out = defaults()
@@ -392,9 +422,12 @@ def load(table: pd.DataFrame | None, overrides: dict | None = None, sheet: str =
             except ValueError as e:
                 header = table.attrs.get("headers", {}).get("value", "値")
                 lt = table.attrs.get("letters", {}).get(header, "")
-                problems.append(Problem(sheet, int(row), header, e.args[0] if e.args else "bad_number",
-                                        cell=f"{lt}{row}" if lt else "",
-                                        choices=getattr(spec.parse, "choices", "ja / en")))
+                key = e.args[0] if e.args else "bad_number"
+                kw = {"choices": "ja / en"}
+                if spec.choices and key in _GENERIC_CHOICE:   # the drop-down's labels (the English keys in English)
+                    key, kw = "setting_bad_choice", {"choices_ja": " / ".join(spec.labels("ja")),
+                                                     "choices_en": " / ".join(v for v, _, _ in spec.choices)}
+                problems.append(Problem(sheet, int(row), header, key, cell=f"{lt}{row}" if lt else "", **kw))
     if problems:
         raise BadInput(problems)
     for k, v in (overrides or {}).items():
@@ -410,6 +443,6 @@ def sheet_rows(lang: str = "ja") -> pd.DataFrame:
         v = s.default
         if isinstance(v, (list, tuple)):
             v = "、".join(str(x) for x in v)
-        rows.append({"key": s.ja if lang == "ja" else s.key, "value": "" if v is None else v,
+        rows.append({"key": s.ja if lang == "ja" else s.key, "value": "" if v is None else s.label(v, lang),
                      "explanation": s.help_ja if lang == "ja" else s.help_en})
     return pd.DataFrame(rows)

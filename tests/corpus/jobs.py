@@ -27,6 +27,9 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
 
 # tables a job adds rows to by design (record_contact appends to 対応履歴); others must keep their row count
 APPENDS: dict[str, set] = {"record_contact": {"対応履歴"}, "followup": {"対応履歴"}}
+# tables whose dates and amounts typed as text a job turns into the dates and numbers they mean (データ整形):
+# such a cell may change, to exactly what it reads as
+RETYPES: dict[str, set] = {"tidy": {"顧客", "注文", "対応履歴"}}
 
 
 def read_all(path):

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import schema, settings as settings_mod
+from .. import messages, schema, settings as settings_mod
 from ..messages import BadInput, Problem
 from .report import Chart, Report
 
 JOURNAL = "変更履歴"
-JOURNAL_HEADERS = ["日時", "処理", "実行者", "内容", "Summary", "変更ID", "取消"]
+JOURNAL_HEADERS = ["日時", "処理", "実行者", "内容", "変更ID", "取消"]
+JOURNAL_RETIRED = ("Summary",)   # the English column of books written before 内容 followed 言語 (#13)
 UNDO_SHEET = "_xlcrm_undo"   # hidden: before-images of the last changes, so 取り消し can restore them
 UNDO_KEEP = 20               # changes kept undoable
 UNDO_MAX_CHARS = 20_000_000  # and at most this much undo data in the book (backups hold the rest)
@@ -112,14 +113,23 @@ class Book:
         """Write a block of values. Text starting with '=' is written as text, except in `formula_cols`."""
         raise NotImplementedError
 
+    def _put_column(self, sheet: str, row: int, col: int, values: list) -> None:
+        """Write `values` down one column from (row, col): data cells only, no header row among them (what
+        `write_cells` and its undo write). Values as `_put` writes them: text starting with '=' stays text. This
+        default puts one cell at a time; an engine may write the run at once."""
+        for i, v in enumerate(values):
+            self._put(sheet, row + i, col, [[v]])
+
     def _clear(self, sheet: str, row: int, col: int, nrows: int, ncols: int) -> None:
         raise NotImplementedError
 
     def _define_table(self, loc: TableLoc, new: bool) -> None:
         raise NotImplementedError
 
-    def _ensure_sheet(self, sheet: str, hidden: bool = False) -> bool:
-        """Create the sheet if missing; True if it was created."""
+    def _ensure_sheet(self, sheet: str, hidden: bool | str = False) -> bool:
+        """Create the sheet if missing; True if it was created. `hidden`: True hides it; "very" makes it very
+        hidden (Excel's xlSheetVeryHidden: not listed under 再表示, only VBA shows it), what xlcrm's own helper
+        sheets are. An engine that cannot tell the two apart hides it."""
         raise NotImplementedError
 
     def _formulas(self, sheet: str, r0: int, c0: int, r1: int, c1: int) -> dict:
@@ -167,6 +177,11 @@ class Book:
     def has_table(self, name: str) -> bool:
         return self._locate(name) is not None
 
+    def locate(self, name: str) -> TableLoc | None:
+        """Where table `name` (a schema key or a sheet's table) sits now: sheet, header row, first column,
+        headers, data rows. None if there is no such table."""
+        return self._locate(_sheet_name(name))
+
     def read_raw(self, name: str) -> pd.DataFrame | None:
         """The table as typed in the sheet: headers as written, raw cell values, index = sheet row numbers."""
         loc = self._locate(name)
@@ -204,14 +219,20 @@ class Book:
 
     # --- writing ----------------------------------------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame, *, key: str | None = None, sheet: str | None = None,
-                    at: str = "A1", text_columns=(), formula_columns=(), hidden: bool = False) -> TableLoc:
+                    at: str = "A1", text_columns=(), formula_columns=(), hidden: bool = False,
+                    reorder: bool = False, retire=()) -> TableLoc:
         """Create or replace table `name` with `df` (columns = headers to write).
 
         Columns that staff added to the table (headers not in `df`) are kept: matched by `key` when given,
         otherwise by row position. A new table goes to cell `at` of sheet `sheet` (default: `name`); an existing
         one is rewritten where it stands. Values in
         `formula_columns` that start with '=' are written as formulas (e.g. HYPERLINK); anywhere else such
-        text stays text, so customer data never becomes a formula.
+        text stays text, so customer data never becomes a formula. A `hidden` table's sheet is created very
+        hidden (xlcrm's own state, nothing for staff to open).
+
+        An existing table keeps staff's column order; with `reorder` it takes `df`'s order instead (staff's own
+        columns follow at the right): a sheet the job owns whose layout changed. `retire`: headers of the job's
+        earlier layout that are dropped rather than kept as staff's columns.
         """
         name = _sheet_name(name)
         self._step("step_writing", sheet=sheet or name)
@@ -224,7 +245,8 @@ class Book:
             # a column whose header staff left blank is still their column: named 列X as read_raw names it
             synthetic = {f"列{col_letter(old.first_col + i)}" for i, h in enumerate(old.headers) if h in (None, "")}
             old_headers = list(before.columns)
-            extra = [h for h in old_headers if not any(_same_header(h, x) for x in headers)]
+            extra = [h for h in old_headers if not any(_same_header(h, x) for x in headers)
+                     and not any(_same_header(h, x) for x in retire)]
             if extra:
                 kept = before[extra].reset_index(drop=True)
                 if key is not None and key in before.columns and key in body.columns:
@@ -237,8 +259,11 @@ class Book:
                 for h in extra:
                     body[h] = kept[h].to_numpy()
             # keep staff's column order; new columns go to the right
-            order = [h for h in old_headers if h in body.columns]
-            order += [h for h in body.columns if h not in order]
+            if reorder:
+                order = headers + [h for h in old_headers if h in body.columns and h not in headers]
+            else:
+                order = [h for h in old_headers if h in body.columns]
+                order += [h for h in body.columns if h not in order]
             body = body[order]
             # an Excel Table keeps its own name (staff's "テーブル1" holding 顧客): never a second Table over it
             loc = TableLoc(old.name if old.listobject else name, old.sheet, old.header_row, old.first_col,
@@ -253,7 +278,7 @@ class Book:
             target = sheet or name
             top, left = _parse_cell(at)
             _check_fits(target, top, left, len(body), len(body.columns))
-            self._ensure_sheet(target, hidden=hidden)
+            self._ensure_sheet(target, hidden="very" if hidden else False)
             loc = TableLoc(name, target, top, left, list(body.columns), len(body), True)
         self._write_frame(loc, body, text_columns, formula_columns, blank if old is not None else ())
         if old is not None and formulas:
@@ -358,6 +383,45 @@ class Book:
         if clear:
             self._clear(sheet, r, c, *clear)
         self._put(sheet, r, c, [[_cell_value(v) for v in row] for row in rows])
+
+    def write_cells(self, sheet: str, cells: dict, *, number_formats: dict | None = None) -> int:
+        """Set single cells in place, {(row, col): value} (1-based), leaving every other cell as it is; what they
+        held is remembered, so 取り消し (undo) puts it back. A cell holding staff's formula is left alone (as far
+        as the engine can tell formulas). `number_formats` {(row, col): format} dresses the cells written, as far
+        as the engine can (a date typed as text becomes a date shown as yyyy/mm/dd). Returns how many cells were
+        written."""
+        if not cells:
+            return 0
+        self._step("step_writing", sheet=sheet)
+        by_col: dict[int, list[int]] = {}
+        for r, c in cells:
+            by_col.setdefault(c, []).append(r)
+        before = []
+        for c, rows in sorted(by_col.items()):
+            rows.sort()
+            formulas = self._formulas(sheet, rows[0], c, rows[-1], c)
+            rows[:] = [r for r in rows if (r, c) not in formulas]
+            if not rows:
+                continue
+            r0, r1 = rows[0], rows[-1]
+            block = self._values(TableLoc(sheet, sheet, r0 - 1, c, [None], r1 - r0 + 1, False))
+            for r in rows:
+                old = block[r - r0][0] if r - r0 < len(block) and block[r - r0] else None
+                before.append([r, c, _jsonable(old)])
+            for run in _runs(rows):    # one block per run of adjacent rows: one call, not one per cell
+                self._put_column(sheet, run[0], c, [_cell_value(cells[(r, c)]) for r in run])
+        if not before:
+            return 0
+        self._remember("cells", sheet, {"cells": before})
+        written = {(r, c) for r, c, _ in before}
+        if number_formats and "number_formats" in self.capabilities():
+            by_fmt: dict[str, list[str]] = {}
+            for (r, c), fmt in number_formats.items():
+                if (r, c) in written:
+                    by_fmt.setdefault(fmt, []).append((r, c))
+            for fmt, where in by_fmt.items():
+                self.set_number_formats(sheet, {rng: fmt for rng in _ranges(where)})
+        return len(written)
 
     # --- generated report sheets (dashboard, journey, ...) --------------------------------------------------------
     # A generated sheet is blanked and written again on every refresh. Jobs describe it as a `Report` value and call
@@ -472,6 +536,42 @@ class Book:
             self.set_widths(sheet, widths)
         self.page_setup(sheet, landscape=True, fit_width=True)
 
+    def dress_table(self, name: str, *, number_formats: dict | None = None, widths: dict | None = None,
+                    lists: dict | None = None, exact_widths: bool = False, print_setup: bool = True,
+                    landscape: bool = True) -> TableLoc | None:
+        """Dress the columns of table `name` a job writes, by header: number formats on the data cells
+        ({"購入金額": "¥#,##0"}), widths ({"購入金額": 11}; a column staff made wider stays so, unless
+        `exact_widths`), drop-downs ({"判定": ["統合", "別人", "保留"]}), and A4 printing one page wide with the
+        header row on every page. Headers the table lacks are skipped; each step only as far as the engine can
+        (`capabilities`). Returns where the table is (None if there is none)."""
+        loc = self.locate(name)
+        if loc is None:
+            return None
+        caps = self.capabilities()
+        names = [None if h is None else str(h) for h in loc.headers]
+
+        def letter(h):
+            i = next((i for i, x in enumerate(names) if x is not None and _same_header(x, h)), None)
+            return None if i is None else col_letter(loc.first_col + i)
+        first, last = loc.header_row + 1, loc.header_row + loc.rows
+        if number_formats and loc.rows and "number_formats" in caps:
+            fmts = {f"{lt}{first}:{lt}{last}": f for h, f in number_formats.items() if (lt := letter(h))}
+            if fmts:
+                self.set_number_formats(loc.sheet, fmts)
+        if widths and "widths" in caps:
+            ws = {lt: w for h, w in widths.items() if (lt := letter(h))}
+            if ws:
+                self.set_widths(loc.sheet, ws, at_least=not exact_widths)
+        if lists and loc.rows and "validations" in caps:
+            for h, options in lists.items():
+                lt = letter(h)
+                if lt and options:
+                    self.add_list_validation(loc.sheet, f"{lt}{first}:{lt}{last}", list(options))
+        if print_setup and "page_setup" in caps:
+            self.page_setup(loc.sheet, landscape=landscape, fit_width=True, paper="A4",
+                            title_rows=(loc.header_row, loc.header_row))
+        return loc
+
     def write_report(self, sheet: str, report: Report) -> int:
         """Regenerate `sheet` from `report`: blank it, write the blocks, format, then the charts and colour scales
         the engine can draw — or, when it lacks one a chart needs and the report offers pictures, the pictures
@@ -521,7 +621,7 @@ class Book:
         if not self._journal_rows and not self._undo_ops:
             return
         now = dt.datetime.now().replace(microsecond=0)
-        change_id = now.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+        change_id = now.strftime("%Y%m%d-%H%M%S-") + f"{uuid.uuid4().int % 100000:05d}"   # digits, no "bff"
         jobs = [r[0] for r in self._journal_rows] or ["(write)"]
         undoable = bool(self._undo_ops)
         if undoable:
@@ -533,10 +633,27 @@ class Book:
             cols = list(old.columns)
             rows = [[(r[cols.index(h)] if h in cols else None) for h in JOURNAL_HEADERS]
                     for r in old.to_numpy(dtype=object).tolist()]
+        lang, who = self._journal_voice()
         for job, ja, en in self._journal_rows or [["(write)", "", ""]]:
-            rows.append([now, job, self.user(), ja, en, change_id if undoable else "", None])
+            rows.append([now, job_label(job, lang), who, en if lang == "en" and en else ja,
+                         change_id if undoable else "", None])
         self._journal_rows = []
-        self.write_table(JOURNAL, pd.DataFrame(rows, columns=JOURNAL_HEADERS), text_columns=("変更ID",))
+        loc = self.write_table(JOURNAL, pd.DataFrame(rows, columns=JOURNAL_HEADERS), text_columns=("変更ID",),
+                               retire=JOURNAL_RETIRED)
+        if loc is not None and loc.rows:
+            self.dress_table(JOURNAL, number_formats={"日時": "yyyy/mm/dd hh:mm", "取消": "yyyy/mm/dd hh:mm"},
+                             widths=JOURNAL_WIDTHS, exact_widths=False)
+
+    def _journal_voice(self) -> tuple[str, str]:
+        """(language of 処理 and 内容, who ran it) from 設定: 言語, and 実行者名 — else the one name of 担当者一覧,
+        else the Windows (Excel) user name. A 設定 that cannot be read leaves Japanese and the user name."""
+        try:
+            s = self._settings if self._settings is not None else self.settings()
+        except Exception:  # noqa: BLE001 — the change itself is recorded whatever 設定 holds
+            return "ja", self.user()
+        staff = list(s.staff or ())
+        who = s.operator or (staff[0] if len(staff) == 1 else "") or self.user()
+        return s.lang, who
 
     def _save_undo(self, change_id: str, job: str) -> None:
         # zlib + base64: before-images of a whole customer table compress about tenfold
@@ -582,7 +699,8 @@ class Book:
         journal = self.read_raw(JOURNAL)
         mark = journal["変更ID"].astype(str) == change_id
         journal.loc[mark, "取消"] = dt.datetime.now().replace(microsecond=0)
-        self.write_table(JOURNAL, journal.reset_index(drop=True))
+        journal = journal.drop(columns=[c for c in JOURNAL_RETIRED if c in journal.columns])
+        self.write_table(JOURNAL, journal.reset_index(drop=True), retire=JOURNAL_RETIRED)
         self.journal("undo", f"変更 {change_id} を取り消しました", f"Change {change_id} undone")
         return change_id
 
@@ -590,7 +708,14 @@ class Book:
         name, before = op["name"], op["before"]
         if op["op"] == "table" and before is not None:
             df = pd.DataFrame(before["rows"], columns=before["headers"], dtype=object)
-            self.write_table(name, df.map(_unjson))
+            self.write_table(name, df.map(_unjson), reorder=True)
+        elif op["op"] == "cells":
+            by_col: dict[int, dict[int, object]] = {}
+            for r, c, v in before["cells"]:
+                by_col.setdefault(c, {})[r] = _unjson(v)
+            for c, vals in by_col.items():
+                for run in _runs(sorted(vals)):
+                    self._put_column(name, run[0], c, [vals[r] for r in run])
         elif op["op"] == "new_table":
             loc = self._locate(name)
             if loc is not None:
@@ -601,6 +726,15 @@ class Book:
             for c, vals in b["before"].items():
                 df[c] = [_unjson(v) for v in vals] if vals is not None else None
             self.update_columns(name, df, key=b["key"])
+
+
+JOURNAL_WIDTHS = {"日時": 17, "処理": 16, "実行者": 12, "内容": 80, "変更ID": 22, "取消": 17}
+
+
+def job_label(job: str, lang: str = "ja") -> str:
+    """What 処理 on 変更履歴 says for a job's tag: 名寄せ for dedupe, RFM分析 for rfm (its tag when unknown)."""
+    key = f"job_{job.strip('()')}"
+    return messages.text(key, lang) if key in messages.CATALOGUE else job
 
 
 def pick_table(name: str, tables: list[TableLoc]) -> TableLoc | None:
@@ -725,6 +859,30 @@ def _parse_cell(cell: str) -> tuple[int, int]:
     for ch in letters:
         col = col * 26 + ord(ch) - 64
     return int(digits), col
+
+
+def _runs(rows: list[int]) -> list[list[int]]:
+    """Sorted row numbers as runs of adjacent rows: [2, 3, 4, 7] -> [[2, 3, 4], [7]]."""
+    out: list[list[int]] = []
+    for r in rows:
+        if out and r == out[-1][-1] + 1:
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out
+
+
+def _ranges(cells) -> list[str]:
+    """(row, col) cells as ranges of adjacent rows per column: [(2, 3), (3, 3), (9, 3)] -> ["C2:C3", "C9"]."""
+    by_col: dict[int, list[int]] = {}
+    for r, c in cells:
+        by_col.setdefault(c, []).append(r)
+    out = []
+    for c, rows in sorted(by_col.items()):
+        for run in _runs(sorted(set(rows))):
+            a, b = f"{col_letter(c)}{run[0]}", f"{col_letter(c)}{run[-1]}"
+            out.append(a if a == b else f"{a}:{b}")
+    return out
 
 
 def _range_ends(rng: str) -> tuple[tuple[int, int], tuple[int, int]]:

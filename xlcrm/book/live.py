@@ -12,6 +12,7 @@ import tempfile
 from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter, locate_in_grid, pick_table
 
 DATE_FORMAT = "yyyy/mm/dd"
+XL_SHEET_VERY_HIDDEN = 2
 FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -80,9 +81,16 @@ class LiveBook(Book):
         s.range((row, col)).value = values
         for j in date_cols:
             s.range((row + 1, col + j), (row + max(n - 1, 1), col + j)).number_format = DATE_FORMAT
-        for j, v in enumerate(rows[-1]):
+        for j, v in enumerate(rows[-1] if n > 1 else ()):      # a single row: Excel itself shows a date as a date
             if isinstance(v, dt.date) and j not in date_cols:
                 s.range((row + 1, col + j), (row + n - 1, col + j)).number_format = DATE_FORMAT
+
+    def _put_column(self, sheet, row, col, values):
+        if not values:
+            return
+        # one COM call for the run; customer text is never a formula (see _put)
+        self.xw.sheets[sheet].range((row, col)).value = [
+            ["'" + v if isinstance(v, str) and v[:1] in FORMULA_START else v] for v in values]
 
     def _first_filled(self, sheet, r0, c0, r1, c1):
         grid = self.xw.sheets[sheet].range((r0, c0), (r1, c1)).options(ndim=2).value or []
@@ -102,6 +110,8 @@ class LiveBook(Book):
         ws = self.xw.sheets.add(sheet, after=self.xw.sheets[-1])
         if hidden:
             ws.visible = False
+        if hidden == "very":
+            ws.api.Visible = XL_SHEET_VERY_HIDDEN                # not offered under 再表示; xlwings has no word for it
         return True
 
     # --- report sheets (xlwings) -------------------------------------------------------------------------------

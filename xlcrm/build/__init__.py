@@ -229,8 +229,9 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
     wb.set_calc_mode("auto")
 
     def fmt(**kw):
+        # no font scheme: a "minor" scheme font shows the theme's body font, whatever its name says
         return wb.add_format({"font_name": font["name"], "font_size": font["size"],
-                              "font_charset": font["charset"], **kw})
+                              "font_charset": font["charset"], "font_scheme": "none", **kw})
 
     header = fmt(**t["header"])
     num_fmts = {k: fmt(num_format=v) for k, v in t["number_formats"].items()}
@@ -274,6 +275,13 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
         if key == "settings":
             wrap = fmt(text_wrap=True, valign="top")
             ws.set_column(2, 2, t["widths_by_key"]["explanation"], wrap)
+            # a setting of a few values: a drop-down of its Japanese labels on its own 値 cell
+            for i, spec in enumerate(settings.SPECS, start=1):
+                if spec.choices:
+                    ws.data_validation(i, 1, i, 1, {
+                        "validate": "list", "source": spec.labels("ja"), "error_type": "warning",
+                        "error_title": spec.ja, "error_message": "次のいずれかを選んでください: " + " / ".join(spec.labels("ja")),
+                        "input_title": spec.ja, "input_message": " / ".join(spec.labels("ja"))})
         return ws
 
     def page_setup(ws):  # A4 landscape, one page wide: staff print these lists
@@ -323,11 +331,25 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             for i, note in enumerate(conf["notes"]):
                 ws.write_string(i, 3, note, fmt(font_color="#595959"))
             page_setup(ws)
+            ws.very_hidden()     # xlwings reads it; staff never need it (setup.bat / set-interpreter write it)
     first.activate()
     wb.set_vba_name("ThisWorkbook")
     wb.add_vba_project(io.BytesIO(vba_bin), is_stream=True)
     wb.close()
     return buf.getvalue(), n_sheets
+
+
+THEME_PART = "xl/theme/theme1.xml"
+
+
+def _japanese_theme(parts: dict[str, bytes], name: str) -> None:
+    """The theme's body and heading fonts in Japanese (`name`, for Latin letters too): a style Excel makes from
+    the theme (a new cell style, a chart) shows the workbook's font, not Calibri / ＭＳ Ｐゴシック."""
+    xml = parts[THEME_PART].decode("utf-8")
+    xml = re.sub(r'<a:latin typeface="[^"]*"', f'<a:latin typeface="{name}"', xml)
+    xml = re.sub(r'<a:ea typeface="[^"]*"', f'<a:ea typeface="{name}"', xml)
+    xml = re.sub(r'<a:font script="Jpan" typeface="[^"]*"', f'<a:font script="Jpan" typeface="{name}"', xml)
+    parts[THEME_PART] = xml.encode("utf-8")
 
 
 def _count_sheets() -> int:
@@ -368,6 +390,7 @@ def workbook_parts() -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(raw)) as z:
         parts = {i.filename: z.read(i) for i in z.infolist()}
     _add_customui(parts)
+    _japanese_theme(parts, template()["font"]["name"])
     return parts
 
 

@@ -28,6 +28,7 @@ class JobResult:
 # ribbon tag -> "module:function"
 JOBS: dict[str, str] = {
     "search": "xlcrm.jobs.search:search",
+    "tidy": "xlcrm.jobs.tidy:tidy",
     "dedupe": "xlcrm.jobs.dedupe:dedupe_book",
     "merge": "xlcrm.jobs.dedupe:merge_book",
     "undo_merge": "xlcrm.jobs.dedupe:undo_merge_book",

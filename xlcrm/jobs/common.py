@@ -7,11 +7,26 @@ import math
 import numpy as np
 import pandas as pd
 
+from .. import followup as fu
 from .. import lapse, schema
+from ..campaign import MEMBERS_TABLE
+from .formats import COUNT, DATE, DATETIME, ENABLED, RATE, WHOLE, YEN, dress_customer_columns  # noqa: F401
 from .io import _text_headers, sheet_values
 from .lapse import lapse_options
 from .rfm import rfm_options
 from .rfm import scores as rfm_scores
+
+
+def dress_keys(book, t: schema.Table, *, number_formats: dict | None = None, widths: dict | None = None,
+               lists: dict | None = None) -> None:
+    """`Book.dress_table` for a domain's table by column key, under whatever headers the sheet uses (Japanese,
+    English, staff's spelling)."""
+    loc = book.locate(t.ja)
+    if loc is None:
+        return
+    heads = {k: h for h, k in schema.header_map([str(h) for h in loc.headers if h is not None], t).items()}
+    by = lambda d: {heads.get(k, t.header(k)): v for k, v in (d or {}).items()}   # noqa: E731
+    book.dress_table(t.ja, number_formats=by(number_formats), widths=by(widths), lists=by(lists))
 
 
 def scores(settings, orders: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -27,7 +42,14 @@ def read_table(book, t: schema.Table) -> pd.DataFrame | None:
     raw = book.read_raw(t.ja)
     if raw is None:
         return None
-    return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
+    df = schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
+    if t is fu.FOLLOW_TABLE:     # the ids as xlcrm keeps them, whichever language wrote the sheet
+        attrs = df.attrs
+        df = fu.list_from_sheet(df)
+        df.attrs = attrs
+    elif t is MEMBERS_TABLE:
+        df["follow_id"] = [fu.id_from_sheet(x) if x else x for x in df["follow_id"]]
+    return df
 
 
 def write_table(book, df: pd.DataFrame, t: schema.Table, *, key: str | None = None, header_lang: str = "ja"):

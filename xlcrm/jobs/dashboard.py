@@ -25,7 +25,7 @@ from ..book.base import col_letter
 from ..book.report import Chart, Picture, Report
 from ..schema import Column, Table
 from . import JobResult
-from .common import read_table, scores, write_table
+from .common import COUNT, DATE, dress_keys, read_table, scores, write_table
 from .orders import read_orders
 
 SHEET = "ダッシュボード"
@@ -262,6 +262,8 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     charts = book.write_report(SHEET, layout(d, lang))
     if d["history"] is not None and len(d["history"]):
         write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.header_lang)
+        dress_keys(book, HISTORY_TABLE, number_formats={"date": DATE, "customers": COUNT},
+                   widths={"date": 11, "segment": 14, "customers": 8})
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
     k, fc = d["kpis"], d["forecast"]

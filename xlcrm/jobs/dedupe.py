@@ -17,15 +17,27 @@ import numpy as np
 import pandas as pd
 
 from .. import dedupe, merge, schema
+from ..book.base import col_letter
 from ..csvio import read_csv
 from ..messages import BadFile, BadInput, Problem, XlcrmError, text
 from . import JobResult
+from .formats import DATETIME, RATE, dress_customer_columns
 
 CANDIDATES = "重複候補"
 STATE = "_xlcrm_dedupe"   # hidden: customer_id -> cluster_id of the last run, and the fitted model
 WARN = "重複警告"
-DECISIONS = {"統合": "統合", "merge": "統合", "別人": "別人", "different": "別人", "保留": "保留", "hold": "保留"}
-COLUMNS = ["グループ", "顧客ID", "相手ID", "氏名", "相手氏名", "一致確率", "区分", "理由", "Reason", "判定", "ペアキー"]
+# 判定 as staff may type it (folded): the drop-down's three words, and the ways of saying them
+DECISIONS = {**{w: "統合" for w in ("統合", "統合する", "する", "○", "〇", "◯", "はい", "同一人物", "同じ", "merge",
+                                     "yes", "y")},
+             **{w: "別人" for w in ("別人", "別", "しない", "統合しない", "×", "✕", "x", "いいえ", "違う", "different",
+                                     "no", "n")},
+             **{w: "保留" for w in ("保留", "△", "あとで", "未定", "hold", "later")}}
+CHOICES = ("統合", "別人", "保留")
+HOUSEHOLD_CHOICES = ("別人", "保留")   # two people of one household are never offered as a merge
+# 判定 right after the IDs, where staff decide without scrolling; Reason (English) only in English mode
+COLUMNS = ["グループ", "顧客ID", "相手ID", "判定", "氏名", "相手氏名", "一致確率", "区分", "理由", "Reason", "ペアキー"]
+WIDTHS = {"グループ": 10, "顧客ID": 10, "相手ID": 10, "判定": 8, "氏名": 14, "相手氏名": 14, "一致確率": 9, "区分": 15,
+          "理由": 60, "Reason": 60, "ペアキー": 16}
 # 同一世帯(別人): two people of one household (a given name or the sex disagrees; address, e-mail … shared).
 # Shown so staff see why they are not proposed; 判定 is left blank, a merge happens only if staff write 統合.
 KIND_MATCH, KIND_REVIEW, KIND_DECIDED = "同一人物候補", "要確認", "判定済み"
@@ -112,20 +124,24 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
         else:
             kind = KIND_REVIEW
         group = cid[r.id_a] if (cid[r.id_a] == cid[r.id_b] and size[r.id_a] > 1 and kind == KIND_MATCH) else ""
-        rows.append([group, r.id_a, r.id_b, names.get(r.id_a, ""), names.get(r.id_b, ""),
-                     round(float(r.match_probability), 4), kind, r.reason_ja, r.reason_en, dec, key])
+        rows.append([group, r.id_a, r.id_b, dec, names.get(r.id_a, ""), names.get(r.id_b, ""),
+                     round(float(r.match_probability), 4), kind, r.reason_ja, r.reason_en, key])
     # decisions about pairs no longer proposed are kept: they are the record of what staff decided
     for key, dec in decisions.items():
         a, b = key.split("|")
         if a in names and b in names:
-            rows.append(["", a, b, names[a], names[b], None, KIND_DECIDED, "", "", dec, key])
+            rows.append(["", a, b, dec, names[a], names[b], None, KIND_DECIDED, "", "", key])
     order = {KIND_MATCH: 0, KIND_REVIEW: 1, KIND_HOUSEHOLD: 2, KIND_DECIDED: 3}
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["_o"] = table["区分"].map(order)
     table["_g"] = table["グループ"].map(lambda g: (len(g), g) if g else (10**9, ""))
     table = table.sort_values(["_o", "_g", "一致確率"], ascending=[True, True, False], kind="stable")
     table = table.drop(columns=["_o", "_g"]).reset_index(drop=True)
-    book.write_table(CANDIDATES, table, key="ペアキー", text_columns=("顧客ID", "相手ID", "グループ", "ペアキー"))
+    english = settings.lang == "en"
+    shown = table if english else table.drop(columns=["Reason"])
+    loc = book.write_table(CANDIDATES, shown, key="ペアキー", text_columns=("顧客ID", "相手ID", "グループ", "ペアキー"),
+                           reorder=True, retire=() if english else ("Reason",))
+    dress_candidates(book, loc, table["区分"].eq(KIND_HOUSEHOLD).to_numpy())
     # 重複警告 on 顧客: the group for clustered records, the best candidate for records only to check
     warn = pd.Series("", index=ids, dtype=object)
     multi = res.clusters[res.clusters["cluster_size"] > 1]
@@ -136,6 +152,7 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
             if x in warn.index and not warn[x]:
                 warn[x] = f"要確認 {y}"
     book.update_columns("customers", pd.DataFrame({"customer_id": ids, WARN: warn.to_numpy()}), key="customer_id")
+    dress_customer_columns(book, {WARN: (None, 16)})
     state = pd.DataFrame({"customer_id": list(res.clusters["id"]) + ["#model"],
                           "cluster_id": list(res.clusters["cluster_id"]) + [res.model.to_json()]})
     book.write_table(STATE, state, hidden=True, text_columns=("customer_id", "cluster_id"))
@@ -144,6 +161,33 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
               "households": int(p["household"].sum()), "candidates": int(res.n_candidates)}
     book.journal("dedupe", text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts))
     return JobResult(text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts), counts)
+
+
+def dress_candidates(book, loc, household) -> None:
+    """判定 as a drop-down (統合 / 別人 / 保留; a household pair offers only 別人 / 保留), 一致確率 as a percentage,
+    widths that show 判定 beside the IDs, printed landscape with the header on every page."""
+    if loc is None:
+        return
+    book.dress_table(CANDIDATES, number_formats={"一致確率": RATE}, widths=WIDTHS, exact_widths=True)
+    if not loc.rows or "validations" not in book.capabilities() or "判定" not in loc.headers:
+        return
+    letter = col_letter(loc.first_col + loc.headers.index("判定"))
+    first = loc.header_row + 1
+    rows = [first + i for i in range(min(loc.rows, len(household)))]
+    for options, pick in ((CHOICES, ~household), (HOUSEHOLD_CHOICES, household)):
+        for i, rng in enumerate(_row_ranges([r for r, p in zip(rows, pick) if p], letter)):
+            book.add_list_validation(CANDIDATES, rng, options, replace=i == 0)
+
+
+def _row_ranges(rows: list[int], letter: str) -> list[str]:
+    """Rows of one column as ranges of adjacent rows: [2, 3, 4, 9] -> ["D2:D4", "D9:D9"]."""
+    out = []
+    for r in rows:
+        if out and r == out[-1][1] + 1:
+            out[-1][1] = r
+        else:
+            out.append([r, r])
+    return [f"{letter}{a}:{letter}{b}" for a, b in out]
 
 
 def _check_new(book, customers, previous, model, settings) -> JobResult:
@@ -212,7 +256,7 @@ def merge_book(book, settings) -> JobResult:
     groups = [g for g in groups if len(g) > 1]
     plans = merge.plan(groups, customers, orders, settings.merge_master)
     now = dt.datetime.now().replace(microsecond=0)
-    merge_id = "M" + now.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:3]
+    merge_id = "M" + now.strftime("%Y%m%d%H%M%S") + f"{uuid.uuid4().int % 1000:03d}"   # digits only, as a 変更ID
     cust_raw, ord_raw, con_raw = _raw(book, "customers"), _raw(book, "orders"), _raw(book, "contacts")
     cust_new, ord_new, con_new, hist = merge.apply(plans, cust_raw, ord_raw, con_raw, merge_id=merge_id, now=now)
     book.write_table("顧客", cust_new.reset_index(drop=True))
@@ -240,6 +284,10 @@ def merge_book(book, settings) -> JobResult:
     return JobResult(ja, en, counts)
 
 
+HISTORY_WIDTHS = {"統合ID": 20, "日時": 16, "主顧客ID": 10, "統合元顧客ID": 12, "統合元の行": 30, "主の変更前": 30,
+                  "付け替えた注文": 20, "付け替えた対応": 20, "取消": 16, "付け替えた紹介者": 20}
+
+
 def _append_history(book, rows: pd.DataFrame) -> None:
     old = book.read_raw(merge.HISTORY)
     if old is not None and len(old):
@@ -247,6 +295,7 @@ def _append_history(book, rows: pd.DataFrame) -> None:
         rows = pd.concat([old.reset_index(drop=True), rows], ignore_index=True)
     book.write_table(merge.HISTORY, rows, text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前",
                                                         "付け替えた注文", "付け替えた対応", "付け替えた紹介者"))
+    book.dress_table(merge.HISTORY, number_formats={"日時": DATETIME, "取消": DATETIME}, widths=HISTORY_WIDTHS)
 
 
 def undo_merge_book(book, settings, *, merge_id: str | None = None) -> JobResult:

@@ -52,6 +52,11 @@ def run_demo(out, *, customers: int = 1000, seed: int = 0, as_of=None, lang: str
             book.write_table(t.ja, df, text_columns=_text_headers(t, df.columns))
         book.journal("demo", f"デモデータ 顧客{len(frames['customers'])}件", f"demo data, {len(frames['customers'])} customers")
         set_setting(book, "ステップ対照群の割合(%)", DEMO_STEP_CONTROL_PCT)
+        # the shop's staff: the フォローリスト's 担当者 drop-down, and who 変更履歴 says ran the jobs
+        set_setting(book, "担当者一覧", "、".join(data.STAFF))
+        set_setting(book, "実行者名", data.STAFF[0])
+        if lang == "en":          # `xlcrm --lang en demo`: the words the jobs write are English too
+            set_setting(book, "言語", "英語")
         book.save()
     yield (f"デモデータ: 顧客 {len(frames['customers'])}件 / 注文 {len(frames['orders'])}件 / 対応履歴 {len(frames['contacts'])}件"
            if lang == "ja" else

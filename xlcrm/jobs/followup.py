@@ -13,12 +13,14 @@ from .. import messages, schema
 from ..book.base import col_letter
 from ..messages import BadInput, Problem
 from . import JobResult, steps
-from .common import read_editable, read_table, scores, write_table
+from .common import (COUNT, DATE, DATETIME, ENABLED, WHOLE, dress_keys, read_editable, read_table, scores,
+                     write_table)
 from .io import _text_headers, sheet_values
 from .orders import read_orders
 from .referrals import check as check_referrals
 from .surveys import scale_of
 
+MAX_ROW = 1_048_576       # an Excel sheet's last row
 FOLLOW_SHEET = fu.FOLLOW_TABLE.ja
 RULES_SHEET = fu.RULES_TABLE.ja
 CARD_SHEET = "顧客カルテ"
@@ -35,11 +37,18 @@ def _lang(settings) -> str:
     return settings.lang
 
 
-def decorate_list(book, loc, headers: dict) -> None:
-    """A 状態 drop-down (未着手/対応中/完了/不要), overdue open rows tinted red, room for the result memo, and
-    printing landscape on A4 with the header row on every page — as far as the engine can.
+# widths of the フォローリスト's columns (characters); a column staff made wider stays so
+LIST_WIDTHS = {"customer_id": 10, "name": 14, "reason": 40, "action": 36, "coupon": 14, "channel": 8, "priority": 7,
+               "due": 11, "staff": 12, "status": 9, "memo": 30, "created": 16, "follow_id": 26, "rule": 22,
+               "campaign_id": 14, "contact_ref": 10}
 
-    The drop-down and the tint are replaced, not added, on every refresh, so they never pile up.
+
+def decorate_list(book, loc, headers: dict, staff=()) -> None:
+    """Drop-downs of 状態 (未着手/対応中/完了/不要) and 担当者 (設定's 担当者一覧), dates and numbers formatted, widths
+    that fit (room for the result memo), overdue open rows tinted red, and printing landscape on A4 with the header
+    row on every page — as far as the engine can. `headers`: column key -> the header written.
+
+    The drop-downs and the tint are replaced, not added, on every refresh, so they never pile up.
     """
     if loc is None or loc.rows == 0:
         return
@@ -51,13 +60,12 @@ def decorate_list(book, loc, headers: dict) -> None:
     sc = col_letter(loc.first_col + names.index(status_h))
     dc = col_letter(loc.first_col + names.index(due_h))
     first, last = loc.header_row + 1, loc.header_row + loc.rows
-    if "validations" in caps:
-        book.add_list_validation(loc.sheet, f"{sc}{first}:{sc}{last}", fu.STATUSES)
-    if "page_setup" in caps:     # printed on Monday morning
-        book.page_setup(loc.sheet, landscape=True, fit_width=True, paper="A4", title_rows=(loc.header_row,) * 2)
-    memo_h = headers.get("memo", "結果メモ")
-    if memo_h in names and "widths" in caps:   # room to type the result (a new table is sized to its contents)
-        book.set_widths(loc.sheet, {col_letter(loc.first_col + names.index(memo_h)): 30}, at_least=True)
+    h = lambda k: headers.get(k, fu.FOLLOW_TABLE.header(k))  # noqa: E731
+    lists = {h("status"): fu.STATUSES}
+    if staff:
+        lists[h("staff")] = list(staff)
+    book.dress_table(loc.name, number_formats={h("due"): DATE, h("created"): DATETIME, h("priority"): WHOLE},
+                     widths={h(k): w for k, w in LIST_WIDTHS.items()}, lists=lists)   # printed on Monday morning
     if "conditional_formats" in caps:
         overdue = f'AND(OR(${sc}{first}="未着手",${sc}{first}="対応中"),${dc}{first}<>"",${dc}{first}<TODAY())'
         end = col_letter(loc.first_col + len(names) - 1)
@@ -65,28 +73,62 @@ def decorate_list(book, loc, headers: dict) -> None:
                                    match=('"未着手"', "TODAY()"))
 
 
-def read_rules(book) -> tuple[dict, bool]:
-    """Rules from the ルール sheet (the default sheet when missing; created=True)."""
-    return read_editable(book, fu.RULES_TABLE, fu.default_rules, fu.parse_rules)
+def staff_drop_downs(book, staff) -> None:
+    """担当者 on 顧客 and 対応履歴 as a drop-down of 設定's 担当者一覧, down to the sheet's last row (rows staff add
+    later too); nothing when the list is empty. The columns are staff's: only the drop-down is set."""
+    if not staff or "validations" not in book.capabilities():
+        return
+    for t in (schema.CUSTOMERS, schema.CONTACTS):
+        loc = book.locate(t.ja)
+        if loc is None:
+            continue
+        heads = schema.header_map([str(h) for h in loc.headers if h is not None], t)
+        h = next((h for h, k in heads.items() if k == "staff"), None)
+        if h is None:
+            continue
+        letter = col_letter(loc.first_col + [str(x) for x in loc.headers].index(h))
+        book.add_list_validation(loc.sheet, f"{letter}{loc.header_row + 1}:{letter}{MAX_ROW}", list(staff))
 
 
-def add_missing_rules(book) -> list[str]:
+def read_rules(book, lang: str = "ja") -> tuple[dict, bool]:
+    """Rules from the ルール sheet (the default sheet, its ルールID in `lang`, when missing; created=True)."""
+    return read_editable(book, fu.RULES_TABLE, lambda: fu.default_rules(lang), fu.parse_rules)
+
+
+RULE_WIDTHS = {"rule": 11, "enabled": 6, "name": 26, "params": 28, "channels": 18, "priority": 7, "due_days": 9,
+               "action": 40, "note": 50}
+
+
+def dress_rules(book) -> None:
+    """The ルール sheet: 有効 as a ○/× drop-down, widths that fit, printed landscape with its header."""
+    raw = book.read_raw(RULES_SHEET)
+    if raw is None:
+        return
+    headers = {k: h for h, k in schema.header_map(list(raw.columns), fu.RULES_TABLE).items()}
+    book.dress_table(RULES_SHEET, lists={headers.get("enabled", "有効"): ENABLED},
+                     number_formats={headers.get(k, fu.RULES_TABLE.header(k)): WHOLE for k in ("priority", "due_days")},
+                     widths={headers.get(k, fu.RULES_TABLE.header(k)): w for k, w in RULE_WIDTHS.items()})
+
+
+def add_missing_rules(book, lang: str = "ja") -> list[str]:
     """Append the default row of every rule the ルール sheet lacks (a book made before the rule existed), so staff
     see and can tune what runs anyway; staff's rows and columns stay as they are. Returns the rule ids added."""
     raw = book.read_raw(RULES_SHEET)
     if raw is None:
         return []
-    have = set(schema.conform(raw, fu.RULES_TABLE, sheet=RULES_SHEET)["rule"].str.strip().str.lower())
+    have = {fu.rule_from_sheet(x) for x in schema.conform(raw, fu.RULES_TABLE, sheet=RULES_SHEET)["rule"]}
     new = fu.default_rules()
     new = new[~new["rule"].isin(have)]
     if not len(new):
         return []
+    added = list(new["rule"])
+    new["rule"] = [fu.rule_key(r, lang) for r in new["rule"]]
     new["enabled"] = new["enabled"].map(lambda v: "○" if v else "×")
     headers = schema.header_map(raw.columns, fu.RULES_TABLE)          # typed header -> key (staff's own: itself)
     rows = pd.DataFrame({h: new[k].to_numpy() if k in new.columns else [None] * len(new) for h, k in headers.items()})
     id_header = next(h for h, k in headers.items() if k == "rule")
     book.write_table(RULES_SHEET, pd.concat([raw, rows], ignore_index=True), key=id_header)
-    return list(new["rule"])
+    return added
 
 
 def append_contacts(book, new: pd.DataFrame) -> None:
@@ -129,8 +171,8 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)
-    rule_set, created = read_rules(book)
-    added = [] if created else add_missing_rules(book)
+    rule_set, created = read_rules(book, lang)
+    added = [] if created else add_missing_rules(book, lang)
     if "referral" in rule_set and rule_set["referral"].enabled:   # its rows name referrers: 紹介者ID must be sound
         check_referrals(book, customers)
     existing = read_table(book, fu.FOLLOW_TABLE)
@@ -139,14 +181,14 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
     scored, lap = scores(settings, orders, as_of)
     only = None
     if campaign:
-        only = tuple(r.strip() for r in (rules or "").replace("、", ",").split(",") if r.strip()) or None
+        only = tuple(fu.rule_from_sheet(r) for r in (rules or "").replace("、", ",").split(",") if r.strip()) or None
         if campaigns is not None and campaign in set(campaigns["campaign_id"]):
             raise BadInput([Problem(CAMPAIGN_SHEET, None, "キャンペーンID", "fu_campaign_exists",
                                     campaign=campaign)], key="fu_campaign_exists", campaign=campaign)
         for r in only or ():
             if r not in rule_set:
                 raise BadInput([Problem(RULES_SHEET, None, "ルールID", "fu_unknown_rule",
-                                        rules=" / ".join(rule_set))])
+                                        rules=" / ".join(fu.rule_key(k, lang) for k in rule_set))])
         if only:  # a campaign may use a rule that is switched off for the everyday list
             rule_set = {k: (fu.Rule(**{**v.__dict__, "enabled": True}) if k in only else v)
                         for k, v in rule_set.items()}
@@ -179,7 +221,8 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
                                    on="customer_id", how="left").fillna({"follow_id": ""})
         new_members.insert(0, "campaign_id", campaign)
         members = pd.concat([members, new_members], ignore_index=True) if members is not None else new_members
-        row = pd.DataFrame([{"campaign_id": campaign, "rules": ",".join(sorted(set(gen["rule"]))),
+        row = pd.DataFrame([{"campaign_id": campaign, "rules": ",".join(fu.rule_key(r, lang)
+                                                                        for r in sorted(set(gen["rule"]))),
                              "start": as_of, "window_days": float(settings.campaign_days),
                              "control_pct": pct, "seed": float(seed), "treated": float(len(groups) - len(control)),
                              "control": float(len(control)), "created": now}])
@@ -203,14 +246,26 @@ def followup(book, settings, *, as_of=None, now=None, campaign: str | None = Non
             headers.update({c.key: c.key for c in fu.FOLLOW_TABLE.columns if c.key not in headers})
         lst.attrs["headers"] = headers
     hl = settings.header_lang
-    loc = write_table(book, lst, fu.FOLLOW_TABLE, key="follow_id", header_lang=hl)
+    shown = fu.list_to_sheet(lst, names, lang)
+    shown.attrs = lst.attrs
+    loc = write_table(book, shown, fu.FOLLOW_TABLE, key="follow_id", header_lang=hl)
     written = loc.headers if loc is not None else []
     decorate_list(book, loc, {k: next((h for h in written if schema.header_map([h], fu.FOLLOW_TABLE).get(h) == k),
-                                      fu.FOLLOW_TABLE.header(k)) for k in ("status", "due", "memo")})
+                                      fu.FOLLOW_TABLE.header(k)) for k in fu.FOLLOW_TABLE.keys},
+                  staff=settings.staff)
+    dress_rules(book)
+    steps.dress_steps(book)
+    staff_drop_downs(book, settings.staff)
     append_contacts(book, new_contacts)
     if campaign:
         write_table(book, campaigns, cp.CAMPAIGNS_TABLE, header_lang=hl)
+        members = members.assign(follow_id=[fu.id_to_sheet(x, lang) if x else x for x in members["follow_id"]])
         write_table(book, members.reset_index(drop=True), cp.MEMBERS_TABLE, header_lang=hl)
+        dress_keys(book, cp.CAMPAIGNS_TABLE, number_formats={"start": DATE, "created": DATETIME, "window_days": WHOLE,
+                                                             "control_pct": "0.0", "seed": WHOLE, "treated": COUNT,
+                                                             "control": COUNT},
+                   widths={"campaign_id": 14, "rules": 20, "start": 11, "created": 16, "seed": 12})
+        dress_keys(book, cp.MEMBERS_TABLE, widths={"campaign_id": 14, "customer_id": 10, "group": 8, "follow_id": 26})
     ja = messages.text("fu_done", "ja", **counts)
     en = messages.text("fu_done", "en", **counts)
     if "step_rows" in counts:

@@ -15,6 +15,7 @@ from .. import messages
 from ..book.base import col_letter
 from ..book.report import Chart, Report
 from . import JobResult
+from .formats import COUNT, DATE, YEN, dress_customer_columns
 from .orders import read_orders
 from .rfm import rfm_options, scores
 
@@ -51,8 +52,9 @@ def layout(d: dict, lang: str) -> Report:
     blocks.append((f"A{r}", rows))
     refs["titles"].append(f"A{r}")
     refs["funnel"] = (r + 2, len(fu))
+    formats[f"B{r + 2}:B{r + 1 + len(fu)}"] = COUNT          # 1,000 as on the dashboard, not 1000
     formats[f"C{r + 2}:C{r + 1 + len(fu)}"] = "0.0%"
-    formats[f"D{r + 2}:D{r + 1 + len(fu)}"] = "#,##0"
+    formats[f"D{r + 2}:D{r + 1 + len(fu)}"] = COUNT
     formats[f"E{r + 2}:E{r + 1 + len(fu)}"] = "0.0%"
 
     # the chart beside the funnel is about 7.5 cm tall: the next block starts below it
@@ -69,7 +71,9 @@ def layout(d: dict, lang: str) -> Report:
     refs["titles"].append(f"A{r}")
     if len(ch):
         end = r + 1 + len(ch)
-        formats[f"C{r + 2}:C{end}"] = "¥#,##0"
+        formats[f"C{r + 2}:C{end}"] = YEN
+        for c in "BDEFH":
+            formats[f"{c}{r + 2}:{c}{end}"] = COUNT
         formats[f"G{r + 2}:G{end}"] = "0.0%"
         formats[f"I{r + 2}:I{end}"] = "0.0%"
     r += len(rows) + 2
@@ -92,6 +96,7 @@ def layout(d: dict, lang: str) -> Report:
         blocks.append((f"A{r}", rows))
         refs["titles"].append(f"A{r}")
         if len(by):
+            formats[f"B{r + 2}:E{r + 1 + len(by)}"] = COUNT
             formats[f"F{r + 2}:H{r + 1 + len(by)}"] = "0.0%"
             if head == "month":
                 refs["centre"] = [f"I{r + 1}:I{r + 1 + len(by)}"]
@@ -129,6 +134,7 @@ def journey(book, settings, *, as_of=None) -> JobResult:
         "customer_id": v["customer_id"],
         _t("visit_count", hl): v["visit_count"].to_numpy(),
         _t("last_visit", hl): v["last_visit"].to_numpy()}), key="customer_id")
+    dress_customer_columns(book, {_t("visit_count", hl): (COUNT, 6), _t("last_visit", hl): (DATE, 11)})
     fu = d["funnel"].set_index("step")
     worst = jr.biggest_drop(d["funnel"])
     counts = {s: int(fu.loc[s, "customers"]) for s in jr.STEPS}

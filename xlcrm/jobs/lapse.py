@@ -15,6 +15,7 @@ import numpy as np
 from .. import lapse, messages, purchases
 from ..bgnbd import MIN_REPEATERS
 from . import JobResult
+from .formats import DATE, RATE, dress_customer_columns
 from .orders import read_orders as read_book_orders
 from .rfm import Labels, _as_of_day, _dates, _headers, _take, _write_csv, read_orders
 
@@ -24,6 +25,7 @@ LAPSE_COLUMNS = {
     "reason": ("離脱判定の理由", "Lapse reason"),
     "p_alive": ("継続確率", "P(alive)"),
 }
+LAPSE_FORMATS = {"status": (None, 8), "expected_next": (DATE, 11), "reason": (None, 40), "p_alive": (RATE, 7)}
 
 
 def lapse_options(settings) -> dict:
@@ -57,11 +59,14 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     cols = dict(LAPSE_COLUMNS)
     if "p_alive" not in df:
         cols.pop("p_alive")
-    out = df[["customer_id", *cols]].rename(columns=_headers(cols, settings.header_lang))
+    heads = _headers(cols, settings.header_lang)
+    out = df[["customer_id", *cols]].rename(columns=heads)
     book.update_columns("customers", out, key="customer_id")
+    dress_customer_columns(book, {heads[k]: v for k, v in LAPSE_FORMATS.items() if k in heads})
     counts = _status_counts(df["status"])
-    kw = {"n": len(customers), "method": df.attrs["method"], **counts}
-    ja, en = messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw)
+    kw = {"n": len(customers), **counts}
+    ja = messages.text("lapse_done", "ja", method=_method_ja(df.attrs["method"]), **kw)
+    en = messages.text("lapse_done", "en", method=df.attrs["method"], **kw)
     if df.attrs.get("fallback"):
         why = {g: messages.text(df.attrs["fallback"], g, **(df.attrs.get("fit") or {}), min_repeaters=MIN_REPEATERS)
                for g in ("ja", "en")}
@@ -72,6 +77,11 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     return JobResult(ja, en, {"customers": len(customers), "assessed": len(df), **counts,
                               "method": df.attrs["method"], "fallback": df.attrs.get("fallback"),
                               "fit": df.attrs.get("fit"), **got.dates.counts()})
+
+
+def _method_ja(name: str) -> str:
+    """A method as 設定's drop-down says it in Japanese (購入リズム for rhythm)."""
+    return lapse.BY_NAME[name].setting_ja if name in lapse.BY_NAME else name
 
 
 def _status_counts(status) -> dict:
@@ -141,8 +151,9 @@ def lapse_file(input_path, out=None, as_of=None, method: str | None = None, as_j
                     np.asarray(v.to_pylist(), dtype=object) for k, v in cols.items()}
             doc["rows"] = [_json_row(vals, i) for i in range(len(has))]
         stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
-    kw = {"n": len(has), "method": used, **counts}
-    ja, en = dates.add_to(messages.text("lapse_done", "ja", **kw), messages.text("lapse_done", "en", **kw))
+    kw = {"n": len(has), **counts}
+    ja, en = dates.add_to(messages.text("lapse_done", "ja", method=_method_ja(used), **kw),
+                          messages.text("lapse_done", "en", method=used, **kw))
     return JobResult(ja, en, {**counts, "method": used, "fallback": a.get("fallback"), **dates.counts(),
                               "dates": dates})
 

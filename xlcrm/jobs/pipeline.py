@@ -16,6 +16,7 @@ from ..book.report import Chart, Report
 from ..messages import BadInput
 from . import JobResult
 from .common import plain
+from .formats import DATE, dress_customer_columns
 from .orders import read_orders
 
 SHEET = "商談"
@@ -132,6 +133,7 @@ def pipeline(book, settings, *, as_of=None, staff: str | None = None) -> JobResu
         "customer_id": cur["customer_id"].to_numpy(),
         _t("col_stage", hl): cur["stage"].to_numpy(),
         _t("col_since", hl): cur["since"].to_numpy(dtype="datetime64[ns]")}), key="customer_id")
+    dress_customer_columns(book, {_t("col_stage", hl): (None, 8), _t("col_since", hl): (DATE, 11)})
     total = d["by_staff"].loc["*"]
     rate = "-" if pd.isna(total["win_rate"]) else f"{total['win_rate']:.0%}"
     counts = {k: int(total[k]) for k in ("open", "won", "lost", "stalled")}

@@ -18,6 +18,7 @@ from .. import referrals as rf
 from ..book.report import Chart, Report
 from . import JobResult
 from .common import plain, read_table
+from .formats import COUNT, dress_customer_columns
 from .orders import read_orders
 
 SHEET = "紹介"
@@ -157,6 +158,7 @@ def referrals(book, settings, *, as_of=None) -> JobResult:
     hl = settings.header_lang
     book.update_columns("customers", pd.DataFrame({"customer_id": n["customer_id"],
                                                    _t("count", hl): n["referred"].to_numpy()}), key="customer_id")
+    dress_customer_columns(book, {_t("count", hl): (COUNT, 5)})
     cmp = d["compare"]
     lst = d["referrals"]
     rewards = pd.Series([status.get(f"referral:{a}:{b}", "") for a, b in zip(lst["referrer_id"], lst["customer_id"])],

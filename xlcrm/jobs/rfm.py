@@ -22,6 +22,7 @@ import numpy as np
 from .. import messages, rfm
 from ..rfm import _buffer_ints, _from_numpy, encode_arrow_ids, factorize_ids, order_days
 from . import JobResult
+from .formats import COUNT, DATE, WHOLE, YEN, dress_customer_columns
 from .orders import cell_namer, check_days
 from .orders import read_orders as read_book_orders
 
@@ -44,6 +45,10 @@ RFM_COLUMNS = {
     "recency_days": ("最終注文からの日数", "Days since last order"),
 }
 
+# what staff read in each: number format (None: as written) and the width of the values
+RFM_FORMATS = {"rfm_code": (WHOLE, 5), "r": (WHOLE, 3), "f": (WHOLE, 3), "m": (WHOLE, 3), "rfm_sum": (WHOLE, 4),
+               "segment": (None, 12), "orders": (COUNT, 6), "monetary": (YEN, 11), "first_order": (DATE, 11),
+               "last_order": (DATE, 11), "recency_days": (COUNT, 6)}
 
 
 def rfm_options(settings) -> dict:
@@ -81,8 +86,11 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     lang = settings.lang
     if lang == "ja":
         s["segment"] = s["segment_ja"]
-    out = s[["customer_id", *RFM_COLUMNS]].rename(columns=_headers(RFM_COLUMNS, settings.header_lang))
+    s["rfm_code"] = s["rfm_code"].astype(int)     # 455 as a number: no "number stored as text" flag in Excel
+    heads = _headers(RFM_COLUMNS, settings.header_lang)
+    out = s[["customer_id", *RFM_COLUMNS]].rename(columns=heads)
     book.update_columns("customers", out, key="customer_id")
+    dress_customer_columns(book, {heads[k]: v for k, v in RFM_FORMATS.items()})
     day = str(as_of)[:10]
     kw = {"n": len(customers), "scored": len(s), "as_of": day}
     ja, en = got.dates.add_to(messages.text("rfm_done", "ja", **kw), messages.text("rfm_done", "en", **kw))

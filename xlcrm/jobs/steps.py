@@ -11,7 +11,8 @@ from .. import messages
 from .. import steps as st
 from ..book.report import Report
 from . import JobResult
-from .common import read_editable, read_table
+from .. import schema
+from .common import ENABLED, WHOLE, read_editable, read_table
 from .orders import read_orders
 
 STEPS_SHEET = st.STEPS_TABLE.ja
@@ -21,6 +22,24 @@ REPORT_SHEET = "ステップ状況"
 def read_steps(book) -> tuple[dict, bool]:
     """Chains from the ステップ sheet (the default chain when missing; created=True)."""
     return read_editable(book, st.STEPS_TABLE, st.default_steps, st.parse_steps)
+
+
+STEP_WIDTHS = {"chain": 10, "step": 6, "trigger": 10, "days": 6, "name": 14, "action": 36, "channels": 14,
+               "coupon": 14, "kind": 7, "priority": 7, "due_days": 9, "enabled": 6, "note": 50}
+
+
+def dress_steps(book) -> None:
+    """The ステップ sheet: drop-downs for 起点 (初回購入 / 登録), 区分 (販促 / 案内) and 有効 (○ / ×), widths that
+    fit, printed landscape with its header."""
+    raw = book.read_raw(STEPS_SHEET)
+    if raw is None:
+        return
+    h = {k: x for x, k in schema.header_map(list(raw.columns), st.STEPS_TABLE).items()}
+    head = lambda k: h.get(k, st.STEPS_TABLE.header(k))  # noqa: E731
+    book.dress_table(STEPS_SHEET, lists={head("trigger"): st.TRIGGERS, head("kind"): st.KINDS,
+                                         head("enabled"): ENABLED},
+                     number_formats={head(k): WHOLE for k in ("step", "days", "priority", "due_days")},
+                     widths={head(k): w for k, w in STEP_WIDTHS.items()})
 
 
 def options(settings) -> dict:
@@ -141,6 +160,7 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     got = read_orders(book, as_of)
     customers, orders = got.customers, got.orders
     chains, _ = read_steps(book)
+    dress_steps(book)
     follow = read_table(book, fu.FOLLOW_TABLE)
     opts = options(settings)
     coupon_days = int(settings.coupon_days)

@@ -17,6 +17,7 @@ from ..book import open_book
 from ..book.report import Chart, Report
 from . import JobResult
 from .common import scores
+from .formats import DATE, dress_customer_columns
 from .orders import read_orders
 
 SHEET = "満足度"
@@ -167,6 +168,7 @@ def survey(book, settings, *, as_of=None) -> JobResult:
         "customer_id": latest["customer_id"],
         _t("latest_score", hl): latest["latest_score"].to_numpy(),
         _t("latest_at", hl): pd.to_datetime(latest["latest_at"]).dt.normalize().to_numpy()}), key="customer_id")
+    dress_customer_columns(book, {_t("latest_score", hl): (None, 5), _t("latest_at", hl): (DATE, 11)})
     counts = _counts(d)
     counts["charts"] = charts
     msg = {}

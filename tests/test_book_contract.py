@@ -434,8 +434,6 @@ def test_dress_table_formats_the_data_cells_by_header(engine):
 def test_xlcrms_own_sheets_are_very_hidden(kind, book_path, request):
     import pandas as pd
     if kind == "file":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="file engine: _ensure_sheet(hidden='very') "
-                                                                   "-> sheet_state veryHidden (the lead's engine)"))
         book = open_book(book_path)
         probe = FileProbe(book)
     else:

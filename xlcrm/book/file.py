@@ -523,6 +523,52 @@ class FileBook(Book):
                 if j in text_cols:
                     sh.fmt.setdefault(c, []).append((row + 1, row + len(rows) - 1, {"text": True}))
 
+    def _put_column(self, sheet, row, col, values):
+        sh = self._touch(sheet)
+        merged = _merged_ranges(sh)
+        sh.written.add(col)
+        for i, v in enumerate(values):
+            r = row + i
+            if merged and v is not None and _in_merge(merged, r, col):
+                raise BadInput([Problem(sheet, r, "", "merged_cell", cell=f"{col_letter(col)}{r}")])
+            line = sh.row(r)
+            if len(line) < col:
+                line.extend([None] * (col - len(line)))
+            line[col - 1] = v
+            sh.formulas.pop((r, col), None)
+            sh.dirty.add(r)
+        if row > 1:         # cells added below a table's rows take the look of the row above
+            sh.body_top.setdefault(col, row)
+
+    def _formulas(self, sheet, r0, c0, r1, c1):
+        """{(row, col): "=formula"} of the block's formula cells as on disk (a shared formula's other cells give
+        their master's text, or "=" when the text lives elsewhere)."""
+        sh = self._sheets.get(sheet)
+        text = sh.text if sh is not None else (self._pkg.text(self._sheet_part(sheet) or "") if
+                                               self._sheet_part(sheet) else None)
+        out = {(r, c): "=" + f for (r, c), f in (sh.formulas.items() if sh else ())
+               if r0 <= r <= r1 and c0 <= c <= c1}
+        if not text or ("<f" not in text and ":f" not in text):
+            return out
+        xml = SheetXml(text)
+        q = re.escape(xml.p)
+        nums = xml.rows()[0]
+        lo, hi = bisect.bisect_left(nums, r0), bisect.bisect_right(nums, r1)
+        for r in nums[lo:hi]:
+            row = xml.row_text(r)
+            if f"<{xml.p}f" not in row:
+                continue
+            for c, s0, e0, _a in cells_of(row, xml.p):
+                if c0 <= c <= c1 and (r, c) not in out:
+                    m = re.search(rf"<{q}f\b[^>]*?(?:/>|>(.*?)</{q}f>)", row[s0:e0], re.S)
+                    if m:
+                        out[(r, c)] = "=" + unescape(m.group(1) or "")
+        return out
+
+    def _put_formula(self, sheet, row, col, formula):
+        """Nothing to do: a cell written again with the value it showed keeps its formula and cached value as they
+        are on disk (see `_render_sheet`)."""
+
     def _clear(self, sheet, row, col, nrows, ncols):
         sh = self._touch(sheet)
         sh.written.update(range(col, col + ncols))

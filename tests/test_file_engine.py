@@ -292,3 +292,18 @@ def test_a_report_whose_only_change_is_its_refresh_time_is_not_rewritten(corpus,
         cells = [v for row in b.read_range("ダッシュボード", "A1", 2, 8) for v in row if isinstance(v, str)]
     stamp = (real.now() + Later.shift).strftime("%Y-%m-%d %H")   # a real change writes, with the new time
     assert any(stamp in v for v in cells), cells
+
+
+def test_a_column_a_job_adds_to_a_table_looks_like_its_header(tmp_path):
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+    src = books.openpyxl_book(tmp_path / "CRM.xlsx")
+    wb = openpyxl.load_workbook(src)
+    for cell in wb["顧客"][1]:
+        cell.font, cell.fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F4E78")
+    wb.save(src)
+    jobs.run("rfm", src)
+    ws = openpyxl.load_workbook(src)["顧客"]
+    last = ws.cell(1, ws.max_column)
+    assert last.value and last.font.b and last.fill.fgColor.rgb.endswith("1F4E78")
+    assert not ws.cell(2, ws.max_column).font.b      # the data below does not take the header's look

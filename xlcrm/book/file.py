@@ -1003,6 +1003,10 @@ class FileBook(Book):
                         above = xml.row_text(r - 1)
                         hit = next((a for cc, _s, _e, a in cells_of(above, p) if cc == c), None) if above else None
                         base = int(attrs(hit).get("s", 0) or 0) if hit else None
+                    if base is None and sh.text is not None and sh.body_top.get(c) == r + 1:
+                        # a column added to a table's header row looks like the header cell at its left
+                        left = [cc for cc in existing if cc < c]
+                        base = int(attrs(existing[max(left)][2]).get("s", 0) or 0) if left else None
                     if base is None:
                         base = xml.col_style(c)
                 change = {}

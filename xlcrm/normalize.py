@@ -74,7 +74,7 @@ NAME_MAX = 24
 def nfkc(s) -> str:
     """Unicode NFKC, trimmed: full-width ASCII and half-width kana to standard width, ㈱ → (株), ① → 1.
     At most TEXT_MAX characters (cut after NFKC, which can lengthen a value: ㍿ → 株式会社)."""
-    t = unicodedata.normalize("NFKC", _text(s))
+    t = unicodedata.normalize("NFKC", s if type(s) is str else _text(s))
     return (t[:TEXT_MAX] if len(t) > TEXT_MAX else t).strip()
 
 
@@ -601,16 +601,13 @@ def _address_parts(t: str, pref_col: str) -> tuple[str, str, str]:
     return _split_street(_street_numbers(t, cs), pref, cs)
 
 
-_ADDR_SHAPES: dict[tuple[str, str], tuple[str, str, str]] = {}
+# shape → (prefecture, street, its count of masked digits, building part): street and building as format
+# templates ('世田谷区桜{}-{}{}-{}'), so putting the digits back is one str.format
+_ADDR_SHAPES: dict[tuple[str, str], tuple[str, str, int, str] | None] = {}
 
 
-def _unmask(folded: str, digits: list[str]) -> str:
-    parts = folded.split(_MASKED)
-    out = [parts[0]]
-    for d, p in zip(digits, parts[1:]):
-        out.append(d)
-        out.append(p)
-    return "".join(out)
+def _template(folded: str) -> str:
+    return folded.replace("{", "{{").replace("}", "}}").replace(_MASKED, "{}")
 
 
 def _address_core(t: str, pref_col: str) -> tuple[str, str, str]:
@@ -623,19 +620,22 @@ def _address_core(t: str, pref_col: str) -> tuple[str, str, str]:
     if not digits:
         return _address_parts(t, pref_col)
     shape = t.translate(_MASK)
-    if shape.count(_MASKED) != len(digits):  # the text had ٠ of its own: no shortcut
-        return _address_parts(t, pref_col)
-    got = _ADDR_SHAPES.get((shape, pref_col))
-    if got is None:
-        got = _address_parts(shape, pref_col)
+    key = (shape, pref_col)
+    got = _ADDR_SHAPES.get(key, False)
+    if got is False:
+        got = None
+        if shape.count(_MASKED) == len(digits):  # else the text had ٠ of its own: no shortcut
+            pref, street, bldg = _address_parts(shape, pref_col)
+            n = street.count(_MASKED)
+            if _MASKED not in pref and n + bldg.count(_MASKED) == len(digits):  # else a rule dropped a digit
+                got = (pref, _template(street), n, _template(bldg))
         if len(_ADDR_SHAPES) >= 50_000:
             _ADDR_SHAPES.clear()
-        _ADDR_SHAPES[(shape, pref_col)] = got
-    pref, street, bldg = got
-    n = street.count(_MASKED)
-    if _MASKED in pref or n + bldg.count(_MASKED) != len(digits):  # a rule dropped a digit: no shortcut
+        _ADDR_SHAPES[key] = got
+    if got is None:
         return _address_parts(t, pref_col)
-    return pref, _unmask(street, digits[:n]), _unmask(bldg, digits[n:])
+    pref, street, n, bldg = got
+    return pref, street.format(*digits[:n]), bldg.format(*digits[n:])
 
 
 def address(s, prefecture: str = "", building: str = "") -> Address:

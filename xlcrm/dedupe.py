@@ -318,13 +318,13 @@ def _place_features(cols: dict, idx) -> dict:
     # Japanese: it would read "7 wallaby place" as house number 7 in a building called wallaby place
     jp = _per_unique(addr, _has_japanese).astype(bool)
     latin = lambda x: " ".join(_fold_latin(normalize.nfkc(x)).split()) if x else ""  # noqa: E731
-    pref_n, addr_n = _per_unique(pref, latin), _per_unique(addr, latin)
-    bldg_n = _per_unique(bldg, lambda x: latin(x).replace(" ", ""))
+    pref_n, addr_n, bldg_n = (np.empty(len(idx), dtype=object) for _ in range(3))
+    other = ~jp
+    if other.any():
+        pref_n[other], addr_n[other] = _per_unique(pref[other], latin), _per_unique(addr[other], latin)
+        bldg_n[other] = _per_unique(bldg[other], lambda x: latin(x).replace(" ", ""))
     if jp.any():
-        parts = normalize.address_frame(addr[jp], pref[jp], bldg[jp])
-        pref_n[jp] = parts["prefecture"].to_numpy(dtype=object)
-        addr_n[jp] = parts["city_rest"].to_numpy(dtype=object)
-        bldg_n[jp] = parts["building"].to_numpy(dtype=object)
+        pref_n[jp], addr_n[jp], bldg_n[jp], _ = normalize.address_columns(addr[jp], pref[jp], bldg[jp])
     for c, v in (("pref", pref_n), ("addr", addr_n), ("building", bldg_n)):
         f[c] = pd.Series(v, index=idx, dtype=object)
     # the address as house numbers and words apart: 1-2-3 vs 1-2-4 is a neighbour, 1-2-3 vs 1-2-3 a typo away

@@ -45,7 +45,7 @@ import phonenumbers
 __all__ = [
     "nfkc", "itaiji", "name", "name_plain", "kana", "kana_loose", "kana_unvoiced", "split_name", "name_evidence",
     "phone", "phone_kind", "postcode", "email", "address", "Address", "prefecture", "PREFECTURES",
-    "address_text", "series", "address_frame", "ITAIJI",
+    "address_text", "series", "address_frame", "address_columns", "ITAIJI",
 ]
 
 
@@ -726,17 +726,39 @@ def series(values, func: Callable = None, **kw) -> pd.Series:
 def address_frame(addresses, prefectures=None, buildings=None) -> pd.DataFrame:
     """`address` over columns: DataFrame with prefecture, city_rest, building, key (index kept)."""
     a = addresses if isinstance(addresses, pd.Series) else pd.Series(list(addresses), dtype=object)
-    def text(v) -> pd.Series:
-        if v is None:
-            return pd.Series("", index=a.index, dtype="str")
-        col = v.set_axis(a.index) if isinstance(v, pd.Series) else pd.Series(list(v), index=a.index)
-        return col if col.dtype == "str" and not col.hasnans else col.map(_text).astype("str")
     if len(a) == 0:
         return pd.DataFrame({f: pd.Series([], dtype="str") for f in Address._fields}, index=a.index)
-    # equal (address, prefecture, building) triples are folded once
-    combo = pd.MultiIndex.from_arrays([text(a), text(prefectures), text(buildings)])
-    codes, uniques = combo.factorize()
-    done = [address(*u) for u in uniques]
-    out = pd.DataFrame(done, columns=list(Address._fields)).iloc[codes]
-    out.index = a.index
-    return out.astype("str")
+    cols = address_columns(a, prefectures, buildings)
+    return pd.DataFrame(dict(zip(Address._fields, cols)), index=a.index).astype("str")
+
+
+def _texts(v, n: int) -> np.ndarray:
+    if v is None:
+        return np.full(n, "", dtype=object)
+    vals = v.to_numpy(dtype=object) if isinstance(v, pd.Series) else list(v)
+    out = np.empty(n, dtype=object)
+    out[:] = [x if type(x) is str else _text(x) for x in vals]
+    return out
+
+
+def address_columns(addresses, prefectures=None, buildings=None) -> list[np.ndarray]:
+    """`address_frame` as four object arrays (prefecture, city_rest, building, key), for callers that compare
+    them in numpy (dedupe): no pandas string columns built and read back. Each distinct (address, prefecture,
+    building) triple is folded once."""
+    n = len(addresses)
+    cols = [_texts(addresses, n), _texts(prefectures, n), _texts(buildings, n)]
+    if n == 0:
+        return [np.empty(0, dtype=object) for _ in Address._fields]
+    codes = pd.factorize(cols[0])[0]
+    for c in cols[1:]:  # one integer code per distinct triple, pair by pair (no overflow however many rows)
+        k, u = pd.factorize(c)
+        codes = pd.factorize(codes.astype(np.int64) * len(u) + k)[0]
+    first = np.empty(codes.max() + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each distinct triple
+    done = [address(x, y, z) for x, y, z in zip(cols[0][first], cols[1][first], cols[2][first])]
+    out = []
+    for field in zip(*done):
+        arr = np.empty(len(done), dtype=object)
+        arr[:] = field
+        out.append(arr[codes])
+    return out

@@ -58,8 +58,7 @@ def _per_unique(values, fn) -> np.ndarray:
     """fn applied once per distinct value (a 100,000-row list holds far fewer distinct values); object array."""
     codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     out = np.empty(len(uniq) + 1, object)
-    for k, u in enumerate(uniq):
-        out[k] = fn(u)
+    out[:-1] = np.fromiter(map(fn, uniq), dtype=object, count=len(uniq))  # tuples stay one object each
     out[-1] = fn(None)
     return out[codes]
 

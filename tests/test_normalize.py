@@ -315,3 +315,33 @@ def test_address_frame_equals_address_row_by_row(rows):
 def test_address_text_shape_cache_changes_nothing(s):
     assert N.address_text(s) == N._address_text(N.nfkc(s))
     assert N.address_text(s) == N.address_text(s)  # second call: from the cache
+
+
+def _address_uncached(s, prefecture="", building=""):
+    """address() without the shape cache: every address folded from its own text."""
+    pref, street, bldg = N._address_parts(N.nfkc(s), N._prefecture(prefecture) if prefecture else "")
+    extra = N._building(N.nfkc(building)) if building else ""
+    if extra and extra not in bldg:
+        bldg = extra if bldg in extra else bldg + extra
+    return N.Address(pref, street, bldg, pref + street + ("#" + bldg if bldg else ""))
+
+
+@given(st.text(alphabet=st.sampled_from(list("0123456789٠١丁目番地号室階Ffの一二十-ー 東京都江東区豊洲桜ハイツ々")),
+               max_size=24),
+       st.sampled_from(["", "東京", "大阪府"]),
+       st.text(alphabet=st.sampled_from(list("0123456789ハイツ号室F-")), max_size=8))
+@settings(max_examples=500, deadline=None)
+def test_address_shape_cache_changes_nothing(s, pref, bldg):
+    assert N.address(s, pref, bldg) == _address_uncached(s, pref, bldg)
+    assert N.address(s, pref, bldg) == N.address(s, pref, bldg)  # second call: from the cache
+
+
+def test_address_same_shape_keeps_its_own_digits():
+    # one shape (江東区豊洲٠-٠-٠٠ ハイツ٠٠٠), folded once: each address gets its own block and room numbers back,
+    # and the building column is compared with its real digits (ハイツ101 is not room 102)
+    a = N.address("江東区豊洲1-2-27 ハイツ101")
+    b = N.address("江東区豊洲4-5-36 ハイツ102")
+    assert a.key == "東京都江東区豊洲1-2-27#ハイツ101" and b.key == "東京都江東区豊洲4-5-36#ハイツ102"
+    assert N.address("江東区豊洲1-2-27 ハイツ101", building="ハイツ101").building == "ハイツ101"
+    assert N.address("江東区豊洲1-2-27 ハイツ101", building="ハイツ102").building == "ハイツ101ハイツ102"
+    assert N.address("江東区豊洲一丁目2番27号").city_rest == N.address("江東区豊洲1-2-27").city_rest

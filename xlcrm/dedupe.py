@@ -58,8 +58,7 @@ def _per_unique(values, fn) -> np.ndarray:
     """fn applied once per distinct value (a 100,000-row list holds far fewer distinct values); object array."""
     codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     out = np.empty(len(uniq) + 1, object)
-    for k, u in enumerate(uniq):
-        out[k] = fn(u)
+    out[:-1] = np.fromiter(map(fn, uniq), dtype=object, count=len(uniq))  # tuples stay one object each
     out[-1] = fn(None)
     return out[codes]
 
@@ -75,13 +74,26 @@ def _cell_text(v) -> str:
     return "" if s.lower() in ("nan", "none", "nat", "<na>") else s
 
 
+_NULL_TEXT = frozenset(("nan", "none", "nat", "<na>"))
+
+
+def _cells_text(values) -> np.ndarray:
+    """_cell_text per value, once per distinct value; text cells (nearly all) without a call each."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    out = np.empty(len(uniq) + 1, object)
+    done = [u.strip() if type(u) is str else _cell_text(u) for u in uniq]
+    out[:-1] = ["" if len(s) <= 4 and s.lower() in _NULL_TEXT else s for s in done]
+    out[-1] = ""
+    return out[codes]
+
+
 def _col(df: pd.DataFrame, cols: list[str]) -> pd.Series:
     """The columns joined by a space, as text ("" for blank); object dtype (fast to compare and join)."""
     if not cols:
         return pd.Series(np.full(len(df), "", object), index=df.index, dtype=object)
     out = None
     for c in cols:
-        v = _per_unique(df[c].to_numpy(dtype=object), _cell_text)
+        v = _cells_text(df[c].to_numpy(dtype=object))
         out = v if out is None else np.array([f"{x} {y}".strip() for x, y in zip(out, v)], object)
     return pd.Series(out, index=df.index, dtype=object)
 
@@ -305,13 +317,13 @@ def _place_features(cols: dict, idx) -> dict:
     # Japanese: it would read "7 wallaby place" as house number 7 in a building called wallaby place
     jp = _per_unique(addr, _has_japanese).astype(bool)
     latin = lambda x: " ".join(_fold_latin(normalize.nfkc(x)).split()) if x else ""  # noqa: E731
-    pref_n, addr_n = _per_unique(pref, latin), _per_unique(addr, latin)
-    bldg_n = _per_unique(bldg, lambda x: latin(x).replace(" ", ""))
+    pref_n, addr_n, bldg_n = (np.empty(len(idx), dtype=object) for _ in range(3))
+    other = ~jp
+    if other.any():
+        pref_n[other], addr_n[other] = _per_unique(pref[other], latin), _per_unique(addr[other], latin)
+        bldg_n[other] = _per_unique(bldg[other], lambda x: latin(x).replace(" ", ""))
     if jp.any():
-        parts = normalize.address_frame(addr[jp], pref[jp], bldg[jp])
-        pref_n[jp] = parts["prefecture"].to_numpy(dtype=object)
-        addr_n[jp] = parts["city_rest"].to_numpy(dtype=object)
-        bldg_n[jp] = parts["building"].to_numpy(dtype=object)
+        pref_n[jp], addr_n[jp], bldg_n[jp], _ = normalize.address_columns(addr[jp], pref[jp], bldg[jp])
     for c, v in (("pref", pref_n), ("addr", addr_n), ("building", bldg_n)):
         f[c] = pd.Series(v, index=idx, dtype=object)
     # the address as house numbers and words apart: 1-2-3 vs 1-2-4 is a neighbour, 1-2-3 vs 1-2-3 a typo away

@@ -45,7 +45,7 @@ import phonenumbers
 __all__ = [
     "nfkc", "itaiji", "name", "name_plain", "kana", "kana_loose", "kana_unvoiced", "split_name", "name_evidence",
     "phone", "phone_kind", "postcode", "email", "address", "Address", "prefecture", "PREFECTURES",
-    "address_text", "series", "address_frame", "ITAIJI",
+    "address_text", "series", "address_frame", "address_columns", "ITAIJI",
 ]
 
 
@@ -74,7 +74,7 @@ NAME_MAX = 24
 def nfkc(s) -> str:
     """Unicode NFKC, trimmed: full-width ASCII and half-width kana to standard width, ㈱ → (株), ① → 1.
     At most TEXT_MAX characters (cut after NFKC, which can lengthen a value: ㍿ → 株式会社)."""
-    t = unicodedata.normalize("NFKC", _text(s))
+    t = unicodedata.normalize("NFKC", s if type(s) is str else _text(s))
     return (t[:TEXT_MAX] if len(t) > TEXT_MAX else t).strip()
 
 
@@ -555,7 +555,9 @@ _FLOOR_F = re.compile(r"(?<=\d)f(?![a-z])")
 _FLOOR = re.compile(r"-(\d+)(?=(?:階|f|F)(?![\u3400-\u9fff]))")  # 1-10-15-2階: the floor is building, not street
 
 
-def _finish(t: str, pref: str, building: str, cs: set) -> Address:
+def _split_street(t: str, pref: str, cs: set) -> tuple[str, str, str]:
+    """(prefecture, street, building part of the address text) of a folded address: every rule here treats all
+    digits alike (see `_address_core`)."""
     if "階" in t or "F" in t or "f" in t:
         t = _FLOOR.sub(r" \1", t, count=1)
     street, bldg = t, ""
@@ -573,15 +575,10 @@ def _finish(t: str, pref: str, building: str, cs: set) -> Address:
         street = _fold_place(street)
     if not pref:
         pref = infer_prefecture(street)
-    bldg, extra = _building(bldg), (_building(nfkc(building)) if building else "")
-    if extra and extra not in bldg:
-        bldg = extra if bldg in extra else bldg + extra
-    key = pref + street + ("#" + bldg if bldg else "")
-    return Address(pref, street, bldg, key)
+    return pref, street, _building(bldg)
 
 
-def _with_prefecture(t: str, prefecture: str) -> tuple[str, str]:
-    pref_col = _prefecture(prefecture) if prefecture else ""
+def _with_prefecture(t: str, pref_col: str) -> tuple[str, str]:
     pref, t = _split_prefecture(t)
     pref = pref_col or pref
     if pref and t.startswith(pref):
@@ -589,17 +586,71 @@ def _with_prefecture(t: str, prefecture: str) -> tuple[str, str]:
     return pref, t
 
 
-def address(s, prefecture: str = "", building: str = "") -> Address:
-    """Split and canonicalise an address: 一丁目二番三号 == 1丁目2番3号 == 1-2-3 == １－２－３.
+@cache
+def _prefecture_column(prefecture: str) -> str:
+    return _prefecture(prefecture) if prefecture else ""
 
-    `prefecture`/`building` are the separate columns when the sheet has them."""
-    t = nfkc(s)
+
+def _address_parts(t: str, pref_col: str) -> tuple[str, str, str]:
+    """(prefecture, street, building part) of an NFKC'd address; `pref_col` the prefecture column, folded."""
     cs = set(t)  # one pass over the characters; the guards below test this set instead of rescanning
     if not cs.isdisjoint(_ITAIJI_CHARS):
         t = itaiji(t)  # first: 々 expanded before numerals are read, 﨑 → 崎 before anything matches
         cs = set(t)
-    pref, t = _with_prefecture(t, prefecture)
-    return _finish(_street_numbers(t, cs), pref, building, cs)
+    pref, t = _with_prefecture(t, pref_col)
+    return _split_street(_street_numbers(t, cs), pref, cs)
+
+
+# shape → (prefecture, street, its count of masked digits, building part): street and building as format
+# templates ('世田谷区桜{}-{}{}-{}'), so putting the digits back is one str.format
+_ADDR_SHAPES: dict[tuple[str, str], tuple[str, str, int, str] | None] = {}
+
+
+def _template(folded: str) -> str:
+    return folded.replace("{", "{{").replace("}", "}}").replace(_MASKED, "{}")
+
+
+def _address_core(t: str, pref_col: str) -> tuple[str, str, str]:
+    """`_address_parts`, worked out once per *shape*, as `address_text` does: no rule of the address folding
+    looks at which digit a digit is (\\d, isdigit; kanji numerals become digits, never the reverse; no
+    municipality name holds a digit), so 世田谷区桜1-12-3 and 世田谷区桜4-5-67 fold alike once their ASCII digits are
+    masked (世田谷区桜٠-٠٠-٠), and the digits are put back in order. 100,000 customers hold about 80,000 distinct
+    addresses but a few thousand shapes."""
+    digits = _ASCII_DIGIT.findall(t)
+    if not digits:
+        return _address_parts(t, pref_col)
+    shape = t.translate(_MASK)
+    key = (shape, pref_col)
+    got = _ADDR_SHAPES.get(key, False)
+    if got is False:
+        got = None
+        if shape.count(_MASKED) == len(digits):  # else the text had ٠ of its own: no shortcut
+            pref, street, bldg = _address_parts(shape, pref_col)
+            n = street.count(_MASKED)
+            if _MASKED not in pref and n + bldg.count(_MASKED) == len(digits):  # else a rule dropped a digit
+                got = (pref, _template(street), n, _template(bldg))
+        if len(_ADDR_SHAPES) >= 50_000:
+            _ADDR_SHAPES.clear()
+        _ADDR_SHAPES[key] = got
+    if got is None:
+        return _address_parts(t, pref_col)
+    pref, street, n, bldg = got
+    return pref, street.format(*digits[:n]), bldg.format(*digits[n:])
+
+
+def address(s, prefecture: str = "", building: str = "") -> Address:
+    """Split and canonicalise an address: 一丁目二番三号 == 1丁目2番3号 == 1-2-3 == １－２－３.
+
+    `prefecture`/`building` are the separate columns when the sheet has them."""
+    pref_col = (_prefecture_column(prefecture) if isinstance(prefecture, str)
+                else _prefecture(prefecture) if prefecture else "")
+    pref, street, bldg = _address_core(nfkc(s), pref_col)
+    # the building column is merged here, with its real digits: ハイツ101 in ハイツ102 is not the same room
+    extra = _building(nfkc(building)) if building else ""
+    if extra and extra not in bldg:
+        bldg = extra if bldg in extra else bldg + extra
+    key = pref + street + ("#" + bldg if bldg else "")
+    return Address(pref, street, bldg, key)
 
 
 def address_text(s) -> str:
@@ -675,17 +726,39 @@ def series(values, func: Callable = None, **kw) -> pd.Series:
 def address_frame(addresses, prefectures=None, buildings=None) -> pd.DataFrame:
     """`address` over columns: DataFrame with prefecture, city_rest, building, key (index kept)."""
     a = addresses if isinstance(addresses, pd.Series) else pd.Series(list(addresses), dtype=object)
-    def text(v) -> pd.Series:
-        if v is None:
-            return pd.Series("", index=a.index, dtype="str")
-        col = v.set_axis(a.index) if isinstance(v, pd.Series) else pd.Series(list(v), index=a.index)
-        return col if col.dtype == "str" and not col.hasnans else col.map(_text).astype("str")
     if len(a) == 0:
         return pd.DataFrame({f: pd.Series([], dtype="str") for f in Address._fields}, index=a.index)
-    # equal (address, prefecture, building) triples are folded once
-    combo = pd.MultiIndex.from_arrays([text(a), text(prefectures), text(buildings)])
-    codes, uniques = combo.factorize()
-    done = [address(*u) for u in uniques]
-    out = pd.DataFrame(done, columns=list(Address._fields)).iloc[codes]
-    out.index = a.index
-    return out.astype("str")
+    cols = address_columns(a, prefectures, buildings)
+    return pd.DataFrame(dict(zip(Address._fields, cols)), index=a.index).astype("str")
+
+
+def _texts(v, n: int) -> np.ndarray:
+    if v is None:
+        return np.full(n, "", dtype=object)
+    vals = v.to_numpy(dtype=object) if isinstance(v, pd.Series) else list(v)
+    out = np.empty(n, dtype=object)
+    out[:] = [x if type(x) is str else _text(x) for x in vals]
+    return out
+
+
+def address_columns(addresses, prefectures=None, buildings=None) -> list[np.ndarray]:
+    """`address_frame` as four object arrays (prefecture, city_rest, building, key), for callers that compare
+    them in numpy (dedupe): no pandas string columns built and read back. Each distinct (address, prefecture,
+    building) triple is folded once."""
+    n = len(addresses)
+    cols = [_texts(addresses, n), _texts(prefectures, n), _texts(buildings, n)]
+    if n == 0:
+        return [np.empty(0, dtype=object) for _ in Address._fields]
+    codes = pd.factorize(cols[0])[0]
+    for c in cols[1:]:  # one integer code per distinct triple, pair by pair (no overflow however many rows)
+        k, u = pd.factorize(c)
+        codes = pd.factorize(codes.astype(np.int64) * len(u) + k)[0]
+    first = np.empty(codes.max() + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each distinct triple
+    done = [address(x, y, z) for x, y, z in zip(cols[0][first], cols[1][first], cols[2][first])]
+    out = []
+    for field in zip(*done):
+        arr = np.empty(len(done), dtype=object)
+        arr[:] = field
+        out.append(arr[codes])
+    return out

@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 from corpus.hostile import (CONTACT_HEADERS, CUSTOMER_HEADERS, ORDER_HEADERS, SETTING_HEADERS, contacts, customers,
-                            orders, rewrite_parts)
+                            _col, orders, rewrite_parts)
 
 __all__ = ["rewrite_parts", "build", "libreoffice", "png"]
 
@@ -37,14 +37,6 @@ def tables():
     """The four tables (header first); 注文's 金額 is a formula in the books (price + shipping)."""
     return {"顧客": [CUSTOMER_HEADERS] + customers(), "注文": [ORDER_HEADERS] + orders(),
             "対応履歴": [CONTACT_HEADERS] + contacts(), "設定": [SETTING_HEADERS] + SETTINGS}
-
-
-def _col(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def xlsxwriter_book(path: Path, *, vba: bool = True) -> Path:

@@ -33,14 +33,6 @@ def col_number(letters: str) -> int:
     return n
 
 
-def col_letters(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 class SheetXml:
     """A worksheet part: head (up to and with <sheetData>), the rows, and the tail (from </sheetData>)."""
 

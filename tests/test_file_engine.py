@@ -307,3 +307,18 @@ def test_a_column_a_job_adds_to_a_table_looks_like_its_header(tmp_path):
     last = ws.cell(1, ws.max_column)
     assert last.value and last.font.b and last.fill.fgColor.rgb.endswith("1F4E78")
     assert not ws.cell(2, ws.max_column).font.b      # the data below does not take the header's look
+
+
+def test_a_row_patched_from_its_right_end_keeps_the_cells_before_as_they_were():
+    """Jobs writing columns at the right of long rows read only those cells; the rest of the row stays its exact
+    text, and spans (Excel writes them) still cover every cell."""
+    from xlcrm.book.sheetxml import cells_of, patch_row, tail_start
+    row = ('<row r="7" spans="1:4"><c r="A7" s="3" t="s"><v>0</v></c><c r="B7"><f>A7*2</f><v>4</v></c>'
+           '<c r="C7" t="inlineStr"><is><t>r="D7"</t></is></c><c r="D7" s="5"><v>1</v></c></row>')
+    start = tail_start(row, 7, 4)
+    assert row[start:].startswith('<c r="D7"')
+    out = patch_row(row, 7, {4: '<c r="D7" s="5"><v>2</v></c>', 6: '<c r="F7"><v>9</v></c>'},
+                    existing=cells_of(row, "", start), start=start)
+    assert out == row.replace("1:4", "1:6").replace("<v>1</v></c></row>", '<v>2</v></c><c r="F7"><v>9</v></c></row>')
+    assert tail_start(row, 7, 9) is None            # no cell near: the whole row is read
+    assert [c for c, *_ in cells_of(row)] == [1, 2, 3, 4]

@@ -39,7 +39,7 @@ from . import ooxml
 from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter
 from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_STYLES, CT_TABLE, OFFICE_REL, T_CALCCHAIN, T_DRAWING, T_SHEET,
                       T_STYLES, T_TABLE, Package, Rels, attrs, rels_path, resolve, set_attr)
-from .sheetxml import MAIN_NS, R_NS, SKELETON, SheetXml, cells_of, col_number, patch_row
+from .sheetxml import MAIN_NS, R_NS, SKELETON, SheetXml, cells_of, col_number, letter, patch_row, tail_start
 from .styles import MINIMAL_STYLES, Styles
 from .base import locate_in_grid as _locate_in_grid
 from .base import pick_table as _pick_table
@@ -320,6 +320,8 @@ class FileBook(Book):
         self._tables: list[_Table] | None = None
         self._names: dict[tuple[str, str], str | None] = {}     # (sheet, defined name) -> formula
         self._checked: set[str] = set()
+        self._touched: set[str] = set()     # sheets changed since the last render
+        self._refs: dict[str, list[str]] = {}  # formulas of each part as on disk that refer to cells
 
     # --- the package's map ------------------------------------------------------------------------------------
     def _read_workbook(self) -> None:
@@ -458,6 +460,7 @@ class FileBook(Book):
 
     # --- writing cells ----------------------------------------------------------------------------------------
     def _touch(self, sheet: str) -> _Sheet:
+        self._touched.add(sheet)
         sh = self._sheets.get(sheet)
         if sh is None:
             part = self._sheet_part(sheet)
@@ -605,6 +608,7 @@ class FileBook(Book):
             n += 1
         part = f"xl/worksheets/sheet{n}.xml"
         self._wb_sheets.append({"name": sheet, "part": part, "attrs": {}, "new": True})
+        self._touched.add(sheet)
         sh = self._sheets[sheet] = _Sheet(sheet, part, None, [])
         sh.new = True
         sh.hidden = hidden
@@ -762,8 +766,9 @@ class FileBook(Book):
         if not self._pkg.changed():
             self._journal_rows, self._undo_ops = [], []
             return None
+        self._touched = set()
         self._flush_journal()
-        self._render()
+        self._render(again=True)
         self._step("step_saving", name=self.path.name)
         with write_lock(self.path, self.wait):
             check_not_open(self.path)
@@ -803,7 +808,7 @@ class FileBook(Book):
         self._pkg = Package(self._bytes)
         self._read_workbook()
         self._sheets, self._tables, self._names = {}, None, {}
-        self._grids = {}
+        self._grids, self._refs = {}, {}
         return backup
 
     def _remove_dead_temps(self) -> None:
@@ -873,14 +878,19 @@ class FileBook(Book):
     def _tables_changed(self) -> bool:
         return any(t.text != t.orig for t in self._tables or [])
 
-    def _render(self) -> None:
+    def _render(self, again: bool = False) -> None:
         """Every part this session changes, into the package (from a clean slate: rendering twice gives the same
-        parts)."""
+        parts). `again`: after the journal was written — a sheet not touched since the last render (顧客, 100,000
+        rows) is not rendered a second time: its parts are put back as they came out then."""
         pkg = self._pkg
         pkg.new, pkg.removed = {}, set()
         self._gone: set[str] = set()      # parts removed: their content types go unless written again
         has_styles = bool(self._styles_part) and pkg.has(self._styles_part)
-        styles = Styles(pkg.text(self._styles_part) if has_styles else MINIMAL_STYLES)
+        if again:
+            styles = self._last_styles    # the styles the kept sheets' cells point at
+        else:
+            styles = self._last_styles = Styles(pkg.text(self._styles_part) if has_styles else MINIMAL_STYLES)
+            self._rendered = {}
         wb = pkg.text(self._wb_part)
         wb_rels = pkg.rels(self._wb_part)
         values_changed, new_formulas = set(), False
@@ -890,9 +900,22 @@ class FileBook(Book):
                 wb = _add_sheet(wb, s["name"], rid, self._sheets[s["name"]].hidden)
                 pkg.set_override(s["part"], CT_SHEET)
         for sh in self._sheets.values():
-            text, changed_cells, uncached = self._render_stamped(sh, styles)
-            if sh.text is None or text != sh.text:
-                pkg.put(sh.part, text)
+            kept = self._rendered.get(sh.name) if again and sh.name not in self._touched else None
+            if kept is not None:
+                changed_cells, uncached, parts = kept
+                for part, data in parts.items():
+                    pkg.put(part, data)
+            else:
+                before = dict(pkg.new), set(pkg.removed), set(self._gone)
+                text, changed_cells, uncached = self._render_stamped(sh, styles)
+                if sh.text is None or text != sh.text:
+                    pkg.put(sh.part, text)
+                own = {sh.part, rels_path(sh.part)}
+                parts = {k: v for k, v in pkg.new.items() if before[0].get(k) is not v}
+                # only a sheet whose render wrote nothing but its own part and rels can be put back as it was
+                simple = (set(parts) <= own and pkg.removed == before[1] and self._gone == before[2]
+                          and all(k in pkg.new for k in before[0]))
+                self._rendered[sh.name] = (changed_cells, uncached, parts) if simple else None
             if changed_cells:
                 values_changed.add(sh.name)
             new_formulas |= uncached
@@ -958,11 +981,15 @@ class FileBook(Book):
         style_cache: dict = {}
         date_s: dict = {}
         rendered_s: dict = {}
-        fmt_cols = sorted(sh.fmt)
         written = sorted(sh.written)
+        fmt_at = _FormatsByRow(sh.fmt)
+        formulas_in: dict[int, list[int]] = {}
+        for fr, fc in sh.formulas:
+            formulas_in.setdefault(fr, []).append(fc)
+        n_orig, n_cur, text_on_disk = len(sh.orig), len(sh.cur), sh.text is not None
         for r in sorted(sh.dirty):
-            cur = sh.cur[r - 1] if r <= len(sh.cur) else []
-            orig = sh.orig[r - 1] if r <= len(sh.orig) else []
+            cur = sh.cur[r - 1] if r <= n_cur else []
+            orig = sh.orig[r - 1] if r <= n_orig else []
             cols = set()
             if cur != orig:
                 for c in written:
@@ -970,49 +997,49 @@ class FileBook(Book):
                     b = orig[c - 1] if c <= len(orig) else None
                     if a is not b and not _same(a, b):
                         cols.add(c)
-            for c in fmt_cols:
-                if any(r0 <= r <= r1 for r0, r1, _ch in sh.fmt[c]):
-                    cols.add(c)
-            cols.update(c for (fr, c) in sh.formulas if fr == r)
+            changes = fmt_at(r)
+            cols.update(changes)
+            if r in formulas_in:
+                cols.update(formulas_in[r])
             height = sh.heights.get(r)
-            blanked = [(c0, c1) for r0, c0, r1, c1 in sh.cleared if r0 <= r <= r1]
+            blanked = [(c0, c1) for r0, c0, r1, c1 in sh.cleared if r0 <= r <= r1] if sh.cleared else ()
             if not cols and height is None and not blanked:
                 continue
             row_text = xml.row_text(r)
-            existing = {c: (s, e, a) for c, s, e, a in cells_of(row_text, p)} if row_text else {}
-            for c, (s0, e0, _a) in existing.items():
-                # a formula whose result was never stored reads as blank: blanking it must still remove it
-                if (c not in cols and any(c0 <= c <= c1 for c0, c1 in blanked)
-                        and (cur[c - 1] if c <= len(cur) else None) is None and "<" in row_text[s0:e0][2:]):
-                    cols.add(c)
+            start = tail_start(row_text, r, min(cols), p) if row_text and cols and not blanked else None
+            parsed = cells_of(row_text, p, start) if row_text else []
+            existing = {c: (s0, e0, a) for c, s0, e0, a in parsed}
+            if blanked:
+                for c, (s0, e0, _a) in existing.items():
+                    # a formula whose result was never stored reads as blank: blanking it must still remove it
+                    if (c not in cols and any(c0 <= c <= c1 for c0, c1 in blanked)
+                            and (cur[c - 1] if c <= len(cur) else None) is None and "<" in row_text[s0:e0][2:]):
+                        cols.add(c)
             if not cols and height is None:
                 continue
             edits = {}
             for c in sorted(cols):
                 v = cur[c - 1] if c <= len(cur) else None
                 old = existing.get(c)
-                old_attrs = attrs(old[2]) if old else {}
                 if old:
-                    base = int(old_attrs.get("s", 0) or 0)
+                    m = _S_ATTR.search(old[2])
+                    base = int(m.group(1)) if m else 0
                 else:
                     # a row added to a table on disk looks like the rows above it (its base format, not the job's
                     # changes); a sheet drawn afresh has no rows to take after
-                    inherit = sh.text is not None and r - 1 >= sh.body_top.get(c, 1 << 30)
+                    inherit = text_on_disk and r - 1 >= sh.body_top.get(c, 1 << 30)
                     base = rendered_s.get((r - 1, c)) if inherit else None
                     if base is None and inherit:
                         above = xml.row_text(r - 1)
                         hit = next((a for cc, _s, _e, a in cells_of(above, p) if cc == c), None) if above else None
                         base = int(attrs(hit).get("s", 0) or 0) if hit else None
-                    if base is None and sh.text is not None and sh.body_top.get(c) == r + 1:
+                    if base is None and text_on_disk and sh.body_top.get(c) == r + 1:
                         # a column added to a table's header row looks like the header cell at its left
                         left = [cc for cc in existing if cc < c]
                         base = int(attrs(existing[max(left)][2]).get("s", 0) or 0) if left else None
                     if base is None:
                         base = xml.col_style(c)
-                change = {}
-                for r0, r1, ch in sh.fmt.get(c, ()):
-                    if r0 <= r <= r1:
-                        change.update(ch)
+                change = changes.get(c, _NO_CHANGE)
                 s = self._cell_style(styles, base, v, change, style_cache, date_s)
                 rendered_s[(r, c)] = base
                 f = sh.formulas.get((r, c))
@@ -1023,9 +1050,10 @@ class FileBook(Book):
                     continue
                 if value_changed or f is not None:
                     changed_any = True
-                edits[c] = _cell_xml(f"{col_letter(c)}{r}", s, v, f, p, self._date1904, old_attrs)
+                edits[c] = _cell_xml(f"{letter(c)}{r}", s, v, f, p, self._date1904,
+                                     attrs(old[2]) if old and "ph=" in old[2] else _NO_ATTRS)
             if edits or height is not None:
-                xml.set_row(r, patch_row(row_text, r, edits, p, height))
+                xml.set_row(r, patch_row(row_text, r, edits, p, height, existing=parsed, start=start))
         if sh.widths:
             widths = {}
             for c, (w, at_least) in sh.widths.items():
@@ -1068,10 +1096,10 @@ class FileBook(Book):
                        for r, c in sh.formulas)
         return text, changed_any, uncached
 
-    def _cell_style(self, styles: Styles, base: int, v, change: dict, cache: dict, date_s: dict) -> int:
+    def _cell_style(self, styles: Styles, base: int, v, change: _Change, cache: dict, date_s: dict) -> int:
         kind = ("datetime" if isinstance(v, dt.datetime) and (v.hour or v.minute) else
                 "date" if isinstance(v, (dt.date, dt.datetime)) else "text" if isinstance(v, str) else "")
-        key = (base, kind, tuple(sorted((k, v2) for k, v2 in change.items())))
+        key = (base, kind, change.key)
         if key in cache:
             return cache[key]
         want = {k: v2 for k, v2 in change.items() if k != "text" and v2 not in (None, False)}
@@ -1259,7 +1287,9 @@ class FileBook(Book):
             data = self._bytes_of(s["part"])
             if b"<f" not in data and b":f>" not in data:
                 continue
-            refs = _formula_refs(data.decode("utf-8"))
+            refs = self._refs.get(s["part"])
+            if refs is None:
+                refs = self._refs[s["part"]] = _formula_refs(data.decode("utf-8"))
             if (s["name"] in changed and refs) or any(_refers_to(refs, n) for n in changed if n != s["name"]):
                 depends = True
         if not depends:
@@ -1312,6 +1342,46 @@ def _table_name(name: str) -> str:
     """An Excel table name: no spaces or punctuation, not starting with a digit."""
     out = "".join(ch if (ch.isalnum() or ch in "_") else "_" for ch in name)
     return out if out[:1].isalpha() or out[:1] == "_" else "_" + out
+
+
+_S_ATTR = re.compile(r'''\ss\s*=\s*["'](\d+)["']''')
+_NO_ATTRS: dict = {}
+
+
+class _Change(dict):
+    """The style changes a job asked for on one cell, with a key to cache the style they give."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.key = tuple(sorted(self.items()))
+
+
+_NO_CHANGE = _Change()
+
+
+class _FormatsByRow:
+    """{column: changes} asked for on row r. Jobs format whole column runs, so rows fall into a few classes (the
+    spans covering them): each class is worked out once, not once per row of a 100,000-row table."""
+
+    def __init__(self, fmt: dict[int, list]):
+        self.fmt = fmt
+        self.spans = sorted({(r0, r1) for runs in fmt.values() for r0, r1, _ch in runs})
+        self.classes: dict[tuple, dict[int, _Change]] = {}
+
+    def __call__(self, r: int) -> dict[int, _Change]:
+        key = tuple(i for i, (r0, r1) in enumerate(self.spans) if r0 <= r <= r1)
+        hit = self.classes.get(key)
+        if hit is None:
+            hit = {}
+            for c, runs in self.fmt.items():
+                inside = [ch for r0, r1, ch in runs if r0 <= r <= r1]
+                if inside:
+                    merged = {}
+                    for ch in inside:
+                        merged.update(ch)
+                    hit[c] = _Change(merged)
+            self.classes[key] = hit
+        return hit
 
 
 def _cell_xml(ref: str, s: int, v, f: str | None, p: str, date1904: bool, old: dict) -> str | None:
@@ -1434,11 +1504,14 @@ def _unescape_x(s: str) -> str:
     return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), s)
 
 
+_F_TEXT = re.compile(r"<(?:\w+:)?f\b[^>/]*>([^<]*)</(?:\w+:)?f>")   # a formula's text holds no "<" (escaped)
+
+
 def _formula_refs(sheet_xml: str) -> list[str]:
     """The part's formulas that refer to cells, string literals taken out (HYPERLINK("#'顧客'!A5","C1") refers to
     nothing: its target is text)."""
     out = []
-    for f in re.findall(r"<(?:\w+:)?f\b[^>]*>(.*?)</(?:\w+:)?f>", sheet_xml, re.S):
+    for f in _F_TEXT.findall(sheet_xml):
         bare = re.sub(r'"(?:[^"]|"")*"', '""', unescape(f))
         if re.search(r"\$?[A-Z]{1,3}\$?\d+|\$?[A-Z]{1,3}:\$?[A-Z]{1,3}|\d+:\d+|!|[^\W\d]\w*(?![\w(])", bare):
             out.append(bare)

@@ -95,7 +95,8 @@ class SheetXml:
             return self.body
         nums, spans = self.rows()
         out, last = [], 0
-        pending = sorted(r for r in self.new_rows if r not in set(nums))
+        have = set(nums)
+        pending = sorted(r for r in self.new_rows if r not in have)
         j = 0
         for r, (s, e) in zip(nums, spans):
             while j < len(pending) and pending[j] < r:
@@ -176,9 +177,12 @@ class SheetXml:
         cols = self.get("cols")
         if not cols:
             return []
-        p = re.escape(self.p)
-        return [[int(a["min"]), int(a["max"]), a] for a in
-                (attrs(m.group(1)) for m in re.finditer(rf"<{p}col\b([^>]*?)/?>", cols))]
+        cached = getattr(self, "_cols", None)
+        if cached is None or cached[0] != cols:     # asked for once per new cell: parse <cols> once
+            p = re.escape(self.p)
+            cached = self._cols = (cols, [[int(a["min"]), int(a["max"]), a] for a in
+                                          (attrs(m.group(1)) for m in re.finditer(rf"<{p}col\b([^>]*?)/?>", cols))])
+        return [[lo, hi, dict(a)] for lo, hi, a in cached[1]]
 
     def col_style(self, c: int) -> int:
         for lo, hi, a in self.col_ranges():
@@ -256,44 +260,90 @@ class SheetXml:
 
 
 _CELL = {}
+_R = re.compile(r'\br="([A-Z]+)')
+_COLS: dict[str, int] = {}
 
 
-def cells_of(row: str, p: str = "") -> list[tuple[int, int, int, str]]:
-    """The cells of one row's text: (column, start, end, start-tag text)."""
+def _col(letters: str) -> int:
+    n = _COLS.get(letters)
+    if n is None:
+        n = _COLS[letters] = col_number(letters)
+    return n
+
+
+def cells_of(row: str, p: str = "", start: int | None = None) -> list[tuple[int, int, int, str]]:
+    """The cells of one row's text: (column, start, end, start-tag text); from offset `start` (a cell's start)
+    when given."""
     pat = _CELL.get(p)
     if pat is None:
         q = re.escape(p)
-        pat = _CELL[p] = re.compile(rf"<{q}c\b([^>]*?)(?:/>|>.*?</{q}c>)", re.S)
+        # the reference is nearly always the first attribute: read its letters in the same match
+        pat = _CELL[p] = re.compile(rf'<{q}c\b(?:\s+r="([A-Z]+)\d*")?([^>]*?)(?:/>|>.*?</{q}c>)', re.S)
     out, prev = [], 0
-    head_end = row.find(">") + 1
-    for m in pat.finditer(row, head_end):
-        a = m.group(1)
-        r = re.search(r'\br="([A-Z]+)', a)
-        c = col_number(r.group(1)) if r else prev + 1
-        out.append((c, m.start(), m.end(), a))
+    for m in pat.finditer(row, row.find(">") + 1 if start is None else start):
+        letters = m.group(1)
+        if letters is None:
+            r = _R.search(m.group(2))
+            c = _col(r.group(1)) if r else prev + 1
+        else:
+            c = _col(letters)
+        out.append((c, m.start(), m.end(), m.group(0)[:m.end(2) - m.start()]))
         prev = c
     return out
 
 
+_LETTERS: dict[int, str] = {}
+
+
+def letter(c: int) -> str:
+    """Column number → letters (3 → "C"), remembered."""
+    out = _LETTERS.get(c)
+    if out is None:
+        n, out = c, ""
+        while n:
+            n, rem = divmod(n - 1, 26)
+            out = chr(65 + rem) + out
+        _LETTERS[c] = out
+    return out
+
+
+def tail_start(row: str, r: int, c: int, p: str = "") -> int | None:
+    """Where in row `r`'s text the cells from column `c` on begin — the start of cell c or of one of the three
+    cells before it — or None (then the whole row must be read). A job writing its columns at the right of a
+    long row (the RFM columns of 顧客) reads only those, not the forty before them."""
+    for cc in range(c, max(0, c - 4), -1):
+        i = row.find(f'<{p}c r="{letter(cc)}{r}"')
+        if i > 0:
+            return i
+    return None
+
+
 def patch_row(row: str | None, r: int, cells: dict[int, str | None], p: str = "",
-              height: float | None = None) -> str:
-    """Row `r`'s text with `cells` (column → cell text, None to remove) put in column order."""
+              height: float | None = None, existing: list | None = None, start: int | None = None) -> str:
+    """Row `r`'s text with `cells` (column → cell text, None to remove) put in column order (`existing`: the
+    row's `cells_of`, when the caller has it; read from offset `start`: the cells before it stay as they are)."""
     if row is None:
         row = f'<{p}row r="{r}"/>'
-    existing = cells_of(row, p)
+        existing, start = [], None
+    elif existing is None:
+        existing = cells_of(row, p, start)
     head_end = row.find(">") + 1
     head = row[:head_end]
     self_closing = head.endswith("/>")
     keep = [(c, row[s:e]) for c, s, e, _a in existing if c not in cells]
     add = [(c, t) for c, t in cells.items() if t]
     merged = sorted(keep + add, key=lambda x: x[0])
+    prefix = row[head_end:start] if start is not None and start > head_end else ""
     if self_closing:
         head = head[:-2].rstrip() + ">"
     cols = [c for c, _t in merged]
+    if prefix:      # the row's first cell is in it (for spans)
+        m = re.match(rf'\s*<{re.escape(p)}c\b[^>]*?\br="([A-Z]+)', prefix)
+        cols.insert(0, _col(m.group(1)) if m else 1)
     if "spans=" in head:
         head = set_attr(head, "spans", f"{min(cols)}:{max(cols)}" if cols else None)
     if height is not None:
         head = set_attr(set_attr(head, "ht", f"{height:g}"), "customHeight", "1")
-    if not merged and height is None and 's="' not in head and "ht=" not in head and "hidden=" not in head:
+    if not cols and height is None and 's="' not in head and "ht=" not in head and "hidden=" not in head:
         return ""
-    return head + "".join(t for _c, t in merged) + f"</{p}row>"
+    return head + prefix + "".join(t for _c, t in merged) + f"</{p}row>"

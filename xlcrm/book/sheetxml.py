@@ -331,8 +331,8 @@ def patch_row(row: str | None, r: int, cells: dict[int, str | None], p: str = ""
     head = row[:head_end]
     self_closing = head.endswith("/>")
     keep = [(c, row[s:e]) for c, s, e, _a in existing if c not in cells]
-    add = [(c, t) for c, t in cells.items() if t]
-    merged = sorted(keep + add, key=lambda x: x[0])
+    keep += [(c, t) for c, t in cells.items() if t]
+    merged = sorted(keep)       # columns are unique: the text never decides
     prefix = row[head_end:start] if start is not None and start > head_end else ""
     if self_closing:
         head = head[:-2].rstrip() + ">"
@@ -341,7 +341,9 @@ def patch_row(row: str | None, r: int, cells: dict[int, str | None], p: str = ""
         m = re.match(rf'\s*<{re.escape(p)}c\b[^>]*?\br="([A-Z]+)', prefix)
         cols.insert(0, _col(m.group(1)) if m else 1)
     if "spans=" in head:
-        head = set_attr(head, "spans", f"{min(cols)}:{max(cols)}" if cols else None)
+        spans = f"{min(cols)}:{max(cols)}" if cols else None
+        if spans is None or f'spans="{spans}"' not in head:
+            head = set_attr(head, "spans", spans)
     if height is not None:
         head = set_attr(set_attr(head, "ht", f"{height:g}"), "customHeight", "1")
     if not cols and height is None and 's="' not in head and "ht=" not in head and "hidden=" not in head:

@@ -430,6 +430,7 @@ class FileBook(Book):
             return
         data = self._pkg.read(part)
         if not _has_formula(data):      # most input sheets hold no formula at all: one fast scan of the bytes
+            self._refs[part] = []       # (nor any that could depend on what a job writes)
             return
         hits = [m.start() for m in re.finditer(rb"<(?:\w+:)?f[ >/]", data)]
         root = re.search(rb"<(\w+:)?worksheet\b", data)

@@ -75,6 +75,20 @@ def _cell_value(v):
     return v
 
 
+def _cell_values(s: pd.Series) -> list:
+    """[_cell_value(v) for v in s], with numbers converted in one step (100,000-row columns of RFM scores)."""
+    kind = s.dtype.kind
+    if kind in "iub" and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        return s.tolist()
+    if kind == "f" and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        values = s.to_numpy()
+        out = values.tolist()
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            out[i] = None
+        return out
+    return [_cell_value(v) for v in s.to_numpy(dtype=object)]
+
+
 def _same_header(a, b) -> bool:
     f = lambda x: unicodedata.normalize("NFKC", str(x)).strip().lower()  # noqa: E731
     return f(a) == f(b)
@@ -310,8 +324,8 @@ class Book:
                 date_cols.add(i)
             elif c in text_columns or (s.dtype == object or pd.api.types.is_string_dtype(s)) and _looks_numeric_text(s):
                 text_cols.add(i)
-        cols = [body[c].to_numpy(dtype=object) for c in body.columns]
-        rows += [[_cell_value(col[r]) for col in cols] for r in range(len(body))]
+        cols = [_cell_values(body[c]) for c in body.columns]
+        rows += [list(row) for row in zip(*cols)] if cols else [[] for _ in range(len(body))]
         if len(body) == 0:
             rows.append([None] * len(body.columns))  # an Excel table needs a data row
         self._put(loc.sheet, loc.header_row, loc.first_col, rows, text_cols, date_cols, formula_cols)
@@ -359,7 +373,7 @@ class Book:
             j = headers.index(_find_header(headers, c, t))
             s = target[c]
             is_date = pd.api.types.is_datetime64_any_dtype(s)
-            col = [[_cell_value(v)] for v in s.to_numpy(dtype=object)]
+            col = [[v] for v in _cell_values(s)]
             self._put(loc.sheet, loc.header_row, loc.first_col + j, [[headers[j]]] + col,
                       date_cols={0} if is_date else set())
         if grew:

@@ -365,9 +365,16 @@ class FileBook(Book):
         grid = self._grids.pop(sheet, None)
         if grid is None:
             with self._reading(sheet):
-                raw = self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            grid = [[None if v == "" else v for v in row] for row in raw]
-            del raw
+                grid = self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            for row in grid:        # calamine's "" for an empty cell is None here; list.index finds them in C
+                if "" in row:
+                    i = row.index("")
+                    while True:
+                        row[i] = None
+                        try:
+                            i = row.index("", i + 1)
+                        except ValueError:
+                            break
         self._grids[sheet] = grid
         while len(self._grids) > 3:
             self._grids.pop(next(iter(self._grids)))

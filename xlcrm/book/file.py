@@ -997,6 +997,7 @@ class FileBook(Book):
         n_orig, n_cur, text_on_disk = len(sh.orig), len(sh.cur), sh.text is not None
         formula_at, body_top, date1904 = sh.formulas.get, sh.body_top, self._date1904
         never, col_styles = 1 << 30, {}     # <cols> is not changed before the rows are done
+        unchanged_rows: set = set()
         for r in sorted(sh.dirty):
             cur = sh.cur[r - 1] if r <= n_cur else []
             orig = sh.orig[r - 1] if r <= n_orig else []
@@ -1018,6 +1019,15 @@ class FileBook(Book):
                 continue
             row_text = xml.row_text(r)
             start = tail_start(row_text, r, min(cols), p) if row_text and cols and not blanked else None
+            same_key = None
+            if start is not None and not changed and height is None and r not in formulas_in:
+                # a row whose values are as read and whose cells look like a row already found unchanged (same
+                # formats asked, same cell styles, same kinds of value) is unchanged too: a refresh that changes
+                # nothing over 100,000 rows does not weigh every cell of every row
+                same_key = (id(changes), tuple(_START_TAGS.findall(row_text, start)),
+                            tuple(_value_kind(cur[c - 1] if c <= n_c else None) for c in sorted(cols)))
+                if same_key in unchanged_rows:
+                    continue
             parsed = cells_of(row_text, p, start) if row_text else []
             existing = {c: (s0, e0, a) for c, s0, e0, a in parsed}
             if blanked:
@@ -1074,6 +1084,8 @@ class FileBook(Book):
                                          attrs(old[2]) if old and "ph=" in old[2] else _NO_ATTRS)
             if edits or height is not None:
                 xml.set_row(r, patch_row(row_text, r, edits, p, height, existing=parsed, start=start))
+            elif same_key is not None:
+                unchanged_rows.add(same_key)
         if sh.widths:
             widths = {}
             for c, (w, at_least) in sh.widths.items():
@@ -1362,6 +1374,15 @@ def _table_name(name: str) -> str:
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})
+
+
+_START_TAGS = re.compile(r'<c r="([A-Z]+)\d+"([^>]*)>')     # a cell's attributes but its row, and whether it is empty
+
+
+def _value_kind(v):
+    """What, of a value, decides how its cell is written when the value is as it was read."""
+    t = type(v)
+    return t if t is str or t in _PLAIN else _kind(v)
 
 
 def _kind(v) -> str:

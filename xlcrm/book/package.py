@@ -131,7 +131,7 @@ class Package:
         if isinstance(data, str):
             data = data.encode("utf-8")
         self.removed.discard(part)
-        if part in self.infos and self.zip.read(part) == data:
+        if part in self.infos and self.infos[part].file_size == len(data) and self.zip.read(part) == data:
             self.new.pop(part, None)       # back to what it was: copied raw
         else:
             self.new[part] = data

@@ -90,9 +90,9 @@ class SheetXml:
         nums = self.rows()[0]
         return max([0] + nums + [r for r, t in self.new_rows.items() if t])
 
-    def render_body(self) -> str:
+    def _body_parts(self) -> list[str]:
         if not self.new_rows:
-            return self.body
+            return [self.body]
         nums, spans = self.rows()
         out, last = [], 0
         have = set(nums)
@@ -110,10 +110,10 @@ class SheetXml:
                 last = e
         out.append(self.body[last:])
         out.extend(self.new_rows[r] for r in pending[j:])
-        return "".join(out)
+        return out
 
     def render(self) -> str:
-        return self.head + self.render_body() + self.tail
+        return "".join([self.head, *self._body_parts(), self.tail])     # one copy of a 100 MB sheet, not three
 
     # --- elements around the cells -----------------------------------------------------------------------------
     def _part(self, tag: str) -> str:

@@ -86,7 +86,8 @@ def _cell_values(s: pd.Series) -> list:
         for i in np.flatnonzero(np.isnan(values)).tolist():
             out[i] = None
         return out
-    return [_cell_value(v) for v in s.to_numpy(dtype=object)]
+    # text columns: most values are non-empty strings, kept as they are without a call each
+    return [v if type(v) is str and v else _cell_value(v) for v in s.to_numpy(dtype=object).tolist()]
 
 
 def _same_header(a, b) -> bool:

@@ -998,6 +998,7 @@ class FileBook(Book):
         formula_at, body_top, date1904 = sh.formulas.get, sh.body_top, self._date1904
         never, col_styles = 1 << 30, {}     # <cols> is not changed before the rows are done
         unchanged_rows: set = set()
+        drawn_rows: set = set()
         for r in sorted(sh.dirty):
             cur = sh.cur[r - 1] if r <= n_cur else []
             orig = sh.orig[r - 1] if r <= n_orig else []
@@ -1050,7 +1051,7 @@ class FileBook(Book):
                     # changes); a sheet drawn afresh has no rows to take after
                     inherit = text_on_disk and r - 1 >= body_top.get(c, never)
                     base = rendered_s.get((r - 1, c)) if inherit else None
-                    if base is None and inherit:
+                    if base is None and inherit and r - 1 not in drawn_rows:
                         above = xml.row_text(r - 1)
                         hit = next((a for cc, _s, _e, a in cells_of(above, p) if cc == c), None) if above else None
                         base = int(attrs(hit).get("s", 0) or 0) if hit else None
@@ -1084,6 +1085,8 @@ class FileBook(Book):
                                          attrs(old[2]) if old and "ph=" in old[2] else _NO_ATTRS)
             if edits or height is not None:
                 xml.set_row(r, patch_row(row_text, r, edits, p, height, existing=parsed, start=start))
+                if row_text is None:
+                    drawn_rows.add(r)   # a new row: its only cells are the ones just drawn (and remembered)
             elif same_key is not None:
                 unchanged_rows.add(same_key)
         if sh.widths:

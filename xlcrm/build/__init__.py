@@ -50,11 +50,16 @@ def _crlf(text: str) -> str:
 # --- VBA sources ------------------------------------------------------------------------------------------------
 
 def _xlwings_dir() -> Path:
-    import xlwings
-    if xlwings.__version__ != XLWINGS_VERSION:
-        raise RuntimeError(f"xlwings {xlwings.__version__} is installed; the workbook is built for "
+    # the installed distribution's files, without importing xlwings (its import loads matplotlib: 1.5 s per demo)
+    from importlib import metadata
+    try:
+        version = metadata.version("xlwings")
+    except metadata.PackageNotFoundError:
+        raise RuntimeError(f"xlwings is not installed (pip install xlwings=={XLWINGS_VERSION})") from None
+    if version != XLWINGS_VERSION:
+        raise RuntimeError(f"xlwings {version} is installed; the workbook is built for "
                            f"xlwings=={XLWINGS_VERSION} (pip install xlwings=={XLWINGS_VERSION})")
-    return Path(xlwings.__file__).parent
+    return Path(metadata.distribution("xlwings").locate_file("xlwings"))
 
 
 def xlwings_bas() -> str:

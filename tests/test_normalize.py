@@ -345,3 +345,9 @@ def test_address_same_shape_keeps_its_own_digits():
     assert N.address("江東区豊洲1-2-27 ハイツ101", building="ハイツ101").building == "ハイツ101"
     assert N.address("江東区豊洲1-2-27 ハイツ101", building="ハイツ102").building == "ハイツ101ハイツ102"
     assert N.address("江東区豊洲一丁目2番27号").city_rest == N.address("江東区豊洲1-2-27").city_rest
+
+
+def test_an_address_with_a_digit_like_the_mask_does_not_take_another_shapes_fold():
+    # "00" and "0٠" share the masked shape ٠٠; the second has one ASCII digit and must not be folded as the first
+    assert N.address("00").key == _address_uncached("00")[3]
+    assert N.address("0٠").key == _address_uncached("0٠")[3]

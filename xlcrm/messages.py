@@ -421,10 +421,12 @@ _STEPS = {
     "st_title": ("ステップ状況", "Step chains"),
     "st_as_of": ("基準日", "As of"),
     "st_note": ("現在=いまその段にいる人(連絡先がなくリストに載らない人も含む)。到達=フォローリストに載った行。|"
-                "注文で終了=その段の期間中に注文してチェーンが止まった人。|"
+                "注文で終了=その段の期間中に注文してチェーンが止まった人(リストに載らない人も含む。段の合計がチェーンの「注文で終了」)。"
+                "注文率=その段の日を迎えた人のうち、その段の期間中に注文した人の割合。|"
                 "クーポンの利用=クーポン付きの行のうち、段の日から{days}日以内に同じコードで注文した人。",
                 "Now = customers at the step today (also those the list cannot reach). Listed = rows on the list.|"
-                "Ordered = customers who ordered while the step was current, which stopped the chain.|"
+                "Ordered = customers who ordered while the step was current, which stopped the chain (also those the "
+                "list cannot reach; the steps add up to the chain's). Rate = of those whose step day came, who ordered.|"
                 "Used = coupon rows whose customer ordered with that code within {days} days of the step's day."),
     "st_chains": ("チェーン", "Chains"),
     "st_chain_cols": ("チェーン|起点|段数|期間(日)|開始待ち|進行中|注文で終了",
@@ -432,6 +434,7 @@ _STEPS = {
     "st_steps": ("段ごとの状況: {chain}", "Steps of {chain}"),
     "st_step_cols": ("段目|名称|日数|現在|到達|未完了|完了|注文で終了|注文率",
                      "Step|Name|Day|Now|Listed|Open|Done|Ordered|Rate"),
+    "st_before_first": ("1段目の前", "Before step 1"),
     "st_coupons": ("クーポン", "Coupons"),
     "st_coupon_cols": ("チェーン|名称|段目|発行|利用|利用率|クーポン",
                        "Chain|Name|Step|Issued|Used|Rate|Coupon"),

@@ -372,12 +372,9 @@ def test_tidy_on_the_live_engine(tmp_path):
 ALLOWED = {"ID", "RFM", "F2", "EC", "LINE", "SNS", "DM", "NPS", "CRM", "BG/NBD", "xlcrm"}   # names, not English text
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from xlcrm.jobs.demo import run_demo
-    p = tmp_path_factory.mktemp("demo") / "CRM-demo.xlsm"
-    list(run_demo(p, customers=300, seed=5, as_of="2025-08-01"))
-    return p
+@pytest.fixture
+def demo(demo_book):
+    return demo_book            # built once per session (conftest), also rendered by tests/test_render.py
 
 
 @pytest.mark.slow

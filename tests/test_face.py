@@ -14,6 +14,7 @@ from xlcrm.book import open_book
 from xlcrm.jobs import run
 
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
+DATE_FMT = "yyyy/mm/dd"
 
 
 def journal(path) -> pd.DataFrame:
@@ -464,3 +465,49 @@ def test_tidy_leaves_a_formula_staff_wrote_as_it_is(tmp_path):
     r = run("tidy", p)
     assert openpyxl.load_workbook(p)["注文"]["E6"].value == '=TEXT(1280,"#,##0")&"円"'
     assert r.counts["by_sheet"]["注文"] == 4
+
+
+# --- 顧客一覧(印刷用): the columns of 顧客 staff print ------------------------------------------------------------------
+
+def test_the_print_list_copies_the_chosen_columns_of_customers_formatted_for_a4_landscape(book_path):
+    run("rfm", book_path)
+    r = run("print_list", book_path)
+    wb = openpyxl.load_workbook(book_path)
+    ws = wb["顧客一覧(印刷用)"]
+    heads = [c.value for c in ws[3]]
+    # 設定's default order; what the test book's 顧客 lacks (携帯電話, 都道府県, 住所, 離脱状態, 担当者) is named
+    assert heads == ["顧客ID", "氏名", "フリガナ", "電話番号", "最終注文日", "注文回数", "購入金額", "セグメント"]
+    assert "携帯電話" in r.summary_ja and "担当者" in r.summary_ja and r.counts["rows"] == 3
+    col = {h: c.column_letter for h, c in zip(heads, ws[3])}
+    assert ws[f"{col['購入金額']}4"].number_format == '"¥"#,##0' and ws[f"{col['最終注文日']}4"].number_format == DATE_FMT
+    assert ws[f"{col['注文回数']}4"].number_format == "#,##0"
+    assert [ws[f"{col['電話番号']}{i}"].value for i in (4, 5)] == ["090-1234-5678", "03-1234-5678"]
+    assert ws["A1"].value == "顧客一覧(印刷用)" and "印刷する列(顧客)" in ws["A2"].value
+    ps = ws.page_setup
+    assert ps.orientation == "landscape" and ps.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$3:$3" and ps.paperSize in (9, "9")
+    assert all(ws.column_dimensions[c].width <= 30 for c in col.values())
+    # staff choose the columns on 設定, by the headers they see (電話 is read as 電話番号); the rest go
+    set_setting(book_path, "印刷する列(顧客)", "氏名、電話、購入金額")
+    run("print_list", book_path)
+    ws = openpyxl.load_workbook(book_path)["顧客一覧(印刷用)"]
+    assert [c.value for c in ws[3] if c.value is not None] == ["氏名", "電話番号", "購入金額"]
+    assert ws["D3"].value is None and ws["D4"].value is None            # the earlier columns are gone
+
+
+def test_the_print_list_refuses_a_setting_that_names_no_column(book_path):
+    from xlcrm.messages import BadInput
+    set_setting(book_path, "印刷する列(顧客)", "存在しない列")
+    with pytest.raises(BadInput) as e:
+        run("print_list", book_path)
+    assert "印刷する列" in e.value.message("ja")
+
+
+def test_the_print_list_on_the_live_engine(book_path):
+    xl = live_copy(book_path)
+    run("rfm", xl)
+    run("print_list", xl)
+    ws = xl.sheets["顧客一覧(印刷用)"]
+    heads = ws.range("A3:H3").value
+    assert heads[:4] == ["顧客ID", "氏名", "フリガナ", "電話番号"] and ws.api.PageSetup.state["Orientation"] == 2
+    assert ws._formats[(4, heads.index("購入金額") + 1)] == '"¥"#,##0'

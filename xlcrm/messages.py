@@ -40,6 +40,8 @@ _SCHEMA = {
     "duplicate_id": ("IDが重複しています({other}行目と同じ)", "duplicate ID (same as row {other})"),
     "missing_column": ("シート「{sheet}」に必要な列「{name}」がありません", "sheet '{sheet}' has no column '{name}', which is required"),
     "missing_table": ("シート(テーブル)「{table}」が見つかりません", "sheet (table) '{table}' not found"),
+    "print_no_columns": ("顧客シートに印刷する列がひとつもありません。列名を顧客シートの見出しのとおりに入力してください",
+                         "names no column of 顧客; type the columns as 顧客's headers say"),
     "unknown_customer": ("顧客「顧客ID」に存在しない顧客IDです", "customer ID not found in the customers table"),
     "text_too_long": ("文字数が多すぎます(32,767文字まで)", "text too long (32,767 characters at most)"),
 }
@@ -798,6 +800,7 @@ _JOB_LABELS = {
     "job_import": ("CSV取り込み", "CSV import"),
     "job_search": ("検索", "Search"),
     "job_tidy": ("データ整形", "Tidy data"),
+    "job_print_list": ("印刷用一覧", "Print list"),
     "job_dedupe": ("重複チェック", "Duplicate check"),
     "job_merge": ("統合", "Merge"),
     "job_undo_merge": ("統合の取り消し", "Merge undone"),
@@ -817,6 +820,19 @@ _JOB_LABELS = {
     "job_set-interpreter": ("Pythonの設定", "Python set-up"),
 }
 
+# --- 顧客一覧(印刷用) (print_list) ----------------------------------------------------------------------------------
+_PRINT = {
+    "print_title": ("顧客一覧(印刷用)", "Customer list (for printing)"),
+    "print_note": ("顧客シートから作った印刷用の一覧です。変更は顧客シートで行い、「印刷用一覧」ボタンで作り直してください。"
+                   "載せる列は設定の「印刷する列(顧客)」で選べます。",
+                   "A copy of 顧客 for printing: edit 顧客, then press the print-list button again. The columns are "
+                   "chosen on 設定 (印刷する列(顧客))."),
+    "print_done": ("印刷用一覧を更新: 顧客{rows}件・{cols}列を「{sheet}」に(A4横・1ページ幅・見出しを各ページに)",
+                   "Print list refreshed: {rows} customers, {cols} columns on '{sheet}' (A4 landscape, one page wide, "
+                   "header on every page)"),
+    "print_missing": ("。顧客シートにない列: {names}", ". Columns 顧客 lacks: {names}"),
+}
+
 # --- データ整形 (tidy): text dates and amounts into real dates and numbers --------------------------------------
 _TIDY = {
     "tidy_done": ("データ整形: {changed}セルを日付・数値に直しました({detail})。",
@@ -834,7 +850,7 @@ _TIDY = {
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
     **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS, **_VBA,
-    **_JOB_LABELS, **_TIDY,
+    **_JOB_LABELS, **_TIDY, **_PRINT,
 }
 
 

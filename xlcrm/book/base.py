@@ -538,12 +538,13 @@ class Book:
 
     def dress_table(self, name: str, *, number_formats: dict | None = None, widths: dict | None = None,
                     lists: dict | None = None, exact_widths: bool = False, print_setup: bool = True,
-                    landscape: bool = True) -> TableLoc | None:
+                    landscape: bool = True, header: bool = False) -> TableLoc | None:
         """Dress the columns of table `name` a job writes, by header: number formats on the data cells
         ({"購入金額": "¥#,##0"}), widths ({"購入金額": 11}; a column staff made wider stays so, unless
         `exact_widths`), drop-downs ({"判定": ["統合", "別人", "保留"]}), and A4 printing one page wide with the
-        header row on every page. Headers the table lacks are skipped; each step only as far as the engine can
-        (`capabilities`). Returns where the table is (None if there is none)."""
+        header row on every page. `header`: the header row dressed as the template's tables (white bold on dark
+        blue, centred) — for a sheet the job owns. Headers the table lacks are skipped; each step only as far as
+        the engine can (`capabilities`). Returns where the table is (None if there is none)."""
         loc = self.locate(name)
         if loc is None:
             return None
@@ -567,6 +568,11 @@ class Book:
                 lt = letter(h)
                 if lt and options:
                     self.add_list_validation(loc.sheet, f"{lt}{first}:{lt}{last}", list(options))
+        if header and {"fills", "fonts"} <= caps:
+            row = f"{col_letter(loc.first_col)}{loc.header_row}:{col_letter(loc.first_col + len(names) - 1)}{loc.header_row}"
+            self.fill(loc.sheet, row, HEADER_FILL, border="FFFFFF")
+            self.set_font(loc.sheet, [row], bold=True, color="FFFFFF")
+            self.centre(loc.sheet, [row])
         if print_setup and "page_setup" in caps:
             self.page_setup(loc.sheet, landscape=landscape, fit_width=True, paper="A4",
                             title_rows=(loc.header_row, loc.header_row))
@@ -642,7 +648,7 @@ class Book:
                                retire=JOURNAL_RETIRED)
         if loc is not None and loc.rows:
             self.dress_table(JOURNAL, number_formats={"日時": "yyyy/mm/dd hh:mm", "取消": "yyyy/mm/dd hh:mm"},
-                             widths=JOURNAL_WIDTHS, exact_widths=False)
+                             widths=JOURNAL_WIDTHS, exact_widths=False, header=True)
 
     def _journal_voice(self) -> tuple[str, str]:
         """(language of 処理 and 内容, who ran it) from 設定: 言語, and 実行者名 — else the one name of 担当者一覧,
@@ -728,6 +734,7 @@ class Book:
             self.update_columns(name, df, key=b["key"])
 
 
+HEADER_FILL = "1F4E78"    # the template's table headers (xlcrm/build/src/template.json)
 JOURNAL_WIDTHS = {"日時": 17, "処理": 16, "実行者": 12, "内容": 80, "変更ID": 22, "取消": 17}
 
 

@@ -263,7 +263,7 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     if d["history"] is not None and len(d["history"]):
         write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.header_lang)
         dress_keys(book, HISTORY_TABLE, number_formats={"date": DATE, "customers": COUNT},
-                   widths={"date": 11, "segment": 14, "customers": 8})
+                   widths={"date": 11, "segment": 14, "customers": 8}, header=True)
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
     k, fc = d["kpis"], d["forecast"]

@@ -65,7 +65,7 @@ def decorate_list(book, loc, headers: dict, staff=()) -> None:
     if staff:
         lists[h("staff")] = list(staff)
     book.dress_table(loc.name, number_formats={h("due"): DATE, h("created"): DATETIME, h("priority"): WHOLE},
-                     widths={h(k): w for k, w in LIST_WIDTHS.items()}, lists=lists)   # printed on Monday morning
+                     widths={h(k): w for k, w in LIST_WIDTHS.items()}, lists=lists, header=True)   # printed on Monday morning
     if "conditional_formats" in caps:
         overdue = f'AND(OR(${sc}{first}="未着手",${sc}{first}="対応中"),${dc}{first}<>"",${dc}{first}<TODAY())'
         end = col_letter(loc.first_col + len(names) - 1)
@@ -107,7 +107,8 @@ def dress_rules(book) -> None:
     headers = {k: h for h, k in schema.header_map(list(raw.columns), fu.RULES_TABLE).items()}
     book.dress_table(RULES_SHEET, lists={headers.get("enabled", "有効"): ENABLED},
                      number_formats={headers.get(k, fu.RULES_TABLE.header(k)): WHOLE for k in ("priority", "due_days")},
-                     widths={headers.get(k, fu.RULES_TABLE.header(k)): w for k, w in RULE_WIDTHS.items()})
+                     widths={headers.get(k, fu.RULES_TABLE.header(k)): w for k, w in RULE_WIDTHS.items()},
+                     header=True)
 
 
 def add_missing_rules(book, lang: str = "ja") -> list[str]:

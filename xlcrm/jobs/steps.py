@@ -39,7 +39,7 @@ def dress_steps(book) -> None:
     book.dress_table(STEPS_SHEET, lists={head("trigger"): st.TRIGGERS, head("kind"): st.KINDS,
                                          head("enabled"): ENABLED},
                      number_formats={head(k): WHOLE for k in ("step", "days", "priority", "due_days")},
-                     widths={head(k): w for k, w in STEP_WIDTHS.items()})
+                     widths={head(k): w for k, w in STEP_WIDTHS.items()}, header=True)
 
 
 def options(settings) -> dict:

@@ -112,6 +112,10 @@ def test_followup_sheets_say_rules_in_japanese_and_offer_drop_downs(book_path):
     assert ws.cell(2, due).number_format == "yyyy/mm/dd" and ws.column_dimensions["C"].width >= 40   # 理由
     for name in ("ルール", "ステップ", "フォローリスト"):
         assert wb[name].page_setup.orientation == "landscape" and wb[name].print_title_rows == "$1:$1", name
+        assert wb[name]["A1"].fill.fgColor.rgb.endswith("1F4E78") and wb[name]["A1"].font.b, name   # the header
+    heads = [c.value for c in ws[1]]
+    memo = openpyxl.utils.get_column_letter(heads.index("結果メモ") + 1)
+    assert ws.print_area == f"'フォローリスト'!$A$1:${memo}${ws.max_row}"     # printed: 顧客ID … 結果メモ, no ids
 
 
 def test_a_list_and_rules_written_with_english_ids_still_read_and_keep_staffs_edits(book_path):
@@ -163,6 +167,7 @@ def test_candidates_put_the_decision_beside_the_ids_as_a_drop_down(tmp_path):
     assert {lists[r] for r in household} == {'"別人,保留"'}                 # a household is never offered a merge
     assert {lists[r] for r in set(lists) - set(household)} == {'"統合,別人,保留"'}
     assert ws["G2"].number_format == "0.0%" and ws.column_dimensions["D"].width == 8
+    assert ws["D1"].fill.fgColor.rgb.endswith("1F4E78") and ws["D1"].font.color.rgb.endswith("FFFFFF")
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
 
 

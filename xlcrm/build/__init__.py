@@ -250,8 +250,10 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             width = t["widths_by_key"].get(c.key) or t["widths_by_kind"].get(c.kind, 14)
             width = max(width, 2 * len(c.ja) + 4)  # full-width header plus the filter button
             f = num_fmts.get(c.kind, plain)
-            if c.kind == "raw":  # 設定's 値: numbers and words typed there line up on the left
-                f = fmt(align="left")
+            if c.kind == "raw":  # 設定's 値: numbers and words typed there line up on the left, a long list wraps
+                f = fmt(align="left", text_wrap=True, valign="top")
+            elif key == "settings":   # 説明 wraps inside its column: printed, the page stays one readable width
+                f = fmt(text_wrap=True, valign="top")
             ws.set_column(i, i, width, f)
             columns.append({"header": c.ja, "format": f, "header_format": header})
             choices = c.choices or (tuple(t["bool_choices"]) if c.kind == "bool" else ())

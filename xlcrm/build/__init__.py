@@ -18,7 +18,9 @@ import importlib
 import importlib.util
 import io
 import json
+import math
 import re
+import unicodedata
 import sys
 import types
 import zipfile
@@ -277,6 +279,12 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
         if key == "settings":
             wrap = fmt(text_wrap=True, valign="top")
             ws.set_column(2, 2, t["widths_by_key"]["explanation"], wrap)
+            # a row as tall as its wrapped 値 / 説明 need: neither Excel nor LibreOffice fits wrapped rows on opening
+            w = t["widths_by_key"]
+            for i, r in enumerate(rows, start=1):
+                lines = max(math.ceil(_width(r[1]) / (w["value"] * 1.1)), math.ceil(_width(r[2]) / (w["explanation"] * 1.1)))
+                if lines > 1:
+                    ws.set_row(i, 18.75 * lines)
             # a setting of a few values: a drop-down of its Japanese labels on its own 値 cell
             for i, spec in enumerate(settings.SPECS, start=1):
                 if spec.choices:
@@ -398,6 +406,11 @@ def workbook_parts() -> dict[str, bytes]:
 
 def workbook_bytes() -> bytes:
     return _zip(workbook_parts())
+
+
+def _width(text) -> int:
+    """Characters a text takes in a cell: full-width ones count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
 
 
 def build_workbook(path: str | Path = "workbook/CRM.xlsm") -> Path:

@@ -282,7 +282,8 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             # a row as tall as its wrapped 値 / 説明 need: neither Excel nor LibreOffice fits wrapped rows on opening
             w = t["widths_by_key"]
             for i, r in enumerate(rows, start=1):
-                lines = max(math.ceil(_width(r[1]) / (w["value"] * 1.1)), math.ceil(_width(r[2]) / (w["explanation"] * 1.1)))
+                lines = max(math.ceil(_width(r[1]) / (w["value"] * 1.1)),
+                            math.ceil(_width(r[2]) / (w["explanation"] * 1.1)))
                 if lines > 1:
                     ws.set_row(i, 18.75 * lines)
             # a setting of a few values: a drop-down of its Japanese labels on its own 値 cell

@@ -272,6 +272,9 @@ def test_journey_counts_read_1000_as_1_000_and_its_note_names_the_setting(tmp_pa
     assert ws["A6"].value == "見込み" and ws["B6"].number_format == "#,##0"      # the funnel's 人数
     texts = " ".join(str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str))
     assert "f2_days" not in texts and "F2判定日数" in texts
+    # a column header stands centred over its figures (it sat left, over the gap before them); a block title not
+    head = next(c for row in ws.iter_rows() for c in row if c.value == "売上")
+    assert head.alignment.horizontal == "center" and ws["A5"].alignment.horizontal != "center"
 
 
 def test_the_dashboard_says_its_forecast_in_japanese(tmp_path):

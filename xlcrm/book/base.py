@@ -591,7 +591,8 @@ class Book:
                     if isinstance(v, str) and _STAMP.match(v):
                         self._volatile(sheet, r0 + i, c0 + j)
         self.format_sheet(sheet, number_formats=report.number_formats, bold=report.bold, title=report.title,
-                          notes=report.notes, centre=report.centre, widths=report.widths)
+                          notes=report.notes, centre=list(report.centre) + _number_headers(report.blocks),
+                          widths=report.widths)
         caps = self.capabilities()
         needed = {c.capability for c in report.charts} | ({"color_scales"} if report.color_scales else set())
         if report.pictures is not None and not needed <= caps and "pictures" in caps:
@@ -736,6 +737,24 @@ class Book:
 
 HEADER_FILL = "1F4E78"    # the template's table headers (xlcrm/build/src/template.json)
 JOURNAL_WIDTHS = {"日時": 17, "処理": 16, "実行者": 12, "内容": 80, "変更ID": 22, "取消": 17}
+
+
+def _number_headers(blocks) -> list[str]:
+    """The cells of a report's column headers that stand over numbers (a row of words, the row below it holding a
+    number in that column): centred, so 売上 sits over its figures and not over the gap left of them."""
+    out = []
+    for cell, rows in blocks:
+        r0, c0 = _parse_cell(cell)
+        for i in range(len(rows) - 1):
+            row, below = rows[i], rows[i + 1]
+            words = [v for v in row if v not in (None, "")]
+            if len(words) < 2 or not all(isinstance(v, str) for v in words):
+                continue
+            for j, v in enumerate(row):
+                x = below[j] if j < len(below) else None
+                if isinstance(v, str) and v and isinstance(x, (int, float, np.number)) and not isinstance(x, bool):
+                    out.append(f"{col_letter(c0 + j)}{r0 + i}")
+    return out
 
 
 def job_label(job: str, lang: str = "ja") -> str:

@@ -251,7 +251,8 @@ def layout(d: dict, lang: str) -> Report:
     refs["titles"] += [cell for cell, _ in blocks[data:]]
     return Report(blocks + funnel, number_formats=formats, bold=refs["titles"] + refs["bold"], notes=refs["notes"],
                   widths=WIDTHS, charts=_charts(d, refs, lang), color_scales=[refs["cohort"]] if "cohort" in refs else [],
-                  pictures=lambda: _pictures(d, lang))
+                  pictures=lambda: _pictures(d, lang),
+                  page_breaks=[r, r2])     # printed: figures and charts, the monthly tables, the cohorts and segments
 
 
 def dashboard(book, settings, *, as_of=None) -> JobResult:

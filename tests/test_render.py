@@ -165,6 +165,17 @@ def test_no_cell_prints_as_hashes(rendered):
     assert not bad, f"{len(bad)} printed lines show ### (a column too narrow for its number or date): {bad[:5]}"
 
 
+def test_no_text_prints_in_a_serif_font(rendered):
+    """A style without a font name renders serif (明朝 / Times) in LibreOffice: every font printed is a gothic."""
+    if shutil.which("pdffonts") is None:
+        pytest.skip("pdffonts is not installed")
+    _, pdf, _ = rendered
+    out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    fonts = {line.split()[0].split("+")[-1] for line in out.splitlines()[2:] if line.strip()}
+    serif = {f for f in fonts if re.search(r"Serif|Times|Mincho|Ming|Georgia|Cambria|Century", f, re.I)}
+    assert fonts and not serif, serif
+
+
 def _staff_words(parts: Parts) -> set[str]:
     """English words in what staff typed (the demo's customers, orders, contacts: e-mail addresses, products,
     a TRUE typed in 定期): their data, printed as typed."""

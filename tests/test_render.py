@@ -181,14 +181,12 @@ def _staff_words(parts: Parts) -> set[str]:
     a TRUE typed in 定期): their data, printed as typed."""
     words = set()
     for sheet in ("顧客", "注文", "対応履歴"):
-        first = True
         for _, kind, v, _ in parts.cells(sheet):
-            if first:        # the header row is xlcrm's, not staff's
-                first = False
             if kind == "s":
                 words |= set(re.findall(r"[A-Za-z][A-Za-z_/\-]{2,}", v))
             elif kind == "b":
                 words |= {"TRUE", "FALSE"}
+    # the header rows are xlcrm's, not staff's data: their words are checked like every other printed word
     heads = {h for s in ("顧客", "注文", "対応履歴") for _, hs, _ in _header_rows(parts, s) for h in hs.values()}
     return words - {w for h in heads for w in re.findall(r"[A-Za-z][A-Za-z_/\-]{2,}", str(h))}
 

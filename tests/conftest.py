@@ -88,6 +88,15 @@ def make_book(path: Path, template: Path | None = None) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_book(tmp_path_factory) -> Path:
+    """The demo workbook (`xlcrm demo`: 300 customers, every job run), built once per session; read it only."""
+    from xlcrm.jobs.demo import run_demo
+    p = tmp_path_factory.mktemp("demo") / "CRM-demo.xlsm"
+    list(run_demo(p, customers=300, seed=5, as_of="2025-08-01"))
+    return p
+
+
 @pytest.fixture
 def book_path(tmp_path) -> Path:
     return make_book(tmp_path / "CRM.xlsx")

@@ -12,7 +12,7 @@ import pytest
 
 import xlwings_double as xwd
 from xlcrm.book import open_book
-from xlcrm.book.base import CAPABILITIES, _parse_cell
+from xlcrm.book.base import CAPABILITIES, MORE_CAPABILITIES, _parse_cell
 from xlcrm.book.live import LiveBook
 from xlcrm.book.report import Chart, Picture, Report
 
@@ -203,7 +203,7 @@ def engine(request, book_path):
 def test_capabilities_are_named_and_each_one_works(engine):
     book, probe = engine
     caps = book.capabilities()
-    assert caps <= CAPABILITIES and {"number_formats", "widths", "fonts", "fills", "validations",
+    assert caps <= CAPABILITIES | MORE_CAPABILITIES and {"number_formats", "widths", "fonts", "fills", "validations",
                                      "conditional_formats", "bar_charts", "page_setup", "pictures"} <= caps
     if "line_charts" not in caps:
         book.write_range("R", "A1", [["月", "売上"], ["1月", 1], ["2月", 2]])
@@ -479,9 +479,11 @@ def test_every_member_of_the_double_exists_in_xlwings():
 
 def test_live_engine_never_touches_com_except_page_setup():
     """xlwings' own API covers everything else: a COM call (Windows only) would go untested here. Besides page
-    setup and the user's name, only a very hidden sheet (xlwings knows shown and hidden only)."""
+    setup and page breaks and the user's name, only a very hidden sheet (xlwings knows shown and hidden only)."""
     import inspect as ins
 
     import xlcrm.book.live as live
     src = ins.getsource(live)
-    assert sorted(set(re.findall(r"\.api\b[.\[]?\w*", src))) == [".api.PageSetup", ".api.UserName", ".api.Visible"]
+    assert sorted(set(re.findall(r"\.api\b[.\[]?\w*", src))) == [".api.HPageBreaks", ".api.PageSetup",
+                                                                ".api.ResetAllPageBreaks", ".api.Rows",
+                                                                ".api.UserName", ".api.Visible"]

@@ -157,6 +157,40 @@ def test_progress_report_counts_rows_orders_and_coupon_redemptions():
     assert summ.iloc[0][["waiting", "active", "stopped", "span"]].tolist() == [0, 1, 2, 55]
 
 
+def test_the_steps_ordered_add_up_to_the_chains_when_the_list_never_saw_the_orders():
+    """The demo's ステップ状況 said 注文で終了 5 on the chain and 0 on every step: the steps counted only rows on
+    the list, and the list had never been refreshed while those customers stood at a step."""
+    cust, ords = shop([("o4", "A", day(1), 6000, None),     # A orders again before the first step (day 3)
+                       ("o5", "B", day(20), 4000, None)])   # B during 使い方 (day 14-24)
+    s = Day(cust, ords)
+    s.refresh(40)                                           # the list's first refresh: day 40
+    prog = st.progress(s.chains, cust, ords, day(40))
+    rep = st.report(s.chains, prog, s.list, ords, day(40))
+    summ = st.summary(s.chains, prog)
+    assert summ["stopped"].tolist() == [2]
+    assert rep["ordered"].tolist() == [0, 1, 0] and rep.attrs["ordered_before"] == {"F2": 1}
+    assert rep["ordered"].sum() + rep.attrs["ordered_before"]["F2"] == summ["stopped"].sum()
+    assert rep["entered"].tolist() == [2, 2, 1]             # B and N reached 使い方; only N F2クーポン
+    # a customer whose chain ended long ago counts on neither side
+    late = st.progress(s.chains, cust, ords, day(400))
+    assert st.summary(s.chains, late)["stopped"].sum() == 0 == st.report(s.chains, late, s.list, ords,
+                                                                         day(400))["ordered"].sum()
+
+
+def test_the_steps_sheet_shows_steps_adding_up_to_the_chain(tmp_path):
+    path = make_book(tmp_path / "CRM.xlsx")
+    set_cells(path, "注文", {"C5": dt.datetime(2024, 6, 2)})        # A's second order: day 1, before step 1
+    run("followup", path, as_of="2024-07-05")                      # the list's first refresh
+    rep = run("steps", path, as_of="2024-07-05")
+    rows = list(openpyxl.load_workbook(path)["ステップ状況"].iter_rows(values_only=True))
+    chain = next(r for r in rows if r[0] == "F2")
+    head = rows.index(next(r for r in rows if r[0] == "段目"))
+    steps = rows[head + 1:head + 5]
+    assert [r[1] for r in steps] == ["1段目の前", "お礼", "使い方", "F2クーポン"]
+    assert [r[7] for r in steps] == [1, 0, 0, 1] and chain[6] == 2 == rep.counts["ordered"]
+    assert sum(r[7] for r in steps) == chain[6]
+
+
 def test_registration_chain_for_prospects():
     cust = customers([dict(customer_id="P", kind="見込み", name="見込 太", phone="0311112222",
                            registered_on="2024-06-01"),
@@ -233,7 +267,8 @@ def test_followup_job_creates_the_steps_sheet_and_puts_step_rows_with_coupons_on
     # the report sheet: B redeemed F2-B on 7/1 (day 30)
     run("followup", path, as_of="2024-07-05")
     rep = run("steps", path, as_of="2024-07-05")
-    assert (rep.counts["issued"], rep.counts["redeemed"], rep.counts["ordered"]) == (1, 1, 1)
+    # A ordered on day 20 (during 使い方, with no row for that step on the list), B on day 30
+    assert (rep.counts["issued"], rep.counts["redeemed"], rep.counts["ordered"]) == (1, 1, 2)
     ws = openpyxl.load_workbook(path)["ステップ状況"]
     rows = [r for r in ws.iter_rows(values_only=True)]
     assert ws["A1"].value == "ステップ状況" and ws.max_column <= 9          # one page wide
@@ -241,9 +276,11 @@ def test_followup_job_creates_the_steps_sheet_and_puts_step_rows_with_coupons_on
     steps = [r for r in rows if r[1] in ("お礼", "使い方", "F2クーポン")]
     # お礼: rows for A, B, N (B's done); 使い方: no row (on 6/26 A had ordered, B and N were past it);
     # F2クーポン: B's row, closed when B ordered on 7/1; N stands at step 3 with no row (no consent, no address)
+    # 注文で終了 counts the chain's customers whether the list reached them or not (A had no 使い方 row), and
+    # 注文率 is of those whose step day came: 使い方 1 of A, B, N; F2クーポン 1 of B, N
     assert steps[0][:9] == (1, "お礼", 3, 0, 3, 0, 1, 0, 0)
-    assert steps[1][:9] == (2, "使い方", 14, 0, 0, 0, 0, 0, None)
-    assert steps[2][:9] == (3, "F2クーポン", 25, 1, 1, 0, 0, 1, 1)
+    assert steps[1][:9] == (2, "使い方", 14, 0, 0, 0, 0, 1, pytest.approx(1 / 3))
+    assert steps[2][:9] == (3, "F2クーポン", 25, 1, 1, 0, 0, 1, 0.5)
     assert steps[3][:7] == ("F2", "F2クーポン", 3, 1, 1, 1, "F2-{顧客ID}")       # the coupon block
     assert ws.cell(rows.index(steps[2]) + 1, 9).number_format == "0.0%"
 

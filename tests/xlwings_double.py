@@ -571,12 +571,43 @@ class ComPageSetup:
         self.state[name] = value
 
 
+class ComRow:
+    """A row of Excel's Worksheet.Rows(n): what HPageBreaks.Add takes as Before."""
+
+    def __init__(self, n: int):
+        self.Row = n
+
+
+class ComHPageBreaks:
+    """Excel's Worksheet.HPageBreaks: Add(Before) puts a manual page break above the row `Before` starts."""
+
+    def __init__(self):
+        self.rows: list[int] = []
+
+    def Add(self, Before):
+        assert isinstance(Before, ComRow), Before
+        self.rows.append(Before.Row)
+        return self
+
+    @property
+    def Count(self):
+        return len(self.rows)
+
+
 class ComSheet:
-    """Excel's Worksheet object: its PageSetup, and Visible (-1 shown, 0 hidden, 2 very hidden)."""
+    """Excel's Worksheet object: its PageSetup, HPageBreaks / Rows / ResetAllPageBreaks, and Visible (-1 shown,
+    0 hidden, 2 very hidden)."""
 
     def __init__(self, sheet=None):
         object.__setattr__(self, "PageSetup", ComPageSetup())
+        object.__setattr__(self, "HPageBreaks", ComHPageBreaks())
         object.__setattr__(self, "_sheet", sheet)
+
+    def Rows(self, n: int) -> ComRow:
+        return ComRow(n)
+
+    def ResetAllPageBreaks(self):
+        self.HPageBreaks.rows.clear()
 
     def __setattr__(self, name, value):
         if name != "Visible":

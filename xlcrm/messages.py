@@ -40,6 +40,8 @@ _SCHEMA = {
     "duplicate_id": ("IDが重複しています({other}行目と同じ)", "duplicate ID (same as row {other})"),
     "missing_column": ("シート「{sheet}」に必要な列「{name}」がありません", "sheet '{sheet}' has no column '{name}', which is required"),
     "missing_table": ("シート(テーブル)「{table}」が見つかりません", "sheet (table) '{table}' not found"),
+    "print_no_columns": ("顧客シートに印刷する列がひとつもありません。列名を顧客シートの見出しのとおりに入力してください",
+                         "names no column of 顧客; type the columns as 顧客's headers say"),
     "unknown_customer": ("顧客「顧客ID」に存在しない顧客IDです", "customer ID not found in the customers table"),
     "text_too_long": ("文字数が多すぎます(32,767文字まで)", "text too long (32,767 characters at most)"),
 }
@@ -421,10 +423,12 @@ _STEPS = {
     "st_title": ("ステップ状況", "Step chains"),
     "st_as_of": ("基準日", "As of"),
     "st_note": ("現在=いまその段にいる人(連絡先がなくリストに載らない人も含む)。到達=フォローリストに載った行。|"
-                "注文で終了=その段の期間中に注文してチェーンが止まった人。|"
+                "注文で終了=その段の期間中に注文してチェーンが止まった人(リストに載らない人も含む。段の合計がチェーンの「注文で終了」)。"
+                "注文率=その段の日を迎えた人のうち、その段の期間中に注文した人の割合。|"
                 "クーポンの利用=クーポン付きの行のうち、段の日から{days}日以内に同じコードで注文した人。",
                 "Now = customers at the step today (also those the list cannot reach). Listed = rows on the list.|"
-                "Ordered = customers who ordered while the step was current, which stopped the chain.|"
+                "Ordered = customers who ordered while the step was current, which stopped the chain (also those the "
+                "list cannot reach; the steps add up to the chain's). Rate = of those whose step day came, who ordered.|"
                 "Used = coupon rows whose customer ordered with that code within {days} days of the step's day."),
     "st_chains": ("チェーン", "Chains"),
     "st_chain_cols": ("チェーン|起点|段数|期間(日)|開始待ち|進行中|注文で終了",
@@ -432,6 +436,7 @@ _STEPS = {
     "st_steps": ("段ごとの状況: {chain}", "Steps of {chain}"),
     "st_step_cols": ("段目|名称|日数|現在|到達|未完了|完了|注文で終了|注文率",
                      "Step|Name|Day|Now|Listed|Open|Done|Ordered|Rate"),
+    "st_before_first": ("1段目の前", "Before step 1"),
     "st_coupons": ("クーポン", "Coupons"),
     "st_coupon_cols": ("チェーン|名称|段目|発行|利用|利用率|クーポン",
                        "Chain|Name|Step|Issued|Used|Rate|Coupon"),
@@ -795,6 +800,7 @@ _JOB_LABELS = {
     "job_import": ("CSV取り込み", "CSV import"),
     "job_search": ("検索", "Search"),
     "job_tidy": ("データ整形", "Tidy data"),
+    "job_print_list": ("印刷用一覧", "Print list"),
     "job_dedupe": ("重複チェック", "Duplicate check"),
     "job_merge": ("統合", "Merge"),
     "job_undo_merge": ("統合の取り消し", "Merge undone"),
@@ -814,6 +820,19 @@ _JOB_LABELS = {
     "job_set-interpreter": ("Pythonの設定", "Python set-up"),
 }
 
+# --- 顧客一覧(印刷用) (print_list) ----------------------------------------------------------------------------------
+_PRINT = {
+    "print_title": ("顧客一覧(印刷用)", "Customer list (for printing)"),
+    "print_note": ("顧客シートから作った印刷用の一覧です。変更は顧客シートで行い、「印刷用一覧」ボタンで作り直してください。"
+                   "載せる列は設定の「印刷する列(顧客)」で選べます。",
+                   "A copy of 顧客 for printing: edit 顧客, then press the print-list button again. The columns are "
+                   "chosen on 設定 (印刷する列(顧客))."),
+    "print_done": ("印刷用一覧を更新: 顧客{rows}件・{cols}列を「{sheet}」に(A4横・1ページ幅・見出しを各ページに)",
+                   "Print list refreshed: {rows} customers, {cols} columns on '{sheet}' (A4 landscape, one page wide, "
+                   "header on every page)"),
+    "print_missing": ("。顧客シートにない列: {names}", ". Columns 顧客 lacks: {names}"),
+}
+
 # --- データ整形 (tidy): text dates and amounts into real dates and numbers --------------------------------------
 _TIDY = {
     "tidy_done": ("データ整形: {changed}セルを日付・数値に直しました({detail})。",
@@ -831,7 +850,7 @@ _TIDY = {
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
     **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS, **_VBA,
-    **_JOB_LABELS, **_TIDY,
+    **_JOB_LABELS, **_TIDY, **_PRINT,
 }
 
 

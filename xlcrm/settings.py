@@ -369,8 +369,17 @@ JOURNEY: list[Spec] = [
          "Order channels that count as a store visit on the journey sheet (comma-separated)."),
 ]
 
+# --- printing (顧客一覧(印刷用)) ----------------------------------------------------------------------------------
+PRINT_COLUMNS = ["顧客ID", "氏名", "フリガナ", "電話番号", "携帯電話", "都道府県", "住所", "最終注文日", "注文回数",
+                 "購入金額", "セグメント", "離脱状態", "担当者"]
+PRINT: list[Spec] = [
+    Spec("print_columns", "印刷する列(顧客)", PRINT_COLUMNS, _names,
+         "「印刷用一覧」ボタンで顧客一覧(印刷用)シートに載せる顧客シートの列(読点区切り、この順に並びます)。",
+         "Columns of 顧客 the print-list button copies to 顧客一覧(印刷用), in this order (comma-separated)."),
+]
+
 SPECS: list[Spec] = [*GENERAL, *SEARCH, *DEDUPE, *RFM, *LAPSE, *FOLLOWUP, *DASHBOARD, *PIPELINE, *SURVEYS,
-                     *STEPS, *JOURNEY]
+                     *STEPS, *JOURNEY, *PRINT]
 _BY_KEY = {s.key: s for s in SPECS}
 
 

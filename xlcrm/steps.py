@@ -485,8 +485,9 @@ def _code(s: pd.Series) -> pd.Series:
 
 def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | None, orders: pd.DataFrame,
            as_of, *, last_days: int = 30, coupon_days: int = 30) -> pd.DataFrame:
-    """Per chain and step: rows on the list (reached), open, done (完了), closed (不要), ordered (customers whose
-    chain stopped by an order while this step was the current one), coupons on the list and redeemed (an order
+    """Per chain and step: rows on the list (reached), open, done (完了), closed (不要); of the customers the chain
+    summary counts (`in_span`, on the list or not): entered (the step's day came before any order stopped the
+    chain) and ordered (the chain stopped by an order while this step was the current one); coupons on the list and redeemed (an order
     carrying the row's クーポン within `coupon_days` of the step's day), and how many customers stand at the step
     today."""
     as_of = pd.Timestamp(as_of).normalize()
@@ -496,8 +497,6 @@ def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | 
             for cid, c in chains.items() for i, s in enumerate(c.steps)}
     lo = np.array([span.get(k, (np.nan, np.nan))[0] for k in zip(r["chain"], r["n"])], dtype=float)
     hi = np.array([span.get(k, (np.nan, np.nan))[1] for k in zip(r["chain"], r["n"])], dtype=float)
-    age = (pd.to_datetime(r["stop"]) - r["trigger"]).dt.days.to_numpy(dtype=float)
-    r["ordered"] = r["state"].eq("stopped").to_numpy(dtype=bool) & (age >= lo) & (age < hi)
     r["issued"] = r["coupon"].ne("")
     o = orders[orders["order_date"].le(as_of).to_numpy() & is_purchase(orders["amount"].to_numpy(dtype=float))]
     if "coupon" in o and r["issued"].any():
@@ -511,27 +510,49 @@ def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | 
     else:
         r["redeemed"] = False
     now = prog[prog["state"].eq("active")]
-    rows = []
+    # who ordered during which step: the customers the chain summary counts (listed on the list or not), so the
+    # steps' 注文で終了 (and the ones who ordered before the first step) add up to the chain's
+    cur = in_span(chains, prog, last_days=last_days)
+    stop_age = (pd.to_datetime(cur["stop"]) - cur["trigger"]).dt.days.to_numpy(dtype=float)
+    stopped = cur["state"].eq("stopped").to_numpy(dtype=bool)
+    rows, before = [], {}
     for cid, c in chains.items():
+        mine_c = cur["chain"].eq(cid).to_numpy(dtype=bool)
+        age = cur["age"].to_numpy(dtype=float)
+        before[cid] = int((mine_c & stopped & (stop_age < c.steps[0].days)).sum())
         for s in c.steps:
+            a, b = span[(cid, s.n)]
             mine = r[r["chain"].eq(cid) & r["n"].eq(s.n)]
+            entered = mine_c & (age >= a) & ~(stopped & (stop_age < a))
             rows.append({"chain": cid, "step": s.n, "name": s.name, "days": s.days, "coupon": s.coupon,
                          "current": int((now["chain"].eq(cid) & now["current"].eq(s.n)).sum()),
                          "reached": len(mine), "open": int(mine["status"].isin(fu.OPEN).sum()),
                          "done": int(mine["status"].eq("完了").sum()), "closed": int(mine["status"].eq("不要").sum()),
-                         **{k: int(mine[k].sum()) for k in ("ordered", "issued", "redeemed")}})
-    return pd.DataFrame(rows, columns=["chain", "step", "name", "days", "coupon", "current", "reached", "open",
-                                       "done", "closed", "ordered", "issued", "redeemed"])
+                         "entered": int(entered.sum()),
+                         "ordered": int((mine_c & stopped & (stop_age >= a) & (stop_age < b)).sum()),
+                         **{k: int(mine[k].sum()) for k in ("issued", "redeemed")}})
+    out = pd.DataFrame(rows, columns=["chain", "step", "name", "days", "coupon", "current", "reached", "open",
+                                      "done", "closed", "entered", "ordered", "issued", "redeemed"])
+    out.attrs["ordered_before"] = before       # per chain: ordered before the first step's day
+    return out
+
+
+def in_span(chains: dict[str, Chain], prog: pd.DataFrame, *, last_days: int = 30) -> pd.DataFrame:
+    """The customers a chain's figures speak of: those whose trigger lies within the chain's span (last step +
+    `last_days`) — waiting, at a step, or stopped by an order within it."""
+    if not len(prog):
+        return prog
+    span = prog["chain"].map({cid: c.steps[-1].days + last_days for cid, c in chains.items()})
+    return prog[prog["age"].le(span).to_numpy(dtype=bool)]
 
 
 def summary(chains: dict[str, Chain], prog: pd.DataFrame, *, last_days: int = 30) -> pd.DataFrame:
     """Per chain, over the customers whose trigger lies within the chain's span (last step + `last_days`):
     waiting for the first step, at a step, stopped by an order."""
     rows = []
+    cur = in_span(chains, prog, last_days=last_days)
     for cid, c in chains.items():
-        p = prog[prog["chain"].eq(cid)] if len(prog) else prog
-        if len(p):
-            p = p[p["age"].le(c.steps[-1].days + last_days)]
+        p = cur[cur["chain"].eq(cid)] if len(cur) else cur
         n = {k: int(p["state"].eq(k).sum()) if len(p) else 0 for k in ("waiting", "active", "stopped")}
         rows.append({"chain": cid, "trigger": c.trigger, "steps": len(c.steps), "enabled": c.enabled,
                      "span": (c.steps[-1].days + last_days) if c.enabled else 0, **n})

@@ -131,7 +131,7 @@ class LiveBook(Book):
     # except page setup, which xlwings does not cover. Line charts are left out: xlwings draws no dashed lines, and
     # the dashboard places its matplotlib figures as pictures instead (write_report decides by `capabilities`).
     def capabilities(self):
-        return CAPABILITIES - {"line_charts"}
+        return (CAPABILITIES - {"line_charts"}) | {"page_breaks"}
 
     def set_number_formats(self, sheet, formats):
         sh = self.xw.sheets[sheet]
@@ -242,6 +242,12 @@ class LiveBook(Book):
             ps.PrintTitleRows = f"${title_rows[0]}:${title_rows[1]}"
         if print_area:
             sh.page_setup.print_area = print_area
+
+    def page_breaks(self, sheet, rows):
+        sh = self.xw.sheets[sheet]                               # Excel's Worksheet (Windows COM): page setup
+        sh.api.ResetAllPageBreaks()
+        for r in rows:
+            sh.api.HPageBreaks.Add(sh.api.Rows(r))               # Before: the row the new page starts with
 
     def _define_table(self, loc: TableLoc, new: bool) -> None:
         s = self.xw.sheets[loc.sheet]

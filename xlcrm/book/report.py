@@ -71,3 +71,6 @@ class Report:
     charts: list[Chart] = field(default_factory=list)
     color_scales: list[str] = field(default_factory=list)
     pictures: Callable[[], list[Picture]] | None = None
+    # rows that begin a new printed page (a block of tables on pages of its own, never split from its header);
+    # drawn by engines offering "page_breaks"
+    page_breaks: list[int] = field(default_factory=list)

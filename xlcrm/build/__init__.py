@@ -18,7 +18,9 @@ import importlib
 import importlib.util
 import io
 import json
+import math
 import re
+import unicodedata
 import sys
 import types
 import zipfile
@@ -255,8 +257,10 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
             width = t["widths_by_key"].get(c.key) or t["widths_by_kind"].get(c.kind, 14)
             width = max(width, 2 * len(c.ja) + 4)  # full-width header plus the filter button
             f = num_fmts.get(c.kind, plain)
-            if c.kind == "raw":  # 設定's 値: numbers and words typed there line up on the left
-                f = fmt(align="left")
+            if c.kind == "raw":  # 設定's 値: numbers and words typed there line up on the left, a long list wraps
+                f = fmt(align="left", text_wrap=True, valign="top")
+            elif key == "settings":   # 説明 wraps inside its column: printed, the page stays one readable width
+                f = fmt(text_wrap=True, valign="top")
             ws.set_column(i, i, width, f)
             columns.append({"header": c.ja, "format": f, "header_format": header})
             choices = c.choices or (tuple(t["bool_choices"]) if c.kind == "bool" else ())
@@ -280,6 +284,13 @@ def _sheet_bytes(vba_bin: bytes) -> tuple[bytes, int]:
         if key == "settings":
             wrap = fmt(text_wrap=True, valign="top")
             ws.set_column(2, 2, t["widths_by_key"]["explanation"], wrap)
+            # a row as tall as its wrapped 値 / 説明 need: neither Excel nor LibreOffice fits wrapped rows on opening
+            w = t["widths_by_key"]
+            for i, r in enumerate(rows, start=1):
+                lines = max(math.ceil(_width(r[1]) / (w["value"] * 1.1)),
+                            math.ceil(_width(r[2]) / (w["explanation"] * 1.1)))
+                if lines > 1:
+                    ws.set_row(i, 18.75 * lines)
             # a setting of a few values: a drop-down of its Japanese labels on its own 値 cell
             for i, spec in enumerate(settings.SPECS, start=1):
                 if spec.choices:
@@ -401,6 +412,11 @@ def workbook_parts() -> dict[str, bytes]:
 
 def workbook_bytes() -> bytes:
     return _zip(workbook_parts())
+
+
+def _width(text) -> int:
+    """Characters a text takes in a cell: full-width ones count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
 
 
 def build_workbook(path: str | Path = "workbook/CRM.xlsm") -> Path:

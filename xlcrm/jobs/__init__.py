@@ -42,6 +42,7 @@ JOBS: dict[str, str] = {
     "survey": "xlcrm.jobs.surveys:survey",
     "referrals": "xlcrm.jobs.referrals:referrals",
     "steps": "xlcrm.jobs.steps:steps",
+    "print_list": "xlcrm.jobs.printout:print_list",
 }
 
 

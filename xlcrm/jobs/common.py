@@ -18,7 +18,7 @@ from .rfm import scores as rfm_scores
 
 
 def dress_keys(book, t: schema.Table, *, number_formats: dict | None = None, widths: dict | None = None,
-               lists: dict | None = None) -> None:
+               lists: dict | None = None, header: bool = False) -> None:
     """`Book.dress_table` for a domain's table by column key, under whatever headers the sheet uses (Japanese,
     English, staff's spelling)."""
     loc = book.locate(t.ja)
@@ -26,7 +26,7 @@ def dress_keys(book, t: schema.Table, *, number_formats: dict | None = None, wid
         return
     heads = {k: h for h, k in schema.header_map([str(h) for h in loc.headers if h is not None], t).items()}
     by = lambda d: {heads.get(k, t.header(k)): v for k, v in (d or {}).items()}   # noqa: E731
-    book.dress_table(t.ja, number_formats=by(number_formats), widths=by(widths), lists=by(lists))
+    book.dress_table(t.ja, number_formats=by(number_formats), widths=by(widths), lists=by(lists), header=header)
 
 
 def scores(settings, orders: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.DataFrame]:

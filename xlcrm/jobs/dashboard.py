@@ -251,7 +251,8 @@ def layout(d: dict, lang: str) -> Report:
     refs["titles"] += [cell for cell, _ in blocks[data:]]
     return Report(blocks + funnel, number_formats=formats, bold=refs["titles"] + refs["bold"], notes=refs["notes"],
                   widths=WIDTHS, charts=_charts(d, refs, lang), color_scales=[refs["cohort"]] if "cohort" in refs else [],
-                  pictures=lambda: _pictures(d, lang))
+                  pictures=lambda: _pictures(d, lang),
+                  page_breaks=[r, r2])     # printed: figures and charts, the monthly tables, the cohorts and segments
 
 
 def dashboard(book, settings, *, as_of=None) -> JobResult:
@@ -263,7 +264,7 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
     if d["history"] is not None and len(d["history"]):
         write_table(book, d["history"], HISTORY_TABLE, header_lang=settings.header_lang)
         dress_keys(book, HISTORY_TABLE, number_formats={"date": DATE, "customers": COUNT},
-                   widths={"date": 11, "segment": 14, "customers": 8})
+                   widths={"date": 11, "segment": 14, "customers": 8}, header=True)
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
     k, fc = d["kpis"], d["forecast"]

@@ -168,7 +168,7 @@ def dress_candidates(book, loc, household) -> None:
     widths that show 判定 beside the IDs, printed landscape with the header on every page."""
     if loc is None:
         return
-    book.dress_table(CANDIDATES, number_formats={"一致確率": RATE}, widths=WIDTHS, exact_widths=True)
+    book.dress_table(CANDIDATES, number_formats={"一致確率": RATE}, widths=WIDTHS, exact_widths=True, header=True)
     if not loc.rows or "validations" not in book.capabilities() or "判定" not in loc.headers:
         return
     letter = col_letter(loc.first_col + loc.headers.index("判定"))
@@ -295,7 +295,8 @@ def _append_history(book, rows: pd.DataFrame) -> None:
         rows = pd.concat([old.reset_index(drop=True), rows], ignore_index=True)
     book.write_table(merge.HISTORY, rows, text_columns=("統合ID", "主顧客ID", "統合元顧客ID", "統合元の行", "主の変更前",
                                                         "付け替えた注文", "付け替えた対応", "付け替えた紹介者"))
-    book.dress_table(merge.HISTORY, number_formats={"日時": DATETIME, "取消": DATETIME}, widths=HISTORY_WIDTHS)
+    book.dress_table(merge.HISTORY, number_formats={"日時": DATETIME, "取消": DATETIME}, widths=HISTORY_WIDTHS,
+                     header=True)
 
 
 def undo_merge_book(book, settings, *, merge_id: str | None = None) -> JobResult:

@@ -17,7 +17,7 @@ from .io import _text_headers
 
 # the jobs a demo runs, in the order a shop would: clean the list, score it, then act on it
 DEMO_JOBS = ("dedupe", "rfm", "lapse", "followup", "steps", "dashboard", "journey", "pipeline", "survey",
-             "referrals")
+             "referrals", "print_list")
 
 
 # the demo holds out 10% of each step chain so ステップ状況 shows its control-group block (a new book: 0, off)

@@ -41,6 +41,7 @@ def _lang(settings) -> str:
 LIST_WIDTHS = {"customer_id": 10, "name": 14, "reason": 40, "action": 36, "coupon": 14, "channel": 8, "priority": 7,
                "due": 11, "staff": 12, "status": 9, "memo": 30, "created": 16, "follow_id": 26, "rule": 22,
                "campaign_id": 14, "contact_ref": 10}
+PRINTED = ("customer_id", "name", "reason", "action", "coupon", "channel", "priority", "due", "staff", "status", "memo")
 
 
 def decorate_list(book, loc, headers: dict, staff=()) -> None:
@@ -65,7 +66,15 @@ def decorate_list(book, loc, headers: dict, staff=()) -> None:
     if staff:
         lists[h("staff")] = list(staff)
     book.dress_table(loc.name, number_formats={h("due"): DATE, h("created"): DATETIME, h("priority"): WHOLE},
-                     widths={h(k): w for k, w in LIST_WIDTHS.items()}, lists=lists)   # printed on Monday morning
+                     widths={h(k): w for k, w in LIST_WIDTHS.items()}, lists=lists, header=True)   # printed on Monday morning
+    # printed: the columns staff work with (顧客ID … 結果メモ), not the ids and time stamps at the right, so the page
+    # stays readable; one contiguous range, as Excel and LibreOffice both print it on the same pages
+    work = [names.index(h(k)) for k in PRINTED if h(k) in names]
+    if work and "page_setup" in caps:
+        book.page_setup(loc.sheet, landscape=True, fit_width=True, paper="A4",
+                        title_rows=(loc.header_row, loc.header_row),
+                        print_area=f"{col_letter(loc.first_col)}{loc.header_row}:"
+                                   f"{col_letter(loc.first_col + max(work))}{last}")
     if "conditional_formats" in caps:
         overdue = f'AND(OR(${sc}{first}="未着手",${sc}{first}="対応中"),${dc}{first}<>"",${dc}{first}<TODAY())'
         end = col_letter(loc.first_col + len(names) - 1)
@@ -107,7 +116,8 @@ def dress_rules(book) -> None:
     headers = {k: h for h, k in schema.header_map(list(raw.columns), fu.RULES_TABLE).items()}
     book.dress_table(RULES_SHEET, lists={headers.get("enabled", "有効"): ENABLED},
                      number_formats={headers.get(k, fu.RULES_TABLE.header(k)): WHOLE for k in ("priority", "due_days")},
-                     widths={headers.get(k, fu.RULES_TABLE.header(k)): w for k, w in RULE_WIDTHS.items()})
+                     widths={headers.get(k, fu.RULES_TABLE.header(k)): w for k, w in RULE_WIDTHS.items()},
+                     header=True)
 
 
 def add_missing_rules(book, lang: str = "ja") -> list[str]:

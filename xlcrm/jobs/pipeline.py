@@ -89,6 +89,7 @@ def layout(d: dict, names: pd.Series, lang: str) -> Report:
     out.centre.append(f"B{r + 1}:F{r + 1}")
     if len(st):
         formats[f"D{r + 2}:D{r + 1 + len(st)}"] = "yyyy/mm/dd"
+        formats[f"E{r + 2}:E{r + 1 + len(st)}"] = "#,##0"          # 経過日数: 1,017, as the dashboard writes it
         out.centre += [f"C{r + 2}:C{r + 1 + len(st)}", f"F{r + 2}:F{r + 1 + len(st)}"]   # short labels
     return out
 

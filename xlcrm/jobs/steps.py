@@ -39,7 +39,7 @@ def dress_steps(book) -> None:
     book.dress_table(STEPS_SHEET, lists={head("trigger"): st.TRIGGERS, head("kind"): st.KINDS,
                                          head("enabled"): ENABLED},
                      number_formats={head(k): WHOLE for k in ("step", "days", "priority", "due_days")},
-                     widths={head(k): w for k, w in STEP_WIDTHS.items()})
+                     widths={head(k): w for k, w in STEP_WIDTHS.items()}, header=True)
 
 
 def options(settings) -> dict:
@@ -121,13 +121,16 @@ def layout(summary: pd.DataFrame, table: pd.DataFrame, as_of, coupon_days: int, 
     r += len(rows) + 1
     for cid, g in table.groupby("chain", sort=False):   # one block per chain: no chain column, one page wide
         rows = [[t("steps", chain=cid)], t("step_cols").split("|")]
+        # who ordered before the first step's day: with the steps' rows they add up to the chain's 注文で終了
+        rows.append(["-", t("before_first"), None, None, None, None, None,
+                     table.attrs.get("ordered_before", {}).get(cid, 0), None])
         for x in g.itertuples():
             rows.append([x.step, x.name, x.days, x.current, x.reached, x.open, x.done, x.ordered,
-                         x.ordered / x.reached if x.reached else None])
+                         x.ordered / x.entered if x.entered else None])
         blocks.append((f"A{r}", rows))
         titles.append(f"A{r}")
-        formats[f"I{r + 2}:I{r + 1 + len(g)}"] = "0.0%"
-        centre += [f"A{r + 1}:A{r + 1 + len(g)}", f"C{r + 1}:I{r + 1}"]
+        formats[f"I{r + 2}:I{r + 2 + len(g)}"] = "0.0%"
+        centre += [f"A{r + 1}:A{r + 2 + len(g)}", f"C{r + 1}:I{r + 1}"]
         r += len(rows) + 1
     cp = table[table["coupon"].ne("")]
     rows = [[t("coupons")], t("coupon_cols").split("|")]
@@ -172,7 +175,8 @@ def steps(book, settings, *, as_of=None) -> JobResult:
     comp = st.control_comparison(chains, prog, follow, as_of, pct=pct, judge_days=coupon_days) if pct else []
     book.write_report(REPORT_SHEET, layout(summary, table, as_of, coupon_days, lang,
                                            control=(comp, chains, pct, coupon_days)))
-    counts = {k: int(table[k].sum()) for k in ("reached", "open", "done", "ordered", "issued", "redeemed")}
+    counts = {k: int(table[k].sum()) for k in ("reached", "open", "done", "issued", "redeemed")}
+    counts["ordered"] = int(summary["stopped"].sum())        # the steps' and the before-first row's together
     counts["chains"] = len(chains)
     msg = {g: messages.text("st_done", g, **counts) for g in ("ja", "en")}
     if comp:    # the verdict's head word per chain: 効果あり / はっきりしない / 件数不足 / 逆効果の疑い

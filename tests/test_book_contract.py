@@ -12,7 +12,7 @@ import pytest
 
 import xlwings_double as xwd
 from xlcrm.book import open_book
-from xlcrm.book.base import CAPABILITIES, MORE_CAPABILITIES, _parse_cell
+from xlcrm.book.base import CAPABILITIES, _parse_cell
 from xlcrm.book.live import LiveBook
 from xlcrm.book.report import Chart, Picture, Report
 
@@ -203,7 +203,7 @@ def engine(request, book_path):
 def test_capabilities_are_named_and_each_one_works(engine):
     book, probe = engine
     caps = book.capabilities()
-    assert caps <= CAPABILITIES | MORE_CAPABILITIES and {"number_formats", "widths", "fonts", "fills", "validations",
+    assert caps <= CAPABILITIES and {"number_formats", "widths", "fonts", "fills", "validations",
                                      "conditional_formats", "bar_charts", "page_setup", "pictures"} <= caps
     if "line_charts" not in caps:
         book.write_range("R", "A1", [["月", "売上"], ["1月", 1], ["2月", 2]])

@@ -310,8 +310,6 @@ def test_the_dashboard_prints_its_tables_on_pages_of_their_own_on_the_live_engin
     assert ws.api.HPageBreaks.Count == 2                   # replaced on a refresh, never piled up
 
 
-@pytest.mark.xfail(strict=True, reason="the file engine has no page_breaks yet (rowBreaks in the sheet XML); "
-                                       "remove this mark when it does")
 def test_the_dashboard_prints_its_tables_on_pages_of_their_own_in_the_file(tmp_path):
     from test_journey import write_book
     p = write_book(tmp_path / "b.xlsx")

@@ -322,3 +322,32 @@ def test_a_row_patched_from_its_right_end_keeps_the_cells_before_as_they_were():
     assert out == row.replace("1:4", "1:6").replace("<v>1</v></c></row>", '<v>2</v></c><c r="F7"><v>9</v></c></row>')
     assert tail_start(row, 7, 9) is None            # no cell near: the whole row is read
     assert [c for c, *_ in cells_of(row)] == [1, 2, 3, 4]
+
+
+def test_a_new_tables_guessed_widths_fit_dates_and_give_way_to_the_jobs_own(tmp_path):
+    """A date column of a table the engine creates is as wide as 2024/04/01 shows, not as its Python text; a width
+    the job gives afterwards replaces the guess even when it is narrower."""
+    import datetime as dt
+    import openpyxl
+    p = tmp_path / "b.xlsx"
+    openpyxl.Workbook().save(p)
+    with open_book(p) as book:
+        book.write_table("一覧", pd.DataFrame({"日付": [dt.datetime(2024, 4, 1)] * 3, "理由": ["あ" * 40] * 3}))
+        book.dress_table("一覧", widths={"理由": 30})
+        book.save()
+    ws = openpyxl.load_workbook(p)["一覧"]
+    assert 8 <= ws.column_dimensions["A"].width <= 13
+    assert ws.column_dimensions["B"].width == 30
+
+
+def test_page_breaks_are_written_and_replaced_not_piled_up(tmp_path):
+    import openpyxl
+    p = tmp_path / "b.xlsx"
+    openpyxl.Workbook().save(p)
+    for rows in ([10, 25], [12]):
+        with open_book(p) as book:
+            book.write_table("一覧", pd.DataFrame({"番号": list(range(40))}))
+            book.page_breaks("一覧", rows)
+            book.save()
+    ws = openpyxl.load_workbook(p)["一覧"]
+    assert [b.id for b in ws.row_breaks.brk] == [11]

@@ -34,10 +34,7 @@ _CHUNK = 30000               # a cell holds 32,767 characters at most
 HEADER_SCAN_ROWS = 30        # a table typed on a sheet has its header row within these
 # what an engine may offer beyond values (Book.capabilities)
 CAPABILITIES = frozenset({"number_formats", "widths", "fonts", "validations", "conditional_formats", "color_scales",
-                          "fills", "bar_charts", "line_charts", "pictures", "page_setup"})
-# offered by some engines only, for now: "page_breaks" (live). When the file engine has page_breaks, it moves into
-# CAPABILITIES (tests/test_face.py's xfail on the dashboard's page breaks in the file then passes)
-MORE_CAPABILITIES = frozenset({"page_breaks"})
+                          "fills", "bar_charts", "line_charts", "pictures", "page_setup", "page_breaks"})
 
 
 @dataclass
@@ -536,8 +533,7 @@ class Book:
 
     def page_breaks(self, sheet: str, rows: list[int]) -> None:
         """Manual page breaks: a new printed page begins above each row of `rows`; the sheet's earlier manual
-        breaks go. An engine that can offers "page_breaks" in `capabilities` (MORE_CAPABILITIES until the file
-        engine can too)."""
+        breaks go."""
         raise self._unable("set page breaks")
 
     def format_sheet(self, sheet: str, *, number_formats: dict | None = None, bold=(), title: str | None = "A1",

@@ -258,6 +258,8 @@ class _Sheet:
         self.fmt: dict[int, list] = {}   # column -> [(first row, last row, style changes)]
         self.body_top: dict[int, int] = {}
         self.widths: dict[int, tuple[float, bool]] = {}
+        self.guessed: set[int] = set()   # widths the engine guessed for a new table: a job's own widths replace them
+        self.breaks: list[int] | None = None     # rows a printed page begins at (manual page breaks)
         self.heights: dict[int, float] = {}
         self.validations: list[tuple[str, str, bool]] = []
         self.highlights: list[tuple] = []
@@ -636,7 +638,8 @@ class FileBook(Book):
         for attr in ("fmt", "body_top", "widths", "heights"):
             getattr(sh, attr).clear()
         sh.validations, sh.highlights, sh.charts, sh.pictures = [], [], [], []
-        sh.page = sh.freeze = None
+        sh.page = sh.freeze = sh.breaks = None
+        sh.guessed.clear()
         sh.original = self._pkg.text(sh.part)     # what "unchanged" compares with
         if self._tables is not None:
             self._tables = [t for t in self._tables if t.sheet != sheet]
@@ -680,7 +683,9 @@ class FileBook(Book):
                 values = [h] + [sh.cur[r - 1][c - 1] if r <= len(sh.cur) and c <= len(sh.cur[r - 1]) else None
                                 for r in range(loc.header_row + 1, loc.header_row + 1 + min(loc.rows, 200))]
                 width = max((_text_width(v) for v in values if v is not None), default=8)
-                sh.widths.setdefault(c, (min(max(width + 2, 8), 60), False))
+                if c not in sh.widths:
+                    sh.widths[c] = (min(max(width + 2, 8), 60), False)
+                    sh.guessed.add(c)
 
     # --- formatting (report sheets and the columns a job owns) --------------------------------------------------
     def capabilities(self):
@@ -715,7 +720,8 @@ class FileBook(Book):
         sh = self._touch(sheet)
         for col, w in widths.items():
             c = col_number(col)
-            prev = sh.widths.get(c)
+            prev = None if c in sh.guessed else sh.widths.get(c)
+            sh.guessed.discard(c)
             sh.widths[c] = (max(prev[0], w), prev[1]) if at_least and prev else (w, at_least)
 
     def set_row_heights(self, sheet, heights):
@@ -757,6 +763,9 @@ class FileBook(Book):
             (c0, r0), (c1, r1) = _range_ends(print_area)
             self._names[(sheet, "_xlnm.Print_Area")] = \
                 f"{quoted}!${col_letter(c0)}${r0}:${col_letter(c1)}${r1}"
+
+    def page_breaks(self, sheet, rows):
+        self._touch(sheet).breaks = sorted({int(r) for r in rows if int(r) > 1})
 
     # --- saving -----------------------------------------------------------------------------------------------
     def save(self) -> Path | None:
@@ -1111,6 +1120,10 @@ class FileBook(Book):
             self._drop_owned(sh, rels)
         if sh.page:
             self._render_page(sh, xml)
+        if sh.breaks is not None:     # replaced, never piled up: a break after row r-1 starts a page at row r
+            brks = "".join(f'<{p}brk id="{r - 1}" max="16383" man="1"/>' for r in sh.breaks)
+            xml.set("rowBreaks", f'<{p}rowBreaks count="{len(sh.breaks)}" manualBreakCount="{len(sh.breaks)}">'
+                                 f"{brks}</{p}rowBreaks>" if sh.breaks else None)
         if sh.charts or sh.pictures:
             rid = self._render_drawing(sh, rels)
             xml.set("drawing", f'<{p}drawing r:id="{rid}"/>')
@@ -1563,6 +1576,11 @@ def _formula1(validation: str) -> str | None:
 
 
 def _text_width(v) -> int:
+    """Characters a value shows as: a date as 2024/04/01 (with its time when it has one), full-width as two."""
+    if isinstance(v, dt.datetime):
+        return 16 if v.hour or v.minute else 10
+    if isinstance(v, dt.date):
+        return 10
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(v))
 
 

@@ -131,7 +131,7 @@ class LiveBook(Book):
     # except page setup, which xlwings does not cover. Line charts are left out: xlwings draws no dashed lines, and
     # the dashboard places its matplotlib figures as pictures instead (write_report decides by `capabilities`).
     def capabilities(self):
-        return (CAPABILITIES - {"line_charts"}) | {"page_breaks"}
+        return CAPABILITIES - {"line_charts"}
 
     def set_number_formats(self, sheet, formats):
         sh = self.xw.sheets[sheet]

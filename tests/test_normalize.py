@@ -123,6 +123,27 @@ def test_phone_international_fast_path_agrees_with_phonenumbers(digits, prefix):
     assert N.phone(s) == expected
 
 
+PHONE_SHAPES = ["090-1234-5678", "０９０－１２３４－５６７８", "(03)1234-5678", "+81 (0)3-1234-5678", "(+81)3-1234-5678",
+                " 090 1234 5678 ", "\t09012345678", "03.1234.5678", "(((03)))1234--5678", "+8109012345678", "0120-123-456",
+                "050-1234-5678", "0570-000-000", "990123456", "0990123456", "00777012345", "010-1-212-555-1234",
+                "+1 212 555 1234", "03-1234-5678 内線12", "(携帯)090-1234-5678", "03-1234-5678 / 090-1234-5678",
+                "090ｰ1234ｰ5678", "０９０ー１２３４ー５６７８", "0312345678x12", "000-0000-0000", "", " ", "+", "()", "1234",
+                "0" * 70, "03-1234-5678" + " " * 60]
+
+
+def test_phones_in_bulk_equal_phone_one_by_one():
+    """normalize.phones (pyarrow over a whole column, what dedupe uses) gives what phone gives per value."""
+    assert list(N.phones(PHONE_SHAPES)) == [N.phone(v) for v in PHONE_SHAPES]
+    assert N.phones(["090-1234-5678", "(03)1234-5678", "+81 3-1234-5678", "0000-00-0000"]).tolist() == [
+        "09012345678", "0312345678", "0312345678", ""]
+
+
+@given(st.lists(st.text(alphabet="0123456789 -()+.０１ー/x#", max_size=18), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_phones_in_bulk_equal_phone_on_any_text(values):
+    assert list(N.phones(values)) == [N.phone(v) for v in values]
+
+
 @given(st.text(alphabet="0123456789", min_size=8, max_size=10))
 @settings(max_examples=2000, deadline=None)
 def test_phone_fast_path_agrees_with_phonenumbers(digits):

@@ -105,6 +105,15 @@ def _norm(s: pd.Series, fn) -> pd.Series:
                      index=s.index, dtype=object)
 
 
+def _norm_bulk(s: pd.Series, fn) -> pd.Series:
+    """Like _norm, fn taking all distinct values at once (normalize.phones) and returning an array."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    out = np.empty(len(uniq) + 1, object)
+    out[:-1] = fn(uniq) if len(uniq) else []
+    out[-1] = ""
+    return pd.Series(out[codes], index=s.index, dtype=object)
+
+
 def _split_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(family, given) per row via normalize.split_name, called once per distinct value."""
     codes, uniq = pd.factorize(s.to_numpy(dtype=object))
@@ -167,7 +176,7 @@ _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]"
 
 
 def _is_mobile(digits: str) -> bool:
-    return len(digits) == 11 and digits[:3] in ("060", "070", "080", "090")
+    return bool(digits) and len(digits) == 11 and digits[:3] in ("060", "070", "080", "090")
 
 
 def _has_japanese(s) -> bool:
@@ -297,9 +306,9 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     phones = cols.get("phone", [])
     for i in range(max(2, len(phones))):
         raw = phones[i] if i < len(phones) else _joined([], idx)
-        f[f"ph{i}"] = _norm(raw, normalize.phone)
+        f[f"ph{i}"] = _norm_bulk(raw, normalize.phones)
         # mobile from the national digits (070/080/090/060 + 8): phone_kind would parse every raw value again
-        f[f"ph{i}_mobile"] = f[f"ph{i}"].map(_is_mobile).to_numpy(bool)
+        f[f"ph{i}_mobile"] = _per_unique(f[f"ph{i}"].to_numpy(object), _is_mobile).astype(bool)
     f["postcode"] = _norm(_joined(cols.get("postcode", []), idx), _postcode)
     for c, k in kinds.items():
         if k == "other" and c in df.columns:

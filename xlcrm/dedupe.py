@@ -238,8 +238,27 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
     finally:
         if pool is not None:
             pool.shutdown()
-    return Features({c: (np.asarray(v, bool) if c.endswith(("_mobile", "_isfam")) else np.asarray(v, dtype=object).astype(str))
-                     for c, v in f.items()}, df.index)
+    cols, codes = {}, {}
+    for c, v in f.items():
+        if c.endswith(("_mobile", "_isfam")):
+            cols[c] = np.asarray(v, bool)
+        else:
+            cols[c], codes[c] = _fixed_width(np.asarray(v, dtype=object))
+    return Features(cols, df.index, codes)
+
+
+def _fixed_width(v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A text column as fixed-width unicode (what v.astype(str) gives) and its integer codes (Features.codes):
+    converted once per distinct value, the codes found on the way (hashing Python strings, not numpy's)."""
+    k, u = pd.factorize(v)
+    if len(v) == 0 or (k < 0).any():  # a None among the values: astype(str) says "None"
+        return v.astype(str), None
+    u = u.astype(str)
+    codes = k.astype(np.int64)
+    blank = np.flatnonzero(u == "")
+    if len(blank):
+        codes[codes == blank[0]] = -1
+    return u[k], codes
 
 
 def _joined(parts: list[pd.Series], index) -> pd.Series:
@@ -344,9 +363,9 @@ def _place_features(cols: dict, idx) -> dict:
 class Features:
     """Comparable features as numpy arrays (fixed-width unicode compares fast), one row per input row."""
 
-    def __init__(self, cols: dict[str, np.ndarray], index: pd.Index):
+    def __init__(self, cols: dict[str, np.ndarray], index: pd.Index, codes: dict[str, np.ndarray] | None = None):
         self._cols, self.index = cols, index
-        self._cache: dict = {}
+        self._cache: dict = {("#codes", k): c for k, c in (codes or {}).items() if c is not None}
 
     @property
     def columns(self) -> list[str]:
@@ -895,9 +914,11 @@ def _u_random(f: pd.DataFrame, comps: list[Comparison], sample: int, seed: int) 
         uu = (cnt + 0.5) / (cnt.sum() + 0.5 * len(c.levels))
         col = _EXACT_COL.get(c.key, c.key if c.key in f.columns else None)
         if col is not None and c.levels[0] == "exact":
-            v = pd.Series(f[col][f[col] != ""])
+            v = f.codes(col)
+            v = v[v >= 0]
             if len(v) > 1:
-                p = v.value_counts().to_numpy(float) / len(v)
+                cnt = np.bincount(v)
+                p = np.sort(cnt[cnt > 0])[::-1].astype(float) / len(v)  # value_counts' order, so the same sum
                 exact = float(max((p * p).sum() - 1 / len(v), 0.0)) + 1e-9  # without a record meeting itself
                 uu = np.concatenate([[exact], uu[1:] / uu[1:].sum() * (1 - exact)])
         u[c.key] = uu

@@ -138,6 +138,19 @@ def test_phones_in_bulk_equal_phone_one_by_one():
         "09012345678", "0312345678", "0312345678", ""]
 
 
+def test_postcodes_in_bulk_equal_postcode_one_by_one():
+    vals = ["〒154-0001", "１５４ー０００１", " 1540001 ", "154 0001", "〒 154-0001", "", "154-00011", "\t1540001",
+            "154‐0001", "1540001" + " " * 70, "ｘ154-0001", "東京"]
+    assert list(N.postcodes(vals)) == [N.postcode(v) for v in vals]
+    assert N.postcodes(["〒154-0001", "154"]).tolist() == ["1540001", ""]
+
+
+@given(st.lists(st.text(alphabet="0123456789 -〒ー１２\t‐x", max_size=12), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_postcodes_in_bulk_equal_postcode_on_any_text(values):
+    assert list(N.postcodes(values)) == [N.postcode(v) for v in values]
+
+
 @given(st.lists(st.text(alphabet="0123456789 -()+.０１ー/x#", max_size=18), max_size=40))
 @settings(max_examples=300, deadline=None)
 def test_phones_in_bulk_equal_phone_on_any_text(values):

@@ -175,6 +175,18 @@ _DIGITS = re.compile(r"\d+")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 
+_ANY_DIGIT = re.compile(r"\d")
+
+
+def _mobiles(digits: np.ndarray) -> np.ndarray:
+    """_is_mobile per value of an object array of national digits, once per distinct value, in numpy."""
+    codes, uniq = pd.factorize(digits)
+    u = np.asarray(uniq, dtype=object).astype(str) if len(uniq) else np.empty(0, "U1")
+    ok = np.zeros(len(uniq) + 1, bool)
+    ok[:-1] = (np.char.str_len(u) == 11) & np.isin(u.astype("U3"), ("060", "070", "080", "090"))
+    return ok[codes]
+
+
 def _is_mobile(digits: str) -> bool:
     return bool(digits) and len(digits) == 11 and digits[:3] in ("060", "070", "080", "090")
 
@@ -280,7 +292,8 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
         fam_raw, giv_raw = _split_series(_joined(cols.get("name", []), idx))
     kana_raw = _joined(cols.get("kana", []), idx)
     kfam, kgiv = _split_series(kana_raw)
-    no_name = (fam_raw.str.strip() == "") & (giv_raw.str.strip() == "")
+    blank = lambda x: x is not None and x.strip() == ""  # noqa: E731
+    no_name = _per_unique(fam_raw.to_numpy(object), blank).astype(bool) & _per_unique(giv_raw.to_numpy(object), blank).astype(bool)
     fam_raw, giv_raw = fam_raw.where(~no_name, kfam), giv_raw.where(~no_name, kgiv)  # only the reading was typed
     fam_raw, giv_raw = _split_by_known_families(fam_raw, giv_raw)
     f["fam"] = _norm(fam_raw, _name_key)
@@ -315,10 +328,10 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     f["full_v"] = f["fam_v"] + f["giv_v"]
     f["dob"] = _norm(_joined(cols.get("birth_date", []), idx), _date_key)
     f["email"] = _norm(_joined(cols.get("email", []), idx), normalize.email)
-    f["email_local"] = f["email"].str.split("@").str[0].fillna("")
+    f["email_local"] = _norm(f["email"], lambda x: x.split("@")[0])
     # a local part without digits is mostly the name spelt out (taro.yamada): it says nothing the name does not,
     # and strangers with one name share it. Only one with digits (taro1985, emi766) is evidence of its own
-    f["email_local_id"] = f["email_local"].where(f["email_local"].str.contains(r"\d", regex=True), "")
+    f["email_local_id"] = _norm(f["email_local"], lambda x: x if _ANY_DIGIT.search(x) else "")
     f["idnum"] = _norm(_joined(cols.get("id_number", []), idx), _digits_or_text)
     f["sex"] = _norm(_joined(cols.get("sex", []), idx), _sex)
     # phones: every phone column is one set per person (staff type the mobile into 電話番号 and vice versa)
@@ -327,8 +340,8 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
         raw = phones[i] if i < len(phones) else _joined([], idx)
         f[f"ph{i}"] = _norm_bulk(raw, normalize.phones)
         # mobile from the national digits (070/080/090/060 + 8): phone_kind would parse every raw value again
-        f[f"ph{i}_mobile"] = _per_unique(f[f"ph{i}"].to_numpy(object), _is_mobile).astype(bool)
-    f["postcode"] = _norm(_joined(cols.get("postcode", []), idx), _postcode)
+        f[f"ph{i}_mobile"] = _mobiles(f[f"ph{i}"].to_numpy(object))
+    f["postcode"] = _norm_bulk(_joined(cols.get("postcode", []), idx), _postcodes)
     for c, k in kinds.items():
         if k == "other" and c in df.columns:
             f["other:" + c] = _norm(_col(df, [c]), _digits_or_text)
@@ -420,6 +433,15 @@ class Features:
 def _postcode(s: str) -> str:
     p = normalize.postcode(s)
     return p if p else _digits_or_text(s)
+
+
+def _postcodes(values: np.ndarray) -> np.ndarray:
+    """_postcode over distinct values at once (normalize.postcodes), "" for blank as _norm gives."""
+    out = normalize.postcodes(values)
+    for k in np.flatnonzero(out == ""):
+        v = values[k]
+        out[k] = (_digits_or_text(v) or "") if v else ""
+    return out
 
 
 # --- 2. blocking ---------------------------------------------------------------------------------------------------

@@ -412,6 +412,26 @@ def postcode(s) -> str:
     return t if len(t) == 7 and t.isascii() and t.isdigit() else ""
 
 
+_POST_FAST = "^[0-9 \\-‐‑‒–—―−ー〒]*$"  # only ASCII spaces: NFKC's strip and the separators then agree
+
+
+def postcodes(values) -> np.ndarray:
+    """postcode() over many values at once (an object array), equal to [postcode(v) for v in values]: the usual
+    shapes (digits, hyphens, spaces, 〒) with pyarrow's kernels over the whole column, the rest one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    values = np.asarray(values, dtype=object)
+    if not len(values):
+        return np.empty(0, object)
+    t = pc.utf8_normalize(pa.array(values, pa.string()), "NFKC")
+    fast = pc.and_(pc.match_substring_regex(t, _POST_FAST), pc.less_equal(pc.utf8_length(t), TEXT_MAX))
+    d = pc.replace_substring_regex(t, "[ \\-‐‑‒–—―−ー〒]", "")
+    out = pc.if_else(pc.equal(pc.utf8_length(d), 7), d, "").to_numpy(zero_copy_only=False).astype(object)
+    for k in np.flatnonzero(~fast.to_numpy(zero_copy_only=False)):
+        out[k] = postcode(values[k])
+    return out
+
+
 def email(s) -> str:
     """An e-mail address: NFKC, trimmed, lower-cased ('Sakura@Example.JP ' → 'sakura@example.jp')."""
     return nfkc(s).lower()

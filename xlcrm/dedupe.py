@@ -292,8 +292,8 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
         fam_raw, giv_raw = _split_series(_joined(cols.get("name", []), idx))
     kana_raw = _joined(cols.get("kana", []), idx)
     kfam, kgiv = _split_series(kana_raw)
-    blank = lambda x: x is not None and x.strip() == ""  # noqa: E731
-    no_name = _per_unique(fam_raw.to_numpy(object), blank).astype(bool) & _per_unique(giv_raw.to_numpy(object), blank).astype(bool)
+    blank = lambda s: _per_unique(s.to_numpy(object), lambda x: x is not None and x.strip() == "").astype(bool)  # noqa
+    no_name = blank(fam_raw) & blank(giv_raw)
     fam_raw, giv_raw = fam_raw.where(~no_name, kfam), giv_raw.where(~no_name, kgiv)  # only the reading was typed
     fam_raw, giv_raw = _split_by_known_families(fam_raw, giv_raw)
     f["fam"] = _norm(fam_raw, _name_key)
@@ -674,8 +674,9 @@ def _name_pairs(g, i, j) -> dict[str, tuple]:
     reading (フリガナ) is compared per part when it was typed with a space, as a whole otherwise. The reading is
     not a comparison of its own: it says the same as the name, and counting it twice would call every pair of
     same-name strangers a match."""
-    fam_i, fam_j, giv_i, giv_j = g("fam")[i], g("fam")[j], g("giv")[i], g("giv")[j]
-    fv_i, fv_j, gv_i, gv_j = g("fam_v")[i], g("fam_v")[j], g("giv_v")[i], g("giv_v")[j]
+    both = lambda c: (np.take(g(c), i), np.take(g(c), j))  # noqa: E731
+    (fam_i, fam_j), (giv_i, giv_j) = both("fam"), both("giv")
+    (fv_i, fv_j), (gv_i, gv_j) = both("fam_v"), both("giv_v")
     fam_i, fam_j, giv_i, giv_j = fam_i.copy(), fam_j.copy(), giv_i.copy(), giv_j.copy()
     fv_i, fv_j, gv_i, gv_j = fv_i.copy(), fv_j.copy(), gv_i.copy(), gv_j.copy()
     for fa, ga, fva, gva, fb, fvb in ((fam_i, giv_i, fv_i, gv_i, fam_j, fv_j), (fam_j, giv_j, fv_j, gv_j, fam_i, fv_i)):
@@ -685,14 +686,14 @@ def _name_pairs(g, i, j) -> dict[str, tuple]:
             if wv.startswith(fvb[k]) and len(wv) > len(fvb[k]) and not (ga[k]):
                 cut = len(fvb[k])
                 fa[k], ga[k], fva[k], gva[k] = whole[:cut], whole[cut:], wv[:cut], wv[cut:]
-    kf_i, kf_j, kg_i, kg_j = g("kana_fam")[i], g("kana_fam")[j], g("kana_giv")[i], g("kana_giv")[j]
-    k_i, k_j = g("kana")[i], g("kana")[j]
+    (kf_i, kf_j), (kg_i, kg_j) = both("kana_fam"), both("kana_giv")
+    k_i, k_j = both("kana")
     # one record typed the given name first (真由美 林 against 林 真由美, also after a marriage: 真由美 林 against
     # 佐藤 真由美): its parts, written and read, are put back in order and the parts then equal are 姓名入替. Which
     # record is swapped: the one that has the shared name in the slot the list does not mostly type it in
     cross = (fv_i != fv_j) & (gv_i != gv_j) & (fv_i != "") & (fv_j != "") & (gv_i != "") & (gv_j != "")
     gf, fg = cross & (gv_i == fv_j), cross & (fv_i == gv_j)
-    isfam_gi, isfam_fi = g("giv_isfam")[i], g("fam_isfam")[i]
+    isfam_gi, isfam_fi = np.take(g("giv_isfam"), i), np.take(g("fam_isfam"), i)
     swap_i = (gf & ~fg & isfam_gi) | (fg & ~gf & ~isfam_fi)
     swap_j = (gf | fg) & ~swap_i
     swap = swap_i | swap_j
@@ -710,8 +711,8 @@ def _name_pairs(g, i, j) -> dict[str, tuple]:
     rk_gj = np.where(whole_reading, k_j, kg_j)
     # still one word on a side: compare whole names in the family comparison, given names then missing
     nosplit = (giv_i == "") | (giv_j == "")
-    full_i, full_j, fullv_i, fullv_j = g("full")[i], g("full")[j], g("full_v")[i], g("full_v")[j]  # a re-split keeps them
-    blank = np.full(len(i), "", dtype=object).astype(str)
+    (full_i, full_j), (fullv_i, fullv_j) = both("full"), both("full_v")  # a re-split keeps them
+    blank = np.zeros(len(i), "U1")  # "" each
     return {
         "family": (np.where(nosplit, full_i, fam_i), np.where(nosplit, full_j, fam_j),
                    np.where(nosplit, fullv_i, fv_i), np.where(nosplit, fullv_j, fv_j), swap & ~nosplit,
@@ -726,12 +727,13 @@ class _PairData:
     """The features of both records of each pair, each column fetched once (numpy fancy indexing)."""
 
     def __init__(self, f: Features, pairs: np.ndarray):
-        self.f, self.i, self.j = f, pairs[:, 0], pairs[:, 1]
+        # contiguous index arrays and np.take: 4x faster than fancy indexing a unicode array with a strided index
+        self.f, self.i, self.j = f, np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
         self._names = None
 
     def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         v = self.f[col]
-        return v[self.i], v[self.j]
+        return np.take(v, self.i), np.take(v, self.j)
 
     def names(self) -> dict[str, tuple]:
         if self._names is None:

@@ -232,12 +232,17 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
             raise ValueError(f"unknown kind {k!r}")
         if k != "other" and c in df.columns:
             by_kind.setdefault(k, []).append(c)
-    cols = {k: [_col(df, [c]) for c in v] for k, v in by_kind.items()}
-    places = {k: cols.get(k, []) for k in ("prefecture", "address", "building")}
+    cols = {k: [_col(df, [c]) for c in v] for k, v in by_kind.items() if k not in PLACE_KINDS}
+    place_cols = {k: by_kind.get(k, []) for k in PLACE_KINDS}
+    global _FORKED
     pool = None
     if len(df) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods():
         pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-        later = pool.submit(_place_features, places, df.index)
+        _FORKED = (df, place_cols)  # the child is forked in submit and finds its input here: nothing pickled
+        try:
+            later = pool.submit(_place_job)
+        finally:
+            _FORKED = None
     try:
         f = _person_features(cols, kinds, df)
         place = None
@@ -246,17 +251,34 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
                 place = later.result()
             except Exception:  # noqa: BLE001 — redone here: a real error in the work raises again, in this process
                 place = None  # a forked child can die when the parent held threads (a DuckDB session)
-        f.update(place if place is not None else _place_features(places, df.index))
+        if place is None:
+            place = _place_job(df, place_cols)
     finally:
         if pool is not None:
             pool.shutdown()
-    cols, codes = {}, {}
+    out, codes = {}, {}
     for c, v in f.items():
         if c.endswith(("_mobile", "_isfam")):
-            cols[c] = np.asarray(v, bool)
+            out[c] = np.asarray(v, bool)
         else:
-            cols[c], codes[c] = _fixed_width(np.asarray(v, dtype=object))
-    return Features(cols, df.index, codes)
+            out[c], codes[c] = _fixed_width(np.asarray(v, dtype=object))
+    for c, (v, k) in place.items():
+        out[c], codes[c] = v, k
+    return Features(out, df.index, codes)
+
+
+PLACE_KINDS = ("prefecture", "address", "building")
+_FORKED: tuple | None = None
+
+
+def _place_job(df: pd.DataFrame | None = None, place_cols: dict | None = None) -> dict:
+    """The place features of `df` (in the second process: of the table it was forked with), each column as
+    _fixed_width gives it: numpy buffers travel back between processes much faster than Python strings."""
+    if df is None:
+        df, place_cols = _FORKED
+    cols = {k: [_col(df, [c]) for c in place_cols.get(k, [])] for k in PLACE_KINDS}
+    f = _place_features(cols, df.index)
+    return {c: _fixed_width(np.asarray(v, dtype=object)) for c, v in f.items()}
 
 
 def _fixed_width(v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -370,6 +370,12 @@ def test_address_shape_cache_changes_nothing(s, pref, bldg):
     assert N.address(s, pref, bldg) == N.address(s, pref, bldg)  # second call: from the cache
 
 
+def test_address_with_a_masking_digit_of_its_own_after_its_shape_was_cached():
+    # 00 caches the shape ٠٠; 0٠ (one ASCII digit, one U+0660) has that shape too but one digit to put back
+    N.address("00", "東京")
+    assert N.address("0٠", "東京") == _address_uncached("0٠", "東京", "")
+
+
 def test_address_same_shape_keeps_its_own_digits():
     # one shape (江東区豊洲٠-٠-٠٠ ハイツ٠٠٠), folded once: each address gets its own block and room numbers back,
     # and the building column is compared with its real digits (ハイツ101 is not room 102)

@@ -690,15 +690,16 @@ def _address_core(t: str, pref_col: str) -> tuple[str, str, str]:
     if not digits:
         return _address_parts(t, pref_col)
     shape = t.translate(_MASK)
+    if shape.count(_MASKED) != len(digits):  # the text had ٠ of its own: no shortcut (nor a cached shape: 0٠
+        return _address_parts(t, pref_col)   # would read the template of 00 and have one digit for two slots)
     key = (shape, pref_col)
     got = _ADDR_SHAPES.get(key, False)
     if got is False:
         got = None
-        if shape.count(_MASKED) == len(digits):  # else the text had ٠ of its own: no shortcut
-            pref, street, bldg = _address_parts(shape, pref_col)
-            n = street.count(_MASKED)
-            if _MASKED not in pref and n + bldg.count(_MASKED) == len(digits):  # else a rule dropped a digit
-                got = (pref, _template(street), n, _template(bldg))
+        pref, street, bldg = _address_parts(shape, pref_col)
+        n = street.count(_MASKED)
+        if _MASKED not in pref and n + bldg.count(_MASKED) == len(digits):  # else a rule dropped a digit
+            got = (pref, _template(street), n, _template(bldg))
         if len(_ADDR_SHAPES) >= 50_000:
             _ADDR_SHAPES.clear()
         _ADDR_SHAPES[key] = got

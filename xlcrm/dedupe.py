@@ -328,11 +328,10 @@ def _person_features(cols: dict, kinds: dict, df: pd.DataFrame) -> dict:
     f["giv_v"] = _norm(f["giv"], _name_variant)
     # which names this list types as family names more often than as given names: 中島 in 陽太 中島 is the
     # family name typed last, 琴音 in 琴音 佐藤 the given name typed first (_name_pairs, swapped entries)
-    cf = pd.Series(f["fam_v"].to_numpy(object)).value_counts()
-    cg = pd.Series(f["giv_v"].to_numpy(object)).value_counts()
-    famish = lambda v: (cf.reindex(v).fillna(0).to_numpy() >= cg.reindex(v).fillna(0).to_numpy())  # noqa: E731
-    f["fam_isfam"] = famish(f["fam_v"].to_numpy(object))
-    f["giv_isfam"] = famish(f["giv_v"].to_numpy(object))
+    n = len(idx)
+    k, u = pd.factorize(np.concatenate([f["fam_v"].to_numpy(object), f["giv_v"].to_numpy(object)]))
+    cf, cg = np.bincount(k[:n], minlength=len(u)), np.bincount(k[n:], minlength=len(u))
+    f["fam_isfam"], f["giv_isfam"] = cf[k[:n]] >= cg[k[:n]], cf[k[n:]] >= cg[k[n:]]
     # family and given in a fixed order, so a swapped entry (ryan joel / joel ryan) shares a blocking key
     fv, gv = f["fam_v"], f["giv_v"]
     lo, hi = fv.where(fv <= gv, gv), gv.where(fv <= gv, fv)
@@ -668,14 +667,17 @@ def _name_levels(a, b, av, bv, swapped, ak, bk) -> np.ndarray:
     return out
 
 
-def _addr_levels(a, b, pa, pb, da, db, ta, tb) -> np.ndarray:
+def _addr_levels(a, b, pa, pb, da, db, ta, tb, words) -> np.ndarray:
     """exact address / a typo in the words (numbers equal) / same postcode only / same words, other house number
-    (a neighbour, not a match) / different; -1 when neither address nor postcode is on both sides."""
+    (a neighbour, not a match) / different; -1 when neither address nor postcode is on both sides.
+
+    Address, postcode, house numbers and words come as integer codes (Features.codes: -1 blank, equal text equal
+    code); words(k) gives the words of pairs k as text, for the similarity."""
     L = {n: k for k, n in enumerate(_ADDR_LEVELS)}
     n = len(a)
     out = np.full(n, L["different"], np.int8)
-    has_a = (a != "") & (b != "")
-    has_p = (pa != "") & (pb != "")
+    has_a = (a >= 0) & (b >= 0)
+    has_p = (pa >= 0) & (pb >= 0)
     out[has_p & (pa == pb)] = L["postcode_only"]
     idx = np.flatnonzero(has_a & (a != b))
     if len(idx):
@@ -683,7 +685,7 @@ def _addr_levels(a, b, pa, pb, da, db, ta, tb) -> np.ndarray:
         near = (ta == tb) & (da != db)
         same_numbers = np.flatnonzero(da == db)  # the similarity of the words is read only there
         typo = np.zeros(len(idx), bool)
-        typo[same_numbers] = _jw(ta[same_numbers], tb[same_numbers]) >= 0.85
+        typo[same_numbers] = _jw(*words(idx[same_numbers])) >= 0.85
         cur = out[idx]
         cur = np.where(near & (cur != L["postcode_only"]), L["near"], cur)
         cur = np.where(typo, L["fuzzy_high"], cur)
@@ -759,6 +761,11 @@ class _PairData:
 
     def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         v = self.f[col]
+        return np.take(v, self.i), np.take(v, self.j)
+
+    def codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """Features.codes of both records: equal text, equal code; -1 blank."""
+        v = self.f.codes(col)
         return np.take(v, self.i), np.take(v, self.j)
 
     def names(self) -> dict[str, tuple]:
@@ -837,7 +844,9 @@ def _decide_email(d: _PairData, c) -> np.ndarray:
 
 
 def _decide_addr(d: _PairData, c) -> np.ndarray:
-    return _addr_levels(*d("addr"), *d("postcode"), *d("addr_digits"), *d("addr_text"))
+    words = d.f["addr_text"]
+    return _addr_levels(*d.codes("addr"), *d.codes("postcode"), *d.codes("addr_digits"), *d.codes("addr_text"),
+                        lambda k: (np.take(words, d.i[k]), np.take(words, d.j[k])))
 
 
 def _decide_exact(col: str):
@@ -1136,7 +1145,7 @@ def new_surname(levels: pd.DataFrame, f: Features, pairs: np.ndarray, apart: np.
     out &= ~apart
     k = np.flatnonzero(out)
     if len(k):
-        jp = _japanese_mask(f["giv"])
+        jp = _giv_japanese(f)
         out[k] = jp[pairs[k, 0]] & jp[pairs[k, 1]]
     return out
 
@@ -1167,14 +1176,24 @@ def two_people(levels: pd.DataFrame, f: Features | None = None, pairs: np.ndarra
     diff = given == _NAME_LEVELS.index("different")
     if diff.any() and f is not None and pairs is not None:
         k = np.flatnonzero(diff)
-        g = f["giv"]
-        jp = _japanese_mask(g)
+        jp = _giv_japanese(f)
         diff[k] = jp[pairs[k, 0]] & jp[pairs[k, 1]]
     return out | diff
 
 
-def _japanese_mask(col: np.ndarray) -> np.ndarray:
-    return _per_unique(col, _has_japanese).astype(bool)
+def _giv_japanese(f: Features) -> np.ndarray:
+    """Which rows' given names are written in Japanese (cached on the features: read by every session)."""
+    if "#giv_jp" not in f._cache:
+        codes = f.codes("giv")
+        out = np.zeros(len(f), bool)
+        has = codes >= 0
+        if has.any():
+            first = np.zeros(codes.max() + 1, np.int64)
+            first[codes[has][::-1]] = np.flatnonzero(has)[::-1]
+            jp = np.fromiter((_has_japanese(x) for x in f["giv"][first]), bool, len(first))
+            out[has] = jp[codes[has]]
+        f._cache["#giv_jp"] = out
+    return f._cache["#giv_jp"]
 
 
 HOUSEHOLD_LABEL = ("同一世帯(別人)", "same household (different people)")

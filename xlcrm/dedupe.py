@@ -441,6 +441,12 @@ class Features:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self._cols, index=self.index)
 
+    def names(self) -> "_NameVocab":
+        """The list's names, readings and whole names in one code space (_name_pairs)."""
+        if "#names" not in self._cache:
+            self._cache["#names"] = _NameVocab(self)
+        return self._cache["#names"]
+
     def dob_int(self) -> np.ndarray | None:
         """The birth date YYYYMMDD as an integer per row (-1 for blank); None when some date is not 8 digits."""
         if "#dob_int" not in self._cache:
@@ -643,23 +649,24 @@ def _levels_simple(a, b, levels, high=0.9, low=0.75) -> np.ndarray:
     return out
 
 
-def _name_levels(a, b, av, bv, swapped, ak, bk) -> np.ndarray:
+def _name_levels(a, b, av, bv, swapped, ak, bk, vocab: "_NameVocab") -> np.ndarray:
     """Name-part levels: exact, 異体字/kana-folded equal, equal once one record's family and given names are
     swapped back (`swapped`: that pair's parts were compared crosswise), typo, same reading only, somewhat
-    similar, different. The reading (ak/bk) is used only when the written names differ."""
+    similar, different. The reading (ak/bk) is used only when the written names differ. Names come as codes of
+    `vocab` (-1 blank)."""
     L = {n: i for i, n in enumerate(_NAME_LEVELS)}
     out = np.full(len(a), L["different"], np.int8)
-    miss = (a == "") | (b == "")
+    miss = (a < 0) | (b < 0)
     s = np.zeros(len(a))
     # a slip of a letter in a latin name is a typo; in a name of two or three kanji one character more or less is
     # another name (伊藤/伊東, 健/健太): Japanese names get no fuzzy levels, a mistyped one still reads the same
-    latin = _ascii(av)
+    latin = vocab.ascii[av]
     idx = np.flatnonzero(~miss & (av != bv) & latin)  # the similarity counts only for latin names
     if len(idx):
-        s[idx] = _jw(av[idx], bv[idx])
+        s[idx] = _jw(vocab.text[av[idx]], vocab.text[bv[idx]])
     out[(s >= 0.75) & latin] = L["fuzzy_low"]
-    out[(ak != "") & (ak == bk) & (av != bv)] = L["reading"]
-    out[(s >= 0.9) & latin & (np.char.str_len(av.astype(str)) >= 4)] = L["fuzzy_high"]
+    out[(ak >= 0) & (ak == bk) & (av != bv)] = L["reading"]
+    out[(s >= 0.9) & latin & (vocab.length[av] >= 4)] = L["fuzzy_high"]
     out[av == bv] = L["variant"]
     out[a == b] = L["exact"]
     out[swapped & (av == bv)] = L["swapped"]
@@ -695,59 +702,109 @@ def _addr_levels(a, b, pa, pb, da, db, ta, tb, words) -> np.ndarray:
     return out
 
 
-def _name_pairs(g, i, j) -> dict[str, tuple]:
-    """Per pair, the arguments of _name_levels for the family, given and whole-name comparisons.
+NAME_COLUMNS = ("fam", "giv", "fam_v", "giv_v", "kana_fam", "kana_giv", "kana", "full", "full_v")
+
+
+class _NameVocab:
+    """Every name, reading and whole name of the list in one code space (-1 blank; one text, one code across the
+    columns, so a given name can be compared with a family name), with what _name_levels reads of each."""
+
+    def __init__(self, f: "Features"):
+        cols = [c for c in NAME_COLUMNS if c in f]
+        per_col, texts = {}, []
+        for c in cols:
+            k = f.codes(c)
+            first = np.full(k.max() + 2 if len(k) else 1, -1, np.int64)
+            has = np.flatnonzero(k >= 0)
+            first[k[has][::-1]] = has[::-1]
+            used = np.flatnonzero(first >= 0)
+            per_col[c] = (k, used)
+            texts.append(f[c][first[used]].astype(object))
+        allu = np.concatenate(texts) if texts else np.empty(0, object)
+        shared, vocab = pd.factorize(allu)
+        self.codes, at = {}, 0
+        for c in cols:
+            k, used = per_col[c]
+            m = np.full(k.max() + 2 if len(k) else 1, -1, np.int64)
+            m[used] = shared[at:at + len(used)]
+            at += len(used)
+            self.codes[c] = np.where(k >= 0, m[k], -1)
+        self._set(list(vocab))
+
+    def _set(self, words: list[str]):
+        self.words = words
+        self.text = np.array(words + [""], dtype=object)   # code -1 reads the last: ""
+        self.ascii = np.array([w.isascii() for w in self.words] + [True], bool)
+        self.length = np.array([len(w) for w in self.words] + [0], np.int64)
+        self._index = None
+
+    def code(self, w: str) -> int:
+        """The code of a text, added when new (a name split against the other record's surname)."""
+        if not w:
+            return -1
+        if self._index is None:
+            self._index = {x: k for k, x in enumerate(self.words)}
+        k = self._index.get(w)
+        if k is None:
+            k = len(self.words)
+            self._set(self.words + [w])
+            self._index = {x: n for n, x in enumerate(self.words)}
+        return k
+
+
+def _name_pairs(f: "Features", i, j) -> dict[str, tuple]:
+    """Per pair, the arguments of _name_levels for the family, given and whole-name comparisons, as codes of the
+    list's name vocabulary (f.names()).
 
     A name typed without a space (山田太郎) is split where the other record's family name ends (山田 太郎); the
     reading (フリガナ) is compared per part when it was typed with a space, as a whole otherwise. The reading is
     not a comparison of its own: it says the same as the name, and counting it twice would call every pair of
     same-name strangers a match."""
-    both = lambda c: (np.take(g(c), i), np.take(g(c), j))  # noqa: E731
+    V = f.names()
+    both = lambda c: (np.take(V.codes[c], i), np.take(V.codes[c], j))  # noqa: E731
     (fam_i, fam_j), (giv_i, giv_j) = both("fam"), both("giv")
     (fv_i, fv_j), (gv_i, gv_j) = both("fam_v"), both("giv_v")
-    fam_i, fam_j, giv_i, giv_j = fam_i.copy(), fam_j.copy(), giv_i.copy(), giv_j.copy()
-    fv_i, fv_j, gv_i, gv_j = fv_i.copy(), fv_j.copy(), gv_i.copy(), gv_j.copy()
     for fa, ga, fva, gva, fb, fvb in ((fam_i, giv_i, fv_i, gv_i, fam_j, fv_j), (fam_j, giv_j, fv_j, gv_j, fam_i, fv_i)):
-        one = np.flatnonzero((ga == "") & (fa != "") & (fb != "") & (fb != fa))
+        one = np.flatnonzero((ga < 0) & (fa >= 0) & (fb >= 0) & (fb != fa))
         for k in one:
-            whole, wv = fa[k], fva[k]
-            if wv.startswith(fvb[k]) and len(wv) > len(fvb[k]) and not (ga[k]):
-                cut = len(fvb[k])
-                fa[k], ga[k], fva[k], gva[k] = whole[:cut], whole[cut:], wv[:cut], wv[cut:]
+            whole, wv, other = V.text[fa[k]], V.text[fva[k]], V.text[fvb[k]]
+            if wv.startswith(other) and len(wv) > len(other):
+                cut = len(other)
+                fa[k], ga[k], fva[k], gva[k] = (V.code(whole[:cut]), V.code(whole[cut:]), V.code(wv[:cut]),
+                                                V.code(wv[cut:]))
     (kf_i, kf_j), (kg_i, kg_j) = both("kana_fam"), both("kana_giv")
     k_i, k_j = both("kana")
     # one record typed the given name first (真由美 林 against 林 真由美, also after a marriage: 真由美 林 against
     # 佐藤 真由美): its parts, written and read, are put back in order and the parts then equal are 姓名入替. Which
     # record is swapped: the one that has the shared name in the slot the list does not mostly type it in
-    cross = (fv_i != fv_j) & (gv_i != gv_j) & (fv_i != "") & (fv_j != "") & (gv_i != "") & (gv_j != "")
+    cross = (fv_i != fv_j) & (gv_i != gv_j) & (fv_i >= 0) & (fv_j >= 0) & (gv_i >= 0) & (gv_j >= 0)
     gf, fg = cross & (gv_i == fv_j), cross & (fv_i == gv_j)
-    isfam_gi, isfam_fi = np.take(g("giv_isfam"), i), np.take(g("fam_isfam"), i)
+    isfam_gi, isfam_fi = np.take(f["giv_isfam"], i), np.take(f["fam_isfam"], i)
     swap_i = (gf & ~fg & isfam_gi) | (fg & ~gf & ~isfam_fi)
     swap_j = (gf | fg) & ~swap_i
     swap = swap_i | swap_j
-    if swap.any():  # np.where: the two columns' fixed-width dtypes may differ, an in-place swap would cut
+    if swap.any():
         fam_i, giv_i = np.where(swap_i, giv_i, fam_i), np.where(swap_i, fam_i, giv_i)
         fv_i, gv_i = np.where(swap_i, gv_i, fv_i), np.where(swap_i, fv_i, gv_i)
         kf_i, kg_i = np.where(swap_i, kg_i, kf_i), np.where(swap_i, kf_i, kg_i)
         fam_j, giv_j = np.where(swap_j, giv_j, fam_j), np.where(swap_j, fam_j, giv_j)
         fv_j, gv_j = np.where(swap_j, gv_j, fv_j), np.where(swap_j, fv_j, gv_j)
         kf_j, kg_j = np.where(swap_j, kg_j, kf_j), np.where(swap_j, kf_j, kg_j)
-    whole_reading = (kf_i == "") | (kf_j == "")
+    whole_reading = (kf_i < 0) | (kf_j < 0)
     rk_fi = np.where(whole_reading, k_i, kf_i)
     rk_fj = np.where(whole_reading, k_j, kf_j)
     rk_gi = np.where(whole_reading, k_i, kg_i)
     rk_gj = np.where(whole_reading, k_j, kg_j)
     # still one word on a side: compare whole names in the family comparison, given names then missing
-    nosplit = (giv_i == "") | (giv_j == "")
+    nosplit = (giv_i < 0) | (giv_j < 0)
     (full_i, full_j), (fullv_i, fullv_j) = both("full"), both("full_v")  # a re-split keeps them
-    blank = np.zeros(len(i), "U1")  # "" each
     return {
         "family": (np.where(nosplit, full_i, fam_i), np.where(nosplit, full_j, fam_j),
                    np.where(nosplit, fullv_i, fv_i), np.where(nosplit, fullv_j, fv_j), swap & ~nosplit,
-                   np.where(nosplit, k_i, rk_fi), np.where(nosplit, k_j, rk_fj)),
-        "given": (np.where(nosplit, blank, giv_i), np.where(nosplit, blank, giv_j), gv_i, gv_j, swap & ~nosplit,
-                  rk_gi, rk_gj),
-        "name": (full_i, full_j, fullv_i, fullv_j, np.zeros(len(i), bool), k_i, k_j),
+                   np.where(nosplit, k_i, rk_fi), np.where(nosplit, k_j, rk_fj), V),
+        "given": (np.where(nosplit, -1, giv_i), np.where(nosplit, -1, giv_j), gv_i, gv_j, swap & ~nosplit,
+                  rk_gi, rk_gj, V),
+        "name": (full_i, full_j, fullv_i, fullv_j, np.zeros(len(i), bool), k_i, k_j, V),
     }
 
 
@@ -770,7 +827,7 @@ class _PairData:
 
     def names(self) -> dict[str, tuple]:
         if self._names is None:
-            self._names = _name_pairs(self.f.__getitem__, self.i, self.j)
+            self._names = _name_pairs(self.f, self.i, self.j)
         return self._names
 
 

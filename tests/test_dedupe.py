@@ -9,6 +9,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from dedupe_data import CASES, COLUMNS, HARD_CASES, frame, make_book
 from xlcrm import cli, dedupe
@@ -141,6 +142,15 @@ def test_latin_given_names_that_differ_are_a_typo_not_two_people():
     pairs = np.array([[0, 1], [2, 3]])
     lv = dedupe.compare(f, pairs, dedupe._comparisons(f))
     assert dedupe.two_people(lv, f, pairs).tolist() == [False, True]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" \t\x1c\u3000\u00a0nNaAtTeEoO<>x山", max_size=6)),
+                max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_string_columns_read_by_arrow_as_cell_by_cell(values):
+    """A pandas string column is read in Arrow's kernels; the text must be what the cell-by-cell reading gives."""
+    s = pd.Series(values, dtype="str")
+    assert list(dedupe._col(pd.DataFrame({"c": s}), ["c"])) == list(dedupe._cells_text(s.to_numpy(dtype=object)))
 
 
 def test_comparison_registry_is_consistent():

@@ -91,13 +91,29 @@ def _cells_text(values) -> np.ndarray:
     return out[codes]
 
 
+_PY_SPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())  # what str.strip() strips
+
+
+def _arrow_cells_text(s: pd.Series) -> np.ndarray:
+    """_cells_text of a pandas string column held by Arrow, in Arrow's kernels: str.strip's own characters
+    trimmed, nan/none/nat/<na> in any case blank, missing blank."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    t = pc.utf8_trim(pa.array(s), _PY_SPACE)
+    null = pc.and_(pc.less_equal(pc.utf8_length(t), 4),
+                   pc.is_in(pc.utf8_lower(t), value_set=pa.array(sorted(_NULL_TEXT))))
+    return pc.if_else(pc.fill_null(null, True), "", t).to_numpy(zero_copy_only=False).astype(object)
+
+
 def _col(df: pd.DataFrame, cols: list[str]) -> pd.Series:
     """The columns joined by a space, as text ("" for blank); object dtype (fast to compare and join)."""
     if not cols:
         return pd.Series(np.full(len(df), "", object), index=df.index, dtype=object)
     out = None
     for c in cols:
-        v = _cells_text(df[c].to_numpy(dtype=object))
+        s = df[c]
+        arrow = isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
+        v = _arrow_cells_text(s) if arrow else _cells_text(s.to_numpy(dtype=object))
         out = v if out is None else np.array([f"{x} {y}".strip() for x, y in zip(out, v)], object)
     return pd.Series(out, index=df.index, dtype=object)
 

@@ -48,7 +48,8 @@ def compare(a: dict, b: dict) -> bool:
         pa, pb = a[k][0], b[k][0]
         ok = pa.equals(pb) and a[k][1].equals(b[k][1]) and a[k][2:] == b[k][2:]
         diff = [c for c in pa.columns if c in pb.columns and len(pa) == len(pb) and not pa[c].equals(pb[c])]
-        print(f"{k}: {'identical' if ok else 'DIFFERENT'} ({len(pa)} / {len(pb)} pairs){' columns ' + str(diff) if diff else ''}")
+        cols = f" columns {diff}" if diff else ""
+        print(f"{k}: {'identical' if ok else 'DIFFERENT'} ({len(pa)} / {len(pb)} pairs){cols}")
         same &= ok
     return same
 

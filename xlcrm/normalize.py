@@ -369,8 +369,9 @@ def _arrow_fits(pa, pc, nsn, desc):
 
 
 def phones(values) -> np.ndarray:
-    """phone() over many values at once (an object array), equal to [phone(v) for v in values] (a 100,000-row sheet: 0.05 s instead
-    of 0.8 s). Values are str; see _FAST_SHAPE above for which ones are read in bulk."""
+    """phone() over many values at once (an object array), equal to [phone(v) for v in values]: the 127,000
+    distinct phones of a 100,000-row sheet in 0.2 s instead of 0.8 s. Values are str; see _FAST_SHAPE above for
+    which ones are read in bulk."""
     import pyarrow as pa
     import pyarrow.compute as pc
     values = np.asarray(values, dtype=object)

@@ -383,3 +383,8 @@ def _die_in_child(*a, **k):
     if os.getpid() != _PARENT:
         os.kill(os.getpid(), signal.SIGKILL)
     return _REAL(*a, **k)
+
+
+def test_an_empty_list_has_no_duplicates():
+    res = dedupe.find_duplicates(pd.DataFrame({c: pd.Series([], dtype="str") for c in COLUMNS}))
+    assert len(res.pairs) == 0 and len(res.clusters) == 0

@@ -558,6 +558,8 @@ def candidate_pairs(f: pd.DataFrame, rules=BLOCKING_RULES, max_block: int = MAX_
     `only`: boolean mask of rows of interest (new rows); pairs not touching one are dropped (incremental check).
     """
     n = len(f)
+    if n < 2:  # nothing to pair (and an empty table has no codes to combine)
+        return np.empty((0, 2), np.int64)
     chunks = []
     contact = any(c in f.columns and (f[c] != "").any() for c in ("ph0", "ph1", "email"))
     for rule in rules:
@@ -1400,6 +1402,8 @@ def _components(n: int, e: np.ndarray) -> np.ndarray:
 
 
 def _stable_ids(ids: np.ndarray, labels: np.ndarray, previous: dict[str, str] | None) -> np.ndarray:
+    if len(ids) == 0:
+        return np.empty(0, object)
     ids = ids.astype(str)
     # the smallest member id per cluster, in natural order (C9 before C10): sort by label, length, text
     order = np.lexsort((ids, np.char.str_len(ids), labels))

@@ -9,6 +9,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from dedupe_data import CASES, COLUMNS, HARD_CASES, frame, make_book
 from xlcrm import cli, dedupe
@@ -107,6 +108,33 @@ def test_household_evidence_counts_nothing_once_names_tell_two_people_apart(hard
     assert w_apart < w_plain and 1 / (1 + 2.0 ** -w_apart) < 0.01
 
 
+MARRIED = [  # one woman before and after her marriage: only the given name and the mobile link the two records
+    ["M0001", "山本 千尋", "ヤマモト チヒロ", "", "980-0811", "宮城県", "仙台市青葉区一番町4丁目5番6号", "", "", "080-7777-8888", ""],
+    ["M0002", "小川 千尋", "オガワ チヒロ", "1985/02/03", "100-0005", "東京都", "千代田区丸の内1-2-3", "", "", "08077778888",
+     "chihiro.ogawa@example.jp"],
+    # another 千尋 under another surname, elsewhere, with her own mobile: a stranger
+    ["M0003", "中島 千尋", "ナカジマ チヒロ", "1985/02/03", "812-0011", "福岡県", "福岡市博多区博多駅前2-2-2", "", "",
+     "090-1212-3434", ""],
+]
+
+
+def test_a_marriage_moves_the_home_with_the_surname():
+    """After a marriage the surname and the address change together: counted once (the surname), not twice, so
+    the mobile and the given name she kept find her; a namesake with her own mobile is not found."""
+    df = pd.concat([frame(), pd.DataFrame(MARRIED, columns=COLUMNS)], ignore_index=True)
+    res = dedupe.find_duplicates(df)
+    assert cluster_of(res, "M0001") == cluster_of(res, "M0002")
+    assert cluster_of(res, "M0003") != cluster_of(res, "M0002")
+    comps = dedupe._comparisons(dedupe.prepare(df, dedupe.SCHEMA_KINDS))
+    lv = pd.DataFrame({c.key: [-1] for c in comps})
+    lv["family"], lv["given"] = dedupe._NAME_LEVELS.index("different"), 0
+    moved = lv.assign(addr=dedupe._ADDR_LEVELS.index("different"))
+    w = lambda levels, married: dedupe.match_weight(res.model, levels, comps, np.array([False]),  # noqa: E731
+                                                    np.array([married]))[0]
+    assert w(moved, True) == w(lv, True)      # the new home says nothing more than the new surname
+    assert w(moved, False) < w(lv, False)     # without the given name kept, a different home still counts
+
+
 def test_latin_given_names_that_differ_are_a_typo_not_two_people():
     # FEBRL-style slips (joshua/jsohua, katherine/kate) are no proof of two people; 太郎/次郎 are
     df = pd.DataFrame({"name": ["smith joshua", "smith xavier", "山田 太郎", "山田 次郎"]})
@@ -114,6 +142,15 @@ def test_latin_given_names_that_differ_are_a_typo_not_two_people():
     pairs = np.array([[0, 1], [2, 3]])
     lv = dedupe.compare(f, pairs, dedupe._comparisons(f))
     assert dedupe.two_people(lv, f, pairs).tolist() == [False, True]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" \t\x1c\u3000\u00a0nNaAtTeEoO<>x山", max_size=6)),
+                max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_string_columns_read_by_arrow_as_cell_by_cell(values):
+    """A pandas string column is read in Arrow's kernels; the text must be what the cell-by-cell reading gives."""
+    s = pd.Series(values, dtype="str")
+    assert list(dedupe._col(pd.DataFrame({"c": s}), ["c"])) == list(dedupe._cells_text(s.to_numpy(dtype=object)))
 
 
 def test_comparison_registry_is_consistent():
@@ -346,3 +383,8 @@ def _die_in_child(*a, **k):
     if os.getpid() != _PARENT:
         os.kill(os.getpid(), signal.SIGKILL)
     return _REAL(*a, **k)
+
+
+def test_an_empty_list_has_no_duplicates():
+    res = dedupe.find_duplicates(pd.DataFrame({c: pd.Series([], dtype="str") for c in COLUMNS}))
+    assert len(res.pairs) == 0 and len(res.clusters) == 0

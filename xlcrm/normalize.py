@@ -31,6 +31,7 @@ Sources of the 異体字 table (`ITAIJI`, old/variant form → the form in every
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -346,6 +347,56 @@ def phone(s) -> str:
     return _phone_parse(s)[0]
 
 
+# phones(): the common shapes a sheet holds (digits with -, space, brackets or dots, a leading +), handled by
+# pyarrow's compute kernels over the whole column at once. Why this is the same as phone(): NFKC is the same Unicode
+# table; a value made only of these characters has no list separator, extension or note with words, so phone()
+# would go straight to removing the separators and _NATIONAL/_INTL_JP (written here for RE2, which has no
+# lookahead: 0 then not 0 and not 10). The kind comes from the same JP metadata patterns and lengths, in the same
+# order (_nsn_kind: the general pattern, then the first type whose pattern and length fit). Everything else
+# (内線, 携帯 notes, ー as a hyphen, two numbers in a cell, other countries) goes through phone() one by one.
+_FAST_SHAPE = r"^ *\+?[0-9 ().\-]*$"
+_FAST_NATIONAL = r"^0(?P<nsn>[2-9][0-9]{7,9}|1[1-9][0-9]{6,8})$"
+_FAST_INTL = r"^\+810?(?P<nsn>[1-9][0-9]{8,9})$"
+
+
+def _arrow_fits(pa, pc, nsn, desc):
+    """Mask: nsn fully matches the metadata description (pattern, and its lengths when it lists some)."""
+    pattern, lengths = desc
+    ok = pc.match_substring_regex(nsn, f"^(?:{pattern.pattern})$")
+    if lengths:
+        ok = pc.and_(ok, pc.is_in(pc.utf8_length(nsn), value_set=pa.array(sorted(lengths), pa.int32())))
+    return ok
+
+
+def phones(values) -> np.ndarray:
+    """phone() over many values at once (an object array), equal to [phone(v) for v in values]: the 127,000
+    distinct phones of a 100,000-row sheet in 0.2 s instead of 0.8 s. Values are str; see _FAST_SHAPE above for
+    which ones are read in bulk."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    values = np.asarray(values, dtype=object)
+    if not len(values):
+        return np.empty(0, object)
+    t = pc.utf8_normalize(pa.array(values, pa.string()), "NFKC")  # spaces: only ASCII ones pass _FAST_SHAPE
+    fast = pc.and_(pc.match_substring_regex(t, _FAST_SHAPE), pc.less_equal(pc.utf8_length(t), TEXT_MAX))
+    digits = t
+    for sep in " ().-":  # literal replacements: faster than one regex
+        digits = pc.replace_substring(digits, sep, "")
+    nat = pc.struct_field(pc.extract_regex(digits, _FAST_NATIONAL), [0])
+    intl = pc.struct_field(pc.extract_regex(digits, _FAST_INTL), [0])
+    nsn = pc.coalesce(nat, intl)
+    read = pc.and_(fast, pc.is_valid(nsn))
+    nsn = pc.fill_null(nsn, "")
+    ok = _arrow_fits(pa, pc, nsn, _GENERAL)
+    known = [_arrow_fits(pa, pc, nsn, desc) for desc in _DESCS]  # _nsn_kind is "" exactly when no type fits
+    valid = pc.and_(ok, functools.reduce(pc.or_, known))
+    out = pc.if_else(valid, pc.binary_join_element_wise("0", nsn, ""), "").to_numpy(zero_copy_only=False)
+    out = out.astype(object)
+    for k in np.flatnonzero(~read.to_numpy(zero_copy_only=False)):
+        out[k] = phone(values[k])
+    return out
+
+
 def phone_kind(s) -> str:
     """'mobile' (070/080/090/060), 'fixed' (landline) or '' (not a phone, or toll-free / IP phone / pager)."""
     k = _phone_parse(s)[1]
@@ -360,6 +411,26 @@ def postcode(s) -> str:
     """A postcode as 7 digits ('1540001' from '〒154-0001', '１５４ー０００１'); '' otherwise."""
     t = _POST_SEP.sub("", nfkc(s))
     return t if len(t) == 7 and t.isascii() and t.isdigit() else ""
+
+
+_POST_FAST = "^[0-9 \\-‐‑‒–—―−ー〒]*$"  # only ASCII spaces: NFKC's strip and the separators then agree
+
+
+def postcodes(values) -> np.ndarray:
+    """postcode() over many values at once (an object array), equal to [postcode(v) for v in values]: the usual
+    shapes (digits, hyphens, spaces, 〒) with pyarrow's kernels over the whole column, the rest one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    values = np.asarray(values, dtype=object)
+    if not len(values):
+        return np.empty(0, object)
+    t = pc.utf8_normalize(pa.array(values, pa.string()), "NFKC")
+    fast = pc.and_(pc.match_substring_regex(t, _POST_FAST), pc.less_equal(pc.utf8_length(t), TEXT_MAX))
+    d = pc.replace_substring_regex(t, "[ \\-‐‑‒–—―−ー〒]", "")
+    out = pc.if_else(pc.equal(pc.utf8_length(d), 7), d, "").to_numpy(zero_copy_only=False).astype(object)
+    for k in np.flatnonzero(~fast.to_numpy(zero_copy_only=False)):
+        out[k] = postcode(values[k])
+    return out
 
 
 def email(s) -> str:
@@ -620,8 +691,8 @@ def _address_core(t: str, pref_col: str) -> tuple[str, str, str]:
     if not digits:
         return _address_parts(t, pref_col)
     shape = t.translate(_MASK)
-    if shape.count(_MASKED) != len(digits):  # the text had ٠ of its own: no shortcut (its shape is another's)
-        return _address_parts(t, pref_col)
+    if shape.count(_MASKED) != len(digits):  # the text had ٠ of its own: no shortcut (nor a cached shape: 0٠
+        return _address_parts(t, pref_col)   # would read the template of 00 and have one digit for two slots)
     key = (shape, pref_col)
     got = _ADDR_SHAPES.get(key, False)
     if got is False:

@@ -487,3 +487,24 @@ def test_live_engine_never_touches_com_except_page_setup():
     assert sorted(set(re.findall(r"\.api\b[.\[]?\w*", src))) == [".api.HPageBreaks", ".api.PageSetup",
                                                                 ".api.ResetAllPageBreaks", ".api.Rows",
                                                                 ".api.UserName", ".api.Visible"]
+
+
+def test_rows_appended_below_a_table_grow_it_look_like_the_rows_above_and_undo_away(engine):
+    import datetime as dt
+    import pandas as pd
+    book, probe = engine
+    book.write_table("履歴表", pd.DataFrame({"対応ID": ["R1", "R2"], "日時": [dt.datetime(2025, 1, 5, 10, 0)] * 2,
+                                            "内容": ["電話", "メール"]}))
+    book.set_number_formats("履歴表", {"B2:B3": "yyyy/mm/dd hh:mm"})
+    book.save()
+    book.append_rows("履歴表", pd.DataFrame({"内容": ["来店"], "対応ID": ["R3"],
+                                             "日時": [dt.datetime(2025, 2, 1, 9, 30)]}))
+    book.journal("contact", "対応を記録", "contact")
+    book.save()
+    probe.done()
+    assert [probe.value("履歴表", c) for c in ("A4", "B4", "C4")] == ["R3", dt.datetime(2025, 2, 1, 9, 30), "来店"]
+    assert probe.number_format("履歴表", "B4") == "yyyy/mm/dd hh:mm"        # the look of the rows above
+    assert book.locate("履歴表").rows == 3                                 # the table grew over the new row
+    assert book.undo_last() is not None
+    book.save()
+    assert book.read_raw("履歴表")["対応ID"].tolist() == ["R1", "R2"]

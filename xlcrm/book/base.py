@@ -331,6 +331,45 @@ class Book:
             rows.append([None] * len(body.columns))  # an Excel table needs a data row
         self._put(loc.sheet, loc.header_row, loc.first_col, rows, text_cols, date_cols, formula_cols)
 
+    def append_rows(self, name: str, df: pd.DataFrame, *, text_columns=()) -> TableLoc:
+        """Add the rows of `df` (columns = headers) below table `name`: only those cells are written and the table
+        grows over them (recording one contact in a 200,000-row 対応履歴 writes one row). The new rows look like
+        the rows above; undo takes them away. A table that does not exist yet, has no rows, or lacks one of `df`'s
+        headers is written whole by `write_table`."""
+        name = _sheet_name(name)
+        loc = self._locate(name)
+        t = _schema_table(name)
+        headers = [None if h is None else str(h) for h in (loc.headers if loc is not None else [])]
+        where = {c: _find_header(headers, str(c), t) for c in df.columns}
+        if loc is None or not loc.rows or any(h is None for h in where.values()):
+            body = df if loc is None else pd.concat([self.read_raw(name), df], ignore_index=True)
+            return self.write_table(name, body, text_columns=text_columns)
+        if not len(df):
+            return loc
+        self._step("step_writing", sheet=loc.sheet)
+        self._check_free(loc, loc.rows + len(df), len(headers), headers)
+        self._remember("appended", name, {"rows": loc.rows})
+        values = {where[c]: _cell_values(df[c]) for c in df.columns}
+        rows = [[values[h][i] if h in values else None for h in headers] for i in range(len(df))]
+        first = loc.header_row + loc.rows + 1
+        self._put(loc.sheet, first, loc.first_col, rows)
+        self._inherit_look(loc.sheet, loc.header_row + 1, (first, first + len(df) - 1),
+                           (loc.first_col, loc.first_col + len(headers) - 1))
+        text = [h for h in headers if h is not None and any(_same_header(h, str(x)) for x in text_columns)]
+        if text and "number_formats" in self.capabilities():
+            last = first + len(df) - 1
+            self.set_number_formats(loc.sheet, {f"{col_letter(loc.first_col + headers.index(h))}{first}:"
+                                                f"{col_letter(loc.first_col + headers.index(h))}{last}": "@"
+                                                for h in text})
+        grown = TableLoc(loc.name, loc.sheet, loc.header_row, loc.first_col, loc.headers, loc.rows + len(df),
+                         loc.listobject)
+        self._define_table(grown, new=False)
+        return grown
+
+    def _inherit_look(self, sheet: str, body_top: int, rows: tuple[int, int], cols: tuple[int, int]) -> None:
+        """The rows `rows` just written below a table whose data begins at row `body_top` take the look of the
+        row above them, in columns `cols`."""
+
     def update_columns(self, name: str, df: pd.DataFrame, *, key: str) -> dict:
         """Set the columns of `df` (other than `key`) in table `name`, row by row matched on `key`.
 
@@ -745,6 +784,10 @@ class Book:
             for c, vals in by_col.items():
                 for run in _runs(sorted(vals)):
                     self._put_column(name, run[0], c, [vals[r] for r in run])
+        elif op["op"] == "appended":
+            df = self.read_raw(name)
+            if df is not None and len(df) > before["rows"]:
+                self.write_table(name, df.iloc[:before["rows"]].reset_index(drop=True))
         elif op["op"] == "new_table":
             loc = self._locate(name)
             if loc is not None:

@@ -536,6 +536,11 @@ class FileBook(Book):
                 if j in text_cols:
                     sh.fmt.setdefault(c, []).append((row + 1, row + len(rows) - 1, {"text": True}))
 
+    def _inherit_look(self, sheet, body_top, rows, cols):
+        sh = self._touch(sheet)
+        for c in range(cols[0], cols[1] + 1):
+            sh.body_top[c] = body_top       # new cells take the base format of the cell above (see _render_sheet)
+
     def _put_column(self, sheet, row, col, values):
         sh = self._touch(sheet)
         merged = _merged_ranges(sh)

@@ -249,6 +249,14 @@ class LiveBook(Book):
         for r in rows:
             sh.api.HPageBreaks.Add(sh.api.Rows(r))               # Before: the row the new page starts with
 
+    def _inherit_look(self, sheet, body_top, rows, cols):
+        s = self.xw.sheets[sheet]
+        if rows[0] - 1 <= body_top - 1:
+            return
+        for c in range(cols[0], cols[1] + 1):     # the number format of the row above, column by column
+            fmt = s.range((rows[0] - 1, c)).number_format
+            s.range((rows[0], c), (rows[1], c)).number_format = fmt
+
     def _define_table(self, loc: TableLoc, new: bool) -> None:
         s = self.xw.sheets[loc.sheet]
         rng = s.range((loc.header_row, loc.first_col),

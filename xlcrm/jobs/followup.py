@@ -146,18 +146,11 @@ def append_contacts(book, new: pd.DataFrame) -> None:
     if not len(new):
         return
     t = schema.CONTACTS
-    raw = book.read_raw(t.ja)
-    if raw is None:
-        body = sheet_values(new, t, {})
-    else:
-        hmap = schema.header_map(raw.columns, t)
-        headers = {k: h for h, k in hmap.items()}
-        add = sheet_values(new, t, headers).reset_index(drop=True)
-        body = raw.reset_index(drop=True)
-        body = pd.concat([body, add.reindex(columns=list(body.columns) + [c for c in add.columns
-                                                                            if c not in body.columns])],
-                         ignore_index=True)
-    book.write_table(t.ja, body, text_columns=_text_headers(t, body.columns))
+    loc = book.locate(t.ja)
+    headers = {} if loc is None else {k: h for h, k in schema.header_map(
+        [h for h in loc.headers if h not in (None, "")], t).items()}
+    add = sheet_values(new, t, headers).reset_index(drop=True)
+    book.append_rows(t.ja, add, text_columns=_text_headers(t, add.columns))
 
 
 def running_controls(members: pd.DataFrame | None, campaigns: pd.DataFrame | None, as_of) -> set:

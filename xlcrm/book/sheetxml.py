@@ -73,9 +73,32 @@ class SheetXml:
             self._rows = (nums, spans)
         return self._rows
 
+    def last_row(self) -> int | None:
+        """The body's last row number (rows are in order) without indexing every row — rows appended below a
+        200,000-row sheet need no more — or None when its row carries no number."""
+        if self._rows is not None:
+            return self._rows[0][-1] if self._rows[0] else 0
+        p = re.escape(self.p)
+        i = self.body.rfind(f"<{self.p}row")
+        while i >= 0 and self.body[i + len(self.p) + 4:i + len(self.p) + 5] not in (" ", ">", "/", "\t", "\n", "\r"):
+            i = self.body.rfind(f"<{self.p}row", 0, i)
+        if i < 0:
+            return 0
+        m = re.compile(rf'<{p}row\b[^>]*?\sr="(\d+)"').match(self.body, i)
+        return int(m.group(1)) if m else None
+
+    def _beyond(self, r: int) -> bool:
+        """Whether row r is below every row of the body (known without indexing them)."""
+        if self._rows is not None:
+            return False
+        last = self.last_row()
+        return last is not None and r > last
+
     def row_text(self, r: int) -> str | None:
         if r in self.new_rows:
             return self.new_rows[r]
+        if self._beyond(r):
+            return None
         nums, spans = self.rows()
         i = bisect_left(nums, r)
         if i < len(nums) and nums[i] == r:
@@ -87,12 +110,15 @@ class SheetXml:
         self.new_rows[r] = text or ""
 
     def max_row(self) -> int:
-        nums = self.rows()[0]
+        last = self.last_row()
+        nums = [last] if last is not None else self.rows()[0]
         return max([0] + nums + [r for r, t in self.new_rows.items() if t])
 
     def _body_parts(self) -> list[str]:
         if not self.new_rows:
             return [self.body]
+        if self._beyond(min(self.new_rows)):      # rows appended at the end only
+            return [self.body] + [self.new_rows[r] for r in sorted(self.new_rows)]
         nums, spans = self.rows()
         out, last = [], 0
         have = set(nums)

@@ -388,3 +388,17 @@ def _die_in_child(*a, **k):
 def test_an_empty_list_has_no_duplicates():
     res = dedupe.find_duplicates(pd.DataFrame({c: pd.Series([], dtype="str") for c in COLUMNS}))
     assert len(res.pairs) == 0 and len(res.clusters) == 0
+
+
+def test_address_features_folded_in_two_processes_join_with_common_codes():
+    """The second process folds the first rows, this one the rest: equal values get one code across the halves,
+    blanks stay -1 — as if one process had folded all."""
+    import numpy as np
+    from xlcrm import dedupe as D
+    a, b = np.array(["東京都", "", "大阪府"], dtype=object), np.array(["大阪府", "京都府", ""], dtype=object)
+    v, codes = D._joined_fixed(D._fixed_width(a), D._fixed_width(b))
+    whole_v, whole_codes = D._fixed_width(np.concatenate([a, b]))
+    assert v.tolist() == whole_v.tolist()
+    assert (codes == -1).tolist() == (whole_codes == -1).tolist()
+    same = lambda k: [[x == y for y in k] for x in k]  # noqa: E731 — codes may differ, their equalities may not
+    assert same(codes.tolist()) == same(whole_codes.tolist())

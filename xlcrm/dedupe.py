@@ -239,6 +239,7 @@ def _digits_or_text(s: str) -> str:
 
 
 PARALLEL_FROM = 20_000   # rows; below this a second process costs more than it saves
+CHILD_SHARE = 0.6        # of the rows whose addresses the second process folds (it also starts and sends back)
 
 
 def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
@@ -256,23 +257,28 @@ def prepare(df: pd.DataFrame, kinds: dict[str, str]) -> "Features":
     place_cols = {k: by_kind.get(k, []) for k in PLACE_KINDS}
     global _FORKED
     pool = None
+    split = 0
     if len(df) >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods():
         pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-        _FORKED = (df, place_cols)  # the child is forked in submit and finds its input here: nothing pickled
+        # the child folds the first rows' addresses; this process the person features, then the other rows'
+        # addresses (the halves measured: names, phones, e-mail ≈ 1.3 s, all addresses ≈ 2.5 s at 100,000 rows)
+        split = int(len(df) * CHILD_SHARE)
+        _FORKED = (df.iloc[:split], place_cols)  # the child is forked in submit and finds its input here
         try:
             later = pool.submit(_place_job)
         finally:
             _FORKED = None
     try:
         f = _person_features(cols, kinds, df)
-        place = None
-        if pool is not None:
-            try:
-                place = later.result()
-            except Exception:  # noqa: BLE001 — redone here: a real error in the work raises again, in this process
-                place = None  # a forked child can die when the parent held threads (a DuckDB session)
-        if place is None:
+        if pool is None:
             place = _place_job(df, place_cols)
+        else:
+            mine = _place_job(df.iloc[split:], place_cols)
+            try:
+                theirs = later.result()
+            except Exception:  # noqa: BLE001 — redone here: a real error in the work raises again, in this process
+                theirs = _place_job(df.iloc[:split], place_cols)  # a forked child can die when the parent held
+            place = {c: _joined_fixed(theirs[c], mine[c]) for c in mine}  # threads (a DuckDB session)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -313,6 +319,24 @@ def _fixed_width(v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if len(blank):
         codes[codes == blank[0]] = -1
     return u[k], codes
+
+
+def _joined_fixed(a: tuple, b: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    """Two `_fixed_width` results of consecutive rows as one: values end to end, codes made common (each half
+    coded its own distinct values; blanks stay -1)."""
+    (v1, k1), (v2, k2) = a, b
+    v = np.concatenate([v1, v2])
+    if k1 is None or k2 is None:
+        return v, None
+    uniques = []
+    for vals, k in ((v1, k1), (v2, k2)):
+        u = np.zeros(int(k.max()) + 1 if len(k) else 0, dtype=v.dtype)
+        u[k[k >= 0]] = vals[k >= 0]
+        uniques.append(u)
+    common = pd.factorize(np.concatenate(uniques).astype(object))[0]
+    m1, m2 = common[:len(uniques[0])], common[len(uniques[0]):]
+    codes = [np.where(k >= 0, m[np.maximum(k, 0)], -1) if len(m) else k for k, m in ((k1, m1), (k2, m2))]
+    return v, np.concatenate(codes).astype(np.int64)
 
 
 def _joined(parts: list[pd.Series], index) -> pd.Series:

@@ -351,3 +351,32 @@ def test_page_breaks_are_written_and_replaced_not_piled_up(tmp_path):
             book.save()
     ws = openpyxl.load_workbook(p)["一覧"]
     assert [b.id for b in ws.row_breaks.brk] == [11]
+
+
+def test_a_format_asked_of_a_column_reaches_every_row_of_a_sheet_written_with_a_namespace_prefix(tmp_path):
+    """Rows whose cells look alike are weighed once; in a sheet whose elements carry a prefix (<x:c>) the rows
+    must still be told apart by their cells' styles: B3 (General) gets the percentage B2 already had."""
+    import openpyxl
+    p = tmp_path / "b.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "一覧"
+    ws.append(["名前", "率"])
+    ws.append(["あ", 0.5])
+    ws.append(["い", 0.25])
+    wb.save(p)
+    with zipfile.ZipFile(p) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    xml = re.sub(r"<(/?)(?![?!])(\w+)(?=[\s/>])", r"<\1x:\2", xml).replace(f'xmlns="{main}"', f'xmlns:x="{main}"')
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    for cells in ("B2:B2", "B2:B3"):       # B2 already as asked the second time, B3 not yet
+        with open_book(p) as book:
+            book.set_number_formats("一覧", {cells: "0.0%"})
+            book.save()
+    ws = openpyxl.load_workbook(p)["一覧"]
+    assert [ws["B2"].number_format, ws["B3"].number_format] == ["0.0%", "0.0%"]

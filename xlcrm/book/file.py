@@ -1039,10 +1039,12 @@ class FileBook(Book):
                 # a row whose values are as read and whose cells look like a row already found unchanged (same
                 # formats asked, same cell styles, same kinds of value) is unchanged too: a refresh that changes
                 # nothing over 100,000 rows does not weigh every cell of every row
-                same_key = (id(changes), tuple(_START_TAGS.findall(row_text, start)),
-                            tuple(_value_kind(cur[c - 1] if c <= n_c else None) for c in sorted(cols)))
-                if same_key in unchanged_rows:
-                    continue
+                tags = _start_tags(p).findall(row_text, start)
+                if len(tags) == row_text.count(f"<{p}c ", start):     # every cell's reference read first
+                    same_key = (id(changes), tuple(tags),
+                                tuple(_value_kind(cur[c - 1] if c <= n_c else None) for c in sorted(cols)))
+                    if same_key in unchanged_rows:
+                        continue
             parsed = cells_of(row_text, p, start) if row_text else []
             existing = {c: (s0, e0, a) for c, s0, e0, a in parsed}
             if blanked:
@@ -1397,7 +1399,15 @@ def _table_name(name: str) -> str:
 _PLAIN = frozenset({int, float, bool, type(None)})
 
 
-_START_TAGS = re.compile(r'<c r="([A-Z]+)\d+"([^>]*)>')     # a cell's attributes but its row, and whether it is empty
+_START_TAGS: dict[str, re.Pattern] = {}
+
+
+def _start_tags(p: str) -> re.Pattern:
+    """Each cell's column and attributes but its row, and whether it is empty (<c r="B7" s="3"/>)."""
+    pat = _START_TAGS.get(p)
+    if pat is None:
+        pat = _START_TAGS[p] = re.compile(rf'<{re.escape(p)}c r="([A-Z]+)\d+"([^>]*)>')
+    return pat
 
 
 def _value_kind(v):

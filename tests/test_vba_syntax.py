@@ -195,18 +195,24 @@ def test_conditional_compilation_error_is_reported_from_the_whole_text():
 
 # --- the parse cache ---------------------------------------------------------------------------------------------
 
+def _recorded(monkeypatch, name: str, arg: int) -> list:
+    """Calls of vbasyntax.`name` go through, each recording its argument number `arg` in the list returned."""
+    seen: list = []
+    real = getattr(vbasyntax, name)
+
+    def recording(*args):
+        seen.append(args[arg])
+        return real(*args)
+    monkeypatch.setattr(vbasyntax, name, recording)
+    return seen
+
+
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """A fresh disk cache, an empty in-process one, and a count of the texts the VBA grammar parses."""
     monkeypatch.setenv(vbasyntax.CACHE_ENV, str(tmp_path / "vba"))
     monkeypatch.setattr(vbasyntax, "_PARSED", set())
-    parsed: list[str] = []
-    real = vbasyntax._parse_text
-
-    def counting(text, store):
-        parsed.append(text)
-        return real(text, store)
-    monkeypatch.setattr(vbasyntax, "_parse_text", counting)
+    parsed = _recorded(monkeypatch, "_parse_text", 0)   # the texts
     return tmp_path / "vba", parsed
 
 
@@ -273,13 +279,7 @@ PROCS = ["Sub A()\r\n    x = 1\r\nEnd Sub",
 
 def test_procedures_the_platforms_share_are_parsed_once(cache, monkeypatch):
     _, parsed = cache
-    pieces: list[str] = []
-    real = vbasyntax._parse_tokens
-
-    def counting(tokens, rule):
-        pieces.append(rule)
-        return real(tokens, rule)
-    monkeypatch.setattr(vbasyntax, "_parse_tokens", counting)
+    pieces = _recorded(monkeypatch, "_parse_tokens", 1)  # the grammar rules
     mac = "Sub M()\r\n#If Mac Then\r\n    x = 1\r\n#Else\r\n    x = 2\r\n#End If\r\nEnd Sub"
     module = "\r\n".join(['Attribute VB_Name = "M"', "Option Explicit", *PROCS[:3], mac, PROCS[3], ""])
     assert vbasyntax.module_problems("M", module) == []

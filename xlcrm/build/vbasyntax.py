@@ -78,18 +78,23 @@ def _listener(sink: list):
     return Collect()
 
 
+def _token_stream(text: str, lexer_cls, errors: list):
+    """The text's tokens (a CommonTokenStream) from `lexer_cls`, lexing errors into `errors`, not the console."""
+    from antlr4 import CommonTokenStream, InputStream
+    lexer = lexer_cls(InputStream(text))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(_listener(errors))
+    return CommonTokenStream(lexer)
+
+
 def _parse(text: str, lexer_cls, parser_cls):
     """(parse tree, [(line, column, message)]) with ANTLR's console printing replaced by a list.
 
     ANTLR's usual two stages: SLL prediction first (about half the time of full LL on this grammar), and only if
     that reports an error the full LL parse, whose errors are the ones reported."""
-    from antlr4 import CommonTokenStream, InputStream
     from antlr4.atn.PredictionMode import PredictionMode
     errors: list = []
-    lexer = lexer_cls(InputStream(text))
-    lexer.removeErrorListeners()
-    lexer.addErrorListener(_listener(errors))
-    tokens = CommonTokenStream(lexer)
+    tokens = _token_stream(text, lexer_cls, errors)
     parser = parser_cls(tokens)
     parser.removeErrorListeners()
     parser._interp.predictionMode = PredictionMode.SLL
@@ -198,13 +203,10 @@ def directives_only(text: str) -> tuple[str, list[tuple[int, int, str]]]:
     valid, is unchanged, and the line numbers too (no token but NEWLINE holds a line break): the grammar's
     full-context prediction, which took 55 s of CPU for xlwings.bas on ordinary lines, sees its directives only.
     tests/test_vba_syntax.py checks the verdict and the directives' places against the whole text's parse."""
-    from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4 import Token
     from antlr4_vba.vba_ccLexer import vba_ccLexer
     errors: list = []
-    lexer = vba_ccLexer(InputStream(text))
-    lexer.removeErrorListeners()
-    lexer.addErrorListener(_listener(errors))
-    stream = CommonTokenStream(lexer)
+    stream = _token_stream(text, vba_ccLexer, errors)
     stream.fill()
     directive = _directive_tokens()
     out: list[str] = []
@@ -368,13 +370,10 @@ def _parses_in_pieces(text: str, cache) -> bool:
     procedures that Win64, Win32 and Mac share parse once. tests/test_vba_syntax.py checks the verdict against
     the whole text's parse.
     """
-    from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4 import Token
     from antlr4_vba.vbaLexer import vbaLexer
     errors: list = []
-    lexer = vbaLexer(InputStream(text))
-    lexer.removeErrorListeners()
-    lexer.addErrorListener(_listener(errors))
-    stream = CommonTokenStream(lexer)
+    stream = _token_stream(text, vbaLexer, errors)
     stream.fill()
     tokens = [t for t in stream.tokens if t.type != Token.EOF]
     starts = _procedure_starts(tokens)

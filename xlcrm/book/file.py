@@ -1085,7 +1085,7 @@ class FileBook(Book):
                 change = changes.get(c, _NO_CHANGE)
                 s = style_cache.get((base, kind, change.key))
                 if s is None:
-                    s = self._cell_style(styles, base, v, change, style_cache, date_s)
+                    s = self._cell_style(styles, base, kind, change, style_cache, date_s)
                 f = formula_at((r, c)) if formulas_in else None
                 value_changed = c in changed
                 if old and not value_changed and f is None and s == base and not (
@@ -1095,7 +1095,8 @@ class FileBook(Book):
                     changed_any = True
                 ref = f"{letter(c)}{r}"
                 if f is None and (tv is str or tv is int or tv is float) and not (old and "ph=" in old[2]):
-                    edits[c] = _plain_cell(ref, s, v, tv, p)     # nearly every cell a job writes: kept lean
+                    head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
+                    edits[c] = _value_xml(head, v, p, date1904)     # nearly every cell a job writes: kept lean
                 else:
                     edits[c] = _cell_xml(ref, s, v, f, p, date1904,
                                          attrs(old[2]) if old and "ph=" in old[2] else _NO_ATTRS)
@@ -1151,11 +1152,8 @@ class FileBook(Book):
                        for r, c in sh.formulas)
         return text, changed_any, uncached
 
-    def _cell_style(self, styles: Styles, base: int, v, change: _Change, cache: dict, date_s: dict) -> int:
-        kind = _kind(v)
-        key = (base, kind, change.key)
-        if key in cache:
-            return cache[key]
+    def _cell_style(self, styles: Styles, base: int, kind: str, change: _Change, cache: dict, date_s: dict) -> int:
+        """The format of a cell of base format `base` holding a value of `kind` (_kind) with `change` asked."""
         want = {k: v2 for k, v2 in change.items() if k != "text" and v2 not in (None, False)}
         if change.get("text") and kind == "text":
             want.setdefault("num_fmt", TEXT_FORMAT)
@@ -1165,7 +1163,7 @@ class FileBook(Book):
             if not date_s[base]:
                 want["num_fmt"] = DATETIME_FORMAT if kind == "datetime" else DATE_FORMAT
         s = styles.derive(base, **want) if want else base
-        cache[key] = s
+        cache[(base, kind, change.key)] = s
         return s
 
     def _render_validations(self, sh: _Sheet, xml: SheetXml) -> None:
@@ -1422,21 +1420,6 @@ def _kind(v) -> str:
             "date" if isinstance(v, (dt.date, dt.datetime)) else "text" if isinstance(v, str) else "")
 
 
-def _plain_cell(ref: str, s: int, v, tv, p: str) -> str | None:
-    """_cell_xml for text and numbers without a formula (the same XML, fewer steps)."""
-    head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
-    if tv is str:
-        if v != v.strip() or "\n" in v:
-            return f'{head} t="inlineStr"><{p}is><{p}t xml:space="preserve">{_xml_text(v)}</{p}t></{p}is></{p}c>'
-        return f'{head} t="inlineStr"><{p}is><{p}t>{_xml_text(v)}</{p}t></{p}is></{p}c>'
-    if tv is int:
-        return f"{head}><{p}v>{v}</{p}v></{p}c>"
-    num = _number(v, False)
-    if num is None:
-        return f'{head} t="inlineStr"><{p}is><{p}t>{_xml_text(str(v))}</{p}t></{p}is></{p}c>'
-    return f"{head}><{p}v>{num}</{p}v></{p}c>"
-
-
 _S_ATTR = re.compile(r'''\ss\s*=\s*["'](\d+)["']''')
 _NO_ATTRS: dict = {}
 
@@ -1491,6 +1474,11 @@ def _cell_xml(ref: str, s: int, v, f: str | None, p: str, date1904: bool, old: d
         return f"{head}/>" if s else None
     if isinstance(v, bool):
         return f'{head} t="b"><{p}v>{int(v)}</{p}v></{p}c>'
+    return _value_xml(head, v, p, date1904)
+
+
+def _value_xml(head: str, v, p: str, date1904: bool) -> str:
+    """A cell of text or a number (no formula), from its start tag's text `head`."""
     if isinstance(v, str):
         space = ' xml:space="preserve"' if v != v.strip() or "\n" in v else ""
         return f'{head} t="inlineStr"><{p}is><{p}t{space}>{_xml_text(v)}</{p}t></{p}is></{p}c>'

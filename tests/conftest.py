@@ -123,6 +123,34 @@ def ribbon_book(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throw-away PostgreSQL cluster (tests/pgserver.py), one per session (per pytest-xdist worker), closed at the
+    end. Fails, not skips, without the PostgreSQL binaries: .ci/run installs them."""
+    from pgserver import PgServer, PgUnavailable
+    try:
+        server = PgServer.launch()
+    except PgUnavailable as e:
+        pytest.fail(str(e), pytrace=False)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """The superuser's URL of a fresh, empty database of its own, dropped after the test."""
+    import uuid
+    pg_server.start()                       # a test that stopped the server and failed before restarting it
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = pg_server.create_database(name)
+    yield url
+    try:
+        pg_server.start()
+        pg_server.drop_database(name)
+    except Exception:
+        pass
+
+
 def pytest_collection_modifyitems(config, items):
     """Modules with a `slow` test first, so under pytest-xdist (`--dist loadscope`: a module's tests stay on one
     worker, sharing its fixtures) the long ones start at once instead of ending the run alone on one core."""

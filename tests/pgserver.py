@@ -79,6 +79,14 @@ def _os_user() -> str | None:
     return FALLBACK_OS_USER
 
 
+def _temp_parent(os_user: str | None) -> str:
+    """Where the cluster's directory goes: the usual temp dir, unless the server's OS user could not reach it
+    (root's TMPDIR in a private home) or a unix socket path in it would pass the kernel's ~107-byte limit."""
+    parent = Path(tempfile.gettempdir()).resolve()
+    reachable = os_user is None or all(p.stat().st_mode & 0o001 for p in (parent, *parent.parents))
+    return str(parent) if reachable and len(str(parent)) <= 60 else "/tmp"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -108,7 +116,7 @@ class PgServer:
         t0 = time.perf_counter()
         bindir = bindir or find_bindir()
         os_user = _os_user()
-        root = Path(tempfile.mkdtemp(prefix="xlcrm-pg-"))
+        root = Path(tempfile.mkdtemp(prefix="xlcrm-pg-", dir=_temp_parent(os_user)))
         server = cls(bindir, root, os_user, secrets.token_urlsafe(24))
         try:
             server._initdb()

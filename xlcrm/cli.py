@@ -99,6 +99,23 @@ def _add_foundation(sub) -> None:
     p.set_defaults(func=_cmd_undo)
 
 
+def _add_store(sub) -> None:
+    p = sub.add_parser("migrate", help="ブックと保存先(DuckDB・PostgreSQL)の間でデータを移す / move data between a "
+                                       "workbook and a store")
+    p.add_argument("source", help="ブック、保存先URL、または注文のCSV/Parquet / workbook, store URL, or orders CSV/Parquet")
+    p.add_argument("--to", required=True, dest="dest", help="移し先: 保存先URL(duckdb:FILE, postgresql://…)かブック / "
+                                                          "destination: store URL or workbook")
+    p.add_argument("--replace", action="store_true", help="保存先の顧客・注文・対応履歴を置き換える / replace the "
+                                                          "store's tables")
+    p.set_defaults(func=_cmd_migrate)
+
+
+def _cmd_migrate(args) -> int:
+    from .store.migrate import migrate
+    _print_result(migrate(args.source, args.dest, replace=args.replace), args.lang)
+    return 0
+
+
 def _cmd_tidy(args) -> int:
     from .jobs import run
     _print_result(run("tidy", args.book), args.lang)
@@ -616,11 +633,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_foundation, _add_search, _add_dedupe, _add_rfm, _add_followup, _add_journey, _add_pipeline,
-                _add_survey, _add_referrals, _add_steps, _add_build):
+                _add_survey, _add_referrals, _add_steps, _add_build, _add_store):
         add(sub)
     for p in sub.choices.values():   # global options after the subcommand too: `xlcrm dashboard BOOK --lang en`
         p.add_argument("--lang", choices=["ja", "en"], default=argparse.SUPPRESS,
                        help="メッセージの言語 / message language")
+        if p.prog.split()[-1] not in ("migrate", "build-workbook", "release", "set-interpreter"):
+            p.add_argument("--store", default=argparse.SUPPRESS, metavar="URL",
+                           help="保存先(設定「保存先」より優先): workbook, duckdb:FILE, postgresql://… / the store, "
+                                "over 設定 保存先")
     return parser
 
 
@@ -628,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.lang = args.lang or default_lang()
+    if getattr(args, "store", None):      # every job reads it where it opens its book (xlcrm.store.chosen)
+        os.environ["XLCRM_STORE"] = args.store
     try:
         return int(args.func(args) or 0)
     except XlcrmError as e:

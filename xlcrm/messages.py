@@ -801,6 +801,8 @@ _JOB_LABELS = {
     "job_search": ("検索", "Search"),
     "job_tidy": ("データ整形", "Tidy data"),
     "job_print_list": ("印刷用一覧", "Print list"),
+    "job_migrate": ("移行", "Migrate"),
+    "job_conflict": ("競合(保存されなかった変更)", "Conflict (change not saved)"),
     "job_dedupe": ("重複チェック", "Duplicate check"),
     "job_merge": ("統合", "Merge"),
     "job_undo_merge": ("統合の取り消し", "Merge undone"),
@@ -847,10 +849,76 @@ _TIDY = {
                   "To put them back, press 取り消し (xlcrm undo)."),
 }
 
+# --- store: DuckDB / PostgreSQL (xlcrm/store) ---------------------------------------------------------------------
+_STORE = {
+    "store_bad_url": ("保存先「{url}」が読めません。workbook(ブック)、duckdb:ファイル名、postgresql://ユーザー@サーバー/データベース "
+                      "のいずれかで指定してください。",
+                      "Cannot read the store '{url}': use workbook, duckdb:FILE or postgresql://USER@HOST/DATABASE."),
+    "store_bad_login": ("保存先「{url}」にログインできません(ユーザー名かパスワードが違います)。パスワードはブックに書かず、"
+                        "~/.pgpass(接続ファイル)かOSの資格情報(keyring)に入れてください。詳細: {why}",
+                        "Cannot log in to the store '{url}' (wrong user or password). Keep the password out of the "
+                        "workbook: in ~/.pgpass (the connection file) or the OS keyring. Details: {why}"),
+    "store_no_database": ("保存先「{url}」のデータベースがありません。名前を確かめるか、管理者に作成を依頼してください。詳細: {why}",
+                          "The database of the store '{url}' does not exist: check its name or ask the administrator "
+                          "to create it. Details: {why}"),
+    "store_unreachable": ("保存先「{url}」に接続できません。サーバー名・ポート・ネットワーク(またはファイル)を確かめてください。"
+                          "詳細: {why}",
+                          "Cannot reach the store '{url}': check the server, port and network (or the file). "
+                          "Details: {why}"),
+    "store_lost": ("保存先「{url}」との接続が処理の途中で切れました。何も保存していません(ブックも保存先も元のままです)。"
+                   "接続を確かめてもう一度実行してください。詳細: {why}",
+                   "The connection to the store '{url}' was lost during the job. Nothing was saved (the workbook and "
+                   "the store are as they were): check the connection and run it again. Details: {why}"),
+    "store_denied": ("保存先「{url}」で、この操作の権限がありません。何も保存していません。管理者にロールの権限を確かめてもらって"
+                     "ください。詳細: {why}",
+                     "The store '{url}' does not allow this for your role. Nothing was saved: ask the administrator "
+                     "to check your role. Details: {why}"),
+    "store_empty": ("保存先「{url}」に顧客の表がありません。先に xlcrm migrate ブック --to {url} で移してください。",
+                    "The store '{url}' holds no customers yet: move them first with xlcrm migrate BOOK --to {url}."),
+    "migrate_bad_pair": ("「{source}」から「{dest}」へは移せません。ブック→保存先、保存先→ブック、CSV/Parquet(注文)→保存先 "
+                         "のいずれかです。",
+                         "Cannot move '{source}' to '{dest}': book → store, store → book or CSV/Parquet orders → "
+                         "store."),
+    "migrate_not_empty": ("保存先「{url}」にはすでに{table}が{n:,}件あります。何も書き込んでいません。置き換えるときは "
+                          "--replace を付けてください。",
+                          "The store '{url}' already holds {n:,} rows of {table}. Nothing was written; add "
+                          "--replace to replace them."),
+    "migrate_check_failed": ("移行の検査が合いません: {table} の列「{columns}」。何も保存していません(元に戻しました)。",
+                             "The migration check failed: {table}, column(s) {columns}. Nothing was saved (rolled "
+                             "back)."),
+    "migrate_too_many_rows": ("{table}が{n:,}行あり、シートの上限({limit:,}行)を超えます。何も書き込んでいません。"
+                              "この表は保存先に置いたまま使ってください(設定「保存先」)。",
+                              "{table} has {n:,} rows, more than a sheet holds ({limit:,}). Nothing was written: "
+                              "keep this table in the store (設定 保存先)."),
+    "migrate_in_done": ("「{src}」を保存先「{dest}」に移しました(1つのトランザクション、行数と列ごとの検査値が一致)。"
+                        "変更履歴 {journal}件も移しました。",
+                        "Moved '{src}' into the store '{dest}' in one transaction; row counts and per-column "
+                        "checksums agree. {journal} journal row(s) moved too."),
+    "migrate_out_done": ("保存先「{src}」をブック「{dest}」に書き出しました(行数と列ごとの検査値が一致)。",
+                         "Wrote the store '{src}' into the workbook '{dest}'; row counts and per-column checksums "
+                         "agree."),
+    "migrate_table": ("  {table}: {n:,}行・{cols}列 一致", "  {table}: {n:,} rows, {cols} columns agree"),
+    "migrate_orders_done": ("「{name}」の注文 {n:,}件を保存先「{dest}」に取り込みました(検査値が一致)。注文は全部で {total:,}件です。",
+                            "Imported {n:,} orders from '{name}' into the store '{dest}' (checksums agree); "
+                            "{total:,} orders in all."),
+    "store_bad_setting": ("workbook(空欄)、duckdb:ファイル名、postgresql://ユーザー@サーバー/データベース のいずれかで入力してください",
+                          "enter workbook (or leave blank), duckdb:FILE or postgresql://USER@HOST/DATABASE"),
+    "store_password_in_book": ("パスワードはブックに書かないでください(~/.pgpass か資格情報に入れます)",
+                               "no password in the workbook: keep it in ~/.pgpass or the OS keyring"),
+    "store_id_exists": ("この注文IDは保存先にすでにあります", "this order ID is already in the store"),
+    "store_conflict": ("{table} の {key}「{id}」は {who} さんが {at} に先に変更しました(版 {version})。あなたの変更"
+                       "({columns})は保存していません。変更履歴に残しました。シートを更新してから、必要ならもう一度入力してください。",
+                       "{table} {key} '{id}' was changed first by {who} at {at} (version {version}). Your change "
+                       "({columns}) was not saved; it is kept in the journal. Refresh the sheet and enter it again "
+                       "if still needed."),
+    "store_view_note": ("保存先: {url}(ブックの{table}には {shown:,}/{n:,}件を表示)",
+                        "Store: {url} (the workbook's {table} shows {shown:,} of {n:,})"),
+}
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     **_COMMON, **_SCHEMA, **_BOOK, **_CSV, **_SEARCH, **_DEDUPE, **_RFM, **_LAPSE, **_FOLLOWUP, **_DASHBOARD,
     **_BUILD, **_JOURNEY, **_PIPELINE, **_SURVEYS, **_REFERRALS, **_STEPS, **_ORDERS_CHECKS, **_VBA,
-    **_JOB_LABELS, **_TIDY, **_PRINT,
+    **_JOB_LABELS, **_TIDY, **_PRINT, **_STORE,
 }
 
 

@@ -65,6 +65,19 @@ def _text(v):
     return schema.parse_text(v)
 
 
+def _store(v):
+    """保存先: blank or workbook (the book itself), duckdb:FILE, postgresql://USER@HOST/DB — never with a password."""
+    from .store.url import StoreError, parse, redact
+    s = schema.parse_text(v).strip()
+    try:
+        u = parse(s)
+    except StoreError:
+        raise ValueError("store_bad_setting") from None
+    if redact(s) != s:
+        raise ValueError("store_password_in_book")
+    return "" if u.kind == "workbook" else s
+
+
 def _lang(v):
     s = schema.parse_text(v).lower()
     if s in ("", "ja", "日本語", "japanese"):
@@ -95,6 +108,12 @@ GENERAL = [
          "変更履歴の「実行者」に記録する名前。空欄なら、担当者一覧が1人のときはその人、ほかはパソコンのユーザー名。",
          "The name 変更履歴 records as who ran a job; blank = the one name of 担当者一覧, else the Windows user."),
     Spec("backups", "バックアップ保存数", 10, _int, "保存前に残すバックアップの数。", "How many backups to keep before each save."),
+    Spec("store", "保存先", "", _store,
+         "顧客・注文・対応履歴を置く場所。空欄ならこのブック。duckdb:ファイル名 または postgresql://ユーザー@サーバー/データベース "
+         "にすると、ブックはその一覧を表示する画面になります。パスワードは書かず ~/.pgpass か資格情報に。",
+         "Where customers, orders and contacts are kept: blank = this workbook; duckdb:FILE or "
+         "postgresql://USER@HOST/DB makes the workbook a view of that store. No password here: use ~/.pgpass or "
+         "the OS keyring."),
 ]
 
 # --- search / dedupe ---------------------------------------------------------------------------------------------

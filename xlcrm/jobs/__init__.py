@@ -8,6 +8,7 @@ its own columns and sheets, and calls `book.journal(...)`; it does not save. `ru
 from __future__ import annotations
 
 import importlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .. import messages
@@ -52,13 +53,29 @@ def resolve(tag: str):
     return getattr(importlib.import_module(module), func)
 
 
+@contextmanager
+def open_job_book(target, overrides: dict | None = None):
+    """The book a job runs on: the workbook itself, or — when `--store` or 設定「保存先」 names a database — the
+    workbook as a view of that store (one transaction per job, rolled back on any error)."""
+    from ..book import open_book   # the book layer loads pandas: `xlcrm rfm orders.csv` imports this package without
+    from ..store import chosen
+    with open_book(target) as book:
+        url = chosen(book.settings(overrides).store)
+        if url.kind == "workbook":
+            yield book
+            return
+        from ..store import open_store
+        from ..store.view import StoredBook
+        with open_store(url) as store:
+            yield StoredBook(book, store)
+
+
 def run(job, target, *, overrides: dict | None = None, progress=None, **options) -> JobResult:
     """Open the book, run `job` (a tag of `JOBS`, or a job function such as `followup.customer_card`) with the
     book's settings (plus overrides), save, return the result. `progress(message_key, **kw)` is called at each
     step (reading, writing, saving; see messages `step_*`)."""
-    from ..book import open_book   # the book layer loads pandas: `xlcrm rfm orders.csv` imports this package without
     func = resolve(job) if isinstance(job, str) else job
-    with open_book(target) as book:
+    with open_job_book(target, overrides) as book:
         book.progress = progress
         result = func(book, book.settings(overrides), **options)
         book.save()

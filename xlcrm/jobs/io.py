@@ -276,7 +276,8 @@ def address_labels(book, kept: list) -> tuple[pd.DataFrame, dict]:
 
 def undo(book_path, change_id: str | None = None) -> JobResult:
     """Restore what the last (or the named) change in 変更履歴 overwrote."""
-    with open_book(book_path) as book:
+    from . import open_job_book
+    with open_job_book(book_path) as book:
         done = book.undo_last(change_id)
         if done is None:
             return JobResult("取り消せる変更はありません。", "Nothing to undo.", {"undone": None})

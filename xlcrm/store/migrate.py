@@ -1,0 +1,254 @@
+"""`xlcrm migrate`: a workbook's 顧客 / 注文 / 対応履歴 and journal into a store, a store back into a workbook,
+and orders from CSV or Parquet straight into a store (beyond a sheet's 1,048,576 rows).
+
+Each move runs in one transaction and is checked before it is committed: the row count and, per column, the
+database's own checksum against the one computed from what was sent. A check that fails rolls everything back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..jobs import JobResult
+from ..messages import BadFile, BadInput, Problem, text
+from . import tables as tb
+from .db import Store, q
+from .url import StoreError, parse
+
+BOOK_SUFFIXES = (".xlsx", ".xlsm")
+DATA_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def migrate(source: str, dest: str, *, replace: bool = False) -> JobResult:
+    """Move data from `source` to `dest` (a workbook path or a store URL each; a CSV/Parquet of orders as source)."""
+    src_kind = _kind(source)
+    dst_kind = _kind(dest)
+    if src_kind == "book" and dst_kind == "store":
+        return book_to_store(source, dest, replace=replace)
+    if src_kind == "store" and dst_kind == "book":
+        return store_to_book(source, dest)
+    if src_kind == "data" and dst_kind == "store":
+        return orders_to_store(source, dest)
+    raise StoreError("migrate_bad_pair", source=parse(source).shown if src_kind == "store" else Path(source).name,
+                     dest=parse(dest).shown if dst_kind == "store" else Path(dest).name)
+
+
+def _kind(s: str) -> str:
+    low = str(s).lower()
+    if low.startswith(("duckdb:", "postgresql:", "postgres:")):
+        return "store"
+    if low.endswith(BOOK_SUFFIXES):
+        return "book"
+    if low.endswith(DATA_SUFFIXES):
+        return "data"
+    parse(s)   # raises store_bad_url for anything else
+    return "store"
+
+
+def _frames_of_book(path) -> tuple[dict, pd.DataFrame | None]:
+    from ..book import JOURNAL, open_book
+    p = Path(path)
+    if not p.is_file():
+        raise BadFile("book_not_found", name=p.name)
+    with open_book(p, read_only=True) as book:
+        frames = {t.key: book.read(t.key, required=t is not schema.CONTACTS) for t in tb.TRUTH}
+        journal = book.read_raw(JOURNAL)
+    for t in (schema.ORDERS, schema.CONTACTS):
+        if frames.get(t.key) is not None:
+            schema.check_references(frames["customers"], frames[t.key], t.ja)
+    return {k: v for k, v in frames.items() if v is not None}, journal
+
+
+def _journal_frame(journal: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ["change_id", "at", "job", "who", "summary_ja", "summary_en", "undoes"]
+    if journal is None or journal.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    def col(h):
+        return journal[h].tolist() if h in journal.columns else [None] * len(journal)
+    return pd.DataFrame({"change_id": [str(v or "") for v in col("変更ID")], "at": col("日時"), "job": col("処理"),
+                         "who": col("実行者"), "summary_ja": col("内容"), "summary_en": [None] * len(journal),
+                         "undoes": [None] * len(journal)})
+
+
+def book_to_store(path, url: str, *, replace: bool = False) -> JobResult:
+    frames, journal = _frames_of_book(path)
+    u = parse(url)
+    with Store(u) as st:
+        st.begin()
+        if not replace:
+            for t in tb.TRUTH:
+                if st.has_table(t.key) and st.count(t.key):
+                    raise StoreError("migrate_not_empty", url=u.shown, table=t.ja, n=st.count(t.key))
+        tb.ensure_system_tables(st)
+        lines_ja, lines_en = [], []
+        for t in tb.TRUTH:
+            df = frames.get(t.key, pd.DataFrame({c.key: pd.Series(dtype=object) for c in t.columns}))
+            tb.write_truth(st, t, df, who="migrate")
+            _verify(st, t.key, df, t.ja)
+            ncols = len([c for c, _ in st.columns(t.key) if not c.startswith("_")])
+            lines_ja.append(text("migrate_table", "ja", table=t.ja, n=len(df), cols=ncols))
+            lines_en.append(text("migrate_table", "en", table=t.key, n=len(df), cols=ncols))
+        jf = _journal_frame(journal)
+        st.insert_frame(tb.JOURNAL, jf)
+        now = dt.datetime.now().replace(microsecond=0)
+        st.insert_frame(tb.JOURNAL, pd.DataFrame([{
+            "change_id": now.strftime("%Y%m%d-%H%M%S-migrate"), "at": now, "job": "移行", "who": "",
+            "summary_ja": f"ブック「{Path(path).name}」から移行", "summary_en": f"migrated from {Path(path).name}",
+            "undoes": None}]))
+        st.commit()
+    kw = {"src": Path(path).name, "dest": u.shown, "journal": len(jf)}
+    ja = text("migrate_in_done", "ja", **kw) + "\n" + "\n".join(lines_ja)
+    en = text("migrate_in_done", "en", **kw) + "\n" + "\n".join(lines_en)
+    return JobResult(ja, en, {k: len(v) for k, v in frames.items()})
+
+
+def _verify(st: Store, name: str, df: pd.DataFrame, label: str, *, where_row_after: int | None = None) -> None:
+    """Compare the database's checksums of what it now holds with the frame's; StoreError (rolled back) if not."""
+    types = {c: t for c, t in st.columns(name)}
+    if where_row_after is None:
+        got = tb.checksums(st, name)
+    else:
+        view = f"_xlcrm_check_{name}"
+        st.execute(f"CREATE TEMPORARY TABLE {q(view)} AS SELECT * FROM {q(name)} WHERE _row > ?",
+                   (where_row_after,))
+        got = tb.checksums(st, view)
+        st.execute(f"DROP TABLE {q(view)}")
+    want = tb.frame_checksums(df, types)
+    bad = tb.differences(want, got)
+    if bad:
+        raise StoreError("migrate_check_failed", table=label, columns="、".join(bad))
+
+
+def store_to_book(url: str, path) -> JobResult:
+    from ..book import open_book
+    from ..build import build_workbook
+    from ..jobs.io import _text_headers
+    u = parse(url)
+    with Store(u) as st:
+        counts = {t.key: st.count(t.key) for t in tb.TRUTH if st.has_table(t.key)}
+        if schema.CUSTOMERS.key not in counts:
+            raise StoreError("store_empty", url=u.shown)
+        too_big = [(t, counts[t.key]) for t in tb.TRUTH if counts.get(t.key, 0) > tb.SHEET_ROWS]
+        if too_big:
+            t, n = too_big[0]
+            raise StoreError("migrate_too_many_rows", table=t.ja, n=n, limit=tb.SHEET_ROWS)
+        frames = {t.key: tb.read_truth(st, t) for t in tb.TRUTH if t.key in counts}
+        sums = {t.key: tb.checksums(st, t.key) for t in tb.TRUTH if t.key in counts}
+        types = {t.key: dict(st.columns(t.key)) for t in tb.TRUTH if t.key in counts}
+    p = Path(path)
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        build_workbook(p)
+    with open_book(p) as book:
+        for t in tb.TRUTH:
+            if t.key in frames:
+                df = frames[t.key]
+                body = df.rename(columns={c.key: c.ja for c in t.columns})
+                for c in t.columns:       # flags as TRUE/FALSE cells: 定期's "" would read back as blank, not False
+                    if c.kind == "bool":
+                        body[c.ja] = body[c.ja].astype(object).where(body[c.ja].notna(), None)
+                book.write_table(t.ja, body, text_columns=_text_headers(t, body.columns))
+        book.journal("migrate", f"保存先 {u.shown} から書き出し", f"written from the store {u.shown}")
+        book.save()
+    with open_book(p, read_only=True) as book:      # read back as any job will, and check
+        for t in tb.TRUTH:
+            if t.key in frames:
+                bad = tb.differences(sums[t.key], tb.frame_checksums(book.read(t.key), types[t.key]))
+                if bad:
+                    raise StoreError("migrate_check_failed", table=t.ja, columns="、".join(bad))
+    kw = {"src": u.shown, "dest": p.name}
+    ja = text("migrate_out_done", "ja", **kw) + "\n" + "\n".join(
+        text("migrate_table", "ja", table=t.ja, n=counts[t.key], cols=len(types[t.key]) - 1) for t in tb.TRUTH
+        if t.key in counts)
+    en = text("migrate_out_done", "en", **kw) + "\n" + "\n".join(
+        text("migrate_table", "en", table=t.key, n=counts[t.key], cols=len(types[t.key]) - 1) for t in tb.TRUTH
+        if t.key in counts)
+    return JobResult(ja, en, counts)
+
+
+def _read_data(path: Path) -> pd.DataFrame:
+    """An orders file as raw text cells (CSV: UTF-8, BOM or cp932 via csvio; Parquet as typed)."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+        df = pq.read_table(path).to_pandas()
+        df.index = pd.RangeIndex(2, 2 + len(df))
+        df.attrs["letters"] = {}
+        return df
+    from ..csvio import read_csv
+    return read_csv(path)
+
+
+def orders_to_store(path, url: str) -> JobResult:
+    """Append the orders of a CSV or Parquet file to the store's 注文 (every cell checked as the sheet's are;
+    every customer must be in the store)."""
+    p = Path(path)
+    if not p.is_file():
+        raise BadFile("csv_not_found", name=p.name)
+    raw = _read_data(p)
+    df = schema.conform(raw, schema.ORDERS, sheet=p.name)
+    u = parse(url)
+    with Store(u) as st:
+        st.begin()
+        if not st.has_table(schema.CUSTOMERS.key):
+            raise StoreError("store_empty", url=u.shown)
+        unknown = _unknown_customers(st, df)
+        if unknown:
+            rows = df.index[df["customer_id"].isin(unknown)][:5]
+            raise BadInput([Problem(p.name, int(r), schema.ORDERS.header("customer_id"), "unknown_customer")
+                            for r in rows], omitted=max(0, int(df["customer_id"].isin(unknown).sum()) - 5))
+        if not st.has_table(schema.ORDERS.key):
+            tb.write_truth(st, schema.ORDERS, df.iloc[:0], who="migrate")
+        dup = _existing_ids(st, df["order_id"])
+        if dup:
+            rows = df.index[df["order_id"].isin(dup)][:5]
+            raise BadInput([Problem(p.name, int(r), schema.ORDERS.header("order_id"), "store_id_exists")
+                            for r in rows], omitted=max(0, len(dup) - 5))
+        last = int(st.rows(f"SELECT coalesce(max(_row), 0) FROM {q(schema.ORDERS.key)}")[0][0])
+        types = dict(st.columns(schema.ORDERS.key))
+        for c in df.columns:
+            if c not in types:
+                st.add_column(schema.ORDERS.key, str(c), "TEXT")
+                types[str(c)] = "TEXT"
+        body = df.reset_index(drop=True).copy()
+        body["_row"] = np.arange(last + 1, last + 1 + len(body), dtype=np.int64)
+        if "_version" in types:
+            body["_version"], body["_by"], body["_at"] = 1, "migrate", pd.Timestamp.now().floor("s")
+        st.insert_frame(schema.ORDERS.key, body, types=types)
+        _verify(st, schema.ORDERS.key, df, schema.ORDERS.ja, where_row_after=last)
+        now = dt.datetime.now().replace(microsecond=0)
+        tb.ensure_system_tables(st)
+        st.insert_frame(tb.JOURNAL, pd.DataFrame([{
+            "change_id": now.strftime("%Y%m%d-%H%M%S-import"), "at": now, "job": "取り込み", "who": "",
+            "summary_ja": f"注文 {len(df):,}件を「{p.name}」から取り込み", "summary_en": f"{len(df):,} orders imported",
+            "undoes": None}]))
+        st.commit()
+        total = st.count(schema.ORDERS.key)
+    kw = {"n": len(df), "name": p.name, "dest": u.shown, "total": total}
+    return JobResult(text("migrate_orders_done", "ja", **kw), text("migrate_orders_done", "en", **kw),
+                     {"orders": len(df), "total": total})
+
+
+def _unknown_customers(st: Store, df: pd.DataFrame) -> set:
+    ids = pd.DataFrame({"customer_id": pd.unique(df["customer_id"])})
+    _stage(st, "_xlcrm_ids", ids)
+    got = st.rows(f"SELECT i.customer_id FROM _xlcrm_ids i LEFT JOIN {q('customers')} c "
+                  "ON c.customer_id = i.customer_id WHERE c.customer_id IS NULL")
+    st.execute("DROP TABLE _xlcrm_ids")
+    return {r[0] for r in got}
+
+
+def _existing_ids(st: Store, ids: pd.Series) -> set:
+    _stage(st, "_xlcrm_ids", pd.DataFrame({"order_id": ids.to_numpy()}))
+    got = st.rows(f"SELECT i.order_id FROM _xlcrm_ids i JOIN {q('orders')} o ON o.order_id = i.order_id")
+    st.execute("DROP TABLE _xlcrm_ids")
+    return {r[0] for r in got}
+
+
+def _stage(st: Store, name: str, df: pd.DataFrame) -> None:
+    """A temporary one-column table of ids, for joins the database does."""
+    st.execute(f"CREATE TEMPORARY TABLE {q(name)} ({', '.join(q(c) + ' TEXT' for c in df.columns)})")
+    st.insert_frame(name, df, types={c: "TEXT" for c in df.columns})

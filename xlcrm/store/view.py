@@ -1,0 +1,404 @@
+"""The Book jobs run on when the truth is in a store: the workbook becomes a view.
+
+`StoredBook(book, store)` answers `read`/`read_raw` of 顧客 / 注文 / 対応履歴 from the store and sends
+`update_columns`, `append_rows` and `write_table` of them to the store (and the same change to the workbook's
+sheet, so the view shows it). Tables jobs generate are written to the workbook as before and copied into the store
+under the sheet's name; those staff edit (フォローリスト's 状態・担当者・期限・結果メモ, 重複候補's 判定) carry a row
+version, shown in the sheet's 版 column.
+
+A job is one transaction: opened when the book is opened, committed by `save` before the workbook is saved, rolled
+back on any error (a server that goes away mid-job leaves both as they were). Staff edits in the view reach the
+store when the next job opens the book: a row changed in the store since the sheet showed it (another member of
+staff saved first) is not overwritten — the job is told which row and by whom, and the edit it could not save is
+kept in the journal. The journal is append-only; undo writes a new row naming the change it undid.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+import zlib
+
+import numpy as np
+import pandas as pd
+
+from .. import messages, schema
+from ..book.base import _jsonable, _unjson, job_label
+from . import tables as tb
+from .db import Store, q, sql_type_of
+from .url import StoreError
+
+VERSION_HEADER = "版"
+# generated tables staff edit: sheet -> (key header, editable headers)
+EDITABLE = {"フォローリスト": ("フォローID", ("状態", "担当者", "期限", "結果メモ")),
+            "重複候補": ("ペアキー", ("判定",))}
+
+
+def _truth(name) -> schema.Table | None:
+    for t in tb.TRUTH:
+        if name in (t.key, t.ja):
+            return t
+    return None
+
+
+def _blank(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v) or v == ""
+
+
+def _same(a, b) -> bool:
+    if _blank(a) and _blank(b):
+        return True
+    if _blank(a) or _blank(b):
+        return False
+    if isinstance(a, (dt.datetime, dt.date)) or isinstance(b, (dt.datetime, dt.date)):
+        try:
+            return pd.Timestamp(a) == pd.Timestamp(b)
+        except (ValueError, TypeError):
+            return False
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        return float(a) == float(b)
+    return str(a) == str(b)
+
+
+class StoredBook:
+    """A Book whose 顧客 / 注文 / 対応履歴 live in `store`; everything else is the workbook `book`'s."""
+
+    def __init__(self, book, store: Store):
+        self._book = book
+        self.store = store
+        self._ops: list[dict] = []         # undo before-images of store tables
+        self._journal: list[tuple[str, str, str]] = []
+        self._touched: set[str] = set()
+        self.conflicts: list[tuple[str, dict]] = []
+        store.begin()
+        if not store.has_table(tb.JOURNAL):
+            tb.ensure_system_tables(store)
+        if not store.has_table(schema.CUSTOMERS.key):
+            raise StoreError("store_empty", url=store.shown)
+        self._sync_edits()
+
+    def __getattr__(self, name):
+        return getattr(self._book, name)
+
+    @property
+    def notices(self):
+        return list(getattr(self._book, "notices", [])) + self.conflicts
+
+    def _who(self) -> str:
+        try:
+            return self._book._journal_voice()[1]
+        except Exception:  # noqa: BLE001
+            return self._book.user()
+
+    # --- reading ------------------------------------------------------------------------------------------
+    def read(self, name: str, *, required: bool = True):
+        t = _truth(name)
+        if t is None:
+            return self._book.read(name, required=required)
+        self._book._step("step_reading", sheet=t.ja)
+        if not self.store.has_table(t.key):
+            if required:
+                raise messages.BadInput([messages.Problem(t.ja, None, t.ja, "missing_table", table=t.ja)])
+            return None
+        df = self.store.read_frame(t.key)
+        rows = df["_row"].to_numpy() + 1 if "_row" in df.columns else np.arange(2, 2 + len(df))
+        df = df.drop(columns=[c for c in ("_row", *tb_versions()) if c in df.columns])
+        df.index = pd.Index(rows)
+        df.attrs["sheet"] = t.ja
+        df.attrs["letters"] = {}
+        return df
+
+    def read_raw(self, name: str):
+        t = _truth(name)
+        if t is not None:
+            df = self.read(t.key, required=False)
+            if df is None:
+                return None
+            out = df.rename(columns={c.key: c.ja for c in t.columns})
+            for c in t.columns:
+                if c.kind == "bool" and c.ja in out.columns:
+                    out[c.ja] = out[c.ja].astype(object).where(out[c.ja].notna(), None)
+            out.attrs = dict(df.attrs)
+            return out
+        if name in EDITABLE and self.store.has_table(name):
+            df = self.store.read_frame(name)
+            df = df.drop(columns=[c for c in ("_row", *tb_versions()) if c in df.columns])
+            df.index = pd.RangeIndex(2, 2 + len(df))
+            df.attrs["sheet"] = name
+            view = self._book.read_raw(name)
+            df.attrs["letters"] = view.attrs.get("letters", {}) if view is not None else {}
+            return df
+        return self._book.read_raw(name)
+
+    # --- writing the truth --------------------------------------------------------------------------------
+    def _keys_of(self, t: schema.Table, columns) -> dict:
+        """Frame column -> store column: a schema header or alias becomes its English key."""
+        hmap = schema.header_map([str(c) for c in columns], t)
+        return {c: hmap.get(str(c), str(c)) for c in columns}
+
+    def update_columns(self, name: str, df: pd.DataFrame, *, key: str) -> dict:
+        t = _truth(name)
+        if t is None:
+            return self._book.update_columns(name, df, key=key)
+        st = self.store
+        names = self._keys_of(t, df.columns)
+        src = df.rename(columns=names).drop_duplicates(names[key])
+        k = names[key]
+        types = dict(st.columns(t.key))
+        cols = [c for c in src.columns if c != k]
+        for c in cols:
+            if c not in types:
+                types[c] = sql_type_of(t.by_key.get(c), src[c])
+                st.add_column(t.key, c, types[c])
+        before = st.query(f"SELECT {q(k)}, {', '.join(q(c) for c in cols)} FROM {q(t.key)}")
+        self._ops.append({"op": "columns", "table": t.key, "key": k, "cols": cols,
+                          "before": [[_jsonable(v) for v in r] for r in before.itertuples(index=False)]})
+        stage = "_xlcrm_upd"
+        st.execute(f"DROP TABLE IF EXISTS {q(stage)}")
+        st.execute(f"CREATE TEMPORARY TABLE {q(stage)} ({q(k)} TEXT, "
+                   + ", ".join(f"{q(c)} {types[c]}" for c in cols) + ")")
+        st.insert_frame(stage, src[[k, *cols]], types={k: "TEXT", **{c: types[c] for c in cols}})
+        sets = ", ".join(f"{q(c)} = u.{q(c)}" for c in cols)
+        st.execute(f"UPDATE {q(t.key)} SET {sets} FROM {q(stage)} u WHERE {q(t.key)}.{q(k)} = u.{q(k)}")
+        st.execute(f"UPDATE {q(t.key)} SET " + ", ".join(f"{q(c)} = NULL" for c in cols)
+                   + f" WHERE {q(k)} NOT IN (SELECT {q(k)} FROM {q(stage)})")
+        st.execute(f"DROP TABLE {q(stage)}")
+        self._touched.add(t.key)
+        if self._book.locate(t.ja) is not None:
+            return self._book.update_columns(name, df, key=key)
+        return {"matched": int(src[k].isin(before[k]).sum()), "unmatched": int((~src[k].isin(before[k])).sum())}
+
+    def append_rows(self, name: str, df: pd.DataFrame, *, text_columns=()):
+        t = _truth(name)
+        if t is None:
+            return self._book.append_rows(name, df, text_columns=text_columns)
+        st = self.store
+        body = df.rename(columns=self._keys_of(t, df.columns)).reset_index(drop=True)
+        typed = schema.conform(body.rename(columns={c.key: c.ja for c in t.columns}), t, sheet=t.ja,
+                               check_ids=False)
+        last = int(st.rows(f"SELECT coalesce(max(_row), 0) FROM {q(t.key)}")[0][0])
+        typed = typed.reset_index(drop=True)
+        typed["_row"] = np.arange(last + 1, last + 1 + len(typed), dtype=np.int64)
+        typed["_version"], typed["_by"], typed["_at"] = 1, self._who(), pd.Timestamp.now().floor("s")
+        types = dict(st.columns(t.key))
+        for c in typed.columns:
+            if c not in types:
+                types[c] = sql_type_of(None, typed[c])
+                st.add_column(t.key, c, types[c])
+        self._ops.append({"op": "appended", "table": t.key, "after_row": last})
+        st.insert_frame(t.key, typed, types=types)
+        self._touched.add(t.key)
+        return self._book.append_rows(name, df, text_columns=text_columns)
+
+    def write_table(self, name: str, df: pd.DataFrame, **kw):
+        t = _truth(name)
+        st = self.store
+        if t is not None:
+            typed = schema.conform(df.reset_index(drop=True).rename(
+                columns=lambda h: h), t, sheet=t.ja, check_ids=True).reset_index(drop=True)
+            old = st.read_frame(t.key)
+            self._ops.append({"op": "table", "table": t.key, "before": _frame_json(old)})
+            versions = dict(zip(old[t.id_column], old["_version"])) if "_version" in old.columns else {}
+            typed["_row"] = np.arange(1, len(typed) + 1, dtype=np.int64)
+            typed["_version"] = [int(versions.get(i, 0)) + 1 for i in typed[t.id_column]]
+            typed["_by"], typed["_at"] = self._who(), pd.Timestamp.now().floor("s")
+            types = dict(st.columns(t.key))
+            for c in typed.columns:
+                if c not in types:
+                    types[c] = sql_type_of(None, typed[c])
+                    st.add_column(t.key, c, types[c])
+            st.execute(f"DELETE FROM {q(t.key)}")
+            st.insert_frame(t.key, typed, types=types)
+            self._touched.add(t.key)
+            return self._book.write_table(name, df, **kw)
+        if kw.get("hidden") or name.startswith("_"):
+            return self._book.write_table(name, df, **kw)
+        body = df
+        if name in EDITABLE:
+            body = self._versioned(name, df)
+        loc = self._book.write_table(name, body, **kw)
+        if name not in EDITABLE:
+            self._mirror(name, df)
+        return loc
+
+    def _mirror(self, name: str, df: pd.DataFrame) -> None:
+        """A generated table copied into the store under its sheet's name (replaced whole)."""
+        body = df.reset_index(drop=True)
+        body.columns = [str(c) for c in body.columns]
+        cols = [(c, sql_type_of(None, body[c])) for c in body.columns] + [("_row", "BIGINT")]
+        self.store.create_table(name, cols, replace=True)
+        body = body.assign(_row=np.arange(1, len(body) + 1, dtype=np.int64))
+        self.store.insert_frame(name, body, types=dict(cols))
+
+    def _versioned(self, name: str, df: pd.DataFrame) -> pd.DataFrame:
+        """Write a table staff edit into the store with row versions (a row whose editable cells changed gets the
+        next version, by whoever ran the job); returns the frame for the sheet, with its 版 column."""
+        st = self.store
+        key, editable = EDITABLE[name]
+        body = df.reset_index(drop=True).copy()
+        body.columns = [str(c) for c in body.columns]
+        body = body.drop(columns=[VERSION_HEADER], errors="ignore")
+        old = st.read_frame(name) if st.has_table(name) else None
+        now, who = pd.Timestamp.now().floor("s"), self._who()
+        versions, bys, ats = [], [], []
+        prev = {} if old is None or key not in old.columns else {
+            str(r[key]): r for r in old.to_dict("records")}
+        for r in body.to_dict("records"):
+            o = prev.get(str(r.get(key)))
+            if o is None:
+                versions.append(1), bys.append(who), ats.append(now)
+            elif all(_same(r.get(c), o.get(c)) for c in editable if c in body.columns):
+                versions.append(int(o["_version"])), bys.append(o["_by"]), ats.append(o["_at"])
+            else:
+                versions.append(int(o["_version"]) + 1), bys.append(who), ats.append(now)
+        cols = [(c, sql_type_of(None, body[c])) for c in body.columns] + [("_row", "BIGINT")]
+        st.create_table(name, cols, versioned=True, replace=True)
+        stored = body.assign(_row=np.arange(1, len(body) + 1, dtype=np.int64), _version=versions, _by=bys,
+                             _at=pd.to_datetime(pd.Series(ats, dtype=object)))
+        st.insert_frame(name, stored, types={**dict(cols), "_version": "BIGINT", "_by": "TEXT", "_at": "TIMESTAMP"})
+        return body.assign(**{VERSION_HEADER: versions})
+
+    # --- staff edits in the view --------------------------------------------------------------------------
+    def _sync_edits(self) -> None:
+        """Edits staff made in the view's editable tables go to the store, row version by row version."""
+        st = self.store
+        for name, (key, editable) in EDITABLE.items():
+            if not st.has_table(name) or self._book.locate(name) is None:
+                continue
+            view = self._book.read_raw(name)
+            if view is None or VERSION_HEADER not in view.columns or key not in view.columns:
+                continue
+            stored = st.read_frame(name)
+            by_key = {str(r[key]): r for r in stored.to_dict("records")}
+            cols = [c for c in editable if c in view.columns and c in stored.columns]
+            for r in view.to_dict("records"):
+                o = by_key.get(str(r.get(key)))
+                if o is None:
+                    continue
+                changed = [c for c in cols if not _same(r.get(c), o.get(c))]
+                if not changed:
+                    continue
+                seen = schema.parse_number(r.get(VERSION_HEADER))
+                if seen is not None and int(seen) == int(o["_version"]):
+                    sets = ", ".join(f"{q(c)} = ?" for c in changed)
+                    cur = st.execute(f"UPDATE {q(name)} SET {sets}, _version = _version + 1, _by = ?, _at = ? "
+                                     f"WHERE {q(key)} = ? AND _version = ?",
+                                     [_param(r.get(c)) for c in changed] + [self._who(), dt.datetime.now()
+                                                                            .replace(microsecond=0),
+                                                                            str(r.get(key)), int(seen)])
+                    if _rowcount(cur) == 1:
+                        continue
+                    o = st.read_frame(name, where=f"{q(key)} = ?", params=(str(r.get(key)),)).to_dict("records")[0]
+                self._conflict(name, key, r, o, changed)
+
+    def _conflict(self, name, key, mine: dict, theirs: dict, changed: list) -> None:
+        at = theirs.get("_at")
+        kw = {"table": name, "key": key, "id": str(mine.get(key)), "who": theirs.get("_by") or "?",
+              "at": pd.Timestamp(at).strftime("%Y/%m/%d %H:%M") if at is not None and at == at else "?",
+              "version": int(theirs.get("_version") or 0), "columns": "、".join(changed)}
+        self.conflicts.append(("store_conflict", kw))
+        lost = "、".join(f"{c}={'' if _blank(mine.get(c)) else mine.get(c)}" for c in changed)
+        self._journal.append(("conflict", messages.text("store_conflict", "ja", **kw) + f"(保存できなかった値: {lost})",
+                              messages.text("store_conflict", "en", **kw) + f" (not saved: {lost})"))
+
+    # --- journal, saving, undo ----------------------------------------------------------------------------
+    def journal(self, job: str, summary_ja: str, summary_en: str = "") -> None:
+        self._journal.append((job, summary_ja, summary_en))
+        self._book.journal(job, summary_ja, summary_en)
+
+    def save(self):
+        st = self.store
+        if self._journal or self._ops:
+            now = dt.datetime.now().replace(microsecond=0)
+            change_id = now.strftime("%Y%m%d-%H%M%S-") + f"{uuid.uuid4().int % 100000:05d}"
+            lang, who = self._book._journal_voice()
+            rows = [{"change_id": change_id if self._ops else "", "at": now, "job": job_label(job, lang), "who": who,
+                     "summary_ja": ja, "summary_en": en or None, "undoes": None}
+                    for job, ja, en in (self._journal or [("(write)", "", "")])]
+            st.insert_frame(tb.JOURNAL, pd.DataFrame(rows))
+            if self._ops:
+                payload = base64.b64encode(zlib.compress(json.dumps(self._ops, ensure_ascii=False,
+                                                                    default=_jsonable).encode(), 6)).decode()
+                st.insert_frame(tb.UNDO, pd.DataFrame({"change_id": [change_id], "job": [rows[0]["job"]],
+                                                       "seq": [0], "data": [payload]}))
+        self._journal, self._ops = [], []
+        st.commit()
+        return self._book.save()
+
+    def undo_last(self, change_id: str | None = None) -> str | None:
+        st = self.store
+        undone = {r[0] for r in st.rows(f"SELECT undoes FROM {q(tb.JOURNAL)} WHERE undoes IS NOT NULL")}
+        ids = [r[0] for r in st.rows(f"SELECT change_id FROM {q(tb.UNDO)} ORDER BY change_id")
+               if r[0] not in undone]
+        if change_id is None:
+            change_id = ids[-1] if ids else None
+        if change_id is None or change_id not in ids:
+            return None
+        data = st.rows(f"SELECT data FROM {q(tb.UNDO)} WHERE change_id = ?", (change_id,))[0][0]
+        ops = json.loads(zlib.decompress(base64.b64decode(data)))
+        for op in reversed(ops):
+            self._restore(op)
+        now = dt.datetime.now().replace(microsecond=0)
+        lang, who = self._book._journal_voice()
+        st.insert_frame(tb.JOURNAL, pd.DataFrame([{"change_id": "", "at": now, "job": job_label("undo", lang),
+                                                   "who": who, "summary_ja": f"変更 {change_id} を取り消しました",
+                                                   "summary_en": f"Change {change_id} undone",
+                                                   "undoes": change_id}]))
+        for t in tb.TRUTH:        # the view shows the store as it now is
+            if t.key in self._touched and self._book.locate(t.ja) is not None:
+                df = self.read_raw(t.ja)
+                self._book.write_table(t.ja, df.reset_index(drop=True))
+        self._book.journal("undo", f"変更 {change_id} を取り消しました", f"Change {change_id} undone")
+        return change_id
+
+    def _restore(self, op: dict) -> None:
+        st, name = self.store, op["table"]
+        self._touched.add(name)
+        if op["op"] == "appended":
+            st.execute(f"DELETE FROM {q(name)} WHERE _row > ?", (int(op["after_row"]),))
+        elif op["op"] == "columns":
+            before = pd.DataFrame(op["before"], columns=[op["key"], *op["cols"]]).map(_unjson)
+            types = dict(st.columns(name))
+            stage = "_xlcrm_undo"
+            st.execute(f"CREATE TEMPORARY TABLE {q(stage)} ({q(op['key'])} TEXT, "
+                       + ", ".join(f"{q(c)} {types[c]}" for c in op["cols"]) + ")")
+            st.insert_frame(stage, before, types={op["key"]: "TEXT", **{c: types[c] for c in op["cols"]}})
+            sets = ", ".join(f"{q(c)} = u.{q(c)}" for c in op["cols"])
+            st.execute(f"UPDATE {q(name)} SET {sets} FROM {q(stage)} u WHERE {q(name)}.{q(op['key'])} = "
+                       f"u.{q(op['key'])}")
+            st.execute(f"DROP TABLE {q(stage)}")
+        elif op["op"] == "table":
+            before = pd.DataFrame(op["before"]["rows"], columns=op["before"]["headers"]).map(_unjson)
+            st.execute(f"DELETE FROM {q(name)}")
+            st.insert_frame(name, before, types=dict(st.columns(name)))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def tb_versions() -> tuple[str, ...]:
+    return ("_version", "_by", "_at")
+
+
+def _frame_json(df: pd.DataFrame) -> dict:
+    return {"headers": [str(c) for c in df.columns],
+            "rows": [[_jsonable(v) for v in r] for r in df.itertuples(index=False)]}
+
+
+def _param(v):
+    if _blank(v):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _rowcount(cur) -> int:
+    n = getattr(cur, "rowcount", None)
+    if n is None or n < 0:       # DuckDB: the statement returns the count as a row
+        try:
+            return int(cur.fetchone()[0])
+        except Exception:  # noqa: BLE001
+            return 0
+    return int(n)

@@ -906,9 +906,9 @@ _STORE = {
     "store_password_in_book": ("パスワードはブックに書かないでください(~/.pgpass か資格情報に入れます)",
                                "no password in the workbook: keep it in ~/.pgpass or the OS keyring"),
     "store_id_exists": ("この注文IDは保存先にすでにあります", "this order ID is already in the store"),
-    "store_conflict": ("{table} の {key}「{id}」は {who} さんが {at} に先に変更しました(版 {version})。あなたの変更"
+    "store_conflict": ("{table} の {column}「{id}」は {who} さんが {at} に先に変更しました(版 {version})。あなたの変更"
                        "({columns})は保存していません。変更履歴に残しました。シートを更新してから、必要ならもう一度入力してください。",
-                       "{table} {key} '{id}' was changed first by {who} at {at} (version {version}). Your change "
+                       "{table} {column} '{id}' was changed first by {who} at {at} (version {version}). Your change "
                        "({columns}) was not saved; it is kept in the journal. Refresh the sheet and enter it again "
                        "if still needed."),
     "store_view_note": ("保存先: {url}(ブックの{table}には {shown:,}/{n:,}件を表示)",

@@ -29,7 +29,8 @@ from .purchases import distinct_days, is_purchase, sorted_unique
 
 __all__ = ["DEFAULT_THRESHOLDS", "SEGMENTS", "DEFAULT_SEGMENT_MAP", "segment_key", "SegmentMap", "DEFAULT_SEGMENTS",
            "summarize_arrays", "quintile_scores", "fixed_scores", "check_bounds", "score_arrays", "rfm_codes",
-           "factorize_ids", "encode_arrow_ids", "order_days", "summarize", "score", "CODES", "labels"]
+           "factorize_ids", "encode_arrow_ids", "order_days", "summarize", "score", "name_scores", "CODES",
+           "labels"]
 
 # --- fixed thresholds --------------------------------------------------------------------------------------------
 # Defaults follow the 単品リピート convention of うちでのこづち (a Japanese repeat-order CRM tool): R5 ≤ 30 days …
@@ -436,9 +437,15 @@ def score(summary, *, method: str = "quintile", thresholds: dict | None = None,
     `thresholds` (fixed method) overrides DEFAULT_THRESHOLDS per axis; `segment_map` is a SegmentMap or the rows
     accepted by `SegmentMap.from_rows`.
     """
-    sm = segment_map if isinstance(segment_map, SegmentMap) else SegmentMap.from_rows(segment_map)
     r, f, m = score_arrays(summary["recency_days"].to_numpy(), summary["frequency"].to_numpy(),
                            summary["monetary"].to_numpy(), method=method, thresholds=thresholds)
+    return name_scores(summary, r, f, m, segment_map)
+
+
+def name_scores(summary, r, f, m, segment_map: SegmentMap | dict | None = None):
+    """`summary` plus the scores r, f, m and what follows from them: code, sum, segment (English, Japanese).
+    `score` computes the scores here; a database store computes them in SQL (xlcrm/store/sql.py)."""
+    sm = segment_map if isinstance(segment_map, SegmentMap) else SegmentMap.from_rows(segment_map)
     out = summary.copy()
     out["r"], out["f"], out["m"] = r.astype(np.int64), f.astype(np.int64), m.astype(np.int64)
     out["rfm_code"] = labels((r - 1) * 25 + (f - 1) * 5 + (m - 1), CODES)

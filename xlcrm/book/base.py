@@ -481,6 +481,11 @@ class Book:
     # A generated sheet is blanked and written again on every refresh. Jobs describe it as a `Report` value and call
     # `write_report`; the primitives below are all a job may ask of an engine (no openpyxl or xlwings in jobs).
     # An engine says what it can draw through `capabilities()`; a primitive outside them raises NotImplementedError.
+    def pushdown(self, what: str, **kw):
+        """Work done where the data is: a database store answers some jobs' heavy part in SQL (`what` = "rfm").
+        None: the job computes it from the tables it reads, as it does on every workbook."""
+        return None
+
     def capabilities(self) -> frozenset[str]:
         """What this engine can do beyond cell values: a subset of `CAPABILITIES`."""
         return frozenset()

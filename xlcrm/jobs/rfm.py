@@ -80,9 +80,12 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     if method:
         opts["method"] = method
     as_of = as_of if as_of is not None else settings.as_of_date()
-    got = read_book_orders(book, as_of)
-    customers, orders = got.customers, got.orders
-    s = scores(orders, as_of, opts)
+    pushed = book.pushdown("rfm", as_of=as_of, opts=opts)    # a database store scores in SQL
+    if pushed is not None:
+        s, n_customers, dates = pushed
+    else:
+        got = read_book_orders(book, as_of)
+        s, n_customers, dates = scores(got.orders, as_of, opts), len(got.customers), got.dates
     lang = settings.lang
     if lang == "ja":
         s["segment"] = s["segment_ja"]
@@ -92,11 +95,11 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     book.update_columns("customers", out, key="customer_id")
     dress_customer_columns(book, {heads[k]: v for k, v in RFM_FORMATS.items()})
     day = str(as_of)[:10]
-    kw = {"n": len(customers), "scored": len(s), "as_of": day}
-    ja, en = got.dates.add_to(messages.text("rfm_done", "ja", **kw), messages.text("rfm_done", "en", **kw))
+    kw = {"n": n_customers, "scored": len(s), "as_of": day}
+    ja, en = dates.add_to(messages.text("rfm_done", "ja", **kw), messages.text("rfm_done", "en", **kw))
     book.journal("rfm", ja, en)
-    return JobResult(ja, en, {"customers": len(customers), "scored": len(s), "method": opts["method"],
-                              "segments": s["segment"].value_counts().to_dict(), **got.dates.counts()})
+    return JobResult(ja, en, {"customers": n_customers, "scored": len(s), "method": opts["method"],
+                              "segments": s["segment"].value_counts().to_dict(), **dates.counts()})
 
 
 # --- CSV / workbook input for the CLI ----------------------------------------------------------------------------

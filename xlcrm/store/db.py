@@ -161,9 +161,10 @@ class Store:
 
     # --- tables -------------------------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:
-        schema_ = "main" if self.dialect == "duckdb" else "public"
-        sql = ("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?")
-        return bool(self.rows(sql, (schema_, name))[0][0])
+        if self.dialect == "postgresql":      # information_schema lists only tables the role may use
+            return bool(self.rows("SELECT to_regclass(?) IS NOT NULL", (q(name),))[0][0])
+        sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?"
+        return bool(self.rows(sql, (name,))[0][0])
 
     def columns(self, name: str) -> list[tuple[str, str]]:
         """(column, SQL type) in table order."""

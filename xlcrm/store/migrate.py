@@ -112,11 +112,7 @@ def _verify(st: Store, name: str, df: pd.DataFrame, label: str, *, where_row_aft
     if where_row_after is None:
         got = tb.checksums(st, name)
     else:
-        view = f"_xlcrm_check_{name}"
-        st.execute(f"CREATE TEMPORARY TABLE {q(view)} AS SELECT * FROM {q(name)} WHERE _row > ?",
-                   (where_row_after,))
-        got = tb.checksums(st, view)
-        st.execute(f"DROP TABLE {q(view)}")
+        got = tb.checksums(st, name, where="_row > ?", params=(where_row_after,))
     want = tb.frame_checksums(df, types)
     bad = tb.differences(want, got)
     if bad:

@@ -76,9 +76,9 @@ def _epoch_sql(store: Store, col: str) -> str:
     return f"extract(epoch from {col})"
 
 
-def checksums(store: Store, name: str, columns: list[str] | None = None) -> dict:
+def checksums(store: Store, name: str, columns: list[str] | None = None, *, where: str = "", params=()) -> dict:
     """{column: (non-blank count, figure)} computed by the database: sum for numbers and flags, sum of epoch
-    seconds for timestamps, total characters for text; plus {"": row count}."""
+    seconds for timestamps, total characters for text; plus {"": row count}. `where` checks some rows only."""
     types = dict(store.columns(name))
     cols = [c for c in (columns or types) if c in types and not c.startswith("_")]
     parts = ["count(*)"]
@@ -92,7 +92,7 @@ def checksums(store: Store, name: str, columns: list[str] | None = None) -> dict
             parts += [f"count({qc})", f"sum(CASE WHEN {qc} THEN 1 ELSE 0 END)"]
         else:
             parts += [f"count({qc})", f"sum({qc})"]
-    row = store.rows(f"SELECT {', '.join(parts)} FROM {q(name)}")[0]
+    row = store.rows(f"SELECT {', '.join(parts)} FROM {q(name)}" + (f" WHERE {where}" if where else ""), params)[0]
     out = {"": (int(row[0]), None)}
     for i, c in enumerate(cols):
         n, v = row[1 + 2 * i], row[2 + 2 * i]

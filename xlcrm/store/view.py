@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import messages, schema
-from ..book.base import _jsonable, _unjson, job_label
+from ..book.base import _jsonable, _unjson, col_letter, job_label
 from . import tables as tb
 from .db import Store, q, sql_type_of
 from .url import StoreError
@@ -130,6 +130,19 @@ class StoredBook:
             df.attrs["letters"] = view.attrs.get("letters", {}) if view is not None else {}
             return df
         return self._book.read_raw(name)
+
+    def pushdown(self, what: str, **kw):
+        if what == "rfm":
+            from . import sql
+            self._book._step("step_reading", sheet=schema.ORDERS.ja)
+            n = self.store.count(schema.CUSTOMERS.key)
+            loc = self._book.locate(schema.ORDERS.ja)     # name an order by its cell in the view, as the book would
+            heads = schema.header_map([str(h) for h in loc.headers if h], schema.ORDERS) if loc else {}
+            at = {k: h for h, k in heads.items()}.get("order_date")
+            letter = col_letter(loc.first_col + [str(h) for h in loc.headers].index(at)) if at else ""
+            check = sql.date_check(self.store, kw["as_of"], letter=letter, header_row=loc.header_row if loc else 1)
+            return sql.rfm(self.store, kw["as_of"], kw["opts"]), n, check
+        return None
 
     # --- writing the truth --------------------------------------------------------------------------------
     def _keys_of(self, t: schema.Table, columns) -> dict:
@@ -294,7 +307,7 @@ class StoredBook:
 
     def _conflict(self, name, key, mine: dict, theirs: dict, changed: list) -> None:
         at = theirs.get("_at")
-        kw = {"table": name, "key": key, "id": str(mine.get(key)), "who": theirs.get("_by") or "?",
+        kw = {"table": name, "column": key, "id": str(mine.get(key)), "who": theirs.get("_by") or "?",
               "at": pd.Timestamp(at).strftime("%Y/%m/%d %H:%M") if at is not None and at == at else "?",
               "version": int(theirs.get("_version") or 0), "columns": "、".join(changed)}
         self.conflicts.append(("store_conflict", kw))

@@ -628,6 +628,11 @@ def _cmd_release(args) -> int:
     return 0
 
 
+# the commands that run a job on a book (jobs.run / open_job_book), so can run it over a database store
+STORE_COMMANDS = {"run", "tidy", "dedupe", "merge", "undo", "followup", "contact", "card", "campaign-report",
+                  "dashboard", "journey", "steps", "pipeline", "survey", "referrals"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlcrm", description="xlcrm: Excelで顧客管理 / customer management in Excel")
     parser.add_argument("--lang", choices=["ja", "en"], default=None, help="メッセージの言語 / message language")
@@ -638,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     for p in sub.choices.values():   # global options after the subcommand too: `xlcrm dashboard BOOK --lang en`
         p.add_argument("--lang", choices=["ja", "en"], default=argparse.SUPPRESS,
                        help="メッセージの言語 / message language")
-        if p.prog.split()[-1] not in ("migrate", "build-workbook", "release", "set-interpreter"):
+        if p.prog.split()[-1] in STORE_COMMANDS:
             p.add_argument("--store", default=argparse.SUPPRESS, metavar="URL",
                            help="保存先(設定「保存先」より優先): workbook, duckdb:FILE, postgresql://… / the store, "
                                 "over 設定 保存先")
@@ -649,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.lang = args.lang or default_lang()
+    store_was = os.environ.get("XLCRM_STORE")
     if getattr(args, "store", None):      # every job reads it where it opens its book (xlcrm.store.chosen)
         os.environ["XLCRM_STORE"] = args.store
     try:
@@ -663,6 +669,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(text("unexpected", args.lang, kind=type(e).__name__) + " (XLCRM_DEBUG=1: details)", file=sys.stderr)
         return 1
+    finally:
+        if getattr(args, "store", None):   # main() called twice in one process: the second runs without it
+            if store_was is None:
+                os.environ.pop("XLCRM_STORE", None)
+            else:
+                os.environ["XLCRM_STORE"] = store_was
 
 
 if __name__ == "__main__":

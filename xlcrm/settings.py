@@ -109,8 +109,8 @@ GENERAL = [
          "The name 変更履歴 records as who ran a job; blank = the one name of 担当者一覧, else the Windows user."),
     Spec("backups", "バックアップ保存数", 10, _int, "保存前に残すバックアップの数。", "How many backups to keep before each save."),
     Spec("store", "保存先", "", _store,
-         "顧客・注文・対応履歴を置く場所。空欄ならこのブック。duckdb:ファイル名 または postgresql://ユーザー@サーバー/データベース "
-         "にすると、ブックはその一覧を表示する画面になります。パスワードは書かず ~/.pgpass か資格情報に。",
+         "顧客・注文・対応履歴を置く場所。空欄ならこのブック。データベースの場所(書き方は説明書「保存先」)を入れると、"
+         "ブックはその内容を表示する画面になります。パスワードは書かないでください(接続ファイルか資格情報に)。",
          "Where customers, orders and contacts are kept: blank = this workbook; duckdb:FILE or "
          "postgresql://USER@HOST/DB makes the workbook a view of that store. No password here: use ~/.pgpass or "
          "the OS keyring."),

@@ -54,18 +54,19 @@ def resolve(tag: str):
 
 
 @contextmanager
-def open_job_book(target, overrides: dict | None = None):
+def open_job_book(target, overrides: dict | None = None, progress=None):
     """The book a job runs on: the workbook itself, or — when `--store` or 設定「保存先」 names a database — the
     workbook as a view of that store (one transaction per job, rolled back on any error)."""
     from ..book import open_book   # the book layer loads pandas: `xlcrm rfm orders.csv` imports this package without
-    from ..store import chosen
+    from ..store import chosen     # the store's modules, duckdb and psycopg load only when 保存先 names a database
     with open_book(target) as book:
+        book.progress = progress
         url = chosen(book.settings(overrides).store)
         if url.kind == "workbook":
             yield book
             return
-        from ..store import open_store
-        from ..store.view import StoredBook
+        from ..store import open_store      # see above: only for a database store
+        from ..store.view import StoredBook  # likewise
         with open_store(url) as store:
             yield StoredBook(book, store)
 
@@ -75,8 +76,7 @@ def run(job, target, *, overrides: dict | None = None, progress=None, **options)
     book's settings (plus overrides), save, return the result. `progress(message_key, **kw)` is called at each
     step (reading, writing, saving; see messages `step_*`)."""
     func = resolve(job) if isinstance(job, str) else job
-    with open_job_book(target, overrides) as book:
-        book.progress = progress
+    with open_job_book(target, overrides, progress) as book:
         result = func(book, book.settings(overrides), **options)
         book.save()
     for key, kw in getattr(book, "notices", ()):   # what saving did beyond the job (e.g. recalculation on open)

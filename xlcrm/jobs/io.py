@@ -276,7 +276,7 @@ def address_labels(book, kept: list) -> tuple[pd.DataFrame, dict]:
 
 def undo(book_path, change_id: str | None = None) -> JobResult:
     """Restore what the last (or the named) change in 変更履歴 overwrote."""
-    from . import open_job_book
+    from . import open_job_book    # jobs/__init__ imports this module's callers: a cycle at import time
     with open_job_book(book_path) as book:
         done = book.undo_last(change_id)
         if done is None:

@@ -282,3 +282,22 @@ def test_store_setting_refuses_a_password(book_path):
     with pytest.raises(BadInput) as e, open_book(book_path) as b:
         b.settings()
     assert "パスワード" in e.value.message("ja") and "hunter2" not in e.value.message("ja")
+
+
+def test_lapse_history_in_sql_equals_the_numpy_core(demo_book, store_url):
+    """The purchase histories summed up in SQL (lag, percentile_cont) judge every customer as the workbook path
+    does, for each method (BG/NBD fitted on them too)."""
+    from xlcrm import lapse as core
+    from xlcrm.store import sql
+    migrate(str(demo_book), store_url)
+    orders = _frames(demo_book)["orders"]
+    with open_store(store_url) as st:
+        for method in ("rhythm", "days", "bgnbd"):
+            want = core.assess(orders, "2025-08-01", method=method).sort_values("customer_id").reset_index(drop=True)
+            got = sql.lapse(st, "2025-08-01", {"method": method})
+            assert list(got.columns) == list(want.columns)
+            for c in want.columns:
+                if pd.api.types.is_float_dtype(want[c]):
+                    assert got[c].fillna(-1).tolist() == pytest.approx(want[c].fillna(-1).tolist()), (method, c)
+                else:
+                    assert got[c].tolist() == want[c].tolist(), (method, c)

@@ -25,7 +25,7 @@ import numpy as np
 from . import messages, purchases
 
 __all__ = ["STATUS", "STATUS_EN", "DEFAULTS", "assess_arrays", "Case", "Method", "REGISTRY", "BY_NAME", "METHODS",
-           "CHOICES", "method_name", "method_or_error", "assess", "assess_all"]
+           "CHOICES", "method_name", "method_or_error", "assess", "assess_history", "assess_all"]
 
 STATUS = ("稼働", "離脱予兆", "離脱", "休眠")               # codes 0..3
 STATUS_EN = ("Active", "Lapsing", "Lapsed", "Dormant")
@@ -273,7 +273,6 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     None). `params` override DEFAULTS. `df.attrs` holds
     "method" (the one actually used), "fit" (BG/NBD parameters) and "fallback" (why BG/NBD was refused).
     """
-    import pandas as pd
     from .rfm import _day, factorize_ids, order_days
     as_of_day = _day(as_of)
     d = order_days(orders["order_date"])
@@ -283,6 +282,13 @@ def assess(orders, as_of, *, method: str = "rhythm", explain: bool = True, **par
     if len(has) < len(uniques):        # customers without a purchase up to the as-of date
         h = {k: v[has] for k, v in h.items()}
         uniques = uniques[has]
+    return assess_history(h, uniques, as_of_day, method, explain=explain, **params)
+
+
+def assess_history(h: dict, uniques, as_of_day: int, method: str = "rhythm", *, explain: bool = True, **params):
+    """`assess` from a purchase history already summed up (`purchases.history`'s arrays for the customers
+    `uniques`, each with a purchase): a database store computes the history in SQL (xlcrm/store/sql.py)."""
+    import pandas as pd
     a = assess_arrays(h, as_of_day, method, explain=explain, **params)
     code = a["status_code"]
     df = pd.DataFrame({

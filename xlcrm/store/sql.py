@@ -13,6 +13,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from .. import lapse as lapse_core
 from .. import rfm as rfm_core
 from ..jobs.orders import DateCheck
 from .db import Store, q
@@ -78,6 +79,41 @@ def rfm(store: Store, as_of, opts: dict) -> pd.DataFrame:
     })
     return rfm_core.name_scores(summary, df["r"].to_numpy(np.int64), df["f"].to_numpy(np.int64),
                                 df["m"].to_numpy(np.int64), opts.get("segment_map"))
+
+
+_HISTORY = """
+WITH p AS (
+    SELECT DISTINCT customer_id, CAST(order_date AS DATE) AS d FROM {orders}
+    WHERE amount > 0 AND order_date IS NOT NULL AND CAST(order_date AS DATE) <= CAST(? AS DATE)
+), g AS (
+    SELECT customer_id, d, d - lag(d) OVER (PARTITION BY customer_id ORDER BY d) AS gap,
+           row_number() OVER (PARTITION BY customer_id ORDER BY d) AS k
+    FROM p
+)
+SELECT customer_id, min(d) AS first_d, max(d) AS last_d, count(*) AS n_days,
+       min(CASE WHEN k = 2 THEN d END) AS second_d,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap
+FROM g GROUP BY customer_id ORDER BY customer_id
+"""
+
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def _days(s: pd.Series) -> np.ndarray:
+    return ((pd.to_datetime(s) - _EPOCH) // pd.Timedelta(days=1)).fillna(-1).to_numpy(np.int64)
+
+
+def lapse(store: Store, as_of, opts: dict) -> pd.DataFrame:
+    """`xlcrm.lapse.assess(orders, as_of, **opts)` with the purchase history (first, second and last purchase day,
+    purchase days, median gap between them) computed in the store; the judging runs in Python on one row per
+    customer, exactly as on a workbook."""
+    day = pd.Timestamp(as_of).normalize()
+    df = store.query(_HISTORY.format(orders=q("orders")), (day.date(),))
+    h = {"first": _days(df["first_d"]), "last": _days(df["last_d"]), "distinct": df["n_days"].to_numpy(np.int64),
+         "second": _days(df["second_d"]), "median_gap": pd.to_numeric(df["median_gap"]).to_numpy(np.float64)}
+    uniques = pd.array(df["customer_id"].astype(str), dtype="str")
+    params = dict(opts)
+    return lapse_core.assess_history(h, uniques, int((day - _EPOCH).days), params.pop("method", "rhythm"), **params)
 
 
 def date_check(store: Store, as_of, *, today=None, letter: str = "", header_row: int = 1) -> DateCheck:

@@ -132,7 +132,7 @@ class StoredBook:
         return self._book.read_raw(name)
 
     def pushdown(self, what: str, **kw):
-        if what == "rfm":
+        if what in ("rfm", "lapse"):
             from . import sql
             self._book._step("step_reading", sheet=schema.ORDERS.ja)
             n = self.store.count(schema.CUSTOMERS.key)
@@ -141,7 +141,7 @@ class StoredBook:
             at = {k: h for h, k in heads.items()}.get("order_date")
             letter = col_letter(loc.first_col + [str(h) for h in loc.headers].index(at)) if at else ""
             check = sql.date_check(self.store, kw["as_of"], letter=letter, header_row=loc.header_row if loc else 1)
-            return sql.rfm(self.store, kw["as_of"], kw["opts"]), n, check
+            return getattr(sql, what)(self.store, kw["as_of"], kw["opts"]), n, check
         return None
 
     # --- writing the truth --------------------------------------------------------------------------------

@@ -301,3 +301,69 @@ def test_lapse_history_in_sql_equals_the_numpy_core(demo_book, store_url):
                     assert got[c].fillna(-1).tolist() == pytest.approx(want[c].fillna(-1).tolist()), (method, c)
                 else:
                     assert got[c].tolist() == want[c].tolist(), (method, c)
+
+
+def test_merge_and_its_undo_over_the_store(tmp_path, store_url, monkeypatch):
+    """名寄せ over a store: staff decide 統合 on the view's 重複候補; the merge moves the orders and the contact to
+    the master in the store and keeps the note; undo of the merge puts the store back row for row."""
+    from dedupe_data import make_book
+    from test_merge import decide
+    p = make_book(tmp_path / "crm.xlsx")
+    migrate(str(p), store_url)
+    with open_store(store_url) as st:
+        before = {t.key: tb.read_truth(st, t) for t in tb.TRUTH}
+    monkeypatch.setenv("XLCRM_STORE", store_url)
+    run("dedupe", p)
+    decide(p, {"T0001|T0002": "統合"})
+    r = run("merge", p)
+    assert r.counts["groups"] == 1 and r.counts["orders"] == 1 and r.counts["contacts"] == 1
+    with open_store(store_url) as st:
+        cust = tb.read_truth(st, schema.CUSTOMERS).set_index("customer_id")
+        orders = tb.read_truth(st, schema.ORDERS)
+        contacts = tb.read_truth(st, schema.CONTACTS)
+    assert "T0001" not in cust.index and cust.loc["T0002", "notes"] == "旧住所あり\n[T0001] 電話は夕方"
+    assert len(orders) == len(before["orders"]) and set(orders["customer_id"]) == {"T0002", "T0003"}
+    assert list(contacts["customer_id"]) == ["T0002"]
+    assert main(["undo", str(p), "--merge", r.counts["ids"]]) == 0
+    with open_store(store_url) as st:
+        after = {t.key: tb.read_truth(st, t) for t in tb.TRUTH}
+    for k in before:
+        cols = list(before[k].columns)
+        pd.testing.assert_frame_equal(after[k][cols], before[k], check_dtype=False, obj=k)
+
+
+def test_contacts_recorded_by_staff_go_to_the_store(demo_book, tmp_path, store_url, monkeypatch, capsys):
+    view = _copy(demo_book, tmp_path / "view.xlsm")
+    migrate(str(view), store_url)
+    with open_store(store_url) as st:
+        n = st.count("contacts")
+        cid = st.rows("SELECT customer_id FROM customers ORDER BY _row LIMIT 1")[0][0]
+    code = main(["contact", str(view), "--customer", cid, "--type", "クレーム", "--summary", "届いた商品が破損",
+                 "--store", store_url])
+    assert code == 0, capsys.readouterr().err
+    with open_store(store_url) as st:
+        got = tb.read_truth(st, schema.CONTACTS)
+        assert len(got) == n + 1 and got.iloc[-1]["customer_id"] == cid and got.iloc[-1]["type"] == "クレーム"
+        assert st.rows("SELECT _version FROM contacts ORDER BY _row DESC LIMIT 1")[0][0] == 1
+    with open_book(view, read_only=True) as b:         # the view shows it too
+        assert len(b.read("contacts")) == n + 1
+
+
+def test_a_second_row_with_the_same_id_is_refused_and_nothing_saved(demo_book, tmp_path, store_url, monkeypatch):
+    """Two staff recording a contact at the same moment can pick the same next ID: the store's key refuses the
+    second one with a message, and that job saves nothing."""
+    view = _copy(demo_book, tmp_path / "view.xlsm")
+    migrate(str(view), store_url)
+    monkeypatch.setenv("XLCRM_STORE", store_url)
+    before = view.read_bytes()
+    with open_store(store_url) as st:
+        row = tb.read_truth(st, schema.CONTACTS).iloc[[0]]
+        n = st.count("contacts")
+    dup = row.rename(columns={c.key: c.ja for c in schema.CONTACTS.columns})
+    with pytest.raises(StoreError) as e, open_job_book(view) as book:
+        book.append_rows("対応履歴", dup)
+        book.save()
+    assert e.value.key == "store_same_id"
+    assert view.read_bytes() == before
+    with open_store(store_url) as st:
+        assert st.count("contacts") == n

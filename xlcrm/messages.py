@@ -873,6 +873,10 @@ _STORE = {
                      "ください。詳細: {why}",
                      "The store '{url}' does not allow this for your role. Nothing was saved: ask the administrator "
                      "to check your role. Details: {why}"),
+    "store_same_id": ("同じIDの行が保存先にすでにあります(ほかの人が同時に記録した可能性があります)。何も保存していません。"
+                      "もう一度実行してください。",
+                      "A row with the same ID is already in the store (someone may have recorded one at the same "
+                      "moment). Nothing was saved: run it again."),
     "store_empty": ("保存先「{url}」に顧客の表がありません。先に xlcrm migrate ブック --to {url} で移してください。",
                     "The store '{url}' holds no customers yet: move them first with xlcrm migrate BOOK --to {url}."),
     "migrate_bad_pair": ("「{source}」から「{dest}」へは移せません。ブック→保存先、保存先→ブック、CSV/Parquet(注文)→保存先 "

@@ -120,6 +120,8 @@ class Store:
     def _lost(self, e: Exception) -> None:
         """A server that went away mid-job, or a role without the right: StoreError naming the store (the
         transaction was not committed)."""
+        if type(e).__name__ in ("UniqueViolation", "ConstraintException"):   # psycopg, duckdb
+            raise StoreError("store_same_id", url=self.shown) from None
         if self.dialect == "postgresql":
             import psycopg
             if isinstance(e, psycopg.errors.InsufficientPrivilege):
@@ -204,7 +206,10 @@ class Store:
             try:
                 self.execute(f"INSERT INTO {q(name)} ({cols}) SELECT {cols} FROM _xlcrm_in")
             finally:
-                self.con.unregister("_xlcrm_in")
+                try:
+                    self.con.unregister("_xlcrm_in")
+                except Exception:  # noqa: BLE001 — a failed statement aborted the transaction: its error is the one
+                    pass
             return len(df)
         import pyarrow.csv as pacsv
         buf = io.BytesIO()
@@ -223,7 +228,7 @@ class Store:
         sql = f"SELECT * FROM {q(name)}" + (f" WHERE {where}" if where else "")
         if order and order in types:
             sql += f" ORDER BY {q(order)}"
-        df = self.query(sql, params)
+        df = self._copy_out(sql, types) if self.dialect == "postgresql" and not params else self.query(sql, params)
         for c, t in types.items():
             if c not in df.columns:
                 continue
@@ -238,6 +243,29 @@ class Store:
             else:
                 df[c] = df[c].astype(object).where(df[c].notna(), None)
         return df
+
+
+    def _copy_out(self, sql: str, types: dict) -> pd.DataFrame:
+        """A PostgreSQL result through COPY … TO STDOUT as CSV, parsed by Arrow: ten times faster than fetching
+        tuples. Text stays text (an id 00123 is not a number); "" stays "" and NULL stays missing."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        buf = io.BytesIO()
+        try:
+            with self.con.cursor().copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as cp:
+                for chunk in cp:
+                    buf.write(chunk)
+        except Exception as e:
+            self._lost(e)
+            raise
+        buf.seek(0)
+        table = pacsv.read_csv(buf, read_options=pacsv.ReadOptions(block_size=1 << 24),
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types={c: _arrow_type(t) for c, t in types.items()},
+                                   strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                   true_values=["t"], false_values=["f"]))
+        return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("python")}.get).astype(
+            {c: object for c, t in types.items() if t == "TEXT"})
 
 
 def _arrow_type(sqltype: str):

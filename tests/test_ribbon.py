@@ -16,7 +16,7 @@ from xlcrm.jobs import JobResult
 from xlcrm.messages import BadInput, Problem
 
 NS = "http://schemas.microsoft.com/office/2006/01/customui"
-TAGS = {"search": "検索", "tidy": "データ整形", "print_list": "印刷用一覧", "dedupe": "重複チェック", "merge": "統合", "undo_merge": "統合を元に戻す", "rfm": "RFM分析",
+TAGS = {"search": "検索", "tidy": "データ整形", "print_list": "印刷用一覧", "view": "表示を更新", "dedupe": "重複チェック", "merge": "統合", "undo_merge": "統合を元に戻す", "rfm": "RFM分析",
         "lapse": "離脱判定", "followup": "フォローリスト更新", "record_contact": "対応を記録",
         "dashboard": "ダッシュボード更新", "journey": "顧客ジャーニー", "survey": "満足度", "referrals": "紹介",
         "pipeline": "商談", "steps": "ステップ状況", "undo": "取り消し", "doctor": "環境チェック",

@@ -367,3 +367,77 @@ def test_a_second_row_with_the_same_id_is_refused_and_nothing_saved(demo_book, t
     assert view.read_bytes() == before
     with open_store(store_url) as st:
         assert st.count("contacts") == n
+
+
+def _set(path, item, value):
+    with open_book(path) as b:
+        set_setting(b, item, value)
+        b.save()
+
+
+def test_the_view_shows_the_customers_the_rule_names_and_staff_work_flows_back(demo_book, tmp_path, store_url,
+                                                                               monkeypatch):
+    """表示を更新 with 設定「表示する顧客」 = 担当者=<one>: the view holds those customers, their orders and contacts,
+    each with its 版. A phone number corrected on the view and a customer typed in go to the store with the next
+    job; a second member of staff correcting the same customer from an older view is told, not obeyed."""
+    view = _copy(demo_book, tmp_path / "view.xlsm")
+    migrate(str(view), store_url)
+    with open_store(store_url) as st:
+        staff = st.rows("SELECT staff, count(*) n FROM customers WHERE staff <> '' GROUP BY staff ORDER BY n DESC")[0]
+        total_orders = st.count("orders")
+    _set(view, "表示する顧客", f"担当者={staff[0]}")
+    monkeypatch.setenv("XLCRM_STORE", store_url)
+    r = run("view", view, overrides=AS_OF)
+    assert r.counts["customers"] == (staff[1], 300) and r.counts["orders"][0] < total_orders
+    other = _copy(view, tmp_path / "other.xlsm")
+    with open_book(view, read_only=True) as b:
+        cust = b.read_raw("顧客").reset_index(drop=True)
+        orders = b.read("orders")
+    assert set(cust["担当者"]) == {staff[0]} and "版" in cust.columns and set(cust["版"]) == {1}
+    assert set(orders["customer_id"]) <= set(cust["顧客ID"])
+    cid = cust.loc[0, "顧客ID"]
+    with open_book(view) as b:                          # staff correct a phone and add a customer on the view
+        raw = b.read_raw("顧客").reset_index(drop=True)
+        raw.loc[0, "電話番号"] = "03-9999-0000"
+        new = {c: None for c in raw.columns}
+        new.update({"顧客ID": "C09999", "氏名": "新規 花子", "担当者": staff[0]})
+        raw = pd.concat([raw, pd.DataFrame([new])], ignore_index=True)
+        b.write_table("顧客", raw)
+        set_setting(b, "実行者名", "佐藤")
+        b.save()
+    run("rfm", view, overrides=AS_OF)
+    with open_store(store_url) as st:
+        got = tb.read_truth(st, schema.CUSTOMERS).set_index("customer_id")
+        assert got.loc[cid, "phone"] == "03-9999-0000" and got.loc["C09999", "name"] == "新規 花子"
+        assert st.rows("SELECT _version, _by FROM customers WHERE customer_id = ?", (cid,))[0] == (2, "佐藤")
+    with open_book(other) as b:                         # the same cell from a view that still shows 版 1
+        raw = b.read_raw("顧客").reset_index(drop=True)
+        raw.loc[0, "電話番号"] = "03-1111-2222"
+        b.write_table("顧客", raw)
+        set_setting(b, "実行者名", "鈴木")
+        b.save()
+    r = run("view", other, overrides=AS_OF)
+    assert cid in r.summary_ja and "佐藤" in r.summary_ja and "先に変更" in r.summary_ja
+    with open_store(store_url) as st:
+        assert tb.read_truth(st, schema.CUSTOMERS).set_index("customer_id").loc[cid, "phone"] == "03-9999-0000"
+    with open_book(other, read_only=True) as b:          # the refreshed view shows the winner's value
+        assert b.read("customers").set_index("customer_id").loc[cid, "phone"] == "03-9999-0000"
+
+
+def test_view_rule_mistakes_are_named_and_a_workbook_store_needs_no_view(demo_book, tmp_path, monkeypatch):
+    from xlcrm.messages import BadInput
+    view = _copy(demo_book, tmp_path / "view.xlsm")
+    before = view.read_bytes()
+    assert run("view", view).counts == {} and view.read_bytes() == before     # the book is the store
+    url = f"duckdb:{tmp_path / 's.duckdb'}"
+    migrate(str(view), url)
+    monkeypatch.setenv("XLCRM_STORE", url)
+    for rule, says in (("血液型=A", "血液型"), ("登録日>=きのう", "登録日")):
+        _set(view, "表示する顧客", rule)
+        with pytest.raises(BadInput) as e:
+            run("view", view)
+        assert says in e.value.message("ja") and "表示する顧客" in e.value.message("ja")
+    _set(view, "表示する顧客", "担当者")
+    with pytest.raises(BadInput) as e, open_book(view) as b:
+        b.settings()
+    assert "見出し=値" in e.value.message("ja")

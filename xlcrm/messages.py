@@ -802,6 +802,7 @@ _JOB_LABELS = {
     "job_tidy": ("データ整形", "Tidy data"),
     "job_print_list": ("印刷用一覧", "Print list"),
     "job_migrate": ("移行", "Migrate"),
+    "job_view": ("表示を更新", "Refresh view"),
     "job_conflict": ("競合(保存されなかった変更)", "Conflict (change not saved)"),
     "job_dedupe": ("重複チェック", "Duplicate check"),
     "job_merge": ("統合", "Merge"),
@@ -877,6 +878,21 @@ _STORE = {
                       "もう一度実行してください。",
                       "A row with the same ID is already in the store (someone may have recorded one at the same "
                       "moment). Nothing was saved: run it again."),
+    "store_bad_rule": ("「見出し=値」を読点で区切って入力してください(例: 担当者=佐藤、最終注文日>=2025/01/01)。使える記号: = <> >= <= > <",
+                       "type conditions as HEADER=VALUE separated by commas (e.g. 担当者=佐藤、最終注文日>=2025/01/01); "
+                       "operators: = <> >= <= > <"),
+    "store_rule_column": ("「表示する顧客」の「{name}」は保存先の顧客にない列です", "「表示する顧客」: the store's customers have no "
+                          "column '{name}'"),
+    "store_rule_value": ("「表示する顧客」の「{name}」の値が、その列の値として読めません(日付・数値・可/不可)",
+                         "「表示する顧客」: the value for '{name}' cannot be read as that column's (a date, a number, "
+                         "可/不可)"),
+    "view_done": ("表示を更新しました: 顧客 {customers:,}件(保存先 {customers_all:,}件中)・注文 {orders:,}件・対応履歴 {contacts:,}件"
+                  "(保存先: {url})。", "View refreshed: {customers:,} customers (of {customers_all:,} in the store), "
+                  "{orders:,} orders, {contacts:,} contacts (store: {url})."),
+    "view_rule": ("条件: {rule}", "Condition: {rule}"),
+    "view_not_needed": ("保存先はこのブックです(設定「保存先」が空欄)。表示を更新する必要はありません。何も変更していません。",
+                        "The store is this workbook (設定 保存先 is blank): there is no view to refresh. Nothing was "
+                        "changed."),
     "store_empty": ("保存先「{url}」に顧客の表がありません。先に xlcrm migrate ブック --to {url} で移してください。",
                     "The store '{url}' holds no customers yet: move them first with xlcrm migrate BOOK --to {url}."),
     "migrate_bad_pair": ("「{source}」から「{dest}」へは移せません。ブック→保存先、保存先→ブック、CSV/Parquet(注文)→保存先 "

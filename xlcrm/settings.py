@@ -78,6 +78,12 @@ def _store(v):
     return "" if u.kind == "workbook" else s
 
 
+def _view_rule(v):
+    """表示する顧客: conditions such as 担当者=佐藤、都道府県=東京都、最終注文日>=2025/01/01 (all must hold)."""
+    from .store.rule import parse_rule
+    return parse_rule(schema.parse_text(v))
+
+
 def _lang(v):
     s = schema.parse_text(v).lower()
     if s in ("", "ja", "日本語", "japanese"):
@@ -114,6 +120,11 @@ GENERAL = [
          "Where customers, orders and contacts are kept: blank = this workbook; duckdb:FILE or "
          "postgresql://USER@HOST/DB makes the workbook a view of that store. No password here: use ~/.pgpass or "
          "the OS keyring."),
+    Spec("store_view", "表示する顧客", [], _view_rule,
+         "保存先がデータベースのとき、ブックの顧客シートに表示する顧客の条件。例: 担当者=佐藤、最終注文日>=2025/01/01 "
+         "(すべて満たす顧客)。空欄なら全員(シートに入る件数まで)。「表示を更新」で反映します。",
+         "With a database store, which customers the workbook's 顧客 sheet shows, e.g. 担当者=佐藤、最終注文日>="
+         "2025/01/01 (all must hold). Blank: everyone, up to a sheet's rows. Applied by 表示を更新 (refresh view)."),
 ]
 
 # --- search / dedupe ---------------------------------------------------------------------------------------------

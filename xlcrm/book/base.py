@@ -486,6 +486,11 @@ class Book:
         None: the job computes it from the tables it reads, as it does on every workbook."""
         return None
 
+    def refresh_view(self, rule) -> dict | None:
+        """Show the store's customers that `rule` (設定「表示する顧客」) names on this book's sheets. None: the book
+        holds the truth itself, so there is no view to refresh."""
+        return None
+
     def capabilities(self) -> frozenset[str]:
         """What this engine can do beyond cell values: a subset of `CAPABILITIES`."""
         return frozenset()

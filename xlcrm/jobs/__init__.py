@@ -44,6 +44,7 @@ JOBS: dict[str, str] = {
     "referrals": "xlcrm.jobs.referrals:referrals",
     "steps": "xlcrm.jobs.steps:steps",
     "print_list": "xlcrm.jobs.printout:print_list",
+    "view": "xlcrm.jobs.view:refresh_view",
 }
 
 

@@ -76,6 +76,8 @@ class StoredBook:
             tb.ensure_system_tables(store)
         if not store.has_table(schema.CUSTOMERS.key):
             raise StoreError("store_empty", url=store.shown)
+        for t in tb.TRUTH:
+            self._sync_truth(t)
         self._sync_edits()
 
     def __getattr__(self, name):
@@ -186,10 +188,15 @@ class StoredBook:
         t = _truth(name)
         if t is None:
             return self._book.append_rows(name, df, text_columns=text_columns)
-        st = self.store
         body = df.rename(columns=self._keys_of(t, df.columns)).reset_index(drop=True)
         typed = schema.conform(body.rename(columns={c.key: c.ja for c in t.columns}), t, sheet=t.ja,
                                check_ids=False)
+        self._insert_rows(t, typed)
+        return self._book.append_rows(name, df, text_columns=text_columns)
+
+    def _insert_rows(self, t: schema.Table, typed: pd.DataFrame) -> None:
+        """Rows (typed, English keys) added at the end of the store's table `t`, version 1 by whoever runs the job."""
+        st = self.store
         last = int(st.rows(f"SELECT coalesce(max(_row), 0) FROM {q(t.key)}")[0][0])
         typed = typed.reset_index(drop=True)
         typed["_row"] = np.arange(last + 1, last + 1 + len(typed), dtype=np.int64)
@@ -202,7 +209,6 @@ class StoredBook:
         self._ops.append({"op": "appended", "table": t.key, "after_row": last})
         st.insert_frame(t.key, typed, types=types)
         self._touched.add(t.key)
-        return self._book.append_rows(name, df, text_columns=text_columns)
 
     def write_table(self, name: str, df: pd.DataFrame, **kw):
         t = _truth(name)
@@ -224,6 +230,10 @@ class StoredBook:
             st.execute(f"DELETE FROM {q(t.key)}")
             st.insert_frame(t.key, typed, types=types)
             self._touched.add(t.key)
+            loc = self._book.locate(t.ja)
+            if loc is not None and VERSION_HEADER in [str(h) for h in loc.headers]:   # the view shows the new 版
+                df = df.drop(columns=[VERSION_HEADER], errors="ignore").assign(
+                    **{VERSION_HEADER: typed["_version"].to_numpy()})
             return self._book.write_table(name, df, **kw)
         if kw.get("hidden") or name.startswith("_"):
             return self._book.write_table(name, df, **kw)
@@ -304,6 +314,87 @@ class StoredBook:
                         continue
                     o = st.read_frame(name, where=f"{q(key)} = ?", params=(str(r.get(key)),)).to_dict("records")[0]
                 self._conflict(name, key, r, o, changed)
+
+    def _sync_truth(self, t: schema.Table) -> None:
+        """Staff's work on the view's 顧客 / 注文 / 対応履歴 goes to the store once the view carries its 版 column
+        (written by 表示を更新): a corrected cell updates the row, version by version (a row changed in the store
+        since is a conflict, told and journaled); a row typed in with a new ID and no 版 is added. A row whose ID
+        the store no longer has (merged away by someone else) is left out, not brought back."""
+        st, key = self.store, t.id_column
+        loc = self._book.locate(t.ja)
+        if loc is None or VERSION_HEADER not in [str(h) for h in loc.headers] or not st.has_table(t.key):
+            return
+        view = self._book.read(t.key)
+        ids = view[key].astype(str).to_numpy()
+        stored = st.read_frame(t.key).set_index(key)
+        stored.index = stored.index.astype(str)
+        here = pd.Index(ids).isin(stored.index)
+        seen = pd.to_numeric(view[VERSION_HEADER], errors="coerce").to_numpy(dtype=float)
+        new = view[~here & np.isnan(seen)]
+        if len(new):
+            self._insert_rows(t, new.drop(columns=[VERSION_HEADER]))
+        view, seen, ids = view[here], seen[here], ids[here]
+        if not len(view):
+            return
+        theirs = stored.loc[ids]
+        cols = [c.key for c in t.columns if c.key != key and c.key in view.columns and c.key in stored.columns]
+        diff = {c: _canon(view[c]) != _canon(theirs[c]) for c in cols}
+        rows = np.flatnonzero(np.logical_or.reduce(list(diff.values()))) if diff else []
+        now = dt.datetime.now().replace(microsecond=0)
+        heads = {c.key: c.ja for c in t.columns}
+        for i in rows:
+            changed = [c for c in cols if diff[c][i]]
+            mine, o, rid = view.iloc[i], theirs.iloc[i], ids[i]
+            if not np.isnan(seen[i]) and int(seen[i]) == int(o["_version"]):
+                sets = ", ".join(f"{q(c)} = ?" for c in changed)
+                cur = st.execute(f"UPDATE {q(t.key)} SET {sets}, _version = _version + 1, _by = ?, _at = ? "
+                                 f"WHERE {q(key)} = ? AND _version = ?",
+                                 [_param(mine[c]) for c in changed] + [self._who(), now, rid, int(seen[i])])
+                if _rowcount(cur) == 1:
+                    self._touched.add(t.key)
+                    continue
+                o = st.read_frame(t.key, where=f"{q(key)} = ?", params=(rid,)).iloc[0]
+            self._conflict(t.ja, heads[key], {heads[key]: rid, **{heads[c]: mine[c] for c in changed}},
+                           dict(o), [heads[c] for c in changed])
+
+    def refresh_view(self, rule) -> dict:
+        """Rewrite the view's 顧客 (the customers 設定「表示する顧客」 names), and the 注文 and 対応履歴 of those
+        customers, from the store, each row with its 版 — up to a sheet's rows each (the newest orders and
+        contacts first). Returns {table: (shown, in the store)}."""
+        from ..jobs.io import _text_headers
+        from .rule import where
+        st, out = self.store, {}
+        cond, params = where(rule, dict(st.columns(schema.CUSTOMERS.key)))
+        cust = st.read_frame(schema.CUSTOMERS.key, where=cond, params=params).iloc[:tb.SHEET_ROWS]
+        out["customers"] = (len(cust), st.count(schema.CUSTOMERS.key))
+        frames = {schema.CUSTOMERS.key: cust}
+        stage = "_xlcrm_shown"
+        st.execute(f"DROP TABLE IF EXISTS {q(stage)}")
+        st.execute(f"CREATE TEMPORARY TABLE {q(stage)} (customer_id TEXT)")
+        st.insert_frame(stage, cust[["customer_id"]], types={"customer_id": "TEXT"})
+        for t, date in ((schema.ORDERS, "order_date"), (schema.CONTACTS, "at")):
+            if not st.has_table(t.key):
+                continue
+            sub = f"customer_id IN (SELECT customer_id FROM {q(stage)})"
+            n = int(st.rows(f"SELECT count(*) FROM {q(t.key)} WHERE {sub}")[0][0])
+            if n > tb.SHEET_ROWS:       # the newest rows that fit, still in the store's order
+                sub += (f" AND _row IN (SELECT _row FROM {q(t.key)} WHERE {sub} ORDER BY {q(date)} DESC, _row DESC "
+                        f"LIMIT {tb.SHEET_ROWS})")
+            frames[t.key] = st.read_frame(t.key, where=sub)
+            out[t.key] = (len(frames[t.key]), st.count(t.key))
+        st.execute(f"DROP TABLE {q(stage)}")
+        for t in tb.TRUTH:
+            if t.key not in frames:
+                continue
+            df = frames[t.key]
+            body = df.drop(columns=[c for c in ("_row", *tb_versions()) if c in df.columns]).rename(
+                columns={c.key: c.ja for c in t.columns})
+            for c in t.columns:
+                if c.kind == "bool" and c.ja in body.columns:
+                    body[c.ja] = body[c.ja].astype(object).where(body[c.ja].notna(), None)
+            body[VERSION_HEADER] = df["_version"].to_numpy()
+            self._book.write_table(t.ja, body.reset_index(drop=True), text_columns=_text_headers(t, body.columns))
+        return out
 
     def _conflict(self, name, key, mine: dict, theirs: dict, changed: list) -> None:
         at = theirs.get("_at")
@@ -397,6 +488,22 @@ def tb_versions() -> tuple[str, ...]:
 def _frame_json(df: pd.DataFrame) -> dict:
     return {"headers": [str(c) for c in df.columns],
             "rows": [[_jsonable(v) for v in r] for r in df.itertuples(index=False)]}
+
+
+def _canon(s: pd.Series) -> np.ndarray:
+    """Values as comparable text: blanks as "", dates as ISO text, whole numbers without ".0"."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return np.asarray(s.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna(""), dtype=object)
+
+    def one(v):
+        if _blank(v):
+            return ""
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        if isinstance(v, (dt.datetime, pd.Timestamp)):
+            return pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%S")
+        return str(v)
+    return np.asarray([one(v) for v in s.tolist()], dtype=object)
 
 
 def _param(v):

@@ -1,0 +1,30 @@
+"""表示を更新 (ribbon "view", `xlcrm run view BOOK`): with a database store, show on 顧客 / 注文 / 対応履歴 what the
+store holds now — the customers 設定「表示する顧客」 names and their orders and contacts — each row with its 版, so
+staff's corrections and new rows in those sheets go back to the store with the next job. On a workbook store there is
+nothing to refresh: the job says so and writes nothing."""
+from __future__ import annotations
+
+from .. import messages
+from ..messages import BadInput, Problem
+from . import JobResult
+
+
+def refresh_view(book, settings) -> JobResult:
+    rule = settings.store_view
+    try:
+        got = book.refresh_view(rule)
+    except KeyError as e:
+        raise BadInput([Problem("設定", None, "表示する顧客", "store_rule_column", name=str(e.args[0]))]) from None
+    except ValueError as e:
+        raise BadInput([Problem("設定", None, "表示する顧客", "store_rule_value", name=str(e.args[0]))]) from None
+    if got is None:
+        return JobResult(messages.text("view_not_needed", "ja"), messages.text("view_not_needed", "en"), {})
+    kw = {"customers": got["customers"][0], "customers_all": got["customers"][1],
+          "orders": got.get("orders", (0, 0))[0], "contacts": got.get("contacts", (0, 0))[0], "url": book.store.shown}
+    ja, en = messages.text("view_done", "ja", **kw), messages.text("view_done", "en", **kw)
+    if rule:
+        shown = "、".join(f"{h}{op}{v}" for h, op, v in rule)
+        ja += messages.text("view_rule", "ja", rule=shown)
+        en += " " + messages.text("view_rule", "en", rule=shown)
+    book.journal("view", ja, en)
+    return JobResult(ja, en, {k: v for k, v in got.items()})

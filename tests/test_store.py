@@ -441,3 +441,25 @@ def test_view_rule_mistakes_are_named_and_a_workbook_store_needs_no_view(demo_bo
     with pytest.raises(BadInput) as e, open_book(view) as b:
         b.settings()
     assert "見出し=値" in e.value.message("ja")
+
+
+def test_the_ribbon_runs_over_the_store_named_on_settings(demo_book, tmp_path):
+    """Staff type the store on 設定「保存先」 and press RFM分析: the job runs over the store and says so in the
+    message box; a store that cannot be reached is a message box naming it, and the book is not written."""
+    from test_ribbon import FakeApp
+    from xlcrm import ribbon
+    view = _copy(demo_book, tmp_path / "view.xlsm")
+    url = f"duckdb:{tmp_path / 'crm.duckdb'}"
+    migrate(str(view), url)
+    _set(view, "保存先", url)
+    app = FakeApp()
+    r = ribbon.dispatch("rfm", view, app, lang="ja")
+    assert r is not None and app.alerts[-1]["mode"] == "info"
+    with open_store(url) as st:
+        assert "RFM分析" in [x[0] for x in st.rows("SELECT job FROM journal")][-1:]
+    _set(view, "保存先", f"duckdb:{tmp_path / 'no' / 'such' / 'dir' / 'crm.duckdb'}")
+    before = view.read_bytes()
+    app = FakeApp()
+    assert ribbon.dispatch("rfm", view, app, lang="ja") is None
+    assert app.alerts[-1]["mode"] == "critical" and "接続できません" in app.alerts[-1]["prompt"]
+    assert view.read_bytes() == before

@@ -166,66 +166,112 @@ def store_to_book(url: str, path) -> JobResult:
     return JobResult(ja, en, counts)
 
 
-def _read_data(path: Path) -> pd.DataFrame:
-    """An orders file as raw text cells (CSV: UTF-8, BOM or cp932 via csvio; Parquet as typed)."""
+CHUNK = 500_000      # orders checked and stored per step: memory stays that of one chunk, whatever the file
+
+
+def _chunks(path: Path):
+    """The orders file as raw frames of up to CHUNK rows, each indexed by the row (CSV: the line) it came from.
+
+    CSV (UTF-8, BOM or cp932) is streamed by Arrow, every cell as text; a file Arrow cannot stream exactly (a cell
+    with a line break in it) is read whole by csvio, which names lines as staff see them. Parquet comes in its own
+    record batches, typed."""
+    import pyarrow as pa
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
-        df = pq.read_table(path).to_pandas()
-        df.index = pd.RangeIndex(2, 2 + len(df))
-        df.attrs["letters"] = {}
-        return df
+        start = 2
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK):
+            df = batch.to_pandas()
+            df.index = pd.RangeIndex(start, start + len(df))
+            start += len(df)
+            yield df
+        return
+    import pyarrow.csv as pacsv
+    from ..jobs.rfm import _detect_encoding
     from ..csvio import read_csv
-    return read_csv(path)
+    enc = _detect_encoding(path)
+    try:
+        names = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc)).schema.names
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 25),
+                                parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+                                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                                     strings_can_be_null=False))
+        line, pending = 2, []
+        for batch in reader:
+            df = batch.to_pandas().astype(object)
+            df.index = pd.RangeIndex(line, line + len(df))
+            line += len(df)
+            df = df[(df != "").any(axis=1)]              # blank lines: skipped, as csvio skips them
+            pending.append(df)
+            if sum(map(len, pending)) >= CHUNK:
+                yield pd.concat(pending)
+                pending = []
+        if pending:
+            yield pd.concat(pending)
+    except pa.ArrowInvalid:       # a line break inside a cell, a ragged row: the careful reader names it
+        yield read_csv(path)
 
 
 def orders_to_store(path, url: str) -> JobResult:
-    """Append the orders of a CSV or Parquet file to the store's 注文 (every cell checked as the sheet's are;
-    every customer must be in the store)."""
+    """Append the orders of a CSV or Parquet file to the store's 注文, chunk by chunk in one transaction: every
+    cell checked as the sheet's are, every customer known to the store, no order ID it already has; the checksums
+    of all rows added compared with the file's at the end. Nothing is added if anything fails."""
     p = Path(path)
     if not p.is_file():
         raise BadFile("csv_not_found", name=p.name)
-    raw = _read_data(p)
-    df = schema.conform(raw, schema.ORDERS, sheet=p.name)
     u = parse(url)
+    t = schema.ORDERS
     with Store(u) as st:
         st.begin()
         if not st.has_table(schema.CUSTOMERS.key):
             raise StoreError("store_empty", url=u.shown)
-        unknown = _unknown_customers(st, df)
-        if unknown:
-            rows = df.index[df["customer_id"].isin(unknown)][:5]
-            raise BadInput([Problem(p.name, int(r), schema.ORDERS.header("customer_id"), "unknown_customer")
-                            for r in rows], omitted=max(0, int(df["customer_id"].isin(unknown).sum()) - 5))
-        if not st.has_table(schema.ORDERS.key):
-            tb.write_truth(st, schema.ORDERS, df.iloc[:0], who="migrate")
-        dup = _existing_ids(st, df["order_id"])
-        if dup:
-            rows = df.index[df["order_id"].isin(dup)][:5]
-            raise BadInput([Problem(p.name, int(r), schema.ORDERS.header("order_id"), "store_id_exists")
-                            for r in rows], omitted=max(0, len(dup) - 5))
-        last = int(st.rows(f"SELECT coalesce(max(_row), 0) FROM {q(schema.ORDERS.key)}")[0][0])
-        types = dict(st.columns(schema.ORDERS.key))
-        for c in df.columns:
-            if c not in types:
-                st.add_column(schema.ORDERS.key, str(c), "TEXT")
-                types[str(c)] = "TEXT"
-        body = df.reset_index(drop=True).copy()
-        body["_row"] = np.arange(last + 1, last + 1 + len(body), dtype=np.int64)
-        if "_version" in types:
+        if not st.has_table(t.key):
+            tb.write_truth(st, t, pd.DataFrame({c.key: pd.Series(dtype=object) for c in t.columns}), who="migrate")
+        first = last = int(st.rows(f"SELECT coalesce(max(_row), 0) FROM {q(t.key)}")[0][0])
+        types = dict(st.columns(t.key))
+        want, added = None, 0
+        for raw in _chunks(p):
+            df = schema.conform(raw, t, sheet=p.name)
+            _refuse(df, _unknown_customers(st, df), "customer_id", "unknown_customer", p.name)
+            _refuse(df, _existing_ids(st, df["order_id"]), "order_id", "store_id_exists", p.name)
+            for c in df.columns:
+                if c not in types:
+                    types[str(c)] = "TEXT"
+                    st.add_column(t.key, str(c), "TEXT")
+            body = df.reset_index(drop=True).copy()
+            body["_row"] = np.arange(last + 1, last + 1 + len(body), dtype=np.int64)
             body["_version"], body["_by"], body["_at"] = 1, "migrate", pd.Timestamp.now().floor("s")
-        st.insert_frame(schema.ORDERS.key, body, types=types)
-        _verify(st, schema.ORDERS.key, df, schema.ORDERS.ja, where_row_after=last)
+            st.insert_frame(t.key, body, types=types)
+            last += len(body)
+            added += len(body)
+            sums = tb.frame_checksums(df, types)
+            want = sums if want is None else {c: (want.get(c, (0, 0.0))[0] + n, None if v is None else
+                                                  (want.get(c, (0, 0.0))[1] or 0.0) + v)
+                                              for c, (n, v) in sums.items()}
+        if want is not None:
+            bad = tb.differences(want, tb.checksums(st, t.key, where="_row > ?", params=(first,)))
+            if bad:
+                raise StoreError("migrate_check_failed", table=t.ja, columns="、".join(bad))
         now = dt.datetime.now().replace(microsecond=0)
         tb.ensure_system_tables(st)
         st.insert_frame(tb.JOURNAL, pd.DataFrame([{
             "change_id": now.strftime("%Y%m%d-%H%M%S-import"), "at": now, "job": "取り込み", "who": "",
-            "summary_ja": f"注文 {len(df):,}件を「{p.name}」から取り込み", "summary_en": f"{len(df):,} orders imported",
+            "summary_ja": f"注文 {added:,}件を「{p.name}」から取り込み", "summary_en": f"{added:,} orders imported",
             "undoes": None}]))
         st.commit()
-        total = st.count(schema.ORDERS.key)
-    kw = {"n": len(df), "name": p.name, "dest": u.shown, "total": total}
+        total = st.count(t.key)
+    kw = {"n": added, "name": p.name, "dest": u.shown, "total": total}
     return JobResult(text("migrate_orders_done", "ja", **kw), text("migrate_orders_done", "en", **kw),
-                     {"orders": len(df), "total": total})
+                     {"orders": added, "total": total})
+
+
+def _refuse(df: pd.DataFrame, bad: set, col: str, key: str, name: str) -> None:
+    """BadInput naming the first five rows whose `col` is in `bad` (and how many more), if any."""
+    if not bad:
+        return
+    hit = df[col].isin(bad).to_numpy()
+    rows = df.index[hit][:5]
+    raise BadInput([Problem(name, int(r), schema.ORDERS.header(col), key) for r in rows],
+                   omitted=max(0, int(hit.sum()) - len(rows)))
 
 
 def _unknown_customers(st: Store, df: pd.DataFrame) -> set:

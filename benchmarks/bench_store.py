@@ -207,8 +207,8 @@ def run_pg(n: int, rows: list, notes: list) -> None:
     from pgserver import PgServer
     server = PgServer.launch()
     try:
-        notes.append(f"PostgreSQL: throw-away cluster from tests/pgserver.py (fsync off), started in "
-                     f"{server.startup_seconds:.1f} s; server defaults otherwise (shared_buffers, work_mem)")
+        notes.append(f"PostgreSQL: throw-away cluster from tests/pgserver.py (sized for tests: fsync off, "
+                     f"shared_buffers 16MB), started in {server.startup_seconds:.1f} s")
         try:
             ver = server._admin().execute("SHOW server_version").fetchone()[0]
             notes.append(f"PostgreSQL server version {ver}")

@@ -129,15 +129,20 @@ def _edit_follow(path, row: int, status: str, operator: str) -> str:
     return str(raw.loc[row, "フォローID"])
 
 
+def _two_views(demo_book, tmp_path, url, monkeypatch):
+    """Two members of staff's copies of one view, after a follow-up refresh over the store `url`."""
+    base = _copy(demo_book, tmp_path / "base.xlsm")
+    migrate(str(base), url)
+    monkeypatch.setenv("XLCRM_STORE", url)
+    run("followup", base, overrides=AS_OF)
+    return _copy(base, tmp_path / "sato.xlsm"), _copy(base, tmp_path / "suzuki.xlsm")
+
+
 def test_two_staff_edit_the_same_row(demo_book, tmp_path, pg_url, monkeypatch):
     """Sato and Suzuki each change the same follow-up row in their own workbook: Sato's job saves first and wins;
     Suzuki's job is told which row and by whom, and Suzuki's value is kept in the journal. Another row Suzuki
     changed is saved."""
-    base = _copy(demo_book, tmp_path / "base.xlsm")
-    migrate(str(base), pg_url)
-    monkeypatch.setenv("XLCRM_STORE", pg_url)
-    run("followup", base, overrides=AS_OF)
-    sato, suzuki = _copy(base, tmp_path / "sato.xlsm"), _copy(base, tmp_path / "suzuki.xlsm")
+    sato, suzuki = _two_views(demo_book, tmp_path, pg_url, monkeypatch)
     fid = _edit_follow(sato, 0, "対応済", "佐藤")
     assert _edit_follow(suzuki, 0, "保留", "鈴木") == fid
     other = _edit_follow(suzuki, 1, "対応中", "鈴木")
@@ -156,11 +161,7 @@ def test_two_staff_edit_the_same_row(demo_book, tmp_path, pg_url, monkeypatch):
 def test_concurrent_edit_on_two_open_connections(demo_book, tmp_path, pg_url, monkeypatch):
     """Two jobs open at once on two connections: the second waits on the row the first changed, then finds a
     newer version and reports a conflict instead of overwriting."""
-    base = _copy(demo_book, tmp_path / "base.xlsm")
-    migrate(str(base), pg_url)
-    monkeypatch.setenv("XLCRM_STORE", pg_url)
-    run("followup", base, overrides=AS_OF)
-    sato, suzuki = _copy(base, tmp_path / "sato.xlsm"), _copy(base, tmp_path / "suzuki.xlsm")
+    sato, suzuki = _two_views(demo_book, tmp_path, pg_url, monkeypatch)
     fid = _edit_follow(sato, 3, "対応済", "佐藤")
     _edit_follow(suzuki, 3, "保留", "鈴木")
     found = {}
@@ -463,3 +464,24 @@ def test_the_ribbon_runs_over_the_store_named_on_settings(demo_book, tmp_path):
     assert ribbon.dispatch("rfm", view, app, lang="ja") is None
     assert app.alerts[-1]["mode"] == "critical" and "接続できません" in app.alerts[-1]["prompt"]
     assert view.read_bytes() == before
+
+
+def test_a_duckdb_file_in_use_elsewhere_is_refused_like_an_open_workbook(demo_book, tmp_path, capsys):
+    """DuckDB lets one program write a file at a time: while another process holds it, a job exits 3 saying the
+    file is in use (and to use PostgreSQL for a team), and writes nothing."""
+    import subprocess
+    import sys
+    view = _copy(demo_book, tmp_path / "view.xlsm")
+    db = tmp_path / "crm.duckdb"
+    migrate(str(view), f"duckdb:{db}")
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+                               "print('open', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        before = view.read_bytes()
+        code = main(["run", "rfm", str(view), "--store", f"duckdb:{db}"])
+        err = capsys.readouterr().err
+        assert code == 3 and "使用中" in err and "PostgreSQL" in err
+        assert view.read_bytes() == before
+    finally:
+        holder.kill()

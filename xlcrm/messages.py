@@ -889,10 +889,20 @@ _STORE = {
     "view_done": ("表示を更新しました: 顧客 {customers:,}件(保存先 {customers_all:,}件中)・注文 {orders:,}件・対応履歴 {contacts:,}件"
                   "(保存先: {url})。", "View refreshed: {customers:,} customers (of {customers_all:,} in the store), "
                   "{orders:,} orders, {contacts:,} contacts (store: {url})."),
+    "view_many": ("顧客を{n:,}件表示しています。ボタンを押すたびにブックの読み書きが重くなります。設定「表示する顧客」で"
+                  "担当の顧客などに絞り込むと速くなります。",
+                  "{n:,} customers are shown: every button reads and writes them in the workbook. Narrow the view "
+                  "with 設定 表示する顧客 (e.g. your own customers) to keep it quick."),
     "view_rule": ("条件: {rule}", "Condition: {rule}"),
     "view_not_needed": ("保存先はこのブックです(設定「保存先」が空欄)。表示を更新する必要はありません。何も変更していません。",
                         "The store is this workbook (設定 保存先 is blank): there is no view to refresh. Nothing was "
                         "changed."),
+    "store_in_use": ("保存先「{url}」のファイルは、ほかのプログラム(ほかの人の xlcrm など)が使用中です。何も書き込んでいません。"
+                     "終わるのを待ってからもう一度実行してください。DuckDB のファイルは同時に1か所からしか使えません。何人かで同時に使うなら "
+                     "PostgreSQL を保存先にしてください。",
+                     "The file of the store '{url}' is in use by another program (someone else's xlcrm, say). Nothing "
+                     "was written: run it again when that one is done. A DuckDB file serves one program at a time; "
+                     "for a team working at once, use PostgreSQL."),
     "store_empty": ("保存先「{url}」に顧客の表がありません。先に xlcrm migrate ブック --to {url} で移してください。",
                     "The store '{url}' holds no customers yet: move them first with xlcrm migrate BOOK --to {url}."),
     "migrate_bad_pair": ("「{source}」から「{dest}」へは移せません。ブック→保存先、保存先→ブック、CSV/Parquet(注文)→保存先 "

@@ -8,6 +8,8 @@ from .. import messages
 from ..messages import BadInput, Problem
 from . import JobResult
 
+MANY = 50_000       # customers on the view above which staff are told to narrow it
+
 
 def refresh_view(book, settings) -> JobResult:
     rule = settings.store_view
@@ -22,6 +24,9 @@ def refresh_view(book, settings) -> JobResult:
     kw = {"customers": got["customers"][0], "customers_all": got["customers"][1],
           "orders": got.get("orders", (0, 0))[0], "contacts": got.get("contacts", (0, 0))[0], "url": book.store.shown}
     ja, en = messages.text("view_done", "ja", **kw), messages.text("view_done", "en", **kw)
+    if kw["customers"] > MANY:            # every job reads and writes the view: a big one is slow in the book
+        ja += "\n" + messages.text("view_many", "ja", n=kw["customers"])
+        en += "\n" + messages.text("view_many", "en", n=kw["customers"])
     if rule:
         shown = "、".join(f"{h}{op}{v}" for h, op, v in rule)
         ja += messages.text("view_rule", "ja", rule=shown)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from .url import StoreError, StoreURL, keyring_password, redact
+from .url import StoreBusy, StoreError, StoreURL, keyring_password, redact
 
 VERSION_COLUMNS = ("_version", "_by", "_at")
 
@@ -72,6 +72,8 @@ class Store:
             try:
                 self.con = duckdb.connect(url.target)
             except Exception as e:  # noqa: BLE001 — a locked file or not a DuckDB file: name the file
+                if "lock" in str(e).lower():
+                    raise StoreBusy("store_in_use", url=self.shown) from None
                 raise StoreError("store_unreachable", url=self.shown, why=_first_line(e)) from None
         elif url.kind == "postgresql":
             import psycopg

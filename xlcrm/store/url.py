@@ -26,6 +26,13 @@ class StoreError(XlcrmError):
     exit_code = 2
 
 
+class StoreBusy(StoreError):
+    """A DuckDB file another program is writing (DuckDB lets one process write a file at a time): like a workbook
+    open elsewhere, exit 3 — wait, or share through PostgreSQL."""
+
+    exit_code = 3
+
+
 @dataclass(frozen=True)
 class StoreURL:
     kind: str              # workbook | duckdb | postgresql

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import messages, schema
-from ..book.base import _jsonable, _unjson, col_letter, job_label
+from ..book.base import UNDO_KEEP, _jsonable, col_letter, job_label
 from . import tables as tb
 from .db import Store, q, sql_type_of
 from .url import StoreError
@@ -166,9 +166,8 @@ class StoredBook:
             if c not in types:
                 types[c] = sql_type_of(t.by_key.get(c), src[c])
                 st.add_column(t.key, c, types[c])
-        before = st.query(f"SELECT {q(k)}, {', '.join(q(c) for c in cols)} FROM {q(t.key)}")
         self._ops.append({"op": "columns", "table": t.key, "key": k, "cols": cols,
-                          "before": [[_jsonable(v) for v in r] for r in before.itertuples(index=False)]})
+                          "image": self._image(t.key, [k, *cols])})
         stage = "_xlcrm_upd"
         st.execute(f"DROP TABLE IF EXISTS {q(stage)}")
         st.execute(f"CREATE TEMPORARY TABLE {q(stage)} ({q(k)} TEXT, "
@@ -178,11 +177,13 @@ class StoredBook:
         st.execute(f"UPDATE {q(t.key)} SET {sets} FROM {q(stage)} u WHERE {q(t.key)}.{q(k)} = u.{q(k)}")
         st.execute(f"UPDATE {q(t.key)} SET " + ", ".join(f"{q(c)} = NULL" for c in cols)
                    + f" WHERE {q(k)} NOT IN (SELECT {q(k)} FROM {q(stage)})")
+        matched = int(st.rows(f"SELECT count(*) FROM {q(stage)} u JOIN {q(t.key)} ON {q(t.key)}.{q(k)} = u.{q(k)}")
+                      [0][0])
         st.execute(f"DROP TABLE {q(stage)}")
         self._touched.add(t.key)
         if self._book.locate(t.ja) is not None:
             return self._book.update_columns(name, df, key=key)
-        return {"matched": int(src[k].isin(before[k]).sum()), "unmatched": int((~src[k].isin(before[k])).sum())}
+        return {"matched": matched, "unmatched": int(len(src) - matched)}
 
     def append_rows(self, name: str, df: pd.DataFrame, *, text_columns=()):
         t = _truth(name)
@@ -217,7 +218,7 @@ class StoredBook:
             typed = schema.conform(df.reset_index(drop=True).rename(
                 columns=lambda h: h), t, sheet=t.ja, check_ids=True).reset_index(drop=True)
             old = st.read_frame(t.key)
-            self._ops.append({"op": "table", "table": t.key, "before": _frame_json(old)})
+            self._ops.append({"op": "table", "table": t.key, "image": self._image(t.key)})
             versions = dict(zip(old[t.id_column], old["_version"])) if "_version" in old.columns else {}
             typed["_row"] = np.arange(1, len(typed) + 1, dtype=np.int64)
             typed["_version"] = [int(versions.get(i, 0)) + 1 for i in typed[t.id_column]]
@@ -244,6 +245,14 @@ class StoredBook:
         if name not in EDITABLE:
             self._mirror(name, df)
         return loc
+
+    def _image(self, table: str, cols: list[str] | None = None) -> str:
+        """A before-image of `table` (or of its columns `cols`) copied inside the store, for undo: no row leaves the
+        database, so a million customers' RFM columns are kept in a second, not a minute of JSON."""
+        name = f"_undo_{uuid.uuid4().hex[:16]}"
+        what = ", ".join(q(c) for c in cols) if cols else "*"
+        self.store.execute(f"CREATE TABLE {q(name)} AS SELECT {what} FROM {q(table)}")
+        return name
 
     def _mirror(self, name: str, df: pd.DataFrame) -> None:
         """A generated table copied into the store under its sheet's name (replaced whole)."""
@@ -325,10 +334,10 @@ class StoredBook:
         if loc is None or VERSION_HEADER not in [str(h) for h in loc.headers] or not st.has_table(t.key):
             return
         view = self._book.read(t.key)
-        ids = view[key].astype(str).to_numpy()
+        ids = view[key].astype(str).to_numpy(dtype=object)
         stored = st.read_frame(t.key).set_index(key)
-        stored.index = stored.index.astype(str)
-        here = pd.Index(ids).isin(stored.index)
+        stored.index = pd.Index(stored.index.astype(str).to_numpy(dtype=object), dtype=object)
+        here = pd.Index(ids, dtype=object).isin(stored.index)
         seen = pd.to_numeric(view[VERSION_HEADER], errors="coerce").to_numpy(dtype=float)
         new = view[~here & np.isnan(seen)]
         if len(new):
@@ -426,9 +435,21 @@ class StoredBook:
                                                                     default=_jsonable).encode(), 6)).decode()
                 st.insert_frame(tb.UNDO, pd.DataFrame({"change_id": [change_id], "job": [rows[0]["job"]],
                                                        "seq": [0], "data": [payload]}))
+                self._prune_undo()
         self._journal, self._ops = [], []
         st.commit()
         return self._book.save()
+
+    def _prune_undo(self) -> None:
+        """Keep the newest UNDO_KEEP changes undoable; older ones' before-images are dropped."""
+        st = self.store
+        ids = [r[0] for r in st.rows(f"SELECT change_id FROM {q(tb.UNDO)} ORDER BY change_id")]
+        for old in ids[:-UNDO_KEEP]:
+            data = st.rows(f"SELECT data FROM {q(tb.UNDO)} WHERE change_id = ?", (old,))[0][0]
+            for op in json.loads(zlib.decompress(base64.b64decode(data))):
+                if op.get("image"):
+                    st.execute(f"DROP TABLE IF EXISTS {q(op['image'])}")
+            st.execute(f"DELETE FROM {q(tb.UNDO)} WHERE change_id = ?", (old,))
 
     def undo_last(self, change_id: str | None = None) -> str | None:
         st = self.store
@@ -449,12 +470,17 @@ class StoredBook:
                                                    "who": who, "summary_ja": f"変更 {change_id} を取り消しました",
                                                    "summary_en": f"Change {change_id} undone",
                                                    "undoes": change_id}]))
-        for t in tb.TRUTH:        # the view shows the store as it now is
-            if t.key in self._touched and self._book.locate(t.ja) is not None:
-                df = self.read_raw(t.ja)
-                self._book.write_table(t.ja, df.reset_index(drop=True))
+        if any(self._shows(t) for t in tb.TRUTH if t.key in self._touched):   # the view shows the store as it is
+            self.refresh_view(self._book.settings().store_view)
         self._book.journal("undo", f"変更 {change_id} を取り消しました", f"Change {change_id} undone")
         return change_id
+
+    def _shows(self, t: schema.Table) -> bool:
+        """Whether the view's sheet of `t` holds rows (an empty table keeps one blank row)."""
+        loc = self._book.locate(t.ja)
+        if loc is None or not loc.rows:
+            return False
+        return loc.rows > 1 or len(self._book.read_raw(t.ja)) > 0
 
     def _restore(self, op: dict) -> None:
         st, name = self.store, op["table"]
@@ -462,20 +488,13 @@ class StoredBook:
         if op["op"] == "appended":
             st.execute(f"DELETE FROM {q(name)} WHERE _row > ?", (int(op["after_row"]),))
         elif op["op"] == "columns":
-            before = pd.DataFrame(op["before"], columns=[op["key"], *op["cols"]]).map(_unjson)
-            types = dict(st.columns(name))
-            stage = "_xlcrm_undo"
-            st.execute(f"CREATE TEMPORARY TABLE {q(stage)} ({q(op['key'])} TEXT, "
-                       + ", ".join(f"{q(c)} {types[c]}" for c in op["cols"]) + ")")
-            st.insert_frame(stage, before, types={op["key"]: "TEXT", **{c: types[c] for c in op["cols"]}})
             sets = ", ".join(f"{q(c)} = u.{q(c)}" for c in op["cols"])
-            st.execute(f"UPDATE {q(name)} SET {sets} FROM {q(stage)} u WHERE {q(name)}.{q(op['key'])} = "
+            st.execute(f"UPDATE {q(name)} SET {sets} FROM {q(op['image'])} u WHERE {q(name)}.{q(op['key'])} = "
                        f"u.{q(op['key'])}")
-            st.execute(f"DROP TABLE {q(stage)}")
         elif op["op"] == "table":
-            before = pd.DataFrame(op["before"]["rows"], columns=op["before"]["headers"]).map(_unjson)
+            cols = ", ".join(q(c) for c, _ in st.columns(op["image"]))
             st.execute(f"DELETE FROM {q(name)}")
-            st.insert_frame(name, before, types=dict(st.columns(name)))
+            st.execute(f"INSERT INTO {q(name)} ({cols}) SELECT {cols} FROM {q(op['image'])}")
 
     def close(self) -> None:
         self.store.close()
@@ -483,11 +502,6 @@ class StoredBook:
 
 def tb_versions() -> tuple[str, ...]:
     return ("_version", "_by", "_at")
-
-
-def _frame_json(df: pd.DataFrame) -> dict:
-    return {"headers": [str(c) for c in df.columns],
-            "rows": [[_jsonable(v) for v in r] for r in df.itertuples(index=False)]}
 
 
 def _canon(s: pd.Series) -> np.ndarray:

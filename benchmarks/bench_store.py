@@ -3,6 +3,7 @@
     python benchmarks/bench_store.py                              # DuckDB 50,000,000 orders, PostgreSQL 10,000,000
     python benchmarks/bench_store.py --orders 1000000 --pg-orders 1000000
     python benchmarks/bench_store.py --skip-pg                    # DuckDB only
+    python benchmarks/bench_store.py --orders 10000000 --pg-orders 10000000 --jobs   # and the whole jobs
 
 The tables are the ones `xlcrm migrate` makes: a tiny store is written first with
 xlcrm.store.tables.write_truth (so the DDL — column types, PRIMARY KEY on the ID, row versions — is exactly
@@ -165,7 +166,7 @@ def agreement(xl: pd.DataFrame, ref) -> str:
     return f"{int(ok.sum()):,} / {len(xl):,} customers agree on r, f, m and the figures"
 
 
-def run_duckdb(n: int, rows: list, notes: list, workdir: Path, book_limit: int) -> None:
+def run_duckdb(n: int, rows: list, notes: list, workdir: Path, book_limit: int, jobs: bool = False) -> None:
     c = max(n // 10, 1)
     path = workdir / "bench_store.duckdb"
     store = Store(parse(f"duckdb:{path}"))
@@ -198,11 +199,34 @@ def run_duckdb(n: int, rows: list, notes: list, workdir: Path, book_limit: int) 
                      "beside the rest in memory)", None, None))
     del xl
     store.close()
+    if jobs:
+        run_jobs(f"duckdb:{path}", "DuckDB", n, rows, workdir)
     path.unlink(missing_ok=True)
     Path(str(path) + ".wal").unlink(missing_ok=True)
 
 
-def run_pg(n: int, rows: list, notes: list) -> None:
+def run_jobs(url: str, label: str, n: int, rows: list, workdir: Path) -> None:
+    """The whole ribbon jobs over the store, as `xlcrm run JOB BOOK --store URL` runs them (in this process): RFM and
+    lapse (pushed down), the follow-up refresh (reads 顧客/注文/対応履歴 into pandas), and undo of the last one.
+    The view is a fresh workbook from the template (no customers shown), so the figures are the store's work."""
+    import shutil
+
+    from xlcrm.jobs import run
+    from xlcrm.jobs.io import undo
+    view = workdir / f"view-{label}.xlsm"
+    shutil.copy(ROOT / "workbook" / "CRM.xlsm", view)
+    os.environ["XLCRM_STORE"] = url
+    try:
+        for job in ("rfm", "lapse", "followup"):
+            t, _ = best_of(lambda job=job: run(job, view, overrides={"as_of": AS_OF}), runs=1)
+            rows.append((label, f"{n:,}", f"whole job: xlcrm run {job} --store (one run)", t, peak_mb()))
+        t, _ = best_of(lambda: undo(view), runs=1)
+        rows.append((label, f"{n:,}", "whole job: xlcrm undo (the follow-up refresh) --store", t, peak_mb()))
+    finally:
+        os.environ.pop("XLCRM_STORE", None)
+
+
+def run_pg(n: int, rows: list, notes: list, jobs: bool = False, workdir: Path | None = None) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from pgserver import PgServer
     server = PgServer.launch()
@@ -233,6 +257,8 @@ def run_pg(n: int, rows: list, notes: list) -> None:
                      peak_mb()))
         notes.append(f"PostgreSQL agreement: {agreement(xl, ref)} ({len(xl):,} customers with a purchase)")
         store.close()
+        if jobs:
+            run_jobs(url, "PostgreSQL", n, rows, workdir)
     finally:
         server.close()
 
@@ -246,6 +272,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-duckdb", action="store_true")
     ap.add_argument("--skip-pg", action="store_true")
     ap.add_argument("--workdir", default=None, help="where the DuckDB file goes (default: a temp dir)")
+    ap.add_argument("--jobs", action="store_true", help="also time the whole jobs (rfm, lapse, followup, undo)")
     a = ap.parse_args(argv)
 
     rows: list = []
@@ -254,9 +281,9 @@ def main(argv=None) -> int:
     notes.append(f"duckdb {duckdb.__version__}, pandas {pd.__version__}, numpy {np.__version__}")
     with tempfile.TemporaryDirectory(prefix="xlcrm-bench-store-", dir=a.workdir) as tmp:
         if not a.skip_duckdb:
-            run_duckdb(a.orders, rows, notes, Path(tmp), a.book_limit)
+            run_duckdb(a.orders, rows, notes, Path(tmp), a.book_limit, a.jobs)
         if not a.skip_pg:
-            run_pg(a.pg_orders, rows, notes)
+            run_pg(a.pg_orders, rows, notes, a.jobs, Path(tmp))
 
     print("| store | orders | step | best of 2 (s) | peak RSS so far (MB) |")
     print("|---|---:|---|---:|---:|")

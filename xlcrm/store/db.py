@@ -189,6 +189,12 @@ class Store:
             parts += ['"_version" BIGINT NOT NULL DEFAULT 1', '"_by" TEXT', '"_at" TIMESTAMP']
         self.execute(f"CREATE TABLE IF NOT EXISTS {q(name)} ({', '.join(parts)})")
 
+    def analyze(self, name: str) -> None:
+        """Fresh statistics for a table just filled (PostgreSQL plans a join with a new temporary table as if it
+        held a handful of rows otherwise)."""
+        if self.dialect == "postgresql":
+            self.execute(f"ANALYZE {q(name)}")
+
     def add_column(self, name: str, col: str, sqltype: str) -> None:
         self.execute(f"ALTER TABLE {q(name)} ADD COLUMN {q(col)} {sqltype}")
 

@@ -294,3 +294,4 @@ def _stage(st: Store, name: str, df: pd.DataFrame) -> None:
     """A temporary one-column table of ids, for joins the database does."""
     st.execute(f"CREATE TEMPORARY TABLE {q(name)} ({', '.join(q(c) + ' TEXT' for c in df.columns)})")
     st.insert_frame(name, df, types={c: "TEXT" for c in df.columns})
+    st.analyze(name)

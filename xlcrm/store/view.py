@@ -173,10 +173,12 @@ class StoredBook:
         st.execute(f"CREATE TEMPORARY TABLE {q(stage)} ({q(k)} TEXT, "
                    + ", ".join(f"{q(c)} {types[c]}" for c in cols) + ")")
         st.insert_frame(stage, src[[k, *cols]], types={k: "TEXT", **{c: types[c] for c in cols}})
+        st.analyze(stage)
         sets = ", ".join(f"{q(c)} = u.{q(c)}" for c in cols)
         st.execute(f"UPDATE {q(t.key)} SET {sets} FROM {q(stage)} u WHERE {q(t.key)}.{q(k)} = u.{q(k)}")
+        # NOT EXISTS, not NOT IN: PostgreSQL runs NOT IN over a subquery larger than work_mem row by row
         st.execute(f"UPDATE {q(t.key)} SET " + ", ".join(f"{q(c)} = NULL" for c in cols)
-                   + f" WHERE {q(k)} NOT IN (SELECT {q(k)} FROM {q(stage)})")
+                   + f" WHERE NOT EXISTS (SELECT 1 FROM {q(stage)} u WHERE u.{q(k)} = {q(t.key)}.{q(k)})")
         matched = int(st.rows(f"SELECT count(*) FROM {q(stage)} u JOIN {q(t.key)} ON {q(t.key)}.{q(k)} = u.{q(k)}")
                       [0][0])
         st.execute(f"DROP TABLE {q(stage)}")
@@ -252,6 +254,7 @@ class StoredBook:
         name = f"_undo_{uuid.uuid4().hex[:16]}"
         what = ", ".join(q(c) for c in cols) if cols else "*"
         self.store.execute(f"CREATE TABLE {q(name)} AS SELECT {what} FROM {q(table)}")
+        self.store.analyze(name)
         return name
 
     def _mirror(self, name: str, df: pd.DataFrame) -> None:
@@ -381,6 +384,7 @@ class StoredBook:
         st.execute(f"DROP TABLE IF EXISTS {q(stage)}")
         st.execute(f"CREATE TEMPORARY TABLE {q(stage)} (customer_id TEXT)")
         st.insert_frame(stage, cust[["customer_id"]], types={"customer_id": "TEXT"})
+        st.analyze(stage)
         for t, date in ((schema.ORDERS, "order_date"), (schema.CONTACTS, "at")):
             if not st.has_table(t.key):
                 continue

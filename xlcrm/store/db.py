@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -79,14 +80,13 @@ class Store:
             import psycopg
             kw = {"connect_timeout": connect_timeout, "application_name": "xlcrm"}
             pw = keyring_password(url.target)
-            if pw is not None and ":" not in (url.target.split("//", 1)[-1].split("@", 1)[0] if "@" in url.target
-                                              else ""):
+            if pw is not None and urlsplit(url.target).password is None:    # a typed password wins
                 kw["password"] = pw
             try:
                 self.con = psycopg.connect(url.target, autocommit=True, **kw)
             except psycopg.OperationalError as e:
                 raise StoreError(_pg_error_key(e), url=self.shown, why=redact(_first_line(e))) from None
-            except psycopg.ProgrammingError as e:
+            except psycopg.ProgrammingError:
                 raise StoreError("store_bad_url", url=self.shown) from None
         else:
             raise StoreError("store_bad_url", url=self.shown)

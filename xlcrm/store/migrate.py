@@ -6,10 +6,8 @@ database's own checksum against the one computed from what was sent. A check tha
 """
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .. import schema
@@ -94,11 +92,7 @@ def book_to_store(path, url: str, *, replace: bool = False) -> JobResult:
             lines_en.append(text("migrate_table", "en", table=t.key, n=len(df), cols=ncols))
         jf = _journal_frame(journal)
         st.insert_frame(tb.JOURNAL, jf)
-        now = dt.datetime.now().replace(microsecond=0)
-        st.insert_frame(tb.JOURNAL, pd.DataFrame([{
-            "change_id": now.strftime("%Y%m%d-%H%M%S-migrate"), "at": now, "job": "移行", "who": "",
-            "summary_ja": f"ブック「{Path(path).name}」から移行", "summary_en": f"migrated from {Path(path).name}",
-            "undoes": None}]))
+        tb.journal_row(st, "移行", f"ブック「{Path(path).name}」から移行", f"migrated from {Path(path).name}")
         st.commit()
     kw = {"src": Path(path).name, "dest": u.shown, "journal": len(jf)}
     ja = text("migrate_in_done", "ja", **kw) + "\n" + "\n".join(lines_ja)
@@ -106,15 +100,9 @@ def book_to_store(path, url: str, *, replace: bool = False) -> JobResult:
     return JobResult(ja, en, {k: len(v) for k, v in frames.items()})
 
 
-def _verify(st: Store, name: str, df: pd.DataFrame, label: str, *, where_row_after: int | None = None) -> None:
+def _verify(st: Store, name: str, df: pd.DataFrame, label: str) -> None:
     """Compare the database's checksums of what it now holds with the frame's; StoreError (rolled back) if not."""
-    types = {c: t for c, t in st.columns(name)}
-    if where_row_after is None:
-        got = tb.checksums(st, name)
-    else:
-        got = tb.checksums(st, name, where="_row > ?", params=(where_row_after,))
-    want = tb.frame_checksums(df, types)
-    bad = tb.differences(want, got)
+    bad = tb.differences(tb.frame_checksums(df, dict(st.columns(name))), tb.checksums(st, name))
     if bad:
         raise StoreError("migrate_check_failed", table=label, columns="、".join(bad))
 
@@ -142,11 +130,7 @@ def store_to_book(url: str, path) -> JobResult:
     with open_book(p) as book:
         for t in tb.TRUTH:
             if t.key in frames:
-                df = frames[t.key]
-                body = df.rename(columns={c.key: c.ja for c in t.columns})
-                for c in t.columns:       # flags as TRUE/FALSE cells: 定期's "" would read back as blank, not False
-                    if c.kind == "bool":
-                        body[c.ja] = body[c.ja].astype(object).where(body[c.ja].notna(), None)
+                body = tb.as_cells(frames[t.key], t)
                 book.write_table(t.ja, body, text_columns=_text_headers(t, body.columns))
         book.journal("migrate", f"保存先 {u.shown} から書き出し", f"written from the store {u.shown}")
         book.save()
@@ -226,24 +210,16 @@ def orders_to_store(path, url: str) -> JobResult:
             raise StoreError("store_empty", url=u.shown)
         if not st.has_table(t.key):
             tb.write_truth(st, t, pd.DataFrame({c.key: pd.Series(dtype=object) for c in t.columns}), who="migrate")
-        first = last = int(st.rows(f"SELECT coalesce(max(_row), 0) FROM {q(t.key)}")[0][0])
-        types = dict(st.columns(t.key))
+        first = None
         want, added = None, 0
         for raw in _chunks(p):
             df = schema.conform(raw, t, sheet=p.name)
             _refuse(df, _unknown_customers(st, df), "customer_id", "unknown_customer", p.name)
             _refuse(df, _existing_ids(st, df["order_id"]), "order_id", "store_id_exists", p.name)
-            for c in df.columns:
-                if c not in types:
-                    types[str(c)] = "TEXT"
-                    st.add_column(t.key, str(c), "TEXT")
-            body = df.reset_index(drop=True).copy()
-            body["_row"] = np.arange(last + 1, last + 1 + len(body), dtype=np.int64)
-            body["_version"], body["_by"], body["_at"] = 1, "migrate", pd.Timestamp.now().floor("s")
-            st.insert_frame(t.key, body, types=types)
-            last += len(body)
-            added += len(body)
-            sums = tb.frame_checksums(df, types)
+            last = tb.add_rows(st, t.key, df, "migrate")
+            first = last if first is None else first
+            added += len(df)
+            sums = tb.frame_checksums(df, dict(st.columns(t.key)))
             want = sums if want is None else {c: (want.get(c, (0, 0.0))[0] + n, None if v is None else
                                                   (want.get(c, (0, 0.0))[1] or 0.0) + v)
                                               for c, (n, v) in sums.items()}
@@ -251,12 +227,8 @@ def orders_to_store(path, url: str) -> JobResult:
             bad = tb.differences(want, tb.checksums(st, t.key, where="_row > ?", params=(first,)))
             if bad:
                 raise StoreError("migrate_check_failed", table=t.ja, columns="、".join(bad))
-        now = dt.datetime.now().replace(microsecond=0)
         tb.ensure_system_tables(st)
-        st.insert_frame(tb.JOURNAL, pd.DataFrame([{
-            "change_id": now.strftime("%Y%m%d-%H%M%S-import"), "at": now, "job": "取り込み", "who": "",
-            "summary_ja": f"注文 {added:,}件を「{p.name}」から取り込み", "summary_en": f"{added:,} orders imported",
-            "undoes": None}]))
+        tb.journal_row(st, "取り込み", f"注文 {added:,}件を「{p.name}」から取り込み", f"{added:,} orders imported")
         st.commit()
         total = st.count(t.key)
     kw = {"n": added, "name": p.name, "dest": u.shown, "total": total}

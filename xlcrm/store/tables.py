@@ -6,18 +6,20 @@ Python (`frame_checksums`): a migration compares the two, so what arrived is kno
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
 import pandas as pd
 
 from .. import schema
-from .db import Store, q, sql_type_of
+from .db import VERSION_COLUMNS, Store, q, sql_type_of
 
 TRUTH = (schema.CUSTOMERS, schema.ORDERS, schema.CONTACTS)
 JOURNAL = "journal"
 UNDO = "undo"
 SHEET_ROWS = 1_048_576 - 1      # a sheet's rows below its header
+SYSTEM_COLUMNS = ("_row", *VERSION_COLUMNS)
 
 
 def layout(t: schema.Table, df: pd.DataFrame) -> list[tuple[str, str]]:
@@ -31,7 +33,7 @@ def ensure_system_tables(store: Store) -> None:
     """The journal (append-only: PostgreSQL refuses UPDATE and DELETE on it) and the undo before-images."""
     store.create_table(JOURNAL, [("change_id", "TEXT"), ("at", "TIMESTAMP"), ("job", "TEXT"), ("who", "TEXT"),
                                  ("summary_ja", "TEXT"), ("summary_en", "TEXT"), ("undoes", "TEXT")])
-    store.create_table(UNDO, [("change_id", "TEXT"), ("job", "TEXT"), ("seq", "BIGINT"), ("data", "TEXT")])
+    store.create_table(UNDO, [("change_id", "TEXT"), ("job", "TEXT"), ("ops", "TEXT")])
     if store.dialect == "postgresql":
         store.execute("""
             CREATE OR REPLACE FUNCTION xlcrm_journal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -48,24 +50,63 @@ def write_truth(store: Store, t: schema.Table, df: pd.DataFrame, *, versioned: b
         if c.key not in body.columns:
             body[c.key] = pd.NaT if c.kind in ("date", "datetime") else ("" if sql_type_of(c, None) == "TEXT"
                                                                           else None)
-    body["_row"] = np.arange(1, len(body) + 1, dtype=np.int64)
     cols = layout(t, body)
     store.create_table(t.key, cols, key=t.id_column, versioned=versioned, replace=True)
-    if versioned and len(body):
-        body["_version"] = 1
-        body["_by"] = who
-        body["_at"] = pd.Timestamp.now().floor("s")
-    store.insert_frame(t.key, body[[c for c, _ in cols] + ([*("_version", "_by", "_at")] if versioned and len(body)
-                                                           else [])],
-                       types={**dict(cols), "_version": "BIGINT", "_by": "TEXT", "_at": "TIMESTAMP"})
+    if versioned:
+        add_rows(store, t.key, body, who)
+    else:
+        store.insert_frame(t.key, body.assign(_row=np.arange(1, len(body) + 1, dtype=np.int64)), types=dict(cols))
+
+
+def add_rows(store: Store, name: str, typed: pd.DataFrame, who: str) -> int:
+    """Append `typed` (columns as the table's; new ones added) to the versioned table `name`, each row version 1 by
+    `who`, numbered on from the last `_row`. Returns that last row number before them."""
+    last = int(store.rows(f"SELECT coalesce(max(_row), 0) FROM {q(name)}")[0][0])
+    body = typed.reset_index(drop=True).assign(_row=np.arange(last + 1, last + 1 + len(typed), dtype=np.int64),
+                                               _version=1, _by=who, _at=pd.Timestamp.now().floor("s"))
+    store.insert_frame(name, body, types=ensure_columns(store, name, body))
+    return last
+
+
+def ensure_columns(store: Store, name: str, df: pd.DataFrame) -> dict[str, str]:
+    """The table's column types, after adding the columns of `df` it lacks (staff's own, typed from the values)."""
+    types = dict(store.columns(name))
+    for c in df.columns:
+        if str(c) not in types:
+            types[str(c)] = sql_type_of(None, df[c])
+            store.add_column(name, str(c), types[str(c)])
+    return types
+
+
+def drop_system(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` without the store's own columns (_row and the row version)."""
+    return df.drop(columns=[c for c in SYSTEM_COLUMNS if c in df.columns])
+
+
+def as_cells(df: pd.DataFrame, t: schema.Table) -> pd.DataFrame:
+    """A typed frame of `t` as cells to write: Japanese headers, flags as TRUE/FALSE or blank (定期's "" would read
+    back as blank, not False)."""
+    out = df.rename(columns={c.key: c.ja for c in t.columns})
+    for c in t.columns:
+        if c.kind == "bool" and c.ja in out.columns:
+            out[c.ja] = out[c.ja].astype(object).where(out[c.ja].notna(), None)
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def journal_row(store: Store, job: str, summary_ja: str, summary_en: str | None = None, *, who: str = "",
+                change_id: str = "", undoes: str | None = None, at=None) -> None:
+    """One row appended to the store's journal (it takes no other kind of write)."""
+    store.insert_frame(JOURNAL, pd.DataFrame([{
+        "change_id": change_id, "at": at or dt.datetime.now().replace(microsecond=0), "job": job, "who": who,
+        "summary_ja": summary_ja, "summary_en": summary_en, "undoes": undoes}]))
 
 
 def read_truth(store: Store, t: schema.Table) -> pd.DataFrame | None:
     """Table `t` as the workbook path reads it (English keys, typed), rows in sheet order; None if absent."""
     if not store.has_table(t.key):
         return None
-    df = store.read_frame(t.key)
-    return df.drop(columns=[c for c in ("_row", "_version", "_by", "_at") if c in df.columns]).reset_index(drop=True)
+    return drop_system(store.read_frame(t.key)).reset_index(drop=True)
 
 
 # --- checksums ---------------------------------------------------------------------------------------------------

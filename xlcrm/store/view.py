@@ -14,17 +14,15 @@ kept in the journal. The journal is append-only; undo writes a new row naming th
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import uuid
-import zlib
 
 import numpy as np
 import pandas as pd
 
 from .. import messages, schema
-from ..book.base import UNDO_KEEP, _jsonable, col_letter, job_label
+from ..book.base import UNDO_KEEP, col_letter, job_label
 from . import tables as tb
 from .db import Store, q, sql_type_of
 from .url import StoreError
@@ -104,8 +102,8 @@ class StoredBook:
                 raise messages.BadInput([messages.Problem(t.ja, None, t.ja, "missing_table", table=t.ja)])
             return None
         df = self.store.read_frame(t.key)
-        rows = df["_row"].to_numpy() + 1 if "_row" in df.columns else np.arange(2, 2 + len(df))
-        df = df.drop(columns=[c for c in ("_row", *tb_versions()) if c in df.columns])
+        rows = df["_row"].to_numpy() + 1
+        df = tb.drop_system(df)
         df.index = pd.Index(rows)
         df.attrs["sheet"] = t.ja
         df.attrs["letters"] = {}
@@ -117,15 +115,9 @@ class StoredBook:
             df = self.read(t.key, required=False)
             if df is None:
                 return None
-            out = df.rename(columns={c.key: c.ja for c in t.columns})
-            for c in t.columns:
-                if c.kind == "bool" and c.ja in out.columns:
-                    out[c.ja] = out[c.ja].astype(object).where(out[c.ja].notna(), None)
-            out.attrs = dict(df.attrs)
-            return out
+            return tb.as_cells(df, t)
         if name in EDITABLE and self.store.has_table(name):
-            df = self.store.read_frame(name)
-            df = df.drop(columns=[c for c in ("_row", *tb_versions()) if c in df.columns])
+            df = tb.drop_system(self.store.read_frame(name))
             df.index = pd.RangeIndex(2, 2 + len(df))
             df.attrs["sheet"] = name
             view = self._book.read_raw(name)
@@ -199,37 +191,21 @@ class StoredBook:
 
     def _insert_rows(self, t: schema.Table, typed: pd.DataFrame) -> None:
         """Rows (typed, English keys) added at the end of the store's table `t`, version 1 by whoever runs the job."""
-        st = self.store
-        last = int(st.rows(f"SELECT coalesce(max(_row), 0) FROM {q(t.key)}")[0][0])
-        typed = typed.reset_index(drop=True)
-        typed["_row"] = np.arange(last + 1, last + 1 + len(typed), dtype=np.int64)
-        typed["_version"], typed["_by"], typed["_at"] = 1, self._who(), pd.Timestamp.now().floor("s")
-        types = dict(st.columns(t.key))
-        for c in typed.columns:
-            if c not in types:
-                types[c] = sql_type_of(None, typed[c])
-                st.add_column(t.key, c, types[c])
+        last = tb.add_rows(self.store, t.key, typed, self._who())
         self._ops.append({"op": "appended", "table": t.key, "after_row": last})
-        st.insert_frame(t.key, typed, types=types)
         self._touched.add(t.key)
 
     def write_table(self, name: str, df: pd.DataFrame, **kw):
         t = _truth(name)
         st = self.store
         if t is not None:
-            typed = schema.conform(df.reset_index(drop=True).rename(
-                columns=lambda h: h), t, sheet=t.ja, check_ids=True).reset_index(drop=True)
-            old = st.read_frame(t.key)
+            typed = schema.conform(df.reset_index(drop=True), t, sheet=t.ja).reset_index(drop=True)
             self._ops.append({"op": "table", "table": t.key, "image": self._image(t.key)})
-            versions = dict(zip(old[t.id_column], old["_version"])) if "_version" in old.columns else {}
+            versions = dict(st.rows(f"SELECT {q(t.id_column)}, _version FROM {q(t.key)}"))
             typed["_row"] = np.arange(1, len(typed) + 1, dtype=np.int64)
             typed["_version"] = [int(versions.get(i, 0)) + 1 for i in typed[t.id_column]]
             typed["_by"], typed["_at"] = self._who(), pd.Timestamp.now().floor("s")
-            types = dict(st.columns(t.key))
-            for c in typed.columns:
-                if c not in types:
-                    types[c] = sql_type_of(None, typed[c])
-                    st.add_column(t.key, c, types[c])
+            types = tb.ensure_columns(st, t.key, typed)
             st.execute(f"DELETE FROM {q(t.key)}")
             st.insert_frame(t.key, typed, types=types)
             self._touched.add(t.key)
@@ -316,13 +292,7 @@ class StoredBook:
                     continue
                 seen = schema.parse_number(r.get(VERSION_HEADER))
                 if seen is not None and int(seen) == int(o["_version"]):
-                    sets = ", ".join(f"{q(c)} = ?" for c in changed)
-                    cur = st.execute(f"UPDATE {q(name)} SET {sets}, _version = _version + 1, _by = ?, _at = ? "
-                                     f"WHERE {q(key)} = ? AND _version = ?",
-                                     [_param(r.get(c)) for c in changed] + [self._who(), dt.datetime.now()
-                                                                            .replace(microsecond=0),
-                                                                            str(r.get(key)), int(seen)])
-                    if _rowcount(cur) == 1:
+                    if self._save_edit(name, key, str(r.get(key)), {c: r.get(c) for c in changed}, int(seen)):
                         continue
                     o = st.read_frame(name, where=f"{q(key)} = ?", params=(str(r.get(key)),)).to_dict("records")[0]
                 self._conflict(name, key, r, o, changed)
@@ -352,17 +322,12 @@ class StoredBook:
         cols = [c.key for c in t.columns if c.key != key and c.key in view.columns and c.key in stored.columns]
         diff = {c: _canon(view[c]) != _canon(theirs[c]) for c in cols}
         rows = np.flatnonzero(np.logical_or.reduce(list(diff.values()))) if diff else []
-        now = dt.datetime.now().replace(microsecond=0)
         heads = {c.key: c.ja for c in t.columns}
         for i in rows:
             changed = [c for c in cols if diff[c][i]]
             mine, o, rid = view.iloc[i], theirs.iloc[i], ids[i]
             if not np.isnan(seen[i]) and int(seen[i]) == int(o["_version"]):
-                sets = ", ".join(f"{q(c)} = ?" for c in changed)
-                cur = st.execute(f"UPDATE {q(t.key)} SET {sets}, _version = _version + 1, _by = ?, _at = ? "
-                                 f"WHERE {q(key)} = ? AND _version = ?",
-                                 [_param(mine[c]) for c in changed] + [self._who(), now, rid, int(seen[i])])
-                if _rowcount(cur) == 1:
+                if self._save_edit(t.key, key, rid, {c: mine[c] for c in changed}, int(seen[i])):
                     self._touched.add(t.key)
                     continue
                 o = st.read_frame(t.key, where=f"{q(key)} = ?", params=(rid,)).iloc[0]
@@ -400,14 +365,20 @@ class StoredBook:
             if t.key not in frames:
                 continue
             df = frames[t.key]
-            body = df.drop(columns=[c for c in ("_row", *tb_versions()) if c in df.columns]).rename(
-                columns={c.key: c.ja for c in t.columns})
-            for c in t.columns:
-                if c.kind == "bool" and c.ja in body.columns:
-                    body[c.ja] = body[c.ja].astype(object).where(body[c.ja].notna(), None)
+            body = tb.as_cells(tb.drop_system(df), t)
             body[VERSION_HEADER] = df["_version"].to_numpy()
             self._book.write_table(t.ja, body.reset_index(drop=True), text_columns=_text_headers(t, body.columns))
         return out
+
+    def _save_edit(self, table: str, key: str, rid: str, values: dict, seen: int) -> bool:
+        """Staff's new `values` for row `rid`, saved only if the row is still at version `seen` (then the next
+        version, by whoever runs the job). False: someone saved the row first."""
+        sets = ", ".join(f"{q(c)} = ?" for c in values)
+        cur = self.store.execute(f"UPDATE {q(table)} SET {sets}, _version = _version + 1, _by = ?, _at = ? "
+                                 f"WHERE {q(key)} = ? AND _version = ?",
+                                 [_param(v) for v in values.values()]
+                                 + [self._who(), dt.datetime.now().replace(microsecond=0), rid, seen])
+        return _rowcount(cur) == 1
 
     def _conflict(self, name, key, mine: dict, theirs: dict, changed: list) -> None:
         at = theirs.get("_at")
@@ -430,15 +401,13 @@ class StoredBook:
             now = dt.datetime.now().replace(microsecond=0)
             change_id = now.strftime("%Y%m%d-%H%M%S-") + f"{uuid.uuid4().int % 100000:05d}"
             lang, who = self._book._journal_voice()
-            rows = [{"change_id": change_id if self._ops else "", "at": now, "job": job_label(job, lang), "who": who,
-                     "summary_ja": ja, "summary_en": en or None, "undoes": None}
-                    for job, ja, en in (self._journal or [("(write)", "", "")])]
-            st.insert_frame(tb.JOURNAL, pd.DataFrame(rows))
-            if self._ops:
-                payload = base64.b64encode(zlib.compress(json.dumps(self._ops, ensure_ascii=False,
-                                                                    default=_jsonable).encode(), 6)).decode()
-                st.insert_frame(tb.UNDO, pd.DataFrame({"change_id": [change_id], "job": [rows[0]["job"]],
-                                                       "seq": [0], "data": [payload]}))
+            jobs = self._journal or [("(write)", "", "")]
+            for job, ja, en in jobs:
+                tb.journal_row(st, job_label(job, lang), ja, en or None, who=who,
+                               change_id=change_id if self._ops else "", at=now)
+            if self._ops:      # the before-images are tables in the store: the ops only name them
+                st.insert_frame(tb.UNDO, pd.DataFrame({"change_id": [change_id], "job": [job_label(jobs[0][0], lang)],
+                                                       "ops": [json.dumps(self._ops, ensure_ascii=False)]}))
                 self._prune_undo()
         self._journal, self._ops = [], []
         st.commit()
@@ -449,11 +418,13 @@ class StoredBook:
         st = self.store
         ids = [r[0] for r in st.rows(f"SELECT change_id FROM {q(tb.UNDO)} ORDER BY change_id")]
         for old in ids[:-UNDO_KEEP]:
-            data = st.rows(f"SELECT data FROM {q(tb.UNDO)} WHERE change_id = ?", (old,))[0][0]
-            for op in json.loads(zlib.decompress(base64.b64decode(data))):
+            for op in self._ops_of(old):
                 if op.get("image"):
                     st.execute(f"DROP TABLE IF EXISTS {q(op['image'])}")
             st.execute(f"DELETE FROM {q(tb.UNDO)} WHERE change_id = ?", (old,))
+
+    def _ops_of(self, change_id: str) -> list[dict]:
+        return json.loads(self.store.rows(f"SELECT ops FROM {q(tb.UNDO)} WHERE change_id = ?", (change_id,))[0][0])
 
     def undo_last(self, change_id: str | None = None) -> str | None:
         st = self.store
@@ -464,16 +435,11 @@ class StoredBook:
             change_id = ids[-1] if ids else None
         if change_id is None or change_id not in ids:
             return None
-        data = st.rows(f"SELECT data FROM {q(tb.UNDO)} WHERE change_id = ?", (change_id,))[0][0]
-        ops = json.loads(zlib.decompress(base64.b64decode(data)))
-        for op in reversed(ops):
+        for op in reversed(self._ops_of(change_id)):
             self._restore(op)
-        now = dt.datetime.now().replace(microsecond=0)
         lang, who = self._book._journal_voice()
-        st.insert_frame(tb.JOURNAL, pd.DataFrame([{"change_id": "", "at": now, "job": job_label("undo", lang),
-                                                   "who": who, "summary_ja": f"変更 {change_id} を取り消しました",
-                                                   "summary_en": f"Change {change_id} undone",
-                                                   "undoes": change_id}]))
+        tb.journal_row(st, job_label("undo", lang), f"変更 {change_id} を取り消しました", f"Change {change_id} undone",
+                       who=who, undoes=change_id)
         if any(self._shows(t) for t in tb.TRUTH if t.key in self._touched):   # the view shows the store as it is
             self.refresh_view(self._book.settings().store_view)
         self._book.journal("undo", f"変更 {change_id} を取り消しました", f"Change {change_id} undone")
@@ -502,10 +468,6 @@ class StoredBook:
 
     def close(self) -> None:
         self.store.close()
-
-
-def tb_versions() -> tuple[str, ...]:
-    return ("_version", "_by", "_at")
 
 
 def _canon(s: pd.Series) -> np.ndarray:

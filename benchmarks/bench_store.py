@@ -166,6 +166,19 @@ def agreement(xl: pd.DataFrame, ref) -> str:
     return f"{int(ok.sum()):,} / {len(xl):,} customers agree on r, f, m and the figures"
 
 
+def time_rfm(label: str, n: int, store: Store, ref, fetched: str, rows: list, notes: list) -> pd.DataFrame:
+    """The three RFM timings beside each other — the hand-written reference, xlcrm's statement alone (both fetched
+    the same way), the whole `store.sql.rfm` — and whether xlcrm's scores equal the reference's."""
+    t, expected = best_of(lambda: ref(store))
+    rows.append((label, f"{n:,}", f"ref: hand-written SQL, {fetched}", t, peak_mb()))
+    t, _ = best_of(lambda: ref(store, xlcrm_sql_text()))
+    rows.append((label, f"{n:,}", f"xlcrm's statement alone, {fetched}", t, peak_mb()))
+    t, xl = best_of(lambda: store_sql.rfm(store, AS_OF, {"method": "quintile"}))
+    rows.append((label, f"{n:,}", "xlcrm: store.sql.rfm (SQL + pandas + segments)", t, peak_mb()))
+    notes.append(f"{label} agreement: {agreement(xl, expected)} ({len(xl):,} customers with a purchase)")
+    return xl
+
+
 def run_duckdb(n: int, rows: list, notes: list, workdir: Path, book_limit: int, jobs: bool = False) -> None:
     c = max(n // 10, 1)
     path = workdir / "bench_store.duckdb"
@@ -179,14 +192,7 @@ def run_duckdb(n: int, rows: list, notes: list, workdir: Path, book_limit: int, 
     rows.append(("DuckDB", f"{n:,}", "generate (INSERT … SELECT range, PRIMARY KEY kept)", gen, peak_mb()))
     notes.append(f"DuckDB file: {size:,.0f} MB for {n:,} orders / {c:,} customers")
 
-    t, ref = best_of(lambda: ref_duckdb(store))
-    rows.append(("DuckDB", f"{n:,}", "ref: hand-written SQL, fetched as Arrow", t, peak_mb()))
-    t, _ = best_of(lambda: ref_duckdb(store, xlcrm_sql_text()))
-    rows.append(("DuckDB", f"{n:,}", "xlcrm's statement alone, fetched as Arrow", t, peak_mb()))
-    t, xl = best_of(lambda: store_sql.rfm(store, AS_OF, {"method": "quintile"}))
-    rows.append(("DuckDB", f"{n:,}", "xlcrm: store.sql.rfm (SQL + pandas + segments)", t, peak_mb()))
-    notes.append(f"DuckDB agreement: {agreement(xl, ref)} ({len(xl):,} customers with a purchase)")
-    del ref
+    xl = time_rfm("DuckDB", n, store, ref_duckdb, "fetched as Arrow", rows, notes)
     if n <= book_limit:
         t, orders = best_of(lambda: store.read_frame("orders"), runs=1)
         rows.append(("DuckDB", f"{n:,}", "book: read orders into pandas (read_frame)", t, peak_mb()))
@@ -248,14 +254,7 @@ def run_pg(n: int, rows: list, notes: list, jobs: bool = False, workdir: Path | 
                      "+ ANALYZE", time.perf_counter() - t0, peak_mb()))
         size = store.rows("SELECT pg_total_relation_size('orders')")[0][0] / 2**20
         notes.append(f"PostgreSQL orders table with its index: {size:,.0f} MB")
-        t, ref = best_of(lambda: ref_pg(store))
-        rows.append(("PostgreSQL", f"{n:,}", "ref: hand-written SQL, COPY TO STDOUT → Arrow", t, peak_mb()))
-        t, _ = best_of(lambda: ref_pg(store, xlcrm_sql_text()))
-        rows.append(("PostgreSQL", f"{n:,}", "xlcrm's statement alone, COPY TO STDOUT → Arrow", t, peak_mb()))
-        t, xl = best_of(lambda: store_sql.rfm(store, AS_OF, {"method": "quintile"}))
-        rows.append(("PostgreSQL", f"{n:,}", "xlcrm: store.sql.rfm (SQL + fetchall + pandas + segments)", t,
-                     peak_mb()))
-        notes.append(f"PostgreSQL agreement: {agreement(xl, ref)} ({len(xl):,} customers with a purchase)")
+        time_rfm("PostgreSQL", n, store, ref_pg, "COPY TO STDOUT → Arrow", rows, notes)
         store.close()
         if jobs:
             run_jobs(url, "PostgreSQL", n, rows, workdir)

@@ -6,9 +6,24 @@ from __future__ import annotations
 
 from .. import messages
 from ..messages import BadInput, Problem
+from ..settings import SPECS
 from . import JobResult
 
 MANY = 50_000       # customers on the view above which staff are told to narrow it
+
+
+def _at_rule(book, key: str, **kw) -> Problem:
+    """A problem with 設定「表示する顧客」, at its 値 cell (sheet, row, column) as 設定's own checks name theirs."""
+    table = book.read("settings", required=False)
+    spec = next(s for s in SPECS if s.key == "store_view")
+    if table is not None:
+        for row, item in zip(table.index, table["key"]):
+            if str(item).strip() in (spec.ja, spec.key):
+                header = table.attrs.get("headers", {}).get("value", "値")
+                letter = table.attrs.get("letters", {}).get(header, "")
+                return Problem(table.attrs.get("sheet", "設定"), int(row), header, key,
+                               cell=f"{letter}{row}" if letter else "", **kw)
+    return Problem("設定", None, spec.ja, key, **kw)
 
 
 def refresh_view(book, settings) -> JobResult:
@@ -16,9 +31,9 @@ def refresh_view(book, settings) -> JobResult:
     try:
         got = book.refresh_view(rule)
     except KeyError as e:
-        raise BadInput([Problem("設定", None, "表示する顧客", "store_rule_column", name=str(e.args[0]))]) from None
+        raise BadInput([_at_rule(book, "store_rule_column", name=str(e.args[0]))]) from None
     except ValueError as e:
-        raise BadInput([Problem("設定", None, "表示する顧客", "store_rule_value", name=str(e.args[0]))]) from None
+        raise BadInput([_at_rule(book, "store_rule_value", name=str(e.args[0]))]) from None
     if got is None:
         return JobResult(messages.text("view_not_needed", "ja"), messages.text("view_not_needed", "en"), {})
     kw = {"customers": got["customers"][0], "customers_all": got["customers"][1],

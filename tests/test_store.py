@@ -485,3 +485,20 @@ def test_a_duckdb_file_in_use_elsewhere_is_refused_like_an_open_workbook(demo_bo
         assert view.read_bytes() == before
     finally:
         holder.kill()
+
+
+def test_a_book_written_from_the_store_is_left_alone_when_the_check_fails(demo_book, tmp_path, monkeypatch):
+    """Store → book is written into a copy first and checked there; when what the copy reads back disagrees with the
+    store, the book (an existing one, or the new one asked for) is not written at all."""
+    url = f"duckdb:{tmp_path / 'crm.duckdb'}"
+    migrate(str(demo_book), url)
+    existing = _copy(demo_book, tmp_path / "existing.xlsm")
+    before = existing.read_bytes()
+    real = tb.frame_checksums
+    monkeypatch.setattr(tb, "frame_checksums", lambda df, types: {**real(df, types), "": (-1, None)})
+    for target in (existing, tmp_path / "new.xlsm"):
+        with pytest.raises(StoreError) as e:
+            migrate(url, str(target))
+        assert e.value.key == "migrate_check_failed"
+    assert existing.read_bytes() == before and not (tmp_path / "new.xlsm").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".xlcrm-migrate")] == []

@@ -6,6 +6,9 @@ database's own checksum against the one computed from what was sent. A check tha
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -124,30 +127,42 @@ def store_to_book(url: str, path) -> JobResult:
         sums = {t.key: tb.checksums(st, t.key) for t in tb.TRUTH if t.key in counts}
         types = {t.key: dict(st.columns(t.key)) for t in tb.TRUTH if t.key in counts}
     p = Path(path)
-    if not p.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        build_workbook(p)
-    with open_book(p) as book:
-        for t in tb.TRUTH:
-            if t.key in frames:
-                body = tb.as_cells(frames[t.key], t)
-                book.write_table(t.ja, body, text_columns=_text_headers(t, body.columns))
-        book.journal("migrate", f"保存先 {u.shown} から書き出し", f"written from the store {u.shown}")
-        book.save()
-    with open_book(p, read_only=True) as book:      # read back as any job will, and check
-        for t in tb.TRUTH:
-            if t.key in frames:
-                bad = tb.differences(sums[t.key], tb.frame_checksums(book.read(t.key), types[t.key]))
-                if bad:
-                    raise StoreError("migrate_check_failed", table=t.ja, columns="、".join(bad))
+    p.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(target: Path, **kw) -> None:
+        with open_book(target, **kw) as book:
+            for t in tb.TRUTH:
+                if t.key in frames:
+                    body = tb.as_cells(frames[t.key], t)
+                    book.write_table(t.ja, body, text_columns=_text_headers(t, body.columns))
+            book.journal("migrate", f"保存先 {u.shown} から書き出し", f"written from the store {u.shown}")
+            book.save()
+
+    # first into a copy beside the book, read back as any job will and checked: the book itself is written only
+    # when the checksums agree
+    with tempfile.TemporaryDirectory(dir=p.parent, prefix=".xlcrm-migrate-") as tmp:
+        trial = Path(tmp) / p.name
+        if p.exists():
+            shutil.copy2(p, trial)
+        else:
+            build_workbook(trial)
+        write(trial, backups=0)
+        with open_book(trial, read_only=True) as book:
+            for t in tb.TRUTH:
+                if t.key in frames:
+                    bad = tb.differences(sums[t.key], tb.frame_checksums(book.read(t.key), types[t.key]))
+                    if bad:
+                        raise StoreError("migrate_check_failed", table=t.ja, columns="、".join(bad))
+        if p.exists():
+            write(p)            # the book's own save: lock check, backup, atomic replace
+        else:
+            os.replace(trial, p)
     kw = {"src": u.shown, "dest": p.name}
-    ja = text("migrate_out_done", "ja", **kw) + "\n" + "\n".join(
-        text("migrate_table", "ja", table=t.ja, n=counts[t.key], cols=len(types[t.key]) - 1) for t in tb.TRUTH
-        if t.key in counts)
-    en = text("migrate_out_done", "en", **kw) + "\n" + "\n".join(
-        text("migrate_table", "en", table=t.key, n=counts[t.key], cols=len(types[t.key]) - 1) for t in tb.TRUTH
-        if t.key in counts)
-    return JobResult(ja, en, counts)
+    lines = {lang: [text("migrate_table", lang, table=t.ja if lang == "ja" else t.key, n=counts[t.key],
+                         cols=len([c for c in types[t.key] if not c.startswith("_")]))
+                    for t in tb.TRUTH if t.key in counts] for lang in ("ja", "en")}
+    return JobResult("\n".join([text("migrate_out_done", "ja", **kw), *lines["ja"]]),
+                     "\n".join([text("migrate_out_done", "en", **kw), *lines["en"]]), counts)
 
 
 CHUNK = 500_000      # orders checked and stored per step: memory stays that of one chunk, whatever the file

@@ -86,8 +86,17 @@ def _cell_values(s: pd.Series) -> list:
         for i in np.flatnonzero(np.isnan(values)).tolist():
             out[i] = None
         return out
+    if kind == "M" and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        # datetimes in one step (NaT → None); microseconds are all a cell keeps
+        return s.to_numpy().astype("datetime64[us]").tolist()
     # text columns: most values are non-empty strings, kept as they are without a call each
     return [v if type(v) is str and v else _cell_value(v) for v in s.to_numpy(dtype=object).tolist()]
+
+
+def _key_texts(s: pd.Series) -> np.ndarray:
+    """schema.parse_text of each key, with keys that are already trimmed text (nearly all) kept without a call."""
+    return np.array([v if type(v) is str and v and not v[0].isspace() and not v[-1].isspace()
+                     else schema.parse_text(v) for v in s.tolist()], dtype=object)
 
 
 def _same_header(a, b) -> bool:
@@ -386,14 +395,13 @@ class Book:
         key_header = _find_header(raw.columns, key, t)
         if key_header is None:
             raise BadInput([Problem(loc.sheet, None, key, "missing_column", name=key)])
-        keys = raw[key_header].map(lambda v: schema.parse_text(v)).to_numpy()
-        pos = pd.Series(np.arange(len(keys)), index=keys)
-        pos = pos[~pos.index.duplicated()]
+        keys = _key_texts(raw[key_header])
         src = df.copy()
-        src.index = src[key].map(lambda v: schema.parse_text(v)).to_numpy()
+        src.index = _key_texts(src[key])
         src = src[~src.index.duplicated()].drop(columns=[key])
         target = src.reindex(keys)
-        matched = int(pd.Index(keys).isin(src.index).sum())
+        have = set(src.index)
+        matched = sum(k in have for k in keys.tolist())
         headers = list(loc.headers)
         before = {}
         for c in src.columns:

@@ -1002,7 +1002,9 @@ class FileBook(Book):
         changed_any = False
         style_cache: dict = {}
         date_s: dict = {}
-        rendered_s: dict = {}
+        # the base format of each cell rendered in the row before (rows are rendered in order: a row's cells take
+        # after the row just above it, when that row was rendered)
+        prev_r, row_s = 0, {}
         written = sorted(sh.written)
         fmt_at = _FormatsByRow(sh.fmt)
         formulas_in: dict[int, list[int]] = {}
@@ -1013,6 +1015,7 @@ class FileBook(Book):
         never, col_styles = 1 << 30, {}     # <cols> is not changed before the rows are done
         unchanged_rows: set = set()
         drawn_rows: set = set()
+        above_s: dict[int, dict[int, int]] = {}
         for r in sorted(sh.dirty):
             cur = sh.cur[r - 1] if r <= n_cur else []
             orig = sh.orig[r - 1] if r <= n_orig else []
@@ -1056,6 +1059,8 @@ class FileBook(Book):
             if not cols and height is None:
                 continue
             edits = {}
+            prev_s = row_s if prev_r == r - 1 else {}
+            prev_r, row_s = r, {}
             for c in sorted(cols):
                 v = cur[c - 1] if c <= n_c else None
                 old = existing.get(c)
@@ -1066,10 +1071,14 @@ class FileBook(Book):
                     # a row added to a table on disk looks like the rows above it (its base format, not the job's
                     # changes); a sheet drawn afresh has no rows to take after
                     inherit = text_on_disk and r - 1 >= body_top.get(c, never)
-                    base = rendered_s.get((r - 1, c)) if inherit else None
+                    base = prev_s.get(c) if inherit else None
                     if base is None and inherit and r - 1 not in drawn_rows:
-                        above = xml.row_text(r - 1)
-                        hit = next((a for cc, _s, _e, a in cells_of(above, p) if cc == c), None) if above else None
+                        tags = above_s.get(r - 1)
+                        if tags is None:    # the row above as it stands, read once for all the row's new cells
+                            above = xml.row_text(r - 1)
+                            tags = above_s[r - 1] = {cc: a for cc, _s, _e, a in cells_of(
+                                above, p, tail_start(above, r - 1, min(cols), p))} if above else {}
+                        hit = tags.get(c)
                         base = int(attrs(hit).get("s", 0) or 0) if hit else None
                     if base is None and text_on_disk and body_top.get(c) == r + 1:
                         # a column added to a table's header row looks like the header cell at its left
@@ -1079,7 +1088,7 @@ class FileBook(Book):
                         base = col_styles.get(c)
                         if base is None:
                             base = col_styles[c] = xml.col_style(c)
-                rendered_s[(r, c)] = base
+                row_s[c] = base
                 tv = type(v)
                 kind = "text" if tv is str else "" if tv in _PLAIN else _kind(v)
                 change = changes.get(c, _NO_CHANGE)
@@ -1096,11 +1105,21 @@ class FileBook(Book):
                 ref = f"{letter(c)}{r}"
                 if f is None and (tv is str or tv is int or tv is float) and not (old and "ph=" in old[2]):
                     head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
-                    edits[c] = _value_xml(head, v, p, date1904)     # nearly every cell a job writes: kept lean
+                    # nearly every cell a job writes: kept lean (an int is written as _number writes it)
+                    edits[c] = f"{head}><{p}v>{v}</{p}v></{p}c>" if tv is int else _value_xml(head, v, p, date1904)
                 else:
                     edits[c] = _cell_xml(ref, s, v, f, p, date1904,
                                          attrs(old[2]) if old and "ph=" in old[2] else _NO_ATTRS)
-            if edits or height is not None:
+            if edits and height is None and start is not None and "spans=" not in row_text[:start]:
+                # the cells from `start` on, merged with the edits in column order (patch_row's common case)
+                keep = [(c, row_text[s0:e0]) for c, s0, e0, _a in parsed if c not in edits]
+                keep += [(c, t) for c, t in edits.items() if t]
+                if keep:
+                    keep.sort()
+                    xml.set_row(r, row_text[:start] + "".join([t for _c, t in keep]) + f"</{p}row>")
+                else:
+                    xml.set_row(r, patch_row(row_text, r, edits, p, height, existing=parsed, start=start))
+            elif edits or height is not None:
                 xml.set_row(r, patch_row(row_text, r, edits, p, height, existing=parsed, start=start))
                 if row_text is None:
                     drawn_rows.add(r)   # a new row: its only cells are the ones just drawn (and remembered)

@@ -477,7 +477,7 @@ class FileBook(Book):
             if part is None:
                 raise BadInput([Problem(sheet, None, sheet, "missing_table", table=sheet)])
             with self._reading(sheet):
-                text = self._pkg.text(part)
+                text = self._pkg.read(part)     # bytes: see SheetXml
                 grid = self._cal_grid(sheet) if sheet in self._cal.sheet_names else []
             self._grids.pop(sheet, None)        # from now on the sheet's state is the one place it is read from
             sh = self._sheets[sheet] = _Sheet(sheet, part, text, grid)
@@ -562,11 +562,11 @@ class FileBook(Book):
         """{(row, col): "=formula"} of the block's formula cells as on disk (a shared formula's other cells give
         their master's text, or "=" when the text lives elsewhere)."""
         sh = self._sheets.get(sheet)
-        text = sh.text if sh is not None else (self._pkg.text(self._sheet_part(sheet) or "") if
+        text = sh.text if sh is not None else (self._pkg.read(self._sheet_part(sheet)) if
                                                self._sheet_part(sheet) else None)
         out = {(r, c): "=" + f for (r, c), f in (sh.formulas.items() if sh else ())
                if r0 <= r <= r1 and c0 <= c <= c1}
-        if not text or ("<f" not in text and ":f" not in text):
+        if not text or not _has_formula(text):
             return out
         xml = SheetXml(text)
         q = re.escape(xml.p)
@@ -645,7 +645,7 @@ class FileBook(Book):
         sh.validations, sh.highlights, sh.charts, sh.pictures = [], [], [], []
         sh.page = sh.freeze = sh.breaks = None
         sh.guessed.clear()
-        sh.original = self._pkg.text(sh.part)     # what "unchanged" compares with
+        sh.original = self._pkg.read(sh.part) if self._pkg.has(sh.part) else None  # what "unchanged" compares with
         if self._tables is not None:
             self._tables = [t for t in self._tables if t.sheet != sheet]
         for key in [k for k in self._names if k[0] == sheet]:
@@ -746,14 +746,14 @@ class FileBook(Book):
 
     def add_chart(self, sheet, chart):
         sh = self._touch(sheet)
-        if sh.text is not None and not sh.reset and "<drawing" in sh.text:
+        if sh.text is not None and not sh.reset and b"<drawing" in sh.text:
             return False     # staff's own drawing on the sheet: never rewritten
         sh.charts.append(chart)
         return True
 
     def add_picture(self, sheet, anchor, png, *, name, width_cm, height_cm):
         sh = self._touch(sheet)
-        if sh.text is not None and not sh.reset and "<drawing" in sh.text:
+        if sh.text is not None and not sh.reset and b"<drawing" in sh.text:
             return False
         sh.pictures.append((anchor, png, width_cm, height_cm))
         return True
@@ -1165,8 +1165,10 @@ class FileBook(Book):
         if rels.items() or self._pkg.has(rels_path(sh.part)):
             self._pkg.put_rels(sh.part, rels)
         text = xml.render()
-        if 'r:id="' in text and "xmlns:r=" not in text[:text.find(">", text.find("worksheet"))]:
-            text = re.sub(r"(<(?:\w+:)?worksheet\b)", rf'\1 xmlns:r="{R_NS}"', text, 1)
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        if b'r:id="' in text and b"xmlns:r=" not in text[:text.find(b">", text.find(b"worksheet"))]:
+            text = re.sub(rb"(<(?:\w+:)?worksheet\b)", b'\\1 xmlns:r="' + R_NS.encode() + b'"', text, count=1)
         uncached = any(r > len(sh.cur) or c > len(sh.cur[r - 1]) or sh.cur[r - 1][c - 1] is None
                        for r, c in sh.formulas)
         return text, changed_any, uncached

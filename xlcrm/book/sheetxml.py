@@ -34,39 +34,55 @@ def col_number(letters: str) -> int:
 
 
 class SheetXml:
-    """A worksheet part: head (up to and with <sheetData>), the rows, and the tail (from </sheetData>)."""
+    """A worksheet part: head (up to and with <sheetData>), the rows, and the tail (from </sheetData>).
 
-    def __init__(self, text: str):
-        m = re.search(r"<(\w+:)?worksheet\b", text)
-        self.p = (m.group(1) or "") if m else ""
-        p = re.escape(self.p)
-        m = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", text)
+    Given the part's bytes, the rows stay bytes and each is decoded when it is read: as one str, a 100,000-row
+    sheet holding a single character beyond the BMP would take four bytes a character. `render` then gives bytes."""
+
+    def __init__(self, text: str | bytes):
+        raw = isinstance(text, bytes)
+        if raw and re.search(rb"<(?:\w+:)?sheetData\b", text) is None:
+            text, raw = text.decode("utf-8"), False     # to be mended below
+        m = re.search(rb"<(\w+:)?worksheet\b" if raw else r"<(\w+:)?worksheet\b", text)
+        p = m.group(1) if m and m.group(1) else (b"" if raw else "")
+        self.p = p.decode() if raw else p
+        self._raw = raw
+        pat = re.compile(self._x(rf"<{re.escape(self.p)}sheetData\b[^>]*?(/?)>"))
+        m = pat.search(text)
         if m is None:                       # a worksheet without sheetData is invalid, but cheap to mend
             at = self._insert_at(text, "sheetData")
             text = text[:at] + f"<{self.p}sheetData/>" + text[at:]
-            m = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", text)
+            m = pat.search(text)
+        dec = (lambda b: b.decode("utf-8")) if raw else (lambda t: t)
         if m.group(1):
-            self.head = text[:m.start()] + text[m.start():m.end() - 2].rstrip() + ">"
-            self.body = ""
-            self.tail = f"</{self.p}sheetData>" + text[m.end():]
+            self.head = dec(text[:m.start()]) + dec(text[m.start():m.end() - 2]).rstrip() + ">"
+            self._data, self._b0, self._b1 = text[:0], 0, 0
+            self.tail = f"</{self.p}sheetData>" + dec(text[m.end():])
         else:
-            close = text.index(f"</{self.p}sheetData>", m.end())
-            self.head, self.body, self.tail = text[:m.end()], text[m.end():close], text[close:]
+            close = text.index(self._x(f"</{self.p}sheetData>"), m.end())
+            self.head, self.tail = dec(text[:m.end()]), dec(text[close:])
+            self._data, self._b0, self._b1 = text, m.end(), close   # the body is _data[_b0:_b1], not a copy
         self._rows = None
         self.new_rows: dict[int, str] = {}
 
+    def _x(self, s: str):
+        """`s` as the body's kind: bytes or str."""
+        return s.encode("utf-8") if self._raw else s
+
     # --- rows ------------------------------------------------------------------------------------------------
     def rows(self) -> tuple[list[int], list[tuple[int, int]]]:
-        """Row numbers in document order and their (start, end) in the body."""
+        """Row numbers in document order and their (start, end) in the part."""
         if self._rows is None:
             nums, spans = [], []
-            p = re.escape(self.p)
-            close = f"</{self.p}row>"
+            data, raw, b1 = self._data, self._raw, self._b1
+            close = self._x(f"</{self.p}row>")
             prev = 0
-            for m in re.finditer(rf"<{p}row\b([^>]*?)(/?)>", self.body):
-                r = attrs(m.group(1)).get("r")
+            pat = re.compile(self._x(rf"<{re.escape(self.p)}row\b([^>]*?)(/?)>"))
+            for m in pat.finditer(data, self._b0, b1):
+                a = m.group(1)
+                r = attrs(a.decode("utf-8") if raw else a).get("r")
                 r = int(r) if r else prev + 1
-                end = m.end() if m.group(2) else self.body.index(close, m.end()) + len(close)
+                end = m.end() if m.group(2) else data.index(close, m.end(), b1) + len(close)
                 nums.append(r)
                 spans.append((m.start(), end))
                 prev = r
@@ -78,13 +94,15 @@ class SheetXml:
         200,000-row sheet need no more — or None when its row carries no number."""
         if self._rows is not None:
             return self._rows[0][-1] if self._rows[0] else 0
-        p = re.escape(self.p)
-        i = self.body.rfind(f"<{self.p}row")
-        while i >= 0 and self.body[i + len(self.p) + 4:i + len(self.p) + 5] not in (" ", ">", "/", "\t", "\n", "\r"):
-            i = self.body.rfind(f"<{self.p}row", 0, i)
+        data, b0 = self._data, self._b0
+        tag = self._x(f"<{self.p}row")
+        after = [self._x(ch) for ch in (" ", ">", "/", "\t", "\n", "\r")]
+        i = data.rfind(tag, b0, self._b1)
+        while i >= 0 and data[i + len(tag):i + len(tag) + 1] not in after:
+            i = data.rfind(tag, b0, i)
         if i < 0:
             return 0
-        m = re.compile(rf'<{p}row\b[^>]*?\sr="(\d+)"').match(self.body, i)
+        m = re.compile(self._x(rf'<{re.escape(self.p)}row\b[^>]*?\sr="(\d+)"')).match(data, i, self._b1)
         return int(m.group(1)) if m else None
 
     def _beyond(self, r: int) -> bool:
@@ -103,7 +121,7 @@ class SheetXml:
         i = bisect_left(nums, r)
         if i < len(nums) and nums[i] == r:
             s, e = spans[i]
-            return self.body[s:e]
+            return self._data[s:e].decode("utf-8") if self._raw else self._data[s:e]
         return None
 
     def set_row(self, r: int, text: str | None) -> None:
@@ -114,32 +132,37 @@ class SheetXml:
         nums = [last] if last is not None else self.rows()[0]
         return max([0] + nums + [r for r, t in self.new_rows.items() if t])
 
-    def _body_parts(self) -> list[str]:
-        if not self.new_rows:
-            return [self.body]
-        if self._beyond(min(self.new_rows)):      # rows appended at the end only
-            return [self.body] + [self.new_rows[r] for r in sorted(self.new_rows)]
+    def _body_parts(self) -> list:
+        data, b0, b1 = self._data, self._b0, self._b1
+        new = {r: t.encode("utf-8") for r, t in self.new_rows.items()} if self._raw else self.new_rows
+        if not new:
+            return [data[b0:b1]]
+        if self._beyond(min(new)):      # rows appended at the end only
+            return [data[b0:b1]] + [new[r] for r in sorted(new)]
         nums, spans = self.rows()
-        out, last = [], 0
+        out, last = [], b0
         have = set(nums)
-        pending = sorted(r for r in self.new_rows if r not in have)
+        pending = sorted(r for r in new if r not in have)
         j = 0
         for r, (s, e) in zip(nums, spans):
             while j < len(pending) and pending[j] < r:
-                out.append(self.body[last:s])
+                out.append(data[last:s])
                 last = s
-                out.append(self.new_rows[pending[j]])
+                out.append(new[pending[j]])
                 j += 1
-            if r in self.new_rows:
-                out.append(self.body[last:s])
-                out.append(self.new_rows[r])
+            if r in new:
+                out.append(data[last:s])
+                out.append(new[r])
                 last = e
-        out.append(self.body[last:])
-        out.extend(self.new_rows[r] for r in pending[j:])
+        out.append(data[last:b1])
+        out.extend(new[r] for r in pending[j:])
         return out
 
-    def render(self) -> str:
-        return "".join([self.head, *self._body_parts(), self.tail])     # one copy of a 100 MB sheet, not three
+    def render(self) -> str | bytes:
+        """The part, of the kind it was given (one copy of a 100 MB sheet, not three)."""
+        if self._raw:
+            return b"".join([self.head.encode("utf-8"), *self._body_parts(), self.tail.encode("utf-8")])
+        return "".join([self.head, *self._body_parts(), self.tail])
 
     # --- elements around the cells -----------------------------------------------------------------------------
     def _part(self, tag: str) -> str:

@@ -784,6 +784,7 @@ class FileBook(Book):
             return None
         if self.read_only:
             raise RuntimeError("a book opened read-only is never saved")
+        self._grids = {}    # the sheets read but not written (注文's 370,000 rows) are not needed to save
         self._render()
         if not self._pkg.changed():
             self._journal_rows, self._undo_ops = [], []

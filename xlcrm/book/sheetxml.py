@@ -63,7 +63,7 @@ class SheetXml:
             self.head, self.tail = dec(text[:m.end()]), dec(text[close:])
             self._data, self._b0, self._b1 = text, m.end(), close   # the body is _data[_b0:_b1], not a copy
         self._rows = None
-        self.new_rows: dict[int, str] = {}
+        self.new_rows: dict[int, str | bytes] = {}     # of the kind the body is
 
     def _x(self, s: str):
         """`s` as the body's kind: bytes or str."""
@@ -114,7 +114,8 @@ class SheetXml:
 
     def row_text(self, r: int) -> str | None:
         if r in self.new_rows:
-            return self.new_rows[r]
+            t = self.new_rows[r]
+            return t.decode("utf-8") if self._raw else t
         if self._beyond(r):
             return None
         nums, spans = self.rows()
@@ -125,7 +126,8 @@ class SheetXml:
         return None
 
     def set_row(self, r: int, text: str | None) -> None:
-        self.new_rows[r] = text or ""
+        # as bytes at once when the part came as bytes: 100,000 new rows are not held twice
+        self.new_rows[r] = (text or "").encode("utf-8") if self._raw else (text or "")
 
     def max_row(self) -> int:
         last = self.last_row()
@@ -134,7 +136,7 @@ class SheetXml:
 
     def _body_parts(self) -> list:
         data, b0, b1 = self._data, self._b0, self._b1
-        new = {r: t.encode("utf-8") for r, t in self.new_rows.items()} if self._raw else self.new_rows
+        new = self.new_rows
         if not new:
             return [data[b0:b1]]
         if self._beyond(min(new)):      # rows appended at the end only

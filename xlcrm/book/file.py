@@ -1104,10 +1104,16 @@ class FileBook(Book):
                 if value_changed or f is not None:
                     changed_any = True
                 ref = f"{letter(c)}{r}"
-                if f is None and (tv is str or tv is int or tv is float) and not (old and "ph=" in old[2]):
+                if f is None and not (old and "ph=" in old[2]) and (tv is str or tv is int or tv is float
+                                                                    or v is None):
+                    # nearly every cell a job writes: kept lean (as _value_xml and _cell_xml write them)
                     head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
-                    # nearly every cell a job writes: kept lean (an int is written as _number writes it)
-                    edits[c] = f"{head}><{p}v>{v}</{p}v></{p}c>" if tv is int else _value_xml(head, v, p, date1904)
+                    if tv is int:
+                        edits[c] = f"{head}><{p}v>{v}</{p}v></{p}c>"
+                    elif v is None:
+                        edits[c] = f"{head}/>" if s else None
+                    else:
+                        edits[c] = _value_xml(head, v, p, date1904)
                 else:
                     edits[c] = _cell_xml(ref, s, v, f, p, date1904,
                                          attrs(old[2]) if old and "ph=" in old[2] else _NO_ATTRS)

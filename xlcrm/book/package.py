@@ -202,14 +202,20 @@ class Package:
                     zi = zipfile.ZipInfo(name, info.date_time)
                     zi.compress_type = zipfile.ZIP_DEFLATED
                     zi.external_attr = info.external_attr
-                    z.writestr(zi, self.new[name])
+                    z.writestr(zi, self.new[name], compresslevel=_level(self.new[name]))
                 else:
                     _copy_raw(self.data, info, z)
             for name, data in self.new.items():
                 if name not in self.infos:
                     zi = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
                     zi.compress_type = zipfile.ZIP_DEFLATED
-                    z.writestr(zi, data)
+                    z.writestr(zi, data, compresslevel=_level(data))
+
+
+def _level(data) -> int | None:
+    """zlib's fastest level for a large part (a 137 MB 顧客 sheet: 0.7 s instead of 1.9 s, a quarter larger), its
+    default for the rest."""
+    return 1 if len(data) > 8 << 20 else None
 
 
 def _copy_raw(data: bytes, info: zipfile.ZipInfo, z: zipfile.ZipFile) -> None:

@@ -79,6 +79,26 @@ def test_orders_of_unknown_customers_are_refused_before_writing(book_path, tmp_p
     assert book_path.read_bytes() == before
 
 
+def test_rfm_reads_only_what_it_scores_a_bad_birth_date_does_not_stop_it_a_bad_amount_does(book_path):
+    import openpyxl
+    wb = openpyxl.load_workbook(book_path)
+    wb["顧客"].cell(3, 8, "そのうち聞く")                # C0002's 生年月日: not a date, and not RFM's business
+    wb.save(book_path)
+    assert run("rfm", book_path).counts["scored"] == 2
+    with pytest.raises(Exception) as e:                 # the customers job that does read it still names the cell
+        with open_book(book_path) as book:
+            book.read("customers")
+    assert "H3" in e.value.message("ja")
+    wb = openpyxl.load_workbook(book_path)
+    wb["注文"].cell(5, 5, "たくさん")                    # O2's 金額: what RFM sums
+    wb.save(book_path)
+    before = book_path.read_bytes()
+    with pytest.raises(Exception) as e:
+        run("rfm", book_path)
+    assert getattr(e.value, "exit_code", None) == 2 and "E5" in e.value.message("ja")
+    assert book_path.read_bytes() == before
+
+
 # --- CLI ---------------------------------------------------------------------------------------------------------
 
 CLEAN = "顧客ID,注文日,金額\nA1,2024-01-10,3000\nA1,2024-03-01,5000\nB2,2023-12-01,12000\nC3,2022-01-05,800\n"

@@ -409,16 +409,24 @@ def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, lette
     return pd.Series(arr, index=values.index, dtype=object).astype(str)
 
 
-def conform(raw: pd.DataFrame, t: Table | str, *, sheet: str | None = None, check_ids: bool = True) -> pd.DataFrame:
+def conform(raw: pd.DataFrame, t: Table | str, *, sheet: str | None = None, check_ids: bool = True,
+            only=None) -> pd.DataFrame:
     """Typed table with English column keys; extra columns kept as they are.
 
     `raw.index` must be the sheet's row numbers (1-based, as Excel shows them); `raw.attrs["letters"]` may map
     each header to its column letter so messages can name the cell. Raises BadInput listing every problem.
+    `only`: the column keys wanted — the others are neither parsed nor checked, nor returned.
     """
     t = table(t) if isinstance(t, str) else t
     sheet = sheet or t.ja
     letters = raw.attrs.get("letters", {})
     hmap = header_map(raw.columns, t)
+    if only is not None:
+        only = set(only)
+        t = Table(t.key, t.ja, tuple(c for c in t.columns if c.key in only),
+                  t.id_column if t.id_column in only else None, t.id_prefix)
+        raw = raw[[h for h in raw.columns if hmap[h] in only]]
+        hmap = {h: hmap[h] for h in raw.columns}
     problems: list[Problem] = []
     present = {k: h for h, k in hmap.items() if k in t.by_key}
     for c in t.columns:

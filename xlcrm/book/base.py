@@ -222,8 +222,10 @@ class Book:
         df.attrs["sheet"] = loc.sheet
         return df
 
-    def read(self, name: str, *, required: bool = True) -> pd.DataFrame | None:
-        """A schema table (customers/顧客, orders/注文, contacts/対応履歴, settings/設定), conformed and typed."""
+    def read(self, name: str, *, required: bool = True, columns=None) -> pd.DataFrame | None:
+        """A schema table (customers/顧客, orders/注文, contacts/対応履歴, settings/設定), conformed and typed.
+        `columns`: the keys a job needs, when not all: the others are not parsed, checked or returned (RFM reads
+        顧客ID from 顧客 — a 生年月日 typed wrong is not its business)."""
         t = schema.table(name)
         self._step("step_reading", sheet=t.ja)
         raw = self.read_raw(t.ja)
@@ -233,7 +235,7 @@ class Book:
             if required:
                 raise BadInput([Problem(t.ja, None, t.ja, "missing_table", table=t.ja)])
             return None
-        return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja))
+        return schema.conform(raw, t, sheet=raw.attrs.get("sheet", t.ja), only=columns)
 
     def settings(self, overrides: dict | None = None) -> settings_mod.Settings:
         if self._settings is None or overrides:

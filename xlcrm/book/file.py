@@ -1017,10 +1017,70 @@ class FileBook(Book):
         unchanged_rows: set = set()
         drawn_rows: set = set()
         above_s: dict[int, dict[int, int]] = {}
+        # rows that may take the lean path: a part on disk (as bytes), no formulas, heights or blanked blocks; below
+        # the top of every column written or formatted (their new cells take after the row above, not the header)
+        lean = xml.raw and not sh.formulas and not sh.heights and not sh.cleared
+        top = max((body_top.get(c, 0) for c in {*written, *sh.fmt}), default=0)
+        first_col = min({*written, *sh.fmt}, default=0)
+        letters = {c: letter(c) for c in {*written, *sh.fmt}}
+        p_b, row_end = p.encode(), f"</{p}row>".encode()
         for r in sorted(sh.dirty):
             cur = sh.cur[r - 1] if r <= n_cur else []
             orig = sh.orig[r - 1] if r <= n_orig else []
             n_c, n_o = len(cur), len(orig)
+            if lean and r > top:
+                raw = xml.row_bytes(r)
+                last = _last_cell(raw, p_b) if raw is not None else None
+                if last is not None and last < first_col:
+                    # the common case of a job adding its columns at the right of a table on disk (RFM's eleven
+                    # columns on 100,000 rows of 顧客): the row's cells are all left of them (none was read there),
+                    # so the new cells go before </row> as they are — the general path below, for new cells only
+                    changes = fmt_at(r)
+                    changed = {c for c in written if c <= n_c and cur[c - 1] is not None}
+                    cols = changed.union(changes) if changes else changed
+                    if not cols:
+                        continue
+                    prev_s = row_s if prev_r == r - 1 else {}
+                    prev_r, row_s = r, {}
+                    out = []
+                    for c in sorted(cols):
+                        v = cur[c - 1] if c <= n_c else None
+                        base = prev_s.get(c) if r - 1 >= body_top.get(c, never) else None
+                        if base is None and r - 1 >= body_top.get(c, never) and r - 1 not in drawn_rows:
+                            tags = above_s.get(r - 1)
+                            if tags is None:
+                                above = xml.row_text(r - 1)
+                                tags = above_s[r - 1] = {cc: a for cc, _s, _e, a in cells_of(
+                                    above, p, tail_start(above, r - 1, min(cols), p))} if above else {}
+                            hit = tags.get(c)
+                            base = int(attrs(hit).get("s", 0) or 0) if hit else None
+                        if base is None:
+                            base = col_styles.get(c)
+                            if base is None:
+                                base = col_styles[c] = xml.col_style(c)
+                        row_s[c] = base
+                        tv = type(v)
+                        kind = "text" if tv is str else "" if tv in _PLAIN else _kind(v)
+                        change = changes.get(c, _NO_CHANGE)
+                        s = style_cache.get((base, kind, change.key))
+                        if s is None:
+                            s = self._cell_style(styles, base, kind, change, style_cache, date_s)
+                        if c in changed:
+                            changed_any = True
+                        ref = f"{letters[c]}{r}"
+                        head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
+                        if tv is int or tv is float and v.is_integer() and -1e15 < v < 1e15:
+                            out.append(f"{head}><{p}v>{int(v)}</{p}v></{p}c>")   # as _number writes it
+                        elif v is None:
+                            if s:
+                                out.append(f"{head}/>")
+                        elif tv is str or tv is float:
+                            out.append(_value_xml(head, v, p, date1904))
+                        else:
+                            out.append(_cell_xml(ref, s, v, None, p, date1904, _NO_ATTRS))
+                    if out:
+                        xml.set_row_bytes(r, raw[:-len(row_end)] + "".join(out).encode("utf-8") + row_end)
+                    continue
             changed = set()     # only columns written can differ from what was read
             if cur != orig:
                 for c in written:
@@ -1627,6 +1687,26 @@ _F_TEXT = re.compile(rb"<(?:\w+:)?f\b[^>/]*>([^<]*)</(?:\w+:)?f>")   # a formula
 
 
 _F_PLAIN, _F_COLON = re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]")   # literal prefixes: fast scans
+
+
+_LAST_CELL: dict[bytes, re.Pattern] = {}
+
+
+def _last_cell(row: bytes, p: bytes) -> int | None:
+    """The column of a row's last cell (0: no cell), or None when that cannot be told from its bytes alone: a cell
+    without its reference first, or a row that is not `<row …>…</row>`."""
+    if not row.endswith(b"</" + p + b"row>"):
+        return None
+    i = row.rfind(b"<" + p + b'c r="')
+    if row.count(b"<" + p + b"c") != row.count(b"<" + p + b'c r="'):
+        return None
+    if i < 0:
+        return 0
+    pat = _LAST_CELL.get(p)
+    if pat is None:
+        pat = _LAST_CELL[p] = re.compile(rb"<" + re.escape(p) + rb'c r="([A-Z]+)\d')
+    m = pat.match(row, i)
+    return col_number(m.group(1).decode()) if m else None
 
 
 def _has_formula(data: bytes) -> bool:

@@ -125,6 +125,26 @@ class SheetXml:
             return self._data[s:e].decode("utf-8") if self._raw else self._data[s:e]
         return None
 
+    @property
+    def raw(self) -> bool:
+        """Whether the part came as bytes (then `row_bytes` and `set_row_bytes` work)."""
+        return self._raw
+
+    def row_bytes(self, r: int) -> bytes | None:
+        if r in self.new_rows:
+            return self.new_rows[r]
+        if self._beyond(r):
+            return None
+        nums, spans = self.rows()
+        i = bisect_left(nums, r)
+        if i < len(nums) and nums[i] == r:
+            s, e = spans[i]
+            return self._data[s:e]
+        return None
+
+    def set_row_bytes(self, r: int, data: bytes) -> None:
+        self.new_rows[r] = data
+
     def set_row(self, r: int, text: str | None) -> None:
         # as bytes at once when the part came as bytes: 100,000 new rows are not held twice
         self.new_rows[r] = (text or "").encode("utf-8") if self._raw else (text or "")

@@ -16,6 +16,7 @@ from .. import lapse, messages, purchases
 from ..bgnbd import MIN_REPEATERS
 from . import JobResult
 from .formats import DATE, RATE, dress_customer_columns
+from .orders import PURCHASE_READS
 from .orders import read_orders as read_book_orders
 from .rfm import Labels, _as_of_day, _dates, _headers, _take, _write_csv, read_orders
 
@@ -50,7 +51,7 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     if pushed is not None:
         df, n_customers, dates = pushed
     else:
-        got = read_book_orders(book, as_of)
+        got = read_book_orders(book, as_of, **PURCHASE_READS)
         df, n_customers, dates = lapse.assess(got.orders, as_of, **opts), len(got.customers), got.dates
     lang = settings.lang
     df["reason"] = df["reason_ja"] if lang == "ja" else df["reason_en"]

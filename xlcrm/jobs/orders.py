@@ -117,13 +117,20 @@ class OrdersRead:
     dates: DateCheck | None
 
 
-def read_orders(book, as_of=None, *, today=None, required: bool = True) -> OrdersRead:
+# what RFM and lapse read of the book: the purchases and who made them — a 生年月日 typed wrong, a 商品 left blank
+# is not their business (the jobs that use those columns name such cells)
+PURCHASE_READS = {"customers": ("customer_id",), "orders": ("order_id", "customer_id", "order_date", "amount")}
+
+
+def read_orders(book, as_of=None, *, today=None, required: bool = True, customers=None, orders=None) -> OrdersRead:
     """顧客 and 注文, conformed; BadInput when an order names a customer not on 顧客 (the cells of the first few,
     and the total). With `as_of`, `dates` tells about orders dated after it or after today. Without `required`,
-    a book with no 注文 sheet gives orders None."""
+    a book with no 注文 sheet gives orders None. `customers`, `orders`: the column keys wanted of each, when not
+    all (see Book.read)."""
     from .. import schema   # pandas: see the import at the top
-    customers = book.read("customers")
-    orders = book.read("orders", required=required)
+    wanted_orders = orders
+    customers = book.read("customers", columns=customers)
+    orders = book.read("orders", required=required, columns=wanted_orders)
     if orders is not None:
         schema.check_references(customers, orders, orders.attrs.get("sheet", schema.ORDERS.ja))
     dates = None

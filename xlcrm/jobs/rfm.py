@@ -24,6 +24,7 @@ from ..rfm import _buffer_ints, _from_numpy, encode_arrow_ids, factorize_ids, or
 from . import JobResult
 from .formats import COUNT, DATE, WHOLE, YEN, dress_customer_columns
 from .orders import cell_namer, check_days
+from .orders import PURCHASE_READS
 from .orders import read_orders as read_book_orders
 
 # Imported where used, for start-up time (`xlcrm rfm orders.csv` is compared with a DuckDB script): pyarrow
@@ -84,7 +85,7 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     if pushed is not None:
         s, n_customers, dates = pushed
     else:
-        got = read_book_orders(book, as_of)
+        got = read_book_orders(book, as_of, **PURCHASE_READS)
         s, n_customers, dates = scores(got.orders, as_of, opts), len(got.customers), got.dates
     lang = settings.lang
     if lang == "ja":

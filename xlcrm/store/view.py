@@ -92,10 +92,10 @@ class StoredBook:
             return self._book.user()
 
     # --- reading ------------------------------------------------------------------------------------------
-    def read(self, name: str, *, required: bool = True):
-        t = _truth(name)
+    def read(self, name: str, *, required: bool = True, columns=None):
+        t = _truth(name)     # the store's tables come typed: `columns` is for the book's
         if t is None:
-            return self._book.read(name, required=required)
+            return self._book.read(name, required=required, columns=columns)
         self._book._step("step_reading", sheet=t.ja)
         if not self.store.has_table(t.key):
             if required:

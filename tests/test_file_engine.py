@@ -309,6 +309,69 @@ def test_a_column_a_job_adds_to_a_table_looks_like_its_header(tmp_path):
     assert not ws.cell(2, ws.max_column).font.b      # the data below does not take the header's look
 
 
+def test_columns_added_at_a_tables_right_take_the_lean_path_and_it_writes_what_the_general_path_writes(
+        tmp_path, monkeypatch):
+    """Every kind of value a job writes, rows with and without cells near the new columns (a staff note right of
+    the table on some rows, a styled cell, an empty row), a format asked on the column — rendered by the lean path
+    and by the general path, the part is the same bytes, and the values read back are what was written."""
+    import datetime as dt
+
+    import openpyxl
+    from openpyxl.styles import Font
+    from xlcrm.book import file as file_engine
+    src = books.openpyxl_book(tmp_path / "src.xlsx")
+    wb = openpyxl.load_workbook(src)
+    ws = wb["顧客"]
+    width = ws.max_column
+    for i in range(40):                                # more customers, some with a few cells only
+        r = ws.max_row + 1
+        ws.cell(r, 1, f"X{i:03d}"), ws.cell(r, 2, "顧客"), ws.cell(r, 3, f"客 {i}")
+        if i % 4:
+            ws.cell(r, width, "備考あり")
+    for t in ws.tables.values():
+        t.ref = re.sub(r"\d+$", str(ws.max_row), t.ref)
+    for r in range(2, ws.max_row + 1):
+        ws.cell(r, 1).font = Font(bold=r % 2 == 0)
+    ws.cell(3, width + 3, "メモ")                     # staff's note right of the table: that row is not lean
+    wb.save(src)
+    ids = [row[0].value for row in ws.iter_rows(min_row=2) if row[0].value]
+    kinds = [3, 2.5, 4.0, "A&B <x>", " 前後に空白 ", None, dt.datetime(2024, 5, 6), dt.datetime(2024, 5, 6, 9, 30),
+             True, "_x0041_", 1e20, "=1+1"]
+    df = pd.DataFrame({"customer_id": ids,
+                       "値": [kinds[i % len(kinds)] for i in range(len(ids))],
+                       "日付": [dt.datetime(2024, 1, 1 + i % 28) if i % 3 else None for i in range(len(ids))]})
+    from xlcrm.book.sheetxml import SheetXml
+    lean_rows = []
+    set_row_bytes = SheetXml.set_row_bytes
+    monkeypatch.setattr(SheetXml, "set_row_bytes", lambda self, r, data: (lean_rows.append(r),
+                                                                          set_row_bytes(self, r, data)))
+    parts = {}
+    for lean in (True, False):
+        monkeypatch.setattr(file_engine, "LEAN_ROWS", lean)
+        path = tmp_path / f"lean-{lean}.xlsx"
+        shutil.copy(src, path)
+        with open_book(path) as book:
+            book.update_columns("customers", df, key="customer_id")
+            book.dress_table("customers", number_formats={"日付": "yyyy/mm/dd"}, widths={}, print_setup=False)
+            book.save()
+        with zipfile.ZipFile(path) as z:
+            part = next(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+            parts[lean] = z.read(part)
+    assert parts[True] == parts[False]
+    # every row but the first (it takes after the header) and the one with staff's note took the lean path
+    assert len(ids) == 44 and sorted(lean_rows) == list(range(4, 46))
+    rows = pc.CalamineWorkbook.from_path(str(tmp_path / "lean-True.xlsx")).get_sheet_by_name("顧客").to_python()
+    col = rows[0].index("値")
+    for i, cid in enumerate(ids):       # as Excel reads them (calamine: openpyxl leaves _x005F_ escapes as they are)
+        want, have = df["値"][i], rows[i + 1][col]
+        if type(have) is dt.date:       # a day shown as a date reads as a date
+            have = dt.datetime.combine(have, dt.time())
+        assert have == want or (want is None and have == ""), (cid, want, have)
+    got = openpyxl.load_workbook(tmp_path / "lean-True.xlsx")["顧客"]
+    day = [c.value for c in got[1]].index("日付") + 1
+    assert got.cell(5, day).number_format == "yyyy/mm/dd" and got.cell(3, width + 3).value == "メモ"
+
+
 def test_a_row_patched_from_its_right_end_keeps_the_cells_before_as_they_were():
     """Jobs writing columns at the right of long rows read only those cells; the rest of the row stays its exact
     text, and spans (Excel writes them) still cover every cell."""

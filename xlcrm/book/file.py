@@ -244,6 +244,11 @@ class _Table:
         self.text, self.ref = text, ref
 
 
+# Rows that only gain cells at their right end take a lean path in _render_sheet; False renders every row by the
+# general path (the tests check that both give the same bytes)
+LEAN_ROWS = True
+
+
 class _Sheet:
     """What a job did to one worksheet this session, kept until the book is saved."""
 
@@ -1019,11 +1024,12 @@ class FileBook(Book):
         above_s: dict[int, dict[int, int]] = {}
         # rows that may take the lean path: a part on disk (as bytes), no formulas, heights or blanked blocks; below
         # the top of every column written or formatted (their new cells take after the row above, not the header)
-        lean = xml.raw and not sh.formulas and not sh.heights and not sh.cleared
+        lean = LEAN_ROWS and xml.raw and not sh.formulas and not sh.heights and not sh.cleared
         top = max((body_top.get(c, 0) for c in {*written, *sh.fmt}), default=0)
         first_col = min({*written, *sh.fmt}, default=0)
         letters = {c: letter(c) for c in {*written, *sh.fmt}}
         p_b, row_end = p.encode(), f"</{p}row>".encode()
+        lean_r, epoch = 0, _EPOCH[self._date1904]
         for r in sorted(sh.dirty):
             cur = sh.cur[r - 1] if r <= n_cur else []
             orig = sh.orig[r - 1] if r <= n_orig else []
@@ -1040,13 +1046,21 @@ class FileBook(Book):
                     cols = changed.union(changes) if changes else changed
                     if not cols:
                         continue
-                    prev_s = row_s if prev_r == r - 1 else {}
-                    prev_r, row_s = r, {}
+                    # the row above holds no cell right of the table but those in prev_s when it took this path too,
+                    # or when its bytes say so: its cells need not be read
+                    if prev_r == r - 1:
+                        prev_s, plain_above = row_s, lean_r == r - 1
+                    else:
+                        above = xml.row_bytes(r - 1)
+                        at = _last_cell(above, p_b) if above is not None else None
+                        prev_s, plain_above = {}, at is not None and at < first_col
+                    prev_r, lean_r, row_s = r, r, {}
                     out = []
                     for c in sorted(cols):
                         v = cur[c - 1] if c <= n_c else None
                         base = prev_s.get(c) if r - 1 >= body_top.get(c, never) else None
-                        if base is None and r - 1 >= body_top.get(c, never) and r - 1 not in drawn_rows:
+                        if (base is None and not plain_above and r - 1 >= body_top.get(c, never)
+                                and r - 1 not in drawn_rows):
                             tags = above_s.get(r - 1)
                             if tags is None:
                                 above = xml.row_text(r - 1)
@@ -1076,6 +1090,9 @@ class FileBook(Book):
                                 out.append(f"{head}/>")
                         elif tv is str or tv is float:
                             out.append(_value_xml(head, v, p, date1904))
+                        elif tv is dt.datetime and v.tzinfo is None and not (v.hour or v.minute or v.second
+                                                                             or v.microsecond):
+                            out.append(f"{head}><{p}v>{(v - epoch).days}</{p}v></{p}c>")   # a day, as _number
                         else:
                             out.append(_cell_xml(ref, s, v, None, p, date1904, _NO_ATTRS))
                     if out:
@@ -1531,8 +1548,18 @@ class _FormatsByRow:
         self.fmt = fmt
         self.spans = sorted({(r0, r1) for runs in fmt.values() for r0, r1, _ch in runs})
         self.classes: dict[tuple, dict[int, _Change]] = {}
+        # rows between two consecutive span ends are in the same spans: one lookup per stretch, not per row
+        self.bounds = sorted({r0 for r0, _r1 in self.spans} | {r1 + 1 for _r0, r1 in self.spans})
+        self.by_stretch: dict[int, dict[int, _Change]] = {}
 
     def __call__(self, r: int) -> dict[int, _Change]:
+        i = bisect.bisect_right(self.bounds, r)
+        hit = self.by_stretch.get(i)
+        if hit is None:
+            hit = self.by_stretch[i] = self._for_row(r)
+        return hit
+
+    def _for_row(self, r: int) -> dict[int, _Change]:
         key = tuple(i for i, (r0, r1) in enumerate(self.spans) if r0 <= r <= r1)
         hit = self.classes.get(key)
         if hit is None:
@@ -1698,8 +1725,8 @@ def _last_cell(row: bytes, p: bytes) -> int | None:
     if not row.endswith(b"</" + p + b"row>"):
         return None
     i = row.rfind(b"<" + p + b'c r="')
-    if row.count(b"<" + p + b"c") != row.count(b"<" + p + b'c r="'):
-        return None
+    if row.rfind(b"<" + p + b"c ") > i or row.rfind(b"<" + p + b"c>") > i or row.rfind(b"<" + p + b"c/") > i:
+        return None         # the last cell does not begin with its reference (an earlier one's column is less)
     if i < 0:
         return 0
     pat = _LAST_CELL.get(p)

@@ -78,10 +78,15 @@ class SheetXml:
             close = self._x(f"</{self.p}row>")
             prev = 0
             pat = re.compile(self._x(rf"<{re.escape(self.p)}row\b([^>]*?)(/?)>"))
+            r_is = re.compile(self._x(r'\sr="(\d+)"'))
             for m in pat.finditer(data, self._b0, b1):
                 a = m.group(1)
-                r = attrs(a.decode("utf-8") if raw else a).get("r")
-                r = int(r) if r else prev + 1
+                hit = r_is.match(a)     # nearly always the first attribute
+                if hit:
+                    r = int(hit.group(1))
+                else:
+                    r = attrs(a.decode("utf-8") if raw else a).get("r")
+                    r = int(r) if r else prev + 1
                 end = m.end() if m.group(2) else data.index(close, m.end(), b1) + len(close)
                 nums.append(r)
                 spans.append((m.start(), end))

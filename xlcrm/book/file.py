@@ -1030,7 +1030,10 @@ class FileBook(Book):
         letters = {c: letter(c) for c in {*written, *sh.fmt}}
         p_b, row_end = p.encode(), f"</{p}row>".encode()
         lean_r, epoch = 0, _EPOCH[self._date1904]
-        for r in sorted(sh.dirty):
+        order, done = sorted(sh.dirty), 0       # done: the rows up to it were rendered by the lean path
+        for k, r in enumerate(order):
+            if r <= done:
+                continue
             cur = sh.cur[r - 1] if r <= n_cur else []
             orig = sh.orig[r - 1] if r <= n_orig else []
             n_c, n_o = len(cur), len(orig)
@@ -1040,63 +1043,88 @@ class FileBook(Book):
                 if last is not None and last < first_col:
                     # the common case of a job adding its columns at the right of a table on disk (RFM's eleven
                     # columns on 100,000 rows of 顧客): the row's cells are all left of them (none was read there),
-                    # so the new cells go before </row> as they are — the general path below, for new cells only
+                    # so the new cells go before </row> as they are. This row and the like rows right below it are
+                    # rendered column by column, as the general path below would render them one by one
                     changes = fmt_at(r)
-                    changed = {c for c in written if c <= n_c and cur[c - 1] is not None}
-                    cols = changed.union(changes) if changes else changed
-                    if not cols:
-                        continue
-                    # the row above holds no cell right of the table but those in prev_s when it took this path too,
-                    # or when its bytes say so: its cells need not be read
+                    run, raws = [r], [raw]
+                    for r2 in order[k + 1:]:
+                        if r2 != run[-1] + 1 or fmt_at(r2) is not changes:
+                            break
+                        raw2 = xml.row_bytes(r2)
+                        at = _last_cell(raw2, p_b) if raw2 is not None else None
+                        if at is None or at >= first_col:
+                            break
+                        run.append(r2)
+                        raws.append(raw2)
+                    done = run[-1]
+                    # the row above holds no cell right of the table but those in row_s when it was rendered by
+                    # this path, or when its bytes say so: its cells need not be read
                     if prev_r == r - 1:
                         prev_s, plain_above = row_s, lean_r == r - 1
                     else:
                         above = xml.row_bytes(r - 1)
                         at = _last_cell(above, p_b) if above is not None else None
                         prev_s, plain_above = {}, at is not None and at < first_col
-                    prev_r, lean_r, row_s = r, r, {}
-                    out = []
-                    for c in sorted(cols):
-                        v = cur[c - 1] if c <= n_c else None
-                        base = prev_s.get(c) if r - 1 >= body_top.get(c, never) else None
-                        if (base is None and not plain_above and r - 1 >= body_top.get(c, never)
-                                and r - 1 not in drawn_rows):
+                    curs = [sh.cur[r2 - 1] if r2 <= n_cur else [] for r2 in run]
+                    texts, bases = [], []
+                    for c in sorted({*written, *changes}):
+                        inherit = r - 1 >= body_top.get(c, never)
+                        b = prev_s.get(c) if inherit else None
+                        if b is None and inherit and not plain_above and r - 1 not in drawn_rows:
                             tags = above_s.get(r - 1)
                             if tags is None:
                                 above = xml.row_text(r - 1)
                                 tags = above_s[r - 1] = {cc: a for cc, _s, _e, a in cells_of(
-                                    above, p, tail_start(above, r - 1, min(cols), p))} if above else {}
+                                    above, p, tail_start(above, r - 1, first_col, p))} if above else {}
                             hit = tags.get(c)
-                            base = int(attrs(hit).get("s", 0) or 0) if hit else None
-                        if base is None:
-                            base = col_styles.get(c)
-                            if base is None:
-                                base = col_styles[c] = xml.col_style(c)
-                        row_s[c] = base
-                        tv = type(v)
-                        kind = "text" if tv is str else "" if tv in _PLAIN else _kind(v)
-                        change = changes.get(c, _NO_CHANGE)
-                        s = style_cache.get((base, kind, change.key))
-                        if s is None:
-                            s = self._cell_style(styles, base, kind, change, style_cache, date_s)
-                        if c in changed:
-                            changed_any = True
-                        ref = f"{letters[c]}{r}"
-                        head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
-                        if tv is int or tv is float and v.is_integer() and -1e15 < v < 1e15:
-                            out.append(f"{head}><{p}v>{int(v)}</{p}v></{p}c>")   # as _number writes it
-                        elif v is None:
-                            if s:
-                                out.append(f"{head}/>")
-                        elif tv is str or tv is float:
-                            out.append(_value_xml(head, v, p, date1904))
-                        elif tv is dt.datetime and v.tzinfo is None and not (v.hour or v.minute or v.second
-                                                                             or v.microsecond):
-                            out.append(f"{head}><{p}v>{(v - epoch).days}</{p}v></{p}c>")   # a day, as _number
-                        else:
-                            out.append(_cell_xml(ref, s, v, None, p, date1904, _NO_ATTRS))
-                    if out:
-                        xml.set_row_bytes(r, raw[:-len(row_end)] + "".join(out).encode("utf-8") + row_end)
+                            b = int(attrs(hit).get("s", 0) or 0) if hit else None
+                        col_base = col_styles.get(c)
+                        if col_base is None:
+                            col_base = col_styles[c] = xml.col_style(c)
+                        must, change = c in changes, changes.get(c, _NO_CHANGE)
+                        ck, L = change.key, letters[c]
+                        col_texts, col_bases = [], []
+                        for r2, row in zip(run, curs):
+                            v = row[c - 1] if c <= len(row) else None
+                            if v is None and not must:      # not among the row's cells: the next takes no look
+                                b = None
+                                col_texts.append(None)
+                                col_bases.append(None)
+                                continue
+                            base = b if b is not None else col_base
+                            b = base if inherit else None
+                            col_bases.append(base)
+                            tv = type(v)
+                            kind = "text" if tv is str else "" if tv in _PLAIN else _kind(v)
+                            st = style_cache.get((base, kind, ck))
+                            if st is None:
+                                st = self._cell_style(styles, base, kind, change, style_cache, date_s)
+                            head = f'<{p}c r="{L}{r2}" s="{st}"' if st else f'<{p}c r="{L}{r2}"'
+                            if tv is int or tv is float and v.is_integer() and -1e15 < v < 1e15:
+                                col_texts.append(f"{head}><{p}v>{int(v)}</{p}v></{p}c>")   # as _number writes it
+                            elif v is None:
+                                col_texts.append(f"{head}/>" if st else None)
+                            elif tv is str or tv is float:
+                                col_texts.append(_value_xml(head, v, p, date1904))
+                            elif tv is dt.datetime and v.tzinfo is None and not (v.hour or v.minute or v.second
+                                                                                 or v.microsecond):
+                                col_texts.append(f"{head}><{p}v>{(v - epoch).days}</{p}v></{p}c>")   # a day
+                            else:
+                                col_texts.append(_cell_xml(f"{L}{r2}", st, v, None, p, date1904, _NO_ATTRS))
+                            if c in written:
+                                changed_any = True      # a value where none was read
+                        texts.append(col_texts)
+                        bases.append((c, col_bases))
+                    for i, cells in enumerate(zip(*texts)):
+                        if any(cells):
+                            xml.set_row_bytes(run[i], raws[i][:-len(row_end)]
+                                              + "".join(filter(None, cells)).encode("utf-8") + row_end)
+                    # the last row with any cell of these columns is the one the row below takes after
+                    lit = [i for i in range(len(run)) if any(cb[i] is not None for _c, cb in bases)]
+                    if lit:
+                        i = lit[-1]
+                        prev_r = lean_r = run[i]
+                        row_s = {c: cb[i] for c, cb in bases if cb[i] is not None}
                     continue
             changed = set()     # only columns written can differ from what was read
             if cur != orig:

@@ -366,6 +366,9 @@ _PARSERS = {
 }
 
 
+_TODO = object()
+
+
 def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, letters: dict | None = None,
                  header: str | None = None) -> pd.Series:
     """Parse one column. Each distinct value is parsed once (a million order dates hold a few thousand days)."""
@@ -379,12 +382,19 @@ def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, lette
         return values.astype("float64")
     parser = _choice_parser(c) if c.kind == "choice" else _PARSERS[c.kind]
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    parsed, bad = [], {}
-    for i, u in enumerate(uniques):
+    uniques = uniques.tolist()
+    if parser is parse_text:    # text already trimmed (nearly every ID and name) is its own parse: no call each
+        parsed = [u if type(u) is str and u and not u[0].isspace() and not u[-1].isspace() and len(u) <= 32767
+                  else _TODO for u in uniques]
+        todo = [i for i, x in enumerate(parsed) if x is _TODO]
+    else:
+        parsed, todo = [None] * len(uniques), range(len(uniques))
+    bad = {}
+    for i in todo:
         try:
-            parsed.append(parser(u))
+            parsed[i] = parser(uniques[i])
         except ValueError as e:
-            parsed.append(None)
+            parsed[i] = None
             bad[i] = str(e.args[0]) if e.args else "bad_number"
     na = {"date": None, "datetime": None, "amount": np.nan, "number": np.nan, "bool": pd.NA}.get(c.kind, "")
     if c.kind in ("date", "datetime", "amount", "number", "bool"):

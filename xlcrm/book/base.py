@@ -491,6 +491,10 @@ class Book:
     # A generated sheet is blanked and written again on every refresh. Jobs describe it as a `Report` value and call
     # `write_report`; the primitives below are all a job may ask of an engine (no openpyxl or xlwings in jobs).
     # An engine says what it can draw through `capabilities()`; a primitive outside them raises NotImplementedError.
+    def prefetch(self, *names: str) -> None:
+        """A job about to read these tables (schema keys or names) says so: an engine may start reading them all at
+        once. Reading is the same either way."""
+
     def pushdown(self, what: str, **kw):
         """Work done where the data is: a database store answers some jobs' heavy part in SQL (`what` = "rfm").
         None: the job computes it from the tables it reads, as it does on every workbook."""

@@ -36,7 +36,7 @@ except ImportError:  # Windows: the lock file alone
 
 from ..messages import BadFile, BadInput, BookLocked, Problem, XlcrmError
 from . import ooxml
-from .base import CAPABILITIES, Book, TableLoc, _range_ends, col_letter
+from .base import CAPABILITIES, Book, TableLoc, _range_ends, _schema_table, col_letter
 from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_STYLES, CT_TABLE, OFFICE_REL, T_CALCCHAIN, T_DRAWING, T_SHEET,
                       T_STYLES, T_TABLE, Package, Rels, attrs, rels_path, resolve, set_attr)
 from .sheetxml import MAIN_NS, R_NS, SKELETON, SheetXml, cells_of, col_number, letter, patch_row, tail_start
@@ -323,10 +323,12 @@ class FileBook(Book):
         except Exception:
             raise BadFile("not_a_workbook", name=self.path.name) from None
         self._grids: dict[str, list] = {}
+        self._pending: dict = {}    # sheet -> its cells being read in the background (prefetch)
         self._sheets: dict[str, _Sheet] = {}
         self._tables: list[_Table] | None = None
         self._names: dict[tuple[str, str], str | None] = {}     # (sheet, defined name) -> formula
         self._checked: set[str] = set()
+        self._no_formulas: set[str] = set()     # parts found to hold no formula
         self._touched: set[str] = set()     # sheets changed since the last render
         self._refs: dict[str, list[str]] = {}  # formulas of each part as on disk that refer to cells
 
@@ -371,21 +373,52 @@ class FileBook(Book):
         a large sheet once instead of twice saves a third of the job."""
         grid = self._grids.pop(sheet, None)
         if grid is None:
+            pending = self._pending.pop(sheet, None)
             with self._reading(sheet):
-                grid = self._cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            for row in grid:        # calamine's "" for an empty cell is None here; list.index finds them in C
-                if "" in row:
-                    i = row.index("")
-                    while True:
-                        row[i] = None
-                        try:
-                            i = row.index("", i + 1)
-                        except ValueError:
-                            break
+                grid = pending.result() if pending is not None else _parsed(self._cal, sheet)
         self._grids[sheet] = grid
         while len(self._grids) > 3:
             self._grids.pop(next(iter(self._grids)))
         return grid
+
+    def prefetch(self, *names: str) -> None:
+        """Read these tables' sheets in the background, each with its own calamine reader (it lets go of Python's
+        lock while it parses): 顧客 and 注文 take the time of the larger on two cores, not of both. Each sheet's
+        check for formulas without their values (zlib, which lets go too) is done beside it."""
+        import concurrent.futures
+        sheets = []
+        for name in names:
+            t = _schema_table(name)
+            for n in ([t.ja, t.key] if t else [name]):     # as Book.read looks for them
+                table = next((x for x in self._table_defs() if x.name.lower() == n.lower()), None)
+                sheet = table.sheet if table else n if n in self.sheet_names() else None
+                if sheet:
+                    sheets.append(sheet)
+                    break
+        sheets = [x for x in dict.fromkeys(sheets) if x not in self._grids and x not in self._sheets
+                  and x not in self._pending and x in self._cal.sheet_names]
+        if not sheets:
+            return
+        pool = concurrent.futures.ThreadPoolExecutor(len(sheets), thread_name_prefix="xlcrm-read")
+        for sheet in sheets:
+            self._pending[sheet] = pool.submit(self._read_in_background, sheet)
+        pool.shutdown(wait=False)
+
+    def _read_in_background(self, sheet: str) -> list[list]:
+        part = self._sheet_part(sheet)
+        if part and self._pkg.has(part):
+            tail = b""
+            for chunk in self._pkg.chunks(part):
+                if _has_formula(tail + chunk):
+                    break
+                tail = chunk[-64:]      # a tag cut between two chunks is found whole
+            else:
+                self._no_formulas.add(part)
+        cal = pc.CalamineWorkbook.from_filelike(io.BytesIO(self._bytes))
+        try:
+            return _parsed(cal, sheet)
+        finally:
+            cal.close()
 
     def _grid(self, sheet: str) -> list[list]:
         sh = self._sheets.get(sheet)
@@ -426,8 +459,11 @@ class FileBook(Book):
             self._check_formulas(loc)
         grid = self._grid(loc.sheet)
         c0 = loc.first_col - 1
+        rows = grid[loc.header_row:loc.header_row + loc.rows]
+        if c0 == 0 and loc.sheet not in self._sheets and len(rows) == loc.rows and all(len(r) == n for r in rows):
+            return rows     # a table as wide as its sheet (注文) not written: its rows as read, not copied
         out = []
-        for r in grid[loc.header_row:loc.header_row + loc.rows]:
+        for r in rows:
             row = r[c0:c0 + n]
             out.append(row + [None] * (n - len(row)) if len(row) < n else row)
         out += [[None] * n for _ in range(loc.rows - len(out))]
@@ -441,6 +477,12 @@ class FileBook(Book):
         self._checked.add(loc.sheet)
         part = self._sheet_part(loc.sheet)
         if not part or not self._pkg.has(part):
+            return
+        if loc.sheet in self._pending:      # its check is done beside the reading (which raises its own errors)
+            import concurrent.futures
+            concurrent.futures.wait([self._pending[loc.sheet]])
+        if part in self._no_formulas:
+            self._refs[part] = []
             return
         data = self._pkg.read(part)
         if not _has_formula(data):      # most input sheets hold no formula at all: one fast scan of the bytes
@@ -789,7 +831,7 @@ class FileBook(Book):
             return None
         if self.read_only:
             raise RuntimeError("a book opened read-only is never saved")
-        self._grids = {}    # the sheets read but not written (注文's 370,000 rows) are not needed to save
+        self._grids, self._pending = {}, {}     # the sheets read but not written are not needed to save
         self._render()
         if not self._pkg.changed():
             self._journal_rows, self._undo_ops = [], []
@@ -828,7 +870,9 @@ class FileBook(Book):
                 if isinstance(e, OSError):
                     raise _write_error(e, self.path) from None
                 raise
-        # from here on the book is the file just written, read afresh
+        # from here on the book is the file just written, read afresh (the parts rendered for it let go first: a
+        # 100,000-row sheet's bytes are not held twice)
+        self._pkg = self._rendered = None
         self._bytes = self.path.read_bytes()
         self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
         self._cal.close()
@@ -836,7 +880,7 @@ class FileBook(Book):
         self._pkg = Package(self._bytes)
         self._read_workbook()
         self._sheets, self._tables, self._names = {}, None, {}
-        self._grids, self._refs = {}, {}
+        self._grids, self._refs, self._pending, self._no_formulas = {}, {}, {}, set()
         return backup
 
     def _remove_dead_temps(self) -> None:
@@ -1047,7 +1091,7 @@ class FileBook(Book):
                     # rendered column by column, as the general path below would render them one by one
                     changes = fmt_at(r)
                     run, raws = [r], [raw]
-                    for r2 in order[k + 1:]:
+                    for r2 in order[k + 1:k + 4096]:    # a few thousand at a time: their cells' text is held
                         if r2 != run[-1] + 1 or fmt_at(r2) is not changes:
                             break
                         raw2 = xml.row_bytes(r2)
@@ -1742,6 +1786,21 @@ _F_TEXT = re.compile(rb"<(?:\w+:)?f\b[^>/]*>([^<]*)</(?:\w+:)?f>")   # a formula
 
 
 _F_PLAIN, _F_COLON = re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]")   # literal prefixes: fast scans
+
+
+def _parsed(cal, sheet: str) -> list[list]:
+    """A sheet's cells as calamine reads them, an empty cell None (calamine's "" — list.index finds them in C)."""
+    grid = cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    for row in grid:
+        if "" in row:
+            i = row.index("")
+            while True:
+                row[i] = None
+                try:
+                    i = row.index("", i + 1)
+                except ValueError:
+                    break
+    return grid
 
 
 _LAST_CELL: dict[bytes, re.Pattern] = {}

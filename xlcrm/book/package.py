@@ -124,6 +124,15 @@ class Package:
             raise KeyError(part)
         return self.zip.read(part)
 
+    def chunks(self, part: str, size: int = 4 << 20):
+        """The part's bytes a few MB at a time (a 170 MB sheet is scanned without being held whole)."""
+        if part in self.new or part in self.removed:
+            yield self.read(part)
+            return
+        with self.zip.open(part) as f:
+            while chunk := f.read(size):
+                yield chunk
+
     def text(self, part: str) -> str | None:
         return self.read(part).decode("utf-8") if self.has(part) else None
 

@@ -129,6 +129,7 @@ def read_orders(book, as_of=None, *, today=None, required: bool = True, customer
     all (see Book.read)."""
     from .. import schema   # pandas: see the import at the top
     wanted_orders = orders
+    book.prefetch("customers", "orders")
     customers = book.read("customers", columns=customers)
     orders = book.read("orders", required=required, columns=wanted_orders)
     if orders is not None:

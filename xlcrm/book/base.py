@@ -419,13 +419,18 @@ class Book:
         if grew:
             self._check_free(loc, loc.rows, len(headers), headers)
             loc = TableLoc(loc.name, loc.sheet, loc.header_row, loc.first_col, headers, loc.rows, loc.listobject)
-        for c in src.columns:
-            j = headers.index(_find_header(headers, c, t))
-            s = target[c]
-            is_date = pd.api.types.is_datetime64_any_dtype(s)
-            col = [[v] for v in _cell_values(s)]
-            self._put(loc.sheet, loc.header_row, loc.first_col + j, [[headers[j]]] + col,
-                      date_cols={0} if is_date else set())
+        # columns side by side in the sheet (RFM's eleven) are put as one block: one call, one write a row
+        runs: list[list[tuple[int, str]]] = []
+        for j, c in sorted((headers.index(_find_header(headers, c, t)), c) for c in src.columns):
+            if runs and runs[-1][-1][0] == j - 1:
+                runs[-1].append((j, c))
+            else:
+                runs.append([(j, c)])
+        for run in runs:
+            values = [_cell_values(target[c]) for _j, c in run]
+            dates = {k for k, (_j, c) in enumerate(run) if pd.api.types.is_datetime64_any_dtype(target[c])}
+            self._put(loc.sheet, loc.header_row, loc.first_col + run[0][0],
+                      [[headers[j] for j, _c in run]] + [list(r) for r in zip(*values)], date_cols=dates)
         if grew:
             self._define_table(loc, new=False)
         return {"matched": matched, "unmatched": int(len(src) - matched)}

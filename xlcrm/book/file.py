@@ -533,19 +533,26 @@ class FileBook(Book):
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
         sh = self._touch(sheet)
         merged = _merged_ranges(sh)
-        width = max((len(v) for v in rows), default=0)
+        width = max(map(len, rows), default=0)
         sh.written.update(range(col, col + width))
         if not merged and not formula_cols and not sh.formulas:   # the common case, kept lean: 100k rows
             cur = sh.cur
             last = row + len(rows) - 1
             while len(cur) < last:
                 cur.append([])
-            for i, values in enumerate(rows):
-                line = cur[row + i - 1]
-                end = col - 1 + len(values)
-                if len(line) < end:
-                    line.extend([None] * (end - len(line)))
-                line[col - 1:end] = values
+            if width == 1 and min(map(len, rows)) == 1:     # one column (update_columns): one cell a row
+                c = col - 1
+                for line, (v,) in zip(cur[row - 1:last], rows):
+                    if len(line) <= c:
+                        line.extend([None] * (c + 1 - len(line)))
+                    line[c] = v
+            else:
+                for i, values in enumerate(rows):
+                    line = cur[row + i - 1]
+                    end = col - 1 + len(values)
+                    if len(line) < end:
+                        line.extend([None] * (end - len(line)))
+                    line[col - 1:end] = values
             sh.dirty.update(range(row, last + 1))
             rows_iter = ()
         else:

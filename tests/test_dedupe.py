@@ -208,6 +208,10 @@ def test_components_are_numbered_as_scipy_numbers_them():
     assert np.array_equal(dedupe._components(3, np.empty((0, 2), np.int64)), [0, 1, 2])
 
 
+def test_the_spaces_trimmed_in_arrow_are_those_str_strip_trims():
+    assert dedupe._PY_SPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
 def test_pairs_decided_different_are_not_clustered():
     df = frame()
     res = dedupe.find_duplicates(df, cannot_link={frozenset(("T0001", "T0002"))})

@@ -622,7 +622,7 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     counts = {"new": 0, "kept": 0, "closed": 0}
 
     both = old.index.intersection(gen.index)
-    open_both = [k for k in both if old.at[k, "status"] in OPEN]
+    open_both = both[old.loc[both, "status"].isin(OPEN).to_numpy()].tolist()   # one lookup, not one per row
     for col in SYSTEM_COLUMNS:
         if col in gen:
             old.loc[open_both, col] = gen.loc[open_both, col].to_numpy()

@@ -104,7 +104,7 @@ def _under_module_note(lines: list[str], node) -> bool:
 # statsmodels takes 1.2–1.6 s to import, scipy.stats 1 s, scipy.optimize 0.5 s, scipy.sparse.csgraph 0.35 s,
 # scipy.special 0.25 s, matplotlib.pyplot seconds; xlcrm.smallstats and numpy do what these jobs needed of them.
 HEAVY = ("statsmodels", "scipy.stats", "scipy.optimize", "matplotlib", "sklearn")
-LIGHT_JOBS = ("contact", "rfm", "lapse", "followup", "journey", "dedupe", "steps", "pipeline", "referrals")
+LIGHT_JOBS = ("contact", "rfm", "lapse", "followup", "journey", "steps", "pipeline", "referrals", "dedupe")
 _RUN_ALL = r"""
 import json, shutil, sys
 from pathlib import Path
@@ -124,7 +124,8 @@ print(json.dumps(out))
 
 def test_the_light_jobs_load_no_heavy_library(demo_book, tmp_path):
     """Every job but the dashboard and the survey, in one process, one after the other: what each one imported.
-    `contact` first, so nothing a job loads hides what contact would load."""
+    `contact` first, so nothing a job loads hides what contact would load; the duplicate check and the survey,
+    which need some of it, last."""
     import json
     import shutil
     import subprocess
@@ -144,4 +145,8 @@ def test_the_light_jobs_load_no_heavy_library(demo_book, tmp_path):
     bad = {job: [m for m in mods if any(m == h or m.startswith(h + ".") for h in HEAVY)] for job, mods in loaded.items()}
     assert not any(bad.values()), bad
     assert not any(loaded[j] for j in LIGHT_JOBS), loaded   # not even scipy's lighter parts
+    # phonenumbers and xlcrm.normalize (0.06–0.1 s): the duplicate check folds phone numbers, no other job here does
+    folding = {job: [m for m in mods if m.split(".")[0] == "phonenumbers" or m == "xlcrm.normalize"]
+               for job, (_, mods) in got.items()}
+    assert not any(folding[j] for j in LIGHT_JOBS if j != "dedupe") and folding["dedupe"], folding
     assert loaded["survey"], "the survey's test of low scores ran (scipy.special's hypergeometric functions)"

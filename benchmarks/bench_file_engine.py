@@ -4,9 +4,9 @@ python-calamine reading 顧客 and 注文 from the same file.
     python benchmarks/bench_file_engine.py [--customers 1000] [--jobs rfm,followup,...] [--keep DIR]
 
 Prints wall seconds and peak memory (max RSS of the process) per step, and the ratio of `run rfm` to the floor.
-Each process finds xlcrm's modules compiled (a bytecode cache in the scratch folder, filled by the demo step), as
-an installed xlcrm does: with PYTHONDONTWRITEBYTECODE set, every process would recompile them (+0.25–0.35 s each
-here). `--no-bytecode-cache` measures that way.
+xlcrm's modules are compiled first (python -m compileall, untimed), as pip compiles an installed xlcrm: with
+PYTHONDONTWRITEBYTECODE set and no __pycache__ yet, every process would compile them again (+0.25–0.35 s each
+here). `--no-bytecode-cache` skips that step (remove xlcrm's __pycache__ folders first to measure that way).
 Targets (#12): `run rfm` ≤ 2× the floor and ≤ 1 GB on 100,000 customers; each job ≤ 1.5 s, `contact` ≤ 1 s and
 `demo` ≤ 15 s on 1,000 customers; `demo --customers 100000` ≤ 3 minutes.
 """
@@ -76,15 +76,16 @@ def main() -> None:
     ap.add_argument("--data-only", action="store_true",
                     help="build the demo book with its data but without running the jobs (large sizes)")
     ap.add_argument("--no-bytecode-cache", action="store_true",
-                    help="let PYTHONDONTWRITEBYTECODE stand (if set): each process compiles xlcrm's modules again")
+                    help="do not compile xlcrm's modules first (with PYTHONDONTWRITEBYTECODE set and no __pycache__, "
+                         "each process compiles them again)")
     a = ap.parse_args()
     tmp = Path(a.keep or tempfile.mkdtemp(prefix="xlcrm-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    if not a.no_bytecode_cache:
-        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
-        ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    if not a.no_bytecode_cache:    # beside the sources, where every process looks (PYTHONPYCACHEPREFIX would make
+        # each library's own compiled files invisible, and the first process compile them all: +7 s on the demo)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "xlcrm")], check=True)
     demo = tmp / "demo.xlsm"
-    out = {"customers": a.customers, "bytecode_cached": "PYTHONDONTWRITEBYTECODE" not in ENV}
+    out = {"customers": a.customers, "bytecode_cached": not a.no_bytecode_cache or "PYTHONDONTWRITEBYTECODE" not in ENV}
     if a.data_only:    # the demo's first two steps: the book, then its data (what `xlcrm demo` does before the jobs)
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import itertools, sys; from xlcrm.jobs.demo import run_demo; "

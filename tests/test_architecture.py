@@ -10,7 +10,7 @@ import pytest
 XLCRM = Path(__file__).resolve().parents[1] / "xlcrm"
 CORE = ("messages", "schema", "settings", "normalize", "purchases", "rfm", "lapse", "bgnbd", "search", "dedupe",
         "merge", "followup", "steps", "campaign", "contacts", "dashboard", "journey", "pipeline", "surveys",
-        "referrals", "csvio", "demo")
+        "referrals", "csvio", "demo", "smallstats")
 OUTSIDE_CORE = ("book", "jobs", "cli", "ribbon", "udfs", "build", "doctor")
 ENGINES = ("openpyxl", "xlwings", "python_calamine")
 

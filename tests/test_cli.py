@@ -47,6 +47,21 @@ def test_console_script_runs_as_a_process(book_path):
     assert r.returncode == 0 and "Nothing to undo" in r.stdout
 
 
+def test_the_program_leaves_its_objects_to_the_os_and_main_does_not(book_path):
+    """`xlcrm` (console script and `python -m xlcrm.cli`) freezes the collector before the process ends, so the exit
+    does not walk every object (#12); `main`, which tests and the ribbon call many times in one process, does not."""
+    import tomllib
+    from pathlib import Path
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert scripts["project"]["scripts"]["xlcrm"] == "xlcrm.cli:console"
+    code = ("import gc, sys; from xlcrm import cli\n"
+            "rc = cli.{}(['--lang', 'en', 'undo', sys.argv[1]])\n"
+            "print(rc, gc.get_freeze_count() > 0)")
+    for func, frozen in (("console", "True"), ("main", "False")):
+        r = subprocess.run([sys.executable, "-c", code.format(func), str(book_path)], capture_output=True, text=True)
+        assert r.stdout.split()[-2:] == ["0", frozen] and "Nothing to undo" in r.stdout, (func, r.stdout, r.stderr)
+
+
 def test_run_a_ribbon_job_headless(book_path, capsys):
     assert main(["run", "rfm", str(book_path), "--as-of", "2024-06-30"]) == 0
     assert "RFM" in capsys.readouterr().out

@@ -87,6 +87,36 @@ def test_forecast_on_a_straight_trend_and_on_short_history():
     assert dashboard.forecast(series([]), horizon=2)["model"] is None
 
 
+def test_kept_holt_winters_forecasts_are_repeated_to_the_last_bit_without_fitting(monkeypatch):
+    """dashboard.Fits: a refresh over the same complete months gets the very forecasts and errors a fresh fit
+    gives, without statsmodels; another series, horizon or model is fitted afresh."""
+    rng = np.random.default_rng(0)
+    t = np.arange(40)
+    y = series(1_000_000 + 5_000 * t + 300_000 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 20_000, 40))
+    fresh = dashboard.forecast(y, horizon=6, holdout=6)
+    first = dashboard.Fits()
+    assert dashboard.forecast(y, horizon=6, holdout=6, fits=first)["mape"] == fresh["mape"]
+    assert {k.split()[0] for k in first.used} == {"holt_winters", "holt_damped"}   # both fitted on the training part
+    calls = []
+    real = dashboard._holt_winters
+    monkeypatch.setattr(dashboard, "_holt_winters", lambda *a: calls.append(a[0]) or real(*a))
+    again = dashboard.Fits(known=dict(first.used))
+    got = dashboard.forecast(y, horizon=6, holdout=6, fits=again)
+    assert calls == [] and again.used == first.used
+    assert got["model"] == fresh["model"] and got["mape"] == fresh["mape"]
+    assert got["forecast"].equals(fresh["forecast"])
+    # one more month of sales: a new series, fitted (and only the new keys are kept)
+    more = series(list(y) + [1_200_000.0])
+    nxt = dashboard.Fits(known=dict(first.used))
+    dashboard.forecast(more, horizon=6, holdout=6, fits=nxt)
+    assert calls and not set(nxt.used) & set(first.used)
+    # a series a model could not fit is remembered as such, and the model still does not compete
+    bad = dashboard.Fits(known={k: "null" for k in first.used})
+    calls.clear()
+    out = dashboard.forecast(y, horizon=6, holdout=6, fits=bad)
+    assert calls == [] and not {"holt_winters", "holt_damped"} & set(out["mape"])
+
+
 def test_segment_history_and_movement():
     s1 = pd.DataFrame({"customer_id": ["A", "B", "C"], "segment_ja": ["優良", "新規", "休眠"]})
     s2 = pd.DataFrame({"customer_id": ["A", "B", "D"], "segment_ja": ["優良", "ロイヤル", "新規"]})

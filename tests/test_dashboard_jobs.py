@@ -53,6 +53,27 @@ def test_dashboard_writes_kpis_blocks_and_five_native_charts(shop, tmp_path):
     assert charts_in(p) == 5
 
 
+def test_a_second_refresh_over_the_same_months_repeats_the_forecast_without_fitting(shop, tmp_path, monkeypatch):
+    """The Holt-Winters forecasts are kept in the hidden _予測の記録 sheet: the next refresh over the same complete
+    months writes the same sheet without statsmodels (2 s of the job, #12)."""
+    from xlcrm import dashboard
+    p = tmp_path / "b.xlsx"
+    shutil.copy(shop, p)
+    first = run("dashboard", p)
+    before = cells(p)
+    wb = openpyxl.load_workbook(p)
+    assert wb["_予測の記録"].sheet_state != "visible" and wb["_予測の記録"].max_row >= 3   # header + both models
+    calls = []
+    real = dashboard._holt_winters
+    monkeypatch.setattr(dashboard, "_holt_winters", lambda *a: calls.append(a[0]) or real(*a))
+    again = run("dashboard", p)
+    assert calls == []
+    assert (again.counts["model"], again.counts["mape"]) == (first.counts["model"], first.counts["mape"])
+    after = cells(p)
+    stamp = [k for k, v in before.items() if isinstance(v, str) and v.startswith("更新")]
+    assert {k: v for k, v in after.items() if k not in stamp} == {k: v for k, v in before.items() if k not in stamp}
+
+
 def test_segment_history_grows_per_refresh_date_and_movement_appears(shop, tmp_path):
     p = tmp_path / "b.xlsx"
     shutil.copy(shop, p)

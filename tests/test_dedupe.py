@@ -191,6 +191,27 @@ def test_cluster_ids_are_stable_across_runs_and_row_order():
     assert c["T0001"] == c["T0002"] == "G-OLD"
 
 
+def test_components_are_numbered_as_scipy_numbers_them():
+    """dedupe._components stands in for scipy's connected_components (spared for its import time): the same
+    numbers, in the same order, on graphs of every shape — and a long chain takes no long time."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    rng = np.random.default_rng(7)
+    graphs = [(n, rng.integers(0, n, size=(int(rng.integers(1, 2 * n)), 2))) for n in rng.integers(1, 80, 400)]
+    p = rng.permutation(20000)
+    graphs += [(20000, np.c_[p[:-1], p[1:]]), (5, np.array([[4, 4], [3, 4], [0, 2]])), (3, np.array([[2, 1]]))]
+    for n, e in graphs:
+        want = connected_components(coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)),
+                                    directed=False)[1]
+        got = dedupe._components(int(n), e)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (n, e)
+    assert np.array_equal(dedupe._components(3, np.empty((0, 2), np.int64)), [0, 1, 2])
+
+
+def test_the_spaces_trimmed_in_arrow_are_those_str_strip_trims():
+    assert dedupe._PY_SPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
 def test_pairs_decided_different_are_not_clustered():
     df = frame()
     res = dedupe.find_duplicates(df, cannot_link={frozenset(("T0001", "T0002"))})

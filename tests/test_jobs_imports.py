@@ -98,3 +98,55 @@ def _under_module_note(lines: list[str], node) -> bool:
     what = ast.unparse(node)
     return "Imported where used, for start-up time" in text and any(
         m in what for m in ("pyarrow", "schema", "csvio", "open_book"))
+
+
+# What each command must not load, as a user runs it (#12: each job ≤ 1.5 s as a whole process, `contact` ≤ 1 s).
+# statsmodels takes 1.2–1.6 s to import, scipy.stats 1 s, scipy.optimize 0.5 s, scipy.sparse.csgraph 0.35 s,
+# scipy.special 0.25 s, matplotlib.pyplot seconds; xlcrm.smallstats and numpy do what these jobs needed of them.
+HEAVY = ("statsmodels", "scipy.stats", "scipy.optimize", "matplotlib", "sklearn")
+LIGHT_JOBS = ("contact", "rfm", "lapse", "followup", "journey", "steps", "pipeline", "referrals", "dedupe")
+_RUN_ALL = r"""
+import json, shutil, sys
+from pathlib import Path
+from xlcrm.cli import main
+src, CUSTOMER, out = Path(sys.argv[1]), sys.argv[2], {}
+for job in sys.argv[3:]:
+    book = src.with_name(f"{job}.xlsm")
+    shutil.copyfile(src, book)
+    before = set(sys.modules)
+    args = (["contact", str(book), "--customer", CUSTOMER, "--type", "フォロー", "--summary", "x"] if job == "contact"
+            else ["run", job, str(book), "--as-of", "2025-08-01"])
+    rc = main(args)
+    out[job] = [rc, sorted(m for m in set(sys.modules) - before)]
+print(json.dumps(out))
+"""
+
+
+def test_the_light_jobs_load_no_heavy_library(demo_book, tmp_path):
+    """Every job but the dashboard and the survey, in one process, one after the other: what each one imported.
+    `contact` first, so nothing a job loads hides what contact would load; the duplicate check and the survey,
+    which need some of it, last."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from xlcrm.book import open_book
+    src = tmp_path / "demo.xlsm"
+    shutil.copyfile(demo_book, src)
+    with open_book(src) as b:
+        customer = b.read("customers")["customer_id"].iloc[0]
+    r = subprocess.run([sys.executable, "-c", _RUN_ALL, str(src), customer, *LIGHT_JOBS, "survey"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.splitlines()[-1])
+    assert all(rc == 0 for rc, _ in got.values()), got
+    loaded = {job: [m for m in mods if m.split(".")[0] in ("statsmodels", "matplotlib", "sklearn", "scipy")]
+              for job, (_, mods) in got.items()}
+    bad = {job: [m for m in mods if any(m == h or m.startswith(h + ".") for h in HEAVY)] for job, mods in loaded.items()}
+    assert not any(bad.values()), bad
+    assert not any(loaded[j] for j in LIGHT_JOBS), loaded   # not even scipy's lighter parts
+    # phonenumbers and xlcrm.normalize (0.06–0.1 s): the duplicate check folds phone numbers, no other job here does
+    folding = {job: [m for m in mods if m.split(".")[0] == "phonenumbers" or m == "xlcrm.normalize"]
+               for job, (_, mods) in got.items()}
+    assert not any(folding[j] for j in LIGHT_JOBS if j != "dedupe") and folding["dedupe"], folding
+    assert loaded["survey"], "the survey's test of low scores ran (scipy.special's hypergeometric functions)"

@@ -137,3 +137,20 @@ def test_isin_and_lookup_on_ids_match_pandas():
     got = schema.lookup(keyed, ids)
     assert list(got) == ["優良", "休眠", None, None, "休眠"]
     assert isinstance(got, np.ndarray)
+
+
+def test_a_conformed_tables_headers_and_letters_are_shared_not_copied_and_cannot_change():
+    """pandas deep-copies attrs into every frame made from a table (thousands per job); the headers and letters
+    copy as themselves, so they must refuse changes (a change would show in every frame sharing them)."""
+    import copy
+    import pickle
+    raw = pd.DataFrame({"顧客ID": ["C1", "C2"], "氏名": ["a", "b"]}, index=[2, 3])
+    raw.attrs["letters"] = {"顧客ID": "A", "氏名": "B"}
+    df = schema.conform(raw, "customers")
+    part = df[df["customer_id"].eq("C2")]["name"]
+    assert part.attrs["letters"] is df.attrs["letters"] and part.attrs["headers"] is df.attrs["headers"]
+    assert dict(df.attrs["letters"]) == {"顧客ID": "A", "氏名": "B"} and df.attrs["headers"]["customer_id"] == "顧客ID"
+    with pytest.raises(TypeError):
+        df.attrs["letters"]["氏名"] = "Z"
+    assert copy.deepcopy(df.attrs)["letters"] is df.attrs["letters"]
+    assert pickle.loads(pickle.dumps(df)).attrs["headers"] == df.attrs["headers"]   # to a second process and back

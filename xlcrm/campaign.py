@@ -5,7 +5,8 @@ Groups are compared as assigned (intention to treat): a customer the clerk never
 contact group, so the effect measured is that of running the campaign, and the random split stays fair.
 
 Intervals come from well-kept libraries: Wilson for each group's rate and Newcombe's hybrid score interval for
-the difference (statsmodels `confint_proportions_2indep(method="newcomb")`, Newcombe 1998 method 10), Welch's t
+the difference (statsmodels `confint_proportions_2indep(method="newcomb")`, Newcombe 1998 method 10, as
+`xlcrm.smallstats` repeats it without statsmodels' 1.2 s import), Welch's t
 interval (scipy `ttest_ind(equal_var=False)`) and a seeded percentile bootstrap (scipy `bootstrap`) for the difference
 in revenue per customer — revenue is mostly zeros with a long tail, so both are shown.
 """
@@ -19,6 +20,7 @@ import pandas as pd
 from . import schema
 from .purchases import is_purchase
 from .schema import Column, Table
+from .smallstats import newcombe_diff, wilson
 
 __all__ = ["CAMPAIGNS_TABLE", "MEMBERS_TABLE", "seed_for", "split", "outcomes", "compare", "report_table"]
 
@@ -78,26 +80,24 @@ def outcomes(members: pd.DataFrame, orders: pd.DataFrame, start, window_days: in
 def compare(outcome: pd.DataFrame, *, confidence: float = 0.95, seed: int = 0, n_boot: int = 2000) -> dict:
     """Contacted vs control: rates with Wilson intervals, the rate difference with Newcombe's interval,
     revenue per customer and its difference with Welch and bootstrap intervals."""
-    from scipy import stats
-    from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
     alpha = 1 - confidence
     t = outcome[outcome["group"].eq(TREATED)]
     c = outcome[outcome["group"].eq(CONTROL)]
     res = {"confidence": confidence}
     for name, g in (("treated", t), ("control", c)):
         n, k = len(g), int(g["bought"].sum())
-        lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson") if n else (np.nan, np.nan)
+        lo, hi = wilson(k, n, alpha=alpha) if n else (np.nan, np.nan)
         res[name] = {"n": n, "buyers": k, "rate": k / n if n else np.nan, "rate_lo": lo, "rate_hi": hi,
                      "revenue": float(g["revenue"].sum()),
                      "revenue_per_customer": float(g["revenue"].mean()) if n else np.nan}
     nt, nc = res["treated"]["n"], res["control"]["n"]
     if nt and nc:
-        lo, hi = confint_proportions_2indep(res["treated"]["buyers"], nt, res["control"]["buyers"], nc,
-                                            method="newcomb", compare="diff", alpha=alpha)
+        lo, hi = newcombe_diff(res["treated"]["buyers"], nt, res["control"]["buyers"], nc, alpha=alpha)
         res["rate_diff"] = {"est": res["treated"]["rate"] - res["control"]["rate"], "lo": float(lo), "hi": float(hi)}
         x, y = t["revenue"].to_numpy(float), c["revenue"].to_numpy(float)
         diff = float(x.mean() - y.mean())
         if nt > 1 and nc > 1 and (x.var() > 0 or y.var() > 0):
+            from scipy import stats   # 1 s to import: only for revenue that varies (steps compare purchases only)
             ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(confidence)
             welch = (float(ci.low), float(ci.high))
             kw = dict(n_resamples=n_boot, confidence_level=confidence, method="percentile", vectorized=True)

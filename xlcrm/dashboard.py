@@ -6,7 +6,8 @@
 - `cohort_matrix`: monthly retention cohorts (share of a first-order month still buying k months later).
 - `monthly_revenue` + `forecast`: revenue of complete months; a linear trend; the next months forecast by the
   model that did best on the last k held-out months (naive, seasonal naive, linear trend, Holt-Winters with
-  and without a damped trend; MAPE).
+  and without a damped trend; MAPE). `Fits` keeps the Holt-Winters forecasts made for a series, so a refresh
+  over the same complete months repeats them without statsmodels (2 s to import and fit, #12).
 - `segment_movement`: how customers moved between RFM segments since the previous snapshot (RFM 効果推移).
 - the customer funnel (見込み → 初回購入 → F2 → 定期・リピート → 優良) and F2 / repeat rate by channel come from
   `journey.build` unchanged, so the dashboard and the ジャーニー sheet show the same figures; `journey.biggest_drop` names
@@ -14,7 +15,10 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,8 +26,8 @@ import pandas as pd
 from . import journey, purchases
 
 __all__ = ["STATUSES", "status_by_segment", "kpis", "f2_by_month", "cohort_matrix", "monthly_revenue", "MODEL_NAMES",
-           "forecast", "segment_counts", "update_history", "history_wide", "segment_movement", "movement_summary",
-           "roll_snapshot", "build"]
+           "Fits", "forecast", "segment_counts", "update_history", "history_wide", "segment_movement",
+           "movement_summary", "roll_snapshot", "build"]
 
 STATUSES = ("稼働", "離脱予兆", "離脱", "休眠")
 
@@ -205,7 +209,36 @@ def _mape(actual: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(np.abs((actual[ok] - pred[ok]) / actual[ok])) * 100) if ok.any() else np.nan
 
 
-def _fit_predict(model: str, y: np.ndarray, h: int) -> np.ndarray:
+@dataclass
+class Fits:
+    """Holt-Winters forecasts already made: `known` (key → the forecast's values, or None for a series the model
+    could not fit) as a caller kept them, and `used`, those this refresh asked for — what to keep for the next.
+
+    A key names the model, the horizon, the series (sha256 of its float64 bytes) and the statsmodels release, so
+    a kept forecast is the one statsmodels would make again, to the last bit: the fit is deterministic. Values
+    are kept as JSON text (repr of each float: read back exactly)."""
+
+    known: dict[str, str] = field(default_factory=dict)
+    used: dict[str, str] = field(default_factory=dict)
+
+    def key(self, model: str, y: np.ndarray, h: int) -> str:
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        return f"{model} h={h} n={len(y)} {hashlib.sha256(y.tobytes()).hexdigest()} statsmodels {_statsmodels()}"
+
+
+def _statsmodels() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("statsmodels")
+    except PackageNotFoundError:
+        return "-"
+
+
+class _NoFit(ValueError):
+    """A model that did not fit this series before (Fits says so)."""
+
+
+def _fit_predict(model: str, y: np.ndarray, h: int, fits: Fits | None = None) -> np.ndarray:
     n = len(y)
     if model == "seasonal_naive":
         return np.array([y[n - 12 + (i % 12)] for i in range(h)])
@@ -214,17 +247,39 @@ def _fit_predict(model: str, y: np.ndarray, h: int) -> np.ndarray:
         b, a = np.polyfit(x, y, 1)
         return a + b * np.arange(n, n + h)
     if model in ("holt_winters", "holt_damped"):
-        from statsmodels.tsa.holtwinters import ExponentialSmoothing
-        seasonal = "add" if n >= 24 else None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = ExponentialSmoothing(y, trend="add", damped_trend=model == "holt_damped", seasonal=seasonal,
-                                       seasonal_periods=12 if seasonal else None,
-                                       initialization_method="estimated").fit()
-        return np.asarray(fit.forecast(h))
+        if fits is None:
+            return _holt_winters(model, y, h)
+        key = fits.key(model, y, h)
+        if key in fits.known:
+            fits.used[key] = fits.known[key]
+            values = json.loads(fits.known[key])
+            if values is None:
+                raise _NoFit(model)
+            return np.array(values, dtype=np.float64)
+        try:
+            out = _holt_winters(model, y, h)
+        except ImportError:
+            raise
+        except Exception:
+            fits.used[key] = "null"
+            raise
+        fits.used[key] = json.dumps([float(v) for v in out])
+        return out
     if model == "naive":
         return np.repeat(y[-1], h)
     raise ValueError(model)
+
+
+def _holt_winters(model: str, y: np.ndarray, h: int) -> np.ndarray:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing   # 1.6 s to import: only the Holt-Winters fits
+    n = len(y)
+    seasonal = "add" if n >= 24 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = ExponentialSmoothing(y, trend="add", damped_trend=model == "holt_damped", seasonal=seasonal,
+                                   seasonal_periods=12 if seasonal else None,
+                                   initialization_method="estimated").fit()
+    return np.asarray(fit.forecast(h))
 
 
 MODEL_NAMES = {"seasonal_naive": ("季節ナイーブ(前年同月)", "seasonal naive (same month last year)"),
@@ -234,14 +289,15 @@ MODEL_NAMES = {"seasonal_naive": ("季節ナイーブ(前年同月)", "seasonal 
                "naive": ("ナイーブ(前月と同じ)", "naive (last month)")}
 
 
-def forecast(revenue: pd.Series, *, horizon: int = 6, holdout: int = 6) -> dict:
+def forecast(revenue: pd.Series, *, horizon: int = 6, holdout: int = 6, fits: Fits | None = None) -> dict:
     """Pick the model with the lowest MAPE on the last `holdout` months (fitted on the months before them),
     refit it on all months and forecast `horizon` months.
 
     Candidates need enough history: seasonal naive 12 months before the hold-out, Holt-Winters (plain and with
     a damped trend, which stops a recent slump or boom from running away) 24 for its seasonal form (else trend
     only, 6+), linear 3+, naive always. Returns model, mape (per model),
-    forecast (Series by month), trend (fitted linear trend over the history) and slope per month.
+    forecast (Series by month), trend (fitted linear trend over the history) and slope per month. `fits`: the
+    Holt-Winters forecasts kept from earlier refreshes (see `Fits`); the ones this call makes are added to it.
     """
     y = revenue.to_numpy(dtype=float)
     n = len(y)
@@ -257,7 +313,7 @@ def forecast(revenue: pd.Series, *, horizon: int = 6, holdout: int = 6) -> dict:
         for m, good in ok.items():
             if good:
                 try:
-                    mape[m] = _mape(y[train:], _fit_predict(m, y[:train], k))
+                    mape[m] = _mape(y[train:], _fit_predict(m, y[:train], k, fits))
                 except Exception:  # a model that cannot fit this series simply does not compete
                     continue
     scored = {m: v for m, v in mape.items() if not np.isnan(v)}
@@ -265,7 +321,7 @@ def forecast(revenue: pd.Series, *, horizon: int = 6, holdout: int = 6) -> dict:
     if best == "seasonal_naive" and n < 12:
         best = "linear"
     fut_idx = pd.period_range(revenue.index[-1] + 1, periods=horizon, freq="M")
-    fc = pd.Series(np.maximum(_fit_predict(best, y, horizon), 0.0), index=fut_idx, name="forecast")
+    fc = pd.Series(np.maximum(_fit_predict(best, y, horizon, fits), 0.0), index=fut_idx, name="forecast")
     if n >= 2:
         b, a = np.polyfit(np.arange(n), y, 1)
     else:
@@ -377,12 +433,14 @@ def roll_snapshot(stored: pd.DataFrame | None, scored: pd.DataFrame, date, *, se
 
 def build(customers: pd.DataFrame, orders: pd.DataFrame, scored: pd.DataFrame, lapse: pd.DataFrame, as_of, *,
           history: pd.DataFrame | None = None, snapshot: pd.DataFrame | None = None, f2_days: int = 90,
-          cohort_months: int = 12, horizon: int = 6, holdout: int = 6, segment_col: str = "segment_ja") -> dict:
-    """Everything the dashboard shows, from the tables and this refresh's scores (pure)."""
+          cohort_months: int = 12, horizon: int = 6, holdout: int = 6, segment_col: str = "segment_ja",
+          fits: Fits | None = None) -> dict:
+    """Everything the dashboard shows, from the tables and this refresh's scores (pure but for `fits`, which
+    gains the forecasts made)."""
     as_of = pd.Timestamp(as_of).normalize()
     h = _History(orders, as_of)
     rev = monthly_revenue(orders, as_of, history=h)
-    fc = forecast(rev, horizon=horizon, holdout=holdout)
+    fc = forecast(rev, horizon=horizon, holdout=holdout, fits=fits)
     hist = update_history(history, segment_counts(scored, as_of, segment_col=segment_col)) if len(scored) \
         else history
     stored, prev, prev_date = roll_snapshot(snapshot, scored, as_of, segment_col=segment_col)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .messages import BadInput, Problem
 from .purchases import first_purchase, purchase_days
+from .smallstats import newcombe_diff
 
 __all__ = ["SHEET", "links", "purchases", "facts", "compare", "f2_difference", "referrers", "referral_list", "build",
            "rewards"]
@@ -165,9 +166,7 @@ def f2_difference(cmp: pd.DataFrame) -> tuple[float, float, float]:
     r, o = cmp.loc["referred"], cmp.loc["other"]
     if r["f2_base"] == 0 or o["f2_base"] == 0:
         return (np.nan, np.nan, np.nan)
-    from statsmodels.stats.proportion import confint_proportions_2indep
-    lo, hi = confint_proportions_2indep(int(r["f2"]), int(r["f2_base"]), int(o["f2"]), int(o["f2_base"]),
-                                        method="newcomb", compare="diff")
+    lo, hi = newcombe_diff(int(r["f2"]), int(r["f2_base"]), int(o["f2"]), int(o["f2_base"]))
     return (float(r["f2_rate"] - o["f2_rate"]), float(lo), float(hi))
 
 

@@ -419,6 +419,27 @@ def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, lette
     return pd.Series(arr, index=values.index, dtype=object).astype(str)
 
 
+class FrozenMap(dict):
+    """A dict that stays as made: a conformed table's `attrs` headers and letters.
+
+    pandas deep-copies a frame's attrs into every frame and series made from it — thousands of times in a job
+    (0.1 s of `xlcrm run followup`, #12); this copies as itself, and refuses changes, so sharing it is safe."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+    def __reduce__(self):
+        return FrozenMap, (dict(self),)
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("FrozenMap cannot be changed: copy it with dict(...) first")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+
 def conform(raw: pd.DataFrame, t: Table | str, *, sheet: str | None = None, check_ids: bool = True,
             only=None) -> pd.DataFrame:
     """Typed table with English column keys; extra columns kept as they are.
@@ -474,7 +495,7 @@ def conform(raw: pd.DataFrame, t: Table | str, *, sheet: str | None = None, chec
         raise BadInput(problems)
     cols = [c.key for c in t.columns] + [k for k in df.columns if k not in t.by_key]
     df = df[cols]
-    df.attrs = {"sheet": sheet, "headers": {k: h for h, k in hmap.items()}, "letters": letters}
+    df.attrs = {"sheet": sheet, "headers": FrozenMap({k: h for h, k in hmap.items()}), "letters": FrozenMap(letters)}
     return df
 
 

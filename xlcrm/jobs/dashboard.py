@@ -41,6 +41,12 @@ SNAPSHOT_TABLE = Table("segment_snapshot", "_セグメント前回", (
     Column("cur_segment", "今回セグメント"),
     Column("cur_date", "今回日付", "date"),
 ))
+# The Holt-Winters forecasts of the last refresh (dashboard.Fits): the next refresh over the same complete months
+# repeats them instead of importing and fitting statsmodels again (2 s of the job's 4, #12).
+FITS_TABLE = Table("forecast_fits", "_予測の記録", (
+    Column("key", "キー", "text", required=True),
+    Column("values", "予測値", "text"),
+))
 
 # Where each block sits on the sheet (row, col), so the charts can point at the cells.
 KPI_AT = (3, 1)
@@ -267,6 +273,11 @@ def dashboard(book, settings, *, as_of=None) -> JobResult:
                    widths={"date": 11, "segment": 14, "customers": 8}, header=True)
     book.write_table(SNAPSHOT_TABLE.ja, schema.to_sheet(d["snapshot"], SNAPSHOT_TABLE), hidden=True,
                      text_columns=("顧客ID",))
+    fits = d["fits"]
+    if fits.used != fits.known:   # the forecasts this refresh used, for the next one (none kept: nothing written)
+        kept = pd.DataFrame({"key": list(fits.used), "values": list(fits.used.values())}, columns=["key", "values"])
+        book.write_table(FITS_TABLE.ja, schema.to_sheet(kept, FITS_TABLE), hidden=True,
+                         text_columns=tuple(c.ja for c in FITS_TABLE.columns))
     k, fc = d["kpis"], d["forecast"]
     mape = fc["mape"].get(fc["model"], np.nan) if fc["model"] else np.nan
     counts = {"customers": k["customers"], "active": k["active"], "repeat_rate": k["repeat_rate"],
@@ -291,11 +302,13 @@ def compute(book, settings, as_of) -> dict:
     customers, orders = got.customers, got.orders
     scored, lap = scores(settings, orders, as_of)
     seg = "segment" if settings.lang == "en" else "segment_ja"
+    kept = read_table(book, FITS_TABLE)
+    fits = db.Fits(known=dict(zip(kept["key"], kept["values"])) if kept is not None else {})
     d = db.build(customers, orders, scored, lap, as_of, segment_col=seg, history=read_table(book, HISTORY_TABLE),
                  snapshot=read_table(book, SNAPSHOT_TABLE), f2_days=int(settings.f2_days),
                  cohort_months=int(settings.cohort_months),
-                 horizon=int(settings.forecast_months), holdout=int(settings.forecast_holdout))
-    d["dates"] = got.dates
+                 horizon=int(settings.forecast_months), holdout=int(settings.forecast_holdout), fits=fits)
+    d["dates"], d["fits"] = got.dates, fits
     return d
 
 

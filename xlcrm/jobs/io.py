@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 
-from .. import messages, normalize, schema
+from .. import messages, schema
 from ..book import open_book
 from ..csvio import ENCODINGS, _cell_text, closest_table, guess_table, read_csv, write_csv
 from ..messages import BadFile, BadInput, Problem
@@ -173,7 +172,12 @@ def _substitution_lines(subs, label: str, lang: str) -> list[str]:
     return out
 
 
+# phonenumbers and xlcrm.normalize (its regular expressions compiled at import) cost 0.06–0.1 s to import; every
+# job imports this module for sheet_values, only an export that cleans phone numbers and postcodes needs them.
 def _fmt_phone(s: str) -> str | None:
+    import phonenumbers   # see above
+
+    from .. import normalize   # see above
     d = normalize.phone(s)
     if not d:
         return None
@@ -181,6 +185,7 @@ def _fmt_phone(s: str) -> str | None:
 
 
 def _fmt_postcode(s: str) -> str | None:
+    from .. import normalize   # see above _fmt_phone
     d = normalize.postcode(s)
     return f"{d[:3]}-{d[3:]}" if d else None
 

@@ -113,6 +113,14 @@ def test_record_contact_rejects_unknown_customer_and_type(book_path):
     assert keys == ["bad_choice", "unknown_customer"]
 
 
+def test_a_call_is_recorded_though_a_cell_it_does_not_need_is_typed_wrong(book_path):
+    wb = openpyxl.load_workbook(book_path)
+    wb["顧客"].cell(3, 8, "そのうち聞く")                # C0002's 生年月日: not a date
+    wb.save(book_path)
+    r = run("record_contact", book_path, customer="C0002", type="フォロー", summary="折り返し済み")
+    assert sheet(book_path, "対応履歴").iloc[-1]["対応ID"] == r.counts["contact_id"]
+
+
 def test_complaint_recorded_open_appears_as_callback_after_n_days(book_path):
     run("record_contact", book_path, customer="C0001", type="クレーム", summary="届かない", at="2024-06-20 10:00")
     r = run("followup", book_path)

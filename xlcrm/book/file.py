@@ -397,6 +397,8 @@ class FileBook(Book):
                     break
         sheets = [x for x in dict.fromkeys(sheets) if x not in self._grids and x not in self._sheets
                   and x not in self._pending and x in self._cal.sheet_names]
+        # worth a thread only for a sheet that takes a while (a 1,000-customer book's are read in milliseconds)
+        sheets = [x for x in sheets if self._pkg.stored_size(self._sheet_part(x)) > 1 << 20]
         if not sheets:
             return
         pool = concurrent.futures.ThreadPoolExecutor(len(sheets), thread_name_prefix="xlcrm-read")

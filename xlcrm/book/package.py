@@ -124,6 +124,11 @@ class Package:
             raise KeyError(part)
         return self.zip.read(part)
 
+    def stored_size(self, part: str | None) -> int:
+        """The part's compressed size in the file (0 when it is not there as it came)."""
+        info = self.infos.get(part) if part and part not in self.new and part not in self.removed else None
+        return info.compress_size if info else 0
+
     def chunks(self, part: str, size: int = 4 << 20):
         """The part's bytes a few MB at a time (a 170 MB sheet is scanned without being held whole)."""
         if part in self.new or part in self.removed:

@@ -416,8 +416,10 @@ def record_contact(book, settings, *, customer: str | None = None, type: str | N
         staff, channel, status = cells.get("staff", ""), cells.get("channel", ""), cells.get("status", "")
     if not customer:
         raise BadInput([Problem(CARD_SHEET, CARD_ID_ROW, "B", "ct_no_customer", cell="B2")])
-    customers = book.read("customers")
-    contacts = book.read("contacts", required=False)
+    # a contact needs its customer to exist and a new 対応ID: a cell typed wrong elsewhere does not stop it
+    book.prefetch("customers", "contacts")
+    customers = book.read("customers", columns=("customer_id",))
+    contacts = book.read("contacts", required=False, columns=("contact_id",))
     row = ct.new_contact(customers, contacts, customer, type=type or "その他", summary=summary or "",
                          at=pd.Timestamp(at) if at is not None else _now(), staff=staff or "",
                          channel=channel or "", status=status or "")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dedupe_data import CASES, COLUMNS, HARD_CASES, frame, make_book
+from dedupe_data import CASES, COLUMNS, frame, make_book
 from xlcrm import cli, dedupe
 from xlcrm.book import open_book
 from xlcrm.jobs import run

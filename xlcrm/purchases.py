@@ -10,7 +10,12 @@ reports the same purchase days, first and last purchase as these.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["is_purchase", "sorted_unique", "distinct_days", "history", "purchase_days", "first_purchase"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .purchases import distinct_days, is_purchase, sorted_unique
+from .purchases import distinct_days, is_purchase
 
 __all__ = ["DEFAULT_THRESHOLDS", "SEGMENTS", "DEFAULT_SEGMENT_MAP", "segment_key", "SegmentMap", "DEFAULT_SEGMENTS",
            "summarize_arrays", "quintile_scores", "fixed_scores", "check_bounds", "score_arrays", "rfm_codes",

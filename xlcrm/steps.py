@@ -496,7 +496,6 @@ def report(chains: dict[str, Chain], prog: pd.DataFrame, follow: pd.DataFrame | 
     span = {(cid, s.n): (s.days, c.steps[i + 1].days if i + 1 < len(c.steps) else s.days + last_days + 1)
             for cid, c in chains.items() for i, s in enumerate(c.steps)}
     lo = np.array([span.get(k, (np.nan, np.nan))[0] for k in zip(r["chain"], r["n"])], dtype=float)
-    hi = np.array([span.get(k, (np.nan, np.nan))[1] for k in zip(r["chain"], r["n"])], dtype=float)
     r["issued"] = r["coupon"].ne("")
     o = orders[orders["order_date"].le(as_of).to_numpy() & is_purchase(orders["amount"].to_numpy(dtype=float))]
     if "coupon" in o and r["issued"].any():

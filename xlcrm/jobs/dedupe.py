@@ -19,7 +19,7 @@ import pandas as pd
 from .. import dedupe, merge, schema
 from ..book.base import col_letter
 from ..csvio import read_csv
-from ..messages import BadFile, BadInput, Problem, XlcrmError, text
+from ..messages import BadFile, BadInput, Problem, text
 from . import JobResult
 from .formats import DATETIME, RATE, dress_customer_columns
 

@@ -377,8 +377,11 @@ class FileBook(Book):
             with self._reading(sheet):
                 grid = pending.result() if pending is not None else _parsed(self._cal, sheet)
         self._grids[sheet] = grid
-        while len(self._grids) > 3:
-            self._grids.pop(next(iter(self._grids)))
+        # the last three large sheets are kept, and every small one (設定, a list of staff, a 1,000-row 顧客): a job
+        # that reads 顧客 or 対応履歴 again does not parse it again
+        large = [k for k, g in self._grids.items() if len(g) > 20_000]
+        for k in large[:-3]:
+            del self._grids[k]
         return grid
 
     def prefetch(self, *names: str) -> None:

@@ -443,3 +443,31 @@ def test_a_format_asked_of_a_column_reaches_every_row_of_a_sheet_written_with_a_
             book.save()
     ws = openpyxl.load_workbook(p)["一覧"]
     assert [ws["B2"].number_format, ws["B3"].number_format] == ["0.0%", "0.0%"]
+
+
+def test_a_run_of_jobs_reads_a_large_sheet_no_job_changed_once_and_a_changed_one_again(tmp_path, monkeypatch):
+    """The demo runs job after job on one book: 注文 (no job writes it) is parsed once; after 注文 changes on disk
+    it is parsed again, and the figures follow the change."""
+    from xlcrm.book import file as file_engine
+    from xlcrm.book import sharing_reads
+    path = books.openpyxl_book(tmp_path / "CRM.xlsx")
+    n = 25_000
+    orders = pd.DataFrame({"注文ID": [f"O{i:06d}" for i in range(n)], "顧客ID": ["C0001", "C0002"] * (n // 2),
+                           "注文日": pd.Timestamp("2024-01-05"), "金額": 1000})
+    with open_book(path) as book:
+        book.write_table("注文", orders)
+        book.save()
+    parsed = []
+    real = file_engine._parsed
+    monkeypatch.setattr(file_engine, "_parsed", lambda cal, sheet: (parsed.append(sheet), real(cal, sheet))[1])
+    with sharing_reads():
+        first = jobs.run("rfm", path)
+        jobs.run("lapse", path)
+        assert parsed.count("注文") == 1 and first.counts["scored"] == 2
+        with open_book(path) as book:       # one more order, for a customer who had none
+            book.append_rows("注文", pd.DataFrame({"注文ID": ["O999999"], "顧客ID": ["C0003"],
+                                                  "注文日": [pd.Timestamp("2024-02-01")], "金額": [500]}))
+            book.save()
+        again = jobs.run("rfm", path)
+    assert parsed.count("注文") >= 2 and again.counts["scored"] == 3
+    assert not file_engine._SHARED        # let go when the run ends

@@ -17,4 +17,10 @@ def open_book(target, **kwargs) -> Book:
     return LiveBook(target, **kwargs)
 
 
-__all__ = ["open_book", "Book", "TableLoc", "JOURNAL"]
+def sharing_reads():
+    """For a run of jobs on one book in one process (the demo): a large sheet that no job changes is read once."""
+    from .file import sharing_reads as sharing
+    return sharing()
+
+
+__all__ = ["open_book", "sharing_reads", "Book", "TableLoc", "JOURNAL"]

@@ -373,9 +373,16 @@ class FileBook(Book):
         a large sheet once instead of twice saves a third of the job."""
         grid = self._grids.pop(sheet, None)
         if grid is None:
+            key = self._shared_key(sheet) if _SHARING else None
+            grid = _SHARED.get(key) if key else None
+        if grid is None:
             pending = self._pending.pop(sheet, None)
             with self._reading(sheet):
                 grid = pending.result() if pending is not None else _parsed(self._cal, sheet)
+            if key and len(grid) > 20_000:
+                for k in [k for k in _SHARED if k[0] != key[0]] + list(_SHARED)[:-3]:
+                    _SHARED.pop(k, None)
+                _SHARED[key] = grid
         self._grids[sheet] = grid
         # the last three large sheets are kept, and every small one (設定, a list of staff, a 1,000-row 顧客): a job
         # that reads 顧客 or 対応履歴 again does not parse it again
@@ -383,6 +390,13 @@ class FileBook(Book):
         for k in large[:-3]:
             del self._grids[k]
         return grid
+
+    def _shared_key(self, sheet: str) -> tuple | None:
+        """What names a sheet's cells as read in this process: the book, the part, and the part's CRC and size as
+        stored (a part a save copied raw is the same part)."""
+        part = self._sheet_part(sheet)
+        info = self._pkg.infos.get(part) if part and part not in self._pkg.new else None
+        return (str(self.path), part, info.CRC, info.file_size, info.compress_size) if info else None
 
     def prefetch(self, *names: str) -> None:
         """Read these tables' sheets in the background, each with its own calamine reader (it lets go of Python's
@@ -399,7 +413,8 @@ class FileBook(Book):
                     sheets.append(sheet)
                     break
         sheets = [x for x in dict.fromkeys(sheets) if x not in self._grids and x not in self._sheets
-                  and x not in self._pending and x in self._cal.sheet_names]
+                  and x not in self._pending and x in self._cal.sheet_names
+                  and not (_SHARING and self._shared_key(x) in _SHARED)]
         # worth a thread only for a sheet that takes a while (a 1,000-customer book's are read in milliseconds)
         sheets = [x for x in sheets if self._pkg.stored_size(self._sheet_part(x)) > 1 << 20]
         if not sheets:
@@ -1798,6 +1813,24 @@ _F_TEXT = re.compile(rb"<(?:\w+:)?f\b[^>/]*>([^<]*)</(?:\w+:)?f>")   # a formula
 
 
 _F_PLAIN, _F_COLON = re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]")   # literal prefixes: fast scans
+
+
+# Large sheets' cells as read, kept between books while `sharing_reads()` is on: the demo runs job after job on one
+# book, and a sheet no job writes (注文, 370,000 rows) is parsed once, not once a job. Off for a single job, whose
+# memory they would weigh on. Never changed in place by anyone who reads them.
+_SHARED: dict[tuple, list] = {}
+_SHARING = False
+
+
+@contextmanager
+def sharing_reads():
+    global _SHARING
+    _SHARING = True
+    try:
+        yield
+    finally:
+        _SHARING = False
+        _SHARED.clear()
 
 
 def _parsed(cal, sheet: str) -> list[list]:

@@ -500,6 +500,10 @@ class Book:
         """A job about to read these tables (schema keys or names) says so: an engine may start reading them all at
         once. Reading is the same either way."""
 
+    def release(self, *names: str) -> None:
+        """A job done reading these tables (and not writing them) says so: an engine may let go of what it keeps of
+        them. Reading them again still works."""
+
     def pushdown(self, what: str, **kw):
         """Work done where the data is: a database store answers some jobs' heavy part in SQL (`what` = "rfm").
         None: the job computes it from the tables it reads, as it does on every workbook."""

@@ -424,6 +424,12 @@ class FileBook(Book):
             self._pending[sheet] = pool.submit(self._read_in_background, sheet)
         pool.shutdown(wait=False)
 
+    def release(self, *names: str) -> None:
+        for name in names:
+            loc = self.locate(name)
+            if loc is not None and loc.sheet not in self._sheets:
+                self._grids.pop(loc.sheet, None)   # 注文's 370,000 rows of cells, once the job has its frame
+
     def _read_in_background(self, sheet: str) -> list[list]:
         part = self._sheet_part(sheet)
         if part and self._pkg.has(part):

@@ -132,6 +132,7 @@ def read_orders(book, as_of=None, *, today=None, required: bool = True, customer
     book.prefetch("customers", "orders")
     customers = book.read("customers", columns=customers)
     orders = book.read("orders", required=required, columns=wanted_orders)
+    book.release("orders")      # read once: the job has its frame
     if orders is not None:
         schema.check_references(customers, orders, orders.attrs.get("sheet", schema.ORDERS.ja))
     dates = None

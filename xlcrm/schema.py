@@ -321,6 +321,13 @@ def parse_text(v) -> str:
     return s
 
 
+def parse_texts(values: list) -> list[str]:
+    """[parse_text(v) for v in values], text already trimmed (nearly every ID and name) taken as it is, no call
+    each."""
+    return [v if type(v) is str and v and not v[0].isspace() and not v[-1].isspace() and len(v) <= 32767
+            else parse_text(v) for v in values]
+
+
 def parse_phone(v) -> str:
     """A phone number as text. A number cell lost its leading 0 (every Japanese number starts with 0): restore it."""
     if isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v)):
@@ -366,9 +373,6 @@ _PARSERS = {
 }
 
 
-_TODO = object()
-
-
 def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, letters: dict | None = None,
                  header: str | None = None) -> pd.Series:
     """Parse one column. Each distinct value is parsed once (a million order dates hold a few thousand days)."""
@@ -383,12 +387,12 @@ def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, lette
     parser = _choice_parser(c) if c.kind == "choice" else _PARSERS[c.kind]
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     uniques = uniques.tolist()
-    if parser is parse_text:    # text already trimmed (nearly every ID and name) is its own parse: no call each
-        parsed = [u if type(u) is str and u and not u[0].isspace() and not u[-1].isspace() and len(u) <= 32767
-                  else _TODO for u in uniques]
-        todo = [i for i, x in enumerate(parsed) if x is _TODO]
-    else:
-        parsed, todo = [None] * len(uniques), range(len(uniques))
+    parsed, todo = [None] * len(uniques), range(len(uniques))
+    if parser is parse_text:
+        try:
+            parsed, todo = parse_texts(uniques), ()
+        except ValueError:      # a text too long: each value again, to name the cells
+            pass
     bad = {}
     for i in todo:
         try:

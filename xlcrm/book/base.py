@@ -94,9 +94,7 @@ def _cell_values(s: pd.Series) -> list:
 
 
 def _key_texts(s: pd.Series) -> np.ndarray:
-    """schema.parse_text of each key, with keys that are already trimmed text (nearly all) kept without a call."""
-    return np.array([v if type(v) is str and v and not v[0].isspace() and not v[-1].isspace()
-                     else schema.parse_text(v) for v in s.tolist()], dtype=object)
+    return np.array(schema.parse_texts(s.tolist()), dtype=object)
 
 
 def _same_header(a, b) -> bool:

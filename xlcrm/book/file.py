@@ -430,16 +430,21 @@ class FileBook(Book):
             if loc is not None and loc.sheet not in self._sheets:
                 self._grids.pop(loc.sheet, None)   # 注文's 370,000 rows of cells, once the job has its frame
 
-    def _read_in_background(self, sheet: str) -> list[list]:
-        part = self._sheet_part(sheet)
-        if part and self._pkg.has(part):
+    def _formula_free(self, part: str) -> bool:
+        """Whether the part holds no formula element, scanned 4 MB at a time (remembered)."""
+        if part not in self._no_formulas:
             tail = b""
             for chunk in self._pkg.chunks(part):
                 if _has_formula(tail + chunk):
-                    break
+                    return False
                 tail = chunk[-64:]      # a tag cut between two chunks is found whole
-            else:
-                self._no_formulas.add(part)
+            self._no_formulas.add(part)
+        return True
+
+    def _read_in_background(self, sheet: str) -> list[list]:
+        part = self._sheet_part(sheet)
+        if part and self._pkg.has(part):
+            self._formula_free(part)    # zlib lets go of Python's lock too
         cal = pc.CalamineWorkbook.from_filelike(io.BytesIO(self._bytes))
         try:
             return _parsed(cal, sheet)
@@ -507,13 +512,10 @@ class FileBook(Book):
         if loc.sheet in self._pending:      # its check is done beside the reading (which raises its own errors)
             import concurrent.futures
             concurrent.futures.wait([self._pending[loc.sheet]])
-        if part in self._no_formulas:
-            self._refs[part] = []
-            return
-        data = self._pkg.read(part)
-        if not _has_formula(data):      # most input sheets hold no formula at all: one fast scan of the bytes
+        if self._formula_free(part):    # most input sheets hold no formula at all: one fast scan of the bytes
             self._refs[part] = []       # (nor any that could depend on what a job writes)
             return
+        data = self._pkg.read(part)
         hits = [m.start() for m in re.finditer(rb"<(?:\w+:)?f[ >/]", data)]
         root = re.search(rb"<(\w+:)?worksheet\b", data)
         p = (root.group(1) or b"") if root else b""
@@ -1098,7 +1100,18 @@ class FileBook(Book):
         never, col_styles = 1 << 30, {}     # <cols> is not changed before the rows are done
         unchanged_rows: set = set()
         drawn_rows: set = set()
-        above_s: dict[int, dict[int, int]] = {}
+        above_s: dict[int, dict[int, str]] = {}
+
+        def style_above(r: int, c: int, from_col: int) -> int | None:
+            """The format of the cell above (r - 1, c) as that row stands, or None: the row's cells from `from_col`
+            read once for all the new cells of row r."""
+            tags = above_s.get(r - 1)
+            if tags is None:
+                above = xml.row_text(r - 1)
+                tags = above_s[r - 1] = {cc: a for cc, _s, _e, a in cells_of(
+                    above, p, tail_start(above, r - 1, from_col, p))} if above else {}
+            hit = tags.get(c)
+            return int(attrs(hit).get("s", 0) or 0) if hit else None
         # rows that may take the lean path: a part on disk (as bytes), no formulas, heights or blanked blocks; below
         # the top of every column written or formatted (their new cells take after the row above, not the header)
         lean = LEAN_ROWS and xml.raw and not sh.formulas and not sh.heights and not sh.cleared
@@ -1106,7 +1119,7 @@ class FileBook(Book):
         first_col = min({*written, *sh.fmt}, default=0)
         letters = {c: letter(c) for c in {*written, *sh.fmt}}
         p_b, row_end = p.encode(), f"</{p}row>".encode()
-        lean_r, epoch = 0, _EPOCH[self._date1904]
+        lean_r = 0
         order, done = sorted(sh.dirty), 0       # done: the rows up to it were rendered by the lean path
         for k, r in enumerate(order):
             if r <= done:
@@ -1148,13 +1161,7 @@ class FileBook(Book):
                         inherit = r - 1 >= body_top.get(c, never)
                         b = prev_s.get(c) if inherit else None
                         if b is None and inherit and not plain_above and r - 1 not in drawn_rows:
-                            tags = above_s.get(r - 1)
-                            if tags is None:
-                                above = xml.row_text(r - 1)
-                                tags = above_s[r - 1] = {cc: a for cc, _s, _e, a in cells_of(
-                                    above, p, tail_start(above, r - 1, first_col, p))} if above else {}
-                            hit = tags.get(c)
-                            b = int(attrs(hit).get("s", 0) or 0) if hit else None
+                            b = style_above(r, c, first_col)
                         col_base = col_styles.get(c)
                         if col_base is None:
                             col_base = col_styles[c] = xml.col_style(c)
@@ -1176,18 +1183,7 @@ class FileBook(Book):
                             st = style_cache.get((base, kind, ck))
                             if st is None:
                                 st = self._cell_style(styles, base, kind, change, style_cache, date_s)
-                            head = f'<{p}c r="{L}{r2}" s="{st}"' if st else f'<{p}c r="{L}{r2}"'
-                            if tv is int or tv is float and v.is_integer() and -1e15 < v < 1e15:
-                                col_texts.append(f"{head}><{p}v>{int(v)}</{p}v></{p}c>")   # as _number writes it
-                            elif v is None:
-                                col_texts.append(f"{head}/>" if st else None)
-                            elif tv is str or tv is float:
-                                col_texts.append(_value_xml(head, v, p, date1904))
-                            elif tv is dt.datetime and v.tzinfo is None and not (v.hour or v.minute or v.second
-                                                                                 or v.microsecond):
-                                col_texts.append(f"{head}><{p}v>{(v - epoch).days}</{p}v></{p}c>")   # a day
-                            else:
-                                col_texts.append(_cell_xml(f"{L}{r2}", st, v, None, p, date1904, _NO_ATTRS))
+                            col_texts.append(_written_cell(f"{L}{r2}", st, v, p, date1904))
                             if c in written:
                                 changed_any = True      # a value where none was read
                         texts.append(col_texts)
@@ -1256,13 +1252,7 @@ class FileBook(Book):
                     inherit = text_on_disk and r - 1 >= body_top.get(c, never)
                     base = prev_s.get(c) if inherit else None
                     if base is None and inherit and r - 1 not in drawn_rows:
-                        tags = above_s.get(r - 1)
-                        if tags is None:    # the row above as it stands, read once for all the row's new cells
-                            above = xml.row_text(r - 1)
-                            tags = above_s[r - 1] = {cc: a for cc, _s, _e, a in cells_of(
-                                above, p, tail_start(above, r - 1, min(cols), p))} if above else {}
-                        hit = tags.get(c)
-                        base = int(attrs(hit).get("s", 0) or 0) if hit else None
+                        base = style_above(r, c, min(cols))
                     if base is None and text_on_disk and body_top.get(c) == r + 1:
                         # a column added to a table's header row looks like the header cell at its left
                         left = [cc for cc in existing if cc < c]
@@ -1286,29 +1276,12 @@ class FileBook(Book):
                 if value_changed or f is not None:
                     changed_any = True
                 ref = f"{letter(c)}{r}"
-                if f is None and not (old and "ph=" in old[2]) and (tv is str or tv is int or tv is float
-                                                                    or v is None):
-                    # nearly every cell a job writes: kept lean (as _value_xml and _cell_xml write them)
-                    head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
-                    if tv is int:
-                        edits[c] = f"{head}><{p}v>{v}</{p}v></{p}c>"
-                    elif v is None:
-                        edits[c] = f"{head}/>" if s else None
-                    else:
-                        edits[c] = _value_xml(head, v, p, date1904)
+                if f is None and not (old and "ph=" in old[2]):
+                    edits[c] = _written_cell(ref, s, v, p, date1904)
                 else:
                     edits[c] = _cell_xml(ref, s, v, f, p, date1904,
                                          attrs(old[2]) if old and "ph=" in old[2] else _NO_ATTRS)
-            if edits and height is None and start is not None and "spans=" not in row_text[:start]:
-                # the cells from `start` on, merged with the edits in column order (patch_row's common case)
-                keep = [(c, row_text[s0:e0]) for c, s0, e0, _a in parsed if c not in edits]
-                keep += [(c, t) for c, t in edits.items() if t]
-                if keep:
-                    keep.sort()
-                    xml.set_row(r, row_text[:start] + "".join([t for _c, t in keep]) + f"</{p}row>")
-                else:
-                    xml.set_row(r, patch_row(row_text, r, edits, p, height, existing=parsed, start=start))
-            elif edits or height is not None:
+            if edits or height is not None:
                 xml.set_row(r, patch_row(row_text, r, edits, p, height, existing=parsed, start=start))
                 if row_text is None:
                     drawn_rows.add(r)   # a new row: its only cells are the ones just drawn (and remembered)
@@ -1695,6 +1668,22 @@ def _cell_xml(ref: str, s: int, v, f: str | None, p: str, date1904: bool, old: d
     if isinstance(v, bool):
         return f'{head} t="b"><{p}v>{int(v)}</{p}v></{p}c>'
     return _value_xml(head, v, p, date1904)
+
+
+def _written_cell(ref: str, s: int, v, p: str, date1904: bool) -> str | None:
+    """A cell a job writes without a formula, as _cell_xml writes it — the common kinds (whole numbers, text, days)
+    without its checks: 100,000 rows of them."""
+    tv = type(v)
+    head = f'<{p}c r="{ref}" s="{s}"' if s else f'<{p}c r="{ref}"'
+    if tv is int or tv is float and v.is_integer() and -1e15 < v < 1e15:
+        return f"{head}><{p}v>{int(v)}</{p}v></{p}c>"
+    if v is None:
+        return f"{head}/>" if s else None
+    if tv is str or tv is float:
+        return _value_xml(head, v, p, date1904)
+    if tv is dt.datetime and v.tzinfo is None and not (v.hour or v.minute or v.second or v.microsecond):
+        return f"{head}><{p}v>{(v - _EPOCH[date1904]).days}</{p}v></{p}c>"
+    return _cell_xml(ref, s, v, None, p, date1904, _NO_ATTRS)
 
 
 def _value_xml(head: str, v, p: str, date1904: bool) -> str:

@@ -118,24 +118,16 @@ class SheetXml:
         return last is not None and r > last
 
     def row_text(self, r: int) -> str | None:
-        if r in self.new_rows:
-            t = self.new_rows[r]
-            return t.decode("utf-8") if self._raw else t
-        if self._beyond(r):
-            return None
-        nums, spans = self.rows()
-        i = bisect_left(nums, r)
-        if i < len(nums) and nums[i] == r:
-            s, e = spans[i]
-            return self._data[s:e].decode("utf-8") if self._raw else self._data[s:e]
-        return None
+        row = self.row_bytes(r)
+        return row.decode("utf-8") if self._raw and row is not None else row
 
     @property
     def raw(self) -> bool:
         """Whether the part came as bytes (then `row_bytes` and `set_row_bytes` work)."""
         return self._raw
 
-    def row_bytes(self, r: int) -> bytes | None:
+    def row_bytes(self, r: int) -> bytes | str | None:
+        """Row r as the body holds it: bytes when the part came as bytes."""
         if r in self.new_rows:
             return self.new_rows[r]
         if self._beyond(r):
@@ -403,6 +395,13 @@ def patch_row(row: str | None, r: int, cells: dict[int, str | None], p: str = ""
         existing, start = [], None
     elif existing is None:
         existing = cells_of(row, p, start)
+    if start is not None and height is None and "spans=" not in row[:start]:
+        # the common case: the text up to `start` as it is, then the cells from there merged in column order
+        keep = [(c, row[s:e]) for c, s, e, _a in existing if c not in cells]
+        keep += [(c, t) for c, t in cells.items() if t]
+        if keep:
+            keep.sort()
+            return row[:start] + "".join([t for _c, t in keep]) + f"</{p}row>"
     head_end = row.find(">") + 1
     head = row[:head_end]
     self_closing = head.endswith("/>")

@@ -342,9 +342,9 @@ def test_columns_added_at_a_tables_right_take_the_lean_path_and_it_writes_what_t
                        "日付": [dt.datetime(2024, 1, 1 + i % 28) if i % 3 else None for i in range(len(ids))]})
     from xlcrm.book.sheetxml import SheetXml
     lean_rows = []
-    set_row_bytes = SheetXml.set_row_bytes
-    monkeypatch.setattr(SheetXml, "set_row_bytes", lambda self, r, data: (lean_rows.append(r),
-                                                                          set_row_bytes(self, r, data)))
+    append_cells = SheetXml.append_cells
+    monkeypatch.setattr(SheetXml, "append_cells", lambda self, r, cells: (lean_rows.append(r),
+                                                                          append_cells(self, r, cells)))
     parts = {}
     for lean in (True, False):
         monkeypatch.setattr(file_engine, "LEAN_ROWS", lean)
@@ -471,3 +471,27 @@ def test_a_run_of_jobs_reads_a_large_sheet_no_job_changed_once_and_a_changed_one
         again = jobs.run("rfm", path)
     assert parsed.count("注文") >= 2 and again.counts["scored"] == 3
     assert not file_engine._SHARED        # let go when the run ends
+
+
+def test_a_part_written_in_pieces_is_the_archive_its_joined_bytes_make(tmp_path):
+    """A large sheet goes into the zip piece by piece (never joined): the file is byte for byte the one its bytes
+    written whole give, and a part put back as it was (same bytes, in pieces) is copied raw."""
+    import io
+    from xlcrm.book.package import Package, Pieces
+    src = io.BytesIO()
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.xml", b"<a>" + b"x" * 100 + b"</a>")
+        z.writestr("b.xml", b"<b/>")
+    body = [b"<a>", b"y" * (9 << 20), b"", b"</a>"]      # over 8 MB: the fastest level, as for bytes
+    outs = []
+    for data in (b"".join(body), Pieces(body)):
+        pkg = Package(src.getvalue())
+        pkg.put("a.xml", data)
+        pkg.put("b.xml", Pieces([b"<b", b"/>"]))      # as it was
+        assert "b.xml" not in pkg.new and pkg.read("a.xml") == b"".join(body)
+        out = io.BytesIO()
+        pkg.write(out)
+        outs.append(out.getvalue())
+    assert outs[0] == outs[1]
+    assert zipfile.ZipFile(io.BytesIO(outs[1])).read("a.xml") == b"".join(body)
+    assert Pieces(body) == b"".join(body) and Pieces(body) != b"".join(body).replace(b"y</a>", b"z</a>")

@@ -39,7 +39,7 @@ from . import ooxml
 from .base import CAPABILITIES, Book, TableLoc, _range_ends, _schema_table, col_letter
 from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_STYLES, CT_TABLE, OFFICE_REL, T_CALCCHAIN, T_DRAWING, T_SHEET,
                       T_STYLES, T_TABLE, Package, Rels, attrs, rels_path, resolve, set_attr)
-from .sheetxml import MAIN_NS, R_NS, SKELETON, SheetXml, cells_of, col_number, letter, patch_row, tail_start
+from .sheetxml import MAIN_NS, SKELETON, SheetXml, cells_of, col_number, letter, patch_row, tail_start
 from .styles import MINIMAL_STYLES, Styles
 from .base import locate_in_grid as _locate_in_grid
 from .base import pick_table as _pick_table
@@ -1118,7 +1118,7 @@ class FileBook(Book):
         top = max((body_top.get(c, 0) for c in {*written, *sh.fmt}), default=0)
         first_col = min({*written, *sh.fmt}, default=0)
         letters = {c: letter(c) for c in {*written, *sh.fmt}}
-        p_b, row_end = p.encode(), f"</{p}row>".encode()
+        p_b = p.encode()
         lean_r = 0
         order, done = sorted(sh.dirty), 0       # done: the rows up to it were rendered by the lean path
         for k, r in enumerate(order):
@@ -1136,7 +1136,7 @@ class FileBook(Book):
                     # so the new cells go before </row> as they are. This row and the like rows right below it are
                     # rendered column by column, as the general path below would render them one by one
                     changes = fmt_at(r)
-                    run, raws = [r], [raw]
+                    run = [r]
                     for r2 in order[k + 1:k + 4096]:    # a few thousand at a time: their cells' text is held
                         if r2 != run[-1] + 1 or fmt_at(r2) is not changes:
                             break
@@ -1145,7 +1145,6 @@ class FileBook(Book):
                         if at is None or at >= first_col:
                             break
                         run.append(r2)
-                        raws.append(raw2)
                     done = run[-1]
                     # the row above holds no cell right of the table but those in row_s when it was rendered by
                     # this path, or when its bytes say so: its cells need not be read
@@ -1166,32 +1165,25 @@ class FileBook(Book):
                         if col_base is None:
                             col_base = col_styles[c] = xml.col_style(c)
                         must, change = c in changes, changes.get(c, _NO_CHANGE)
-                        ck, L = change.key, letters[c]
-                        col_texts, col_bases = [], []
-                        for r2, row in zip(run, curs):
-                            v = row[c - 1] if c <= len(row) else None
-                            if v is None and not must:      # not among the row's cells: the next takes no look
-                                b = None
-                                col_texts.append(None)
-                                col_bases.append(None)
-                                continue
-                            base = b if b is not None else col_base
-                            b = base if inherit else None
-                            col_bases.append(base)
+                        vals = [row[c - 1] if c <= len(row) else None for row in curs]
+                        base0 = b if b is not None else col_base
+
+                        def style(base, v, _ck=change.key, _ch=change):
                             tv = type(v)
                             kind = "text" if tv is str else "" if tv in _PLAIN else _kind(v)
-                            st = style_cache.get((base, kind, ck))
+                            st = style_cache.get((base, kind, _ck))
                             if st is None:
-                                st = self._cell_style(styles, base, kind, change, style_cache, date_s)
-                            col_texts.append(_written_cell(f"{L}{r2}", st, v, p, date1904))
-                            if c in written:
-                                changed_any = True      # a value where none was read
+                                st = self._cell_style(styles, base, kind, _ch, style_cache, date_s)
+                            return st
+                        col_texts, col_bases, any_cell = _lean_column(
+                            letters[c], run, vals, must, base0, col_base, inherit, style, p, date1904)
+                        if any_cell and c in written:
+                            changed_any = True      # a value where none was read
                         texts.append(col_texts)
                         bases.append((c, col_bases))
                     for i, cells in enumerate(zip(*texts)):
                         if any(cells):
-                            xml.set_row_bytes(run[i], raws[i][:-len(row_end)]
-                                              + "".join(filter(None, cells)).encode("utf-8") + row_end)
+                            xml.append_cells(run[i], "".join(filter(None, cells)).encode("utf-8"))
                     # the last row with any cell of these columns is the one the row below takes after
                     lit = [i for i in range(len(run)) if any(cb[i] is not None for _c, cb in bases)]
                     if lit:
@@ -1327,10 +1319,6 @@ class FileBook(Book):
         if rels.items() or self._pkg.has(rels_path(sh.part)):
             self._pkg.put_rels(sh.part, rels)
         text = xml.render()
-        if isinstance(text, str):
-            text = text.encode("utf-8")
-        if b'r:id="' in text and b"xmlns:r=" not in text[:text.find(b">", text.find(b"worksheet"))]:
-            text = re.sub(rb"(<(?:\w+:)?worksheet\b)", b'\\1 xmlns:r="' + R_NS.encode() + b'"', text, count=1)
         uncached = any(r > len(sh.cur) or c > len(sh.cur[r - 1]) or sh.cur[r - 1][c - 1] is None
                        for r, c in sh.formulas)
         return text, changed_any, uncached
@@ -1684,6 +1672,49 @@ def _written_cell(ref: str, s: int, v, p: str, date1904: bool) -> str | None:
     if tv is dt.datetime and v.tzinfo is None and not (v.hour or v.minute or v.second or v.microsecond):
         return f"{head}><{p}v>{(v - _EPOCH[date1904]).days}</{p}v></{p}c>"
     return _cell_xml(ref, s, v, None, p, date1904, _NO_ATTRS)
+
+
+def _lean_column(L: str, run: list[int], vals: list, must: bool, base0: int, col_base: int, inherit: bool,
+                 style, p: str, date1904: bool) -> tuple[list, list, bool]:
+    """The new cells of one column over a run of rows of the lean path, as the general path writes them one by one:
+    (their texts, their base formats, None where a row gets no cell; whether any row gets one). A row's cell takes
+    after the cell above (base0, then itself) until a row without one; below that, the column's format."""
+    texts, bases = [], []
+    base, made = base0, {}      # made: (base, kind) -> the rest of the start tag after the reference
+    vt, ct, epoch = f"><{p}v>", f"</{p}v></{p}c>", _EPOCH[date1904]
+    for r2, v in zip(run, vals):
+        tv = type(v)
+        if v is None and not must:
+            texts.append(None)
+            bases.append(None)
+            base = col_base
+            continue
+        bases.append(base)
+        # the kinds a job writes by the hundred thousand, as _written_cell writes them: whole numbers, days, text
+        if tv is int or tv is float and v.is_integer() and -1e15 < v < 1e15:
+            kind = ""
+        elif tv is dt.datetime and v.tzinfo is None and not (v.hour or v.minute or v.second or v.microsecond):
+            kind = "date"
+        elif tv is str:
+            kind = "text"
+        else:
+            texts.append(_written_cell(f"{L}{r2}", style(base, v), v, p, date1904))
+            if not inherit:
+                base = col_base
+            continue
+        head = made.get((base, kind))
+        if head is None:
+            st = style(base, v)
+            head = made[(base, kind)] = f'" s="{st}"' if st else '"'
+        if kind == "":
+            texts.append(f'<{p}c r="{L}{r2}{head}{vt}{int(v)}{ct}')
+        elif kind == "date":
+            texts.append(f'<{p}c r="{L}{r2}{head}{vt}{(v - epoch).days}{ct}')
+        else:
+            texts.append(_value_xml(f'<{p}c r="{L}{r2}{head}', v, p, date1904))
+        if not inherit:
+            base = col_base
+    return texts, bases, bool(texts) and any(b is not None for b in bases)
 
 
 def _value_xml(head: str, v, p: str, date1904: bool) -> str:

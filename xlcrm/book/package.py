@@ -104,6 +104,38 @@ class Rels:
         return rid
 
 
+class Pieces:
+    """A part's bytes as the pieces they are made of, in order: a 137 MB sheet goes into the zip piece by piece,
+    never joined into one more copy of itself."""
+
+    __slots__ = ("pieces", "size")
+    __hash__ = None
+
+    def __init__(self, pieces):
+        self.pieces = [p for p in pieces if p]
+        self.size = sum(map(len, self.pieces))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.pieces)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Pieces):
+            other = bytes(other)
+        if not isinstance(other, bytes):
+            return NotImplemented
+        if len(other) != self.size:
+            return False
+        at = 0
+        for p in self.pieces:
+            if other[at:at + len(p)] != p:
+                return False
+            at += len(p)
+        return True
+
+
 class Package:
     """The parts of one .xlsx/.xlsm: the original archive plus what a job replaced, added or removed."""
 
@@ -111,7 +143,7 @@ class Package:
         self.data = data
         self.zip = zipfile.ZipFile(io.BytesIO(data))
         self.infos = {i.filename: i for i in self.zip.infolist()}
-        self.new: dict[str, bytes] = {}
+        self.new: dict[str, bytes | Pieces] = {}
         self.removed: set[str] = set()
 
     def has(self, part: str) -> bool:
@@ -119,7 +151,8 @@ class Package:
 
     def read(self, part: str) -> bytes:
         if part in self.new:
-            return self.new[part]
+            data = self.new[part]
+            return bytes(data) if isinstance(data, Pieces) else data
         if part in self.removed:
             raise KeyError(part)
         return self.zip.read(part)
@@ -131,6 +164,9 @@ class Package:
 
     def chunks(self, part: str, size: int = 4 << 20):
         """The part's bytes a few MB at a time (a 170 MB sheet is scanned without being held whole)."""
+        if isinstance(self.new.get(part), Pieces):
+            yield from self.new[part].pieces
+            return
         if part in self.new or part in self.removed:
             yield self.read(part)
             return
@@ -141,11 +177,11 @@ class Package:
     def text(self, part: str) -> str | None:
         return self.read(part).decode("utf-8") if self.has(part) else None
 
-    def put(self, part: str, data: bytes | str) -> None:
+    def put(self, part: str, data: bytes | str | Pieces) -> None:
         if isinstance(data, str):
             data = data.encode("utf-8")
         self.removed.discard(part)
-        if part in self.infos and self.infos[part].file_size == len(data) and self.zip.read(part) == data:
+        if part in self.infos and self.infos[part].file_size == len(data) and data == self.zip.read(part):
             self.new.pop(part, None)       # back to what it was: copied raw
         else:
             self.new[part] = data
@@ -214,16 +250,26 @@ class Package:
                     continue
                 if name in self.new:
                     zi = zipfile.ZipInfo(name, info.date_time)
-                    zi.compress_type = zipfile.ZIP_DEFLATED
                     zi.external_attr = info.external_attr
-                    z.writestr(zi, self.new[name], compresslevel=_level(self.new[name]))
+                    _write_new(z, zi, self.new[name])
                 else:
                     _copy_raw(self.data, info, z)
             for name, data in self.new.items():
                 if name not in self.infos:
-                    zi = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                    zi.compress_type = zipfile.ZIP_DEFLATED
-                    z.writestr(zi, data, compresslevel=_level(data))
+                    _write_new(z, zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+
+
+def _write_new(z: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes | Pieces) -> None:
+    """One written part, deflated; Pieces one after the other, as writestr writes bytes."""
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    if not isinstance(data, Pieces):
+        z.writestr(zi, data, compresslevel=_level(data))
+        return
+    zi._compresslevel = _level(data)     # what writestr sets (a property of that name from Python 3.13 on)
+    zi.file_size = len(data)
+    with z.open(zi, mode="w") as dest:
+        for piece in data.pieces:
+            dest.write(piece)
 
 
 def _level(data) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-from .package import attrs, set_attr
+from .package import Pieces, attrs, set_attr
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -64,6 +64,7 @@ class SheetXml:
             self._data, self._b0, self._b1 = text, m.end(), close   # the body is _data[_b0:_b1], not a copy
         self._rows = None
         self.new_rows: dict[int, str | bytes] = {}     # of the kind the body is
+        self.tails: dict[int, bytes] = {}   # cells put at the end of a row on disk, before its </row> (bytes only)
 
     def _x(self, s: str):
         """`s` as the body's kind: bytes or str."""
@@ -123,7 +124,7 @@ class SheetXml:
 
     @property
     def raw(self) -> bool:
-        """Whether the part came as bytes (then `row_bytes` and `set_row_bytes` work)."""
+        """Whether the part came as bytes (then `row_bytes` and `append_cells` work)."""
         return self._raw
 
     def row_bytes(self, r: int) -> bytes | str | None:
@@ -136,14 +137,27 @@ class SheetXml:
         i = bisect_left(nums, r)
         if i < len(nums) and nums[i] == r:
             s, e = spans[i]
+            if r in self.tails:
+                n = len(self._close)
+                return self._data[s:e - n] + self.tails[r] + self._data[e - n:e]
             return self._data[s:e]
         return None
 
-    def set_row_bytes(self, r: int, data: bytes) -> None:
-        self.new_rows[r] = data
+    @property
+    def _close(self) -> bytes:
+        return f"</{self.p}row>".encode("utf-8")
+
+    def append_cells(self, r: int, cells: bytes) -> None:
+        """Put cells at the end of row r, a row written `<row …>…</row>` (a row on disk is not copied for it)."""
+        if r in self.new_rows:
+            row, n = self.new_rows[r], len(self._close)
+            self.new_rows[r] = row[:-n] + cells + row[-n:]
+        else:
+            self.tails[r] = self.tails.get(r, b"") + cells
 
     def set_row(self, r: int, text: str | None) -> None:
         # as bytes at once when the part came as bytes: 100,000 new rows are not held twice
+        self.tails.pop(r, None)
         self.new_rows[r] = (text or "").encode("utf-8") if self._raw else (text or "")
 
     def max_row(self) -> int:
@@ -151,12 +165,18 @@ class SheetXml:
         nums = [last] if last is not None else self.rows()[0]
         return max([0] + nums + [r for r, t in self.new_rows.items() if t])
 
+    def _view(self):
+        """The part's text to slice pieces of the body from: a view of the bytes (the pieces are not copies)."""
+        return memoryview(self._data) if self._raw else self._data
+
     def _body_parts(self) -> list:
-        data, b0, b1 = self._data, self._b0, self._b1
-        new = self.new_rows
-        if not new:
+        """The body as pieces: views of the rows on disk as they were, the rows replaced whole, and the cells put
+        at the end of rows on disk (before their </row>)."""
+        data, b0, b1, n = self._view(), self._b0, self._b1, len(self._close)
+        new, tails = self.new_rows, self.tails
+        if not new and not tails:
             return [data[b0:b1]]
-        if self._beyond(min(new)):      # rows appended at the end only
+        if not tails and self._beyond(min(new)):      # rows appended at the end only
             return [data[b0:b1]] + [new[r] for r in sorted(new)]
         nums, spans = self.rows()
         out, last = [], b0
@@ -173,15 +193,24 @@ class SheetXml:
                 out.append(data[last:s])
                 out.append(new[r])
                 last = e
+            elif r in tails:
+                out.append(data[last:e - n])
+                out.append(tails[r])
+                last = e - n
         out.append(data[last:b1])
         out.extend(new[r] for r in pending[j:])
         return out
 
-    def render(self) -> str | bytes:
-        """The part, of the kind it was given (one copy of a 100 MB sheet, not three)."""
+    def render(self) -> bytes | Pieces:
+        """The part as bytes; as its Pieces when it came as bytes (a 100 MB sheet is not copied once more)."""
+        if 'r:id="' in self.head + self.tail:     # cells carry no r:id: the elements around them do
+            m = re.search(r"<(?:\w+:)?worksheet\b[^>]*>", self.head)
+            if m and "xmlns:r=" not in m.group(0):
+                self.head = self.head[:m.start()] + re.sub(r"(<(?:\w+:)?worksheet\b)", rf'\1 xmlns:r="{R_NS}"',
+                                                           m.group(0), count=1) + self.head[m.end():]
         if self._raw:
-            return b"".join([self.head.encode("utf-8"), *self._body_parts(), self.tail.encode("utf-8")])
-        return "".join([self.head, *self._body_parts(), self.tail])
+            return Pieces([self.head.encode("utf-8"), *self._body_parts(), self.tail.encode("utf-8")])
+        return "".join([self.head, *self._body_parts(), self.tail]).encode("utf-8")
 
     # --- elements around the cells -----------------------------------------------------------------------------
     def _part(self, tag: str) -> str:

@@ -495,3 +495,24 @@ def test_a_part_written_in_pieces_is_the_archive_its_joined_bytes_make(tmp_path)
     assert outs[0] == outs[1]
     assert zipfile.ZipFile(io.BytesIO(outs[1])).read("a.xml") == b"".join(body)
     assert Pieces(body) == b"".join(body) and Pieces(body) != b"".join(body).replace(b"y</a>", b"z</a>")
+
+
+def test_rows_new_cells_can_be_put_at_the_end_of():
+    """The lean path's test of a row, read in place: every cell left of the column, the last with its reference
+    first (a rich-text run's <color> is not a cell); a row with a cell there, a cell without its reference, an
+    empty `<row/>` or a row replaced stops the run."""
+    from xlcrm.book.sheetxml import SheetXml
+    rows = ['<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><r><rPr><color rgb="FFFF0000"/></rPr>'
+            '<t>赤</t></r></is></c></row>',
+            '<row r="3"></row>',
+            '<row r="4"><c r="C4"><v>1</v></c></row>',      # column C: not left of C
+            '<row r="5"><c r="A5"><v>1</v></c></row>',
+            '<row r="6"><c r="A6"/><c s="1"/></row>',        # a cell without its reference
+            '<row r="7"><c r="AA7"><v>1</v></c></row>',
+            '<row r="8"/>', '<row r="9"><c r="B9"><v>1</v></c></row>']
+    xml = SheetXml(('<worksheet xmlns="x"><sheetData>' + "".join(rows) + "</sheetData></worksheet>").encode())
+    assert [xml.rows_left_of(r, 3, 100) for r in range(2, 10)] == [2, 1, 0, 1, 0, 0, 0, 1]
+    assert xml.rows_left_of(2, 3, 1) == 1 and xml.rows_left_of(5, 28, 100) == 1
+    xml.append_cells(3, b'<c r="C3"><v>2</v></c>')
+    assert xml.rows_left_of(2, 3, 100) == 1     # a row that gained cells is not as it was
+    assert b'<row r="3"><c r="C3"><v>2</v></c></row>' in bytes(xml.render())

@@ -1128,21 +1128,16 @@ class FileBook(Book):
             orig = sh.orig[r - 1] if r <= n_orig else []
             n_c, n_o = len(cur), len(orig)
             if lean and r > top:
-                raw = xml.row_bytes(r)
-                last = _last_cell(raw, p_b) if raw is not None else None
-                if last is not None and last < first_col:
+                plain = xml.rows_left_of(r, first_col, 4096)   # a few thousand at a time: their cells' text is held
+                if plain:
                     # the common case of a job adding its columns at the right of a table on disk (RFM's eleven
                     # columns on 100,000 rows of 顧客): the row's cells are all left of them (none was read there),
                     # so the new cells go before </row> as they are. This row and the like rows right below it are
                     # rendered column by column, as the general path below would render them one by one
                     changes = fmt_at(r)
                     run = [r]
-                    for r2 in order[k + 1:k + 4096]:    # a few thousand at a time: their cells' text is held
+                    for r2 in order[k + 1:k + plain]:
                         if r2 != run[-1] + 1 or fmt_at(r2) is not changes:
-                            break
-                        raw2 = xml.row_bytes(r2)
-                        at = _last_cell(raw2, p_b) if raw2 is not None else None
-                        if at is None or at >= first_col:
                             break
                         run.append(r2)
                     done = run[-1]

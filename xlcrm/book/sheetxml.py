@@ -24,6 +24,7 @@ ORDER = ["sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetDa
          "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF",
          "picture", "oleObjects", "controls", "webPublishItems", "tableParts", "extLst"]
 _HEAD = set(ORDER[:ORDER.index("sheetData")])
+_COLUMN = re.compile(rb"([A-Z]+)\d")
 
 
 def col_number(letters: str) -> int:
@@ -146,6 +147,38 @@ class SheetXml:
     @property
     def _close(self) -> bytes:
         return f"</{self.p}row>".encode("utf-8")
+
+    def rows_left_of(self, r: int, col: int, limit: int) -> int:
+        """How many rows from r on (r, r + 1, … at most `limit`) are on disk as they were, written `<row …>…</row>`,
+        with every cell left of column `col` and the last one beginning with its reference — rows new cells can
+        be put at the end of. Their bytes are looked at in place (100,000 rows of 顧客), not copied."""
+        if not self._raw:
+            return 0
+        nums, spans = self.rows()
+        i = bisect_left(nums, r)
+        data, close, p = self._data, self._close, self.p.encode("utf-8")
+        nc, tag, ref_tag = len(close), b"<" + p + b"c", b"<" + p + b'c r="'
+        at = len(ref_tag)
+        limit_letters = letter(col).encode()
+        bound = (len(limit_letters), limit_letters)
+        new, tails, n = self.new_rows, self.tails, 0
+        while n < limit and i < len(nums) and nums[i] == r + n and r + n not in new and r + n not in tails:
+            s, e = spans[i]
+            if data[e - nc:e] != close:
+                break
+            j = data.rfind(ref_tag, s, e)
+            k = data.find(tag, j + 1 if j >= 0 else s, e)
+            while k >= 0 and data[k + len(tag):k + len(tag) + 1] not in b" >/":     # <color> of rich text
+                k = data.find(tag, k + 1, e)
+            if k >= 0:
+                break       # a cell without its reference first
+            if j >= 0:
+                m = _COLUMN.match(data, j + at)
+                if m is None or (len(m.group(1)), m.group(1)) >= bound:
+                    break
+            n += 1
+            i += 1
+        return n
 
     def append_cells(self, r: int, cells: bytes) -> None:
         """Put cells at the end of row r, a row written `<row …>…</row>` (a row on disk is not copied for it)."""

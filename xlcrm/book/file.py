@@ -855,12 +855,13 @@ class FileBook(Book):
         self._touch(sheet).breaks = sorted({int(r) for r in rows if int(r) > 1})
 
     # --- saving -----------------------------------------------------------------------------------------------
-    def save(self) -> Path | None:
+    def save(self, *, last: bool = False) -> Path | None:
         """Write the changes: the new package to a temp file, checked, the old file backed up, an atomic replace.
 
         Returns the backup's path, or None when nothing would change (then nothing is written, not even the
         journal). Whatever fails — disk full, a read-only folder, a kill — the book on disk is the old one or the
-        new one, and no half-written temp file or backup is left behind.
+        new one, and no half-written temp file or backup is left behind. `last`: the job is done with the book
+        (a command's one job), which is closed after writing instead of read afresh.
         """
         if not self._sheets and not self._journal_rows and not self._tables_changed():
             return None
@@ -908,6 +909,10 @@ class FileBook(Book):
         # from here on the book is the file just written, read afresh (the parts rendered for it let go first: a
         # 100,000-row sheet's bytes are not held twice)
         self._pkg = self._rendered = None
+        if last:
+            self.close()
+            self._sheets, self._grids, self._pending = {}, {}, {}
+            return backup
         self._bytes = self.path.read_bytes()
         self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
         self._cal.close()
@@ -975,6 +980,7 @@ class FileBook(Book):
     def close(self) -> None:
         if self._cal is not None:
             self._cal.close()
+            self._cal = None
 
     def __enter__(self):
         return self

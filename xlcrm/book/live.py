@@ -273,7 +273,7 @@ class LiveBook(Book):
         except Exception:  # not on Windows COM
             return super().user()
 
-    def save(self):
+    def save(self, *, last: bool = False):
         """Write the journal; Excel (or AutoSave) saves the file itself."""
         self._flush_journal()
         return None

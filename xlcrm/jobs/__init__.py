@@ -94,7 +94,7 @@ def run(job, target, *, overrides: dict | None = None, progress=None, **options)
     func = resolve(job) if isinstance(job, str) else job
     with collector_paused(), open_job_book(target, overrides, progress) as book:
         result = func(book, book.settings(overrides), **options)
-        book.save()
+        book.save(last=True)
     for key, kw in getattr(book, "notices", ()):   # what saving did beyond the job (e.g. recalculation on open)
         result.summary_ja += "\n" + messages.text(key, "ja", **kw)
         result.summary_en += "\n" + messages.text(key, "en", **kw)

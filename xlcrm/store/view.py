@@ -395,7 +395,7 @@ class StoredBook:
         self._journal.append((job, summary_ja, summary_en))
         self._book.journal(job, summary_ja, summary_en)
 
-    def save(self):
+    def save(self, *, last: bool = False):
         st = self.store
         if self._journal or self._ops:
             now = dt.datetime.now().replace(microsecond=0)
@@ -411,7 +411,7 @@ class StoredBook:
                 self._prune_undo()
         self._journal, self._ops = [], []
         st.commit()
-        return self._book.save()
+        return self._book.save(last=last)
 
     def _prune_undo(self) -> None:
         """Keep the newest UNDO_KEEP changes undoable; older ones' before-images are dropped."""

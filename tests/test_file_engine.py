@@ -502,3 +502,46 @@ def test_a_part_written_in_pieces_reads_back_as_its_bytes(tmp_path):
         assert z.testzip() is None and z.read("a.xml") == whole and z.read("b.xml") == b"<b/>"
         assert z.getinfo("b.xml").compress_size == zipfile.ZipFile(src).getinfo("b.xml").compress_size
     assert Pieces(body) == whole and Pieces(body) != whole.replace(b"y</a>", b"z</a>")
+
+
+@pytest.mark.parametrize("kind", [_kind_param(k) for k in ("xlsxwriter", "openpyxl", "libreoffice")])
+def test_where_the_rows_are_is_found_a_few_mb_at_a_time_as_from_the_whole_part(kind, corpus):
+    """row_index (worked out while a larger sheet is read, the part never held whole) gives SheetXml's rows for
+    books of every program in the corpus, however the part is cut — a tag, a row or </sheetData> across the cut."""
+    from xlcrm.book.sheetxml import SheetXml, row_index
+    seen = 0
+    with zipfile.ZipFile(corpus(kind)) as z:
+        for part in [n for n in z.namelist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)]:
+            data = z.read(part)
+            want = SheetXml(data).rows()
+            for size in (7, 64, 1000, len(data) + 1):
+                assert row_index(data[i:i + size] for i in range(0, len(data), size)) == want, (part, size)
+                seen += bool(want[0])
+    assert seen >= 8
+
+
+def test_sheets_read_ahead_and_made_ready_to_write_give_the_same_book(tmp_path, monkeypatch):
+    """RFM reads 顧客 and 注文 at once in the background and makes 顧客 ready to write while 注文 is still being read
+    (as on a 100,000-customer book): the book it writes is byte for byte the one read the plain way, the first time
+    (the lean path) and again."""
+    import itertools
+    from xlcrm.book import file as file_engine
+    from xlcrm.jobs.demo import run_demo
+    from xlcrm.jobs.rfm import refresh_rfm
+    src = tmp_path / "src.xlsm"
+    list(itertools.islice(run_demo(src, customers=300, seed=3, as_of="2025-08-01"), 2))     # data, no jobs
+    made = {}
+    for ahead in (True, False):
+        monkeypatch.setattr(file_engine, "PREFETCH_BYTES", 0 if ahead else 1 << 40)
+        path = tmp_path / f"ahead-{ahead}.xlsm"
+        shutil.copyfile(src, path)
+        for _ in range(2):
+            with open_book(path) as book:
+                refresh_rfm(book, book.settings(), as_of="2025-08-01")
+                assert (book._sheets["顧客"].rows is not None) is ahead     # where its rows are, found ahead
+                book.save()
+        with open_book(path) as book:    # 顧客 and 注文 (the journal's times and change ids differ)
+            parts = [book._sheet_part(s) for s in ("顧客", "注文")]
+        with zipfile.ZipFile(path) as z:
+            made[ahead] = [z.read(part) for part in parts]
+    assert made[True] == made[False]

@@ -494,9 +494,9 @@ class Book:
     # A generated sheet is blanked and written again on every refresh. Jobs describe it as a `Report` value and call
     # `write_report`; the primitives below are all a job may ask of an engine (no openpyxl or xlwings in jobs).
     # An engine says what it can draw through `capabilities()`; a primitive outside them raises NotImplementedError.
-    def prefetch(self, *names: str) -> None:
-        """A job about to read these tables (schema keys or names) says so: an engine may start reading them all at
-        once. Reading is the same either way."""
+    def prefetch(self, *names: str, writes: tuple[str, ...] = ()) -> None:
+        """A job about to read these tables (schema keys or names), and then to write those of `writes`, says so:
+        an engine may start reading them all at once. Reading is the same either way."""
 
     def release(self, *names: str) -> None:
         """A job done reading these tables (and not writing them) says so: an engine may let go of what it keeps of

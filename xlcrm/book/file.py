@@ -39,7 +39,7 @@ from . import ooxml
 from .base import CAPABILITIES, Book, TableLoc, _range_ends, _schema_table, col_letter
 from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_STYLES, CT_TABLE, OFFICE_REL, T_CALCCHAIN, T_DRAWING, T_SHEET,
                       T_STYLES, T_TABLE, Package, Rels, attrs, rels_path, resolve, set_attr)
-from .sheetxml import MAIN_NS, SKELETON, SheetXml, cells_of, col_number, letter, patch_row, tail_start
+from .sheetxml import MAIN_NS, SKELETON, SheetXml, cells_of, col_number, letter, patch_row, row_index, tail_start
 from .styles import MINIMAL_STYLES, Styles
 from .base import locate_in_grid as _locate_in_grid
 from .base import pick_table as _pick_table
@@ -247,16 +247,19 @@ class _Table:
 # Rows that only gain cells at their right end take a lean path in _render_sheet; False renders every row by the
 # general path (the tests check that both give the same bytes)
 LEAN_ROWS = True
+PREFETCH_BYTES = 1 << 20    # a sheet stored larger is read in the background (Book.prefetch)
 
 
 class _Sheet:
     """What a job did to one worksheet this session, kept until the book is saved."""
 
-    def __init__(self, name: str, part: str, text: str | None, grid: list[list]):
+    def __init__(self, name: str, part: str, text: str | None, grid: list[list], cur: list[list] | None = None,
+                 rows=None):
         self.name, self.part = name, part
         self.text = text                 # the part's text as on disk; None: a new or blanked sheet
         self.orig = grid                 # values as read (calamine), for telling what really changed
-        self.cur = [list(r) for r in grid]
+        self.cur = cur if cur is not None else [list(r) for r in grid]
+        self.rows = rows                 # SheetXml.rows() of `text`, when worked out ahead (see prefetch)
         self.written: set[int] = set()   # columns written: only those can differ from what was read
         self.dirty: set[int] = set()
         self.formulas: dict[tuple[int, int], str] = {}
@@ -324,6 +327,7 @@ class FileBook(Book):
             raise BadFile("not_a_workbook", name=self.path.name) from None
         self._grids: dict[str, list] = {}
         self._pending: dict = {}    # sheet -> its cells being read in the background (prefetch)
+        self._warming: dict = {}    # sheet -> what writing it needs, made ready in the background (prefetch)
         self._sheets: dict[str, _Sheet] = {}
         self._tables: list[_Table] | None = None
         self._names: dict[tuple[str, str], str | None] = {}     # (sheet, defined name) -> formula
@@ -398,31 +402,42 @@ class FileBook(Book):
         info = self._pkg.infos.get(part) if part and part not in self._pkg.new else None
         return (str(self.path), part, info.CRC, info.file_size, info.compress_size) if info else None
 
-    def prefetch(self, *names: str) -> None:
+    def prefetch(self, *names: str, writes: tuple[str, ...] = ()) -> None:
         """Read these tables' sheets in the background, each with its own calamine reader (it lets go of Python's
         lock while it parses): 顧客 and 注文 take the time of the larger on two cores, not of both. Each sheet's
-        check for formulas without their values (zlib, which lets go too) is done beside it."""
+        check for formulas without their values (zlib, which lets go too) is done beside it. For the sheets of
+        `writes`, what writing them needs (where the rows are in the part, a copy of the cells to change) is made
+        ready once they are read — while the job waits for the larger sheet, not after."""
         import concurrent.futures
-        sheets = []
-        for name in names:
-            t = _schema_table(name)
-            for n in ([t.ja, t.key] if t else [name]):     # as Book.read looks for them
-                table = next((x for x in self._table_defs() if x.name.lower() == n.lower()), None)
-                sheet = table.sheet if table else n if n in self.sheet_names() else None
-                if sheet:
-                    sheets.append(sheet)
-                    break
-        sheets = [x for x in dict.fromkeys(sheets) if x not in self._grids and x not in self._sheets
-                  and x not in self._pending and x in self._cal.sheet_names
+        sheets = [x for x in dict.fromkeys(map(self._sheet_of, names)) if x and x not in self._grids
+                  and x not in self._sheets and x not in self._pending and x in self._cal.sheet_names
                   and not (_SHARING and self._shared_key(x) in _SHARED)]
         # worth a thread only for a sheet that takes a while (a 1,000-customer book's are read in milliseconds)
-        sheets = [x for x in sheets if self._pkg.stored_size(self._sheet_part(x)) > 1 << 20]
+        sheets = [x for x in sheets if self._pkg.stored_size(self._sheet_part(x)) > PREFETCH_BYTES]
         if not sheets:
             return
-        pool = concurrent.futures.ThreadPoolExecutor(len(sheets), thread_name_prefix="xlcrm-read")
+        warm = [x for x in map(self._sheet_of, writes) if x in sheets]
+        pool = concurrent.futures.ThreadPoolExecutor(len(sheets) + len(warm), thread_name_prefix="xlcrm-read")
         for sheet in sheets:
             self._pending[sheet] = pool.submit(self._read_in_background, sheet)
+        for sheet in warm:
+            self._warming[sheet] = pool.submit(self._ready_to_write, sheet, self._pending[sheet])
         pool.shutdown(wait=False)
+
+    def _sheet_of(self, name: str) -> str | None:
+        """The sheet of a table (a schema key or a name), as Book.read looks for it."""
+        t = _schema_table(name)
+        for n in ([t.ja, t.key] if t else [name]):
+            table = next((x for x in self._table_defs() if x.name.lower() == n.lower()), None)
+            sheet = table.sheet if table else n if n in self.sheet_names() else None
+            if sheet:
+                return sheet
+        return None
+
+    def _ready_to_write(self, sheet: str, read) -> tuple:
+        """(the cells read, a copy to change, where its rows are in the part) of a sheet a job will write."""
+        grid = read.result()
+        return grid, [list(r) for r in grid], row_index(self._pkg.chunks(self._sheet_part(sheet)))
 
     def release(self, *names: str) -> None:
         for name in names:
@@ -551,11 +566,17 @@ class FileBook(Book):
             part = self._sheet_part(sheet)
             if part is None:
                 raise BadInput([Problem(sheet, None, sheet, "missing_table", table=sheet)])
+            warm = self._warming.pop(sheet, None)
             with self._reading(sheet):
-                text = self._pkg.read(part)     # bytes: see SheetXml
                 grid = self._cal_grid(sheet) if sheet in self._cal.sheet_names else []
+                text = self._pkg.read(part)     # bytes: see SheetXml
+                ready = warm.result() if warm is not None else None
+                if ready is not None and ready[0] is grid:      # made ready in the background (prefetch)
+                    _grid, cur, rows = ready
+                else:
+                    cur, rows = None, None
             self._grids.pop(sheet, None)        # from now on the sheet's state is the one place it is read from
-            sh = self._sheets[sheet] = _Sheet(sheet, part, text, grid)
+            sh = self._sheets[sheet] = _Sheet(sheet, part, text, grid, cur, rows)
         return sh
 
     def _put(self, sheet, row, col, rows, text_cols=frozenset(), date_cols=frozenset(), formula_cols=frozenset()):
@@ -867,7 +888,7 @@ class FileBook(Book):
             return None
         if self.read_only:
             raise RuntimeError("a book opened read-only is never saved")
-        self._grids, self._pending = {}, {}     # the sheets read but not written are not needed to save
+        self._grids, self._pending, self._warming = {}, {}, {}     # what is not written is not needed to save
         self._render()
         if not self._pkg.changed():
             self._journal_rows, self._undo_ops = [], []
@@ -911,7 +932,7 @@ class FileBook(Book):
         self._pkg = self._rendered = None
         if last:
             self.close()
-            self._sheets, self._grids, self._pending = {}, {}, {}
+            self._sheets = {}
             return backup
         self._bytes = self.path.read_bytes()
         self._fingerprint = hashlib.sha256(self._bytes).hexdigest()
@@ -920,7 +941,7 @@ class FileBook(Book):
         self._pkg = Package(self._bytes)
         self._read_workbook()
         self._sheets, self._tables, self._names = {}, None, {}
-        self._grids, self._refs, self._pending, self._no_formulas = {}, {}, {}, set()
+        self._grids, self._refs, self._pending, self._warming, self._no_formulas = {}, {}, {}, {}, set()
         return backup
 
     def _remove_dead_temps(self) -> None:
@@ -1088,7 +1109,7 @@ class FileBook(Book):
         return out
 
     def _render_sheet(self, sh: _Sheet, styles: Styles) -> tuple[str, bool, bool]:
-        xml = SheetXml(sh.text if sh.text is not None else SKELETON)
+        xml = SheetXml(sh.text if sh.text is not None else SKELETON, rows=sh.rows if sh.text is not None else None)
         p = xml.p
         changed_any = False
         style_cache: dict = {}
@@ -1680,9 +1701,31 @@ def _lean_column(L: str, run: list[int], vals: list, must: bool, base0: int, col
     """The new cells of one column over a run of rows of the lean path, as the general path writes them one by one:
     (their texts, their base formats, None where a row gets no cell; whether any row gets one). A row's cell takes
     after the cell above (base0, then itself) until a row without one; below that, the column's format."""
+    vt, ct, epoch = f"><{p}v>", f"</{p}v></{p}c>", _EPOCH[date1904]
+    if must and vals:
+        # every row gets a cell of the same base format: a column of whole numbers or of days (and blanks) is
+        # written in one pass (RFM's scores, sums and dates over 100,000 rows)
+        kinds = set(map(type, vals))
+        numbers = kinds <= {int, float, type(None)} and all(
+            v is None or type(v) is int or v.is_integer() and -1e15 < v < 1e15 for v in vals)
+        days = not numbers and kinds <= {dt.datetime, type(None)} and all(
+            v is None or v.tzinfo is None and not (v.hour or v.minute or v.second or v.microsecond) for v in vals)
+        if numbers or days:
+            value = next(v for v in vals if v is not None) if kinds != {type(None)} else None
+            st = style(base0, value)
+            head = f'" s="{st}"' if st else '"'
+            st0 = style(base0, None)
+            blank = f'" s="{st0}"/>' if st0 else None
+            pre = f'<{p}c r="{L}'
+            if numbers:
+                texts = [f"{pre}{r2}{head}{vt}{int(v)}{ct}" if v is not None else
+                         blank and f"{pre}{r2}{blank}" for r2, v in zip(run, vals)]
+            else:
+                texts = [f"{pre}{r2}{head}{vt}{(v - epoch).days}{ct}" if v is not None else
+                         blank and f"{pre}{r2}{blank}" for r2, v in zip(run, vals)]
+            return texts, [base0] * len(vals), True
     texts, bases = [], []
     base, made = base0, {}      # made: (base, kind) -> the rest of the start tag after the reference
-    vt, ct, epoch = f"><{p}v>", f"</{p}v></{p}c>", _EPOCH[date1904]
     for r2, v in zip(run, vals):
         tv = type(v)
         if v is None and not must:

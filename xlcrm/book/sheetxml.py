@@ -27,6 +27,74 @@ _HEAD = set(ORDER[:ORDER.index("sheetData")])
 _COLUMN = re.compile(rb"([A-Z]+)\d")
 
 
+def _index_rows(data, start: int, end: int, p: str, prev: int, offset: int, nums: list, spans: list, *,
+                whole: bool) -> tuple[int, int]:
+    """Append the rows of data[start:end] — their numbers, and their (start, end) plus `offset` — to nums and
+    spans; `prev`: the number of the row before. Returns where the scan stopped and the last row's number: at
+    `end` when `whole`; else at the start of a row (or of a tag) that `end` cuts, to be scanned again with more."""
+    raw = not isinstance(data, str)
+    enc = (lambda t: t.encode("utf-8")) if raw else (lambda t: t)
+    pat = re.compile(enc(rf"<{re.escape(p)}row\b([^>]*?)(/?)>"))
+    r_is = re.compile(enc(r'\sr="(\d+)"'))
+    close = enc(f"</{p}row>")
+    pos = start
+    for m in pat.finditer(data, start, end):
+        a = m.group(1)
+        hit = r_is.match(a)     # nearly always the first attribute
+        if hit:
+            r = int(hit.group(1))
+        else:
+            r = attrs(a.decode("utf-8") if raw else a).get("r")
+            r = int(r) if r else prev + 1
+        if m.group(2):
+            e = m.end()
+        else:
+            e = data.find(close, m.end(), end)
+            if e < 0:
+                if whole:
+                    raise ValueError("a row without its end")
+                return m.start(), prev
+            e += len(close)
+        nums.append(r)
+        spans.append((m.start() + offset, e + offset))
+        prev, pos = r, e
+    if whole:
+        return end, prev
+    cut = data.rfind(enc("<"), pos, end)
+    return (cut if cut >= 0 else end), prev
+
+
+def row_index(chunks) -> tuple[list[int], list[tuple[int, int]]] | None:
+    """SheetXml(part).rows() from the part's bytes given a few MB at a time (never held whole: worked out while a
+    larger sheet is read, a 100 MB 顧客 would add its size to the job's peak). None for a part SheetXml mends."""
+    buf, off, pos, prev, p = b"", 0, 0, 0, None
+    nums, spans = [], []
+    for chunk in chunks:
+        buf = buf + chunk if buf else chunk
+        if p is None:
+            root = re.search(rb"<(\w+:)?worksheet\b", buf)
+            if root is None:
+                if len(buf) > 1 << 20:
+                    return None
+                continue
+            prefix = (root.group(1) or b"").decode()
+            m = re.compile(rf"<{re.escape(prefix)}sheetData\b[^>]*?(/?)>".encode()).search(buf)
+            if m is None:
+                if len(buf) > 16 << 20:
+                    return None     # no sheetData: SheetXml mends it
+                continue
+            if m.group(1):
+                return [], []
+            p, pos = prefix, m.end()
+        end = buf.find(f"</{p}sheetData>".encode(), pos)
+        if end >= 0:
+            _index_rows(buf, pos, end, p, prev, off, nums, spans, whole=True)
+            return nums, spans
+        stop, prev = _index_rows(buf, pos, len(buf), p, prev, off, nums, spans, whole=False)
+        buf, off, pos = buf[stop:], off + stop, 0
+    return None
+
+
 def col_number(letters: str) -> int:
     n = 0
     for ch in letters:
@@ -40,7 +108,7 @@ class SheetXml:
     Given the part's bytes, the rows stay bytes and each is decoded when it is read: as one str, a 100,000-row
     sheet holding a single character beyond the BMP would take four bytes a character. `render` then gives bytes."""
 
-    def __init__(self, text: str | bytes):
+    def __init__(self, text: str | bytes, rows: tuple | None = None):
         raw = isinstance(text, bytes)
         if raw and re.search(rb"<(?:\w+:)?sheetData\b", text) is None:
             text, raw = text.decode("utf-8"), False     # to be mended below
@@ -63,7 +131,9 @@ class SheetXml:
             close = text.index(self._x(f"</{self.p}sheetData>"), m.end())
             self.head, self.tail = dec(text[:m.end()]), dec(text[close:])
             self._data, self._b0, self._b1 = text, m.end(), close   # the body is _data[_b0:_b1], not a copy
-        self._rows = None
+        if rows is not None and rows[1] and not (self._b0 <= rows[1][0][0] and rows[1][-1][1] <= self._b1):
+            rows = None        # not this text's
+        self._rows = rows      # rows() of this very text, when it was worked out before (row_index)
         self.new_rows: dict[int, str | bytes] = {}     # of the kind the body is
         self.tails: dict[int, bytes] = {}   # cells put at the end of a row on disk, before its </row> (bytes only)
 
@@ -76,23 +146,7 @@ class SheetXml:
         """Row numbers in document order and their (start, end) in the part."""
         if self._rows is None:
             nums, spans = [], []
-            data, raw, b1 = self._data, self._raw, self._b1
-            close = self._x(f"</{self.p}row>")
-            prev = 0
-            pat = re.compile(self._x(rf"<{re.escape(self.p)}row\b([^>]*?)(/?)>"))
-            r_is = re.compile(self._x(r'\sr="(\d+)"'))
-            for m in pat.finditer(data, self._b0, b1):
-                a = m.group(1)
-                hit = r_is.match(a)     # nearly always the first attribute
-                if hit:
-                    r = int(hit.group(1))
-                else:
-                    r = attrs(a.decode("utf-8") if raw else a).get("r")
-                    r = int(r) if r else prev + 1
-                end = m.end() if m.group(2) else data.index(close, m.end(), b1) + len(close)
-                nums.append(r)
-                spans.append((m.start(), end))
-                prev = r
+            _index_rows(self._data, self._b0, self._b1, self.p, 0, 0, nums, spans, whole=True)
             self._rows = (nums, spans)
         return self._rows
 

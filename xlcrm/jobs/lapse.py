@@ -51,7 +51,7 @@ def refresh_lapse(book, settings, *, method: str | None = None, as_of=None) -> J
     if pushed is not None:
         df, n_customers, dates = pushed
     else:
-        got = read_book_orders(book, as_of, **PURCHASE_READS)
+        got = read_book_orders(book, as_of, **PURCHASE_READS, writes=("customers",))
         df, n_customers, dates = lapse.assess(got.orders, as_of, **opts), len(got.customers), got.dates
     lang = settings.lang
     df["reason"] = df["reason_ja"] if lang == "ja" else df["reason_en"]

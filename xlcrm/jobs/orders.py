@@ -122,14 +122,15 @@ class OrdersRead:
 PURCHASE_READS = {"customers": ("customer_id",), "orders": ("order_id", "customer_id", "order_date", "amount")}
 
 
-def read_orders(book, as_of=None, *, today=None, required: bool = True, customers=None, orders=None) -> OrdersRead:
+def read_orders(book, as_of=None, *, today=None, required: bool = True, customers=None, orders=None,
+                writes: tuple[str, ...] = ()) -> OrdersRead:
     """顧客 and 注文, conformed; BadInput when an order names a customer not on 顧客 (the cells of the first few,
     and the total). With `as_of`, `dates` tells about orders dated after it or after today. Without `required`,
     a book with no 注文 sheet gives orders None. `customers`, `orders`: the column keys wanted of each, when not
-    all (see Book.read)."""
+    all (see Book.read); `writes`: the tables the job writes next (see Book.prefetch)."""
     from .. import schema   # pandas: see the import at the top
     wanted_orders = orders
-    book.prefetch("customers", "orders")
+    book.prefetch("customers", "orders", writes=writes)
     customers = book.read("customers", columns=customers)
     orders = book.read("orders", required=required, columns=wanted_orders)
     book.release("orders")      # read once: the job has its frame

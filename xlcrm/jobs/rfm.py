@@ -85,7 +85,7 @@ def refresh_rfm(book, settings, *, method: str | None = None, as_of=None) -> Job
     if pushed is not None:
         s, n_customers, dates = pushed
     else:
-        got = read_book_orders(book, as_of, **PURCHASE_READS)
+        got = read_book_orders(book, as_of, **PURCHASE_READS, writes=("customers",))
         s, n_customers, dates = scores(got.orders, as_of, opts), len(got.customers), got.dates
     lang = settings.lang
     if lang == "ja":

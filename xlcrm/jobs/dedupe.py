@@ -45,7 +45,8 @@ KIND_HOUSEHOLD = dedupe.HOUSEHOLD_LABEL[0]
 
 
 def _pair_key(a: str, b: str) -> str:
-    a, b = sorted((a, b), key=lambda x: (len(x), x))
+    if (len(b), b) < (len(a), a):
+        a, b = b, a
     return f"{a}|{b}"
 
 
@@ -110,22 +111,27 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
     cid = dict(zip(res.clusters["id"], res.clusters["cluster_id"]))
     size = dict(zip(res.clusters["id"], res.clusters["cluster_size"]))
     rows = []
-    for r in p.itertuples(index=False):
-        key = _pair_key(r.id_a, r.id_b)
+    # the pairs' columns as lists: a million household pairs at 100,000 customers, and pandas hands out the values
+    # of its Arrow-backed text one call at a time
+    cols = [p[c].tolist() for c in ("id_a", "id_b", "household", "alike_probability", "accepted",
+                                    "match_probability", "reason_ja", "reason_en")]
+    review_at = settings.dedupe_review
+    for id_a, id_b, household, alike, accepted, prob, reason_ja, reason_en in zip(*cols):
+        key = _pair_key(id_a, id_b)
         dec = decisions.pop(key, "")
-        if r.household:  # shown when, names and sex aside, it looks like one person twice
-            if r.alike_probability < settings.dedupe_review and not dec:
+        if household:  # shown when, names and sex aside, it looks like one person twice
+            if alike < review_at and not dec:
                 continue
             kind = KIND_HOUSEHOLD
         elif dec == "別人":
             kind = KIND_DECIDED
-        elif r.accepted and cid[r.id_a] == cid[r.id_b]:
+        elif accepted and cid[id_a] == cid[id_b]:
             kind = KIND_MATCH
         else:
             kind = KIND_REVIEW
-        group = cid[r.id_a] if (cid[r.id_a] == cid[r.id_b] and size[r.id_a] > 1 and kind == KIND_MATCH) else ""
-        rows.append([group, r.id_a, r.id_b, dec, names.get(r.id_a, ""), names.get(r.id_b, ""),
-                     round(float(r.match_probability), 4), kind, r.reason_ja, r.reason_en, key])
+        group = cid[id_a] if (cid[id_a] == cid[id_b] and size[id_a] > 1 and kind == KIND_MATCH) else ""
+        rows.append([group, id_a, id_b, dec, names.get(id_a, ""), names.get(id_b, ""),
+                     round(float(prob), 4), kind, reason_ja, reason_en, key])
     # decisions about pairs no longer proposed are kept: they are the record of what staff decided
     for key, dec in decisions.items():
         a, b = key.split("|")
@@ -143,15 +149,16 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
                            reorder=True, retire=() if english else ("Reason",))
     dress_candidates(book, loc, table["区分"].eq(KIND_HOUSEHOLD).to_numpy())
     # 重複警告 on 顧客: the group for clustered records, the best candidate for records only to check
-    warn = pd.Series("", index=ids, dtype=object)
+    warn = dict.fromkeys(ids.tolist(), "")
     multi = res.clusters[res.clusters["cluster_size"] > 1]
-    warn[multi["id"].to_numpy()] = [f"重複候補 {g}" for g in multi["cluster_id"]]
+    warn.update(zip(multi["id"].tolist(), [f"重複候補 {g}" for g in multi["cluster_id"].tolist()]))
     review = table[table["区分"] == KIND_REVIEW]
-    for a, b in zip(review["顧客ID"], review["相手ID"]):
+    for a, b in zip(review["顧客ID"].tolist(), review["相手ID"].tolist()):
         for x, y in ((a, b), (b, a)):
-            if x in warn.index and not warn[x]:
+            if x in warn and not warn[x]:
                 warn[x] = f"要確認 {y}"
-    book.update_columns("customers", pd.DataFrame({"customer_id": ids, WARN: warn.to_numpy()}), key="customer_id")
+    book.update_columns("customers", pd.DataFrame({"customer_id": ids, WARN: [warn[i] for i in ids.tolist()]}),
+                        key="customer_id")
     dress_customer_columns(book, {WARN: (None, 16)})
     state = pd.DataFrame({"customer_id": list(res.clusters["id"]) + ["#model"],
                           "cluster_id": list(res.clusters["cluster_id"]) + [res.model.to_json()]})

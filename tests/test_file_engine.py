@@ -473,6 +473,48 @@ def test_a_run_of_jobs_reads_a_large_sheet_no_job_changed_once_and_a_changed_one
     assert not file_engine._SHARED        # let go when the run ends
 
 
+def test_tables_written_below_every_row_on_disk_take_the_lean_path_and_it_writes_what_the_general_path_writes(
+        tmp_path, monkeypatch):
+    """A table that grows below the rows on disk (顧客 given more customers), one written afresh on a sheet of the
+    book and one on a new sheet — every kind of value, blanks in formatted columns, a formula column and a row
+    height on some rows — rendered by the lean path and by the general path: the same bytes."""
+    import datetime as dt
+
+    from xlcrm.book import file as file_engine
+    src = books.openpyxl_book(tmp_path / "src.xlsx")
+    kinds = [3, 2.5, 4.0, "A&B <x>", " 前後に空白 ", None, dt.datetime(2024, 5, 6), dt.datetime(2024, 5, 6, 9, 30),
+             True, "_x0041_", 1e20, "=1+1"]
+    n = 60
+    grown = pd.DataFrame({"顧客ID": [f"G{i:03d}" for i in range(n)], "氏名": [f"客 {i}" for i in range(n)],
+                          "値": [kinds[i % len(kinds)] for i in range(n)],
+                          "日付": [dt.datetime(2024, 1, 1 + i % 28) if i % 3 else None for i in range(n)]})
+    report = pd.DataFrame({"番号": list(range(n)), "値": [kinds[(i * 5) % len(kinds)] for i in range(n)],
+                           "リンク": [f'=HYPERLINK("#A{i}","{i}")' if i % 7 == 0 else None for i in range(n)]})
+    calls = []
+    lean_column = file_engine._lean_column
+    monkeypatch.setattr(file_engine, "_lean_column", lambda *a: (calls.append(a[1][0]), lean_column(*a))[1])
+    parts = {}
+    for lean in (True, False):
+        monkeypatch.setattr(file_engine, "LEAN_ROWS", lean)
+        path = tmp_path / f"fresh-{lean}.xlsx"
+        shutil.copy(src, path)
+        with open_book(path) as book:
+            book.write_table("顧客", grown, key="顧客ID", text_columns=("顧客ID",))
+            book.dress_table("顧客", number_formats={"日付": "yyyy/mm/dd", "値": "#,##0"}, widths={},
+                             print_setup=False)
+            for name in ("注文", "新しい一覧"):
+                book.write_table(name, report, formula_columns=("リンク",))
+                book.dress_table(name, number_formats={"値": "0.0"}, widths={}, print_setup=False)
+            book.set_row_heights("新しい一覧", {20: 30})
+            book.save()
+        with open_book(path) as book:    # (the journal's times and change ids differ)
+            names = [book._sheet_part(s) for s in ("顧客", "注文", "新しい一覧")]
+        with zipfile.ZipFile(path) as z:
+            parts[lean] = [z.read(name) for name in names]
+    assert parts[True] == parts[False]
+    assert len(calls) > 10      # runs of rows below the table took the lean path
+
+
 def test_a_part_written_in_pieces_reads_back_as_its_bytes(tmp_path):
     """A large sheet goes into the zip piece by piece (never joined), deflated a few MB at a time on two threads:
     the archive is sound (CRCs), reads back as the part's bytes — also with LibreOffice's and Python's readers

@@ -1109,7 +1109,7 @@ class FileBook(Book):
         return out
 
     def _render_sheet(self, sh: _Sheet, styles: Styles) -> tuple[str, bool, bool]:
-        xml = SheetXml(sh.text if sh.text is not None else SKELETON, rows=sh.rows if sh.text is not None else None)
+        xml = SheetXml(sh.text if sh.text is not None else SKELETON.encode(), rows=sh.rows if sh.text is not None else None)
         p = xml.p
         changed_any = False
         style_cache: dict = {}
@@ -1147,6 +1147,9 @@ class FileBook(Book):
         letters = {c: letter(c) for c in {*written, *sh.fmt}}
         p_b = p.encode()
         lean_r = 0
+        # rows below every row on disk (a table written afresh: 重複候補's 250,000 pairs) take the lean path too,
+        # whole: their cells are all new
+        below = xml.last_row() if LEAN_ROWS and xml.raw else None
         order, done = sorted(sh.dirty), 0       # done: the rows up to it were rendered by the lean path
         for k, r in enumerate(order):
             if r <= done:
@@ -1154,8 +1157,10 @@ class FileBook(Book):
             cur = sh.cur[r - 1] if r <= n_cur else []
             orig = sh.orig[r - 1] if r <= n_orig else []
             n_c, n_o = len(cur), len(orig)
-            if lean and r > top:
-                plain = xml.rows_left_of(r, first_col, 4096)   # a few thousand at a time: their cells' text is held
+            fresh = below is not None and r > below and r > top and r not in formulas_in and r not in sh.heights
+            if fresh or lean and r > top:
+                # a few thousand rows at a time: their cells' text is held
+                plain = 4096 if fresh else xml.rows_left_of(r, first_col, 4096)
                 if plain:
                     # the common case of a job adding its columns at the right of a table on disk (RFM's eleven
                     # columns on 100,000 rows of 顧客): the row's cells are all left of them (none was read there),
@@ -1164,7 +1169,8 @@ class FileBook(Book):
                     changes = fmt_at(r)
                     run = [r]
                     for r2 in order[k + 1:k + plain]:
-                        if r2 != run[-1] + 1 or fmt_at(r2) is not changes:
+                        if r2 != run[-1] + 1 or fmt_at(r2) is not changes or fresh and (
+                                r2 in formulas_in or r2 in sh.heights):
                             break
                         run.append(r2)
                     done = run[-1]
@@ -1179,7 +1185,7 @@ class FileBook(Book):
                     curs = [sh.cur[r2 - 1] if r2 <= n_cur else [] for r2 in run]
                     texts, bases = [], []
                     for c in sorted({*written, *changes}):
-                        inherit = r - 1 >= body_top.get(c, never)
+                        inherit = text_on_disk and r - 1 >= body_top.get(c, never)
                         b = prev_s.get(c) if inherit else None
                         if b is None and inherit and not plain_above and r - 1 not in drawn_rows:
                             b = style_above(r, c, first_col)
@@ -1199,13 +1205,19 @@ class FileBook(Book):
                             return st
                         col_texts, col_bases, any_cell = _lean_column(
                             letters[c], run, vals, must, base0, col_base, inherit, style, p, date1904)
-                        if any_cell and c in written:
+                        if c in written and (any(v is not None for v in vals) if fresh else any_cell):
                             changed_any = True      # a value where none was read
                         texts.append(col_texts)
                         bases.append((c, col_bases))
                     for i, cells in enumerate(zip(*texts)):
-                        if any(cells):
-                            xml.append_cells(run[i], "".join(filter(None, cells)).encode("utf-8"))
+                        if not fresh:
+                            if any(cells):
+                                xml.append_cells(run[i], "".join(filter(None, cells)).encode("utf-8"))
+                        elif any(cb[i] is not None for _c, cb in bases):    # a row drawn, as the general path
+                            drawn_rows.add(run[i])
+                            if any(cells):
+                                xml.set_row(run[i], f'<{p}row r="{run[i]}">' + "".join(filter(None, cells))
+                                            + f"</{p}row>")
                     # the last row with any cell of these columns is the one the row below takes after
                     lit = [i for i in range(len(run)) if any(cb[i] is not None for _c, cb in bases)]
                     if lit:

@@ -154,3 +154,36 @@ def test_a_conformed_tables_headers_and_letters_are_shared_not_copied_and_cannot
         df.attrs["letters"]["氏名"] = "Z"
     assert copy.deepcopy(df.attrs)["letters"] is df.attrs["letters"]
     assert pickle.loads(pickle.dumps(df)).attrs["headers"] == df.attrs["headers"]   # to a second process and back
+
+
+def test_dates_typed_the_plain_ways_are_read_in_one_step_as_one_by_one():
+    """_plain_dates (a column's distinct texts at once) gives parse_date's datetime for every text it takes, takes
+    every plain-shaped text that is a real day in range, and leaves the rest (和暦, spaces, full-width digits, a
+    30th of February, a 24:00) to parse_date, which names the bad ones."""
+    import datetime as dt
+    import random
+    import re as _re
+    from xlcrm.schema import _plain_dates, parse_date
+    rng = random.Random(11)
+    texts = ["2024/2/29", "2023/2/29", "2024/13/1", "2024/0/10", "1899/12/31", "1900/1/1", "2100/12/31", "2101/1/1",
+             "2024-04-01 23:59:59", "2024-04-01 24:00", "2024/4/1 9:05", "2024/04/01 10:30:60", " 2024/04/01",
+             "２０２４/04/01", "2024/04/01x", "2024/4/1 9:5", "令和5年4月1日", "2024年4月1日", "2024/4/31", "2024-4-1",
+             "2024/04/01 00:00", "20240401", "", None, 45000, dt.datetime(2024, 1, 2)]
+    for _ in range(3000):
+        y, m, d = rng.randint(1890, 2110), rng.randint(0, 13), rng.randint(0, 32)
+        sep = rng.choice("/-")
+        t = rng.choice(["", f" {rng.randint(0, 25)}:{rng.randint(0, 60):02d}",
+                        f" {rng.randint(0, 25)}:{rng.randint(0, 60):02d}:{rng.randint(0, 60):02d}"])
+        texts.append(f"{y}{sep}{m}{sep}{d:0{rng.choice([1, 2])}d}{t}")
+    got = _plain_dates(texts)
+    plain = _re.compile(r"^\d{4}[/-]\d{1,2}[/-]\d{1,2}(?: \d{1,2}:\d{2}(?::\d{2})?)?$", _re.ASCII)
+    for i, v in enumerate(texts):
+        try:
+            want = parse_date(v)
+        except ValueError:
+            want = None
+        if i in got:
+            assert got[i] == want and type(got[i]) is dt.datetime, v
+        else:       # left to parse_date: not plain, or not a day it takes
+            assert not (isinstance(v, str) and plain.match(v) and want is not None), v
+    assert len(got) > 1000

@@ -399,6 +399,11 @@ def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, lette
             parsed, todo = parse_texts(uniques), ()
         except ValueError:      # a text too long: each value again, to name the cells
             pass
+    if parser is parse_date and len(uniques) > 1000:
+        plain = _plain_dates(uniques)
+        for i, d in plain.items():
+            parsed[i] = d
+        todo = [i for i in todo if i not in plain]
     bad = {}
     for i in todo:
         try:
@@ -427,6 +432,37 @@ def parse_column(values: pd.Series, c: Column, sheet: str, problems: list, lette
     if c.kind == "bool":
         return pd.Series(arr, index=values.index, dtype="boolean")
     return pd.Series(arr, index=values.index, dtype=object).astype(str)
+
+
+_PLAIN_DATE = (r"^(?P<y>\d{4})[/-](?P<m>\d{1,2})[/-](?P<d>\d{1,2})"
+               r"(?: (?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$")
+
+
+def _plain_dates(values: list) -> dict[int, dt.datetime]:
+    """{index: parse_date(value)} for the texts written the plain ways (2024/4/1, 2024-04-01 10:30:15) that are
+    real days in range, worked out in one step (Arrow's regex, numpy's calendar): 150,000 contact times typed as
+    text take a tenth of the time. Every other value (和暦, 年月日, full-width digits, spaces) is left to
+    parse_date, which also names the bad ones."""
+    import pyarrow as pa
+    import pyarrow.compute as pac
+    at = [i for i, v in enumerate(values) if type(v) is str]
+    if not at:
+        return {}
+    parts = pac.extract_regex(pa.array([values[i] for i in at], type=pa.large_string()), _PLAIN_DATE)
+    ok = parts.is_valid().to_numpy(zero_copy_only=False)
+
+    def field(name):
+        f = parts.field(name)
+        f = pac.if_else(pac.equal(f, ""), "0", f)   # a time not given
+        return pac.cast(f, pa.int64()).fill_null(0).to_numpy()
+    y, m, d, hh, mm, ss = (field(k) for k in ("y", "m", "d", "H", "M", "S"))
+    ok &= (1900 <= y) & (y <= 2100) & (1 <= m) & (m <= 12) & (1 <= d) & (d <= 31) & (hh <= 23) & (mm <= 59) & (ss <= 59)
+    month = np.where(ok, (y - 1970) * 12 + m - 1, 0).astype("datetime64[M]")
+    day = month.astype("datetime64[D]") + np.where(ok, d - 1, 0).astype("timedelta64[D]")
+    ok &= day.astype("datetime64[M]") == month     # 2024/2/30 is no day
+    when = day.astype("datetime64[s]") + (hh * 3600 + mm * 60 + ss).astype("timedelta64[s]")
+    hit = np.flatnonzero(ok)
+    return dict(zip([at[i] for i in hit.tolist()], when[hit].astype("datetime64[us]").tolist()))
 
 
 class FrozenMap(dict):

@@ -111,11 +111,17 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
     cid = dict(zip(res.clusters["id"], res.clusters["cluster_id"]))
     size = dict(zip(res.clusters["id"], res.clusters["cluster_size"]))
     rows = []
-    # the pairs' columns as lists: a million household pairs at 100,000 customers, and pandas hands out the values
-    # of its Arrow-backed text one call at a time
+    review_at = settings.dedupe_review
+    # a household pair alike below the review line and without staff's decision is not shown: a million of them
+    # at 100,000 customers are dropped at once, and the rest read as lists (pandas hands out the values of its
+    # Arrow-backed text one call at a time)
+    decided = {x for k in decisions for x in k.split("|")}
+    shown = ~(p["household"].to_numpy(bool) & (p["alike_probability"].to_numpy(float) < review_at))
+    if decided:
+        shown |= schema.isin(p["id_a"], decided) | schema.isin(p["id_b"], decided)
+    p = p[shown]
     cols = [p[c].tolist() for c in ("id_a", "id_b", "household", "alike_probability", "accepted",
                                     "match_probability", "reason_ja", "reason_en")]
-    review_at = settings.dedupe_review
     for id_a, id_b, household, alike, accepted, prob, reason_ja, reason_en in zip(*cols):
         key = _pair_key(id_a, id_b)
         dec = decisions.pop(key, "")
@@ -165,7 +171,7 @@ def dedupe_book(book, settings, *, new_only: bool = False) -> JobResult:
     book.write_table(STATE, state, hidden=True, text_columns=("customer_id", "cluster_id"))
     groups = int(multi["cluster_id"].nunique())
     counts = {"groups": groups, "records": int(len(multi)), "review": int((table["区分"] == KIND_REVIEW).sum()),
-              "households": int(p["household"].sum()), "candidates": int(res.n_candidates)}
+              "households": int(res.pairs["household"].sum()), "candidates": int(res.n_candidates)}
     book.journal("dedupe", text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts))
     return JobResult(text("dedupe_done", "ja", **counts), text("dedupe_done", "en", **counts), counts)
 

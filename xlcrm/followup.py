@@ -330,7 +330,8 @@ def _prospect(f: Facts, p: dict):
     if "kind" not in f.cust:
         return None
     cust, contacts = f.cust, f.contacts
-    pro = cust[cust["kind"].eq("見込み") & ~cust.index.isin(f.stats.index[f.freq.gt(0)] if len(f.stats) else [])]
+    bought = f.stats.index[f.freq.gt(0)] if len(f.stats) else []
+    pro = cust[cust["kind"].eq("見込み").to_numpy(bool) & ~schema.isin(pd.Series(cust.index), bought)]
     touch = pd.to_datetime(pro["registered_on"]) if "registered_on" in pro else pd.Series(pd.NaT, index=pro.index)
     if contacts is not None and len(contacts):
         lc = contacts[contacts["at"].le(f.as_of + pd.Timedelta(days=1))].groupby("customer_id")["at"].max()
@@ -635,7 +636,8 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
         old.loc[tag, "campaign_id"] = campaign_id
     held_out = set(held_out)
 
-    gone = old.index[~old.index.isin(gen.index) & old["status"].isin(OPEN).to_numpy()]
+    # (Arrow's own is_in: pandas' isin on Arrow-backed ids converts the 53,000 of the other list one by one)
+    gone = old.index[~schema.isin(pd.Series(old.index), gen.index) & old["status"].isin(OPEN).to_numpy()]
     if scope is not None:
         gone = gone[old.loc[gone, "rule"].isin(list(scope)).to_numpy()]
     for k in gone:
@@ -651,7 +653,7 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
         old.at[k, "status"] = "不要"
     counts["closed"] = len(gone)
 
-    new = gen[~gen.index.isin(old.index)].copy()
+    new = gen[~schema.isin(pd.Series(gen.index), old.index)].copy()
     counts["new"] = len(new)
     if len(new):
         new["status"] = "未着手"

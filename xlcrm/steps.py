@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import followup as fu
-from . import messages
+from . import messages, schema
 from .messages import BadInput, Problem
 from .purchases import is_purchase, purchase_days
 from .schema import Column, Table
@@ -299,8 +299,8 @@ def candidates(chains: dict[str, Chain], prog: pd.DataFrame, customers: pd.DataF
     as_of = pd.Timestamp(as_of).normalize()
     cust = customers.drop_duplicates("customer_id").set_index("customer_id", drop=False)
     excluded = set(exclude_customers)
-    act = prog[prog["state"].eq("active") & prog["customer_id"].isin(cust.index)
-               & ~prog["customer_id"].isin(excluded)]
+    act = prog[prog["state"].eq("active").to_numpy(bool) & schema.isin(prog["customer_id"], cust.index)
+               & ~schema.isin(prog["customer_id"], excluded)]
     cust = cust.loc[act["customer_id"].unique()]       # the few customers at a step, not the whole book
     reach = fu._reachable(cust)
     frames, skipped = [], 0

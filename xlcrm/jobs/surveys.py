@@ -18,7 +18,7 @@ from ..book.report import Chart, Report
 from . import JobResult
 from .common import scores
 from .formats import DATE, dress_customer_columns
-from .orders import read_orders
+from .orders import PURCHASE_READS, read_orders
 
 SHEET = "満足度"
 MONTHS = 24            # the monthly block shows the latest months only
@@ -39,7 +39,7 @@ def compute(book, settings, as_of) -> dict:
     do, build every table of the sheet."""
     lang = settings.lang
     scale = scale_of(settings)
-    got = read_orders(book, as_of)
+    got = read_orders(book, as_of, **PURCHASE_READS, writes=("customers",))   # who the customers are, what they bought
     customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)
     if contacts is not None and len(contacts):

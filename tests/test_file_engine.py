@@ -457,20 +457,28 @@ def test_a_run_of_jobs_reads_a_large_sheet_no_job_changed_once_and_a_changed_one
     with open_book(path) as book:
         book.write_table("注文", orders)
         book.save()
-    parsed = []
+    from xlcrm import schema
+    parsed, conformed = [], []
     real = file_engine._parsed
     monkeypatch.setattr(file_engine, "_parsed", lambda cal, sheet: (parsed.append(sheet), real(cal, sheet))[1])
+    real_conform = schema.conform
+    monkeypatch.setattr(schema, "conform", lambda raw, t, **kw: (conformed.append(kw.get("sheet")),
+                                                                  real_conform(raw, t, **kw))[1])
     with sharing_reads():
         first = jobs.run("rfm", path)
         jobs.run("lapse", path)
         assert parsed.count("注文") == 1 and first.counts["scored"] == 2
+        assert conformed.count("注文") == 1         # conformed once too: rfm and lapse read the same columns
+        with open_book(path) as book:               # each reader has its own copy
+            book.read("orders")["amount"] = 0
+            assert book.read("orders")["amount"].eq(1000).all()
         with open_book(path) as book:       # one more order, for a customer who had none
             book.append_rows("注文", pd.DataFrame({"注文ID": ["O999999"], "顧客ID": ["C0003"],
                                                   "注文日": [pd.Timestamp("2024-02-01")], "金額": [500]}))
             book.save()
         again = jobs.run("rfm", path)
     assert parsed.count("注文") >= 2 and again.counts["scored"] == 3
-    assert not file_engine._SHARED        # let go when the run ends
+    assert not file_engine._SHARED and not file_engine._FRAMES        # let go when the run ends
 
 
 def test_tables_written_below_every_row_on_disk_take_the_lean_path_and_it_writes_what_the_general_path_writes(

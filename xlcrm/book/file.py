@@ -439,6 +439,25 @@ class FileBook(Book):
         grid = read.result()
         return grid, [list(r) for r in grid], row_index(self._pkg.chunks(self._sheet_part(sheet)))
 
+    def read(self, name: str, *, required: bool = True, columns=None):
+        """Book.read; while reads are shared (sharing_reads: the demo's run of jobs in one process) a large table
+        no job has changed since (注文, 対応履歴) is conformed once, each job given its own copy."""
+        t = _schema_table(name) if _SHARING else None
+        sheet = self._sheet_of(name) if t else None
+        key = self._shared_key(sheet) if sheet and sheet not in self._sheets else None
+        if key is None:
+            return super().read(name, required=required, columns=columns)
+        key += (t.key, tuple(columns) if columns else None)
+        hit = _FRAMES.get(key)
+        if hit is None:
+            hit = super().read(name, required=required, columns=columns)
+            if hit is None or len(hit) <= 20_000:
+                return hit
+            for k in list(_FRAMES)[:-3]:
+                del _FRAMES[k]
+            _FRAMES[key] = hit
+        return hit.copy()
+
     def release(self, *names: str) -> None:
         for name in names:
             loc = self.locate(name)
@@ -1901,6 +1920,7 @@ _F_PLAIN, _F_COLON = re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]")   # lite
 # book, and a sheet no job writes (注文, 370,000 rows) is parsed once, not once a job. Off for a single job, whose
 # memory they would weigh on. Never changed in place by anyone who reads them.
 _SHARED: dict[tuple, list] = {}
+_FRAMES: dict[tuple, object] = {}     # conformed tables (DataFrames), likewise (FileBook.read)
 _SHARING = False
 
 
@@ -1913,6 +1933,7 @@ def sharing_reads():
     finally:
         _SHARING = False
         _SHARED.clear()
+        _FRAMES.clear()
 
 
 def _parsed(cal, sheet: str) -> list[list]:

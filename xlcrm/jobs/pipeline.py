@@ -17,7 +17,7 @@ from ..messages import BadInput
 from . import JobResult
 from .common import plain
 from .formats import DATE, dress_customer_columns
-from .orders import read_orders
+from .orders import PURCHASE_READS, read_orders
 
 SHEET = "商談"
 STAFF_AT = 5           # the pipeline-by-owner block's title row
@@ -97,7 +97,8 @@ def layout(d: dict, names: pd.Series, lang: str) -> Report:
 def _read(book, as_of):
     """顧客, 注文 and 対応履歴 (BadInput before anything is written, as schema.conform finds it), with every
     order and every stage row naming a known customer; and the check of orders dated after `as_of`."""
-    got = read_orders(book, as_of, required=False)
+    got = read_orders(book, as_of, required=False, customers=("customer_id", "name", "staff"),
+                      orders=PURCHASE_READS["orders"], writes=("customers",))
     customers, orders = got.customers, got.orders
     contacts = book.read("contacts", required=False)
     if contacts is not None and len(contacts):

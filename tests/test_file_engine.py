@@ -309,6 +309,25 @@ def test_a_column_a_job_adds_to_a_table_looks_like_its_header(tmp_path):
     assert not ws.cell(2, ws.max_column).font.b      # the data below does not take the header's look
 
 
+def _rendered_both_ways(monkeypatch, src: Path, tmp_path: Path, write, sheets) -> dict:
+    """The parts of `sheets` after `write(book)` on a copy of `src`, rendered by the lean path (lean-True) and by
+    the general path (lean-False); the journal's sheets aside (their times and change ids differ)."""
+    from xlcrm.book import file as file_engine
+    parts = {}
+    for lean in (True, False):
+        monkeypatch.setattr(file_engine, "LEAN_ROWS", lean)
+        path = tmp_path / f"lean-{lean}{src.suffix}"
+        shutil.copy(src, path)
+        with open_book(path) as book:
+            write(book)
+            book.save()
+        with open_book(path) as book:
+            names = [book._sheet_part(s) for s in sheets]
+        with zipfile.ZipFile(path) as z:
+            parts[lean] = [z.read(name) for name in names]
+    return parts
+
+
 def test_columns_added_at_a_tables_right_take_the_lean_path_and_it_writes_what_the_general_path_writes(
         tmp_path, monkeypatch):
     """Every kind of value a job writes, rows with and without cells near the new columns (a staff note right of
@@ -318,7 +337,6 @@ def test_columns_added_at_a_tables_right_take_the_lean_path_and_it_writes_what_t
 
     import openpyxl
     from openpyxl.styles import Font
-    from xlcrm.book import file as file_engine
     src = books.openpyxl_book(tmp_path / "src.xlsx")
     wb = openpyxl.load_workbook(src)
     ws = wb["顧客"]
@@ -345,18 +363,10 @@ def test_columns_added_at_a_tables_right_take_the_lean_path_and_it_writes_what_t
     append_cells = SheetXml.append_cells
     monkeypatch.setattr(SheetXml, "append_cells", lambda self, r, cells: (lean_rows.append(r),
                                                                           append_cells(self, r, cells)))
-    parts = {}
-    for lean in (True, False):
-        monkeypatch.setattr(file_engine, "LEAN_ROWS", lean)
-        path = tmp_path / f"lean-{lean}.xlsx"
-        shutil.copy(src, path)
-        with open_book(path) as book:
-            book.update_columns("customers", df, key="customer_id")
-            book.dress_table("customers", number_formats={"日付": "yyyy/mm/dd"}, widths={}, print_setup=False)
-            book.save()
-        with zipfile.ZipFile(path) as z:
-            part = next(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
-            parts[lean] = z.read(part)
+    def write(book):
+        book.update_columns("customers", df, key="customer_id")
+        book.dress_table("customers", number_formats={"日付": "yyyy/mm/dd"}, widths={}, print_setup=False)
+    parts = _rendered_both_ways(monkeypatch, src, tmp_path, write, ("顧客",))
     assert parts[True] == parts[False]
     # every row but the first (it takes after the header) and the one with staff's note took the lean path
     assert len(ids) == 44 and sorted(lean_rows) == list(range(4, 46))
@@ -501,24 +511,14 @@ def test_tables_written_below_every_row_on_disk_take_the_lean_path_and_it_writes
     calls = []
     lean_column = file_engine._lean_column
     monkeypatch.setattr(file_engine, "_lean_column", lambda *a: (calls.append(a[1][0]), lean_column(*a))[1])
-    parts = {}
-    for lean in (True, False):
-        monkeypatch.setattr(file_engine, "LEAN_ROWS", lean)
-        path = tmp_path / f"fresh-{lean}.xlsx"
-        shutil.copy(src, path)
-        with open_book(path) as book:
-            book.write_table("顧客", grown, key="顧客ID", text_columns=("顧客ID",))
-            book.dress_table("顧客", number_formats={"日付": "yyyy/mm/dd", "値": "#,##0"}, widths={},
-                             print_setup=False)
-            for name in ("注文", "新しい一覧"):
-                book.write_table(name, report, formula_columns=("リンク",))
-                book.dress_table(name, number_formats={"値": "0.0"}, widths={}, print_setup=False)
-            book.set_row_heights("新しい一覧", {20: 30})
-            book.save()
-        with open_book(path) as book:    # (the journal's times and change ids differ)
-            names = [book._sheet_part(s) for s in ("顧客", "注文", "新しい一覧")]
-        with zipfile.ZipFile(path) as z:
-            parts[lean] = [z.read(name) for name in names]
+    def write(book):
+        book.write_table("顧客", grown, key="顧客ID", text_columns=("顧客ID",))
+        book.dress_table("顧客", number_formats={"日付": "yyyy/mm/dd", "値": "#,##0"}, widths={}, print_setup=False)
+        for name in ("注文", "新しい一覧"):
+            book.write_table(name, report, formula_columns=("リンク",))
+            book.dress_table(name, number_formats={"値": "0.0"}, widths={}, print_setup=False)
+        book.set_row_heights("新しい一覧", {20: 30})
+    parts = _rendered_both_ways(monkeypatch, src, tmp_path, write, ("顧客", "注文", "新しい一覧"))
     assert parts[True] == parts[False]
     assert len(calls) > 10      # runs of rows below the table took the lean path
 

@@ -1169,6 +1169,7 @@ class FileBook(Book):
         # rows below every row on disk (a table written afresh: 重複候補's 250,000 pairs) take the lean path too,
         # whole: their cells are all new
         below = xml.last_row() if LEAN_ROWS and xml.raw else None
+        misses = 0
         order, done = sorted(sh.dirty), 0       # done: the rows up to it were rendered by the lean path
         for k, r in enumerate(order):
             if r <= done:
@@ -1180,6 +1181,11 @@ class FileBook(Book):
             if fresh or lean and r > top:
                 # a few thousand rows at a time: their cells' text is held
                 plain = 4096 if fresh else xml.rows_left_of(r, first_col, 4096)
+                if not plain:
+                    misses += 1     # rows that hold cells in these columns already (a job run again): after a
+                    lean = misses < 256 and lean    # few hundred, the rest are not looked at for the lean path
+                else:
+                    misses = 0
                 if plain:
                     # the common case of a job adding its columns at the right of a table on disk (RFM's eleven
                     # columns on 100,000 rows of 顧客): the row's cells are all left of them (none was read there),

@@ -1791,6 +1791,8 @@ def _lean_column(L: str, run: list[int], vals: list, must: bool, base0: int, col
             texts.append(f'<{p}c r="{L}{r2}{head}{vt}{int(v)}{ct}')
         elif kind == "date":
             texts.append(f'<{p}c r="{L}{r2}{head}{vt}{(v - epoch).days}{ct}')
+        elif v == v.strip() and "\n" not in v and not _SPECIAL.search(v):     # text as it is (_value_xml's)
+            texts.append(f'<{p}c r="{L}{r2}{head} t="inlineStr"><{p}is><{p}t>{v}</{p}t></{p}is></{p}c>')
         else:
             texts.append(_value_xml(f'<{p}c r="{L}{r2}{head}', v, p, date1904))
         if not inherit:

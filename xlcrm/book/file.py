@@ -1164,7 +1164,6 @@ class FileBook(Book):
         top = max((body_top.get(c, 0) for c in {*written, *sh.fmt}), default=0)
         first_col = min({*written, *sh.fmt}, default=0)
         letters = {c: letter(c) for c in {*written, *sh.fmt}}
-        p_b = p.encode()
         lean_r = 0
         # rows below every row on disk (a table written afresh: 重複候補's 250,000 pairs) take the lean path too,
         # whole: their cells are all new
@@ -1204,9 +1203,7 @@ class FileBook(Book):
                     if prev_r == r - 1:
                         prev_s, plain_above = row_s, lean_r == r - 1
                     else:
-                        above = xml.row_bytes(r - 1)
-                        at = _last_cell(above, p_b) if above is not None else None
-                        prev_s, plain_above = {}, at is not None and at < first_col
+                        prev_s, plain_above = {}, xml.rows_left_of(r - 1, first_col, 1) == 1
                     curs = [sh.cur[r2 - 1] if r2 <= n_cur else [] for r2 in run]
                     texts, bases = [], []
                     for c in sorted({*written, *changes}):
@@ -1957,26 +1954,6 @@ def _parsed(cal, sheet: str) -> list[list]:
                 except ValueError:
                     break
     return grid
-
-
-_LAST_CELL: dict[bytes, re.Pattern] = {}
-
-
-def _last_cell(row: bytes, p: bytes) -> int | None:
-    """The column of a row's last cell (0: no cell), or None when that cannot be told from its bytes alone: a cell
-    without its reference first, or a row that is not `<row …>…</row>`."""
-    if not row.endswith(b"</" + p + b"row>"):
-        return None
-    i = row.rfind(b"<" + p + b'c r="')
-    if row.rfind(b"<" + p + b"c ") > i or row.rfind(b"<" + p + b"c>") > i or row.rfind(b"<" + p + b"c/") > i:
-        return None         # the last cell does not begin with its reference (an earlier one's column is less)
-    if i < 0:
-        return 0
-    pat = _LAST_CELL.get(p)
-    if pat is None:
-        pat = _LAST_CELL[p] = re.compile(rb"<" + re.escape(p) + rb'c r="([A-Z]+)\d')
-    m = pat.match(row, i)
-    return col_number(m.group(1).decode()) if m else None
 
 
 def _has_formula(data: bytes) -> bool:

@@ -14,6 +14,8 @@ __all__ = ["next_ids", "new_contact", "TIMELINE_COLUMNS", "TIMELINE_HEADERS", "t
 def next_ids(contacts: pd.DataFrame | None, n: int) -> list[str]:
     """`n` new 対応ID after the largest existing one: the table's prefix (R000001; customers are C00001, so a
     contact ID never reads as a customer's) and its sequence's width; IDs typed in other styles are skipped."""
+    if n <= 0:
+        return []
     prefix = schema.CONTACTS.id_prefix
     used = set(contacts["contact_id"]) if contacts is not None and len(contacts) else set()
     pattern = re.compile(rf"^{prefix}(\d+)$")

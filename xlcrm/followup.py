@@ -675,21 +675,23 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
 
 def _assign(own: pd.Series, old: pd.DataFrame, staff: list[str]) -> pd.Series:
     """The customer's own 担当者, else the listed staff member with the fewest open rows (ties: list order)."""
-    out = own.copy()
     if not staff:
-        return out
+        return own.copy()
     load = {s: 0 for s in staff}
     for s in old.loc[old["status"].isin(OPEN), "staff"]:
         if s in load:
             load[s] += 1
-    for s in own[own.ne("")]:
-        if s in load:
+    values = own.tolist()
+    for s in values:
+        if s and s in load:
             load[s] += 1
-    for k in own.index[own.eq("")]:
-        s = min(staff, key=lambda x: (load[x], staff.index(x)))
-        out[k] = s
-        load[s] += 1
-    return out
+    order = {s: i for i, s in enumerate(staff)}
+    for i, s in enumerate(values):
+        if s == "":
+            s = min(staff, key=lambda x: (load[x], order[x]))
+            values[i] = s
+            load[s] += 1
+    return pd.Series(values, index=own.index, dtype=own.dtype)
 
 
 def _order(df: pd.DataFrame) -> pd.DataFrame:

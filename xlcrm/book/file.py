@@ -280,6 +280,7 @@ class _Sheet:
         self.hidden = False
         self.volatile: set[tuple[int, int]] = set()
         self.cleared: list[tuple[int, int, int, int]] = []   # blanked blocks: their formulas go even if unread
+        self.dated_numbers = False       # a number written in a cell formatted as a date (calamine reads a day)
 
     def row(self, r: int) -> list:
         while len(self.cur) < r:
@@ -378,19 +379,19 @@ class FileBook(Book):
         grid = self._grids.pop(sheet, None)
         if grid is None:
             key = self._shared_key(sheet) if _SHARING else None
-            grid = _SHARED.get(key) if key else None
+            grid = _SHARED.pop(key, None) if key else None
+            if grid is not None:
+                _SHARED[key] = grid     # the last used are the ones kept
         if grid is None:
             pending = self._pending.pop(sheet, None)
             with self._reading(sheet):
                 grid = pending.result() if pending is not None else _parsed(self._cal, sheet)
-            if key and len(grid) > 20_000:
-                for k in [k for k in _SHARED if k[0] != key[0]] + list(_SHARED)[:-3]:
-                    _SHARED.pop(k, None)
-                _SHARED[key] = grid
+            if key and len(grid) > SHARE_ROWS:
+                _share(key, grid)
         self._grids[sheet] = grid
         # the last three large sheets are kept, and every small one (設定, a list of staff, a 1,000-row 顧客): a job
         # that reads 顧客 or 対応履歴 again does not parse it again
-        large = [k for k, g in self._grids.items() if len(g) > 20_000]
+        large = [k for k, g in self._grids.items() if len(g) > SHARE_ROWS]
         for k in large[:-3]:
             del self._grids[k]
         return grid
@@ -451,7 +452,7 @@ class FileBook(Book):
         hit = _FRAMES.get(key)
         if hit is None:
             hit = super().read(name, required=required, columns=columns)
-            if hit is None or len(hit) <= 20_000:
+            if hit is None or len(hit) <= SHARE_ROWS:
                 return hit
             for k in list(_FRAMES)[:-3]:
                 del _FRAMES[k]
@@ -946,6 +947,8 @@ class FileBook(Book):
                 if isinstance(e, OSError):
                     raise _write_error(e, self.path) from None
                 raise
+        if _SHARING:
+            self._carry()
         # from here on the book is the file just written, read afresh (the parts rendered for it let go first: a
         # 100,000-row sheet's bytes are not held twice)
         self._pkg = self._rendered = None
@@ -962,6 +965,26 @@ class FileBook(Book):
         self._sheets, self._tables, self._names = {}, None, {}
         self._grids, self._refs, self._pending, self._warming, self._no_formulas = {}, {}, {}, {}, set()
         return backup
+
+    def _carry(self) -> None:
+        """While reads are shared, the cells of each large sheet just written that a job of the run had read (顧客,
+        the フォローリスト) are what the next job reads of it, as calamine would read them from the new file (numbers
+        as floats, a day as a date): 顧客 is not parsed again after every job of the demo. A sheet with a value
+        whose reading back is not certain (a formula, a number in a cell formatted as a date, a time of day finer
+        than a second) is left to calamine."""
+        import zipfile
+        with zipfile.ZipFile(self.path) as z:
+            infos = {i.filename: i for i in z.infolist()}
+        path = str(self.path)
+        for sh in self._sheets.values():
+            info = infos.get(sh.part)
+            if (not any(k[:2] == (path, sh.part) for k in _SHARED)    # a sheet no job of the run read: not kept
+                    or info is None or len(sh.cur) <= SHARE_ROWS or sh.formulas or sh.cleared or sh.reset
+                    or sh.dated_numbers):
+                continue
+            grid = _as_read(sh)
+            if grid is not None:
+                _share((path, sh.part, info.CRC, info.file_size, info.compress_size), grid)
 
     def _remove_dead_temps(self) -> None:
         """Temp files of writers that were killed mid-save (the book itself was never touched by them)."""
@@ -1220,7 +1243,8 @@ class FileBook(Book):
 
                         def style(base, v, _ck=change.key, _ch=change):
                             tv = type(v)
-                            kind = "text" if tv is str else "" if tv in _PLAIN else _kind(v)
+                            kind = ("text" if tv is str else _NUMBER if tv is int or tv is float else
+                                    "" if tv in _PLAIN else _kind(v))
                             st = style_cache.get((base, kind, _ck))
                             if st is None:
                                 st = self._cell_style(styles, base, kind, _ch, style_cache, date_s)
@@ -1311,7 +1335,8 @@ class FileBook(Book):
                             base = col_styles[c] = xml.col_style(c)
                 row_s[c] = base
                 tv = type(v)
-                kind = "text" if tv is str else "" if tv in _PLAIN else _kind(v)
+                kind = ("text" if tv is str else _NUMBER if tv is int or tv is float else
+                        "" if tv in _PLAIN else _kind(v))
                 change = changes.get(c, _NO_CHANGE)
                 s = style_cache.get((base, kind, change.key))
                 if s is None:
@@ -1375,6 +1400,7 @@ class FileBook(Book):
         if rels.items() or self._pkg.has(rels_path(sh.part)):
             self._pkg.put_rels(sh.part, rels)
         text = xml.render()
+        sh.dated_numbers = any(k[1] == _NUMBER and styles.is_date(st) for k, st in style_cache.items())
         uncached = any(r > len(sh.cur) or c > len(sh.cur[r - 1]) or sh.cur[r - 1][c - 1] is None
                        for r, c in sh.formulas)
         return text, changed_any, uncached
@@ -1622,6 +1648,7 @@ def _table_name(name: str) -> str:
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})
+_NUMBER = "n"   # the kind of a number (asks nothing of its format, like a blank; told apart: see _Sheet.dated_numbers)
 
 
 _START_TAGS: dict[str, re.Pattern] = {}
@@ -1927,6 +1954,59 @@ _F_PLAIN, _F_COLON = re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]")   # lite
 _SHARED: dict[tuple, list] = {}
 _FRAMES: dict[tuple, object] = {}     # conformed tables (DataFrames), likewise (FileBook.read)
 _SHARING = False
+
+
+SHARE_ROWS = 20_000     # a sheet this long is worth sharing (a 1,000-customer book's are parsed in milliseconds)
+
+
+def _share(key: tuple, grid: list) -> None:
+    """Keep `grid` as the cells of the part `key` names: the last four used, of this book only (a job reads up to
+    four large sheets: 顧客, 注文, 対応履歴, フォローリスト)."""
+    for k in [k for k in _SHARED if k[0] != key[0] or k[1] == key[1]] + list(_SHARED)[:-3]:
+        _SHARED.pop(k, None)
+    _SHARED[key] = grid
+
+
+_DAY = dt.time()
+_EARLIEST = dt.datetime(1900, 3, 1)     # before it Excel's serials count a 29 February 1900
+
+
+def _as_read(sh: _Sheet) -> list[list] | None:
+    """The sheet's cells as calamine reads them back once written (see FileBook._carry), or None when one is not
+    certain. Only the cells written can differ from the ones read (which came from calamine); the rows are made as
+    wide as the widest, as calamine gives them."""
+    grid = sh.cur
+    cols = sorted(sh.written)
+    for r in sh.dirty:
+        row = grid[r - 1] if r <= len(grid) else None
+        if not row:
+            continue
+        n = len(row)
+        for c in cols:
+            if c > n:
+                break
+            v = row[c - 1]
+            t = type(v)
+            if v is None or t is str and v or t is bool:
+                continue
+            if t is int or t is float:
+                row[c - 1] = float(v)
+            elif t is str:
+                row[c - 1] = None
+            elif isinstance(v, dt.datetime):     # pandas' Timestamp too
+                if v.tzinfo is not None or v.microsecond or v < _EARLIEST:
+                    return None
+                row[c - 1] = v.date() if v.time() == _DAY else dt.datetime(*v.timetuple()[:6])
+            elif t is dt.date:
+                if v < _EARLIEST.date():
+                    return None
+            else:
+                return None
+    width = max(map(len, grid), default=0)
+    for row in grid:
+        if len(row) < width:
+            row.extend([None] * (width - len(row)))
+    return grid
 
 
 @contextmanager

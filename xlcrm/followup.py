@@ -640,17 +640,18 @@ def refresh(existing: pd.DataFrame | None, generated: pd.DataFrame, now, *, staf
     gone = old.index[~schema.isin(pd.Series(old.index), gen.index) & old["status"].isin(OPEN).to_numpy()]
     if scope is not None:
         gone = gone[old.loc[gone, "rule"].isin(list(scope)).to_numpy()]
-    for k in gone:
-        rid = old.at[k, "rule"]
-        off = rules is not None and rid in rules and not rules[rid].enabled
-        key = ("fu_closed_control" if old.at[k, "customer_id"] in held_out else
-               "fu_closed_rule_off" if off else "fu_closed_gone")
-        note = messages.text(key, lang, date=f"{now:%Y-%m-%d}")
-        if key == "fu_closed_gone" and notes and k in notes:
-            note = notes[k]
-        memo = str(old.at[k, "memo"] or "").strip()
-        old.at[k, "memo"] = f"{memo} / {note}" if memo else note
-        old.at[k, "status"] = "不要"
+    if len(gone):       # the rows' values read and written a column at a time, not a cell at a time
+        said = {k: messages.text(k, lang, date=f"{now:%Y-%m-%d}")
+                for k in ("fu_closed_control", "fu_closed_rule_off", "fu_closed_gone")}
+        memos = []
+        for k, rid, cid, memo in zip(gone, old.loc[gone, "rule"], old.loc[gone, "customer_id"], old.loc[gone, "memo"]):
+            off = rules is not None and rid in rules and not rules[rid].enabled
+            key = "fu_closed_control" if cid in held_out else "fu_closed_rule_off" if off else "fu_closed_gone"
+            note = notes[k] if key == "fu_closed_gone" and notes and k in notes else said[key]
+            memo = "" if memo is None or pd.isna(memo) else str(memo).strip()
+            memos.append(f"{memo} / {note}" if memo else note)
+        old.loc[gone, "memo"] = memos
+        old.loc[gone, "status"] = "不要"
     counts["closed"] = len(gone)
 
     new = gen[~schema.isin(pd.Series(gen.index), old.index)].copy()

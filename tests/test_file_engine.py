@@ -660,3 +660,46 @@ def test_the_demos_jobs_read_the_cells_the_job_before_wrote_as_calamine_reads_th
                 book.save()
             assert carried == carried_after, column
     assert pc.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("一覧").to_python()[1][1] == dt.date(2009, 7, 6)
+
+
+def test_xlcrm_run_parses_the_first_sheets_while_it_loads_and_writes_the_book_the_plain_way_does(
+        corpus, tmp_path, monkeypatch):
+    """`xlcrm run rfm` on a large book starts parsing 顧客 and 注文 before pandas and the job load; the book takes
+    those over (nothing is parsed twice) and the other sheets are scanned for formulas while 注文 is read. The book
+    written is the one the plain way writes: 顧客 byte for byte, and the recalculation メモ's formulas on 顧客 need."""
+    from xlcrm import cli
+    from xlcrm.book import ahead
+    from xlcrm.book import file as file_engine
+    src = books.rewrite_parts(corpus("xlsxwriter"), tmp_path / "src.xlsm", {"xl/workbook.xml": lambda b: b.replace(
+        b' fullCalcOnLoad="1"', b"")})
+    monkeypatch.setattr(file_engine, "PREFETCH_BYTES", 0)
+    early, parsed = [], []
+    real_early, real_parsed = ahead.parsed, file_engine._parsed
+    monkeypatch.setattr(ahead, "parsed", lambda cal, sheet: (early.append(sheet), real_early(cal, sheet))[1])
+    monkeypatch.setattr(file_engine, "_parsed", lambda cal, sheet: (parsed.append(sheet), real_parsed(cal, sheet))[1])
+    made = {}
+    for first in (True, False):
+        monkeypatch.setattr(ahead, "AHEAD_BYTES", 0 if first else 1 << 40)
+        book = shutil.copyfile(src, tmp_path / f"first-{first}.xlsm")
+        early.clear(), parsed.clear()
+        assert cli.main(["run", "rfm", str(book)]) == 0
+        if first:
+            assert sorted(early) == ["注文", "顧客"] and "顧客" not in parsed and "注文" not in parsed
+        else:
+            assert early == [] and {"顧客", "注文"} <= set(parsed)
+        with open_book(book) as b:
+            part = b._sheet_part("顧客")
+        with zipfile.ZipFile(book) as z:
+            made[first] = z.read(part), b'fullCalcOnLoad="1"' in z.read("xl/workbook.xml")
+    assert made[True] == made[False] and made[True][1]
+    assert ahead.take(tmp_path / "first-True.xlsm") is None       # taken once, by the book the job opened
+
+
+def test_reading_ahead_leaves_a_file_that_is_no_workbook_to_the_job_to_name(tmp_path, monkeypatch, capsys):
+    from xlcrm import cli
+    from xlcrm.book import ahead
+    monkeypatch.setattr(ahead, "AHEAD_BYTES", 0)
+    bad = tmp_path / "CRM.xlsx"
+    bad.write_bytes(b"PK\x03\x04" + b"\x00" * 400)
+    assert cli.main(["run", "rfm", str(bad)]) == 2
+    assert "CRM.xlsx" in capsys.readouterr().err and ahead._AHEAD == {}

@@ -167,10 +167,13 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .jobs import JOBS, run
+    from .jobs import JOBS, READS_FIRST, run
     if args.job not in JOBS:
         print(f"ジョブ「{args.job}」はありません / no job '{args.job}': {', '.join(sorted(JOBS))}", file=sys.stderr)
         return 2
+    if args.job in READS_FIRST and not os.environ.get("XLCRM_STORE") and not getattr(args, "store", None):
+        from .book.ahead import read_ahead      # a large book's first sheets parse while pandas loads
+        read_ahead(args.book, READS_FIRST[args.job])
     _print_result(run(args.job, args.book, overrides=_as_of_overrides(args)), args.lang)
     return 0
 

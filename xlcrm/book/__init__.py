@@ -1,11 +1,22 @@
 """The workbook layer: a book seen as tables, through one of two engines.
 
-`open_book(path)` gives the file engine (calamine reads, openpyxl writes, atomic save with backup);
+`open_book(path)` gives the file engine (calamine reads, the package edited in place, atomic save with backup);
 `open_book(xw_book)` gives the live engine over a running Excel (used by the ribbon). Both offer the same methods.
+Importing the package loads no pandas (ahead.py starts reading before it is loaded).
 """
 from __future__ import annotations
 
-from .base import JOURNAL, Book, TableLoc
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .base import Book
+
+
+def __getattr__(name: str):
+    if name in ("JOURNAL", "Book", "TableLoc"):
+        from . import base
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_book(target, **kwargs) -> Book:

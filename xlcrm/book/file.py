@@ -41,6 +41,8 @@ from .package import (CT_CHART, CT_DRAWING, CT_SHEET, CT_STYLES, CT_TABLE, OFFIC
                       T_STYLES, T_TABLE, Package, Rels, attrs, rels_path, resolve, set_attr)
 from .sheetxml import MAIN_NS, SKELETON, SheetXml, cells_of, col_number, letter, patch_row, row_index, tail_start
 from .styles import MINIMAL_STYLES, Styles
+from . import ahead
+from .ahead import parsed as _parsed
 from .base import locate_in_grid as _locate_in_grid
 from .base import pick_table as _pick_table
 
@@ -310,8 +312,9 @@ class FileBook(Book):
             check_not_open(self.path)
         # One snapshot of the file for everything: the safety checks, the fingerprint, the reads and the parts
         # copied into the new file. Re-reading the path later could mix in a version someone saved meanwhile.
+        started = ahead.take(self.path)     # the bytes read and the sheets parsed since the command began
         try:
-            self._bytes = self.path.read_bytes()
+            self._bytes = started[0] if started else self.path.read_bytes()
         except PermissionError:
             if read_only and open_elsewhere(self.path):   # an office suite that denies even reading
                 raise locked_error(self.path) from None
@@ -328,6 +331,8 @@ class FileBook(Book):
             raise BadFile("not_a_workbook", name=self.path.name) from None
         self._grids: dict[str, list] = {}
         self._pending: dict = {}    # sheet -> its cells being read in the background (prefetch)
+        self._ahead: dict = started[1] if started else {}     # likewise, started before the book was opened
+        self._scanned_aside: set[str] = set()   # parts scanned for formulas beside their reading (prefetch)
         self._warming: dict = {}    # sheet -> what writing it needs, made ready in the background (prefetch)
         self._sheets: dict[str, _Sheet] = {}
         self._tables: list[_Table] | None = None
@@ -383,7 +388,9 @@ class FileBook(Book):
             if grid is not None:
                 _SHARED[key] = grid     # the last used are the ones kept
         if grid is None:
-            pending = self._pending.pop(sheet, None)
+            pending = self._pending.pop(sheet, None) or self._ahead.pop(sheet, None)
+            if pending is not None:
+                self._while_waiting(pending)
             with self._reading(sheet):
                 grid = pending.result() if pending is not None else _parsed(self._cal, sheet)
             if key and len(grid) > SHARE_ROWS:
@@ -410,16 +417,21 @@ class FileBook(Book):
         `writes`, what writing them needs (where the rows are in the part, a copy of the cells to change) is made
         ready once they are read — while the job waits for the larger sheet, not after."""
         import concurrent.futures
+        for x in dict.fromkeys(map(self._sheet_of, names)):
+            if x in self._ahead and x not in self._sheets and x not in self._grids:
+                self._pending[x] = self._ahead.pop(x)       # started before the book was opened (ahead.py)
         sheets = [x for x in dict.fromkeys(map(self._sheet_of, names)) if x and x not in self._grids
                   and x not in self._sheets and x not in self._pending and x in self._cal.sheet_names
                   and not (_SHARING and self._shared_key(x) in _SHARED)]
         # worth a thread only for a sheet that takes a while (a 1,000-customer book's are read in milliseconds)
         sheets = [x for x in sheets if self._pkg.stored_size(self._sheet_part(x)) > PREFETCH_BYTES]
-        if not sheets:
+        warm = [x for x in map(self._sheet_of, writes) if (x in sheets or x in self._pending)
+                and x not in self._warming and x not in self._sheets]
+        if not sheets and not warm:
             return
-        warm = [x for x in map(self._sheet_of, writes) if x in sheets]
         pool = concurrent.futures.ThreadPoolExecutor(len(sheets) + len(warm), thread_name_prefix="xlcrm-read")
         for sheet in sheets:
+            self._scanned_aside.add(self._sheet_part(sheet))
             self._pending[sheet] = pool.submit(self._read_in_background, sheet)
         for sheet in warm:
             self._warming[sheet] = pool.submit(self._ready_to_write, sheet, self._pending[sheet])
@@ -466,15 +478,38 @@ class FileBook(Book):
                 self._grids.pop(loc.sheet, None)   # 注文's 370,000 rows of cells, once the job has its frame
 
     def _formula_free(self, part: str) -> bool:
-        """Whether the part holds no formula element, scanned 4 MB at a time (remembered)."""
+        """Whether the part as on disk holds no formula element, scanned 4 MB at a time (remembered)."""
         if part not in self._no_formulas:
             tail = b""
-            for chunk in self._pkg.chunks(part):
-                if _has_formula(tail + chunk):
-                    return False
-                tail = chunk[-64:]      # a tag cut between two chunks is found whole
+            with self._pkg.zip.open(part) as f:
+                while chunk := f.read(4 << 20):
+                    if _has_formula(tail + chunk):
+                        return False
+                    tail = chunk[-64:]      # a tag cut between two chunks is found whole
             self._no_formulas.add(part)
         return True
+
+    def _formulas_of(self, part: str) -> list[str]:
+        """The formulas of the part as on disk that refer to cells (remembered; see _after_value_changes)."""
+        refs = self._refs.get(part)
+        if refs is None:
+            refs = self._refs[part] = [] if self._formula_free(part) else _formula_refs(self._bytes_of(part))
+        return refs
+
+    def _while_waiting(self, pending) -> None:
+        """While a sheet is read in the background (注文, the last to arrive), the other sheets are scanned for
+        formulas, one at a time until it arrives: a save needs to know whether any could depend on what the job
+        writes (most hold none), and the core would be idle. A part that cannot be read is left to the save."""
+        for s in self._wb_sheets:
+            part = s["part"]
+            if pending.done():
+                return
+            if part and part not in self._refs and part not in self._scanned_aside and part in self._pkg.infos:
+                try:
+                    if self._formula_free(part):
+                        self._refs[part] = []
+                except Exception:
+                    return
 
     def _read_in_background(self, sheet: str) -> list[list]:
         part = self._sheet_part(sheet)
@@ -930,6 +965,13 @@ class FileBook(Book):
                 raise XlcrmError("read_only", name=self.path.name)
             tmp = self.path.with_name(f".{self.path.stem}.xlcrm-{os.getpid()}{self.path.suffix}")
             backup = None
+            # the backup is copied (and synced to disk) while the new package is written: both are done before the
+            # replace, in the time of the longer
+            import concurrent.futures
+            had_dir = self.backup_dir().is_dir()
+            pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="xlcrm-backup")
+            copying = pool.submit(self._backup, mode)
+            pool.shutdown(wait=False)
             try:
                 _create_private(tmp)  # never readable by others while it holds customer data
                 with open(tmp, "wb") as out:
@@ -937,13 +979,21 @@ class FileBook(Book):
                 pc.CalamineWorkbook.from_path(str(tmp)).close()  # it must open before it replaces anything
                 os.chmod(tmp, mode)
                 _fsync(tmp)
-                backup = self._backup(mode)
+                backup = copying.result()
                 os.replace(tmp, self.path)
                 _fsync_dir(self.path.parent)
             except BaseException as e:
                 tmp.unlink(missing_ok=True)
+                if backup is None:
+                    concurrent.futures.wait([copying])
+                    backup = None if copying.exception() else copying.result()
                 if backup is not None and self.path.exists() and fingerprint(self.path) == self._fingerprint:
                     backup.unlink(missing_ok=True)  # the replace did not happen: this copy backs up nothing new
+                    if not had_dir:
+                        try:
+                            backup.parent.rmdir()   # nor the folder made for it
+                        except OSError:
+                            pass
                 if isinstance(e, OSError):
                     raise _write_error(e, self.path) from None
                 raise
@@ -1589,10 +1639,7 @@ class FileBook(Book):
         for s in self._wb_sheets:
             if depends or not s["part"] or s.get("new") or not self._pkg.has(s["part"]):
                 continue
-            refs = self._refs.get(s["part"])
-            if refs is None:
-                data = self._bytes_of(s["part"])
-                refs = self._refs[s["part"]] = _formula_refs(data) if _has_formula(data) else []
+            refs = self._formulas_of(s["part"])
             if (s["name"] in changed and refs) or any(_refers_to(refs, n) for n in changed if n != s["name"]):
                 depends = True
         if not depends:
@@ -1767,8 +1814,9 @@ def _lean_column(L: str, run: list[int], vals: list, must: bool, base0: int, col
         # every row gets a cell of the same base format: a column of whole numbers or of days (and blanks) is
         # written in one pass (RFM's scores, sums and dates over 100,000 rows)
         kinds = set(map(type, vals))
-        numbers = kinds <= {int, float, type(None)} and all(
-            v is None or type(v) is int or v.is_integer() and -1e15 < v < 1e15 for v in vals)
+        numbers = kinds <= {int, type(None)} or kinds <= {float, type(None)} and _whole_floats(vals) or (
+            kinds <= {int, float, type(None)} and all(
+                v is None or type(v) is int or v.is_integer() and -1e15 < v < 1e15 for v in vals))
         days = not numbers and kinds <= {dt.datetime, type(None)} and all(
             v is None or v.tzinfo is None and not (v.hour or v.minute or v.second or v.microsecond) for v in vals)
         if numbers or days:
@@ -1778,7 +1826,10 @@ def _lean_column(L: str, run: list[int], vals: list, must: bool, base0: int, col
             st0 = style(base0, None)
             blank = f'" s="{st0}"/>' if st0 else None
             pre = f'<{p}c r="{L}'
-            if numbers:
+            if numbers and float not in kinds:
+                texts = [f"{pre}{r2}{head}{vt}{v}{ct}" if v is not None else
+                         blank and f"{pre}{r2}{blank}" for r2, v in zip(run, vals)]
+            elif numbers:
                 texts = [f"{pre}{r2}{head}{vt}{int(v)}{ct}" if v is not None else
                          blank and f"{pre}{r2}{blank}" for r2, v in zip(run, vals)]
             else:
@@ -1822,6 +1873,12 @@ def _lean_column(L: str, run: list[int], vals: list, must: bool, base0: int, col
         if not inherit:
             base = col_base
     return texts, bases, bool(texts) and any(b is not None for b in bases)
+
+
+def _whole_floats(vals: list) -> bool:
+    """Whether the floats of `vals` (and blanks) are all whole numbers written without an exponent, in C loops."""
+    xs = [v for v in vals if v is not None]
+    return not xs or all(map(float.is_integer, xs)) and -1e15 < min(xs) and max(xs) < 1e15
 
 
 def _value_xml(head: str, v, p: str, date1904: bool) -> str:
@@ -2019,21 +2076,6 @@ def sharing_reads():
         _SHARING = False
         _SHARED.clear()
         _FRAMES.clear()
-
-
-def _parsed(cal, sheet: str) -> list[list]:
-    """A sheet's cells as calamine reads them, an empty cell None (calamine's "" — list.index finds them in C)."""
-    grid = cal.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    for row in grid:
-        if "" in row:
-            i = row.index("")
-            while True:
-                row[i] = None
-                try:
-                    i = row.index("", i + 1)
-                except ValueError:
-                    break
-    return grid
 
 
 def _has_formula(data: bytes) -> bool:

@@ -49,6 +49,16 @@ JOBS: dict[str, str] = {
 }
 
 
+# the large sheets each job reads first, by the names the template gives them (schema.CUSTOMERS.ja, ORDERS.ja):
+# `xlcrm run` starts parsing them while the job's modules load (book/ahead.py)
+_CUSTOMERS_ORDERS = ("顧客", "注文")
+READS_FIRST: dict[str, tuple[str, ...]] = {
+    **{tag: _CUSTOMERS_ORDERS for tag in ("rfm", "lapse", "followup", "dashboard", "journey", "pipeline", "survey",
+                                          "referrals", "steps")},
+    "dedupe": ("顧客",), "print_list": ("顧客",),
+}
+
+
 def resolve(tag: str):
     """The job function registered under `tag`."""
     module, func = JOBS[tag].split(":")

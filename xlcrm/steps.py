@@ -403,7 +403,11 @@ MIN_JUDGED = 20      # customers per group below which the comparison says ä»¶æ•
 def draw(chain: str, customer: str, trigger) -> float:
     """A number in [0, 1) fixed by chain, customer and trigger day (sha256, as `campaign.seed_for`): the same on
     every refresh and machine, and independent between chains and between a customer's triggers."""
-    key = f"{chain}:{customer}:{pd.Timestamp(trigger):%Y%m%d}".encode("utf-8")
+    return _draw(chain, customer, f"{pd.Timestamp(trigger):%Y%m%d}")
+
+
+def _draw(chain: str, customer: str, day: str) -> float:
+    key = f"{chain}:{customer}:{day}".encode("utf-8")
     return int(hashlib.sha256(key).hexdigest()[:8], 16) / 2 ** 32
 
 
@@ -424,8 +428,13 @@ def held_out(prog: pd.DataFrame, pct: float, on_list=()) -> np.ndarray:
     if not pct or not len(prog):
         return np.zeros(len(prog), dtype=bool)
     on_list = set(on_list)
-    return np.array([draw(c, i, t) < pct / 100 and (c, i, pd.Timestamp(t)) not in on_list
-                     for c, i, t in zip(prog["chain"], prog["customer_id"], prog["trigger"])], dtype=bool)
+    triggers = pd.to_datetime(prog["trigger"])
+    if triggers.isna().any():
+        days = [f"{pd.Timestamp(t):%Y%m%d}" for t in prog["trigger"]]
+    else:   # the days as text in one pass: 80,000 triggers on a 100,000-customer book
+        days = triggers.dt.strftime("%Y%m%d").tolist()
+    return np.array([_draw(c, i, d) < pct / 100 and (c, i, pd.Timestamp(t)) not in on_list
+                     for c, i, d, t in zip(prog["chain"], prog["customer_id"], days, prog["trigger"])], dtype=bool)
 
 
 def verdict(res: dict) -> str:

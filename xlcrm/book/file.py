@@ -406,7 +406,9 @@ class FileBook(Book):
     def _shared_key(self, sheet: str) -> tuple | None:
         """What names a sheet's cells as read in this process: the book, the part, and the part's CRC and size as
         stored (a part a save copied raw is the same part)."""
-        part = self._sheet_part(sheet)
+        return self._part_key(self._sheet_part(sheet))
+
+    def _part_key(self, part: str | None) -> tuple | None:
         info = self._pkg.infos.get(part) if part and part not in self._pkg.new else None
         return (str(self.path), part, info.CRC, info.file_size, info.compress_size) if info else None
 
@@ -460,6 +462,9 @@ class FileBook(Book):
         key = self._shared_key(sheet) if sheet and sheet not in self._sheets else None
         if key is None:
             return super().read(name, required=required, columns=columns)
+        grid = _SHARED.pop(key, None)
+        if grid is not None:
+            _SHARED[key] = grid     # its cells used too (the last used are kept): a job that reads other columns
         key += (t.key, tuple(columns) if columns else None)
         hit = _FRAMES.get(key)
         if hit is None:
@@ -478,7 +483,11 @@ class FileBook(Book):
                 self._grids.pop(loc.sheet, None)   # 注文's 370,000 rows of cells, once the job has its frame
 
     def _formula_free(self, part: str) -> bool:
-        """Whether the part as on disk holds no formula element, scanned 4 MB at a time (remembered)."""
+        """Whether the part as on disk holds no formula element, scanned 4 MB at a time (remembered; while reads are
+        shared, for the run of jobs)."""
+        key = self._part_key(part) if _SHARING else None
+        if key in _FORMULA_FREE:
+            self._no_formulas.add(part)
         if part not in self._no_formulas:
             tail = b""
             with self._pkg.zip.open(part) as f:
@@ -487,6 +496,8 @@ class FileBook(Book):
                         return False
                     tail = chunk[-64:]      # a tag cut between two chunks is found whole
             self._no_formulas.add(part)
+            if key:
+                _FORMULA_FREE.add(key)
         return True
 
     def _formulas_of(self, part: str) -> list[str]:
@@ -1034,7 +1045,10 @@ class FileBook(Book):
                 continue
             grid = _as_read(sh)
             if grid is not None:
-                _share((path, sh.part, info.CRC, info.file_size, info.compress_size), grid)
+                key = (path, sh.part, info.CRC, info.file_size, info.compress_size)
+                _share(key, grid)
+                if sh.part in self._no_formulas:    # nor does the job write any (sh.formulas): still none
+                    _FORMULA_FREE.add(key)
 
     def _remove_dead_temps(self) -> None:
         """Temp files of writers that were killed mid-save (the book itself was never touched by them)."""
@@ -2010,6 +2024,7 @@ _F_PLAIN, _F_COLON = re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]")   # lite
 # memory they would weigh on. Never changed in place by anyone who reads them.
 _SHARED: dict[tuple, list] = {}
 _FRAMES: dict[tuple, object] = {}     # conformed tables (DataFrames), likewise (FileBook.read)
+_FORMULA_FREE: set[tuple] = set()     # parts found to hold no formula, likewise (FileBook._formula_free)
 _SHARING = False
 
 
@@ -2017,9 +2032,9 @@ SHARE_ROWS = 20_000     # a sheet this long is worth sharing (a 1,000-customer b
 
 
 def _share(key: tuple, grid: list) -> None:
-    """Keep `grid` as the cells of the part `key` names: the last four used, of this book only (a job reads up to
-    four large sheets: 顧客, 注文, 対応履歴, フォローリスト)."""
-    for k in [k for k in _SHARED if k[0] != key[0] or k[1] == key[1]] + list(_SHARED)[:-3]:
+    """Keep `grid` as the cells of the part `key` names: the last five used, of this book only (the demo's jobs
+    read four large sheets between them, 顧客, 注文, 対応履歴 and フォローリスト, and write a few more)."""
+    for k in [k for k in _SHARED if k[0] != key[0] or k[1] == key[1]] + list(_SHARED)[:-4]:
         _SHARED.pop(k, None)
     _SHARED[key] = grid
 
@@ -2076,6 +2091,7 @@ def sharing_reads():
         _SHARING = False
         _SHARED.clear()
         _FRAMES.clear()
+        _FORMULA_FREE.clear()
 
 
 def _has_formula(data: bytes) -> bool:
